@@ -1,0 +1,131 @@
+"""Turn values as people type them (labels, Excel dates, "yes", "Nigeria") into HTCDS stored form.
+
+Validation is strict about the stored form; importers call `coerce_value` first so that a template filled
+with the templates' own labels ("Debt bondage ", "Follow up") goes in, and only what cannot be understood
+is reported.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from htcds import codelists
+from htcds.catalogue import Field, Kind, load
+
+# Excel's day zero, once its 1900 leap-year bug is accounted for.
+_EXCEL_EPOCH = date(1899, 12, 30)
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y", "%b %d, %Y",
+                 "%B %d, %Y", "%Y%m%d")  # fmt: skip
+
+
+def parse_date(value: Any, day_first: bool = True) -> date | None:
+    """A date from a date, datetime, Excel serial number or common text format; None if not a date.
+
+    Text such as 03/04/2021 is read day first (the common order outside the United States) unless
+    `day_first` is False; the import mapping sets it per source.
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if 1 <= value < 2958466:  # Excel's range: 1900-01-01 to 9999-12-31
+            return _EXCEL_EPOCH + timedelta(days=int(value))
+        return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ].*", text):
+        text = text[:10]
+    if re.fullmatch(r"\d{1,5}(\.0+)?", text) and not re.fullmatch(r"\d{8}", text):
+        return parse_date(float(text))
+    formats = _DATE_FORMATS if day_first else tuple(f.replace("%d/%m", "%m/%d") for f in _DATE_FORMATS)
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.replace("\xa0", " ").lower())
+
+
+def _choice_index(field: Field) -> dict[str, str]:
+    return _choice_index_for(field.name)
+
+
+@cache
+def _choice_index_for(name: str) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for c in load()[name].choices:
+        index[_fold(c.name)] = c.name
+        index.setdefault(_fold(c.label), c.name)
+    return index
+
+
+_TRUE = {"yes", "true", "1", "y", "oui", "si", "sim", "x"}
+_FALSE = {"no", "false", "0", "n", "non", "nao"}
+
+
+def coerce_value(field: Field, value: Any, multi_separator: str = ";", day_first: bool = True) -> Any:
+    """Best-effort conversion to stored form; returns the input unchanged when it cannot be understood,
+    so that validation reports it with the row and field."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.replace("\xa0", " ").strip()
+        if value == "":
+            return None
+    kind = field.kind
+    if kind is Kind.MULTI_CHOICE:
+        items = value if isinstance(value, list) else [v for v in re.split(rf"\s*{re.escape(multi_separator)}\s*", str(value)) if v]
+        out = [_coerce_one(field, v) for v in items]
+        return list(dict.fromkeys(out))
+    if kind is Kind.CHOICE:
+        return _coerce_one(field, value)
+    if kind is Kind.DATE:
+        parsed = parse_date(value, day_first)
+        return parsed.isoformat() if parsed else value
+    if kind is Kind.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        folded = _fold(str(value))
+        return True if folded in _TRUE else False if folded in _FALSE else value
+    if kind in (Kind.NUMBER, Kind.INTEGER, Kind.LATITUDE, Kind.LONGITUDE):
+        if isinstance(value, str):
+            try:
+                num = float(value.replace(",", "."))
+            except ValueError:
+                return value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            num = float(value)
+        else:
+            return value
+        if kind is Kind.INTEGER:
+            return int(num) if num.is_integer() else value
+        return num
+    if isinstance(value, float) and value.is_integer():
+        value = str(int(value))  # spreadsheets hand back 12345.0 for an id typed as 12345
+    if field.text_format == "e164" and isinstance(value, str):
+        return codelists.normalise_phone(value) or value
+    if field.text_format == "email" and isinstance(value, str):
+        return value.lower()
+    return value if isinstance(value, str) else str(value)
+
+
+def _coerce_one(field: Field, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if field.codelist == "country":
+        return codelists.normalise_country(text) or text
+    if field.codelist == "language":
+        return codelists.normalise_language(text) or text
+    return _choice_index(field).get(_fold(text), text)
