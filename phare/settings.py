@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "phare.accounts",
     "phare.audit",
     "phare.core",
+    "phare.cases",
+    "phare.imports",
 ]
 
 MIDDLEWARE = [
