@@ -227,6 +227,8 @@ def _standard_field(raw: dict[str, Any]) -> Field:
         personal=name in _PERSONAL or kind is Kind.LONG_TEXT,
         description=raw["description"],
         notes=raw["notes"],
+        minimum=minimum,
+        maximum=maximum,
         max_length=None if kind is Kind.LONG_TEXT else 255,
         text_format="e164" if name.endswith("Phone") else "email" if name.endswith("Email") else None,
     )

@@ -173,12 +173,17 @@ def _choice_checker(field: Field, allowed: frozenset[str], code: str, hint: Call
             if isinstance(v, str):
                 return "invalid-type", "A multi-select value must be a list of value names.", None
             return "invalid-type", "A multi-select value must be a list.", None
+        failures: list[Failure] | None = None
         for item in v:
             if item.__class__ is str and item in allowed:
                 continue
             failure = check_one(item)
             if failure:
-                return failure
+                failures = failures or []
+                failures.append(failure)
+        if failures:
+            # One problem per bad item, so that each gets its own suggestion.
+            return failures[0] if len(failures) == 1 else failures  # type: ignore[return-value]
         if len(set(v)) != len(v):
             return "duplicate-value", "A value is given more than once.", None
         return None
@@ -336,8 +341,8 @@ def _check_record(rec: Any, entity: str, path: str, col: _Collector, comp: _Comp
                 continue
             failure = chk(value)
             if failure is not None:
-                code, message, suggestion = failure
-                col.add(code, message, entity, f"{path}.{key}", key, value, suggestion)
+                for code, message, suggestion in failure if failure.__class__ is list else (failure,):
+                    col.add(code, message, entity, f"{path}.{key}", key, value, suggestion)
             if key in comp.deprecated:
                 col.add("deprecated-field", f"{key} is deprecated in HTCDS 2.0.", entity, f"{path}.{key}", key,
                         value, None, WARNING)  # fmt: skip

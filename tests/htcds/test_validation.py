@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Any
+
+from htcds.validation import CODES, validate_batch, validate_bundle, validate_record
+
+
+def good_bundle() -> dict[str, Any]:
+    return {
+        "htcds_version": "2.0",
+        "case": {"id": "c1", "cas_Status": "Active", "cas_OpenedDate": "2024-03-01", "cas_CaseOwner": "amina"},
+        "persons": [
+            {"id": "p1", "prs_FirstName": "Tavo", "prs_Gender": "Feminine", "prs_Birthdate": "1999-05-04",
+             "prs_Citizenship": ["NG"], "prs_MobilePhone": "+2348031234567", "prs_PrimaryLanguage": "eng"},
+            {"id": "p2", "prs_FirstName": "Kelo", "prs_Gender": "Masculine"},
+        ],
+        "participants": [
+            {"person": "p1", "role": "Victim", "vic_TraffickingStatus": "ActualVictimOfTrafficking",
+             "vic_TypeOfExploitation": ["ForcedLabour"], "vic_MethodsOfControl": ["DebtBondage", "WithholdsDocuments"],
+             "vic_ForcedLabourIndustry": "C_Manufacturing", "vic_ForcedLabourIndustryTier2": "C13_ManufactureOfTextiles",
+             "vic_AgeWhenTrafficked": 19},
+            {"person": "p2", "role": "Perpetrator", "per_RoleInProcess": ["RecruiterOrIntermediary"]},
+        ],
+        "referrals": [{"direction": "Incoming", "cas_ReferringOrganisation": "Police Lagos",
+                       "cas_IncomingReferralDate": "2024-02-28", "cas_ReasonForIncomingReferral": "Other"}],
+        "comments": [{"cco_CaseComment": "First interview done.", "cco_CreatedDate": "2024-03-02"}],
+        "events": [{"hte_Type": "Exploitation", "hte_Country": "IT", "hte_Date": "2023-06-01", "person": "p1"}],
+        "support_plans": [{"person": "p1", "spl_Type": "Health", "spl_StartDate": "2024-03-05",
+                           "spl_PlannedEndDate": "2024-09-05"}],
+        "consents": [{"person": "p1", "con_Consent": True, "con_Purpose": ["CaseManagement", "Research"],
+                      "con_Date": "2024-03-01", "con_HowInformed": "WithInterpreter"}],
+        "assessments": [{"person": "p1", "asm_Level": "Individual", "asm_Date": "2024-03-03",
+                         "answers": [{"question": "ind_age", "answer": "Yes"}]}],
+    }  # fmt: skip
+
+
+def codes(problems: list[Any]) -> list[str]:
+    return [p.code for p in problems]
+
+
+def test_it_accepts_a_complete_valid_bundle() -> None:
+    assert validate_bundle(good_bundle()) == []
+
+
+def test_it_reports_every_problem_at_once_with_row_field_value_and_suggestion() -> None:
+    b = good_bundle()
+    b["persons"][0]["prs_Gender"] = "Feminine "
+    b["persons"][0]["prs_Citizenship"] = ["Nigeria"]
+    b["persons"][0]["prs_Birthdate"] = "04/05/1999"
+    b["participants"][0]["vic_MethodsOfControl"] = ["Debt bondage "]
+    b["case"]["cas_Status"] = "Follow up"
+    problems = validate_bundle(b, row=7)
+    by_field = {p.field: p for p in problems}
+    assert set(by_field) == {"prs_Gender", "prs_Citizenship", "prs_Birthdate", "vic_MethodsOfControl", "cas_Status"}
+    assert all(p.row == 7 for p in problems)
+    assert by_field["vic_MethodsOfControl"].suggestion == "DebtBondage"
+    assert by_field["vic_MethodsOfControl"].path == "participants[0].vic_MethodsOfControl"
+    assert by_field["vic_MethodsOfControl"].value == ["Debt bondage "]
+    assert by_field["cas_Status"].suggestion == "FollowUp"
+    assert by_field["prs_Gender"].suggestion == "Feminine"
+    assert by_field["prs_Citizenship"].code == "invalid-country"
+    assert by_field["prs_Citizenship"].suggestion == "NG"
+    assert by_field["prs_Birthdate"].suggestion == "1999-05-04"
+    assert "DebtBondage" in str(by_field["vic_MethodsOfControl"])
+
+
+def test_it_uses_only_documented_codes() -> None:
+    b = good_bundle()
+    b["case"]["cas_Status"] = "Closed"
+    b["case"]["bogus"] = 1
+    b["persons"][0]["prs_Email"] = "not an email"
+    b["persons"][0]["vic_TraffickingStatus"] = "ActualVictimOfTrafficking"
+    b["participants"][1]["vic_MethodsOfControl"] = ["DebtBondage"]
+    b["participants"].append({"person": "p9", "role": "Victim"})
+    b["referrals"][0]["cas_OutgoingReferralDate"] = "2024-01-01"
+    b["support_plans"][0]["spl_ActualEndDate"] = "2020-01-01"
+    b["assessments"][0]["answers"].append({"question": "nope", "answer": "Yes"})
+    b["participants"][0]["vic_ForcedLabourIndustryTier2"] = "A01_CropAndAnimalProductionHuntingAndRelatedServiceActivities"
+    found = codes(validate_bundle(b))
+    assert set(found) <= set(CODES)
+    for expected in ("closure-reason-required", "unknown-field", "invalid-email", "wrong-entity", "field-not-for-role",
+                     "unknown-reference", "field-not-for-direction", "date-order", "unknown-question",
+                     "inconsistent-subdivision"):  # fmt: skip
+        assert expected in found, expected
+
+
+def test_it_rejects_wrong_types_without_crashing() -> None:
+    b = good_bundle()
+    b["persons"][0]["prs_Citizenship"] = "NG"  # a multi-select must be a list
+    b["participants"][0]["vic_AgeWhenTrafficked"] = "nineteen"
+    b["participants"][0]["vic_TypeOfExploitation"] = [3]
+    b["consents"][0]["con_Consent"] = "yes"
+    b["comments"] = "not a list"
+    found = validate_bundle(b)
+    assert sorted(codes(found)) == ["invalid-number", "invalid-type", "invalid-type", "invalid-type", "not-a-list"]
+    consent = next(p for p in found if p.field == "con_Consent")
+    assert consent.suggestion == "true"
+
+
+def test_it_flags_future_birth_dates_impossible_dates_and_ranges() -> None:
+    b = good_bundle()
+    b["persons"][0]["prs_Birthdate"] = "2999-01-01"
+    b["events"][0]["hte_Date"] = "2023-02-30"
+    b["participants"][0]["vic_AgeWhenTrafficked"] = 400
+    assert sorted(codes(validate_bundle(b))) == ["future-date", "invalid-date", "out-of-range"]
+
+
+def test_it_warns_about_deprecated_fields_without_failing() -> None:
+    b = good_bundle()
+    b["participants"][0]["vic_Vulnerabilities"] = ["Poverty"]
+    problems = validate_bundle(b)
+    assert [(p.code, p.severity) for p in problems] == [("deprecated-field", "warning")]
+
+
+def test_it_numbers_rows_in_a_batch() -> None:
+    bad = good_bundle()
+    bad["case"]["cas_Status"] = "Open"
+    problems = validate_batch([good_bundle(), bad, good_bundle(), bad], first_row=2)
+    assert [p.row for p in problems] == [3, 5]
+
+
+def test_it_validates_a_single_record() -> None:
+    assert validate_record("person", {"prs_Gender": "Feminine"}) == []
+    assert codes(validate_record("person", {"prs_Gender": "F"})) == ["invalid-choice"]
+    assert codes(validate_record("case", {"cas_Status": "ClosedReferred"})) == ["closure-reason-required"]
+
+
+def test_it_refuses_non_objects() -> None:
+    assert codes(validate_bundle([1, 2])) == ["not-an-object"]
+    assert codes(validate_bundle({"persons": []})) == ["missing-required"]
