@@ -106,7 +106,9 @@ class Field:
             "lookup": self.lookup,
             "parent": self.parent,
             "personal": self.personal,
-            "choices": [{"name": c.name, "label": c.label, **({"group": c.group} if c.group else {})} for c in self.choices],
+            "choices": [
+                {"name": c.name, "label": c.label, **({"group": c.group} if c.group else {})} for c in self.choices
+            ],
             "description": self.description,
             "notes": self.notes,
         }
@@ -240,7 +242,9 @@ def _codes(items: tuple[codelists.Code, ...]) -> tuple[Choice, ...]:
 
 def _phare_fields() -> list[Field]:
     def ext(name: str, entity: str, section: str, label: str, kind: Kind, **kw: Any) -> Field:
-        return Field(name, entity, section, label, kind, "Phare extension", core=False, status="PHARE", standard=False, **kw)
+        return Field(
+            name, entity, section, label, kind, "Phare extension", core=False, status="PHARE", standard=False, **kw
+        )
 
     yes = "Phare extension"
     return [

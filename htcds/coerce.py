@@ -85,7 +85,11 @@ def coerce_value(field: Field, value: Any, multi_separator: str = ";", day_first
             return None
     kind = field.kind
     if kind is Kind.MULTI_CHOICE:
-        items = value if isinstance(value, list) else [v for v in re.split(rf"\s*{re.escape(multi_separator)}\s*", str(value)) if v]
+        items = (
+            value
+            if isinstance(value, list)
+            else [v for v in re.split(rf"\s*{re.escape(multi_separator)}\s*", str(value)) if v]
+        )
         out = [_coerce_one(field, v) for v in items]
         return list(dict.fromkeys(out))
     if kind is Kind.CHOICE:

@@ -78,9 +78,7 @@ def field_schema(f: Field) -> dict[str, Any]:
         item["minimum"] = f.minimum
     if f.maximum is not None:
         item["maximum"] = f.maximum
-    out: dict[str, Any] = (
-        {"type": "array", "items": item, "uniqueItems": True} if f.kind is Kind.MULTI_CHOICE else item
-    )
+    out: dict[str, Any] = {"type": "array", "items": item, "uniqueItems": True} if f.kind is Kind.MULTI_CHOICE else item
     # null stands for "not recorded", as an empty cell does in the templates.
     out = {"anyOf": [out, {"type": "null"}]}
     out["title"] = f.label
@@ -102,8 +100,14 @@ def entity_schema(entity: str, standalone: bool = True) -> dict[str, Any]:
     if entity in _REQUIRED:
         schema["required"] = _REQUIRED[entity]
     if entity == "case":
-        schema["if"] = {"properties": {"cas_Status": {"enum": ["Closed", "ClosedReferred"]}}, "required": ["cas_Status"]}
-        schema["then"] = {"required": ["cas_ReasonForCaseClosure"], "properties": {"cas_ReasonForCaseClosure": {"type": "string", "minLength": 1}}}
+        schema["if"] = {
+            "properties": {"cas_Status": {"enum": ["Closed", "ClosedReferred"]}},
+            "required": ["cas_Status"],
+        }
+        schema["then"] = {
+            "required": ["cas_ReasonForCaseClosure"],
+            "properties": {"cas_ReasonForCaseClosure": {"type": "string", "minLength": 1}},
+        }
     if entity == "participant":
         vic = sorted(f.name for f in cat.fields if f.entity == "victim")
         per = sorted(f.name for f in cat.fields if f.entity == "perpetrator")

@@ -20,7 +20,6 @@ from typing import Any
 
 from htcds import codelists
 from htcds.catalogue import (
-    ASSESSMENT_LEVELS,
     BUNDLE_LISTS,
     INCOMING_REFERRAL_FIELDS,
     OUTGOING_REFERRAL_FIELDS,
@@ -100,7 +99,7 @@ class Problem:
 
 # A checker returns None for a good value, else (code, message, suggestion).
 Failure = tuple[str, str, str | None]
-Checker = Callable[[Any], Failure | None]
+Checker = Callable[[Any], Failure | list[Failure] | None]
 
 
 def _fold(text: str) -> str:
@@ -168,7 +167,7 @@ def _choice_checker(field: Field, allowed: frozenset[str], code: str, hint: Call
     if field.kind is not Kind.MULTI_CHOICE:
         return check_one
 
-    def check_many(v: Any) -> Failure | None:
+    def check_many(v: Any) -> Failure | list[Failure] | None:
         if v.__class__ is not list:
             if isinstance(v, str):
                 return "invalid-type", "A multi-select value must be a list of value names.", None
@@ -183,7 +182,7 @@ def _choice_checker(field: Field, allowed: frozenset[str], code: str, hint: Call
                 failures.append(failure)
         if failures:
             # One problem per bad item, so that each gets its own suggestion.
-            return failures[0] if len(failures) == 1 else failures  # type: ignore[return-value]
+            return failures[0] if len(failures) == 1 else failures
         if len(set(v)) != len(v):
             return "duplicate-value", "A value is given more than once.", None
         return None
@@ -341,7 +340,7 @@ def _check_record(rec: Any, entity: str, path: str, col: _Collector, comp: _Comp
                 continue
             failure = chk(value)
             if failure is not None:
-                for code, message, suggestion in failure if failure.__class__ is list else (failure,):
+                for code, message, suggestion in failure if isinstance(failure, list) else (failure,):
                     col.add(code, message, entity, f"{path}.{key}", key, value, suggestion)
             if key in comp.deprecated:
                 col.add("deprecated-field", f"{key} is deprecated in HTCDS 2.0.", entity, f"{path}.{key}", key,

@@ -1,0 +1,38 @@
+# Two commands from a fresh clone, with only Python 3.11+ installed:
+#   make run    set up, migrate, seed a demo organisation, serve on http://127.0.0.1:8000
+#   make test   lint, type-check and run the whole test suite (SQLite, and PostgreSQL when reachable)
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/phare run
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check htcds phare tests bench tools
+	$(BIN)/ruff format --check htcds/catalogue.py htcds/codelists.py htcds/coerce.py htcds/schema.py
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy htcds phare
+
+pytest: $(VENV)/.installed
+	$(BIN)/python scripts/test.py
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_validate.py
+
+clean:
+	rm -rf $(VENV) var artifacts
