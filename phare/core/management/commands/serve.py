@@ -21,9 +21,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
+        # Collect first: WhiteNoise indexes STATIC_ROOT when the WSGI application is built.
+        call_command("collectstatic", interactive=False, verbosity=0)
         from phare.wsgi import application
 
-        call_command("collectstatic", interactive=False, verbosity=0)
         bind = f"{opts['host']}:{opts['port']}"
         config = {"bind": bind, "workers": opts["workers"], "threads": 4, "timeout": 120,
                   "accesslog": "-" if settings.DEBUG else None}  # fmt: skip
