@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Union
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +20,8 @@ MISSING = "(missing)"
 SUPPRESSED = "*"
 """Label of a fully generalised or suppressed value (ARX and CTDC convention)."""
 
-Column = Union[Sequence[object], npt.NDArray[np.generic]]
-Table = Union[Sequence[Mapping[str, object]], Mapping[str, Column]]
+Column = Sequence[object] | npt.NDArray[np.generic]
+Table = Sequence[Mapping[str, object]] | Mapping[str, Column]
 Codes = npt.NDArray[np.int64]
 
 

@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 
 import numpy as np
 
@@ -143,7 +144,7 @@ def age_band(age: object) -> str:
 
 
 def majority_status(band: str) -> str:
-    """"Minor" or "Adult" for an ageBroad band, the way CTDC derives majorityStatus."""
+    """ "Minor" or "Adult" for an ageBroad band, the way CTDC derives majorityStatus."""
     return "Minor" if band in MINOR_BANDS else "Adult"
 
 
@@ -219,7 +220,7 @@ def interval_hierarchy(
     """
     if not widths:
         raise ValueError("give at least one width")
-    for narrow, wide in zip(widths, widths[1:], strict=False):
+    for narrow, wide in pairwise(widths):
         if wide <= narrow or (wide / narrow) != int(wide / narrow):
             raise ValueError("each width must be a larger whole multiple of the previous one")
 
@@ -259,7 +260,7 @@ def categorical_hierarchy(
     times becomes ``other`` at level i + 1. Rising thresholds keep the levels nested. Frequencies
     should come from the data being released, and they are only used to pick what to lump.
     """
-    if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(thresholds)):
         raise ValueError("thresholds must rise")
     if isinstance(counts, Mapping):
         freq = {str(normalise(k)): int(v) for k, v in counts.items()}

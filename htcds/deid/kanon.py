@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Literal
 
 import numpy as np
@@ -175,7 +176,9 @@ class _Lattice:
                 best = (rep, sizes)
         return best
 
-    def classes(self, levels: Sequence[int], rows: Codes | None = None, weights: Codes | None = None) -> tuple[Codes, Codes]:
+    def classes(
+        self, levels: Sequence[int], rows: Codes | None = None, weights: Codes | None = None
+    ) -> tuple[Codes, Codes]:
         """Class index of each row (distinct combinations by default) and class sizes in records."""
         idx = [self.combo_codes[i] if rows is None else self.combo_codes[i][rows] for i in range(len(levels))]
         gen = [self.maps[i][lv][idx[i]] for i, lv in enumerate(levels)]
@@ -377,8 +380,8 @@ def k_anonymise(
     for name in carry:
         if name in qis:
             continue
-        col = np.asarray(columns[name], dtype=object)
-        out[name] = (col[keep] if suppression == "remove" else col).tolist()
+        col = columns[name]
+        out[name] = list(compress(col, keep.tolist())) if suppression == "remove" else list(col)
 
     kept_sizes = sizes[sizes >= k]
     if suppression == "star" and n_supp > 0:

@@ -157,9 +157,9 @@ def ctdc_like_table(n: int, seed: int | None = None) -> dict[str, list[object]]:
     which = _draw(rng, list(lab.values()), n)
     unspecified = rng.random(n) < ILLUSTRATIVE_RATES["typeOfLabourNotSpecified_when_forced_labour"]
     for j, name in enumerate(lab):
-        cols[f"typeOfLabour{name}"] = np.where(
-            labour, np.where((which == j) & ~unspecified, "1", "0"), MISSING
-        ).astype(object)
+        cols[f"typeOfLabour{name}"] = np.where(labour, np.where((which == j) & ~unspecified, "1", "0"), MISSING).astype(
+            object
+        )
     cols["typeOfLabourNotSpecified"] = np.where(labour, np.where(unspecified, "1", "0"), MISSING).astype(object)
 
     sx = ILLUSTRATIVE_RATES["typeOfSex"]

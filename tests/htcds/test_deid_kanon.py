@@ -1,0 +1,168 @@
+"""k-anonymisation, hierarchies and the risk report, checked against hand counts and pycanon."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pycanon.anonymity as pycanon
+import pytest
+
+from htcds.deid.hierarchies import (
+    age_band,
+    age_band_hierarchy,
+    age_hierarchy,
+    categorical_hierarchy,
+    country_hierarchy,
+    ctdc_hierarchies,
+    flat_hierarchy,
+    interval_hierarchy,
+    m49_table,
+    year_hierarchy,
+)
+from htcds.deid.kanon import k_anonymise
+from htcds.deid.risk import risk_report
+from htcds.deid.sample import ctdc_like_table
+
+QIS = ("yearOfRegistration", "gender", "ageBroad", "citizenship", "CountryOfExploitation", "Datasource")
+
+
+def test_it_bands_ages_the_ctdc_way() -> None:
+    assert [age_band(a) for a in (0, 8, 9, 17, 18, 20, 21, 29, 30, 38, 39, 47, 48, 90)] == [
+        "0--8", "0--8", "9--17", "9--17", "18--20", "18--20", "21--23", "27--29",
+        "30--38", "30--38", "39--47", "39--47", "48+", "48+",
+    ]  # fmt: skip
+    h = age_hierarchy()
+    assert [h(16, level) for level in range(4)] == ["16", "9--17", "Minor", "*"]
+    assert [h(None, level) for level in range(4)] == ["(missing)"] * 3 + ["*"]
+    assert age_band_hierarchy()("48+", 1) == "Adult"
+    with pytest.raises(ValueError):
+        age_band(-1)
+
+
+def test_it_maps_every_iso_country_to_an_m49_region() -> None:
+    import pycountry
+
+    table = m49_table()
+    assert {c.alpha_2 for c in pycountry.countries} <= set(table)
+    h = country_hierarchy()
+    assert [h("PH", level) for level in range(4)] == ["PH", "South-eastern Asia", "Asia", "*"]
+    assert country_hierarchy(intermediate=True)("GH", 1) == "Western Africa"
+    assert country_hierarchy(intermediate=True)("GH", 2) == "Sub-Saharan Africa"
+    with pytest.raises(ValueError):
+        h("ZZ", 1)
+
+
+def test_it_builds_nested_years_intervals_and_categories() -> None:
+    y = year_hierarchy()
+    assert [y(2016, level) for level in range(4)] == ["2016", "2015--2019", "2010--2019", "*"]
+    i = interval_hierarchy((10, 50), integer=False, name="amount")
+    assert i(12.5, 1) == "[10, 20)" and i(12.5, 2) == "[0, 50)"
+    with pytest.raises(ValueError):
+        interval_hierarchy((10, 15))
+    c = categorical_hierarchy(["a"] * 20 + ["b"] * 5 + ["c"], thresholds=(2, 10))
+    assert [c("b", level) for level in range(4)] == ["b", "b", "Other", "*"]
+    assert c("c", 1) == "Other"
+    maps, labels = c.level_maps(["a", "b", "c", "(missing)"])
+    assert labels[2] == ["a", "Other", "(missing)"] and maps[2].tolist() == [0, 1, 1, 2]
+
+
+def test_it_refuses_a_hierarchy_that_is_not_nested() -> None:
+    from htcds.deid.hierarchies import Hierarchy
+
+    bad = Hierarchy("bad", ("v", "odd", "half", "*"), lambda v, lv: str(int(str(v)) % (2 if lv == 1 else 3)))
+    with pytest.raises(ValueError, match="not nested"):
+        bad.level_maps([1, 2, 3, 4, 5, 6])
+
+
+def _check_with_pycanon(columns: dict[str, list[object]], qis: list[str], k: int) -> int:
+    frame = pd.DataFrame({name: [str(v) for v in columns[name]] for name in columns})
+    achieved = int(pycanon.k_anonymity(frame, qis))
+    assert achieved >= k
+    return achieved
+
+
+def test_it_k_anonymises_and_pycanon_agrees() -> None:
+    table = ctdc_like_table(5000, seed=3)
+    hierarchies = ctdc_hierarchies()
+    result = k_anonymise(table, {q: hierarchies[q] for q in QIS}, k=11, keep_columns=["isSexualExploit"])
+    assert result.suppressed_share <= 0.05
+    assert len(result.columns["gender"]) == 5000 - result.suppressed
+    achieved = _check_with_pycanon(result.columns, list(QIS), 11)
+    assert achieved == result.min_class_size
+    l_div = int(pycanon.l_diversity(pd.DataFrame(result.columns), list(QIS), ["isSexualExploit"]))
+    report = risk_report(result.columns, QIS, k=11, sensitive=["isSexualExploit"])
+    assert report.l_diversity["isSexualExploit"] == l_div
+    assert report.min_class_size == achieved and report.records_at_risk == 0
+    assert 0 < result.precision_loss < 1
+    assert result.to_json()["suppression"] == "remove"
+
+
+def test_it_keeps_starred_records_as_a_class_of_at_least_k() -> None:
+    table = ctdc_like_table(3000, seed=5)
+    hierarchies = ctdc_hierarchies()
+    qis = ["gender", "ageBroad", "citizenship", "CountryOfExploitation"]
+    result = k_anonymise(table, {q: hierarchies[q] for q in qis}, k=5, suppression="star")
+    assert len(result.columns["gender"]) == 3000
+    starred = sum(1 for v in result.columns["citizenship"] if v == "*")
+    assert starred == result.suppressed and (starred == 0 or starred >= 5)
+    _check_with_pycanon(result.columns, qis, 5)
+
+
+def test_it_reports_information_loss_on_a_hand_built_table() -> None:
+    # Ages 20, 21, 22 fall in two bands; at k=2 with no suppression the search must reach majority
+    # status (level 2 of 3), so Prec loss = 2/3 and DM = 3^2 = 9.
+    table = [{"age": 20}, {"age": 21}, {"age": 22}]
+    result = k_anonymise(table, {"age": age_hierarchy()}, k=2, suppression_budget=0)
+    assert result.levels == {"age": 2}
+    assert result.columns["age"] == ["Adult"] * 3
+    assert result.discernibility == 9
+    assert result.precision_loss == pytest.approx(2 / 3)
+    # With one record of budget, the band level is enough: 21 and 22 stay, 20 goes.
+    result = k_anonymise(table, {"age": age_hierarchy()}, k=2, suppression_budget=0.34)
+    assert result.levels == {"age": 1} and result.suppressed == 1
+    assert result.columns["age"] == ["21--23", "21--23"]
+    assert result.discernibility == 4 + 1 * 3
+    assert result.precision_loss == pytest.approx((2 * (1 / 3) + 1) / 3)
+
+
+def test_it_picks_the_cheapest_of_several_minimal_nodes() -> None:
+    # Either generalising sex or age alone would do; age costs 1/3 per record, sex 1/1, so age wins.
+    table = {"sex": ["F", "M", "F", "M"], "age": [21, 21, 22, 22]}
+    qis = {"sex": flat_hierarchy("sex"), "age": age_hierarchy()}
+    result = k_anonymise(table, qis, k=2, suppression_budget=0)
+    assert result.levels == {"sex": 0, "age": 1}
+
+
+def test_it_computes_the_risk_report_by_hand() -> None:
+    rows = [
+        {"sex": "F", "age": "18--20", "nat": "PH", "exp": "1"},
+        {"sex": "F", "age": "18--20", "nat": "PH", "exp": "0"},
+        {"sex": "F", "age": "18--20", "nat": "PH", "exp": "1"},
+        {"sex": "F", "age": "21--23", "nat": "PH", "exp": "1"},
+        {"sex": "M", "age": "21--23", "nat": "UA", "exp": "1"},
+        {"sex": "M", "age": "21--23", "nat": "UA", "exp": "1"},
+        {"sex": "M", "age": "21--23", "nat": "MD", "exp": "0"},
+        {"sex": "M", "age": None, "nat": "MD", "exp": "0"},
+    ]
+    # Classes: F/18-20/PH x3, F/21-23/PH x1, M/21-23/UA x2, M/21-23/MD x1, M/missing/MD x1.
+    report = risk_report(rows, ["sex", "age", "nat"], k=2, sensitive=["exp"])
+    assert report.n_classes == 5
+    assert report.min_class_size == 1
+    assert report.sample_uniques == 3
+    assert report.records_at_risk == 3 and report.share_at_risk == pytest.approx(3 / 8)
+    assert report.l_diversity == {"exp": 1}
+    by_qi = {c.quasi_identifier: c for c in report.contributions}
+    # Without age: F/PH x4, M/UA x2, M/MD x2 -> nobody at risk.
+    assert by_qi["age"].records_at_risk_without == 0 and by_qi["age"].min_class_size_without == 2
+    # Without nat: F/18-20 x3, F/21-23 x1, M/21-23 x3, M/missing x1 -> 2 at risk.
+    assert by_qi["nat"].records_at_risk_without == 2
+    # Without sex: 18-20/PH x3, 21-23/PH x1, 21-23/UA x2, 21-23/MD x1, missing/MD x1 -> 3 at risk.
+    assert by_qi["sex"].records_at_risk_removed == 0
+    assert report.riskiest_quasi_identifier == "age"
+    assert report.to_json()["is_k_anonymous"] is False
+
+
+def test_it_takes_column_arrays_as_well_as_rows() -> None:
+    import numpy as np
+
+    report = risk_report({"a": np.array([1, 1, 2, 2, 2]), "b": ["x", "x", "y", "y", ""]}, ["a", "b"], k=2)
+    assert report.min_class_size == 1 and report.records_at_risk == 1
