@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "phare.core",
     "phare.cases",
     "phare.imports",
+    "phare.jobs",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +82,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+if os.getenv("PHARE_TEST_DB_NAME"):
+    # Lets two test runs share one PostgreSQL server without dropping each other's test database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["PHARE_TEST_DB_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -1,0 +1,118 @@
+"""Enqueue, claim and run background jobs.
+
+Claiming is one conditional UPDATE, so two workers never run the same job. A worker holds a lease; a job
+whose lease expired (the worker was killed with -9, the machine rebooted) is claimed again, so handlers must
+be idempotent: they key their writes (an import's rows by source key, a purge by record id) so that running
+twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from phare.jobs.models import Job
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Job], dict[str, Any] | None]
+HANDLERS: dict[str, Handler] = {}
+LEASE = timedelta(minutes=10)
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue(kind: str, payload: dict[str, Any] | None = None, *, organisation: Any = None,
+            delay: timedelta | None = None, max_attempts: int = 3) -> Job:  # fmt: skip
+    return Job.objects.create(
+        kind=kind,
+        payload=payload or {},
+        organisation=organisation,
+        run_after=timezone.now() + (delay or timedelta()),
+        max_attempts=max_attempts,
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(worker: str | None = None, kinds: list[str] | None = None) -> Job | None:
+    """Take the oldest runnable job, or one whose previous worker's lease ran out."""
+    now = timezone.now()
+    runnable = Q(status=Job.Status.QUEUED, run_after__lte=now) | Q(status=Job.Status.RUNNING, lease_until__lt=now)
+    qs = Job.objects.filter(runnable)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True)
+        job = qs.order_by("run_after", "id").first()
+        if job is None:
+            return None
+        # The status/lease condition makes the claim safe on SQLite too, where there is no SKIP LOCKED.
+        claimed = Job.objects.filter(pk=job.pk).filter(runnable).update(
+            status=Job.Status.RUNNING, locked_by=worker or worker_name(), lease_until=now + LEASE,
+            attempts=job.attempts + 1,
+        )  # fmt: skip
+    if not claimed:
+        return None
+    job.refresh_from_db()
+    return job
+
+
+def run_one(job: Job) -> Job:
+    fn = HANDLERS.get(job.kind)
+    try:
+        if fn is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        result = fn(job) or {}
+    except Exception as exc:
+        log.exception("job %s (%s) failed", job.pk, job.kind)
+        final = job.attempts >= job.max_attempts
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED if final else Job.Status.QUEUED,
+            error="".join(traceback.format_exception_only(exc)).strip(),
+            run_after=timezone.now() + timedelta(seconds=30 * job.attempts),
+            lease_until=None,
+            finished=timezone.now() if final else None,
+        )
+    else:
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.DONE, result=result, lease_until=None, finished=timezone.now(), error=""
+        )
+    job.refresh_from_db()
+    return job
+
+
+def report_progress(job: Job, done: int, total: int | None = None) -> None:
+    """Progress for the UI's progress bar; also renews the lease so a long job is not taken over."""
+    Job.objects.filter(pk=job.pk).update(
+        progress={"done": done, "total": total}, lease_until=timezone.now() + LEASE
+    )
+
+
+def drain(worker: str | None = None, limit: int | None = None) -> int:
+    """Run jobs until none is runnable (or `limit` ran); returns how many ran."""
+    ran = 0
+    while limit is None or ran < limit:
+        job = claim(worker)
+        if job is None:
+            break
+        run_one(job)
+        ran += 1
+    return ran
