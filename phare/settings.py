@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "phare.cases",
     "phare.imports",
     "phare.jobs",
+    "phare.ops",
 ]
 
 MIDDLEWARE = [
