@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "phare.imports",
     "phare.jobs",
     "phare.ops",
+    "phare.dashboards",
+    "phare.api",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +102,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("fr", "Français")]
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("ar", "العربية"),
+    ("pt", "Português"),
+    ("ru", "Русский"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
 USE_I18N = True

@@ -11,4 +11,6 @@ urlpatterns = [
     path("accounts/", include("phare.accounts.urls")),
     path("cases/", include("phare.cases.urls")),
     path("data/", include("phare.imports.urls")),
+    path("dashboards/", include("phare.dashboards.urls")),
+    path("api/", include("phare.api.urls")),
 ]
