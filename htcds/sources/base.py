@@ -1,0 +1,177 @@
+"""What every source has in common: rows out as (row number, source key, bundle), problems collected.
+
+A source never raises on bad data: it reports a Problem (row, column, value, fix) and goes on, so one run
+tells the person importing everything that needs fixing. Only an unreadable file stops it, and even that
+becomes a Problem (`unreadable-file`) rather than an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from htcds.catalogue import load
+from htcds.sources.problems import WARNING, Problem, source_problem
+from htcds.sources.tabular import UnreadableFile, column_letter, is_blank
+from htcds.sources.values import Converter, assemble, fingerprint, truthy
+
+Row = tuple[int, str, dict[str, Any]]
+
+
+def entity_map() -> dict[str, str]:
+    return {f.name: f.entity for f in load().fields}
+
+
+class Source:
+    """Base of every source. Subclasses implement `_rows`; iterate the source itself to get rows."""
+
+    kind = "source"
+
+    def __init__(self, path: Path | None, name: str) -> None:
+        self.path = path
+        self.name = name  # with the source key, identifies a record across re-imports
+        self.problems: list[Problem] = []
+        self.columns: dict[str, str] = {}  # HTCDS field → column reference, to locate validation problems
+        self._seen: set[str] = set()
+
+    def __iter__(self) -> Iterator[Row]:
+        try:
+            for row_number, key, bundle in self._rows():
+                if key in self._seen:
+                    self.problems.append(source_problem(
+                        "duplicate-key", f"Row {row_number} repeats the source id {key!r} of an earlier row.",
+                        row=row_number, value=key, severity=WARNING))  # fmt: skip
+                self._seen.add(key)
+                yield row_number, key, bundle
+        except UnreadableFile as exc:
+            self.problems.append(source_problem("unreadable-file", str(exc), value=str(self.path or "")))
+
+    def _rows(self) -> Iterator[Row]:
+        raise NotImplementedError
+
+    def column_of(self, problem: Problem) -> str:
+        """Where to look for a problem: its own column for source problems, the field's column otherwise."""
+        if problem.entity == "source":
+            return problem.path
+        return self.columns.get(problem.field or "", "")
+
+
+@dataclass
+class Plan:
+    """How to turn a row of cells into field values; built once per file from its header row(s)."""
+
+    header_rows: int
+    plain: list[tuple[int, str, Converter]] = field(default_factory=list)
+    # (column, field, choice name): one-column-per-choice exports (KoBo's `field/choice` with 1 or 0).
+    flags: list[tuple[int, str, str]] = field(default_factory=list)
+    id_columns: list[int] = field(default_factory=list)
+    value_maps: dict[int, dict[str, Any]] = field(default_factory=dict)
+    constants: dict[str, Any] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
+    role: str = "Victim"
+    # If set, a blank id column is reported (mapping files that promise an id).
+    id_required: bool = False
+
+    def column_ref(self, index: int) -> str:
+        header = self.headers[index] if index < len(self.headers) else ""
+        return f"{column_letter(index)} ({header})" if header else column_letter(index)
+
+
+def _clean_id(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw).strip()
+    return text[5:] if text.startswith("uuid:") else text
+
+
+def convert_row(plan: Plan, raw: list[Any], row_number: int, problems: list[Problem],
+                entities: dict[str, str]) -> tuple[str, dict[str, Any]] | None:  # fmt: skip
+    """One data row → (source key, bundle), or None for a blank row. Appends problems for the row."""
+    values: dict[str, Any] = {}
+    width = len(raw)
+    for i, name, convert in plan.plain:
+        if i >= width:
+            continue
+        cell = raw[i]
+        if cell is None or cell == "":
+            continue
+        vmap = plan.value_maps.get(i)
+        if vmap is not None:
+            key = cell.strip() if isinstance(cell, str) else cell
+            if key in vmap:
+                cell = vmap[key]
+        value, note = convert(cell)
+        if note is not None:
+            problems.append(source_problem(note[0], note[1], row=row_number, column=plan.column_ref(i), field=name,
+                                           value=note[2], severity=WARNING))  # fmt: skip
+        if value is None:
+            continue
+        previous = values.get(name)
+        if previous is not None and isinstance(previous, list) and isinstance(value, list):
+            value = list(dict.fromkeys(previous + value))
+        values[name] = value
+    for i, name, choice in plan.flags:
+        if i < width and truthy(raw[i]):
+            chosen = values.setdefault(name, [])
+            if isinstance(chosen, list) and choice not in chosen:
+                chosen.append(choice)
+    if not values:
+        return None
+    for name, value in plan.constants.items():
+        values.setdefault(name, value)
+    key = ""
+    for i in plan.id_columns:
+        if i < width and not is_blank(raw[i]):
+            key = _clean_id(raw[i])
+            break
+    if not key:
+        key = fingerprint(values)
+        if plan.id_required:
+            col = plan.column_ref(plan.id_columns[0]) if plan.id_columns else ""
+            problems.append(source_problem("missing-id", row=row_number, column=col, fix=key, severity=WARNING))
+    return key, assemble(values, entities, key, plan.role)
+
+
+class TabularSource(Source):
+    """A sheet read through a Plan that a subclass builds from the header rows (and a sample of data)."""
+
+    sample_size = 200
+
+    def __init__(self, path: Path, name: str, sheet: str | None = None) -> None:
+        super().__init__(path, name)
+        self.sheet = sheet
+
+    def build_plan(self, head: list[list[Any]], sample: list[list[Any]]) -> Plan:
+        raise NotImplementedError
+
+    def _rows(self) -> Iterator[Row]:
+        from htcds.sources.tabular import open_table
+
+        assert self.path is not None
+        table = open_table(self.path, self.sheet)
+        rows = table.rows
+        buffered: list[list[Any]] = []
+        for r in rows:
+            buffered.append(r)
+            if len(buffered) >= self.sample_size + 2:
+                break
+        plan = self.build_plan(buffered[:2], buffered[2:])
+        for i, name, _ in plan.plain:
+            self.columns.setdefault(name, plan.column_ref(i))
+        for i, name, _ in plan.flags:
+            self.columns.setdefault(name, plan.column_ref(i))
+        entities = entity_map()
+        problems = self.problems
+        number = plan.header_rows
+        for raw in _chain(buffered[plan.header_rows :], rows):
+            number += 1
+            out = convert_row(plan, raw, number, problems, entities)
+            if out is not None:
+                yield number, out[0], out[1]
+
+
+def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    yield from first
+    yield from rest

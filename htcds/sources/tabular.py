@@ -1,0 +1,142 @@
+"""Read rows from CSV, XLSX, XLSM, XLS and ODS files without caring which one it is.
+
+CSV files come from everywhere: KoBo writes `;`-separated files, Excel on Windows writes cp1252, most
+tools write UTF-8 with or without a BOM. The delimiter and the encoding are therefore sniffed, not assumed.
+CSV rows are streamed so a 100,000-row file is never held twice in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+# Sheets of the official templates that hold cases; any other workbook uses its first sheet.
+_CASE_SHEETS = ("Case Sheet", "Cases", "cases")
+
+
+class UnreadableFile(Exception):
+    """The file is not CSV or a spreadsheet we can open; carries a message fit for the person importing."""
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letters for a 0-based column index (0 → A, 27 → AB): people find columns by letter."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass
+class Table:
+    """A sheet as header rows plus a row iterator; `first_row` is the 1-based number of the first data row."""
+
+    rows: Iterator[list[Any]]
+    is_csv: bool
+    sheet: str = ""
+
+
+def _sniff_encoding(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        if exc.start >= len(head) - 3:
+            return "utf-8"
+        return "cp1252"
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_rows(path: Path) -> Iterator[list[Any]]:
+    with path.open("rb") as raw:
+        head = raw.read(65536)
+    encoding = _sniff_encoding(head)
+    with path.open(newline="", encoding=encoding, errors="replace") as fh:
+        first = fh.readline()
+        fh.seek(0)
+        if encoding == "utf-8-sig":
+            first = first.lstrip("\ufeff")
+        reader = csv.reader(fh, delimiter=_sniff_delimiter(first))
+        yield from reader
+
+
+def _plain(value: Any) -> Any:
+    """Calamine hands back dates as date/datetime and empty cells as ""; keep dates, drop midnight times."""
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date()
+    return value
+
+
+def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for every kind of broken file
+        raise UnreadableFile(f"{path.name} cannot be opened as a spreadsheet: {exc}") from exc
+    names = list(wb.sheet_names)
+    chosen = sheet if sheet in names else next((s for s in _CASE_SHEETS if s in names), names[0] if names else None)
+    if chosen is None:
+        raise UnreadableFile(f"{path.name} has no sheet.")
+    data = wb.get_sheet_by_name(chosen)
+
+    def rows() -> Iterator[list[Any]]:
+        for r in data.iter_rows():
+            yield [_plain(v) for v in r]
+
+    return chosen, rows()
+
+
+def open_table(path: Path, sheet: str | None = None) -> Table:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise UnreadableFile(f"{path} does not exist.")
+    if suffix in SPREADSHEET_SUFFIXES:
+        name, rows = _sheet_rows(path, sheet)
+        return Table(rows, False, name)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        name, rows = _sheet_rows(path, sheet)  # a spreadsheet saved with the wrong extension
+        return Table(rows, False, name)
+    return Table(_csv_rows(path), True)
+
+
+def cell_text(value: Any) -> str:
+    """A header cell as text (headers may come back as numbers or dates from spreadsheets)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).replace("\xa0", " ").strip()
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_text_csv(text: str) -> list[list[str]]:
+    """Parse CSV held in memory (uploads, tests) with the same delimiter sniffing as files."""
+    first = text.split("\n", 1)[0]
+    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(first))]
