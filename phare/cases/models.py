@@ -196,7 +196,9 @@ class CaseParticipant(models.Model):
     person = models.ForeignKey(Person, models.PROTECT, related_name="participations")
     role = models.CharField(_("Role"), max_length=16, choices=ParticipantRole.choices)
     # Victim context (vic_)
-    vic_AgreementToManagePersonalData = models.BooleanField(_("Agreement to Manage Personal Data"), null=True, blank=True)
+    vic_AgreementToManagePersonalData = models.BooleanField(
+        _("Agreement to Manage Personal Data"), null=True, blank=True
+    )
     vic_TraffickingStatus = models.CharField(_("Trafficking Status"), max_length=32, blank=True)
     vic_TraffickingStatusDecisionMakingOrg = models.CharField(
         _("Trafficking Status Decision Making Organization"), max_length=64, blank=True

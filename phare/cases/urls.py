@@ -1,3 +1,27 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from django.views.i18n import set_language
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from phare.cases import views
+
+app_name = "cases"
+
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("new/", views.case_new, name="new"),
+    path("lang/", set_language, name="set_language"),
+    path("directory/add/", views.organisation_add, name="organisation_add"),
+    path("<str:number>/", views.case_page, name="case"),
+    path("<str:number>/close/", views.case_close, name="close"),
+    path("<str:number>/reopen/", views.case_reopen, name="reopen"),
+    path("<str:number>/follow-up/", views.case_follow_up, name="follow_up"),
+    path("<str:number>/reassign/", views.case_reassign, name="reassign"),
+    path("<str:number>/people/add/", views.participant_add, name="participant_add"),
+    path("<str:number>/people/<str:uid>/person/", views.person_edit, name="person_edit"),
+    path("<str:number>/people/<str:uid>/context/", views.participant_edit, name="participant_edit"),
+    path("<str:number>/comments/add/", views.comment_add, name="comment_add"),
+    path("<str:number>/assessments/add/", views.assessment_add, name="assessment_add"),
+    path("<str:number>/assessments/<str:uid>/", views.assessment_view, name="assessment"),
+    path("<str:number>/consents/<str:uid>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+    path("<str:number>/<str:kind>/add/", views.record_add, name="record_add"),
+    path("<str:number>/<str:kind>/<str:uid>/edit/", views.record_edit, name="record_edit"),
+]

@@ -1,0 +1,532 @@
+"""The verbs of case management. One function per verb; each runs in one transaction and writes its audit
+event inside it, so an action whose audit write fails leaves no trace.
+
+Values arrive as Python values (dates, lists of HTCDS value names, model instances for lookups) and are
+checked against the HTCDS catalogue with `htcds.validation.validate_record` before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Model
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from htcds import codelists
+from htcds.validation import Problem, errors, validate_record
+from phare.audit import log as audit
+from phare.cases.models import (
+    CLOSED_STATUSES,
+    Assessment,
+    Case,
+    CaseAssignment,
+    CaseComment,
+    CaseEvent,
+    CaseParticipant,
+    CaseStatus,
+    Consent,
+    Direction,
+    ExternalOrganisation,
+    Person,
+    PersonIndex,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
+)
+from phare.crypto import blind_index
+
+Data = Mapping[str, Any]
+VICTIM_ROLES = frozenset({"Victim", "PotentialVictim"})
+STATUS_RANK = {"ActualVictimOfTrafficking": 3, "PossibleVictimOfTrafficking": 2, "NotAVictimOfTrafficking": 1}
+
+
+class Invalid(Exception):  # noqa: N818 - reads as actions.Invalid
+    """The data breaks the standard or a lifecycle rule; `problems` maps field names to messages."""
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in problems.items()))
+        self.problems = problems
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def to_record(data: Data) -> dict[str, Any]:
+    """HTCDS record (JSON values) of form data: dates as ISO text, lookups as their id, empty values left out."""
+    rec: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, Model):
+            value = str(value.pk)
+        elif isinstance(value, float) and key.endswith(("Latitude", "Longitude")):
+            pass
+        rec[key] = value
+    return rec
+
+
+def check(entity: str, data: Data) -> None:
+    found: list[Problem] = errors(validate_record(entity, to_record(data)))
+    if found:
+        out: dict[str, list[str]] = {}
+        for p in found:
+            out.setdefault(p.field or "__all__", []).append(p.message)
+        raise Invalid(out)
+
+
+def check_participant(role: str, context: Data) -> None:
+    """The standard's rules for a participant: vic_ fields for victims, per_ fields for perpetrators."""
+    wrong = [k for k in context if context[k] not in (None, "", [])
+             and ((k.startswith("per_") and role != "Perpetrator") or (k.startswith("vic_") and role not in VICTIM_ROLES))]
+    if role not in ("Victim", "PotentialVictim", "Perpetrator", "Other"):
+        raise Invalid({"role": [_("Unknown role.")]})
+    if wrong:
+        raise Invalid({k: [_("This field does not apply to the person's role.")] for k in wrong})
+    check("participant", {"role": role, **context})
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def name_tokens(*names: str) -> list[str]:
+    """Folded name tokens: accents, case and punctuation do not matter ("Ámaka-Obi" -> amaka, obi)."""
+    out: list[str] = []
+    for name in names:
+        for tok in re.split(r"[^a-z0-9]+", fold(name or "")):
+            if len(tok) >= 2 and tok not in out:
+                out.append(tok)
+    return out
+
+
+def person_index_values(person: Person) -> list[tuple[str, str]]:
+    """(kind, normalised value) pairs to blind-index for a person."""
+    pairs = [("name", t) for t in name_tokens(person.prs_FirstName, person.prs_MiddleName, person.prs_SecondName)]
+    if person.prs_Birthdate:
+        pairs.append(("birthdate", person.prs_Birthdate.isoformat()))
+    for phone in (person.prs_MobilePhone, person.prs_HomePhone):
+        if phone:
+            pairs.append(("phone", codelists.normalise_phone(phone) or phone.strip()))
+    if person.prs_Email:
+        pairs.append(("email", person.prs_Email.strip().lower()))
+    if person.prs_IdentityNumber:
+        pairs.append(("idnum", re.sub(r"\s+", "", person.prs_IdentityNumber).upper()))
+    return pairs
+
+
+def index_rows(person: Person) -> list[PersonIndex]:
+    org = person.organisation_id
+    return [
+        PersonIndex(organisation_id=org, person=person, kind=k, digest=blind_index(org, k, v))
+        for k, v in person_index_values(person)
+    ]
+
+
+def _reindex(person: Person) -> None:
+    PersonIndex.objects.filter(person=person).delete()
+    PersonIndex.objects.bulk_create(index_rows(person))
+
+
+def _assign(obj: Model, data: Data) -> list[str]:
+    changed = []
+    for key, value in data.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed.append(key)
+    return changed
+
+
+def _case_event(case: Case, actor: Any, kind: str, detail: dict[str, Any] | None = None, note: str = "") -> None:
+    CaseEvent.objects.create(organisation_id=case.organisation_id, case=case, kind=kind, at=timezone.now(),
+                             actor=actor, detail=detail or {}, note=note)  # fmt: skip
+
+
+def _audit(
+    action: str, actor: Any, target: Model, case: Case | None, request: HttpRequest | None, **detail: Any
+) -> None:
+    if case is not None:
+        detail["case"] = case.number
+    audit.record(action, actor=actor, organisation=getattr(target, "organisation", None) if case is None else case.organisation,
+                 target=target, request=request, detail=detail)  # fmt: skip
+
+
+def _same_org(*objs: Model | None) -> None:
+    orgs = {getattr(o, "organisation_id", None) for o in objs if o is not None}
+    if len(orgs) > 1:
+        raise PermissionError("rows of different organisations")
+
+
+def refresh_summary(case: Case) -> None:
+    """Recompute the case's denormalised victim summary (exploitation types, trafficking status)."""
+    types: list[str] = []
+    status = ""
+    primary = None
+    victims = CaseParticipant.objects.filter(case=case, role__in=VICTIM_ROLES).order_by("id")
+    for p in victims.only("person_id", "vic_TypeOfExploitation", "vic_TraffickingStatus"):
+        if primary is None:
+            primary = p.person_id
+        for t in p.vic_TypeOfExploitation or ():
+            if t not in types:
+                types.append(t)
+        if STATUS_RANK.get(p.vic_TraffickingStatus, 0) > STATUS_RANK.get(status, 0):
+            status = p.vic_TraffickingStatus
+    if primary is None:
+        primary = CaseParticipant.objects.filter(case=case).order_by("id").values_list("person_id", flat=True).first()
+    case.exploitation_summary = ("|" + "|".join(types) + "|") if types else ""
+    case.trafficking_status = status
+    case.primary_person_id = primary
+    case.save(update_fields=["exploitation_summary", "trafficking_status", "primary_person", "updated"])
+
+
+def next_number(organisation_id: int, opened: date) -> tuple[int, str]:
+    seq = (Case.objects.filter(organisation_id=organisation_id).aggregate(m=Max("seq"))["m"] or 0) + 1
+    return seq, f"{opened.year}-{seq:06d}"
+
+
+# --- people ----------------------------------------------------------------------------------------------
+
+
+def create_person(actor: Any, data: Data, request: HttpRequest | None = None) -> Person:
+    check("person", data)
+    with transaction.atomic():
+        person = Person(organisation=actor.organisation, **data)
+        person.save()
+        PersonIndex.objects.bulk_create(index_rows(person))
+        _audit("person.create", actor, person, None, request)
+    return person
+
+
+def update_person(actor: Any, person: Person, data: Data, request: HttpRequest | None = None) -> list[str]:
+    check("person", data)
+    with transaction.atomic():
+        changed = _assign(person, data)
+        if changed:
+            person.save()
+            _reindex(person)
+        _audit("person.update", actor, person, None, request, fields=changed)
+    return changed
+
+
+def find_matches(organisation_id: int, data: Data, limit: int = 10) -> list[tuple[Person, int]]:
+    """People of the organisation likely to be the one being entered: by name tokens, birth date, phone,
+    e-mail and identity number through the blind index; best first with a score."""
+    probe = Person(organisation_id=organisation_id, **{k: v for k, v in data.items() if hasattr(Person, k)})
+    digests = {blind_index(organisation_id, k, v): k for k, v in person_index_values(probe)}
+    if not digests:
+        return []
+    weights = {"name": 1, "birthdate": 2, "phone": 4, "email": 4, "idnum": 5}
+    scores: dict[int, int] = {}
+    rows = PersonIndex.objects.filter(organisation_id=organisation_id, digest__in=list(digests)).values_list(
+        "person_id", "kind"
+    )
+    for pid, kind in rows[:5000]:
+        scores[pid] = scores.get(pid, 0) + weights.get(kind, 1)
+    names = sum(1 for k in digests.values() if k == "name")
+    threshold = 2 if names >= 2 else 1
+    best = sorted((s, pid) for pid, s in scores.items() if s >= threshold)[::-1][:limit]
+    people = Person.objects.in_bulk([pid for _, pid in best])
+    return [(people[pid], s) for s, pid in best if pid in people]
+
+
+# --- cases -----------------------------------------------------------------------------------------------
+
+
+def open_case(
+    actor: Any,
+    *,
+    person: Person | None = None,
+    person_data: Data | None = None,
+    role: str = "Victim",
+    context: Data | None = None,
+    owner: Any = None,
+    opened: date | None = None,
+    restricted: bool = False,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Open a case around a person (existing, or created from `person_data`) in the given role."""
+    if person is None:
+        check("person", person_data or {})
+    check_participant(role, context or {})
+    org = actor.organisation
+    opened = opened or timezone.localdate()
+    with transaction.atomic():
+        if person is None:
+            person = Person(organisation=org, **(person_data or {}))
+            person.save()
+            PersonIndex.objects.bulk_create(index_rows(person))
+        _same_org(actor, person)
+        seq, number = next_number(org.id, opened)
+        case = Case.objects.create(organisation=org, number=number, seq=seq, cas_Status=CaseStatus.ACTIVE,
+                                   cas_CaseOwner=owner or actor, cas_OpenedDate=opened, restricted=restricted)  # fmt: skip
+        CaseParticipant.objects.create(organisation=org, case=case, person=person, role=role, **(context or {}))
+        refresh_summary(case)
+        _case_event(case, actor, "opened", {"owner": case.cas_CaseOwner_id})
+        _audit("case.open", actor, case, case, request, role=role)
+    return case
+
+
+def add_participant(
+    actor: Any,
+    case: Case,
+    *,
+    role: str,
+    person: Person | None = None,
+    person_data: Data | None = None,
+    context: Data | None = None,
+    request: HttpRequest | None = None,
+) -> CaseParticipant:
+    if person is None:
+        check("person", person_data or {})
+    check_participant(role, context or {})
+    with transaction.atomic():
+        if person is None:
+            person = Person(organisation_id=case.organisation_id, **(person_data or {}))
+            person.save()
+            PersonIndex.objects.bulk_create(index_rows(person))
+        _same_org(case, person)
+        p = CaseParticipant.objects.create(organisation_id=case.organisation_id, case=case, person=person, role=role,
+                                           **(context or {}))  # fmt: skip
+        refresh_summary(case)
+        _audit("case.participant.add", actor, p, case, request, role=role)
+    return p
+
+
+def update_participant(
+    actor: Any, participant: CaseParticipant, context: Data, request: HttpRequest | None = None
+) -> list[str]:
+    check_participant(participant.role, context)
+    with transaction.atomic():
+        changed = _assign(participant, context)
+        participant.save()
+        refresh_summary(participant.case)
+        _audit("case.participant.update", actor, participant, participant.case, request, fields=changed)
+    return changed
+
+
+def update_case(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> list[str]:
+    """Follow-up date and the restricted flag; status and owner change through their own verbs."""
+    allowed = {"follow_up_date", "restricted"}
+    with transaction.atomic():
+        changed = _assign(case, {k: v for k, v in data.items() if k in allowed})
+        case.save()
+        _audit("case.update", actor, case, case, request, fields=changed)
+    return changed
+
+
+def set_follow_up(actor: Any, case: Case, due: date | None, request: HttpRequest | None = None) -> None:
+    """Active -> FollowUp (with the date the follow-up is due)."""
+    if case.is_closed:
+        raise Invalid({"cas_Status": [_("A closed case must be reopened first.")]})
+    with transaction.atomic():
+        old = case.cas_Status
+        case.cas_Status = CaseStatus.FOLLOW_UP
+        case.follow_up_date = due
+        case.save()
+        _case_event(case, actor, "status", {"from": old, "to": case.cas_Status})
+        _audit("case.follow_up", actor, case, case, request, status_from=old)
+
+
+def close_case(actor: Any, case: Case, *, reason: str, status: str = CaseStatus.CLOSED, closed: date | None = None,
+               request: HttpRequest | None = None) -> None:  # fmt: skip
+    if status not in CLOSED_STATUSES:
+        raise Invalid({"cas_Status": [_("Choose Closed or Closed Referred.")]})
+    if not (reason or "").strip():
+        raise Invalid({"cas_ReasonForCaseClosure": [_("A closed case needs a reason for closure.")]})
+    if case.is_closed:
+        raise Invalid({"cas_Status": [_("The case is already closed.")]})
+    closed = closed or timezone.localdate()
+    check("case", {"cas_Status": status, "cas_ReasonForCaseClosure": reason, "cas_OpenedDate": case.cas_OpenedDate,
+                   "cas_ClosedDate": closed})  # fmt: skip
+    with transaction.atomic():
+        old = case.cas_Status
+        case.cas_Status = status
+        case.cas_ReasonForCaseClosure = reason.strip()
+        case.cas_ClosedDate = closed
+        case.follow_up_date = None
+        case.save()
+        _case_event(case, actor, "closed", {"from": old, "to": status}, note=reason.strip())
+        _audit("case.close", actor, case, case, request, status=status)
+
+
+def reopen_case(actor: Any, case: Case, *, reason: str = "", request: HttpRequest | None = None) -> None:
+    if not case.is_closed:
+        raise Invalid({"cas_Status": [_("Only a closed case can be reopened.")]})
+    with transaction.atomic():
+        old = case.cas_Status
+        case.cas_Status = CaseStatus.ACTIVE
+        case.cas_ClosedDate = None
+        case.cas_ReasonForCaseClosure = ""
+        case.save()
+        _case_event(case, actor, "reopened", {"from": old, "to": case.cas_Status}, note=reason.strip())
+        _audit("case.reopen", actor, case, case, request, status_from=old)
+
+
+def reassign_case(actor: Any, case: Case, owner: Any, request: HttpRequest | None = None) -> None:
+    if owner is None or owner.organisation_id != case.organisation_id:
+        raise Invalid({"cas_CaseOwner": [_("Choose a user of your organisation.")]})
+    with transaction.atomic():
+        old = case.cas_CaseOwner_id
+        case.cas_CaseOwner = owner
+        case.save()
+        _case_event(case, actor, "reassigned", {"from": old, "to": owner.id})
+        _audit("case.reassign", actor, case, case, request, owner_from=old, owner_to=owner.id)
+
+
+def assign_worker(actor: Any, case: Case, user: Any, request: HttpRequest | None = None) -> None:
+    if user.organisation_id != case.organisation_id:
+        raise Invalid({"user": [_("Choose a user of your organisation.")]})
+    with transaction.atomic():
+        CaseAssignment.objects.get_or_create(organisation_id=case.organisation_id, case=case, user=user)
+        _case_event(case, actor, "assigned", {"user": user.id})
+        _audit("case.assign", actor, case, case, request, user=user.id)
+
+
+# --- records on a case -----------------------------------------------------------------------------------
+
+
+def add_comment(
+    actor: Any, case: Case, text: str, *, on: date | None = None, request: HttpRequest | None = None
+) -> CaseComment:
+    if not (text or "").strip():
+        raise Invalid({"cco_CaseComment": [_("Write a comment.")]})
+    on = on or timezone.localdate()
+    check("comment", {"cco_CaseComment": text, "cco_CreatedDate": on})
+    with transaction.atomic():
+        c = CaseComment.objects.create(organisation_id=case.organisation_id, case=case, author=actor,
+                                       cco_CaseComment=text.strip(), cco_CreatedDate=on)  # fmt: skip
+        _audit("case.comment.add", actor, c, case, request)
+    return c
+
+
+def _add(
+    model: type[Any], entity: str, action: str, actor: Any, case: Case, data: Data, request: HttpRequest | None
+) -> Any:
+    check(entity, {k: v for k, v in data.items() if k != "person"})
+    _same_org(case, data.get("person"))
+    with transaction.atomic():
+        obj = model.objects.create(organisation_id=case.organisation_id, case=case, **data)
+        _audit(action, actor, obj, case, request)
+    return obj
+
+
+def _update(entity: str, action: str, actor: Any, obj: Any, data: Data, request: HttpRequest | None) -> list[str]:
+    check(entity, {k: v for k, v in data.items() if k != "person"})
+    _same_org(obj, data.get("person"))
+    with transaction.atomic():
+        changed = _assign(obj, data)
+        obj.save()
+        _audit(action, actor, obj, obj.case, request, fields=changed)
+    return changed
+
+
+def add_event(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> TraffickingEvent:
+    ev: TraffickingEvent = _add(TraffickingEvent, "event", "case.event.add", actor, case, data, request)
+    return ev
+
+
+def update_event(actor: Any, event: TraffickingEvent, data: Data, request: HttpRequest | None = None) -> list[str]:
+    return _update("event", "case.event.update", actor, event, data, request)
+
+
+def add_support_plan(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> SupportPlan:
+    _plan_dates(data)
+    plan: SupportPlan = _add(SupportPlan, "support_plan", "case.support_plan.add", actor, case, data, request)
+    return plan
+
+
+def update_support_plan(actor: Any, plan: SupportPlan, data: Data, request: HttpRequest | None = None) -> list[str]:
+    _plan_dates(data)
+    return _update("support_plan", "case.support_plan.update", actor, plan, data, request)
+
+
+def _plan_dates(data: Data) -> None:
+    start = data.get("spl_StartDate")
+    for key in ("spl_PlannedEndDate", "spl_ActualEndDate"):
+        end = data.get(key)
+        if start and end and end < start:
+            raise Invalid({key: [_("The end date is before the start date.")]})
+
+
+def record_consent(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> Consent:
+    consent: Consent = _add(Consent, "consent", "case.consent.record", actor, case, data, request)
+    return consent
+
+
+def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, reason: str = "",
+                     request: HttpRequest | None = None) -> None:  # fmt: skip
+    on = on or timezone.localdate()
+    if consent.con_WithdrawnDate:
+        raise Invalid({"con_WithdrawnDate": [_("This consent is already withdrawn.")]})
+    if consent.con_Date and on < consent.con_Date:
+        raise Invalid({"con_WithdrawnDate": [_("Consent cannot be withdrawn before it was given.")]})
+    with transaction.atomic():
+        consent.con_WithdrawnDate = on
+        consent.withdrawn_reason = reason.strip()
+        consent.save()
+        _audit("case.consent.withdraw", actor, consent, consent.case, request)
+
+
+def record_assessment(actor: Any, case: Case, data: Data, answers: Iterable[Mapping[str, str]],
+                      request: HttpRequest | None = None) -> Assessment:  # fmt: skip
+    """`answers`: [{"question": code, "answer": value, "notes": text}]; notes are stored encrypted."""
+    import json
+
+    clean = [{"question": a["question"], "answer": a["answer"]} for a in answers if a.get("answer")]
+    notes = {a["question"]: a["notes"] for a in answers if a.get("notes")}
+    check("assessment", {k: v for k, v in data.items() if k not in ("person", "question_set")})
+    with transaction.atomic():
+        a = Assessment.objects.create(organisation_id=case.organisation_id, case=case, answers=clean,
+                                      answer_notes=json.dumps(notes) if notes else "", **data)  # fmt: skip
+        _audit("case.assessment.record", actor, a, case, request, answered=len(clean))
+    return a
+
+
+def send_referral(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> Referral:
+    """An outgoing referral; if the referred organisation is a Phare tenant, it is linked for in-system transfer."""
+    record = {k: v for k, v in data.items() if k != "direction"}
+    check("referral", record)
+    target = data.get("cas_ReferredOrganisation")
+    _same_org(case, target)
+    with transaction.atomic():
+        r = Referral.objects.create(organisation_id=case.organisation_id, case=case, direction=Direction.OUTGOING,
+                                    to_tenant_id=getattr(target, "tenant_id", None), **record)  # fmt: skip
+        _case_event(case, actor, "referred", {"direction": "Outgoing", "referral": r.id})
+        _audit("case.referral.send", actor, r, case, request, to_tenant=r.to_tenant_id)
+    return r
+
+
+def receive_referral(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> Referral:
+    record = {k: v for k, v in data.items() if k != "direction"}
+    check("referral", record)
+    _same_org(case, data.get("cas_ReferringOrganisation"))
+    with transaction.atomic():
+        r = Referral.objects.create(organisation_id=case.organisation_id, case=case, direction=Direction.INCOMING,
+                                    **record)  # fmt: skip
+        _case_event(case, actor, "referred", {"direction": "Incoming", "referral": r.id})
+        _audit("case.referral.receive", actor, r, case, request)
+    return r
+
+
+def update_referral(actor: Any, referral: Referral, data: Data, request: HttpRequest | None = None) -> list[str]:
+    return _update("referral", "case.referral.update", actor, referral, data, request)
+
+
+def add_external_organisation(actor: Any, data: Data, request: HttpRequest | None = None) -> ExternalOrganisation:
+    check("organisation", data)
+    with transaction.atomic():
+        org = ExternalOrganisation.objects.create(organisation=actor.organisation, **data)
+        _audit("directory.add", actor, org, None, request)
+    return org

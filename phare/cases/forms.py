@@ -1,0 +1,359 @@
+"""Forms built from the HTCDS catalogue: the standard's labels and help text, picklists of its value names,
+multi-selects as checkbox lists, country and language pickers, and the validator's messages on each field."""
+
+from __future__ import annotations
+
+import gettext as pygettext
+from datetime import date
+from functools import cache
+from typing import Any
+
+import pycountry
+from django import forms
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from htcds import codelists
+from htcds.catalogue import Field, Kind, load
+from htcds.validation import errors, validate_record
+from phare.cases.actions import to_record
+from phare.cases.models import CaseStatus, ExternalOrganisation, Person
+
+# Fields whose model column is an encrypted text though HTCDS makes them numbers.
+TEXT_STORED_NUMBERS = {"prs_MailingLatitude", "prs_MailingLongitude", "hte_Latitude", "hte_Longitude"}
+
+
+@cache
+def _iso_translation(domain: str, lang: str) -> pygettext.NullTranslations:
+    return pygettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    lang = (get_language() or "en")[:2]
+    tr = _iso_translation("iso3166-1", lang)
+    items = [(c.alpha_2, tr.gettext(c.name)) for c in pycountry.countries]
+    return sorted(items, key=lambda x: codelists._fold(x[1]))
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Living languages that have a two-letter code (the ones people pick), stored as ISO 639-2/T codes."""
+    lang = (get_language() or "en")[:2]
+    tr = _iso_translation("iso639-3", lang)
+    items = [(lg.alpha_3, tr.gettext(lg.name)) for lg in pycountry.languages if hasattr(lg, "alpha_2")]
+    return sorted(items, key=lambda x: codelists._fold(x[1]))
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kw)
+
+
+class LazyChoices:
+    """Choices computed at render time so they follow the active language."""
+
+    def __init__(self, fn: Any, blank: bool = True) -> None:
+        self.fn, self.blank = fn, blank
+
+    def __iter__(self) -> Any:
+        if self.blank:
+            yield ("", "—")
+        yield from self.fn()
+
+
+def form_field(f: Field, organisation_id: int | None = None, required: bool = False) -> forms.Field:
+    label = _(f.label)
+    help_text = _(f.description) if f.description else ""
+    kw: dict[str, Any] = {"label": label, "help_text": help_text, "required": required}
+    if f.codelist in ("country", "language"):
+        source = country_choices if f.codelist == "country" else language_choices
+        if f.multiple:
+            return forms.MultipleChoiceField(choices=LazyChoices(source, blank=False),
+                                             widget=forms.SelectMultiple(attrs={"size": 6}), **kw)  # fmt: skip
+        return forms.ChoiceField(choices=LazyChoices(source), **kw)
+    if f.kind is Kind.CHOICE:
+        return forms.ChoiceField(choices=[("", "—"), *((c.name, _(c.label)) for c in f.choices)], **kw)
+    if f.kind is Kind.MULTI_CHOICE:
+        return forms.MultipleChoiceField(choices=[(c.name, _(c.label)) for c in f.choices],
+                                         widget=forms.CheckboxSelectMultiple, **kw)  # fmt: skip
+    if f.kind is Kind.DATE:
+        return forms.DateField(widget=DateInput(), **kw)
+    if f.kind is Kind.INTEGER:
+        return forms.IntegerField(min_value=f.minimum, max_value=f.maximum, **kw)
+    if f.kind in (Kind.NUMBER, Kind.LATITUDE, Kind.LONGITUDE):
+        return forms.FloatField(min_value=f.minimum, max_value=f.maximum, **kw)
+    if f.kind is Kind.BOOLEAN:
+        return forms.NullBooleanField(
+            widget=forms.Select(choices=[("unknown", "—"), ("true", _("Yes")), ("false", _("No"))]), **kw
+        )
+    if f.kind is Kind.LOOKUP and f.lookup == "organisation":
+        qs = (
+            ExternalOrganisation.objects.filter(organisation_id=organisation_id)
+            if organisation_id
+            else ExternalOrganisation.objects.none()
+        )
+        return forms.ModelChoiceField(queryset=qs, **kw)
+    if f.kind is Kind.LONG_TEXT:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **kw)
+    if f.text_format == "email":
+        return forms.CharField(widget=forms.EmailInput, max_length=255, **kw)
+    if f.text_format == "e164":
+        return forms.CharField(
+            widget=forms.TextInput(attrs={"type": "tel", "placeholder": "+2348012345678"}), max_length=32, **kw
+        )
+    return forms.CharField(max_length=f.max_length or 255, **kw)
+
+
+class HTCDSForm(forms.Form):
+    """A form over some fields of one HTCDS entity. `clean` runs the standard's validator and puts each of its
+    messages next to the field it concerns. `model_data()` gives values ready for the actions."""
+
+    entity = ""
+    field_names: tuple[str, ...] = ()
+    required_fields: frozenset[str] = frozenset()
+    extra_record: dict[str, Any] = {}
+
+    def __init__(self, *args: Any, organisation_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cat = load()
+        for name in self.field_names:
+            self.fields[name] = form_field(cat[name], organisation_id, name in self.required_fields)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        record = to_record({k: v for k, v in data.items() if k in self.field_names})
+        record.update(self.extra_record)
+        for p in errors(validate_record(self.entity, record)):
+            if p.field in self.fields and p.field not in self.errors:
+                hint = f" {_('Did you mean')} {p.suggestion}?" if p.suggestion else ""
+                self.add_error(p.field, f"{p.message}{hint}")
+            elif p.field not in self.fields:
+                self.add_error(None, p.message)
+        return data
+
+    def model_data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.field_names:
+            v = self.cleaned_data.get(name)
+            f = load()[name]
+            if name in TEXT_STORED_NUMBERS:
+                v = "" if v is None else str(v)
+            elif f.multiple:
+                v = list(v or [])
+            elif v is None and f.kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.CHOICE):
+                v = ""
+            out[name] = v
+        return out
+
+
+def initial_from(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names if hasattr(obj, n)}
+
+
+def _names(entity: str, skip: set[str] | None = None) -> tuple[str, ...]:
+    skip = skip or set()
+    return tuple(f.name for f in load().entity(entity) if f.status != "DEPRECATED" and f.name not in skip)
+
+
+PERSON_FIELDS = _names("person")
+VICTIM_FIELDS = _names("victim")
+PERPETRATOR_FIELDS = tuple(n for n in _names("perpetrator"))
+
+
+class PersonForm(HTCDSForm):
+    entity = "person"
+    field_names = PERSON_FIELDS
+
+
+class VictimForm(HTCDSForm):
+    entity = "participant"
+    field_names = VICTIM_FIELDS
+    extra_record = {"role": "Victim"}
+
+
+class PerpetratorForm(HTCDSForm):
+    entity = "participant"
+    field_names = PERPETRATOR_FIELDS
+    extra_record = {"role": "Perpetrator"}
+
+
+class CommentForm(HTCDSForm):
+    entity = "comment"
+    field_names = ("cco_CaseComment", "cco_CreatedDate")
+    required_fields = frozenset({"cco_CaseComment"})
+
+
+class EventForm(HTCDSForm):
+    entity = "event"
+    field_names = ("hte_Type", "hte_Date", "hte_Description", "hte_Street", "hte_City", "hte_State", "hte_PostalCode",
+                   "hte_Country", "hte_Latitude", "hte_Longitude")  # fmt: skip
+
+
+class SupportPlanForm(HTCDSForm):
+    entity = "support_plan"
+    field_names = ("spl_Type", "spl_Objectives", "spl_ActionPlan", "spl_StartDate", "spl_PlannedEndDate",
+                   "spl_ActualEndDate")  # fmt: skip
+
+
+class ConsentForm(HTCDSForm):
+    entity = "consent"
+    field_names = ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["con_Consent"] = forms.BooleanField(label=_("Consent"), required=False, initial=True)
+
+
+class IncomingReferralForm(HTCDSForm):
+    entity = "referral"
+    field_names = ("cas_ReferringOrganisation", "cas_IncomingReferralDate", "cas_ReferringPrimaryCaseWorker",
+                   "cas_ReasonForIncomingReferral", "cas_IncomingReferralDetails")  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cas_ReferringPrimaryCaseWorker"] = forms.CharField(label=_("Referring Primary Case Worker"),
+                                                                        required=False, max_length=255)  # fmt: skip
+
+
+class OutgoingReferralForm(HTCDSForm):
+    entity = "referral"
+    field_names = ("cas_ReferredOrganisation", "cas_OutgoingReferralDate", "cas_ReferredPrimaryCaseWorker",
+                   "cas_ReasonForOutgoingReferral", "cas_OutgoingReferralDetails")  # fmt: skip
+    required_fields = frozenset({"cas_ReferredOrganisation"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cas_ReferredPrimaryCaseWorker"] = forms.CharField(label=_("Referred Primary Case Worker"),
+                                                                       required=False, max_length=255)  # fmt: skip
+
+
+class ExternalOrganisationForm(HTCDSForm):
+    entity = "organisation"
+    field_names = _names("organisation")
+    required_fields = frozenset({"org_Name"})
+
+
+class CloseForm(forms.Form):
+    cas_Status = forms.ChoiceField(label=_("Status"), choices=[(CaseStatus.CLOSED, CaseStatus.CLOSED.label),
+                                   (CaseStatus.CLOSED_REFERRED, CaseStatus.CLOSED_REFERRED.label)])  # fmt: skip
+    cas_ReasonForCaseClosure = forms.CharField(label=_("Reason for Case Closure"), widget=forms.Textarea(attrs={"rows": 3}),
+                                               help_text=_("Required to close a case."))  # fmt: skip
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the case reopened?"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class FollowUpForm(forms.Form):
+    follow_up_date = forms.DateField(label=_("Follow-up due"), widget=DateInput(), required=False)
+
+
+class ReassignForm(forms.Form):
+    owner = forms.ModelChoiceField(label=_("Case Owner"), queryset=None)  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, users: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = users  # type: ignore[attr-defined]
+
+
+class WithdrawConsentForm(forms.Form):
+    con_WithdrawnDate = forms.DateField(label=_("Date consent was withdrawn"), widget=DateInput(), required=False)
+    reason = forms.CharField(label=_("Reason for withdrawal"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class AssessmentForm(HTCDSForm):
+    entity = "assessment"
+    field_names = ("asm_Level", "asm_Date", "asm_Notes")
+    required_fields = frozenset({"asm_Level"})
+
+    def __init__(self, *args: Any, questions: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = questions or []
+        for q in self.questions:
+            self.fields[f"q_{q['code']}"] = forms.ChoiceField(
+                label=q["text"], required=False,
+                choices=[("", "—"), *((a, ANSWER_LABELS.get(a, a)) for a in q["answers"])],
+            )  # fmt: skip
+            self.fields[f"n_{q['code']}"] = forms.CharField(label=_("Notes"), required=False, max_length=2000)
+
+    def answers(self) -> list[dict[str, str]]:
+        return [{"question": q["code"], "answer": self.cleaned_data.get(f"q_{q['code']}") or "",
+                 "notes": self.cleaned_data.get(f"n_{q['code']}") or ""} for q in self.questions]  # fmt: skip
+
+
+ANSWER_LABELS = {"Yes": _("Yes"), "No": _("No"), "Unknown": _("Unknown"), "NotApplicable": _("Not applicable")}
+
+
+class CaseFilterForm(forms.Form):
+    q = forms.CharField(label=_("Case number or name"), required=False, max_length=200)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any")), ("open", _("Open (Active or Follow Up)")), *CaseStatus.choices],
+    )
+    owner = forms.ChoiceField(label=_("Case Owner"), required=False)
+    exploitation = forms.ChoiceField(label=_("Type of Exploitation"), required=False)
+    trafficking = forms.ChoiceField(label=_("Trafficking Status"), required=False)
+    opened_from = forms.DateField(label=_("Opened from"), required=False, widget=DateInput())
+    opened_to = forms.DateField(label=_("Opened until"), required=False, widget=DateInput())
+
+    def __init__(self, *args: Any, owners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cat = load()
+        self.fields["owner"].choices = [("", _("Anyone")), ("me", _("Me")), *(owners or [])]  # type: ignore[attr-defined]
+        self.fields["exploitation"].choices = [
+            ("", _("Any")),
+            *((c.name, _(c.label)) for c in cat["vic_TypeOfExploitation"].choices),
+        ]  # type: ignore[attr-defined]
+        self.fields["trafficking"].choices = [
+            ("", _("Any")),
+            *((c.name, _(c.label)) for c in cat["vic_TraffickingStatus"].choices),
+        ]  # type: ignore[attr-defined]
+
+
+class MatchProbeForm(forms.Form):
+    """The few fields asked before creating a person, to look for people already known."""
+
+    prs_FirstName = forms.CharField(label=_("First Name"), required=False, max_length=255)
+    prs_SecondName = forms.CharField(label=_("Second Name"), required=False, max_length=255)
+    prs_Birthdate = forms.DateField(label=_("Birthdate"), required=False, widget=DateInput())
+    prs_MobilePhone = forms.CharField(label=_("Mobile Phone"), required=False, max_length=32)
+
+    def probe(self) -> dict[str, Any]:
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+def display_value(name: str, value: Any) -> str:
+    """Human, translated rendering of a stored HTCDS value."""
+    if value is None or value == "" or value == []:
+        return ""
+    f = load().by_name.get(name)
+    if f is None:
+        return str(value)
+    if f.codelist == "country":
+        lang = (get_language() or "en")[:2]
+        tr = _iso_translation("iso3166-1", lang)
+        vals = value if isinstance(value, list) else [value]
+        return ", ".join(tr.gettext(codelists.country_name(v)) for v in vals)
+    if f.codelist == "language":
+        lg = pycountry.languages.get(alpha_3=value)
+        return str(_iso_translation("iso639-3", (get_language() or "en")[:2]).gettext(lg.name)) if lg else str(value)
+    if f.choices:
+        vals = value if isinstance(value, list) else [value]
+        return ", ".join(str(_(f.label_of(v))) for v in vals)
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def person_display(person: Person | None, names_visible: bool) -> str:
+    if person is None:
+        return ""
+    if not names_visible:
+        return f"#{str(person.uid)[:8]}"
+    return str(person)

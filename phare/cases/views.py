@@ -1,0 +1,599 @@
+"""The case worker's pages: the case list, a case, and the forms that change it. Server-rendered, usable
+without JavaScript; every read goes through the access layer, every write through `phare.cases.actions`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from htcds.catalogue import load
+from phare import access
+from phare.cases import actions
+from phare.cases import forms as cf
+from phare.cases.access import can_manage, can_write, get_case, require_write, sees_names, visible_cases
+from phare.cases.models import (
+    Assessment,
+    Case,
+    CaseEvent,
+    CaseParticipant,
+    CaseStatus,
+    Consent,
+    ExternalOrganisation,
+    Person,
+    PersonIndex,
+    QuestionSet,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
+)
+from phare.crypto import blind_index
+
+PAGE_SIZE = 25
+COUNT_CAP = 10_000
+OPEN_STATUSES = (CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP)
+
+
+def _apply_problems(form: forms.Form, exc: actions.Invalid) -> None:
+    for field, msgs in exc.problems.items():
+        for m in msgs:
+            form.add_error(field if field in form.fields else None, m)
+
+
+def _org_users(request: HttpRequest) -> QuerySet[Any]:
+    User = get_user_model()
+    return access.scoped(request.user, User).filter(is_active=True).order_by("username")
+
+
+# --- case list -------------------------------------------------------------------------------------------
+
+
+def name_search_case_ids(org_id: int, query: str) -> QuerySet[Any]:
+    """Ids of cases with a participant whose name has every token of the query (through the blind index)."""
+    tokens = actions.name_tokens(query)
+    digests = [blind_index(org_id, "name", t) for t in tokens]
+    people = (
+        PersonIndex.objects.filter(organisation_id=org_id, kind="name", digest__in=digests)
+        .values("person_id")
+        .annotate(n=Count("digest", distinct=True))
+        .filter(n=len(set(digests)))
+        .values("person_id")
+    )
+    return CaseParticipant.objects.filter(organisation_id=org_id, person_id__in=people).values("case_id")
+
+
+def filter_cases(request: HttpRequest, form: cf.CaseFilterForm) -> QuerySet[Case]:
+    qs = visible_cases(request.user)
+    if not form.is_valid():
+        return qs
+    d = form.cleaned_data
+    user: Any = request.user
+    if d["q"]:
+        q = d["q"].strip()
+        if re.fullmatch(r"\d{4}-\d{1,6}", q):
+            year, seq = q.split("-")
+            qs = qs.filter(number=f"{year}-{int(seq):06d}")
+        elif re.fullmatch(r"\d{1,9}", q):
+            qs = qs.filter(seq=int(q))
+        elif sees_names(user):
+            qs = qs.filter(id__in=name_search_case_ids(user.organisation_id, q))
+        else:
+            qs = qs.none()
+    if d["status"] == "open":
+        qs = qs.filter(cas_Status__in=OPEN_STATUSES)
+    elif d["status"]:
+        qs = qs.filter(cas_Status=d["status"])
+    if d["owner"] == "me":
+        qs = qs.filter(cas_CaseOwner=user)
+    elif d["owner"]:
+        qs = qs.filter(cas_CaseOwner_id=int(d["owner"]))
+    if d["exploitation"]:
+        qs = qs.filter(exploitation_summary__contains=f"|{d['exploitation']}|")
+    if d["trafficking"]:
+        qs = qs.filter(trafficking_status=d["trafficking"])
+    if d["opened_from"]:
+        qs = qs.filter(cas_OpenedDate__gte=d["opened_from"])
+    if d["opened_to"]:
+        qs = qs.filter(cas_OpenedDate__lte=d["opened_to"])
+    return qs
+
+
+@dataclass
+class Row:
+    case: Case
+    name: str
+    types: str
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    owners = [
+        (str(u.id), u.get_full_name() or u.username)
+        for u in _org_users(request).only("id", "username", "first_name", "last_name")
+    ]
+    form = cf.CaseFilterForm(request.GET or None, owners=owners)
+    qs = filter_cases(request, form)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    start = (page - 1) * PAGE_SIZE
+    cases = list(
+        qs.select_related("cas_CaseOwner", "primary_person")
+        .order_by("-cas_OpenedDate", "-id")
+        .only("number", "cas_Status", "cas_OpenedDate", "exploitation_summary", "trafficking_status", "restricted",
+              "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name",
+              "primary_person__uid", "primary_person__prs_FirstName", "primary_person__prs_SecondName")[start : start + PAGE_SIZE + 1]
+    )  # fmt: skip
+    has_next = len(cases) > PAGE_SIZE
+    cases = cases[:PAGE_SIZE]
+    total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    names = sees_names(request.user)
+    rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types))
+            for c in cases]  # fmt: skip
+    params = request.GET.copy()
+    params.pop("page", None)
+    ctx = {
+        "form": form, "rows": rows, "page": page, "has_next": has_next, "has_prev": page > 1,
+        "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP, "query": params.urlencode(),
+        "names": names, "can_write": can_write(request.user),
+    }  # fmt: skip
+    template = "cases/_list_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
+    return render(request, template, ctx)
+
+
+# --- a case ----------------------------------------------------------------------------------------------
+
+
+def _person_fields(person: Person) -> list[tuple[str, str]]:
+    cat = load()
+    return [(str(gettext_lazy(cat[n].label)), cf.display_value(n, getattr(person, n))) for n in cf.PERSON_FIELDS
+            if cf.display_value(n, getattr(person, n))]  # fmt: skip
+
+
+def _context_fields(p: CaseParticipant) -> list[tuple[str, str]]:
+    cat = load()
+    names = (
+        cf.VICTIM_FIELDS if p.role in actions.VICTIM_ROLES else cf.PERPETRATOR_FIELDS if p.role == "Perpetrator" else ()
+    )
+    out = []
+    for n in names:
+        v = getattr(p, n)
+        text = str(v) if isinstance(v, ExternalOrganisation) else cf.display_value(n, v)
+        if text:
+            out.append((str(gettext_lazy(cat[n].label)), text))
+    return out
+
+
+def _record_fields(obj: Any, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    cat = load()
+    out = []
+    for n in names:
+        v = getattr(obj, n)
+        text = str(v) if isinstance(v, ExternalOrganisation) else cf.display_value(n, v)
+        if text:
+            out.append((str(gettext_lazy(cat[n].label)), text))
+    return out
+
+
+@login_required
+def case_page(request: HttpRequest, number: str) -> HttpResponse:
+    case = get_case(request.user, number)
+    names = sees_names(request.user)
+    participants = list(
+        CaseParticipant.objects.filter(case=case)
+        .select_related("person", "vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
+        .order_by("id")
+    )
+    people = [
+        {"p": p, "name": cf.person_display(p.person, names), "fields": _person_fields(p.person) if names else [],
+         "context": _context_fields(p)} for p in participants
+    ]  # fmt: skip
+    referrals = list(
+        case.referrals.select_related("cas_ReferringOrganisation", "cas_ReferredOrganisation").order_by("id")
+    )
+    comments = list(case.comments.select_related("author").order_by("-cco_CreatedDate", "-id"))
+    events = list(case.events.order_by("hte_Date", "id"))
+    lifecycle = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id"))
+    timeline: list[dict[str, Any]] = []
+    for c in comments:
+        timeline.append({"when": c.cco_CreatedDate, "kind": "comment", "obj": c})
+    for e in lifecycle:
+        timeline.append({"when": timezone.localdate(e.at), "kind": "lifecycle", "obj": e})
+    timeline.sort(key=lambda x: (x["when"], x["obj"].id), reverse=True)
+    plans = list(case.support_plans.order_by("-spl_StartDate", "-id"))
+    consents = list(case.consents.order_by("-id"))
+    assessments = list(case.assessments.order_by("-asm_Date", "-id"))
+    ctx = {
+        "case": case, "names": names, "people": people,
+        "referrals": [{"r": r, "fields": _record_fields(r, cf.IncomingReferralForm.field_names if r.direction == "Incoming"
+                                                        else cf.OutgoingReferralForm.field_names)} for r in referrals],
+        "timeline": timeline,
+        "events": [{"e": e, "fields": _record_fields(e, cf.EventForm.field_names if names else ("hte_Type", "hte_Date", "hte_City", "hte_Country"))} for e in events],
+        "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names)} for s in plans],
+        "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_WithdrawnDate"))} for c in consents],
+        "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"))} for a in assessments],
+        "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
+        "status_label": CaseStatus(case.cas_Status).label,
+        "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
+        "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
+    }  # fmt: skip
+    return render(request, "cases/case.html", ctx)
+
+
+# --- opening a case --------------------------------------------------------------------------------------
+
+
+@login_required
+def case_new(request: HttpRequest) -> HttpResponse:
+    """Step 1: a few identifying fields, and the likely matches among people already known. Step 2: the full
+    person and victim forms; or open the case around a matched person."""
+    require_write(request.user)
+    user: Any = request.user
+    probe = cf.MatchProbeForm(request.GET or None)
+    matches: list[tuple[Person, int]] = []
+    if request.GET and probe.is_valid() and probe.probe():
+        matches = actions.find_matches(user.organisation_id, probe.probe())
+    initial = probe.cleaned_data if request.GET and probe.is_valid() else {}
+    person_form = cf.PersonForm(request.POST or None, organisation_id=user.organisation_id, initial=initial, prefix="p")
+    victim_form = cf.VictimForm(request.POST or None, organisation_id=user.organisation_id, prefix="v")
+    role_form = RoleForm(request.POST or None)
+    if request.method == "POST":
+        existing = request.POST.get("person")
+        if existing and role_form.is_valid():
+            person = access.get_or_404(request.user, Person, uid=existing)
+            if victim_form.is_valid():
+                case = actions.open_case(user, person=person, role=role_form.cleaned_data["role"],
+                                         context=_context_for(role_form.cleaned_data["role"], victim_form), request=request)  # fmt: skip
+                messages.success(request, _("Case %(n)s opened.") % {"n": case.number})
+                return HttpResponseRedirect(reverse("cases:case", args=[case.number]))
+        elif person_form.is_valid() and victim_form.is_valid() and role_form.is_valid():
+            try:
+                case = actions.open_case(user, person_data=person_form.model_data(), role=role_form.cleaned_data["role"],
+                                         context=_context_for(role_form.cleaned_data["role"], victim_form), request=request)  # fmt: skip
+            except actions.Invalid as exc:
+                _apply_problems(person_form, exc)
+            else:
+                messages.success(request, _("Case %(n)s opened.") % {"n": case.number})
+                return HttpResponseRedirect(reverse("cases:case", args=[case.number]))
+    names = sees_names(user)
+    return render(request, "cases/new.html", {
+        "probe": probe, "matches": [(p, s, cf.person_display(p, names)) for p, s in matches], "searched": bool(request.GET),
+        "person_form": person_form, "victim_form": victim_form, "role_form": role_form,
+    })  # fmt: skip
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=gettext_lazy("Role in the case"), initial="Victim",
+                             choices=[("Victim", gettext_lazy("Victim")), ("PotentialVictim", gettext_lazy("Potential victim"))])  # fmt: skip
+
+
+def _context_for(role: str, form: cf.HTCDSForm) -> dict[str, Any]:
+    return {k: v for k, v in form.model_data().items() if k.startswith("vic_")} if role in actions.VICTIM_ROLES else {}
+
+
+# --- editing pieces of a case ----------------------------------------------------------------------------
+
+
+def _editable_case(request: HttpRequest, number: str) -> Case:
+    require_write(request.user)
+    if not sees_names(request.user):
+        raise Http404("Not found")
+    return get_case(request.user, number)
+
+
+def _back(case: Case, anchor: str = "") -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("cases:case", args=[case.number]) + (f"#{anchor}" if anchor else ""))
+
+
+def _form_page(request: HttpRequest, case: Case, title: str, forms_: list[forms.Form], **extra: Any) -> HttpResponse:
+    return render(request, "cases/form.html", {"case": case, "title": title, "forms": forms_, **extra})
+
+
+@login_required
+def person_edit(request: HttpRequest, number: str, uid: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    part = _participant(case, request, person__uid=uid)
+    person = part.person
+    form = cf.PersonForm(request.POST or None, organisation_id=case.organisation_id,
+                         initial=cf.initial_from(person, cf.PERSON_FIELDS))  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_person(request.user, person, form.model_data(), request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case, "people")
+    return _form_page(request, case, _("Edit person"), [form])
+
+
+def _participant(case: Case, request: HttpRequest, **lookup: Any) -> CaseParticipant:
+    try:
+        return access.scoped(request.user, CaseParticipant).select_related("person").get(case=case, **lookup)
+    except (CaseParticipant.DoesNotExist, CaseParticipant.MultipleObjectsReturned, ValueError):
+        raise Http404("Not found") from None
+
+
+def _context_form(role: str, data: Any, case: Case, initial: dict[str, Any] | None = None) -> cf.HTCDSForm | None:
+    if role in actions.VICTIM_ROLES:
+        return cf.VictimForm(data, organisation_id=case.organisation_id, initial=initial, prefix="v")
+    if role == "Perpetrator":
+        return cf.PerpetratorForm(data, organisation_id=case.organisation_id, initial=initial, prefix="v")
+    return None
+
+
+@login_required
+def participant_add(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    role = request.GET.get("role") or request.POST.get("role") or "Victim"
+    if role not in ("Victim", "PotentialVictim", "Perpetrator", "Other"):
+        raise Http404("Not found")
+    person_form = cf.PersonForm(request.POST or None, organisation_id=case.organisation_id, prefix="p")
+    ctx_form = _context_form(role, request.POST or None, case)
+    if request.method == "POST" and person_form.is_valid() and (ctx_form is None or ctx_form.is_valid()):
+        context = {k: v for k, v in ctx_form.model_data().items()} if ctx_form else {}
+        try:
+            actions.add_participant(request.user, case, role=role, person_data=person_form.model_data(), context=context,
+                                    request=request)  # fmt: skip
+        except actions.Invalid as exc:
+            _apply_problems(ctx_form or person_form, exc)
+        else:
+            return _back(case, "people")
+    role_label = dict(CaseParticipant._meta.get_field("role").choices or [])[role]  # type: ignore[arg-type]
+    return _form_page(request, case, _("Add a person: %(role)s") % {"role": role_label},
+                      [f for f in (person_form, ctx_form) if f is not None], hidden={"role": role})  # fmt: skip
+
+
+@login_required
+def participant_edit(request: HttpRequest, number: str, uid: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    part = _participant(case, request, uid=uid)
+    names = cf.VICTIM_FIELDS if part.role in actions.VICTIM_ROLES else cf.PERPETRATOR_FIELDS
+    form = _context_form(part.role, request.POST or None, case, initial=cf.initial_from(part, names))
+    if form is None:
+        raise Http404("Not found")
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_participant(request.user, part, form.model_data(), request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case, "people")
+    return _form_page(request, case, _("Edit context"), [form])
+
+
+@login_required
+def comment_add(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    form = cf.CommentForm(request.POST or None, initial={"cco_CreatedDate": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.add_comment(request.user, case, form.cleaned_data["cco_CaseComment"],
+                                on=form.cleaned_data.get("cco_CreatedDate"), request=request)  # fmt: skip
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case, "timeline")
+    return _form_page(request, case, _("Add a comment"), [form])
+
+
+# Records edited through one generic pair of views: kind -> (form, model, add verb, update verb, title, anchor).
+RECORDS: dict[str, tuple[type[cf.HTCDSForm], type[Any], Any, Any, Any, str]] = {
+    "events": (cf.EventForm, TraffickingEvent, actions.add_event, actions.update_event,
+               gettext_lazy("Trafficking event"), "events"),
+    "plans": (cf.SupportPlanForm, SupportPlan, actions.add_support_plan, actions.update_support_plan,
+              gettext_lazy("Support plan"), "plans"),
+    "consents": (cf.ConsentForm, Consent, actions.record_consent, None, gettext_lazy("Consent"), "consents"),
+    "referrals-out": (cf.OutgoingReferralForm, Referral, actions.send_referral, actions.update_referral,
+                      gettext_lazy("Outgoing referral"), "referrals"),
+    "referrals-in": (cf.IncomingReferralForm, Referral, actions.receive_referral, actions.update_referral,
+                     gettext_lazy("Incoming referral"), "referrals"),
+}  # fmt: skip
+
+
+class PersonChoiceForm(forms.Form):
+    person = forms.ModelChoiceField(label=gettext_lazy("Person"), queryset=Person.objects.none(), required=False)
+
+
+def _person_choice(case: Case, data: Any, initial: Any = None) -> PersonChoiceForm:
+    form = PersonChoiceForm(data, initial={"person": initial}, prefix="x")
+    field: Any = form.fields["person"]
+    field.queryset = Person.objects.filter(organisation_id=case.organisation_id, participations__case=case).distinct()
+    return form
+
+
+@login_required
+def record_add(request: HttpRequest, number: str, kind: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    if kind not in RECORDS:
+        raise Http404("Not found")
+    form_cls, _model, add, _update, title, anchor = RECORDS[kind]
+    form = form_cls(request.POST or None, organisation_id=case.organisation_id)
+    who = _person_choice(case, request.POST or None) if kind in ("events", "plans", "consents") else None
+    if request.method == "POST" and form.is_valid() and (who is None or who.is_valid()):
+        data = form.model_data()
+        if who is not None:
+            data["person"] = who.cleaned_data["person"]
+        try:
+            add(request.user, case, data, request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case, anchor)
+    return _form_page(request, case, str(title), [f for f in (who, form) if f is not None])
+
+
+@login_required
+def record_edit(request: HttpRequest, number: str, kind: str, uid: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    if kind not in RECORDS or RECORDS[kind][3] is None:
+        raise Http404("Not found")
+    form_cls, model, _add, update, title, anchor = RECORDS[kind]
+    try:
+        obj = access.get_or_404(request.user, model, uid=uid, case=case)
+    except ValueError:
+        raise Http404("Not found") from None
+    form = form_cls(
+        request.POST or None, organisation_id=case.organisation_id, initial=cf.initial_from(obj, form_cls.field_names)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            update(request.user, obj, form.model_data(), request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case, anchor)
+    return _form_page(request, case, str(title), [form])
+
+
+@login_required
+def consent_withdraw(request: HttpRequest, number: str, uid: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    consent = access.get_or_404(request.user, Consent, uid=uid, case=case)
+    form = cf.WithdrawConsentForm(request.POST or None, initial={"con_WithdrawnDate": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.withdraw_consent(request.user, consent, on=form.cleaned_data["con_WithdrawnDate"],
+                                     reason=form.cleaned_data["reason"], request=request)  # fmt: skip
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case, "consents")
+    return _form_page(request, case, _("Withdraw consent"), [form])
+
+
+def _questions(case: Case) -> list[dict[str, Any]]:
+    qs = QuestionSet.objects.filter(organisation_id=case.organisation_id, active=True).order_by("-id").first()
+    if qs is not None and qs.questions:
+        return list(qs.questions)
+    return [{"code": q.code, "level": q.level, "text": q.text, "answers": list(q.answers)} for q in load().questions]
+
+
+@login_required
+def assessment_add(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    level = request.GET.get("level") or request.POST.get("asm_Level") or "Individual"
+    questions = [q for q in _questions(case) if q["level"] == level]
+    form = cf.AssessmentForm(
+        request.POST or None, questions=questions, initial={"asm_Level": level, "asm_Date": timezone.localdate()}
+    )
+    who = _person_choice(case, request.POST or None)
+    if request.method == "POST" and form.is_valid() and who.is_valid():
+        data = form.model_data()
+        data["person"] = who.cleaned_data["person"]
+        try:
+            actions.record_assessment(request.user, case, data, form.answers(), request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case, "assessments")
+    return _form_page(
+        request, case, _("Assessment"), [who, form], levels=("Individual", "Household", "Community"), level=level
+    )
+
+
+@login_required
+def assessment_view(request: HttpRequest, number: str, uid: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    a = access.get_or_404(request.user, Assessment, uid=uid, case=case)
+    import json
+
+    notes = json.loads(a.answer_notes) if a.answer_notes else {}
+    texts = {q["code"]: q["text"] for q in _questions(case)}
+    rows = [(texts.get(x["question"], x["question"]), cf.ANSWER_LABELS.get(x["answer"], x["answer"]), notes.get(x["question"], ""))
+            for x in a.answers]  # fmt: skip
+    return render(request, "cases/assessment.html", {"case": case, "a": a, "rows": rows})
+
+
+# --- lifecycle -------------------------------------------------------------------------------------------
+
+
+@login_required
+def case_close(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    form = cf.CloseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.close_case(request.user, case, reason=form.cleaned_data["cas_ReasonForCaseClosure"],
+                               status=form.cleaned_data["cas_Status"], request=request)  # fmt: skip
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            messages.success(request, _("Case closed."))
+            return _back(case)
+    return _form_page(request, case, _("Close the case"), [form])
+
+
+@login_required
+def case_reopen(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    form = cf.ReopenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.reopen_case(request.user, case, reason=form.cleaned_data["reason"], request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            messages.success(request, _("Case reopened."))
+            return _back(case)
+    return _form_page(request, case, _("Reopen the case"), [form])
+
+
+@login_required
+def case_follow_up(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    form = cf.FollowUpForm(request.POST or None, initial={"follow_up_date": timezone.localdate() + timedelta(days=30)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.set_follow_up(request.user, case, form.cleaned_data["follow_up_date"], request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case)
+    return _form_page(request, case, _("Move to follow-up"), [form])
+
+
+@login_required
+def case_reassign(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    if not can_manage(request.user) and case.cas_CaseOwner_id != request.user.pk:
+        raise Http404("Not found")
+    form = cf.ReassignForm(request.POST or None, users=_org_users(request), initial={"owner": case.cas_CaseOwner_id})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.reassign_case(request.user, case, form.cleaned_data["owner"], request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            messages.success(request, _("Case reassigned."))
+            if can_manage(request.user):
+                return _back(case)
+            return HttpResponseRedirect(reverse("cases:list"))
+    return _form_page(request, case, _("Reassign the case"), [form])
+
+
+@login_required
+def organisation_add(request: HttpRequest) -> HttpResponse:
+    """Add a partner, employer or place of work to the organisation's directory."""
+    require_write(request.user)
+    user: Any = request.user
+    form = cf.ExternalOrganisationForm(request.POST or None, organisation_id=user.organisation_id)
+    if request.method == "POST" and form.is_valid():
+        actions.add_external_organisation(user, form.model_data(), request=request)
+        nxt = request.POST.get("next", "")
+        return HttpResponseRedirect(nxt if nxt.startswith("/cases/") else reverse("cases:list"))
+    return render(request, "cases/form.html", {"case": None, "title": _("Add to the directory"), "forms": [form],
+                                               "hidden": {"next": request.GET.get("next", "")}})  # fmt: skip
