@@ -2,19 +2,101 @@
 
 Views, the API and exports read tenant rows only through these functions. They answer `Http404` alike for
 a row that does not exist and a row of another organisation, so that probing ids tells an attacker nothing.
+
+* `scoped` / `get_or_404`: a user sees rows of their own organisation only (and on PostgreSQL row-level
+  security enforces the same below the ORM, see `phare.rls`). Within the tenant, roles narrow further in the
+  app's own access module (`phare.cases.access`), using the hooks below.
+* Restricted rows (`restricted=True`): `restricted_open(user, model)` is the Q of restricted rows the user was
+  named on (`RestrictedAccess`) or holds an active break-glass grant for (`phare.accounts.views.break_glass`).
+* Records another organisation shared by referral (`SharedRecord`, made by `share()`): `shared_uids` /
+  `shared_case_ids` for a subquery, `readable` / `get_readable_or_404` for the read-only union; `scoped`
+  (the writable set) never includes them.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
 
 # Tests switch this off to prove that the cross-tenant tests catch a missing filter.
 ENFORCE_TENANT_FILTER = True
+
+
+def _label(model: type[Model]) -> str:
+    return model._meta.label_lower
+
+
+def holds_personal_data(model: type[Model]) -> bool:
+    from phare.crypto.fields import EncryptedTextField
+
+    return any(isinstance(f, EncryptedTextField) for f in model._meta.concrete_fields)
+
+
+def _field_names(model: type[Model]) -> set[str]:
+    return {f.name for f in model._meta.concrete_fields}
+
+
+def restricted_open(user: Any, model: type[Model]) -> Q:
+    """Restricted rows of `model` the user may open: named membership or an active break-glass grant."""
+    from phare.accounts.models import BreakGlassGrant, RestrictedAccess
+
+    label = _label(model)
+    members = RestrictedAccess.objects.filter(user_id=user.pk, target_type=label).values("target_uid")
+    glass = BreakGlassGrant.objects.filter(
+        user_id=user.pk, target_type=label, expires_at__gt=timezone.now()
+    ).values("target_uid")
+    return Q(uid__in=members) | Q(uid__in=glass)
+
+
+def shared_uids(user: Any, model: type[Model] | str) -> QuerySet[Any]:
+    """Uids of `model` rows another organisation shared with the user's organisation by referral."""
+    from phare.accounts.models import SharedRecord
+
+    label = model if isinstance(model, str) else _label(model)
+    org_id = getattr(user, "organisation_id", None)
+    return SharedRecord.objects.filter(
+        organisation_id=org_id, target_type=label, revoked_at__isnull=True
+    ).values("target_uid")
+
+
+def shared_case_ids(user: Any) -> QuerySet[Any]:
+    """Uids of cases shared with the user's organisation by referral (a subquery: `Case.objects.filter(
+    uid__in=shared_case_ids(user))`)."""
+    return shared_uids(user, "cases.case")
+
+
+def share(obj: Model, to_organisation: Any) -> None:
+    """Make `obj` (a row with `uid` and `organisation`) readable by `to_organisation` (an accepted referral).
+    The caller records the referral in the audit log."""
+    from phare.accounts.models import SharedRecord
+
+    SharedRecord.objects.update_or_create(
+        organisation_id=getattr(to_organisation, "pk", to_organisation),
+        target_type=_label(type(obj)),
+        target_uid=obj.uid,  # type: ignore[attr-defined]
+        defaults={"owner_id": obj.organisation_id, "revoked_at": None},  # type: ignore[attr-defined]
+    )
+
+
+def unshare(obj: Model, to_organisation: Any) -> None:
+    from phare.accounts.models import SharedRecord
+
+    SharedRecord.objects.filter(
+        organisation_id=getattr(to_organisation, "pk", to_organisation),
+        target_type=_label(type(obj)),
+        target_uid=obj.uid,  # type: ignore[attr-defined]
+    ).update(revoked_at=timezone.now())
+
+
+def _may_read(user: Any, model: type[Model]) -> bool:
+    from phare.accounts.permissions import READ_PERSONAL, can
+
+    return not holds_personal_data(model) or can(user, READ_PERSONAL)
 
 
 def scoped(user: Any, model: type[M]) -> QuerySet[M]:
@@ -23,7 +105,36 @@ def scoped(user: Any, model: type[M]) -> QuerySet[M]:
     if not ENFORCE_TENANT_FILTER:
         return qs
     org_id = getattr(user, "organisation_id", None)
-    if org_id is None:
+    if org_id is None or not getattr(user, "is_active", True):
+        return qs.none()
+    return qs.filter(organisation_id=org_id)
+
+
+def readable(user: Any, model: type[M]) -> QuerySet[M]:
+    """`scoped` plus rows shared with the user's organisation by referral: for reading only."""
+    if not ENFORCE_TENANT_FILTER:
+        return model._default_manager.all()
+    own = scoped(user, model)
+    if "uid" not in _field_names(model) or getattr(user, "organisation_id", None) is None:
+        return own
+    if not getattr(user, "is_active", True):
+        return own
+    shared = model._default_manager.filter(uid__in=shared_uids(user, model))
+    if "restricted" in _field_names(model):
+        shared = shared.filter(restricted=False)
+    return own | shared
+
+
+def scoped_aggregate(user: Any, model: type[M]) -> QuerySet[M]:
+    """The organisation's rows for counting and de-identified aggregates (`read_aggregates`): callers must
+    not display personal fields from it."""
+    from phare.accounts.permissions import READ_AGGREGATES, can
+
+    qs: QuerySet[M] = model._default_manager.all()
+    if not ENFORCE_TENANT_FILTER:
+        return qs
+    org_id = getattr(user, "organisation_id", None)
+    if org_id is None or not (can(user, READ_AGGREGATES) or _may_read(user, model)):
         return qs.none()
     return qs.filter(organisation_id=org_id)
 
@@ -31,5 +142,25 @@ def scoped(user: Any, model: type[M]) -> QuerySet[M]:
 def get_or_404(user: Any, model: type[M], **lookup: Any) -> M:
     try:
         return scoped(user, model).get(**lookup)
-    except model.DoesNotExist:  # type: ignore[attr-defined]
+    except (model.DoesNotExist, ValueError):  # type: ignore[attr-defined]
         raise Http404("Not found") from None
+
+
+def get_readable_or_404(user: Any, model: type[M], **lookup: Any) -> M:
+    try:
+        return readable(user, model).get(**lookup)
+    except (model.DoesNotExist, ValueError):  # type: ignore[attr-defined]
+        raise Http404("Not found") from None
+
+
+def has_break_glass(user: Any, obj: Model) -> bool:
+    """Whether the user holds an active break-glass grant for this row."""
+    from phare.accounts.models import BreakGlassGrant
+
+    return BreakGlassGrant.objects.filter(
+        user_id=getattr(user, "pk", None),
+        organisation_id=getattr(user, "organisation_id", None),
+        target_type=_label(type(obj)),
+        target_uid=getattr(obj, "uid", None),
+        expires_at__gt=timezone.now(),
+    ).exists()

@@ -1,13 +1,19 @@
 """Writing and checking the audit log.
 
-Each event's hash covers its content and the previous event's hash, so editing, deleting or reordering any
-row breaks the chain at that row. `record` must be called inside the transaction of the action it records:
-if the audit write fails, the action is rolled back with it.
+Each event's hash is an HMAC (keyed with the instance audit key, wrapped by the master key outside the
+database) over its content and the previous event's hash, so editing, deleting or reordering any row breaks
+the chain at that row, and someone holding only the database cannot recompute a forged chain. A MACed head
+row records the last link and the count, so truncating the tail is caught too. On PostgreSQL a trigger refuses
+UPDATE and DELETE on the table (migration audit 0002).
+
+`record` must be called inside the transaction of the action it records: if the audit write fails, the action
+is rolled back with it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +23,24 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from phare.audit.models import AuditEvent
+from phare.audit.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 
 
-def _digest(prev: str, fields: dict[str, Any]) -> str:
+def _key() -> bytes:
+    from phare.crypto.keys import instance_key
+
+    return instance_key("audit")
+
+
+def _digest(prev: str, fields: dict[str, Any], key: bytes | None = None) -> str:
     payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev + payload).encode()).hexdigest()
+    return hmac.new(key or _key(), (prev + payload).encode(), hashlib.sha256).hexdigest()
+
+
+def _head_mac(last_id: int, last_hash: str, count: int, key: bytes | None = None) -> str:
+    return hmac.new(key or _key(), f"head|{last_id}|{last_hash}|{count}".encode(), hashlib.sha256).hexdigest()
 
 
 def _content(e: AuditEvent) -> dict[str, Any]:
@@ -62,28 +78,44 @@ def record(
         raise RuntimeError("audit.record must run inside the transaction of the action it records")
     if target is not None:
         target_type = target_type or target._meta.label_lower
-        target_id = target_id or str(target.pk)
+        target_id = target_id or str(getattr(target, "uid", None) or target.pk)
     if organisation is None and actor is not None:
         organisation = getattr(actor, "organisation", None)
+    user = getattr(request, "user", None)
+    if actor is None and user is not None and user.is_authenticated:
+        actor = user
+        organisation = organisation or getattr(actor, "organisation", None)
+    key = _key()
     # Serialise writers on the chain's tail: two concurrent events must not share a predecessor.
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(4242)")
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
     last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     event = AuditEvent(
         organisation=organisation,
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
-        actor_name=getattr(actor, "username", "") or "",
+        actor_name=(getattr(actor, "username", "") or "")[:150],
         action=action,
-        target_type=target_type,
-        target_id=target_id,
-        ip=client_ip(request),
+        target_type=target_type[:64],
+        target_id=target_id[:64],
+        ip=client_ip(request)[:64],
         at=timezone.now(),
         detail=detail or {},
         prev_hash=last or GENESIS,
     )
-    event.hash = _digest(event.prev_hash, _content(event))
+    event.hash = _digest(event.prev_hash, _content(event), key)
     event.save()
+    count = (head.count if head else 0) + 1
+    AuditHead.objects.update_or_create(
+        pk=1,
+        defaults={
+            "last_id": event.pk,
+            "last_hash": event.hash,
+            "count": count,
+            "mac": _head_mac(event.pk, event.hash, count, key),
+        },
+    )
     return event
 
 
@@ -96,14 +128,27 @@ class Verdict:
 
 
 def verify() -> Verdict:
-    """Walk the chain in id order; report the first event whose link or content does not match."""
+    """Walk the chain in id order; report the first event whose link or content does not match, then check
+    that the chain ends where the head says it does."""
+    key = _key()
     prev = GENESIS
     n = 0
+    last_id = 0
     for e in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         n += 1
         if e.prev_hash != prev:
-            return Verdict(False, n, e.id, "link to the previous event is broken (deleted or reordered rows)")
-        if _digest(prev, _content(e)) != e.hash:
+            return Verdict(False, n, e.id, "link to the previous event is broken (deleted, inserted or reordered rows)")
+        if not hmac.compare_digest(_digest(prev, _content(e), key), e.hash):
             return Verdict(False, n, e.id, "content does not match its hash (edited row)")
         prev = e.hash
+        last_id = e.id
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is None:
+        if n:
+            return Verdict(False, n, None, "the chain head is missing")
+        return Verdict(True, 0)
+    if not hmac.compare_digest(_head_mac(head.last_id, head.last_hash, head.count, key), head.mac):
+        return Verdict(False, n, head.last_id, "the chain head was altered")
+    if head.last_id != last_id or head.last_hash != prev or head.count != n:
+        return Verdict(False, n, head.last_id, "the chain is shorter or longer than its head records (truncated)")
     return Verdict(True, n)

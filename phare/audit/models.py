@@ -21,3 +21,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class AuditHead(models.Model):
+    """The chain's last link and length, MACed: deleting events from the end of the chain is detected too."""
+
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64)

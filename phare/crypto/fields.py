@@ -1,8 +1,22 @@
 """Model fields for personal data. At the database level each is a TextField holding a token, so that
 switching the cipher or the key never needs a schema migration.
 
-First version: values pass through unencrypted. The trust layer replaces the bodies of `_seal`/`_open`
-with AES-GCM bound to row and field; models and their migrations do not change.
+Token: ``v1:<key id>:<row uid>:<nonce+ciphertext>`` (base64url), AES-256-GCM with associated data
+``table|column|row uid``: a token copied to another column or row does not open.
+
+* Sealing happens in ``pre_save(instance, add)``, the one hook that sees the row: the key is the person's key
+  when the row is about a person (the model's ``encryption_subject()``, else its ``person`` foreign key's uid,
+  else its own uid for a model named ``Person``), otherwise the organisation's data key.
+* Opening happens in ``from_db_value``: the token names its key (``o<id>`` organisation key, ``p<id>`` person
+  key) and its row, so ``.values()`` and exports work without the instance. When an instance is built, a
+  ``post_init`` check makes sure each value was sealed for this very row (its ``uid``).
+* A value whose person key was destroyed (erasure) reads as ``None``. A token that fails authentication raises
+  ``TamperedValueError``.
+* Plaintext never reaches SQL: ``get_prep_value`` refuses an unsealed value, so ``QuerySet.update()``,
+  ``bulk_update()`` and filtering on these fields raise instead of writing or comparing clear text. Use
+  ``save()``/``bulk_create()`` to write and a blind index (``phare.crypto.blind_index``) to look up.
+* Rows written before encryption existed (no ``v1:`` prefix) read as they are; ``phare rotate_keys --seal``
+  re-saves them sealed.
 """
 
 from __future__ import annotations
@@ -10,42 +24,156 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from django.db import models
+from django.db.models.signals import post_init
+
+from phare.crypto import keys
+
+PREFIX = "v1"
+
+
+class TamperedValueError(Exception):
+    """An encrypted value failed authentication: changed, or moved from another row or column."""
+
+
+class Sealed(str):
+    """A token ready for the database (only `pre_save` makes these)."""
+
+
+class Opened(str):
+    """A decrypted value, remembering the row uid it was sealed for."""
+
+    bound_uid: str = ""
+
+
+class OpenedDate(date):
+    bound_uid: str = ""
+
+
+def _aad(table: str, column: str, uid: str) -> bytes:
+    return f"{table}|{column}|{uid}".encode()
+
+
+def encryption_subject(instance: Any) -> Any:
+    """The uid of the person whose key seals this row's personal fields, or None for the organisation key."""
+    hook = getattr(instance, "encryption_subject", None)
+    if callable(hook):
+        return hook()
+    meta = instance._meta
+    names = {f.name for f in meta.get_fields()}
+    if "person" in names and getattr(instance, "person_id", None) is not None:
+        return instance.person.uid
+    if meta.model_name == "person":
+        return instance.uid
+    return None
+
+
+def _check_binding(sender: Any, instance: Any, **kwargs: Any) -> None:
+    uid = instance.__dict__.get("uid")
+    if uid is None:
+        return
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, EncryptedTextField):
+            value = instance.__dict__.get(field.attname)
+            bound = getattr(value, "bound_uid", "")
+            if bound and bound != str(uid):
+                raise TamperedValueError(f"{field.model._meta.label}.{field.name} holds a value sealed for another row")
 
 
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """Personal free text or identifier. Cannot be filtered or sorted on in SQL: use a blind index."""
 
-    def _seal(self, value: str) -> str:
-        return value
+    def contribute_to_class(self, cls: Any, name: str, private_only: bool = False) -> None:
+        super().contribute_to_class(cls, name, private_only=private_only)
+        if not cls._meta.abstract:
+            post_init.connect(_check_binding, sender=cls, weak=False, dispatch_uid=f"phare-seal-{cls._meta.label}")
 
-    def _open(self, token: str) -> str:
-        return token
+    # -- text <-> token ---------------------------------------------------------------------------------------
+
+    def _plain(self, value: Any) -> str:
+        return str(value)
+
+    def _seal_for(self, instance: Any, text: str) -> Sealed:
+        uid = getattr(instance, "uid", None)
+        org_id = getattr(instance, "organisation_id", None)
+        if uid is None or org_id is None:
+            raise ValueError(f"{type(instance).__name__} needs `uid` and `organisation` to encrypt {self.name}")
+        subject = encryption_subject(instance)
+        if subject is not None:
+            pk, key = keys.person_key_for(org_id, subject)
+            kid = f"p{pk}"
+        else:
+            pk, key = keys.active_org_key(org_id, "data")
+            kid = f"o{pk}"
+        body = keys.seal_bytes(key, text.encode(), _aad(self.model._meta.db_table, self.column, str(uid)))
+        return Sealed(f"{PREFIX}:{kid}:{uid}:{body}")
+
+    def _open_token(self, token: str) -> str | None:
+        """The plaintext of `token`; None when its person key was destroyed."""
+        if not token.startswith(PREFIX + ":"):
+            return token  # written before encryption existed; `phare rotate_keys --seal` fixes it
+        try:
+            _, kid, uid, body = token.split(":", 3)
+            key = keys.key_by_kid(kid)
+        except keys.KeyDestroyedError:
+            return None
+        except ValueError as exc:
+            raise TamperedValueError(f"malformed token in {self.model._meta.label}.{self.name}") from exc
+        try:
+            text = keys.open_bytes(key, body, _aad(self.model._meta.db_table, self.column, uid)).decode()
+        except (InvalidTag, ValueError) as exc:
+            raise TamperedValueError(f"{self.model._meta.label}.{self.name} failed authentication") from exc
+        opened = Opened(text)
+        opened.bound_uid = uid
+        return opened
+
+    @staticmethod
+    def token_kid(token: str) -> str:
+        parts = token.split(":", 3)
+        return parts[1] if len(parts) == 4 and parts[0] == PREFIX else ""
+
+    # -- Django hooks -----------------------------------------------------------------------------------------
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        value = getattr(model_instance, self.attname)
+        if value is None or value == "":
+            return None if self.null else ""
+        return self._seal_for(model_instance, self._plain(value))
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
-        return None if value is None else self._open(value)
+        return None if value is None or value == "" else self._open_token(value)
 
     def get_prep_value(self, value: Any) -> Any:
-        value = super().get_prep_value(value)
-        return None if value is None or value == "" else self._seal(str(value))
+        if value is None or isinstance(value, Sealed):
+            return value
+        if value == "":
+            return None if self.null else ""
+        raise ValueError(
+            f"{self.model._meta.label}.{self.name} is encrypted: write it with save() on the instance "
+            "(not update()/bulk_update()), and look it up through a blind index"
+        )
 
 
 class EncryptedDateField(EncryptedTextField):
     """A personal date (a birth date), stored encrypted as ISO text and returned as a `date`."""
 
+    def _plain(self, value: Any) -> str:
+        return value.isoformat() if isinstance(value, date) else date.fromisoformat(str(value)).isoformat()
+
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         text = super().from_db_value(value, expression, connection)
-        return date.fromisoformat(text) if text else None
+        if not text:
+            return None
+        d = date.fromisoformat(str(text))
+        opened = OpenedDate(d.year, d.month, d.day)
+        opened.bound_uid = getattr(text, "bound_uid", "")
+        return opened
 
     def to_python(self, value: Any) -> Any:
         if value is None or isinstance(value, date) or value == "":
             return value or None
         return date.fromisoformat(str(value))
-
-    def get_prep_value(self, value: Any) -> Any:
-        if isinstance(value, date):
-            value = value.isoformat()
-        return super().get_prep_value(value)
 
     def formfield(self, **kwargs: Any) -> Any:
         from django import forms

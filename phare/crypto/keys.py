@@ -1,0 +1,264 @@
+"""The key hierarchy.
+
+    master key (outside the database: PHARE_MASTER_KEY, or the file PHARE_MASTER_KEY_FILE, or for a developer
+    DATA_DIR/master.key created with mode 0600)
+      └─ wraps organisation keys (accounts.OrganisationKey): per organisation a data key and a blind-index key,
+         and instance-wide keys for the audit chain and TOTP secrets
+           └─ an organisation's data key wraps its person keys (accounts.PersonKey), one per person
+
+Every wrap is AES-256-GCM with associated data naming what is wrapped, so a wrapped key cannot be moved to
+another row. Unwrapped keys are cached in process memory only; person keys for at most PERSON_KEY_TTL seconds
+so that crypto-shredding takes effect in every worker soon after.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+PERSON_KEY_TTL = 60.0
+
+
+class CryptoKeyError(Exception):
+    """A key is missing or cannot be unwrapped."""
+
+
+class KeyDestroyedError(CryptoKeyError):
+    """The person's key was destroyed (erasure): their data is gone for good."""
+
+
+def b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def kid_of(key: bytes) -> str:
+    return hashlib.sha256(b"phare-master:" + key).hexdigest()[:16]
+
+
+def _read_key_file(path: Path, create: bool) -> bytes:
+    if not path.exists():
+        if not create:
+            raise CryptoKeyError(f"master key file {path} does not exist")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(b64e(AESGCM.generate_key(256)) + "\n")
+    key = b64d(path.read_text().strip())
+    if len(key) != 32:
+        raise CryptoKeyError(f"master key in {path} is not 32 bytes of base64")
+    return key
+
+
+def default_master_key_file() -> Path:
+    return Path(getattr(settings, "PHARE_MASTER_KEY_FILE", "") or Path(settings.DATA_DIR) / "master.key")
+
+
+def load_master_key() -> bytes:
+    """PHARE_MASTER_KEY (base64, 32 bytes) wins; else the key file (created on first use unless it was set
+    explicitly, so that a mistyped path in production fails loudly instead of making a new key)."""
+    env = os.getenv("PHARE_MASTER_KEY", "")
+    if env:
+        key = b64d(env.strip())
+        if len(key) != 32:
+            raise CryptoKeyError("PHARE_MASTER_KEY is not 32 bytes of base64")
+        return key
+    explicit = bool(getattr(settings, "PHARE_MASTER_KEY_FILE", ""))
+    return _read_key_file(default_master_key_file(), create=not explicit)
+
+
+_lock = threading.Lock()
+_master: tuple[str, bytes] | None = None
+_cache: dict[str, tuple[bytes, float]] = {}
+
+
+def master() -> tuple[str, bytes]:
+    global _master
+    with _lock:
+        if _master is None:
+            key = load_master_key()
+            _master = (kid_of(key), key)
+        return _master
+
+
+def reset_caches() -> None:
+    """Forget every unwrapped key (after a rotation, or in tests)."""
+    global _master
+    with _lock:
+        _master = None
+        _cache.clear()
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes) -> str:
+    nonce = os.urandom(12)
+    return b64e(nonce + AESGCM(key).encrypt(nonce, plaintext, aad))
+
+
+def _open(key: bytes, token: str, aad: bytes) -> bytes:
+    raw = b64d(token)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], aad)
+
+
+def _org_aad(org_id: int | None, purpose: str) -> bytes:
+    return f"phare:orgkey:{org_id}:{purpose}".encode()
+
+
+def wrap_org_key(key: bytes, org_id: int | None, purpose: str, master_key: bytes) -> str:
+    return _seal(master_key, key, _org_aad(org_id, purpose))
+
+
+def unwrap_org_key(wrapped: str, org_id: int | None, purpose: str, master_key: bytes) -> bytes:
+    return _open(master_key, wrapped, _org_aad(org_id, purpose))
+
+
+def _cached(kid: str) -> bytes | None:
+    hit = _cache.get(kid)
+    if hit is None:
+        return None
+    key, expires = hit
+    if expires and expires < time.monotonic():
+        _cache.pop(kid, None)
+        return None
+    return key
+
+
+def org_key_by_id(pk: int) -> bytes:
+    kid = f"o{pk}"
+    key = _cached(kid)
+    if key is not None:
+        return key
+    from phare.accounts.models import OrganisationKey
+
+    row = OrganisationKey.objects.filter(pk=pk).first()
+    if row is None:
+        raise CryptoKeyError(f"organisation key {pk} not found")
+    mkid, mkey = master()
+    if row.master_kid != mkid:
+        raise CryptoKeyError(f"organisation key {pk} is wrapped by master key {row.master_kid}, not the current one")
+    key = unwrap_org_key(row.wrapped, row.organisation_id, row.purpose, mkey)
+    _cache[kid] = (key, 0.0)
+    return key
+
+
+def active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
+    """The organisation's active key for `purpose`, created on first use."""
+    from phare.accounts.models import OrganisationKey
+
+    row = OrganisationKey.objects.filter(organisation_id=org_id, purpose=purpose, active=True).first()
+    if row is None:
+        mkid, mkey = master()
+        try:
+            with transaction.atomic():
+                row = OrganisationKey.objects.create(
+                    organisation_id=org_id,
+                    purpose=purpose,
+                    master_kid=mkid,
+                    wrapped=wrap_org_key(AESGCM.generate_key(256), org_id, purpose, mkey),
+                )
+        except IntegrityError:
+            row = OrganisationKey.objects.get(organisation_id=org_id, purpose=purpose, active=True)
+    return row.pk, org_key_by_id(row.pk)
+
+
+def instance_key(purpose: str) -> bytes:
+    """An instance-wide key (audit chain, TOTP secrets): wrapped by the master key like an organisation's."""
+    return active_org_key(None, purpose)[1]
+
+
+def _person_aad(subject: str) -> bytes:
+    return f"phare:personkey:{subject}".encode()
+
+
+def person_key_for(org_id: int, subject: Any) -> tuple[int, bytes]:
+    """The key of the person identified by `subject` (their uid), created on first use."""
+    from phare.accounts.models import PersonKey
+
+    row = PersonKey.objects.filter(subject=subject).first()
+    if row is None:
+        wrap_pk, wrap_key = active_org_key(org_id, "data")
+        try:
+            with transaction.atomic():
+                row = PersonKey.objects.create(
+                    organisation_id=org_id,
+                    subject=subject,
+                    wrapping_key_id=wrap_pk,
+                    wrapped=_seal(wrap_key, AESGCM.generate_key(256), _person_aad(str(subject))),
+                )
+        except IntegrityError:
+            row = PersonKey.objects.get(subject=subject)
+    if row.destroyed_at is not None or not row.wrapped:
+        raise KeyDestroyedError(f"the key of person {subject} was destroyed")
+    return row.pk, person_key_by_id(row.pk)
+
+
+def person_key_by_id(pk: int) -> bytes:
+    kid = f"p{pk}"
+    key = _cached(kid)
+    if key is not None:
+        return key
+    from phare.accounts.models import PersonKey
+
+    row = PersonKey.objects.filter(pk=pk).first()
+    if row is None or row.destroyed_at is not None or not row.wrapped or row.wrapping_key_id is None:
+        raise KeyDestroyedError(f"person key {pk} was destroyed")
+    key = _open(org_key_by_id(row.wrapping_key_id), row.wrapped, _person_aad(str(row.subject)))
+    _cache[kid] = (key, time.monotonic() + PERSON_KEY_TTL)
+    return key
+
+
+def key_by_kid(kid: str) -> bytes:
+    if kid.startswith("o"):
+        return org_key_by_id(int(kid[1:]))
+    if kid.startswith("p"):
+        return person_key_by_id(int(kid[1:]))
+    raise CryptoKeyError(f"unknown key id {kid!r}")
+
+
+def shred_person(subject: Any) -> bool:
+    """Crypto-shredding: destroy the person's key. Every field sealed with it becomes unreadable, in the
+    database, its backups and its replicas alike. Returns whether a key existed."""
+    from phare.accounts.models import PersonKey
+
+    rows = list(PersonKey.objects.filter(subject=subject, destroyed_at__isnull=True))
+    for row in rows:
+        row.wrapped = ""
+        row.destroyed_at = timezone.now()
+        row.save(update_fields=["wrapped", "destroyed_at"])
+        _cache.pop(f"p{row.pk}", None)
+    return bool(rows)
+
+
+def rewrap_person_keys(old_pk: int, new_pk: int) -> int:
+    """Re-wrap every live person key wrapped by organisation key `old_pk` under `new_pk`."""
+    from phare.accounts.models import PersonKey
+
+    old, new = org_key_by_id(old_pk), org_key_by_id(new_pk)
+    n = 0
+    for row in PersonKey.objects.filter(wrapping_key_id=old_pk, destroyed_at__isnull=True):
+        aad = _person_aad(str(row.subject))
+        row.wrapped = _seal(new, _open(old, row.wrapped, aad), aad)
+        row.wrapping_key_id = new_pk
+        row.save(update_fields=["wrapped", "wrapping_key"])
+        n += 1
+    return n
+
+
+def seal_bytes(key: bytes, plaintext: bytes, aad: bytes) -> str:
+    return _seal(key, plaintext, aad)
+
+
+def open_bytes(key: bytes, token: str, aad: bytes) -> bytes:
+    return _open(key, token, aad)
