@@ -1,0 +1,78 @@
+"""Differentially private synthetic microdata and its utility report."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from htcds.deid.budget import BudgetExceededError, PrivacyBudgetLedger
+from htcds.deid.sample import ctdc_like_table
+from htcds.deid.synth import synthesise, utility_report, zcdp_rho
+
+COLUMNS = ["yearOfRegistration", "gender", "ageBroad", "citizenship", "CountryOfExploitation", "isSexualExploit"]
+
+
+def _table(n: int = 4000) -> dict[str, list[object]]:
+    full = ctdc_like_table(n, seed=11)
+    return {name: full[name] for name in COLUMNS}
+
+
+def test_it_keeps_the_schema_and_the_value_types() -> None:
+    table = _table()
+    result = synthesise(table, epsilon=4.0, seed=1)
+    assert list(result.columns) == COLUMNS
+    assert all(len(col) == result.n_records for col in result.columns.values())
+    assert abs(result.n_records - 4000) < 200
+    for name in COLUMNS:
+        assert set(result.columns[name]) <= set(table[name])
+    assert all(isinstance(y, int) for y in result.columns["yearOfRegistration"])
+    assert len(result.tree) == len(COLUMNS) - 1
+    assert result.rows()[0].keys() == set(COLUMNS)
+
+
+def test_it_accounts_for_the_whole_epsilon() -> None:
+    result = synthesise(_table(1000), epsilon=2.0, delta=1e-5, seed=2, n_records=500)
+    acc = result.accounting
+    assert acc["rho_one_way"] + acc["rho_edge_selection"] + acc["rho_two_way"] == pytest.approx(result.rho)
+    assert acc["epsilon_implied"] == pytest.approx(2.0)
+    # A Gaussian measurement of d histograms at sigma costs d / (2 sigma^2) in zCDP.
+    assert len(COLUMNS) / (2 * acc["sigma_one_way"] ** 2) == pytest.approx(acc["rho_one_way"])
+    assert zcdp_rho(2.0, 1e-5) + 2 * math.sqrt(zcdp_rho(2.0, 1e-5) * math.log(1e5)) == pytest.approx(2.0)
+    assert result.n_records == 500
+
+
+def test_it_charges_the_ledger_and_stops_when_the_budget_is_gone() -> None:
+    ledger = PrivacyBudgetLedger("ctdc", total_epsilon=3.0, total_delta=1e-5)
+    synthesise(_table(500), epsilon=2.0, delta=1e-6, seed=3, ledger=ledger)
+    assert ledger.spent_epsilon == pytest.approx(2.0)
+    with pytest.raises(BudgetExceededError):
+        synthesise(_table(500), epsilon=2.0, delta=1e-6, seed=3, ledger=ledger)
+
+
+def test_it_is_reproducible_with_a_seed() -> None:
+    table = _table(1000)
+    assert synthesise(table, 1.0, seed=9).columns == synthesise(table, 1.0, seed=9).columns
+
+
+def test_it_stays_close_on_low_order_marginals_at_epsilon_4() -> None:
+    table = _table()
+    result = synthesise(table, epsilon=4.0, seed=5)
+    report = utility_report(table, result.columns, max_length=2)
+    assert report.tvd[1]["mean"] < 0.02
+    assert report.tvd[2]["mean"] < 0.1
+    assert 0 <= report.fabricated_share < 1 and 0 <= report.rare_preserved_share <= 1
+
+
+def test_it_computes_the_utility_report_by_hand() -> None:
+    sensitive = {"a": ["x", "x", "y", "y"], "b": ["1", "2", "1", "1"]}
+    synthetic = {"a": ["x", "x", "x", "y"], "b": ["1", "1", "2", "2"]}
+    report = utility_report(sensitive, synthetic, rare_threshold=2)
+    # a: (.5,.5) vs (.75,.25) -> .25 ; b: (.75,.25) vs (.5,.5) -> .25
+    assert report.tvd[1] == {"mean": 0.25, "max": 0.25, "count": 2}
+    # ab cells: x1 .25/.5, x2 .25/.25, y1 .5/0, y2 0/.25 -> (.25 + 0 + .5 + .25) / 2 = .5
+    assert report.tvd[2]["mean"] == pytest.approx(0.5)
+    # Rare (count 1): a none; b "2"; ab x1, x2 -> 3 rare, all present in synthetic.
+    assert report.rare_combinations == 3 and report.rare_preserved == 3
+    # Synthetic combinations: a 2, b 2, ab x1 x2 y2 -> 7, of which y2 is fabricated.
+    assert report.synthetic_combinations == 7 and report.fabricated == 1
