@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from phare.accounts.models import Role
+from phare.cases import actions
+from tests.test_cases_helpers import make_case, make_org, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: object) -> Client:
+    c = Client()
+    c.force_login(user)  # type: ignore[arg-type]
+    return c
+
+
+def _numbers(html: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'href="/cases/(\d{4}-\d{6})/"', html))
+
+
+def test_it_lists_only_the_users_cases_and_not_other_organisations() -> None:
+    org = make_org()
+    worker = make_user(org)
+    colleague = make_user(org, Role.CASE_WORKER, "colleague")
+    sup = make_user(org, Role.SUPERVISOR)
+    mine = make_case(worker)
+    theirs = make_case(colleague, first="Bola")
+    stranger = make_user(make_org("beta"))
+    foreign = make_case(stranger, first="Chidi")
+    seen = _numbers(_client(worker).get("/cases/").content.decode())
+    assert mine.number in seen and theirs.number not in seen
+    seen = _numbers(_client(sup).get("/cases/").content.decode())
+    assert {mine.number, theirs.number} <= seen
+    assert foreign.number == mine.number  # numbering is per organisation...
+    assert "Chidi" not in _client(sup).get("/cases/").content.decode()  # ...and beta's case never shows
+
+
+def test_it_filters_by_status_type_trafficking_status_owner_and_dates() -> None:
+    org = make_org()
+    sup = make_user(org, Role.SUPERVISOR)
+    worker = make_user(org)
+    a = make_case(worker, opened=date(2024, 1, 10))
+    b = make_case(worker, first="Bola", opened=date(2024, 3, 1),
+                  context={"vic_TypeOfExploitation": ["SexualExploitation"], "vic_TraffickingStatus": "ActualVictimOfTrafficking"})  # fmt: skip
+    c = make_case(sup, first="Chidi", opened=date(2024, 5, 1))
+    actions.close_case(sup, c, reason="Safe")
+    cl = _client(sup)
+
+    def seen(q: str) -> set[str]:
+        return _numbers(cl.get("/cases/?" + q).content.decode())
+
+    assert seen("status=Closed") == {c.number}
+    assert seen("status=open") == {a.number, b.number}
+    assert seen("exploitation=SexualExploitation") == {b.number}
+    assert seen("trafficking=ActualVictimOfTrafficking") == {b.number}
+    assert seen(f"owner={worker.id}") == {a.number, b.number}
+    assert seen("owner=me") == {c.number}
+    assert seen("opened_from=2024-02-01&opened_to=2024-04-01") == {b.number}
+
+
+def test_it_searches_by_case_number_and_by_name_through_the_blind_index() -> None:
+    org = make_org()
+    sup = make_user(org, Role.SUPERVISOR)
+    a = make_case(sup, first="Ámaka", second="Obi")
+    b = make_case(sup, first="Bola", second="Obi")
+    cl = _client(sup)
+    assert _numbers(cl.get("/cases/?q=obi").content.decode()) == {a.number, b.number}
+    assert _numbers(cl.get("/cases/?q=AMAKA+obi").content.decode()) == {a.number}
+    assert _numbers(cl.get(f"/cases/?q={b.number}").content.decode()) == {b.number}
+    assert _numbers(cl.get("/cases/?q=nobody").content.decode()) == set()
+
+
+def test_it_paginates_and_bounds_the_queries(django_assert_max_num_queries: object) -> None:
+    org = make_org()
+    sup = make_user(org, Role.SUPERVISOR)
+    for i in range(30):
+        make_case(sup, first=f"Person{i}", opened=date(2024, 1, 1 + i % 28))
+    cl = _client(sup)
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        first = cl.get("/cases/")
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        second = cl.get("/cases/?page=2")
+    assert len(_numbers(first.content.decode())) == 25
+    assert len(_numbers(second.content.decode())) == 5
+    assert 'rel="next"' in first.content.decode()
+
+
+def test_it_answers_htmx_with_the_rows_only() -> None:
+    sup = make_user(make_org(), Role.SUPERVISOR)
+    make_case(sup)
+    r = _client(sup).get("/cases/?status=Active", HTTP_HX_REQUEST="true")
+    assert b"<html" not in r.content and b"<table" in r.content
+
+
+def test_it_needs_a_sign_in() -> None:
+    assert Client().get("/cases/").status_code == 302
