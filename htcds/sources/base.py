@@ -14,7 +14,7 @@ from typing import Any
 
 from htcds.catalogue import load
 from htcds.sources.problems import WARNING, Problem, source_problem
-from htcds.sources.tabular import UnreadableFile, column_letter, is_blank
+from htcds.sources.tabular import UnreadableFileError, column_letter, is_blank
 from htcds.sources.values import Converter, assemble, fingerprint, truthy
 
 Row = tuple[int, str, dict[str, Any]]
@@ -45,7 +45,7 @@ class Source:
                         row=row_number, value=key, severity=WARNING))  # fmt: skip
                 self._seen.add(key)
                 yield row_number, key, bundle
-        except UnreadableFile as exc:
+        except UnreadableFileError as exc:
             self.problems.append(source_problem("unreadable-file", str(exc), value=str(self.path or "")))
 
     def _rows(self) -> Iterator[Row]:

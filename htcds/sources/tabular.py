@@ -22,7 +22,7 @@ CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _CASE_SHEETS = ("Case Sheet", "Cases", "cases")
 
 
-class UnreadableFile(Exception):
+class UnreadableFileError(Exception):
     """The file is not CSV or a spreadsheet we can open; carries a message fit for the person importing."""
 
 
@@ -92,11 +92,11 @@ def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of broken file
-        raise UnreadableFile(f"{path.name} cannot be opened as a spreadsheet: {exc}") from exc
+        raise UnreadableFileError(f"{path.name} cannot be opened as a spreadsheet: {exc}") from exc
     names = list(wb.sheet_names)
     chosen = sheet if sheet in names else next((s for s in _CASE_SHEETS if s in names), names[0] if names else None)
     if chosen is None:
-        raise UnreadableFile(f"{path.name} has no sheet.")
+        raise UnreadableFileError(f"{path.name} has no sheet.")
     data = wb.get_sheet_by_name(chosen)
 
     def rows() -> Iterator[list[Any]]:
@@ -109,7 +109,7 @@ def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]
 def open_table(path: Path, sheet: str | None = None) -> Table:
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise UnreadableFile(f"{path} does not exist.")
+        raise UnreadableFileError(f"{path} does not exist.")
     if suffix in SPREADSHEET_SUFFIXES:
         name, rows = _sheet_rows(path, sheet)
         return Table(rows, False, name)

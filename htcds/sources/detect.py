@@ -1,0 +1,76 @@
+"""Pick the right source for a file: mapping given → mapped; JSON → bundles or form JSON; a sheet whose
+headers are a form export's → form export; a sheet with HTCDS field names or labels → official template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from htcds.sources.base import Row, Source
+from htcds.sources.bundles import BundleSource, bundle_items
+from htcds.sources.kobo import FormExportSource, FormJsonSource, json_records, looks_like_form_export
+from htcds.sources.mapped import MappedSource, Mapping, load_mapping
+from htcds.sources.problems import source_problem
+from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
+from htcds.sources.template import TemplateSource, recognised
+
+
+class BrokenSource(Source):
+    """Stands in for a file that cannot be read, so callers always get a Source with the reason on it."""
+
+    kind = "unreadable"
+
+    def __init__(self, path: Path | None, code: str, message: str, fix: str | None = None) -> None:
+        super().__init__(path, "unreadable")
+        self.problems.append(source_problem(code, message, value=str(path or ""), fix=fix))
+
+    def _rows(self) -> Any:
+        return iter(())
+
+
+def open_source(path: Path, mapping: Mapping | Path | None = None, day_first: bool = True) -> Source:
+    """A Source for `path`; never raises for bad input (an unreadable file gives a source with one problem)."""
+    path = Path(path)
+    try:
+        if mapping is not None:
+            m = mapping if isinstance(mapping, Mapping) else load_mapping(Path(mapping))
+            return MappedSource(path, m)
+        if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
+            return _json_source(path, day_first)
+        table = open_table(path)
+        head = [next(table.rows, []), next(table.rows, [])]
+    except UnreadableFileError as exc:
+        return BrokenSource(path, "unreadable-file", str(exc))
+    except Exception as exc:  # a mapping error, or a decoder's; reported, never raised at the caller
+        problems = getattr(exc, "problems", None)
+        if problems:
+            src = BrokenSource(path, "invalid-mapping", str(exc))
+            src.problems = list(problems)
+            return src
+        return BrokenSource(path, "unreadable-file", f"{path.name}: {exc}")
+    headers = [cell_text(c) for c in head[0]]
+    if looks_like_form_export(headers):
+        return FormExportSource(path, day_first=day_first)
+    if max(recognised(headers), recognised([cell_text(c) for c in head[1]])) >= 3:
+        return TemplateSource(path, day_first=day_first)
+    return BrokenSource(path, "unrecognised-layout",
+                        f"{path.name}: the columns are not an HTCDS template nor a KoBo/ODK export.",
+                        fix="write a mapping file (suggest_mapping proposes one)")  # fmt: skip
+
+
+def _json_source(path: Path, day_first: bool) -> Source:
+    if path.suffix.lower() != ".json":
+        return BundleSource(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableFileError(f"{path.name} is not JSON: {exc}") from exc
+    if bundle_items(data) is not None:
+        return BundleSource(path, data=data)
+    if json_records(data) is not None:
+        return FormJsonSource(path, data=data, day_first=day_first)
+    raise UnreadableFileError(f"{path.name} holds neither HTCDS case bundles nor form submissions.")
+
+
+__all__ = ["Row", "Source", "open_source"]
