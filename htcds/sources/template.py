@@ -78,7 +78,7 @@ class TemplateSource(TabularSource):
         plan = Plan(header_rows)
         for i in range(width):
             n = rows[name_row][i] if i < len(rows[name_row]) else ""
-            lab = rows[other][i] if has_labels and i < len(rows[other]) else ""
+            lab = rows[other][i] if header_rows == 2 and i < len(rows[other]) else ""
             headers.append(n or lab)
             field = names.get(n.lower()) or labels.get(fold(n)) if n else None
             if field:
@@ -87,11 +87,17 @@ class TemplateSource(TabularSource):
                 by_label[i] = labels[fold(lab)]
             if not field and n and fold(n) in ID_HEADERS:
                 plan.id_columns.append(i)
-            elif not field and n and not (lab and fold(lab) in labels):
-                self.problems.append(source_problem(
-                    "unmapped-column", row=name_row + 1, column=f"{column_letter(i)} ({n})", value=n,
-                    fix="rename the header to an HTCDS field name, or import with a mapping file",
-                    severity=WARNING))  # fmt: skip
+            elif not field and i not in by_label and (n or lab):
+                self.problems.append(
+                    source_problem(
+                        "unmapped-column",
+                        row=name_row + 1 if n else other + 1,
+                        column=f"{column_letter(i)} ({n or lab})",
+                        value=n or lab,
+                        fix="rename the header to an HTCDS field name, or import with a mapping file",
+                        severity=WARNING,
+                    )
+                )
         plan.headers = headers
         columns = dict(by_name)
         for i, f in by_label.items():

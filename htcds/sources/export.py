@@ -1,0 +1,122 @@
+"""Case bundles out: CSV and XLSX in the official template layout, and JSON bundles.
+
+The sheet layout holds one row per case: the case, its first victim participant and that person, their
+first consent, the first incoming and the first outgoing referral. Other records (comments, events, more
+participants) only travel in JSON. Multi-values are joined with ";", the templates' own convention, and
+values are written as value names by default (`labels=True` writes the labels people read in the
+official validation lists; the importer reads both back). A last column `id` carries the case id so that
+re-importing an export updates the same cases.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from htcds import codelists
+from htcds.catalogue import VICTIM_ROLES, Field, Kind
+from htcds.sources.layout import ID_COLUMN, sheet_fields
+
+
+def flatten_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The sheet view of a bundle: field name → stored value, for the records one row can hold."""
+    out: dict[str, Any] = {}
+    case = bundle.get("case") or {}
+    out.update({k: v for k, v in case.items() if k != "id"})
+    participants = [p for p in bundle.get("participants") or [] if p.get("role") in VICTIM_ROLES]
+    victim = participants[0] if participants else {}
+    pid = victim.get("person")
+    persons = bundle.get("persons") or []
+    person = next((p for p in persons if p.get("id") == pid), persons[0] if persons and not pid else {})
+    out.update({k: v for k, v in person.items() if k != "id"})
+    out.update({k: v for k, v in victim.items() if k not in ("id", "person", "role")})
+    consent = next((c for c in bundle.get("consents") or [] if c.get("person") in (pid, None)), {})
+    out.update({k: v for k, v in consent.items() if k not in ("id", "person")})
+    for direction in ("Incoming", "Outgoing"):
+        ref = next((r for r in bundle.get("referrals") or [] if r.get("direction") == direction), {})
+        out.update({k: v for k, v in ref.items() if k not in ("id", "direction")})
+    return out
+
+
+def _text(f: Field, value: Any, labels: bool) -> Any:
+    if isinstance(value, list):
+        return ";".join(str(_text(f, v, labels)) for v in value)
+    if isinstance(value, bool):
+        return ("Yes" if value else "No") if labels else ("true" if value else "false")
+    if labels and isinstance(value, str):
+        if f.codelist == "country":
+            return codelists.country_name(value)
+        if f.choices:
+            return f.label_of(value)
+    return value
+
+
+def sheet_rows(bundles: Iterable[dict[str, Any]], extended: bool = False, labels: bool = False,
+               include_ids: bool = True, native: bool = False) -> Iterator[list[Any]]:  # fmt: skip
+    """Header rows (names, labels) then one row per bundle. `native` keeps dates and booleans typed (XLSX)."""
+    fields = sheet_fields(extended)
+    yield [f.name for f in fields] + ([ID_COLUMN] if include_ids else [])
+    yield [f.label for f in fields] + (["Case id"] if include_ids else [])
+    for bundle in bundles:
+        flat = flatten_bundle(bundle)
+        row: list[Any] = []
+        for f in fields:
+            value = flat.get(f.name)
+            if value is None:
+                row.append(None)
+            elif native and f.kind is Kind.DATE and isinstance(value, str):
+                try:
+                    row.append(date.fromisoformat(value))
+                except ValueError:
+                    row.append(value)
+            elif native and isinstance(value, bool) and not labels:
+                row.append(value)
+            else:
+                row.append(_text(f, value, labels))
+        if include_ids:
+            row.append((bundle.get("case") or {}).get("id"))
+        yield row
+
+
+def write_csv(bundles: Iterable[dict[str, Any]], path: Path, **options: Any) -> int:
+    n = -2
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        for row in sheet_rows(bundles, **options):
+            writer.writerow(["" if v is None else v for v in row])
+            n += 1
+    return n
+
+
+def write_xlsx(bundles: Iterable[dict[str, Any]], path: Path, **options: Any) -> int:
+    """Streams rows (openpyxl write-only mode), so a large export does not hold the sheet in memory."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Case Sheet")
+    n = -2
+    for row in sheet_rows(bundles, native=True, **options):
+        ws.append(row)
+        n += 1
+    wb.save(path)
+    return n
+
+
+def write_json(bundles: Iterable[dict[str, Any]], path: Path) -> int:
+    """`{"htcds_version": "2.0", "bundles": [...]}`; the bundle source reads it back as is."""
+    items = list(bundles)
+    path.write_text(json.dumps({"htcds_version": "2.0", "bundles": items}, ensure_ascii=False, indent=1), "utf-8")
+    return len(items)
+
+
+def write_jsonl(bundles: Iterable[dict[str, Any]], path: Path) -> int:
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for b in bundles:
+            fh.write(json.dumps(b, ensure_ascii=False) + "\n")
+            n += 1
+    return n

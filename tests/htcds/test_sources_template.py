@@ -1,0 +1,101 @@
+"""The official templates, filled in the way organisations fill them (fixtures generated here)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from htcds.sources import TemplateSource, checked_rows, open_source
+from htcds.validation import errors
+from tests.fixtures.sources import OFFICIAL_MULTI, OFFICIAL_PLAIN, fill_official, template_row
+
+
+def _rows(n: int) -> list[dict[str, object]]:
+    rnd = random.Random(1)
+    return [template_row(i, rnd) for i in range(n)]
+
+
+def test_it_reads_a_filled_official_template_with_its_quirks(shared: Path, tmp_path: Path) -> None:
+    path = fill_official(shared, tmp_path / "filled.xlsm", _rows(6))
+    source = open_source(path)
+    assert isinstance(source, TemplateSource)
+    rows = list(checked_rows(source))
+    assert [r[0] for r in rows] == [3, 4, 5, 6, 7, 8]
+    for _, _, bundle, problems in rows:
+        assert errors(problems) == [], problems
+    b0 = rows[0][2]
+    person, victim = b0["persons"][0], b0["participants"][0]
+    assert victim["vic_MethodsOfControl"] == ["DebtBondage"]  # "Debt bondage " with its trailing space
+    assert victim["vic_TraffickingStatusDecisionMakingOrg"] == "Police"  # the misspelt column
+    assert victim["vic_ForcedLabourIndustry"] == "E_WaterSupplySewerageWasteManagement"  # a label with ";"
+    assert person["prs_Citizenship"] == ["NG"]
+    assert person["prs_Birthdate"] == "1980-01-01"  # a real date
+    # Address values typed under the labels are read by the labels, and the mix-up is reported.
+    assert person["prs_MailingStreet"] == "0 Example Street" and person["prs_MailingCountry"] == "NG"
+    assert {p.code for p in source.problems} == {"header-mismatch"}
+    assert b0["referrals"] == [
+        {"direction": "Incoming", "cas_IncomingReferralDate": "2021-01-01", "cas_ReasonForIncomingReferral":
+         "AdditionalServicesRequired"},
+        {"direction": "Outgoing", "cas_ReasonForOutgoingReferral": "Other"},  # the column without a field name
+    ]  # fmt: skip
+    b1, b2 = rows[1][2], rows[2][2]
+    assert b1["case"]["cas_Status"] == "FollowUp"  # "Follow up"
+    assert b1["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "PhysicalThreats"]
+    assert b1["persons"][0]["prs_Birthdate"] == "1987-08-12"  # Excel serial 32001
+    assert b1["referrals"][0]["cas_IncomingReferralDate"] == "2021-01-02"  # serial 44198
+    assert b2["persons"][0]["prs_Birthdate"] == "1992-03-03"  # text, day first
+    assert b1["consents"] == [{"person": "p1", "con_Consent": False}]
+
+
+def test_it_reads_the_plain_template_and_keys_rows_by_content(shared: Path, tmp_path: Path) -> None:
+    rows = _rows(3)
+    first = list(open_source(fill_official(shared, tmp_path / "a.xlsx", rows, OFFICIAL_PLAIN)))
+    # The same cases in another order keep their keys: re-imports recognise them.
+    second = list(open_source(fill_official(shared, tmp_path / "b.xlsx", rows[::-1], OFFICIAL_PLAIN)))
+    assert sorted(k for _, k, _ in first) == sorted(k for _, k, _ in second)
+    assert all(k.startswith("fp-") for _, k, _ in first)
+
+
+def test_it_reports_bad_values_with_row_column_and_fix(shared: Path, tmp_path: Path) -> None:
+    row = template_row(0, random.Random(1)) | {"prs_Gender": "Femnine", "prs_Birthdate": "not a date"}
+    source = open_source(fill_official(shared, tmp_path / "bad.xlsm", [row]))
+    [(number, _, _, problems)] = list(checked_rows(source))
+    by_field = {p.field: p for p in errors(problems)}
+    assert number == 3
+    assert by_field["prs_Gender"].suggestion == "Feminine"
+    assert by_field["prs_Gender"].value == "Femnine"
+    assert source.column_of(by_field["prs_Gender"]) == "H (prs_Gender)"
+    assert by_field["prs_Birthdate"].code == "invalid-date"
+
+
+def test_it_accepts_label_row_first_and_reports_unknown_columns(tmp_path: Path) -> None:
+    path = tmp_path / "swapped.csv"
+    path.write_text("First Name,Gender,Methods of Control,Shoe size\nprs_FirstName,prs_Gender,vic_MethodsOfControl,\n"
+                    "Ana,Masculine ,Debt bondage ;False promises,42\n", "utf-8")  # fmt: skip
+    source = open_source(path)
+    [(number, _, bundle)] = list(source)
+    assert number == 3
+    assert bundle["persons"][0] == {"id": "p1", "prs_FirstName": "Ana", "prs_Gender": "Masculine"}
+    assert bundle["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "FalsePromises"]
+    assert [(p.code, p.value) for p in source.problems] == [("unmapped-column", "Shoe size")]
+
+
+def test_it_keeps_the_first_value_of_a_single_choice_given_several(tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text("prs_FirstName,cas_Status,prs_Gender\nAna,Active;Closed,F\n", "utf-8")
+    source = open_source(path)
+    [(_, _, bundle)] = list(source)
+    assert bundle["case"]["cas_Status"] == "Active"
+    assert bundle["persons"][0]["prs_Gender"] == "Feminine"
+    assert [p.code for p in source.problems] == ["many-values-for-single-choice"]
+
+
+def test_it_turns_an_unreadable_file_into_a_problem(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    source = open_source(broken)
+    assert list(source) == []
+    assert [p.code for p in source.problems] == ["unreadable-file"]
+    other = tmp_path / "other.csv"
+    other.write_text("a,b,c\n1,2,3\n", "utf-8")
+    assert [p.code for p in open_source(other).problems] == ["unrecognised-layout"]
