@@ -47,9 +47,9 @@ def restricted_open(user: Any, model: type[Model]) -> Q:
 
     label = _label(model)
     members = RestrictedAccess.objects.filter(user_id=user.pk, target_type=label).values("target_uid")
-    glass = BreakGlassGrant.objects.filter(
-        user_id=user.pk, target_type=label, expires_at__gt=timezone.now()
-    ).values("target_uid")
+    glass = BreakGlassGrant.objects.filter(user_id=user.pk, target_type=label, expires_at__gt=timezone.now()).values(
+        "target_uid"
+    )
     return Q(uid__in=members) | Q(uid__in=glass)
 
 
@@ -59,9 +59,11 @@ def shared_uids(user: Any, model: type[Model] | str) -> QuerySet[Any]:
 
     label = model if isinstance(model, str) else _label(model)
     org_id = getattr(user, "organisation_id", None)
-    return SharedRecord.objects.filter(
-        organisation_id=org_id, target_type=label, revoked_at__isnull=True
-    ).values("target_uid")
+    if org_id is None:
+        return SharedRecord.objects.none().values("target_uid")
+    return SharedRecord.objects.filter(organisation_id=org_id, target_type=label, revoked_at__isnull=True).values(
+        "target_uid"
+    )
 
 
 def shared_case_ids(user: Any) -> QuerySet[Any]:
@@ -157,10 +159,12 @@ def has_break_glass(user: Any, obj: Model) -> bool:
     """Whether the user holds an active break-glass grant for this row."""
     from phare.accounts.models import BreakGlassGrant
 
-    return BreakGlassGrant.objects.filter(
-        user_id=getattr(user, "pk", None),
-        organisation_id=getattr(user, "organisation_id", None),
-        target_type=_label(type(obj)),
-        target_uid=getattr(obj, "uid", None),
-        expires_at__gt=timezone.now(),
-    ).exists()
+    lookup: dict[str, Any] = {
+        "user_id": getattr(user, "pk", None),
+        "organisation_id": getattr(user, "organisation_id", None),
+        "target_type": _label(type(obj)),
+        "target_uid": getattr(obj, "uid", None),
+    }
+    if None in lookup.values():
+        return False
+    return BreakGlassGrant.objects.filter(expires_at__gt=timezone.now(), **lookup).exists()

@@ -45,12 +45,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "phare.accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Idle/absolute session limits and the second-factor gate, then the tenant (and DB role) for RLS.
+    "phare.accounts.middleware.SessionPolicyMiddleware",
+    "phare.accounts.middleware.RowLevelSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -88,6 +92,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if os.getenv("PHARE_TEST_DB_NAME"):
     # Lets two test runs share one PostgreSQL server without dropping each other's test database.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["PHARE_TEST_DB_NAME"]}
+# Every view runs in one transaction, so an audit event and the action it records commit together.
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# PostgreSQL row-level security (phare/rls.py): the non-owner role each request runs as; `phare rls install`.
+PHARE_DB_ROLE = os.getenv("PHARE_DB_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -124,6 +132,14 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Master key for personal-data encryption, kept outside the database: PHARE_MASTER_KEY (base64 of 32 bytes)
+# or this file; unset, a developer key is created at DATA_DIR/master.key (mode 0600). See phare/crypto/keys.py.
+PHARE_MASTER_KEY_FILE = os.getenv("PHARE_MASTER_KEY_FILE", "")
+
+# Sessions end after 15 minutes idle and 12 hours at most, and at once when the user's role, organisation or
+# active flag changes (User.get_session_auth_hash; enforced by phare.accounts.middleware).
+PHARE_IDLE_TIMEOUT = envint("PHARE_IDLE_TIMEOUT", "900")
+PHARE_SESSION_MAX_AGE = 12 * 3600
 SESSION_COOKIE_AGE = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -134,6 +150,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Production sits behind an HTTPS proxy (docs/deploy.md); a laptop runs plain HTTP on loopback.
 SECURE = envbool("SECURE", "False")
+if SECURE and (SECRET_KEY.startswith("dev-only-") or len(SECRET_KEY) < 50):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SECURE=true needs a random SECRET_KEY of at least 50 characters")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0

@@ -52,8 +52,8 @@ def otpauth_uri(device: MFADevice) -> str:
 
 def qr_svg(text: str) -> str:
     """An inline SVG QR code (no external service, no script)."""
-    import qrcode
-    import qrcode.image.svg
+    import qrcode  # type: ignore[import-untyped]
+    import qrcode.image.svg  # type: ignore[import-untyped]
 
     img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     buf = io.BytesIO()

@@ -191,9 +191,7 @@ class SharedRecord(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "target_type", "target_uid"], name="one_share")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organisation", "target_type", "target_uid"], name="one_share")]
 
 
 class OrganisationNote(models.Model):

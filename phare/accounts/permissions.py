@@ -39,8 +39,18 @@ READ_AUDIT = "read_audit"
 READ_AGGREGATES = "read_aggregates"
 
 ALL_PERMS = frozenset(
-    {READ_PERSONAL, WRITE_CASES, EXPORT, IMPORT, REFER, BREAK_GLASS, MANAGE_USERS, REVIEW_BREAK_GLASS, READ_AUDIT,
-     READ_AGGREGATES}
+    {
+        READ_PERSONAL,
+        WRITE_CASES,
+        EXPORT,
+        IMPORT,
+        REFER,
+        BREAK_GLASS,
+        MANAGE_USERS,
+        REVIEW_BREAK_GLASS,
+        READ_AUDIT,
+        READ_AGGREGATES,
+    }
 )
 
 MATRIX: dict[str, frozenset[str]] = {

@@ -106,7 +106,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         else:
             pk, key = keys.active_org_key(org_id, "data")
             kid = f"o{pk}"
-        body = keys.seal_bytes(key, text.encode(), _aad(self.model._meta.db_table, self.column, str(uid)))
+        body = keys.seal_bytes(key, text.encode(), _aad(self.model._meta.db_table, str(self.column), str(uid)))
         return Sealed(f"{PREFIX}:{kid}:{uid}:{body}")
 
     def _open_token(self, token: str) -> str | None:
@@ -121,7 +121,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         except ValueError as exc:
             raise TamperedValueError(f"malformed token in {self.model._meta.label}.{self.name}") from exc
         try:
-            text = keys.open_bytes(key, body, _aad(self.model._meta.db_table, self.column, uid)).decode()
+            text = keys.open_bytes(key, body, _aad(self.model._meta.db_table, str(self.column), uid)).decode()
         except (InvalidTag, ValueError) as exc:
             raise TamperedValueError(f"{self.model._meta.label}.{self.name} failed authentication") from exc
         opened = Opened(text)

@@ -157,7 +157,7 @@ def active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
     """The organisation's active key for `purpose`, created on first use."""
     from phare.accounts.models import OrganisationKey
 
-    row = OrganisationKey.objects.filter(organisation_id=org_id, purpose=purpose, active=True).first()
+    row = OrganisationKey.objects.filter(organisation=org_id, purpose=purpose, active=True).first()
     if row is None:
         mkid, mkey = master()
         try:
@@ -169,7 +169,7 @@ def active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
                     wrapped=wrap_org_key(AESGCM.generate_key(256), org_id, purpose, mkey),
                 )
         except IntegrityError:
-            row = OrganisationKey.objects.get(organisation_id=org_id, purpose=purpose, active=True)
+            row = OrganisationKey.objects.get(organisation=org_id, purpose=purpose, active=True)
     return row.pk, org_key_by_id(row.pk)
 
 

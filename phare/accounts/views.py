@@ -1,0 +1,413 @@
+"""Signing in (password, then second factor), user administration, break-glass and the audit search."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from phare.accounts import mfa, throttle
+from phare.accounts.middleware import SESSION_MFA, SESSION_SEEN, SESSION_STARTED
+from phare.accounts.models import BreakGlassGrant, MFADevice, Role, User
+from phare.accounts.permissions import (
+    BREAK_GLASS,
+    MANAGE_USERS,
+    READ_AUDIT,
+    REVIEW_BREAK_GLASS,
+    assignable_roles,
+    can,
+    require_perm,
+)
+from phare.audit.log import client_ip, record
+from phare.audit.models import AuditEvent
+
+
+def _me(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _org(request: HttpRequest) -> int:
+    org_id = _me(request).organisation_id
+    if org_id is None:
+        raise PermissionDenied
+    return int(org_id)
+
+
+def _safe_next(request: HttpRequest, default: str = "/") -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
+        return nxt
+    return default
+
+
+# -- signing in --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def login_view(request: HttpRequest) -> HttpResponseBase:
+    form = AuthenticationForm(request, data=request.POST or None)
+    locked = False
+    if request.method == "POST":
+        username = request.POST.get("username", "")
+        ip = client_ip(request)
+        if throttle.is_locked(username, ip):
+            locked = True
+            record("signin.locked", request=request, detail={"username": username[:150]})
+        elif form.is_valid():
+            user = form.get_user()
+            throttle.note(username, True, ip)
+            login(request, user)
+            request.session[SESSION_STARTED] = request.session[SESSION_SEEN] = time.time()
+            request.session[SESSION_MFA] = False
+            record("signin", actor=user, request=request)
+            if user.needs_mfa:
+                return redirect(f"/accounts/mfa/?next={_safe_next(request)}")
+            return redirect(_safe_next(request))
+        else:
+            throttle.note(username, False, ip)
+            record("signin.failed", request=request, detail={"username": username[:150]})
+            if throttle.is_locked(username):
+                record("signin.locked", request=request, detail={"username": username[:150]})
+    status = 429 if locked else 200
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "locked": locked, "next": _safe_next(request, ""), "expired": "expired" in request.GET},
+        status=status,
+    )
+
+
+@require_POST
+@transaction.atomic
+def logout_view(request: HttpRequest) -> HttpResponseBase:
+    if request.user.is_authenticated:
+        record("signout", actor=request.user, request=request)
+    logout(request)
+    return redirect(settings.LOGIN_URL)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=16, strip=True, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}))
+
+
+@transaction.atomic
+def mfa_view(request: HttpRequest) -> HttpResponseBase:
+    """The second step: verify a code, or enrol an authenticator on first sign-in."""
+    if not request.user.is_authenticated:
+        return redirect(settings.LOGIN_URL)
+    user = _me(request)
+    device = mfa.confirmed_device(user)
+    form = CodeForm(request.POST or None)
+    ip = client_ip(request)
+    error = ""
+    if request.method == "POST" and throttle.is_locked(user.username, ip):
+        record("signin.locked", actor=user, request=request, detail={"step": "mfa"})
+        logout(request)
+        return redirect(settings.LOGIN_URL)
+    if device is None:
+        pending = MFADevice.objects.filter(user=user, confirmed=False).first()
+        if pending is None or request.method == "GET":
+            pending = mfa.new_device(user)
+        if request.method == "POST" and form.is_valid():
+            if mfa.verify_totp(pending, form.cleaned_data["code"]):
+                pending.confirmed = True
+                pending.save(update_fields=["confirmed"])
+                codes = mfa.new_recovery_codes(user)
+                _mfa_passed(request, user, "mfa.enrolled")
+                return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _safe_next(request)})
+            throttle.note(user.username, False, ip, kind="mfa")
+            record("mfa.failed", actor=user, request=request, detail={"step": "enrol"})
+            error = _("That code did not match. Check the time on your phone and try again.")
+        uri = mfa.otpauth_uri(pending)
+        secret = uri.split("secret=")[1].split("&")[0]
+        return render(
+            request,
+            "accounts/mfa_enrol.html",
+            {"form": form, "qr": mfa.qr_svg(uri), "secret": secret, "error": error, "next": _safe_next(request, "")},
+        )
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
+        if mfa.verify_totp(device, code):
+            _mfa_passed(request, user, "mfa.verified")
+            return redirect(_safe_next(request))
+        if mfa.use_recovery_code(user, code):
+            _mfa_passed(request, user, "mfa.recovery_code_used")
+            return redirect(_safe_next(request))
+        throttle.note(user.username, False, ip, kind="mfa")
+        record("mfa.failed", actor=user, request=request)
+        error = _("That code did not match.")
+    return render(request, "accounts/mfa_verify.html", {"form": form, "error": error, "next": _safe_next(request, "")})
+
+
+def _mfa_passed(request: HttpRequest, user: User, action: str) -> None:
+    throttle.note(user.username, True, client_ip(request), kind="mfa")
+    request.session.cycle_key()
+    request.session[SESSION_MFA] = True
+    record(action, actor=user, request=request)
+
+
+# -- user administration -----------------------------------------------------------------------------------
+
+
+def _org_users(request: HttpRequest) -> Any:
+    return User.objects.filter(organisation_id=_org(request))
+
+
+class UserForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=Role.choices)
+    is_active = forms.BooleanField(required=False, initial=True)
+    password = forms.CharField(widget=forms.PasswordInput, required=False, strip=False)
+
+    def __init__(self, *args: Any, actor: User, target: User | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor, self.target = actor, target
+        allowed = set(assignable_roles(actor))
+        role_field = self.fields["role"]
+        assert isinstance(role_field, forms.ChoiceField)
+        role_field.choices = [(v, label) for v, label in Role.choices if v in allowed]
+        if target is not None:
+            self.fields["username"].disabled = True
+
+    def clean_role(self) -> str:
+        role = str(self.cleaned_data["role"])
+        if role not in assignable_roles(self.actor):
+            raise ValidationError(_("You cannot give this role."))
+        if self.target is not None and self.target.pk == self.actor.pk and role != self.actor.role:
+            raise ValidationError(_("You cannot change your own role."))
+        return role
+
+    def clean_is_active(self) -> bool:
+        active = bool(self.cleaned_data.get("is_active"))
+        if self.target is not None and self.target.pk == self.actor.pk and not active:
+            raise ValidationError(_("You cannot disable your own account."))
+        return active
+
+    def clean_username(self) -> str:
+        name = str(self.cleaned_data["username"])
+        if self.target is None and User.objects.filter(username__iexact=name).exists():
+            raise ValidationError(_("This username is taken."))
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        pw = data.get("password")
+        if self.target is None and not pw:
+            self.add_error("password", _("Set an initial password."))
+        elif pw:
+            try:
+                validate_password(pw, self.target)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+@require_perm(MANAGE_USERS)
+def users(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/users.html", {"users": _org_users(request).order_by("username")})
+
+
+@require_perm(MANAGE_USERS)
+@transaction.atomic
+def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
+    actor = _me(request)
+    target = None
+    if pk is not None:
+        target = _org_users(request).filter(pk=pk).first()
+        if target is None:
+            raise Http404("Not found")
+        # An admin cannot edit someone whose role outranks what they may hand out (e.g. superusers).
+        if target.role not in assignable_roles(actor) or target.is_superuser:
+            raise PermissionDenied
+    initial = {}
+    if target is not None:
+        initial = {k: getattr(target, k) for k in ("username", "first_name", "last_name", "email", "role", "is_active")}
+    form = UserForm(request.POST or None, actor=actor, target=target, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        if target is None:
+            target = User(username=d["username"], organisation_id=actor.organisation_id)
+            before: dict[str, Any] = {}
+        else:
+            before = {"role": target.role, "is_active": target.is_active}
+        target.first_name, target.last_name, target.email = d["first_name"], d["last_name"], d["email"]
+        target.role, target.is_active = d["role"], d["is_active"]
+        # The organisation is never taken from the form: users stay in the admin's organisation.
+        target.organisation_id = actor.organisation_id
+        if d.get("password"):
+            target.set_password(d["password"])
+        target.save()
+        after = {"role": target.role, "is_active": target.is_active}
+        if not before:
+            record("user.created", actor=actor, target=target, request=request, detail=after)
+        elif before != after or d.get("password"):
+            record(
+                "user.permissions_changed", actor=actor, target=target, request=request,
+                detail={"before": before, "after": after, "password_reset": bool(d.get("password"))},
+            )  # fmt: skip
+        return redirect("accounts:users")
+    return render(request, "accounts/user_form.html", {"form": form, "target": target})
+
+
+@require_POST
+@require_perm(MANAGE_USERS)
+@transaction.atomic
+def user_reset_mfa(request: HttpRequest, pk: int) -> HttpResponseBase:
+    target = _org_users(request).filter(pk=pk).first()
+    if target is None:
+        raise Http404("Not found")
+    if target.role not in assignable_roles(request.user) or target.pk == request.user.pk:
+        raise PermissionDenied
+    MFADevice.objects.filter(user=target).delete()
+    target.recovery_codes.all().delete()
+    target.session_epoch += 1
+    target.save(update_fields=["session_epoch"])
+    record("user.mfa_reset", actor=request.user, target=target, request=request)
+    return redirect("accounts:users")
+
+
+# -- break-glass -------------------------------------------------------------------------------------------
+
+
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea, min_length=15, max_length=2000)
+    hours = forms.IntegerField(min_value=1, max_value=BreakGlassGrant.MAX_DURATION_HOURS, initial=1)
+
+
+def _restricted_target(request: HttpRequest, target_type: str, uid: Any) -> Any:
+    try:
+        model = apps.get_model(target_type)
+    except (LookupError, ValueError):
+        raise Http404("Not found") from None
+    names = {f.name for f in model._meta.concrete_fields}
+    if not {"uid", "organisation", "restricted"} <= names:
+        raise Http404("Not found")
+    row = model._default_manager.filter(
+        organisation_id=_org(request),
+        uid=uid,
+        restricted=True,
+    ).first()
+    if row is None:
+        raise Http404("Not found")
+    return row
+
+
+@require_perm(BREAK_GLASS)
+@transaction.atomic
+def break_glass(request: HttpRequest, target_type: str, uid: Any) -> HttpResponseBase:
+    """Open one restricted record of the user's own organisation for at most three hours, with a reason."""
+    row = _restricted_target(request, target_type, uid)
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        now = timezone.now()
+        grant = BreakGlassGrant.objects.create(
+            organisation_id=_org(request),
+            user=_me(request),
+            target_type=row._meta.label_lower,
+            target_uid=row.uid,
+            reason=form.cleaned_data["reason"],
+            granted_at=now,
+            expires_at=now + timedelta(hours=form.cleaned_data["hours"]),
+        )
+        record(
+            "breakglass.granted", actor=request.user, target=row, request=request,
+            detail={"grant": grant.pk, "reason": grant.reason, "expires_at": grant.expires_at.isoformat()},
+        )  # fmt: skip
+        return redirect(_safe_next(request))
+    return render(request, "accounts/break_glass.html", {"form": form, "row": row, "next": _safe_next(request, "")})
+
+
+@require_perm(REVIEW_BREAK_GLASS)
+@transaction.atomic
+def break_glass_review(request: HttpRequest) -> HttpResponseBase:
+    grants = BreakGlassGrant.objects.filter(organisation_id=_org(request))
+    if request.method == "POST":
+        grant = grants.filter(pk=request.POST.get("grant") or 0, reviewed_at__isnull=True).first()
+        if grant is None:
+            raise Http404("Not found")
+        if grant.user_id == request.user.pk:
+            raise PermissionDenied  # nobody reviews their own emergency access
+        grant.reviewed_by = _me(request)
+        grant.reviewed_at = timezone.now()
+        grant.review_note = request.POST.get("note", "")[:2000]
+        if request.POST.get("revoke"):
+            grant.expires_at = min(grant.expires_at, grant.reviewed_at)
+        grant.save()
+        record(
+            "breakglass.reviewed", actor=request.user, request=request, target_type="accounts.breakglassgrant",
+            target_id=str(grant.pk), detail={"note": grant.review_note, "revoked": bool(request.POST.get("revoke"))},
+        )  # fmt: skip
+        return redirect("accounts:break_glass_review")
+    pending = grants.filter(reviewed_at__isnull=True).select_related("user")
+    done = grants.filter(reviewed_at__isnull=False).select_related("user", "reviewed_by")[:50]
+    return render(request, "accounts/break_glass_review.html", {"pending": pending, "done": done})
+
+
+# -- audit search ------------------------------------------------------------------------------------------
+
+
+class AuditSearchForm(forms.Form):
+    user = forms.CharField(required=False, max_length=150)
+    action = forms.CharField(required=False, max_length=64)
+    target = forms.CharField(required=False, max_length=64, help_text="Record uid or id")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    viewed_only = forms.BooleanField(required=False, label="Only reads (who viewed this record)")
+
+
+READ_ACTIONS = Q(action__contains="view") | Q(action__contains="read") | Q(action__endswith=".open")
+
+
+@require_perm(READ_AUDIT)
+@transaction.atomic
+def audit_search(request: HttpRequest) -> HttpResponse:
+    form = AuditSearchForm(request.GET or None)
+    events = AuditEvent.objects.filter(organisation_id=_org(request))
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        d = form.cleaned_data
+        if d["user"]:
+            events = events.filter(actor_name__iexact=d["user"])
+        if d["action"]:
+            events = events.filter(action__startswith=d["action"])
+        if d["target"]:
+            events = events.filter(target_id=d["target"])
+        if d["since"]:
+            events = events.filter(at__gte=_day_start(d["since"]))
+        if d["until"]:
+            events = events.filter(at__lt=_day_start(d["until"]) + timedelta(days=1))
+        if d["viewed_only"]:
+            events = events.filter(READ_ACTIONS)
+        filters = {k: str(v) for k, v in d.items() if v}
+    record("audit.search", actor=request.user, request=request, detail=filters)
+    rows = list(events.order_by("-id")[:500])
+    return render(request, "accounts/audit.html", {"form": form, "events": rows, "capped": len(rows) == 500})
+
+
+def _day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime(d.year, d.month, d.day))
+
+
+def can_break_glass(user: Any) -> bool:
+    return can(user, BREAK_GLASS)

@@ -1,0 +1,193 @@
+"""Tenant isolation in PostgreSQL itself: row-level security on every table with an `organisation_id`.
+
+The ORM filter in `phare.access` is the first line; this is the second, for the query that forgot it.
+
+* `phare rls install` (as the tables' owner) creates the application role (PHARE_DB_ROLE, e.g. `phare_app`:
+  not superuser, no BYPASSRLS, owns nothing), grants it DML, and on each tenant table, found through the app
+  registry, runs ENABLE + FORCE ROW LEVEL SECURITY with the policy
+
+      organisation_id = current_setting('phare.org_id')::bigint
+      OR (current_setting('phare.maintenance') = 'on' AND current_user <> '<app role>')
+
+  plus, on tables with a `uid`, a read-only policy for rows shared with the organisation by referral. Run it
+  again after each migration (it is idempotent).
+* Each HTTP request runs as the application role with `phare.org_id` set to the signed-in user's
+  organisation (`RowLevelSecurityMiddleware` → `acting_for`): session-level settings made outside the view's
+  transaction and reset when the request ends, so they hold for every transaction of the request
+  (ATOMIC_REQUESTS) and never leak to the next request on a persistent connection. In production, connect
+  with the application role's own credentials (DATABASE_URL) so that even `RESET ROLE` cannot escape.
+* Owner sessions (migrations, management commands) set `phare.maintenance = on` when they connect: the
+  owner is subject to the policies too (FORCE), and this is its explicit bypass; the app role cannot use it.
+
+Exempt: users (signing in happens before the tenant is known), the audit log (one chain across tenants,
+protected by its own trigger and grants), and the wrapped key tables (useless without the master key, and
+needed to open records shared across tenants).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+EXEMPT = frozenset({"accounts.user", "audit.auditevent", "accounts.organisationkey", "accounts.personkey"})
+POLICY = "phare_tenant"
+SHARED_POLICY = "phare_shared"
+
+
+def app_role() -> str:
+    return str(getattr(settings, "PHARE_DB_ROLE", "") or "")
+
+
+def tenant_tables() -> list[tuple[str, bool]]:
+    """(table, has uid column) for every managed model with an `organisation_id` column, not exempt."""
+    seen: dict[str, bool] = {}
+    for model in apps.get_models():
+        meta = model._meta
+        if not meta.managed or meta.proxy or meta.label_lower in EXEMPT:
+            continue
+        columns = {f.column for f in meta.concrete_fields}
+        if "organisation_id" in columns:
+            seen[meta.db_table] = "uid" in columns
+    return sorted(seen.items())
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def tenant_condition(role: str) -> str:
+    return (
+        "(organisation_id = NULLIF(current_setting('phare.org_id', true), '')::bigint"
+        f" OR (current_setting('phare.maintenance', true) = 'on' AND current_user <> {_lit(role)}))"
+    )
+
+
+SHARED_CONDITION = (
+    "(uid IN (SELECT s.target_uid FROM accounts_sharedrecord s"
+    " WHERE s.organisation_id = NULLIF(current_setting('phare.org_id', true), '')::bigint"
+    " AND s.revoked_at IS NULL))"
+)
+
+
+def install_statements(role: str, password: str | None = None) -> list[str]:
+    login = f"LOGIN PASSWORD {_lit(password)}" if password else "NOLOGIN"
+    stmts = [
+        f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {_lit(role)}) THEN
+                CREATE ROLE {_q(role)} {login} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+            END IF;
+        END $$""",
+        f"ALTER ROLE {_q(role)} NOSUPERUSER NOBYPASSRLS",
+        f"GRANT USAGE ON SCHEMA public TO {_q(role)}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {_q(role)}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_q(role)}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_auditevent FROM {_q(role)}",
+        # The owner switches to the app role per request (SET ROLE) when both share one DATABASE_URL.
+        f"""DO $$ BEGIN
+            IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+                EXECUTE format('GRANT %I TO %I', {_lit(role)}, current_user);
+            END IF;
+        END $$""",
+    ]
+    if password:
+        stmts.append(f"ALTER ROLE {_q(role)} LOGIN PASSWORD {_lit(password)}")
+    for table, has_uid in tenant_tables():
+        t = _q(table)
+        stmts += [
+            f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+            f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+            f"DROP POLICY IF EXISTS {POLICY} ON {t}",
+            f"CREATE POLICY {POLICY} ON {t} USING {tenant_condition(role)} WITH CHECK {tenant_condition(role)}",
+            f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {t}",
+        ]
+        if has_uid:
+            stmts.append(f"CREATE POLICY {SHARED_POLICY} ON {t} FOR SELECT USING {SHARED_CONDITION}")
+    return stmts
+
+
+def _require_pg() -> None:
+    if connection.vendor != "postgresql":
+        raise RuntimeError("row-level security needs PostgreSQL")
+
+
+def install(role: str | None = None, password: str | None = None) -> int:
+    """Create/refresh the role, grants and policies; returns the number of tenant tables protected."""
+    _require_pg()
+    role = role or app_role() or "phare_app"
+    with connection.cursor() as cur:
+        for sql in install_statements(role, password):
+            cur.execute(sql)
+    return len(tenant_tables())
+
+
+def set_enabled(enabled: bool, tables: list[str] | None = None) -> None:
+    """Switch row-level security on or off (tests prove the leak it prevents; never in production)."""
+    _require_pg()
+    with connection.cursor() as cur:
+        for table in tables or [t for t, _ in tenant_tables()]:
+            if enabled:
+                cur.execute(f"ALTER TABLE {_q(table)} ENABLE ROW LEVEL SECURITY")
+                cur.execute(f"ALTER TABLE {_q(table)} FORCE ROW LEVEL SECURITY")
+            else:
+                cur.execute(f"ALTER TABLE {_q(table)} NO FORCE ROW LEVEL SECURITY")
+                cur.execute(f"ALTER TABLE {_q(table)} DISABLE ROW LEVEL SECURITY")
+
+
+def status() -> list[tuple[str, bool, bool, int]]:
+    """(table, rls enabled, forced, number of policies) for every tenant table."""
+    _require_pg()
+    out = []
+    with connection.cursor() as cur:
+        for table, _ in tenant_tables():
+            cur.execute(
+                "SELECT c.relrowsecurity, c.relforcerowsecurity, "
+                "(SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname) "
+                "FROM pg_class c WHERE c.relname = %s AND c.relkind = 'r'",
+                [table],
+            )
+            row = cur.fetchone()
+            out.append((table, bool(row and row[0]), bool(row and row[1]), int(row[2]) if row else 0))
+    return out
+
+
+@contextmanager
+def acting_for(organisation_id: int | None, user_id: int | None = None, role: str = "") -> Iterator[None]:
+    """Run the block as `role` (when given) with `phare.org_id` set, on PostgreSQL; a no-op elsewhere."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT set_config('phare.org_id', %s, false), set_config('phare.user_id', %s, false)",
+            [str(organisation_id or ""), str(user_id or "")],
+        )
+        if role:
+            cur.execute(f"SET ROLE {_q(role)}")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cur:
+                if role:
+                    cur.execute("RESET ROLE")
+                cur.execute("SELECT set_config('phare.org_id', '', false), set_config('phare.user_id', '', false)")
+        except DatabaseError:
+            # An aborted transaction: its rollback undoes the settings; a broken connection is closed anyway.
+            pass
+
+
+def on_connect(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """Owner sessions (not acting for a request) may see all tenants: the explicit maintenance bypass."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('phare.maintenance', 'on', false)")
