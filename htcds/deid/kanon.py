@@ -32,7 +32,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -236,7 +236,23 @@ def _search(lattice: _Lattice, budget_records: int, metric: Metric) -> tuple[lis
         strides[i] = strides[i + 1] * heights[i + 1]
     levels = np.stack(np.unravel_index(np.arange(size), tuple(heights)), axis=1).astype(np.int8)
     gen_loss = (levels / np.maximum(heights - 1, 1)).mean(axis=1)
+    # at_least[i][l] marks the nodes whose level for QI i is >= l; tagging a node's up- or down-set is
+    # then q boolean ANDs instead of a comparison over the whole level matrix.
+    at_least = [[levels[:, i] >= lv for lv in range(int(heights[i]) + 1)] for i in range(q)]
     state = np.zeros(size, dtype=np.int8)  # 0 untagged, 1 feasible, -1 infeasible
+
+    def up_set(lv: np.ndarray[Any, np.dtype[np.int8]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        mask = at_least[0][int(lv[0])].copy()
+        for i in range(1, q):
+            mask &= at_least[i][int(lv[i])]
+        return mask
+
+    def down_set(lv: np.ndarray[Any, np.dtype[np.int8]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        mask = ~at_least[0][int(lv[0]) + 1]
+        for i in range(1, q):
+            mask &= ~at_least[i][int(lv[i]) + 1]
+        return mask
+
     feasible: list[NodeScore] = []
     bound = np.inf
     evaluated = 0
@@ -250,12 +266,12 @@ def _search(lattice: _Lattice, budget_records: int, metric: Metric) -> tuple[lis
         result = lattice.score(tuple(int(x) for x in lv))
         ok = result.suppressed <= budget_records
         if ok:
-            state[(state == 0) & (levels >= lv).all(axis=1)] = 1
+            state[(state == 0) & up_set(lv)] = 1
             feasible.append(result)
             if metric == "precision":
                 bound = min(bound, result.precision_loss)
         else:
-            state[(state == 0) & (levels <= lv).all(axis=1)] = -1
+            state[(state == 0) & down_set(lv)] = -1
         return ok
 
     # Lower nodes first; among equals, the least generalised, so the first paths run through the
