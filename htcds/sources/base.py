@@ -67,7 +67,6 @@ class Plan:
     # (column, field, choice name): one-column-per-choice exports (KoBo's `field/choice` with 1 or 0).
     flags: list[tuple[int, str, str]] = field(default_factory=list)
     id_columns: list[int] = field(default_factory=list)
-    value_maps: dict[int, dict[str, Any]] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)
     headers: list[str] = field(default_factory=list)
     role: str = "Victim"
@@ -97,11 +96,6 @@ def convert_row(plan: Plan, raw: list[Any], row_number: int, problems: list[Prob
         cell = raw[i]
         if cell is None or cell == "":
             continue
-        vmap = plan.value_maps.get(i)
-        if vmap is not None:
-            key = cell.strip() if isinstance(cell, str) else cell
-            if key in vmap:
-                cell = vmap[key]
         value, note = convert(cell)
         if note is not None:
             problems.append(source_problem(note[0], note[1], row=row_number, column=plan.column_ref(i), field=name,

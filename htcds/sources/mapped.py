@@ -171,9 +171,7 @@ class MappedSource(TabularSource):
             f = cat[rule.field]
             day_first, pattern = _date_options(rule.date_format or m.date_format)
             seps = [rule.split or m.split]
-            plan.plain.append((i, rule.field, make_converter(f, seps, day_first, pattern)))
-            if rule.values:
-                plan.value_maps[i] = rule.values
+            plan.plain.append((i, rule.field, make_converter(f, seps, day_first, pattern, rule.values)))
         if m.id_column is not None:
             i = by_fold.get(fold(m.id_column))
             if i is None:
@@ -327,10 +325,12 @@ def suggest_mapping(headers: Sequence[str], sample_rows: Sequence[Sequence[Any]]
             if fk == vkind:
                 conf = min(1.0, conf + 0.05)
                 reason += f"; values look like {vkind}s"
+            elif conf < 0.95:
+                candidate = None  # a fuzzy header match the values contradict: trust the values
             elif fk is not None:
                 conf = round(conf * 0.6, 2)
                 reason += f"; but values look like {vkind}s"
-        elif not candidate and vkind:
+        if not candidate and vkind:
             options = [f for f in _fields_of_kind(vkind) if f not in taken] or _fields_of_kind(vkind)
             ranked = sorted(options, key=lambda f: -difflib.SequenceMatcher(None, h, fold(cat[f].label)).ratio())
             candidate, conf, reason = ranked[0], round(0.4 + 0.4 * vshare, 2), f"values look like {vkind}s"

@@ -92,18 +92,27 @@ def split_values(field: Field, text: str, separators: Sequence[str], index: dict
 
 
 def make_converter(field: Field, separators: Sequence[str] = (";",), day_first: bool = True,
-                   date_format: str | None = None) -> Converter:  # fmt: skip
-    """A function from a raw cell to (stored value or None, note or None) for one column."""
+                   date_format: str | None = None, values: dict[str, Any] | None = None) -> Converter:  # fmt: skip
+    """A function from a raw cell to (stored value or None, note or None) for one column.
+
+    `values` translates source values (a mapping file's `values:`), for the whole cell and for each item
+    of a multi-value cell.
+    """
     kind = field.kind
     index = choice_index(field) if kind in (Kind.CHOICE, Kind.MULTI_CHOICE) else {}
+    vmap = values or {}
 
     def convert(raw: Any) -> tuple[Any, Note | None]:
         if isinstance(raw, str):
             raw = raw.replace("\xa0", " ").strip()
             if not raw:
                 return None, None
+        if vmap and isinstance(raw, str | int | float) and raw in vmap:
+            raw = vmap[raw]
         if kind is Kind.MULTI_CHOICE:
             items = raw if isinstance(raw, list) else split_values(field, str(raw), separators, index)
+            if vmap:
+                items = [vmap.get(v, v) if isinstance(v, str) else v for v in items]
             return coerce_value(field, [_one(field, index, v) for v in items]), None
         if kind is Kind.CHOICE:
             if isinstance(raw, str) and _known(field, index, raw) is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from htcds.sources import TemplateSource, checked_rows, open_source
 from htcds.validation import errors
-from tests.fixtures.sources import OFFICIAL_MULTI, OFFICIAL_PLAIN, fill_official, template_row
+from tests.fixtures.sources import OFFICIAL_PLAIN, fill_official, template_row
 
 
 def _rows(n: int) -> list[dict[str, object]]:
