@@ -34,10 +34,10 @@ def flatten_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
     person = next((p for p in persons if p.get("id") == pid), persons[0] if persons and not pid else {})
     out.update({k: v for k, v in person.items() if k != "id"})
     out.update({k: v for k, v in victim.items() if k not in ("id", "person", "role")})
-    consent = next((c for c in bundle.get("consents") or [] if c.get("person") in (pid, None)), {})
+    consent: dict[str, Any] = next((c for c in bundle.get("consents") or [] if c.get("person") in (pid, None)), {})
     out.update({k: v for k, v in consent.items() if k not in ("id", "person")})
     for direction in ("Incoming", "Outgoing"):
-        ref = next((r for r in bundle.get("referrals") or [] if r.get("direction") == direction), {})
+        ref: dict[str, Any] = next((r for r in bundle.get("referrals") or [] if r.get("direction") == direction), {})
         out.update({k: v for k, v in ref.items() if k not in ("id", "direction")})
     return out
 

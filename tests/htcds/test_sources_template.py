@@ -21,7 +21,7 @@ def test_it_reads_a_filled_official_template_with_its_quirks(shared: Path, tmp_p
     assert isinstance(source, TemplateSource)
     rows = list(checked_rows(source))
     assert [r[0] for r in rows] == [3, 4, 5, 6, 7, 8]
-    for _, _, bundle, problems in rows:
+    for _, _, _bundle, problems in rows:
         assert errors(problems) == [], problems
     b0 = rows[0][2]
     person, victim = b0["persons"][0], b0["participants"][0]
