@@ -1,0 +1,98 @@
+"""The HTCDS 2.0 -> CTDC crosswalk on hand-built records."""
+
+from __future__ import annotations
+
+from htcds.deid.ctdc import (
+    CROSSWALK,
+    CTDC_COLUMNS,
+    SYNTHETIC_COLUMNS,
+    crosswalk_table,
+    to_ctdc_row,
+    to_ctdc_rows,
+)
+
+RECORD: dict[str, object] = {
+    "con_Purposes": ["CaseManagement", "Research"],
+    "vic_TraffickingStatus": "ActualVictimOfTrafficking",
+    "prs_Gender": "Feminine",
+    "prs_Birthdate": "2000-06-15",
+    "cas_OpenedDate": "2018-06-14",
+    "prs_Citizenship": ["PH", "US"],
+    "vic_AgeWhenTrafficked": 16,
+    "vic_RelationshipToTrafficker": "Familial",
+    "vic_MethodsOfControl": ["DebtBondage ", "ThreatsLawEnforcement", "PsychoactiveSubstance"],
+    "vic_TypeOfExploitation": ["ForcedLabour", "ForcedBegging"],
+    "vic_ForcedLabourIndustry": "T_ActivitiesOfHouseholdsAsEmployers",
+    "hte_Events": [
+        {"hte_Type": "Recruitment", "hte_Country": "PH"},
+        {"hte_Type": "Exploitation", "hte_Country": "my"},
+        {"hte_Type": "Exploitation", "hte_Country": "SG"},
+    ],
+}
+
+
+def test_it_derives_a_full_ctdc_row() -> None:
+    row = to_ctdc_row(RECORD)
+    assert list(row) == list(CTDC_COLUMNS)
+    assert row["yearOfRegistration"] == "2018"
+    assert row["Datasource"] == "Case Management"
+    assert row["gender"] == "Female"
+    # One day before the 18th birthday on the opening date: still a minor.
+    assert (row["ageBroad"], row["majorityStatus"]) == ("9--17", "Minor")
+    assert row["majorityEntry"] == row["majorityStatusAtExploit"] == "Minor"
+    assert row["citizenship"] == "PH"
+    assert row["CountryOfExploitation"] == "MY"
+    assert row["meansOfControlDebtBondage"] == "1"
+    assert row["meansOfControlThreatOfLawEnforcement"] == "1"
+    assert row["meansOfControlPsychoactiveSubstances"] == "1"
+    assert row["meansOfControlPhysicalAbuse"] == "0"
+    assert row["meansOfControlRestrictsMovement"] == "(missing)"
+    assert row["meansOfControlNotSpecified"] == "0"
+    assert (row["isForcedLabour"], row["isSexualExploit"], row["isOtherExploit"]) == ("1", "0", "0")
+    assert row["typeOfLabourDomesticWork"] == "1" and row["typeOfLabourBegging"] == "1"
+    assert row["typeOfLabourAgriculture"] == "0" and row["typeOfLabourOther"] == "0"
+    assert row["typeOfLabourPeddling"] == "(missing)" and row["typeOfLabourNotSpecified"] == "0"
+    assert row["typeOfSexProstitution"] == "(missing)"
+    assert row["isAbduction"] == "(missing)"
+    assert row["recruiterRelationFamily"] == "1" and row["recruiterRelationUnknown"] == "0"
+    assert row["recruiterRelationIntimatePartner"] == "(missing)"
+
+
+def test_it_marks_unknowns_as_missing_not_as_zero() -> None:
+    row = to_ctdc_row({"prs_Gender": "NonConforming", "vic_TypeOfExploitation": ["SexualExploitation"]})
+    assert row["gender"] == "Unknown"
+    assert row["yearOfRegistration"] == row["ageBroad"] == row["citizenship"] == "(missing)"
+    assert row["meansOfControlDebtBondage"] == "(missing)" and row["meansOfControlNotSpecified"] == "1"
+    assert row["isSexualExploit"] == "1" and row["isForcedLabour"] == "0"
+    assert row["typeOfLabourAgriculture"] == "(missing)"
+    assert row["typeOfSexPornography"] == "(missing)"  # sexual exploitation, but no type recorded
+    assert row["recruiterRelationUnknown"] == "1"
+    assert row["CountryOfExploitation"] == "(missing)"
+
+
+def test_it_filters_on_research_consent_and_victim_status_and_counts_both() -> None:
+    records = [
+        RECORD,
+        {**RECORD, "vic_TraffickingStatus": "PossibleVictimOfTrafficking"},
+        {**RECORD, "vic_TraffickingStatus": "NotAVictimOfTrafficking"},
+        {**RECORD, "con_Purposes": ["CaseManagement"]},
+        {**RECORD, "con_Purposes": None, "vic_TraffickingStatus": "NotAVictimOfTrafficking"},
+    ]
+    export = to_ctdc_rows(records)
+    assert export.counts() == {
+        "records_in": 5,
+        "excluded_no_research_consent": 2,
+        "excluded_not_a_victim": 1,
+        "records_out": 2,
+    }
+    synthetic = to_ctdc_rows(records, synthetic_columns_only=True)
+    assert list(synthetic.rows[0]) == list(SYNTHETIC_COLUMNS)
+
+
+def test_it_documents_every_column_and_what_cannot_be_derived() -> None:
+    by_column = {entry.column: entry for entry in CROSSWALK}
+    assert len(by_column) == len(CROSSWALK)
+    for column in ("isAbduction", "typeOfLabourPeddling", "recruiterRelationIntimatePartner"):
+        assert not by_column[column].exact and by_column[column].caveat
+    assert set(SYNTHETIC_COLUMNS) <= set(by_column)
+    assert all(e["exact"] or e["caveat"] for e in crosswalk_table())
