@@ -8,7 +8,6 @@ value, not once per cell. Text columns skip the cache (their values rarely repea
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -131,6 +130,10 @@ def make_converter(field: Field, separators: Sequence[str] = (";",), day_first: 
             raw = raw.isoformat()
         return coerce_value(field, raw, separators[0], day_first), None
 
+    if kind in (Kind.TEXT, Kind.LONG_TEXT) and field.text_format is None:
+        return _plain_text
+    if field.text_format == "e164":
+        return _phone
     if kind not in _CACHED_KINDS and field.codelist is None:
         return convert
     cache: dict[Any, tuple[Any, Note | None]] = {}
@@ -148,6 +151,33 @@ def make_converter(field: Field, separators: Sequence[str] = (";",), day_first: 
         return result
 
     return cached
+
+
+def _plain_text(raw: Any) -> tuple[Any, Note | None]:
+    """Text fields: the hot path of every import, so no generic coercion, only what text needs."""
+    if isinstance(raw, str):
+        raw = raw.replace("\xa0", " ").strip() if "\xa0" in raw else raw.strip()
+        return (raw or None), None
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw)), None  # spreadsheets hand back 12345.0 for an id typed as 12345
+    if isinstance(raw, date):
+        return raw.isoformat(), None
+    return str(raw), None
+
+
+_PHONE_PUNCT = str.maketrans("", "", " -().\xa0")
+
+
+def _phone(raw: Any) -> tuple[Any, Note | None]:
+    """Numbers already written internationally (+44 7700 900123) only lose their punctuation; others go
+    through libphonenumber, which is 50 times slower and only needed to read national forms."""
+    text, _ = _plain_text(raw)
+    if text is None:
+        return None, None
+    compact = text.translate(_PHONE_PUNCT)
+    if compact.startswith("+") and compact[1:].isdigit() and 7 <= len(compact) <= 16 and compact[1] != "0":
+        return compact, None
+    return codelists.normalise_phone(text) or text, None
 
 
 def _one(field: Field, index: dict[str, str], value: Any) -> Any:
@@ -175,7 +205,7 @@ def truthy(raw: Any) -> bool:
 
 def fingerprint(values: dict[str, Any]) -> str:
     """A key for rows without an id: the same content gives the same key, whatever its row number."""
-    canonical = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    canonical = repr(sorted(values.items()))  # values are str, bool, numbers and lists of str: repr is stable
     return "fp-" + hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 

@@ -1,0 +1,129 @@
+"""Import benchmark: 100,000 filled HTCDS template rows as XLSX and CSV.
+
+Measures, each in a fresh process (so peak memory is that step's own): the bare read of the file
+(python-calamine for XLSX, the csv module for CSV) and parse + coerce + validate through htcds.sources,
+then reports the ratio. With `--full` it also runs the whole `phare import` into a fresh SQLite database.
+Writes bench/results/import.json.
+
+    python bench/bench_import.py [--rows 100000] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def generate(rows: int, out_dir: Path) -> tuple[Path, Path]:
+    from openpyxl import Workbook
+
+    from tests.fixtures.sources import big_template_rows
+
+    xlsx, csv_path = out_dir / f"htcds_{rows}.xlsx", out_dir / f"htcds_{rows}.csv"
+    if not xlsx.exists() or not csv_path.exists():
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Case Sheet")
+        with csv_path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            for r in big_template_rows(rows):
+                ws.append(r)
+                writer.writerow(["" if v is None else v for v in r])
+        wb.save(xlsx)
+    return xlsx, csv_path
+
+
+def measure(kind: str, path: Path) -> dict[str, float]:
+    """Runs in the child process: one step over the file; time and peak RSS."""
+    start = time.perf_counter()
+    n = 0
+    if kind == "bare":
+        if path.suffix == ".csv":
+            with path.open(newline="", encoding="utf-8") as fh:
+                for _ in csv.reader(fh):
+                    n += 1
+        else:
+            from python_calamine import CalamineWorkbook
+
+            for _ in CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Case Sheet").iter_rows():
+                n += 1
+    else:
+        from htcds.sources import checked_rows, open_source
+        from htcds.validation import errors
+
+        bad = 0
+        for _, _, _, problems in checked_rows(open_source(path)):
+            n += 1
+            bad += bool(errors(problems))
+        if bad:
+            print(f"warning: {bad} rows with errors", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"rows": n, "seconds": round(seconds, 3), "rows_per_s": round(n / seconds), "peak_rss_mb": round(peak_mb, 1)}
+
+
+def child(kind: str, path: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--measure", kind, str(path)], check=True, capture_output=True,
+                         text=True, cwd=ROOT)  # fmt: skip
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def full_import(path: Path, tmp: Path) -> dict[str, float]:
+    """The whole `phare import` into a fresh SQLite database (migrate and the organisation are not timed)."""
+    db = tmp / "bench.sqlite3"
+    db.unlink(missing_ok=True)
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}")
+    phare = [sys.executable, "-m", "phare.cli"]
+    subprocess.run([*phare, "migrate", "-v0"], check=True, env=env, cwd=ROOT)
+    subprocess.run([*phare, "shell", "-c", "from phare.imports.bench import make_org; make_org('bench')"], check=True,
+                   env=env, cwd=ROOT)  # fmt: skip
+    start = time.perf_counter()
+    out = subprocess.run([*phare, "import", str(path), "--org", "bench", "--json", "--no-dry-run"], check=True, env=env,
+                         cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    summary = json.loads(out.stdout)
+    return {"seconds": round(seconds, 2), "created": summary.get("created", 0), "peak_rss_mb_max_child": round(peak, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--measure", nargs=2)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
+        return
+    data_dir = ROOT / "var" / "bench"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    xlsx, csv_path = generate(args.rows, data_dir)
+    result: dict[str, object] = {"rows": args.rows, "generate_seconds": round(time.perf_counter() - t0, 1),
+                                 "python": platform.python_version(), "machine": platform.machine()}  # fmt: skip
+    for label, path in (("csv", csv_path), ("xlsx", xlsx)):
+        bare, sources = child("bare", path), child("sources", path)
+        result[label] = {"bare_read": bare, "parse_coerce_validate": sources,
+                         "time_ratio": round(sources["seconds"] / bare["seconds"], 2),
+                         "memory_ratio": round(sources["peak_rss_mb"] / bare["peak_rss_mb"], 2)}  # fmt: skip
+        print(label, json.dumps(result[label]), file=sys.stderr)
+    if args.full:
+        result["full_import_sqlite_xlsx"] = full_import(xlsx, data_dir)
+        print("full", json.dumps(result["full_import_sqlite_xlsx"]), file=sys.stderr)
+    out = ROOT / "bench" / "results" / "import.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
