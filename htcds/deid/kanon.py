@@ -8,10 +8,13 @@ Search. Within a suppression budget, "k is reached" is monotone on the lattice: 
 merges classes, so the number of records in classes under k can only fall. The search exploits this
 the way ARX's Flash does (Kohlmayer et al., 2012): it walks from each untagged node up a greedy path,
 binary-searches the path for the lowest feasible node, and tags every node above a feasible one as
-feasible and every node below an infeasible one as infeasible without evaluating them. When every
-node is tagged, the k-minimal nodes (feasible, with every direct specialisation infeasible) are scored
-and the one with the least information loss wins, as in OLA (El Emam et al., 2009). Non-minimal
-feasible nodes are never better on generalisation, only on suppression, which the budget already caps.
+feasible and every node below an infeasible one as infeasible without evaluating them. The winner is
+the evaluated feasible node with the least information loss; every k-minimal node that could still win (feasible, with every
+direct specialisation infeasible) is evaluated, as in OLA (El Emam et al., 2009), because non-minimal
+feasible nodes only trade more generalisation for less suppression, which the budget already caps.
+With the precision metric the search is also a branch and bound: a node's loss is at least its
+generalisation loss, so nodes whose generalisation alone costs more than the best loss found so far
+are never visited.
 
 Speed. Columns are coded to integers once; the table is then collapsed to its distinct QI combinations
 with a count each, so evaluating a node costs a few array lookups and one np.unique over the distinct
