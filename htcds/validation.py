@@ -293,6 +293,50 @@ class _Compiled:
     questions: dict[str, frozenset[str]]
     tier2_parent: dict[str, str]
     tier3_parent: dict[str, str]
+    # Per entity, field -> (tag, data) for `_fast_ok`; see the _F_* tags.
+    fast: dict[str, dict[str, tuple[int, Any]]]
+    # Per entity, field -> text values known to be good (None for structural keys, whose values are not
+    # checked). Dates repeat a lot across records, so the sets of date fields fill with the dates the checker
+    # accepted, per field since only some fields refuse future dates.
+    known: dict[str, dict[str, frozenset[str] | set[str] | None]]
+    per_keys: frozenset[str]
+    vic_keys: frozenset[str]
+
+
+# Tags for `_fast_ok`: how to recognise a good value without calling the field's checker.
+_F_SKIP, _F_CHOICE, _F_MULTI, _F_DATE, _F_TEXT, _F_LOOKUP, _F_BOOL, _F_CALL, _F_FAIL = range(9)
+_MEMO_LIMIT = 1 << 18
+
+
+class _Unknown(frozenset[str]):
+    """An empty set with an identity of its own, marking a key the entity does not have."""
+
+
+_ABSENT: frozenset[str] = _Unknown()
+# Fields without a list of good values: only "" (which _check_record skips) is known to be good.
+_NOTHING_KNOWN: frozenset[str] = frozenset({""})
+
+
+def _fast_spec(field: Field, checker: Checker, deprecated: bool) -> tuple[int, Any]:
+    """Mirror of `compile_field`: the tag must accept only values its checker accepts."""
+    if deprecated:
+        return _F_FAIL, None  # a deprecated field with a value always earns a warning
+    multi = field.kind is Kind.MULTI_CHOICE
+    if field.codelist == "country":
+        return (_F_MULTI if multi else _F_CHOICE), codelists.COUNTRY_ALPHA2
+    if field.codelist == "language":
+        return (_F_MULTI if multi else _F_CHOICE), codelists.language_codes()
+    if field.kind in (Kind.CHOICE, Kind.MULTI_CHOICE):
+        return (_F_MULTI if multi else _F_CHOICE), frozenset(field.choice_names)
+    if field.kind is Kind.DATE:
+        return _F_DATE, checker
+    if field.kind is Kind.BOOLEAN:
+        return _F_BOOL, None
+    if field.kind is Kind.LOOKUP:
+        return _F_LOOKUP, None
+    if field.kind in (Kind.NUMBER, Kind.INTEGER, Kind.LATITUDE, Kind.LONGITUDE) or field.text_format:
+        return _F_CALL, checker
+    return _F_TEXT, field.max_length
 
 
 @cache
@@ -303,13 +347,35 @@ def _compiled() -> _Compiled:
         sources = _ENTITY_FIELDS.get(entity, (entity,))
         checkers[entity] = {f.name: compile_field(f) for f in cat.fields if f.entity in sources}
     owner = {f.name: ("participant" if f.entity in ("victim", "perpetrator") else f.entity) for f in cat.fields}
+    deprecated = frozenset(f.name for f in cat.fields if f.status == "DEPRECATED")
+    fast: dict[str, dict[str, tuple[int, Any]]] = {}
+    known: dict[str, dict[str, frozenset[str] | set[str] | None]] = {}
+    for entity, entity_checkers in checkers.items():
+        spec = {name: _fast_spec(cat[name], chk, name in deprecated) for name, chk in entity_checkers.items()}
+        spec.update((key, (_F_SKIP, None)) for key in STRUCTURAL[entity])
+        fast[entity] = spec
+        entity_known: dict[str, frozenset[str] | set[str] | None] = {}
+        for name, (tag, data) in spec.items():
+            if tag == _F_SKIP:
+                entity_known[name] = None
+            elif tag == _F_CHOICE:
+                entity_known[name] = data
+            elif tag == _F_DATE:
+                entity_known[name] = set()
+            else:
+                entity_known[name] = _NOTHING_KNOWN
+        known[entity] = entity_known
     return _Compiled(
         checkers=checkers,
-        deprecated=frozenset(f.name for f in cat.fields if f.status == "DEPRECATED"),
+        deprecated=deprecated,
         owner=owner,
         questions={q.code: frozenset(q.answers) for q in cat.questions},
         tier2_parent={c.name: c.group or "" for c in cat["vic_ForcedLabourIndustryTier2"].choices},
         tier3_parent={c.name: c.group or "" for c in cat["vic_ForcedLabourIndustryTier3"].choices},
+        fast=fast,
+        known=known,
+        per_keys=frozenset(k for k in fast["participant"] if k.startswith("per_")),
+        vic_keys=frozenset(k for k in fast["participant"] if k.startswith("vic_")),
     )
 
 
@@ -441,9 +507,194 @@ _TOP_KEYS = frozenset({"htcds_version", "case", *BUNDLE_LISTS})
 _PERSON_REFS = ("events", "support_plans", "consents", "assessments")
 
 
+def _fast_fields(rec: dict[str, Any], known: dict[str, frozenset[str] | set[str] | None], spec: dict[str, tuple[int, Any]]) -> bool:
+    """True when no field of `rec` would earn a problem or warning from `_check_record`."""
+    for key, value in rec.items():
+        # Commonest case first: a value name or an already-seen date, one dict and one set lookup.
+        good = known.get(key, _ABSENT)
+        if good is None:
+            continue  # structural key: _check_record does not look at its value
+        if value.__class__ is str and value in good:
+            continue
+        if good is _ABSENT:
+            return False  # unknown or wrong-entity field
+        if value is None:
+            continue
+        tag, data = spec[key]
+        cls = value.__class__
+        if cls is str:
+            # Same skip as _check_record's `value is None or value == ""`, without comparing lists with "";
+            # a str subclass equal to "" falls through to a test that refuses it, so the full path decides.
+            if not value:
+                continue
+            if tag == _F_DATE:
+                if data(value) is not None:
+                    return False
+                if len(good) < _MEMO_LIMIT:
+                    good.add(value)  # type: ignore[union-attr]
+                continue
+            if tag == _F_TEXT:
+                if data is None or len(value) <= data:
+                    continue
+                return False
+            if tag == _F_LOOKUP:
+                if len(value) <= 255:
+                    continue
+                return False
+        elif tag == _F_MULTI:
+            if cls is not list:
+                return False
+            for item in value:
+                if item.__class__ is not str or item not in data:
+                    return False
+            if len(set(value)) != len(value):
+                return False
+            continue
+        elif tag == _F_BOOL:
+            if cls is bool:
+                continue
+            return False
+        if tag == _F_CALL and data(value) is None:
+            continue
+        return False
+    return True
+
+
+_CLOSED = ("Closed", "ClosedReferred")
+_VICTIM_ROLE_NAMES = ("Victim", "PotentialVictim")
+_REF_ENTITIES = frozenset(BUNDLE_LISTS[k] for k in _PERSON_REFS)
+
+
+def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
+    """True only when `_validate_full` would report nothing, judged with cheap type and set tests.
+
+    Almost every bundle in an import is valid, and this path builds no paths, collector or Problem. Any doubt
+    (a value of an unusual type, anything that could be a problem) returns False and the full validation
+    decides, so the problems reported, their order and their wording never depend on this function.
+    """
+    if bundle.__class__ is not dict:
+        return False
+    for key in bundle:
+        if key not in _TOP_KEYS:
+            return False
+    fast, known = comp.fast, comp.known
+    case = bundle.get("case")
+    if case.__class__ is not dict or not _fast_fields(case, known["case"], fast["case"]):
+        return False
+    if case.get("cas_Status") in _CLOSED and not case.get("cas_ReasonForCaseClosure"):
+        return False
+    opened, closed = case.get("cas_OpenedDate"), case.get("cas_ClosedDate")
+    if isinstance(opened, str) and isinstance(closed, str) and closed < opened:
+        return False
+    persons: set[str] = set()
+    for key, entity in BUNDLE_LISTS.items():
+        items = bundle.get(key)
+        if items is None:
+            continue
+        if items.__class__ is not list:
+            return False
+        spec, entity_known = fast[entity], known[entity]
+        seen = persons if key == "persons" else set()
+        refs = entity in _REF_ENTITIES
+        for rec in items:
+            if rec.__class__ is not dict or not _fast_fields(rec, entity_known, spec):
+                return False
+            rid = rec.get("id")
+            if rid is not None:
+                if rid.__class__ is not str or rid in seen:
+                    return False
+                seen.add(rid)
+            if refs:
+                ref = rec.get("person")
+                if ref is not None and (ref.__class__ is not str or ref not in persons):
+                    return False
+            if entity == "participant":
+                if not _fast_participant(rec, persons, comp):
+                    return False
+            elif entity == "referral":
+                direction = rec.get("direction")
+                if direction.__class__ is not str:
+                    return False
+                if direction == "Incoming":
+                    other = OUTGOING_REFERRAL_FIELDS
+                elif direction == "Outgoing":
+                    other = INCOMING_REFERRAL_FIELDS
+                else:
+                    return False
+                if not other.isdisjoint(rec):
+                    return False
+            elif entity == "assessment":
+                if not _fast_answers(rec.get("answers"), comp):
+                    return False
+            elif entity == "support_plan":
+                start, actual, planned = rec.get("spl_StartDate"), rec.get("spl_ActualEndDate"), rec.get("spl_PlannedEndDate")
+                if start.__class__ is str and (
+                    (actual.__class__ is str and actual < start) or (planned.__class__ is str and planned < start)
+                ):
+                    return False
+            elif entity == "consent":
+                given, withdrawn = rec.get("con_Date"), rec.get("con_WithdrawnDate")
+                if given.__class__ is str and withdrawn.__class__ is str and withdrawn < given:
+                    return False
+    return True
+
+
+def _fast_participant(p: dict[str, Any], persons: set[str], comp: _Compiled) -> bool:
+    role = p.get("role")
+    if role.__class__ is not str:
+        return False
+    if role in _VICTIM_ROLE_NAMES:
+        if not comp.per_keys.isdisjoint(p):
+            return False
+    elif role == "Perpetrator":
+        if not comp.vic_keys.isdisjoint(p):
+            return False
+    elif role == "Other":
+        if not (comp.per_keys.isdisjoint(p) and comp.vic_keys.isdisjoint(p)):
+            return False
+    else:
+        return False
+    person = p.get("person")
+    if person.__class__ is not str or person not in persons:
+        return False
+    tier2 = p.get("vic_ForcedLabourIndustryTier2")
+    if tier2:
+        tier1 = p.get("vic_ForcedLabourIndustry")
+        if comp.tier2_parent.get(tier2, tier1) != tier1:
+            return False
+    tier3 = p.get("vic_ForcedLabourIndustryTier3")
+    return not (tier3 and comp.tier3_parent.get(tier3, tier2) != tier2)
+
+
+def _fast_answers(answers: Any, comp: _Compiled) -> bool:
+    if answers is None:
+        return True
+    if answers.__class__ is not list:
+        return False
+    questions = comp.questions
+    for ans in answers:
+        if ans.__class__ is not dict:
+            return False
+        question = ans.get("question", "")
+        if question.__class__ is not str:
+            return False
+        allowed = questions.get(question)
+        answer = ans.get("answer")
+        if allowed is None or answer.__class__ is not str or answer not in allowed:
+            return False
+    return True
+
+
 def validate_bundle(bundle: Any, row: int | None = None, out: list[Problem] | None = None) -> list[Problem]:
     """Validate one case bundle; returns (or extends `out` with) every problem found."""
     problems: list[Problem] = [] if out is None else out
+    if _fast_ok(bundle, _compiled()):
+        return problems
+    return _validate_full(bundle, row, problems)
+
+
+def _validate_full(bundle: Any, row: int | None, problems: list[Problem]) -> list[Problem]:
+    """The complete validation, building a Problem for everything wrong; used when `_fast_ok` has doubts."""
     col = _Collector(problems, row)
     comp = _compiled()
     if bundle.__class__ is not dict:
