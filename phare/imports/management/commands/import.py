@@ -1,0 +1,63 @@
+"""`phare import PATH --org SLUG [--mapping FILE] [--dry-run] [--json] [--mode atomic|skip-bad]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Import HTCDS data (official templates, KoBo/ODK exports, mapped sheets, JSON bundles) into an organisation."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path")
+        parser.add_argument("--org", required=True, help="organisation slug")
+        parser.add_argument("--user", help="username acting (default: the organisation's first admin)")
+        parser.add_argument("--mapping", help="YAML mapping file for other spreadsheets")
+        parser.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument("--mode", choices=["atomic", "skip-bad"], default="atomic")
+        parser.add_argument("--errors", help="CSV for rejected rows (skip-bad mode); default PATH.errors.csv")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        from phare.accounts.models import PERSONAL_DATA_ROLES, Organisation, User
+        from phare.imports.service import run_import, stderr_progress
+
+        path = Path(opts["path"])
+        org = Organisation.objects.filter(slug=opts["org"]).first()
+        if org is None:
+            raise CommandError(f"no organisation {opts['org']!r}")
+        users = User.objects.filter(organisation=org, is_active=True)
+        actor = users.filter(username=opts["user"]).first() if opts["user"] else users.filter(role__in=PERSONAL_DATA_ROLES).order_by("id").first()
+        if actor is None:
+            raise CommandError("no active user in that organisation to act as (use --user)")
+        progress = None if opts["json"] else stderr_progress()
+        mapping = Path(opts["mapping"]) if opts["mapping"] else None
+        errors_csv = Path(opts["errors"]) if opts["errors"] else path.with_suffix(path.suffix + ".errors.csv")
+        report = run_import(path, org, actor, mapping=mapping, dry_run=True, progress=progress)
+        if not opts["dry_run"]:
+            report = run_import(path, org, actor, mapping=mapping, mode=opts["mode"], error_csv=errors_csv,
+                                progress=progress)  # fmt: skip
+        if progress:
+            sys.stderr.write("\n")
+        data = report.to_dict()
+        if opts["json"]:
+            self.stdout.write(json.dumps(data, default=str))
+            return
+        for p in data["file_problems"]:
+            self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}")
+        for r in data.get("rows", []):
+            self.stdout.write(f"row {r['row']} ({r['key']}): {r['outcome']}"
+                              + (f", possible duplicate of person {r['duplicates']}" if r["duplicates"] else ""))  # fmt: skip
+            for p in r["problems"]:
+                fix = f" — fix: {p['fix']}" if p.get("fix") else ""
+                self.stdout.write(f"    [{p['code']}] column {p['column'] or '?'} value {p['value']!r}: {p['message']}{fix}")
+        counts = {k: data[k] for k in ("created", "updated", "unchanged", "rejected")}
+        verb = "would be" if opts["dry_run"] else "were"
+        self.stdout.write(", ".join(f"{v} {verb} {k}" for k, v in counts.items()))
+        if not opts["dry_run"] and opts["mode"] == "atomic" and counts["rejected"]:
+            raise CommandError("nothing imported: fix the rejected rows or use --mode skip-bad")
