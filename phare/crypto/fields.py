@@ -1,14 +1,14 @@
 """Model fields for personal data. At the database level each is a TextField holding a token, so that
 switching the cipher or the key never needs a schema migration.
 
-Token: ``v1:<key id>:<row uid>:<nonce+ciphertext>`` (base64url), AES-256-GCM with associated data
+Token: ``v1:<key id>:<row uid>:<nonce+ciphertext>`` (base64url; key id ``o<id>.<fp>`` or ``p<id>.<fp>``), AES-256-GCM with associated data
 ``table|column|row uid``: a token copied to another column or row does not open.
 
 * Sealing happens in ``pre_save(instance, add)``, the one hook that sees the row: the key is the person's key
   when the row is about a person (the model's ``encryption_subject()``, else its ``person`` foreign key's uid,
   else its own uid for a model named ``Person``), otherwise the organisation's data key.
-* Opening happens in ``from_db_value``: the token names its key (``o<id>`` organisation key, ``p<id>`` person
-  key) and its row, so ``.values()`` and exports work without the instance. When an instance is built, a
+* Opening happens in ``from_db_value``: the token names its key (``o<id>.<fingerprint>`` organisation key,
+  ``p<id>.<fingerprint>`` person key) and its row, so ``.values()`` and exports work without the instance. When an instance is built, a
   ``post_init`` check makes sure each value was sealed for this very row (its ``uid``).
 * A value whose person key was destroyed (erasure) reads as ``None``. A token that fails authentication raises
   ``TamperedValueError``.
@@ -102,10 +102,10 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         subject = encryption_subject(instance)
         if subject is not None:
             pk, key = keys.person_key_for(org_id, subject)
-            kid = f"p{pk}"
+            kid = keys.kid("p", pk, key)
         else:
             pk, key = keys.active_org_key(org_id, "data")
-            kid = f"o{pk}"
+            kid = keys.kid("o", pk, key)
         body = keys.seal_bytes(key, text.encode(), _aad(self.model._meta.db_table, str(self.column), str(uid)))
         return Sealed(f"{PREFIX}:{kid}:{uid}:{body}")
 

@@ -135,11 +135,21 @@ def _cached(kid: str) -> bytes | None:
     return key
 
 
-def org_key_by_id(pk: int) -> bytes:
-    kid = f"o{pk}"
-    key = _cached(kid)
-    if key is not None:
-        return key
+def fingerprint(key: bytes) -> str:
+    """A short public fingerprint of a key: token key ids carry it, so a key id names exactly one key even if
+    a row id is reused (SQLite reuses ids after a rollback)."""
+    return hashlib.sha256(b"phare-fp:" + key).hexdigest()[:8]
+
+
+def kid(prefix: str, pk: int, key: bytes) -> str:
+    return f"{prefix}{pk}.{fingerprint(key)}"
+
+
+def org_key_by_id(pk: int, fp: str = "") -> bytes:
+    if fp:
+        key = _cached(f"o{pk}.{fp}")
+        if key is not None:
+            return key
     from phare.accounts.models import OrganisationKey
 
     row = OrganisationKey.objects.filter(pk=pk).first()
@@ -149,7 +159,9 @@ def org_key_by_id(pk: int) -> bytes:
     if row.master_kid != mkid:
         raise CryptoKeyError(f"organisation key {pk} is wrapped by master key {row.master_kid}, not the current one")
     key = unwrap_org_key(row.wrapped, row.organisation_id, row.purpose, mkey)
-    _cache[kid] = (key, 0.0)
+    if fp and fingerprint(key) != fp:
+        raise CryptoKeyError(f"organisation key {pk} is not the key this value was sealed with")
+    _cache[f"o{pk}.{fingerprint(key)}"] = (key, 0.0)
     return key
 
 
@@ -204,27 +216,31 @@ def person_key_for(org_id: int, subject: Any) -> tuple[int, bytes]:
     return row.pk, person_key_by_id(row.pk)
 
 
-def person_key_by_id(pk: int) -> bytes:
-    kid = f"p{pk}"
-    key = _cached(kid)
-    if key is not None:
-        return key
+def person_key_by_id(pk: int, fp: str = "") -> bytes:
+    if fp:
+        key = _cached(f"p{pk}.{fp}")
+        if key is not None:
+            return key
     from phare.accounts.models import PersonKey
 
     row = PersonKey.objects.filter(pk=pk).first()
     if row is None or row.destroyed_at is not None or not row.wrapped or row.wrapping_key_id is None:
         raise KeyDestroyedError(f"person key {pk} was destroyed")
     key = _open(org_key_by_id(row.wrapping_key_id), row.wrapped, _person_aad(str(row.subject)))
-    _cache[kid] = (key, time.monotonic() + PERSON_KEY_TTL)
+    if fp and fingerprint(key) != fp:
+        raise KeyDestroyedError(f"person key {pk} is not the key this value was sealed with")
+    _cache[f"p{pk}.{fingerprint(key)}"] = (key, time.monotonic() + PERSON_KEY_TTL)
     return key
 
 
-def key_by_kid(kid: str) -> bytes:
-    if kid.startswith("o"):
-        return org_key_by_id(int(kid[1:]))
-    if kid.startswith("p"):
-        return person_key_by_id(int(kid[1:]))
-    raise CryptoKeyError(f"unknown key id {kid!r}")
+def key_by_kid(key_id: str) -> bytes:
+    """The key a token names: `o<id>.<fingerprint>` (organisation) or `p<id>.<fingerprint>` (person)."""
+    pk, _, fp = key_id[1:].partition(".")
+    if key_id.startswith("o"):
+        return org_key_by_id(int(pk), fp)
+    if key_id.startswith("p"):
+        return person_key_by_id(int(pk), fp)
+    raise CryptoKeyError(f"unknown key id {key_id!r}")
 
 
 def shred_person(subject: Any) -> bool:
@@ -237,7 +253,8 @@ def shred_person(subject: Any) -> bool:
         row.wrapped = ""
         row.destroyed_at = timezone.now()
         row.save(update_fields=["wrapped", "destroyed_at"])
-        _cache.pop(f"p{row.pk}", None)
+        for cached in [k for k in _cache if k.startswith(f"p{row.pk}.")]:
+            _cache.pop(cached, None)
     return bool(rows)
 
 
