@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from phare.dashboards import views
+
+app_name = "dashboards"
+
+urlpatterns = [
+    path("", views.dashboard, name="index"),
+    path("figures/<slug:key>.<str:fmt>", views.figure_download, name="figure"),
+    path("report/", views.report, name="report"),
+]

@@ -1,0 +1,56 @@
+"""The reader's language: the user's own choice (`User.language`), else their organisation's default
+(`Organisation.language`), else what LocaleMiddleware negotiated from the browser.
+
+To wire: add ``"phare.core.locale.UserLanguageMiddleware"`` to MIDDLEWARE right after
+``django.contrib.auth.middleware.AuthenticationMiddleware`` (it needs `request.user`). Views can also call
+`preferred_language(user)` with `translation.override` (the dashboards do, so they work before the wiring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.utils import translation
+
+
+def supported(code: str | None) -> str | None:
+    if not code:
+        return None
+    codes = {c for c, _n in settings.LANGUAGES}
+    if code in codes:
+        return code
+    base = code.split("-")[0].lower()
+    return base if base in codes else None
+
+
+def preferred_language(user: Any, fallback: str | None = None) -> str:
+    """user.language || organisation.language || fallback || LANGUAGE_CODE (only languages in LANGUAGES)."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        own = supported(getattr(user, "language", ""))
+        if own:
+            return own
+        org = getattr(user, "organisation", None)
+        org_lang = supported(getattr(org, "language", "")) if org is not None else None
+        if org_lang:
+            return org_lang
+    return supported(fallback) or settings.LANGUAGE_CODE
+
+
+class UserLanguageMiddleware:
+    """Activates the signed-in user's language for the request (after LocaleMiddleware and authentication)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            lang = preferred_language(user, getattr(request, "LANGUAGE_CODE", None))
+            translation.activate(lang)
+            request.LANGUAGE_CODE = lang
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", translation.get_language() or settings.LANGUAGE_CODE)
+        return response

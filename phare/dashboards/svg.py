@@ -1,0 +1,157 @@
+"""Charts as small inline SVG, drawn on the server: no JavaScript, no fonts to fetch, a few kilobytes each.
+
+Only presentation attributes are used (no `style`), so the pages keep a strict Content-Security-Policy.
+Right-to-left languages put the labels on the right and grow the bars leftwards; time axes and the map keep
+their usual orientation, with the text itself in the reading direction.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from phare.dashboards import world
+from phare.dashboards.figures import MONTHS_SHOWN, Figure, num
+
+COLOURS = ("#0b5cad", "#d9730d", "#2a9d8f", "#7b4fa0")
+SUPPRESSED = "#c4c9d2"
+TEXT = "#1d2433"
+MUTED = "#5b6577"
+MAP_SCALE = ("#eef2f7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+
+
+def _t(s: object) -> str:
+    return escape(str(s), quote=True)
+
+
+def _clip(label: str, n: int = 34) -> str:
+    return label if len(label) <= n else label[: n - 1] + "…"
+
+
+def _open(width: int, height: int, fig: Figure, rtl: bool) -> list[str]:
+    d = ' direction="rtl"' if rtl else ""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-labelledby="t-{fig.key}" class="chart" font-family="system-ui, sans-serif" font-size="12"{d}>',
+        f'<title id="t-{fig.key}">{_t(fig.title)}</title>',
+    ]
+
+
+def bars(fig: Figure, rtl: bool = False, width: int = 640) -> SafeString:
+    """Horizontal bars, one row per category (first column only)."""
+    row_h, top, label_w, value_w = 22, 6, 230, 56
+    rows = fig.rows
+    height = top * 2 + max(len(rows), 1) * row_h
+    out = _open(width, height, fig, rtl)
+    peak = max(fig.max_value(), 1)
+    span = width - label_w - value_w - 10
+    for i, row in enumerate(rows):
+        y = top + i * row_h
+        cell = row.cells[0]
+        length = 0.0 if cell.value is None else span * cell.value / peak
+        if cell.value is None:
+            length = 6
+        colour = SUPPRESSED if cell.value is None else COLOURS[0]
+        if rtl:
+            lx, anchor = width - 4, "start"
+            bx = width - label_w - length
+            vx = bx - 4
+        else:
+            lx, anchor = 4, "start"
+            bx = label_w
+            vx = label_w + length + 4
+        out.append(f'<text x="{lx}" y="{y + 15}" fill="{TEXT}" text-anchor="{anchor}">{_t(_clip(row.label))}</text>')
+        out.append(f'<rect x="{bx:.1f}" y="{y + 3}" width="{length:.1f}" height="{row_h - 6}" fill="{colour}"/>')
+        out.append(f'<text x="{vx:.1f}" y="{y + 15}" fill="{MUTED}" text-anchor="start">{_t(cell.text)}</text>')
+    if not rows:
+        out.append(f'<text x="{width // 2}" y="{top + 15}" fill="{MUTED}" text-anchor="middle">{_t(_("No data"))}</text>')
+    out.append("</svg>")
+    return mark_safe("".join(out))  # noqa: S308 - every text goes through escape()
+
+
+def months(fig: Figure, rtl: bool = False, width: int = 640, height: int = 220) -> SafeString:
+    """Grouped vertical bars per month (the last MONTHS_SHOWN months), a legend on top."""
+    rows = fig.rows[-MONTHS_SHOWN:]
+    left, right, top, bottom = 44, 8, 26, 34
+    out = _open(width, height, fig, rtl)
+    series = len(fig.columns)
+    peak = max((c.value or 0 for r in rows for c in r.cells), default=0) or 1
+    plot_w, plot_h = width - left - right, height - top - bottom
+    for j, name in enumerate(fig.columns):
+        x = left + j * 140
+        out.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{COLOURS[j % len(COLOURS)]}"/>')
+        out.append(f'<text x="{x + 16}" y="16" fill="{TEXT}" direction="{"rtl" if rtl else "ltr"}" '
+                   f'unicode-bidi="embed">{_t(name)}</text>')  # fmt: skip
+    for frac in (0, 0.5, 1):
+        y = top + plot_h * (1 - frac)
+        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6eb"/>')
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" fill="{MUTED}" text-anchor="end" direction="ltr">'
+                   f'{_t(num(round(peak * frac)))}</text>')  # fmt: skip
+    if rows:
+        slot = plot_w / len(rows)
+        bw = max(slot * 0.8 / series, 1)
+        step = max(1, len(rows) // 8)
+        for i, row in enumerate(rows):
+            x0 = left + i * slot + slot * 0.1
+            for j, cell in enumerate(row.cells):
+                h = 3 if cell.value is None else plot_h * cell.value / peak
+                colour = SUPPRESSED if cell.value is None else COLOURS[j % len(COLOURS)]
+                out.append(f'<rect x="{x0 + j * bw:.1f}" y="{top + plot_h - h:.1f}" width="{bw:.1f}" '
+                           f'height="{h:.1f}" fill="{colour}"><title>{_t(row.label)} · {_t(fig.columns[j])}: '
+                           f'{_t(cell.text)}</title></rect>')  # fmt: skip
+            if i % step == 0:
+                out.append(f'<text x="{x0 + slot * 0.4:.1f}" y="{height - bottom + 16}" fill="{MUTED}" '
+                           f'text-anchor="middle" font-size="11">{_t(row.label)}</text>')  # fmt: skip
+    else:
+        out.append(f'<text x="{width // 2}" y="{height // 2}" fill="{MUTED}" text-anchor="middle">{_t(_("No data"))}</text>')
+    out.append("</svg>")
+    return mark_safe("".join(out))  # noqa: S308
+
+
+def shade(value: int | None, peak: int) -> str:
+    if value is None:
+        return SUPPRESSED
+    if not value or not peak:
+        return MAP_SCALE[0]
+    step = min(len(MAP_SCALE) - 1, 1 + int((len(MAP_SCALE) - 2) * value / peak))
+    return MAP_SCALE[step]
+
+
+def tile_map(fig: Figure, rtl: bool = False, tile: int = 17) -> SafeString:
+    """The tile-grid world map: one square per country near its place in the world, shaded by count."""
+    x0, y0, x1, y1 = world.extent()
+    gap = 1
+    width = (x1 - x0 + 1) * (tile + gap) + 8
+    height = (y1 - y0 + 1) * (tile + gap) + 30
+    out = _open(width, height, fig, rtl)
+    values = {r.code: r.cells[0] for r in fig.rows if r.code}
+    peak = max((c.value or 0 for c in values.values()), default=0)
+    for code, (cx, cy) in sorted(world.layout().items()):
+        x = 4 + (cx - x0) * (tile + gap)
+        y = 4 + (cy - y0) * (tile + gap)
+        cell = values.get(code)
+        fill = shade(cell.value if cell else 0, peak)
+        dark = cell is not None and cell.value is not None and peak and cell.value / peak > 0.45
+        name = next((r.label for r in fig.rows if r.code == code), code)
+        tip = f"{name}: {cell.text}" if cell else name
+        out.append(f'<g><title>{_t(tip)}</title><rect x="{x}" y="{y}" width="{tile}" height="{tile}" rx="2" '
+                   f'fill="{fill}"/><text x="{x + tile / 2}" y="{y + tile / 2 + 3.5}" font-size="8.5" '
+                   f'text-anchor="middle" direction="ltr" fill="{"#fff" if dark else MUTED}">{code}</text></g>')  # fmt: skip
+    # Legend: the shade steps, from 1 to the highest count.
+    ly = height - 20
+    for i, colour in enumerate(MAP_SCALE):
+        out.append(f'<rect x="{4 + i * 22}" y="{ly}" width="20" height="10" fill="{colour}"/>')
+    out.append(f'<text x="{4 + len(MAP_SCALE) * 22 + 4}" y="{ly + 9}" fill="{MUTED}" direction="ltr">0 – '
+               f'{_t(num(peak))}</text>')  # fmt: skip
+    out.append("</svg>")
+    return mark_safe("".join(out))  # noqa: S308
+
+
+def render(fig: Figure, rtl: bool = False) -> SafeString:
+    if fig.kind == "months":
+        return months(fig, rtl)
+    if fig.kind == "map":
+        return tile_map(fig, rtl)
+    return bars(fig, rtl)
