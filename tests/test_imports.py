@@ -70,7 +70,9 @@ def test_it_flags_possible_duplicates_of_existing_people(org: Any, tmp_path: Pat
     path = _file(tmp_path, 2)
     _run(path)
     rows = list(big_template_rows(2, seed=99))
-    other = write_csv(tmp_path / "other.csv", [r + (["id"] if i == 0 else [""] if i == 1 else [f"X{i}"]) for i, r in enumerate(rows)])
+    other = write_csv(
+        tmp_path / "other.csv", [r + (["id"] if i == 0 else [""] if i == 1 else [f"X{i}"]) for i, r in enumerate(rows)]
+    )
     report = _run(other, "--dry-run")
     assert report["created"] == 2
     assert all(r["duplicates"] for r in report["rows"])

@@ -37,7 +37,11 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"no organisation {opts['org']!r}")
         users = User.objects.filter(organisation=org, is_active=True)
-        actor = users.filter(username=opts["user"]).first() if opts["user"] else users.filter(role__in=PERSONAL_DATA_ROLES).order_by("id").first()
+        actor = (
+            users.filter(username=opts["user"]).first()
+            if opts["user"]
+            else users.filter(role__in=PERSONAL_DATA_ROLES).order_by("id").first()
+        )
         if actor is None or not actor.sees_personal_data:
             raise CommandError("exports hold personal data: the acting user's role must be allowed to see it")
         writer = {"json": export.write_json, "csv": export.write_csv, "xlsx": export.write_xlsx}[fmt]

@@ -1,3 +1,4 @@
+# ruff: noqa: N999 - the command is `phare import`, so the module must be named import
 """`phare import PATH --org SLUG [--mapping FILE] [--dry-run] [--json] [--mode atomic|skip-bad]`."""
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"no organisation {opts['org']!r}")
         users = User.objects.filter(organisation=org, is_active=True)
-        actor = users.filter(username=opts["user"]).first() if opts["user"] else users.filter(role__in=PERSONAL_DATA_ROLES).order_by("id").first()
+        actor = (
+            users.filter(username=opts["user"]).first()
+            if opts["user"]
+            else users.filter(role__in=PERSONAL_DATA_ROLES).order_by("id").first()
+        )
         if actor is None:
             raise CommandError("no active user in that organisation to act as (use --user)")
         progress = None if opts["json"] else stderr_progress()
@@ -55,7 +60,9 @@ class Command(BaseCommand):
                               + (f", possible duplicate of person {r['duplicates']}" if r["duplicates"] else ""))  # fmt: skip
             for p in r["problems"]:
                 fix = f" — fix: {p['fix']}" if p.get("fix") else ""
-                self.stdout.write(f"    [{p['code']}] column {p['column'] or '?'} value {p['value']!r}: {p['message']}{fix}")
+                self.stdout.write(
+                    f"    [{p['code']}] column {p['column'] or '?'} value {p['value']!r}: {p['message']}{fix}"
+                )
         counts = {k: data[k] for k in ("created", "updated", "unchanged", "rejected")}
         verb = "would be" if opts["dry_run"] else "were"
         self.stdout.write(", ".join(f"{v} {verb} {k}" for k, v in counts.items()))
