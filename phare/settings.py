@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "phare.ops",
     "phare.dashboards",
     "phare.api",
+    "phare.sharing",
 ]
 
 MIDDLEWARE = [

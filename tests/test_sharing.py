@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pycanon.anonymity as pycanon  # independent checker
+import pytest
+from django.core.management import call_command
+
+from phare.accounts.models import Organisation, User
+from phare.audit.models import AuditEvent
+from phare.cases.models import Case, CaseParticipant, Consent, Person, TraffickingEvent
+from phare.sharing import releases
+from phare.sharing.models import PrivacySpend, Release
+
+pytestmark = pytest.mark.django_db
+COUNTRIES = ["NG", "GH", "UA", "MD", "PH", "VN", "RO", "BG"]
+
+
+def make_cases(org: Organisation, n: int, research_every: int = 1) -> None:
+    """Bulk-built victims (no personal names needed for a de-identified release)."""
+    cases, persons = [], []
+    for i in range(n):
+        cases.append(Case(organisation=org, number=f"T-{i}", seq=i + 1, cas_Status="Active",
+                          cas_OpenedDate=date(2015 + i % 6, 1 + i % 12, 1)))  # fmt: skip
+        persons.append(Person(organisation=org, prs_Gender=["Feminine", "Masculine"][i % 3 == 0],
+                              prs_Birthdate=date(1980 + i % 25, 1, 1), prs_Citizenship=[COUNTRIES[i % 8]]))  # fmt: skip
+    Case.objects.bulk_create(cases)
+    Person.objects.bulk_create(persons)
+    parts, events, consents = [], [], []
+    for i, (case, person) in enumerate(zip(cases, persons, strict=True)):
+        status = "ActualVictimOfTrafficking" if i % 10 else "NotAVictimOfTrafficking"
+        parts.append(CaseParticipant(organisation=org, case=case, person=person, role="Victim", vic_TraffickingStatus=status,
+                                     vic_TypeOfExploitation=[["ForcedLabour", "SexualExploitation"][i % 2]],
+                                     vic_MethodsOfControl=["DebtBondage"] if i % 4 else []))  # fmt: skip
+        events.append(TraffickingEvent(organisation=org, case=case, person=person, hte_Type="Exploitation",
+                                       hte_Country=COUNTRIES[(i * 3) % 8]))  # fmt: skip
+        purpose = ["CaseManagement", "Research"] if i % research_every == 0 else ["CaseManagement"]
+        consents.append(Consent(organisation=org, case=case, person=person, con_Consent=True, con_Purpose=purpose))
+    CaseParticipant.objects.bulk_create(parts)
+    TraffickingEvent.objects.bulk_create(events)
+    Consent.objects.bulk_create(consents)
+
+
+@pytest.fixture
+def org() -> Organisation:
+    return Organisation.objects.create(slug="hub", org_Name="Hub")
+
+
+@pytest.fixture
+def analyst(org: Organisation) -> User:
+    return User.objects.create_user("analyst", password="x" * 16, organisation=org, role="analyst")
+
+
+@pytest.fixture
+def admin(org: Organisation) -> User:
+    return User.objects.create_user("admin", password="x" * 16, organisation=org, role="admin")
+
+
+def test_it_releases_only_consenting_victims_k_anonymised(org: Organisation, analyst: User, tmp_path: Path) -> None:
+    make_cases(org, 600, research_every=2)
+    out, rep = tmp_path / "ctdc.csv", tmp_path / "report.json"
+    outcome = releases.release_ctdc(analyst, org, 11, out, rep)
+    report = json.loads(rep.read_text())
+    assert report["filters"]["excluded_no_research_consent"] == 300
+    assert report["filters"]["excluded_not_a_victim"] == 60  # every 10th case is even, so all consented
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == outcome.release.records > 0
+    assert report["risk_after"]["k"] >= 11 if "k" in report["risk_after"] else True
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    assert pycanon.k_anonymity(frame, list(releases.CTDC_QI)) >= 11
+    assert AuditEvent.objects.filter(action="export.ctdc").count() == 1
+    assert "prs_" not in out.read_text()
+
+
+def test_it_refuses_k_below_the_threshold_unless_an_admin_writes_a_reason(org: Organisation, analyst: User,
+                                                                          admin: User, tmp_path: Path) -> None:  # fmt: skip
+    make_cases(org, 200)
+    with pytest.raises(releases.ReleaseRefusedError, match="below this organisation's threshold"):
+        releases.release_ctdc(analyst, org, 5, tmp_path / "a.csv")
+    with pytest.raises(releases.ReleaseRefusedError, match="only an organisation admin"):
+        releases.release_ctdc(analyst, org, 5, tmp_path / "a.csv", override_reason="pilot")
+    outcome = releases.release_ctdc(admin, org, 5, tmp_path / "a.csv", override_reason="Ministry pilot, signed DPA")
+    assert outcome.release.override_reason == "Ministry pilot, signed DPA"
+    event = AuditEvent.objects.get(action="export.ctdc")
+    assert event.detail["override_reason"] == "Ministry pilot, signed DPA"
+
+
+def test_it_refuses_a_case_worker_and_another_organisations_analyst(org: Organisation, tmp_path: Path) -> None:
+    worker = User.objects.create_user("w", password="x" * 16, organisation=org, role="case_worker")
+    other = User.objects.create_user("o", password="x" * 16, role="analyst",
+                                     organisation=Organisation.objects.create(slug="other", org_Name="Other"))  # fmt: skip
+    make_cases(org, 50)
+    for user in (worker, other):
+        with pytest.raises(releases.ReleaseRefusedError):
+            releases.release_ctdc(user, org, 11, tmp_path / "x.csv")
+    assert not Release.objects.exists()
+
+
+def test_it_spends_the_privacy_budget_and_refuses_to_overspend(org: Organisation, analyst: User, tmp_path: Path) -> None:
+    make_cases(org, 300)
+    first = releases.release_synthetic(analyst, org, 4.0, tmp_path / "s1.csv", tmp_path / "r1.json", seed=1)
+    assert len(first.rows) > 0
+    report = json.loads((tmp_path / "r1.json").read_text())
+    assert report["budget"]["remaining_after"] == pytest.approx(6.0)
+    assert "tvd" in json.dumps(report["utility"])
+    releases.release_synthetic(analyst, org, 4.0, tmp_path / "s2.csv", seed=2)
+    with pytest.raises(releases.ReleaseRefusedError, match="exceeds what is left"):
+        releases.release_synthetic(analyst, org, 4.0, tmp_path / "s3.csv", seed=3)
+    assert PrivacySpend.objects.count() == 2
+    assert not (tmp_path / "s3.csv").exists()
+
+
+def test_it_reports_risk_and_anonymises_any_csv_from_the_command_line(tmp_path: Path) -> None:
+    src = tmp_path / "any.csv"
+    with src.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["age", "district", "outcome"])
+        for i in range(400):
+            w.writerow([18 + i % 50, f"D{i % 7}" if i % 40 else f"Rare{i}", ["a", "b"][i % 2]])
+    run = [sys.executable, "-m", "phare.cli"]
+    risk = subprocess.run([*run, "risk", str(src), "--qi", "age,district", "--sensitive", "outcome", "--k", "11", "--json"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    before = json.loads(risk.stdout)
+    assert before["sample_uniques"] > 0 if "sample_uniques" in before else before
+    out = tmp_path / "anon.csv"
+    subprocess.run([*run, "anonymize", str(src), "--qi", "age,district", "--k", "11", "--out", str(out),
+                    "--report", str(tmp_path / "r.json")], capture_output=True, text=True, check=True)  # fmt: skip
+    import pandas as pd
+
+    frame = pd.read_csv(out, dtype=str)
+    assert pycanon.k_anonymity(frame, ["age", "district"]) >= 11
+    after = subprocess.run([*run, "risk", str(out), "--qi", "age,district", "--k", "11", "--json"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert json.loads(after.stdout) != before
+
+
+def test_it_explains_a_missing_column(tmp_path: Path, capsys: Any) -> None:
+    src = tmp_path / "x.csv"
+    src.write_text("a,b\n1,2\n")
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no column age"):
+        call_command("risk", str(src), "--qi", "age")
