@@ -47,7 +47,7 @@ def victim_records(organisation_id: int, chunk: int = 20000) -> Iterator[dict[st
         for c in consents.values("case_id", "person_id", "con_Purpose"):
             purposes[(c["case_id"], c["person_id"])].update(c["con_Purpose"] or [])
         for p in batch:
-            person: dict[str, Any] = persons.get(p["person_id"], {})
+            person: dict[str, Any] = dict(persons.get(p["person_id"]) or {})
             yield {
                 **{f: p[f] for f in VICTIM_FIELDS},
                 "prs_Gender": person.get("prs_Gender"),
