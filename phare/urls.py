@@ -13,4 +13,5 @@ urlpatterns = [
     path("data/", include("phare.imports.urls")),
     path("dashboards/", include("phare.dashboards.urls")),
     path("api/", include("phare.api.urls")),
+    path("sharing/", include("phare.sharing.urls")),
 ]

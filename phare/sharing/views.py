@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from phare.access import get_or_404, scoped
+from phare.accounts.permissions import READ_AGGREGATES, require_perm
+from phare.sharing import releases
+from phare.sharing.models import PrivacyBudget, Release
+
+
+def release_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "files" / "releases"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@login_required
+@require_perm(READ_AGGREGATES)
+def index(request: HttpRequest) -> HttpResponse:
+    org = request.user.organisation  # type: ignore[union-attr]
+    k = int(request.GET.get("k") or org.k_threshold)
+    preview = releases.preview_risk(org, k)
+    budgets = [(b, releases.remaining_epsilon(b)) for b in scoped(request.user, PrivacyBudget)]
+    recent = scoped(request.user, Release).order_by("-at")[:20]
+    return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "budgets": budgets,
+                                                  "releases": recent})  # fmt: skip
+
+
+@login_required
+@require_perm(READ_AGGREGATES)
+@require_POST
+def release(request: HttpRequest, kind: str) -> HttpResponse:
+    org = request.user.organisation  # type: ignore[union-attr]
+    tmp = release_dir() / f"pending-{request.user.pk}.csv"
+    try:
+        if kind == "ctdc":
+            outcome = releases.release_ctdc(request.user, org, int(request.POST.get("k") or org.k_threshold), tmp,
+                                            override_reason=request.POST.get("override_reason", ""))  # fmt: skip
+        elif kind == "synthetic":
+            outcome = releases.release_synthetic(request.user, org, float(request.POST.get("epsilon") or 1), tmp)
+        else:
+            return HttpResponse(status=404)
+    except (releases.ReleaseRefusedError, ValueError) as exc:
+        messages.error(request, str(exc))
+        return redirect("sharing:index")
+    tmp.rename(release_dir() / f"{outcome.release.pk}.csv")
+    messages.success(request, _("Released %(n)d records.") % {"n": outcome.release.records})
+    return redirect("sharing:index")
+
+
+@login_required
+@require_perm(READ_AGGREGATES)
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    rel = get_or_404(request.user, Release, pk=pk)
+    path = release_dir() / f"{rel.pk}.csv"
+    if not path.exists():
+        return HttpResponse(_("This release's file is no longer kept."), status=410)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f"phare-{rel.kind}-{rel.pk}.csv")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from phare.sharing.models import Release
+from tests.test_sharing import make_cases
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_shows_the_risk_report_before_anything_leaves(org: Any, make_user: Callable[..., Any],
+                                                         client_for: Callable[[Any], Client]) -> None:  # fmt: skip
+    make_cases(org, 120)
+    client = client_for(make_user("analyst", org))
+    page = client.get("/sharing/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "excluded_not_a_victim" in html and "sample_uniques" in html
+    assert "Release k-anonymised microdata" in html
+
+
+def test_it_releases_and_serves_the_file_only_to_its_organisation(org: Any, other_org: Any, make_user: Callable[..., Any],
+                                                                 client_for: Callable[[Any], Client]) -> None:  # fmt: skip
+    make_cases(org, 200)
+    client = client_for(make_user("analyst", org))
+    response = client.post("/sharing/release/ctdc/", {"k": "11"})
+    assert response.status_code == 302
+    rel = Release.objects.get()
+    download = client.get(f"/sharing/releases/{rel.pk}.csv")
+    assert download.status_code == 200
+    assert b"gender" in b"".join(download.streaming_content)  # type: ignore[attr-defined]
+    stranger = client_for(make_user("analyst", other_org))
+    assert stranger.get(f"/sharing/releases/{rel.pk}.csv").status_code == 404
+
+
+def test_it_refuses_a_low_k_with_a_message_and_writes_nothing(org: Any, make_user: Callable[..., Any],
+                                                              client_for: Callable[[Any], Client]) -> None:  # fmt: skip
+    make_cases(org, 50)
+    client = client_for(make_user("analyst", org))
+    page = client.post("/sharing/release/ctdc/", {"k": "3"}, follow=True)
+    assert "below this organisation" in page.content.decode()
+    assert not Release.objects.exists()
+
+
+def test_it_is_closed_to_case_workers(org: Any, make_user: Callable[..., Any], client_for: Callable[[Any], Client]) -> None:
+    client = client_for(make_user("case_worker", org))
+    assert client.get("/sharing/").status_code == 403
