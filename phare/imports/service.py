@@ -158,7 +158,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
             pending.append((res, bundle, h))
         if progress and n % 100 == 0:
             progress(n)
-    report.file_problems = [report_dict(p, source) for p in source.problems if p.row is None or p.row <= 2]
+    data_rows = {r.row for r in report.rows}
+    report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
     if dry_run:
         return report
     if mode == "atomic" and rejected_raw:
