@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,6 +15,13 @@ from phare.access import get_or_404, scoped
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
 from phare.sharing import releases
 from phare.sharing.models import PrivacyBudget, Release
+
+
+def _org(request: HttpRequest) -> Any:
+    org = getattr(request.user, "organisation", None)
+    if org is None:
+        raise Http404
+    return org
 
 
 def release_dir() -> Path:
@@ -25,7 +33,7 @@ def release_dir() -> Path:
 @login_required
 @require_perm(READ_AGGREGATES)
 def index(request: HttpRequest) -> HttpResponse:
-    org = request.user.organisation  # type: ignore[union-attr]
+    org = _org(request)
     k = int(request.GET.get("k") or org.k_threshold)
     preview = releases.preview_risk(org, k)
     budgets = [(b, releases.remaining_epsilon(b)) for b in scoped(request.user, PrivacyBudget)]
@@ -38,7 +46,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_perm(READ_AGGREGATES)
 @require_POST
 def release(request: HttpRequest, kind: str) -> HttpResponse:
-    org = request.user.organisation  # type: ignore[union-attr]
+    org = _org(request)
     tmp = release_dir() / f"pending-{request.user.pk}.csv"
     try:
         if kind == "ctdc":
@@ -58,7 +66,7 @@ def release(request: HttpRequest, kind: str) -> HttpResponse:
 
 @login_required
 @require_perm(READ_AGGREGATES)
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: HttpRequest, pk: int) -> HttpResponseBase:
     rel = get_or_404(request.user, Release, pk=pk)
     path = release_dir() / f"{rel.pk}.csv"
     if not path.exists():
