@@ -149,3 +149,16 @@ def test_it_explains_a_missing_column(tmp_path: Path, capsys: Any) -> None:
 
     with pytest.raises(CommandError, match="no column age"):
         call_command("risk", str(src), "--qi", "age")
+
+
+def test_it_releases_from_the_export_command(org: Organisation, analyst: User, tmp_path: Path) -> None:
+    make_cases(org, 200)
+    call_command("export", "ctdc", "--org", "hub", "--k", "11", "--out", str(tmp_path / "c.csv"),
+                 "--report", str(tmp_path / "c.json"))  # fmt: skip
+    assert json.loads((tmp_path / "c.json").read_text())["anonymisation"]["k"] == 11
+    call_command("export", "synthetic", "--org", "hub", "--epsilon", "2", "--seed", "1", "--out", str(tmp_path / "s.csv"))
+    assert len((tmp_path / "s.csv").read_text().splitlines()) > 100
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="below this organisation's threshold"):
+        call_command("export", "ctdc", "--org", "hub", "--k", "3", "--out", str(tmp_path / "low.csv"))
