@@ -11,23 +11,23 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-from matplotlib.figure import Figure as MplFigure  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+from django.utils.translation import get_language_bidi
+from django.utils.translation import gettext as _
+from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Rectangle
 
-from django.utils.translation import get_language_bidi  # noqa: E402
-from django.utils.translation import gettext as _  # noqa: E402
-
-from phare.dashboards import world  # noqa: E402
-from phare.dashboards.figures import MONTHS_SHOWN, SECTIONS, Figure  # noqa: E402
-from phare.dashboards.svg import COLOURS, MAP_SCALE, SUPPRESSED, shade  # noqa: E402
+from phare.dashboards import world
+from phare.dashboards.figures import MONTHS_SHOWN, SECTIONS, Figure
+from phare.dashboards.svg import COLOURS, MAP_SCALE, SUPPRESSED, shade
 
 PDF_ROWS = 14
 
@@ -83,7 +83,7 @@ def draw(fig: Figure, ax: Axes, max_rows: int = 25) -> None:
     rows = fig.rows[:max_rows][::-1]
     values = [r.cells[0].value or 0 for r in rows]
     colours = [SUPPRESSED if r.cells[0].value is None else COLOURS[0] for r in rows]
-    ys = range(len(rows))
+    ys = list(range(len(rows)))
     ax.barh(list(ys), values, color=colours)
     ax.set_yticks(list(ys))
     ax.set_yticklabels([_shape(_clip(r.label)) for r in rows], fontsize=8)
@@ -108,7 +108,7 @@ def _draw_map(fig: Figure, ax: Axes) -> None:
                 color="#ffffff" if v and peak and v / peak > 0.45 else "#5b6577")  # fmt: skip
     for i, colour in enumerate(MAP_SCALE):
         ax.add_patch(Rectangle((x0 + i * 1.2, -y1 - 2), 1.1, 0.6, color=colour))
-    ax.text(x0 + len(MAP_SCALE) * 1.2 + 0.3, -y1 - 1.7, f"0 – {peak}", fontsize=6, va="center")
+    ax.text(x0 + len(MAP_SCALE) * 1.2 + 0.3, -y1 - 1.7, f"0 - {peak}", fontsize=6, va="center")
     ax.set_xlim(x0 - 0.5, x1 + 1.5)
     ax.set_ylim(-y1 - 2.5, -y0 + 1.5)
     ax.set_aspect("equal")
@@ -171,8 +171,6 @@ def pdf_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[s
             t.auto_set_font_size(False)
             t.set_fontsize(8)
             t.scale(1, 1.25)
-            for s in fig.summary:
-                table.append(list(s))
             if fig.summary:
                 tax.text(0.0, 0.0, "  ·  ".join(f"{_shape(a)}: {b}" for a, b in fig.summary), fontsize=9,
                          transform=tax.transAxes)  # fmt: skip
@@ -206,46 +204,46 @@ def xlsx_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[
     charts = wb.create_sheet(_("Charts")[:31])
     charts.sheet_view.rightToLeft = rtl
     chart_row = 1
-    sheets: dict[str, object] = {}
+    sheets: dict[str, Any] = {}
     for fig in figs:
         name = str(SECTIONS.get(fig.section, fig.section))[:31]
         ws = sheets.get(name)
         if ws is None:
             ws = wb.create_sheet(name, index=len(sheets) + 1)
-            ws.sheet_view.rightToLeft = rtl  # type: ignore[attr-defined]
-            ws.column_dimensions["A"].width = 44  # type: ignore[attr-defined]
+            ws.sheet_view.rightToLeft = rtl
+            ws.column_dimensions["A"].width = 44
             sheets[name] = ws
-        start = ws.max_row + 2 if ws.max_row > 1 else 1  # type: ignore[attr-defined]
-        ws.cell(row=start, column=1, value=fig.title).font = Font(bold=True)  # type: ignore[attr-defined]
-        ws.cell(row=start + 1, column=1, value=_("Category")).font = Font(bold=True)  # type: ignore[attr-defined]
+        start = ws.max_row + 2 if ws.max_row > 1 else 1
+        ws.cell(row=start, column=1, value=fig.title).font = Font(bold=True)
+        ws.cell(row=start + 1, column=1, value=_("Category")).font = Font(bold=True)
         for j, col in enumerate(fig.columns):
-            ws.cell(row=start + 1, column=2 + j, value=col).font = Font(bold=True)  # type: ignore[attr-defined]
+            ws.cell(row=start + 1, column=2 + j, value=col).font = Font(bold=True)
         r = start + 1
         for row in fig.rows:
             r += 1
-            ws.cell(row=r, column=1, value=row.label)  # type: ignore[attr-defined]
+            ws.cell(row=r, column=1, value=row.label)
             for j, c in enumerate(row.cells):
-                ws.cell(row=r, column=2 + j, value=c.value if c.value is not None else c.text)  # type: ignore[attr-defined]
+                ws.cell(row=r, column=2 + j, value=c.value if c.value is not None else c.text)
         if fig.totals:
             r += 1
-            ws.cell(row=r, column=1, value=_("Total")).font = Font(bold=True)  # type: ignore[attr-defined]
+            ws.cell(row=r, column=1, value=_("Total")).font = Font(bold=True)
             for j, c in enumerate(fig.totals):
-                ws.cell(row=r, column=2 + j, value=c.value if c.value is not None else c.text)  # type: ignore[attr-defined]
+                ws.cell(row=r, column=2 + j, value=c.value if c.value is not None else c.text)
         for label, value in fig.summary:
             r += 1
-            ws.cell(row=r, column=1, value=label)  # type: ignore[attr-defined]
-            ws.cell(row=r, column=2, value=value)  # type: ignore[attr-defined]
+            ws.cell(row=r, column=1, value=label)
+            ws.cell(row=r, column=2, value=value)
         if fig.note:
             r += 1
-            ws.cell(row=r, column=1, value=fig.note).font = Font(italic=True)  # type: ignore[attr-defined]
+            ws.cell(row=r, column=1, value=fig.note).font = Font(italic=True)
         if fig.rows:
             chart = BarChart()
             chart.type = "col" if fig.kind == "months" else "bar"
             chart.title = fig.title
             chart.height, chart.width = 7.5, 16
             last = start + 1 + len(fig.rows)
-            data = Reference(ws, min_col=2, max_col=1 + len(fig.columns), min_row=start + 1, max_row=last)  # type: ignore[arg-type]
-            cats = Reference(ws, min_col=1, min_row=start + 2, max_row=last)  # type: ignore[arg-type]
+            data = Reference(ws, min_col=2, max_col=1 + len(fig.columns), min_row=start + 1, max_row=last)
+            cats = Reference(ws, min_col=1, min_row=start + 2, max_row=last)
             chart.add_data(data, titles_from_data=True)
             chart.set_categories(cats)
             charts.add_chart(chart, f"A{chart_row}")

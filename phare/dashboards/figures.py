@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gettext as pygettext
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
+import pycountry
 from django.utils import formats
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from htcds.catalogue import load
-from phare.cases.forms import display_value
 from phare.cases.models import CaseStatus
 from phare.dashboards.queries import AGE_BANDS, MULTI_FIELDS, SINGLE_FIELDS, Filters, Raw
 from phare.dashboards.suppression import suppress_column, suppress_value
@@ -78,13 +80,34 @@ def _not_recorded() -> str:
     return _("Not recorded")
 
 
+@cache
+def _iso_countries(lang: str) -> pygettext.NullTranslations:
+    return pygettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+
+
+def country_name(code: str) -> str:
+    """The country's common name in the active language (Debian's iso-codes translations, via pycountry)."""
+    c = pycountry.countries.get(alpha_2=code)
+    if c is None:
+        return code
+    name = getattr(c, "common_name", None) or c.name
+    tr = _iso_countries((get_language() or "en")[:2])
+    out = tr.gettext(name)
+    if out != name:
+        return out
+    official = tr.gettext(c.name)
+    return official if official != c.name else name
+
+
 def _choice_label(field_name: str, code: str) -> str:
     if not code:
         return _not_recorded()
     f = load().by_name.get(field_name)
+    if f is not None and f.codelist == "country":
+        return country_name(code)
     if f is not None and f.choices:
         return _(f.label_of(code))
-    return display_value(field_name, code) or code
+    return code
 
 
 def _one_column(key: str, section: str, title: str, items: Iterable[tuple[str, str, int]], total: int,
@@ -95,7 +118,7 @@ def _one_column(key: str, section: str, title: str, items: Iterable[tuple[str, s
     return Figure(key, section, title, kind, [column], rows, [tot], note=note, suppressed=bool(k))
 
 
-def _by_count(values: Mapping[str, int], label: callable) -> list[tuple[str, str, int]]:  # type: ignore[valid-type]
+def _by_count(values: Mapping[str, int], label: Callable[[str], str]) -> list[tuple[str, str, int]]:
     items = [(c, label(c), n) for c, n in values.items() if n]
     items.sort(key=lambda t: (-t[2], t[1]))
     return items

@@ -81,11 +81,11 @@ class YearMonth(Func):
 
     output_field = CharField()
 
-    def as_sqlite(self, compiler: Any, conn: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, conn, template="substr(%(expressions)s, 1, 7)", **extra)
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 7)", **extra_context)
 
-    def as_postgresql(self, compiler: Any, conn: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, conn, template="to_char(%(expressions)s, 'YYYY-MM')", **extra)
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM')", **extra_context)
 
 
 def partner_ids(organisation_id: int | None) -> list[int]:
@@ -169,7 +169,7 @@ def _compute(user: Any, organisation_id: int, filters: Filters, today: date) -> 
     cases = _base(user, Case, organisation_id).filter(filters.case_q())
     soon = today + timedelta(days=DUE_SOON_DAYS)
     open_q = ~Q(cas_Status__in=list(CLOSED_STATUSES))
-    # 1. status × owner, with follow-ups due, in one pass.
+    # 1. status by owner, with follow-ups due, in one pass.
     rows = cases.values("cas_Status", "cas_CaseOwner_id").annotate(
         n=Count("id"),
         overdue=Count("id", filter=open_q & Q(follow_up_date__lt=today)),

@@ -1,6 +1,6 @@
 """Small-cell suppression for figures shared outside the organisation (operator views, external reports).
 
-Primary: a count between 1 and k−1 is hidden. Secondary: if a column hides exactly one cell, the total minus
+Primary: a count between 1 and k-1 is hidden. Secondary: if a column hides exactly one cell, the total minus
 the shown cells would give it back, so the smallest other non-zero cell is hidden too; a total below k is
 hidden with every cell. Zeros stay visible (an empty category discloses nothing about a person).
 """

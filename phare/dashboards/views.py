@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -56,13 +56,16 @@ class FilterForm(forms.Form):
     owner = forms.TypedChoiceField(label=gettext_lazy("Owner"), required=False, coerce=int, empty_value=None)
     scope = forms.ChoiceField(label=gettext_lazy("Organisations"), required=False)
 
+    def _choice(self, name: str) -> forms.ChoiceField:
+        return cast(forms.ChoiceField, self.fields[name])
+
     def __init__(self, *args: Any, user: Any, operator: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("All")), ("open", _("Open (not closed)")), *CaseStatus.choices]
+        self._choice("status").choices = [("", _("All")), ("open", _("Open (not closed)")), *CaseStatus.choices]
         owners = User.objects.filter(organisation_id=user.organisation_id).order_by("username")
-        self.fields["owner"].choices = [("", _("Everyone")), *[(u.pk, u.get_full_name() or u.username) for u in owners]]
+        self._choice("owner").choices = [("", _("Everyone")), *[(u.pk, u.get_full_name() or u.username) for u in owners]]
         if operator:
-            self.fields["scope"].choices = [("", _("My organisation")), (PARTNERS, _("Partner organisations"))]
+            self._choice("scope").choices = [("", _("My organisation")), (PARTNERS, _("Partner organisations"))]
         else:
             del self.fields["scope"]
 
@@ -183,10 +186,13 @@ class ReportForm(forms.Form):
                                   required=False)  # fmt: skip
     scope = forms.ChoiceField(label=gettext_lazy("Organisations"), required=False)
 
+    def _choice(self, name: str) -> forms.ChoiceField:
+        return cast(forms.ChoiceField, self.fields[name])
+
     def __init__(self, *args: Any, operator: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if operator:
-            self.fields["scope"].choices = [("", _("My organisation")), (PARTNERS, _("Partner organisations"))]
+            self._choice("scope").choices = [("", _("My organisation")), (PARTNERS, _("Partner organisations"))]
         else:
             del self.fields["scope"]
 

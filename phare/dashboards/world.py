@@ -97,7 +97,7 @@ def _project(lat: float, lon: float) -> tuple[float, float]:
 
 @cache
 def layout() -> dict[str, tuple[int, int]]:
-    """code → (column, row) on a COLS × ROWS grid, each tile used once."""
+    """code → (column, row) on a COLS x ROWS grid, each tile used once."""
     middle = sorted((c for c in CENTROIDS if c not in _FIRST and c not in _LAST), key=lambda c: -abs(CENTROIDS[c][0]))
     order = list(_FIRST) + middle + list(_LAST)
     taken: dict[tuple[int, int], str] = {}
