@@ -1,0 +1,204 @@
+"""The audit log: append-only, keyed hash chain with a MACed head; tampering is always detected."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from phare.accounts.models import Organisation, Role, User
+from phare.audit.log import record, verify
+from phare.audit.models import AuditEvent, AuditHead
+
+pytestmark = pytest.mark.django_db
+
+CHAIN = 25
+
+
+def _chain(n: int = CHAIN) -> list[AuditEvent]:
+    org = Organisation.objects.create(slug="audited", org_Name="Audited")
+    user = User.objects.create(username="auditee", organisation=org)
+    events = []
+    with transaction.atomic():
+        for i in range(n):
+            events.append(
+                record(random.choice(["case.view", "person.view", "case.update", "export"]), actor=user,
+                       target_type="cases.case", target_id=str(i), detail={"i": i, "note": "x" * (i % 5)})
+            )  # fmt: skip
+    return events
+
+
+def _unlock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('phare.audit_unlock', 'on', true)")
+
+
+def test_it_verifies_an_intact_chain_and_refuses_records_outside_a_transaction() -> None:
+    _chain(5)
+    v = verify()
+    assert v.ok and v.checked == 5
+    head = AuditHead.objects.get(pk=1)
+    assert head.count == 5 and head.last_id == AuditEvent.objects.order_by("-id").first().id  # type: ignore[union-attr]
+    # outside a transaction (autocommit) record refuses to write
+    with pytest.raises(RuntimeError):
+        transaction.get_connection().in_atomic_block = False
+        try:
+            record("x")
+        finally:
+            transaction.get_connection().in_atomic_block = True
+
+
+def _tamper(kind: str, events: list[AuditEvent], i: int, j: int, field: str, rnd: random.Random) -> None:
+    e = events[i]
+    qs = AuditEvent.objects.filter(pk=e.pk)
+    if kind == "edit":
+        value: Any = {
+            "action": e.action + "!", "actor_name": "mallory", "target_id": e.target_id + "0", "ip": "10.6.6.6",
+            "detail": {**e.detail, "i": -1}, "at": e.at.replace(microsecond=(e.at.microsecond + 1) % 1000000),
+            "organisation_id": None, "actor_id": None, "target_type": "cases.person",
+            "hash": "f" * 64, "prev_hash": "e" * 64,
+        }[field]  # fmt: skip
+        qs.update(**{field: value})
+    elif kind == "delete":
+        qs.delete()
+    elif kind == "reorder":  # swap the contents of two rows (ids stay in place)
+        a, b = events[i], events[j]
+        cols = ["action", "actor_name", "target_type", "target_id", "ip", "at", "detail", "prev_hash"]
+        AuditEvent.objects.filter(pk=a.pk).update(hash="tmp" + "0" * 61)
+        AuditEvent.objects.filter(pk=b.pk).update(**{c: getattr(a, c) for c in cols}, hash=a.hash)
+        AuditEvent.objects.filter(pk=a.pk).update(**{c: getattr(b, c) for c in cols}, hash=b.hash)
+    elif kind == "insert":  # a forged event between two real ones, copying a neighbour's link
+        AuditEvent.objects.create(
+            action="forged", at=e.at, prev_hash=e.hash, hash="%064x" % rnd.getrandbits(256), detail={}
+        )
+
+
+def test_it_detects_1000_random_tamperings() -> None:
+    events = _chain()
+    assert verify().ok
+    detected = tried = 0
+
+    @settings(max_examples=1000, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(
+        kind=st.sampled_from(["edit", "edit", "delete", "reorder", "insert"]),
+        i=st.integers(0, CHAIN - 1),
+        j=st.integers(0, CHAIN - 1),
+        field=st.sampled_from(["action", "actor_name", "target_id", "ip", "detail", "at", "organisation_id",
+                               "actor_id", "target_type", "hash", "prev_hash"]),
+        seed=st.integers(0, 2**32),
+    )  # fmt: skip
+    def attempt(kind: str, i: int, j: int, field: str, seed: int) -> None:
+        nonlocal detected, tried
+        if kind == "reorder" and i == j:
+            j = (i + 1) % CHAIN
+        sid = transaction.savepoint()
+        try:
+            _unlock()
+            _tamper(kind, events, i, j, field, random.Random(seed))
+            tried += 1
+            detected += not verify().ok
+        finally:
+            transaction.savepoint_rollback(sid)
+
+    attempt()
+    assert tried >= 1000
+    assert detected == tried  # 100 %
+    assert verify().ok  # and every tampering was rolled back
+
+
+def test_it_detects_truncating_the_tail_and_a_forged_head() -> None:
+    events = _chain(6)
+    _unlock()
+    AuditEvent.objects.filter(pk=events[-1].pk).delete()
+    v = verify()
+    assert not v.ok and "truncated" in v.reason
+    AuditHead.objects.filter(pk=1).update(last_id=events[-2].pk, last_hash=events[-2].hash, count=5)
+    assert "head was altered" in verify().reason
+
+
+def test_it_reports_the_first_broken_link_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    events = _chain(8)
+    call_command("audit", "verify")
+    assert "intact: 8 events" in capsys.readouterr().out
+    _unlock()
+    AuditEvent.objects.filter(pk=events[3].pk).update(actor_name="someone else")
+    AuditEvent.objects.filter(pk=events[6].pk).update(action="edited too")
+    with pytest.raises(CommandError) as exc:
+        call_command("audit", "verify")
+    assert exc.value.returncode == 1
+    err = capsys.readouterr().err
+    assert f"event {events[3].pk}" in err and "edited row" in err
+
+
+def test_it_cannot_be_recomputed_without_the_key() -> None:
+    """An attacker with only the database recomputes plain SHA-256 hashes: still detected (keyed HMAC)."""
+    import hashlib
+    import json
+
+    from phare.audit.log import GENESIS, _content
+
+    _chain(4)
+    _unlock()
+    prev = GENESIS
+    for e in AuditEvent.objects.order_by("id"):
+        e.actor_name = "rewritten"
+        payload = json.dumps(_content(e), sort_keys=True, separators=(",", ":"), default=str)
+        h = hashlib.sha256((prev + payload).encode()).hexdigest()
+        AuditEvent.objects.filter(pk=e.pk).update(actor_name="rewritten", prev_hash=prev, hash=h)
+        prev = h
+    assert not verify().ok
+
+
+def test_it_refuses_update_and_delete_on_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    from django.db import DatabaseError
+
+    events = _chain(2)
+    for op in (lambda: AuditEvent.objects.filter(pk=events[0].pk).update(action="x"),
+               lambda: AuditEvent.objects.filter(pk=events[0].pk).delete()):  # fmt: skip
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            op()
+
+
+def test_it_records_sign_in_failures_and_role_changes(client: Any, make_user: Any, org: Any) -> None:
+    admin = make_user(Role.ADMIN, org)
+    worker = make_user(Role.CASE_WORKER, org)
+    client.post("/accounts/login/", {"username": worker.username, "password": "wrong password!!"})
+    assert AuditEvent.objects.filter(action="signin.failed", detail__username=worker.username).exists()
+    client.force_login(admin)
+    client.post(f"/accounts/users/{worker.pk}/", {"role": Role.SUPERVISOR, "is_active": "on", "username": worker.username})
+    e = AuditEvent.objects.get(action="user.permissions_changed")
+    assert e.actor_id == admin.pk and e.target_id == str(worker.pk)
+    assert e.detail == {"before": {"role": "case_worker", "is_active": True},
+                        "after": {"role": "supervisor", "is_active": True}, "password_reset": False}  # fmt: skip
+    assert verify().ok
+
+
+def test_it_lets_only_auditors_and_admins_search_and_shows_who_viewed_a_person(
+    make_user: Any, org: Any, other_org: Any, client_for: Any
+) -> None:
+    auditor = make_user(Role.AUDITOR, org)
+    worker = make_user(Role.CASE_WORKER, org)
+    stranger = make_user(Role.CASE_WORKER, other_org)
+    with transaction.atomic():
+        record("person.view", actor=worker, target_type="cases.person", target_id="p-123")
+        record("person.view", actor=stranger, target_type="cases.person", target_id="p-123")
+        record("case.update", actor=worker, target_type="cases.case", target_id="c-1")
+    assert client_for(worker).get("/accounts/audit/").status_code == 403
+    assert client_for(make_user(Role.ANALYST, org)).get("/accounts/audit/").status_code == 403
+    r = client_for(auditor).get("/accounts/audit/", {"target": "p-123", "viewed_only": "on"})
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert worker.username in body and stranger.username not in body and "case.update" not in body
+    assert AuditEvent.objects.filter(action="audit.search", actor=auditor).exists()
+    r = client_for(auditor).get("/accounts/audit/", {"user": worker.username, "action": "case.", "since": "2000-01-01"})
+    assert "c-1" in r.content.decode()
