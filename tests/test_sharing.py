@@ -162,3 +162,19 @@ def test_it_releases_from_the_export_command(org: Organisation, analyst: User, t
 
     with pytest.raises(CommandError, match="below this organisation's threshold"):
         call_command("export", "ctdc", "--org", "hub", "--k", "3", "--out", str(tmp_path / "low.csv"))
+
+
+def test_it_releases_dp_aggregates_with_small_cells_suppressed(org: Organisation, analyst: User) -> None:
+    make_cases(org, 300)
+    outcome = releases.release_aggregate(analyst, org, ["gender", "CountryOfExploitation"], 1.0, seed=3)
+    cells = outcome.rows
+    inner = [c for c in cells if "Total" not in (c["gender"], c["CountryOfExploitation"])]
+    # No published inner cell is small; whatever is withheld is marked with why.
+    assert all(int(str(c["count"])) >= 11 for c in inner if c["count"] is not None)
+    assert all(c["suppressed"] in ("primary", "secondary") for c in cells if c["count"] is None)
+    # 300 victims over 8 countries x 2 genders: some cells are small, so something is suppressed.
+    assert any(c["suppressed"] == "primary" for c in inner)
+    assert outcome.report["threshold"] == 11
+    assert PrivacySpend.objects.get().epsilon == 1.0
+    with pytest.raises(releases.ReleaseRefusedError, match="two or three"):
+        releases.release_aggregate(analyst, org, ["gender"], 1.0)

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from htcds.deid import ctdc
+from htcds.deid.aggregates import dp_count_table
 from htcds.deid.hierarchies import ctdc_hierarchies
 from htcds.deid.kanon import k_anonymise
 from htcds.deid.risk import risk_report
@@ -102,15 +103,60 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "crosswalk"}
 
 
-def _write(out: Path, rows: list[dict[str, Any]], report_path: Path | None, report: dict[str, Any]) -> None:
-    import json
-
+def write_rows(out: Path, rows: list[dict[str, Any]]) -> None:
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _write(out: Path, rows: list[dict[str, Any]], report_path: Path | None, report: dict[str, Any]) -> None:
+    import json
+
+    write_rows(out, rows)
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def _spend(organisation: Any, dataset: str, epsilon: float, delta: float, purpose: str, actor: Any) -> PrivacyBudget:
+    """Record a spend against the dataset's budget, or refuse; call inside the release's transaction."""
+    # Lock the budget row: two releases at once must not both fit in what is left.
+    budget = PrivacyBudget.objects.select_for_update().get(pk=budget_for(organisation, dataset).pk)
+    left = remaining_epsilon(budget)
+    if epsilon > left + 1e-12:
+        raise ReleaseRefusedError(
+            f"epsilon {epsilon:g} exceeds what is left of this dataset's privacy budget ({left:g} of "
+            f"{budget.total_epsilon:g}); an admin can raise the total, knowing every release adds up"
+        )
+    PrivacySpend.objects.create(organisation=organisation, budget=budget, epsilon=epsilon, delta=delta,
+                                purpose=purpose, actor=actor)  # fmt: skip
+    return budget
+
+
+AGGREGATE_COLUMNS = ("gender", "ageBroad", "citizenship", "CountryOfExploitation", "yearOfRegistration",
+                     "isForcedLabour", "isSexualExploit", "isOtherExploit")  # fmt: skip
+
+
+def release_aggregate(actor: Any, organisation: Any, attributes: list[str], epsilon: float,
+                      dataset: str = "ctdc-aggregates", seed: int | None = None) -> Outcome:  # fmt: skip
+    """Counts by two or three attributes with DP noise and small cells (under k) suppressed, so that a table
+    can go into a report that leaves the organisation."""
+    _check_actor(actor, organisation)
+    if not 2 <= len(attributes) <= 3 or any(a not in AGGREGATE_COLUMNS for a in attributes):
+        raise ReleaseRefusedError(f"choose two or three of: {', '.join(AGGREGATE_COLUMNS)}")
+    if epsilon <= 0:
+        raise ReleaseRefusedError("epsilon must be positive")
+    export = ctdc_table(organisation)
+    with transaction.atomic():
+        _spend(organisation, dataset, epsilon, 0.0, "aggregate " + "x".join(attributes), actor)
+        table = dp_count_table(export.rows, attributes, epsilon, threshold=organisation.k_threshold, seed=seed)
+        report = {"kind": "aggregate", "organisation": organisation.slug, "filters": export.counts(), **table.to_json()}
+        rows = [c for c in table.cells()]
+        release = Release.objects.create(organisation=organisation, kind="aggregate", actor=actor, records=len(rows),
+                                         epsilon=epsilon, k=organisation.k_threshold, report=_summary(report))  # fmt: skip
+        record("export.aggregate", actor=actor, organisation=organisation, target=release,
+               detail={"attributes": attributes, "epsilon": epsilon})  # fmt: skip
+    return Outcome(release, rows, report)
 
 
 def budget_for(organisation: Any, dataset: str) -> PrivacyBudget:
@@ -132,14 +178,8 @@ def release_synthetic(actor: Any, organisation: Any, epsilon: float, out: Path, 
     if not export.rows:
         raise ReleaseRefusedError(f"no record may be released: {export.counts()}")
     with transaction.atomic():
-        # Lock the budget row: two releases at once must not both fit in what is left.
-        budget = PrivacyBudget.objects.select_for_update().get(pk=budget_for(organisation, dataset).pk)
-        left = remaining_epsilon(budget)
-        if epsilon > left + 1e-12:
-            raise ReleaseRefusedError(
-                f"epsilon {epsilon:g} exceeds what is left of this dataset's privacy budget ({left:g} of "
-                f"{budget.total_epsilon:g}); an admin can raise the total, knowing every release adds up"
-            )
+        budget = _spend(organisation, dataset, epsilon, delta, "synthetic microdata", actor)
+        left = remaining_epsilon(budget) + epsilon
         result = synthesise(export.rows, epsilon=epsilon, delta=delta, seed=seed)
         rows = result.rows()
         utility = utility_report(export.rows, rows)
@@ -154,8 +194,6 @@ def release_synthetic(actor: Any, organisation: Any, epsilon: float, out: Path, 
             "synthesis": result.to_json(),
             "utility": utility.to_json(),
         }
-        PrivacySpend.objects.create(organisation=organisation, budget=budget, epsilon=epsilon, delta=delta,
-                                    purpose="synthetic microdata", actor=actor)  # fmt: skip
         release = Release.objects.create(organisation=organisation, kind="synthetic", actor=actor, records=len(rows),
                                          epsilon=epsilon, report=report)  # fmt: skip
         record("export.synthetic", actor=actor, organisation=organisation, target=release,

@@ -39,7 +39,7 @@ def index(request: HttpRequest) -> HttpResponse:
     budgets = [(b, releases.remaining_epsilon(b)) for b in scoped(request.user, PrivacyBudget)]
     recent = scoped(request.user, Release).order_by("-at")[:20]
     return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "budgets": budgets,
-                                                  "releases": recent})  # fmt: skip
+                                                  "releases": recent, "columns": releases.AGGREGATE_COLUMNS})  # fmt: skip
 
 
 @login_required
@@ -54,6 +54,10 @@ def release(request: HttpRequest, kind: str) -> HttpResponse:
                                             override_reason=request.POST.get("override_reason", ""))  # fmt: skip
         elif kind == "synthetic":
             outcome = releases.release_synthetic(request.user, org, float(request.POST.get("epsilon") or 1), tmp)
+        elif kind == "aggregate":
+            attributes = [a for a in request.POST.getlist("attributes") if a]
+            outcome = releases.release_aggregate(request.user, org, attributes, float(request.POST.get("epsilon") or 1))
+            releases.write_rows(tmp, outcome.rows)
         else:
             return HttpResponse(status=404)
     except (releases.ReleaseRefusedError, ValueError) as exc:
