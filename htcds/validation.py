@@ -307,12 +307,6 @@ class _Compiled:
 _F_SKIP, _F_CHOICE, _F_MULTI, _F_DATE, _F_TEXT, _F_LOOKUP, _F_BOOL, _F_CALL, _F_FAIL = range(9)
 _MEMO_LIMIT = 1 << 18
 
-
-class _Unknown(frozenset[str]):
-    """An empty set with an identity of its own, marking a key the entity does not have."""
-
-
-_ABSENT: frozenset[str] = _Unknown()
 # Fields without a list of good values: only "" (which _check_record skips) is known to be good.
 _NOTHING_KNOWN: frozenset[str] = frozenset({""})
 
@@ -509,60 +503,76 @@ _PERSON_REFS = ("events", "support_plans", "consents", "assessments")
 
 def _fast_fields(rec: dict[str, Any], known: dict[str, frozenset[str] | set[str] | None], spec: dict[str, tuple[int, Any]]) -> bool:
     """True when no field of `rec` would earn a problem or warning from `_check_record`."""
-    for key, value in rec.items():
-        # Commonest case first: a value name or an already-seen date, one dict and one set lookup.
-        good = known.get(key, _ABSENT)
-        if good is None:
-            continue  # structural key: _check_record does not look at its value
-        if value.__class__ is str and value in good:
-            continue
-        if good is _ABSENT:
-            return False  # unknown or wrong-entity field
-        if value is None:
-            continue
-        tag, data = spec[key]
-        cls = value.__class__
-        if cls is str:
-            # Same skip as _check_record's `value is None or value == ""`, without comparing lists with "";
-            # a str subclass equal to "" falls through to a test that refuses it, so the full path decides.
-            if not value:
+    try:
+        for key, value in rec.items():
+            # Commonest case first: a value name or an already-seen date, one dict and one set lookup. An
+            # unknown or wrong-entity key raises KeyError (cheaper than .get on the hot path).
+            good = known[key]
+            if good is None:
+                continue  # structural key: _check_record does not look at its value
+            cls = value.__class__
+            if cls is str:
+                if value in good:
+                    continue
+                # Same skip as _check_record's `value == ""`; a str subclass equal to "" is not `str` and
+                # goes to a test below that refuses it, so the full path decides.
+                if not value:
+                    continue
+            elif value is None:
                 continue
-            if tag == _F_DATE:
-                if data(value) is not None:
+            tag, data = spec[key]
+            if cls is str:
+                if tag == _F_DATE:
+                    if data(value) is not None:
+                        return False
+                    if len(good) < _MEMO_LIMIT:
+                        good.add(value)  # type: ignore[union-attr]
+                    continue
+                if tag == _F_TEXT:
+                    if data is None or len(value) <= data:
+                        continue
                     return False
-                if len(good) < _MEMO_LIMIT:
-                    good.add(value)  # type: ignore[union-attr]
+                if tag == _F_LOOKUP:
+                    if len(value) <= 255:
+                        continue
+                    return False
+            elif tag == _F_MULTI:
+                if cls is not list:
+                    return False
+                for item in value:
+                    if item.__class__ is not str or item not in data:
+                        return False
+                if len(set(value)) != len(value):
+                    return False
                 continue
-            if tag == _F_TEXT:
-                if data is None or len(value) <= data:
+            elif tag == _F_BOOL:
+                if cls is bool:
                     continue
                 return False
-            if tag == _F_LOOKUP:
-                if len(value) <= 255:
-                    continue
-                return False
-        elif tag == _F_MULTI:
-            if cls is not list:
-                return False
-            for item in value:
-                if item.__class__ is not str or item not in data:
-                    return False
-            if len(set(value)) != len(value):
-                return False
-            continue
-        elif tag == _F_BOOL:
-            if cls is bool:
+            if tag == _F_CALL and data(value) is None:
                 continue
             return False
-        if tag == _F_CALL and data(value) is None:
-            continue
+    except KeyError:
         return False
     return True
 
 
 _CLOSED = ("Closed", "ClosedReferred")
 _VICTIM_ROLE_NAMES = ("Victim", "PotentialVictim")
-_REF_ENTITIES = frozenset(BUNDLE_LISTS[k] for k in _PERSON_REFS)
+
+
+# How `_fast_ok` treats each list of a bundle after the persons: which extra test its records need.
+_K_PLAIN, _K_PARTICIPANT, _K_REFERRAL, _K_ASSESSMENT, _K_SUPPORT, _K_CONSENT = range(6)
+_LIST_KIND = {
+    key: (
+        entity,
+        {"participant": _K_PARTICIPANT, "referral": _K_REFERRAL, "assessment": _K_ASSESSMENT,
+         "support_plan": _K_SUPPORT, "consent": _K_CONSENT}.get(entity, _K_PLAIN),
+        key in _PERSON_REFS,
+    )
+    for key, entity in BUNDLE_LISTS.items()
+    if key != "persons"
+}  # fmt: skip
 
 
 def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
@@ -570,7 +580,9 @@ def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
 
     Almost every bundle in an import is valid, and this path builds no paths, collector or Problem. Any doubt
     (a value of an unusual type, anything that could be a problem) returns False and the full validation
-    decides, so the problems reported, their order and their wording never depend on this function.
+    decides, so the problems reported, their order and their wording never depend on this function. Only a
+    yes or no comes out, so lists are visited in the bundle's own order, persons first (the others refer to
+    them).
     """
     if bundle.__class__ is not dict:
         return False
@@ -587,31 +599,51 @@ def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
     if isinstance(opened, str) and isinstance(closed, str) and closed < opened:
         return False
     persons: set[str] = set()
-    for key, entity in BUNDLE_LISTS.items():
-        items = bundle.get(key)
-        if items is None:
-            continue
+    items = bundle.get("persons")
+    if items is not None:
         if items.__class__ is not list:
             return False
-        spec, entity_known = fast[entity], known[entity]
-        seen = persons if key == "persons" else set()
-        refs = entity in _REF_ENTITIES
+        spec, entity_known = fast["person"], known["person"]
         for rec in items:
             if rec.__class__ is not dict or not _fast_fields(rec, entity_known, spec):
                 return False
             rid = rec.get("id")
             if rid is not None:
-                if rid.__class__ is not str or rid in seen:
+                if rid.__class__ is not str or rid in persons:
                     return False
-                seen.add(rid)
+                persons.add(rid)
+    for key, items in bundle.items():
+        how = _LIST_KIND.get(key)
+        if how is None or items is None:
+            continue  # case, version, persons: done above
+        if items.__class__ is not list:
+            return False
+        entity, kind, refs = how
+        spec, entity_known = fast[entity], known[entity]
+        seen: set[str] | None = set() if len(items) > 1 else None  # one record cannot repeat an id
+        for rec in items:
+            if rec.__class__ is not dict or not _fast_fields(rec, entity_known, spec):
+                return False
+            if seen is not None:
+                rid = rec.get("id")
+                if rid is not None:
+                    if rid.__class__ is not str or rid in seen:
+                        return False
+                    seen.add(rid)
             if refs:
                 ref = rec.get("person")
                 if ref is not None and (ref.__class__ is not str or ref not in persons):
                     return False
-            if entity == "participant":
+            if kind == _K_PLAIN:
+                continue
+            if kind == _K_PARTICIPANT:
                 if not _fast_participant(rec, persons, comp):
                     return False
-            elif entity == "referral":
+            elif kind == _K_CONSENT:
+                given, withdrawn = rec.get("con_Date"), rec.get("con_WithdrawnDate")
+                if given.__class__ is str and withdrawn.__class__ is str and withdrawn < given:
+                    return False
+            elif kind == _K_REFERRAL:
                 direction = rec.get("direction")
                 if direction.__class__ is not str:
                     return False
@@ -623,19 +655,15 @@ def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
                     return False
                 if not other.isdisjoint(rec):
                     return False
-            elif entity == "assessment":
+            elif kind == _K_ASSESSMENT:
                 if not _fast_answers(rec.get("answers"), comp):
                     return False
-            elif entity == "support_plan":
-                start, actual, planned = rec.get("spl_StartDate"), rec.get("spl_ActualEndDate"), rec.get("spl_PlannedEndDate")
-                if start.__class__ is str and (
-                    (actual.__class__ is str and actual < start) or (planned.__class__ is str and planned < start)
-                ):
-                    return False
-            elif entity == "consent":
-                given, withdrawn = rec.get("con_Date"), rec.get("con_WithdrawnDate")
-                if given.__class__ is str and withdrawn.__class__ is str and withdrawn < given:
-                    return False
+            else:  # support plan
+                start = rec.get("spl_StartDate")
+                if start.__class__ is str:
+                    actual, planned = rec.get("spl_ActualEndDate"), rec.get("spl_PlannedEndDate")
+                    if (actual.__class__ is str and actual < start) or (planned.__class__ is str and planned < start):
+                        return False
     return True
 
 
