@@ -7,6 +7,7 @@ classes) are facts from the standard's own documents and are typed in once.
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -83,11 +84,31 @@ def normalise_country(value: str) -> str | None:
     return _country_index().get(_fold(text))
 
 
-def country_name(alpha2: str) -> str:
+def country_name(alpha2: str, language: str | None = None) -> str:
+    """The country's name, in `language` (ISO 639-1) when pycountry ships a translation for it."""
     c = pycountry.countries.get(alpha_2=alpha2)
     if c is None:
         return alpha2
-    return str(getattr(c, "common_name", None) or c.name)
+    name = str(getattr(c, "common_name", None) or c.name)
+    if language and language != "en":
+        return _iso_translation("iso3166-1", language).gettext(name)
+    return name
+
+
+def language_name(code: str, language: str | None = None) -> str:
+    lang = pycountry.languages.get(alpha_3=code)
+    if lang is None:
+        return code
+    name = str(lang.name)
+    if language and language != "en":
+        return _iso_translation("iso639-3", language).gettext(name)
+    return name
+
+
+@lru_cache(maxsize=32)
+def _iso_translation(domain: str, language: str) -> gettext.NullTranslations:
+    # pycountry ships the Debian iso-codes translations; a language it lacks falls back to English.
+    return gettext.translation(domain, pycountry.LOCALES_DIR, languages=[language], fallback=True)
 
 
 # --- ISO 639 languages ------------------------------------------------------------------------------------
