@@ -156,3 +156,29 @@ def render(fig: Figure, rtl: bool = False) -> SafeString:
     if fig.kind == "map":
         return tile_map(fig, rtl)
     return bars(fig, rtl)
+
+
+def table(fig: Figure) -> SafeString:
+    """The figure's accessible table (caption, header, rows, total), built here rather than in the template:
+    a few hundred rows render in a millisecond."""
+    e = _t
+    out = [f"<table><caption>{e(fig.title)}</caption><thead><tr><th scope=\"col\">{e(_('Category'))}</th>"]
+    out.extend(f'<th scope="col" class="num">{e(c)}</th>' for c in fig.columns)
+    out.append("</tr></thead><tbody>")
+    for row in fig.rows:
+        out.append(f'<tr><th scope="row">{e(row.label)}</th>')
+        for cell in row.cells:
+            if cell.value is None:
+                out.append(f'<td class="num supp">{e(cell.text)}</td>')
+            else:
+                out.append(f'<td class="num">{cell.text}</td>')
+        out.append("</tr>")
+    if not fig.rows:
+        out.append(f'<tr><td colspan="{len(fig.columns) + 1}">{e(_("No data"))}</td></tr>')
+    out.append("</tbody>")
+    if fig.totals:
+        out.append(f'<tfoot><tr><th scope="row">{e(_("Total"))}</th>')
+        out.extend(f'<td class="num">{e(c.text)}</td>' for c in fig.totals)
+        out.append("</tr></tfoot>")
+    out.append("</table>")
+    return mark_safe("".join(out))  # every text goes through escape(); numbers come from number_format

@@ -146,7 +146,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     rtl = translation.get_language_bidi()
     sections = []
     for code, title in SECTIONS.items():
-        items = [(f, svg.render(f, rtl)) for f in figs if f.section == code]
+        items = [(f, svg.render(f, rtl), svg.table(f)) for f in figs if f.section == code]
         sections.append((code, title, items))
     query = request.GET.urlencode()
     return render(request, "dashboards/dashboard.html", {
