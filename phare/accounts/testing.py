@@ -116,6 +116,8 @@ def build_tenant_rows(org: Any, user: Any, marker: str) -> dict[type[Any], Any]:
                 target = field.related_model
                 if field.name == "organisation":
                     kwargs[field.name] = org
+                elif target._meta.label_lower == "accounts.user":
+                    kwargs[field.name] = user
                 elif target is model or (field.null and target is not Organisation) or field.null:
                     continue
                 else:
