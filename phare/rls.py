@@ -125,8 +125,11 @@ def install(role: str | None = None, password: str | None = None) -> int:
     _require_pg()
     role = role or app_role() or "phare_app"
     with connection.cursor() as cur:
+        # ALTER TABLE refuses tables with pending deferred foreign-key checks in this transaction.
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for sql in install_statements(role, password):
             cur.execute(sql)
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")
     return len(tenant_tables())
 
 
@@ -134,6 +137,7 @@ def set_enabled(enabled: bool, tables: list[str] | None = None) -> None:
     """Switch row-level security on or off (tests prove the leak it prevents; never in production)."""
     _require_pg()
     with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in tables or [t for t, _ in tenant_tables()]:
             if enabled:
                 cur.execute(f"ALTER TABLE {_q(table)} ENABLE ROW LEVEL SECURITY")
@@ -141,6 +145,7 @@ def set_enabled(enabled: bool, tables: list[str] | None = None) -> None:
             else:
                 cur.execute(f"ALTER TABLE {_q(table)} NO FORCE ROW LEVEL SECURITY")
                 cur.execute(f"ALTER TABLE {_q(table)} DISABLE ROW LEVEL SECURITY")
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def status() -> list[tuple[str, bool, bool, int]]:

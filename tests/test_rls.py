@@ -1,0 +1,114 @@
+"""PostgreSQL row-level security: a query that forgets the tenant filter still cannot leak, because the
+application runs as a role that does not own the tables and the database filters by `phare.org_id`.
+And the same checks do leak once row-level security is switched off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from phare import access, rls
+from phare.accounts.models import Organisation, OrganisationNote, Role, User
+from phare.accounts.testing import build_tenant_rows, login_with_mfa
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row-level security is PostgreSQL's"),
+]
+
+ROLE = "phare_app"
+
+
+def _world() -> tuple[Organisation, Organisation, dict[type[Any], Any], User]:
+    a = Organisation.objects.create(slug="rls-a", org_Name="A")
+    b = Organisation.objects.create(slug="rls-b", org_Name="B")
+    ua = User.objects.create(username="rls-ua", organisation=a, role=Role.SUPERVISOR)
+    ub = User.objects.create(username="rls-ub", organisation=b, role=Role.SUPERVISOR)
+    build_tenant_rows(a, ua, "RLSA")
+    rows_b = build_tenant_rows(b, ub, "RLSVICTIM")
+    from django.apps import apps
+
+    try:
+        apps.get_model("cases", "Case").objects.filter(organisation=b).update(number="RLS-VICTIM-CASE")
+    except LookupError:
+        pass
+    assert rls.install(ROLE) >= 5
+    return a, b, rows_b, ua
+
+
+def _leaks(org: Organisation, models: list[type[Any]]) -> list[str]:
+    """Every tenant table read WITHOUT a tenant filter, as the application role acting for `org`."""
+    found = []
+    with rls.acting_for(org.pk, role=ROLE):
+        for model in models:
+            others = {o for o in model._default_manager.values_list("organisation_id", flat=True) if o != org.pk}
+            if others:
+                found.append(model._meta.label)
+    return found
+
+
+def test_it_runs_the_app_as_a_role_that_owns_nothing_and_bypasses_nothing() -> None:
+    _world()
+    with connection.cursor() as cur:
+        cur.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [ROLE])
+        assert cur.fetchone() == (False, False)
+        cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = %s", [ROLE])
+        assert cur.fetchone()[0] == 0
+    for table, enabled, forced, policies in rls.status():
+        assert enabled and forced and policies >= 1, table
+
+
+def test_it_stops_a_forgotten_filter_and_leaks_once_rls_is_disabled() -> None:
+    a, b, rows_b, _ = _world()
+    models = list(rows_b)
+    assert _leaks(a, models) == []  # every tenant table, no filter at all: nothing of B
+    with rls.acting_for(None, role=ROLE):  # no tenant set: nothing at all
+        assert not OrganisationNote.objects.exists()
+    with rls.acting_for(a.pk, role=ROLE):
+        # the application role cannot switch on the owners' maintenance bypass
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('phare.maintenance', 'on', false)")
+        assert not OrganisationNote.objects.filter(organisation=b).exists()
+        # nor write into another tenant, nor change its rows
+        with pytest.raises(DatabaseError), transaction.atomic():
+            OrganisationNote.objects.create(organisation=b, body="planted")
+        assert OrganisationNote.objects.filter(organisation=b).update(subject=None) == 0
+        assert OrganisationNote.objects.filter(organisation=b).delete()[0] == 0
+    # negative control: the very same check finds the leak when row-level security is off
+    rls.set_enabled(False)
+    leaked = _leaks(a, models)
+    assert "accounts.OrganisationNote" in leaked and len(leaked) == len(models)
+
+
+def test_it_stops_a_missing_access_filter_on_real_pages(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, rows_b, ua = _world()
+    if not any(m._meta.label == "cases.Case" for m in rows_b):
+        pytest.skip("needs the cases pages")
+    settings.PHARE_DB_ROLE = ROLE
+    monkeypatch.setattr(access, "ENFORCE_TENANT_FILTER", False)  # the ORM filter is gone...
+    client = login_with_mfa(Client(raise_request_exception=False), ua)
+    r = client.get("/cases/RLS-VICTIM-CASE/")
+    assert r.status_code == 404 and b"RLSVICTIM" not in r.content  # ...and the database still says no
+    rls.set_enabled(False)
+    r = client.get("/cases/RLS-VICTIM-CASE/")
+    assert b"RLSVICTIM" in r.content  # negative control: without RLS this request leaks
+
+
+def test_it_lets_owners_maintain_all_tenants() -> None:
+    a, b, _, _ = _world()
+    # owner sessions (migrations, commands) use the explicit maintenance bypass
+    assert {a.pk, b.pk} <= set(OrganisationNote.objects.values_list("organisation_id", flat=True))
+
+
+def test_it_lets_a_referral_share_be_read_through_rls() -> None:
+    a, b, rows_b, _ = _world()
+    note = rows_b[OrganisationNote]
+    with rls.acting_for(a.pk, role=ROLE):
+        assert not OrganisationNote.objects.filter(pk=note.pk).exists()
+    access.share(note, a)
+    with rls.acting_for(a.pk, role=ROLE):
+        assert OrganisationNote.objects.get(pk=note.pk).body.startswith("RLSVICTIM")
+        assert OrganisationNote.objects.filter(pk=note.pk).update(subject=None) == 0  # read-only
