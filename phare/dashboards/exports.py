@@ -45,12 +45,17 @@ def _shape(text: str) -> str:
     return str(get_display(arabic_reshaper.reshape(text)))
 
 
+def _cell(text: str) -> str:
+    """No spreadsheet formulas from names (an owner or partner called "=HYPERLINK(...)")."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def csv_bytes(fig: Figure) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow([_("Code"), _("Category"), *fig.columns])
     for row in fig.rows:
-        w.writerow([row.code, row.label, *[c.value if c.value is not None else c.text for c in row.cells]])
+        w.writerow([row.code, _cell(row.label), *[c.value if c.value is not None else c.text for c in row.cells]])
     if fig.totals:
         w.writerow(["", _("Total"), *[c.value if c.value is not None else c.text for c in fig.totals]])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV correctly
