@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import statistics
@@ -132,7 +133,7 @@ def measure(client: Client, url: str, n: int, cold: bool) -> dict[str, float]:
         assert r.status_code == 200, r.status_code
     times.sort()
     return {"requests": n, "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[max(0, int(round(0.95 * n)) - 1)], 1), "max_ms": round(times[-1], 1)}  # fmt: skip
+            "p95_ms": round(times[max(0, math.ceil(0.95 * n) - 1)], 1), "max_ms": round(times[-1], 1)}  # fmt: skip
 
 
 def main() -> None:
