@@ -63,6 +63,18 @@ def peak(run: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
+def reference_loop_ns() -> float:
+    """CPU ns per iteration of an empty loop: about 10 on an idle modern core with CPython 3.11, so a
+    higher figure shows how much a shared or overloaded machine slowed every timing of this run."""
+    best = float("inf")
+    for _ in range(3):
+        c0 = time.process_time()
+        for _ in range(2_000_000):
+            pass
+        best = min(best, time.process_time() - c0)
+    return round(best / 2_000_000 * 1e9, 1)
+
+
 def make_js_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(bundle_schema(), format_checker=jsonschema.FormatChecker())
 
@@ -135,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             vb(b)
 
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    ref_before = reference_loop_ns()
     h_wall, h_cpu = timed(run_htcds, args.repeat)
     print(f"htcds: {args.n / h_wall:,.0f} bundles/s wall, {args.n / h_cpu:,.0f}/s CPU", flush=True)
     i_wall, i_cpu = timed(run_htcds_invalid, args.repeat)
@@ -142,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     j_wall, j_cpu = timed(run_js, args.repeat)
     print(f"jsonschema: {len(subset) / j_wall:,.0f} bundles/s wall, {len(subset) / j_cpu:,.0f}/s CPU", flush=True)
     load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
+    ref_after = reference_loop_ns()
 
     # --- memory (separate runs: tracemalloc slows everything down)
     mem_subset = bundles[: args.mem_n]
@@ -171,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "HTCDS 2.0 case bundle validation: htcds.validation.validate_bundle vs jsonschema",
         "machine": machine(),
         "load_average": {"before": load_before, "after": load_after},
+        "reference_empty_loop_cpu_ns": {"before": ref_before, "after": ref_after, "idle_core_typical": 10},
         "pinned_cpu": pinned,
         "inputs": {
             "generator": "htcds.generate.generate_bundles (CTDC-like, all valid)",
