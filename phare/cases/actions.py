@@ -127,12 +127,14 @@ def person_index_values(person: Person) -> list[tuple[str, str]]:
     return pairs
 
 
-def index_rows(person: Person) -> list[PersonIndex]:
+def index_rows(person: Person, memo: Mapping[tuple[str, str], str] | None = None) -> list[PersonIndex]:
+    """Blind-index rows for a person; bulk loads pass a mapping that computes (and keeps) each digest."""
     org = person.organisation_id
-    return [
-        PersonIndex(organisation_id=org, person=person, kind=k, digest=blind_index(org, k, v))
-        for k, v in person_index_values(person)
-    ]
+    rows = []
+    for k, v in person_index_values(person):
+        digest = memo[(k, v)] if memo is not None else blind_index(org, k, v)
+        rows.append(PersonIndex(organisation_id=org, person=person, kind=k, digest=digest))
+    return rows
 
 
 def _reindex(person: Person) -> None:

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from phare.accounts.models import Role, User
+from phare.audit.models import AuditEvent
+from phare.cases.models import Case, CaseParticipant, Person, PersonIndex
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def test_it_creates_and_tops_up_the_demo_organisation() -> None:
+    out = StringIO()
+    call_command("demo", cases=60, stdout=out)
+    text = out.getvalue()
+    assert "demo-caseworker" in text and "password" in text
+    assert set(User.objects.filter(organisation__slug="demo").values_list("role", flat=True)) == {r.value for r in Role}
+    assert Case.objects.filter(organisation__slug="demo").count() == 60
+    call_command("demo", cases=40, stdout=StringIO())
+    cases = Case.objects.filter(organisation__slug="demo")
+    assert cases.count() == 100
+    assert len(set(cases.values_list("number", flat=True))) == 100
+    assert AuditEvent.objects.filter(action="demo.generate").count() == 2  # one summary per run, not per row
+    assert CaseParticipant.objects.filter(role__in=("Victim", "PotentialVictim")).count() >= 100
+    assert PersonIndex.objects.filter(kind="name").count() >= Person.objects.count()
+    # Denormalised summary and the primary person are filled for list filtering.
+    assert cases.exclude(exploitation_summary="").count() > 50
+    assert cases.filter(primary_person__isnull=True).count() == 0
+
+
+def test_it_follows_the_published_shares_roughly() -> None:
+    call_command("demo", cases=400, stdout=StringIO(), seed=7)
+    victims = CaseParticipant.objects.filter(role__in=("Victim", "PotentialVictim")).select_related("person")
+    genders = [v.person.prs_Gender for v in victims]
+    female = genders.count("Feminine") / len(genders)
+    assert 0.55 < female < 0.85  # CTDC: about 70-74 % of identified victims are female
+    types = [t for v in victims for t in v.vic_TypeOfExploitation]
+    assert types.count("SexualExploitation") + types.count("ForcedLabour") > 0.6 * len(types)
+
+
+def test_it_prepares_the_quick_start_without_serving() -> None:
+    out = StringIO()
+    call_command("run", no_serve=True, cases=30, stdout=out)
+    assert Case.objects.filter(organisation__slug="demo").count() == 30
+    call_command("run", no_serve=True, cases=30, stdout=StringIO())
+    assert Case.objects.filter(organisation__slug="demo").count() == 30  # only when it has none
+    assert "demo-supervisor" in out.getvalue()
+
+
+def test_it_uses_only_synthetic_names() -> None:
+    call_command("demo", cases=50, stdout=StringIO(), seed=3)
+    real = {"john", "mary", "maria", "james", "mohammed", "anna"}
+    names = {p.prs_FirstName.lower() for p in Person.objects.all() if p.prs_FirstName}
+    assert not names & real
