@@ -170,7 +170,7 @@ def validate(entity: str, record: dict[str, Any], prefix: str = "") -> list[Prob
     else:
         key = _LIST_OF[entity]
         bundle: dict[str, Any] = {"case": {}, key: [rec]}
-        if entity not in ("person", "organisation"):
+        if entity in ("participant", "event", "support_plan", "consent", "assessment"):
             rec["person"] = "p"
             bundle["persons"] = [{"id": "p"}]
         found = errors(validate_bundle(bundle))
@@ -204,8 +204,6 @@ def to_python(entity: str, record: dict[str, Any], user: Any, prefix: str = "") 
                 found.append(problem("unknown-reference", key, f"No organisation {value!r} in your directory.",
                                      value, f"{prefix}{key}"))  # fmt: skip
             out[key] = target
-        elif isinstance(s.model_field, EncryptedTextField) and not isinstance(value, str):
-            out[key] = str(value)
         else:
             out[key] = value
     return out, found

@@ -319,7 +319,7 @@ _ID: dict[str, Any] = {"id": (str, ...)}
 
 
 def _page(name: str, item: Any) -> Any:
-    return create_model(name, __base__=Schema, items=(list[item], ...), next_cursor=(str | None, None))  # type: ignore[valid-type]
+    return create_model(name, __base__=Schema, items=(list[item], ...), next_cursor=(str | None, None))
 
 
 if TYPE_CHECKING:
@@ -543,6 +543,30 @@ def _clean(entity: str, data: dict[str, Any], user: Any, prefix: str = "", *, pa
     return values
 
 
+def _participant_values(request: HttpRequest, user: Any, data: dict[str, Any],
+                        role: str) -> tuple[Person | None, dict[str, Any] | None, dict[str, Any]]:  # fmt: skip
+    """The person (existing by id, or the values of a new one) and the participant's context, with every
+    problem of both reported at once."""
+    person = _person_ref(user, data.get("person"), None, "body.person")
+    if person is None:
+        need(request, "persons:write")
+    found: list[Problem] = []
+    person_data: dict[str, Any] | None = None
+    context: dict[str, Any] = {}
+    try:
+        if person is None:
+            person_data = _clean("person", data.get("person_data") or {}, user, "body.person_data.")
+    except Unprocessable as exc:
+        found += exc.problems
+    try:
+        context = _clean("participant", data, user, "body.", extra={"role": role})
+    except Unprocessable as exc:
+        found += exc.problems
+    if found:
+        raise Unprocessable(found)
+    return person, person_data, context
+
+
 def _person_ref(user: Any, value: Any, case: Case | None, path: str) -> Person | None:
     """A person of the user's organisation by id (on `case`, when given); 422 unknown-reference otherwise."""
     if value is None:
@@ -634,12 +658,7 @@ def open_case(request: HttpRequest, payload: CaseOpenIn) -> Status[dict[str, Any
     need_write(user)
     data = payload.model_dump(exclude_unset=True)
     role = data.get("role", "Victim")
-    person = _person_ref(user, data.get("person"), None, "body.person")
-    person_data = None
-    if person is None:
-        need(request, "persons:write")
-        person_data = _clean("person", data.get("person_data") or {}, user, "body.person_data.")
-    context = _clean("participant", data, user, "body.", extra={"role": role})
+    person, person_data, context = _participant_values(request, user, data, role)
     opened = _date_or_none(data.get("cas_OpenedDate"), "cas_OpenedDate", "body.cas_OpenedDate")
     case = actions.open_case(user, person=person, person_data=person_data, role=role, context=context, opened=opened,
                              restricted=bool(data.get("restricted", False)), request=request)  # fmt: skip
@@ -749,12 +768,7 @@ def get_participant(request: HttpRequest, case_id: UUID, participant_id: UUID) -
 def add_participant(request: HttpRequest, case_id: UUID, payload: ParticipantIn) -> Status[dict[str, Any]]:
     user, case = _for_write(request, case_id)
     data = payload.model_dump(exclude_unset=True)
-    person = _person_ref(user, data.get("person"), None, "body.person")
-    person_data = None
-    if person is None:
-        need(request, "persons:write")
-        person_data = _clean("person", data.get("person_data") or {}, user, "body.person_data.")
-    context = _clean("participant", data, user, "body.", extra={"role": data["role"]})
+    person, person_data, context = _participant_values(request, user, data, data["role"])
     p = actions.add_participant(user, case, role=data["role"], person=person, person_data=person_data, context=context,
                                 request=request)  # fmt: skip
     return Status(201, participant_json(p, True))
