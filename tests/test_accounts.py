@@ -147,6 +147,7 @@ def test_it_sends_a_strict_content_security_policy_and_security_headers(make_use
 def test_it_passes_the_deploy_check_with_production_settings() -> None:
     env = {**os.environ, "SECURE": "true", "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(64),
            "ALLOWED_HOSTS": "phare.example.org"}  # fmt: skip
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' runner, never in production
     out = subprocess.run(
         [sys.executable, "-m", "phare.cli", "check", "--deploy", "--fail-level", "WARNING"],
         capture_output=True, text=True, env=env,
