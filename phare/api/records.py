@@ -119,7 +119,7 @@ def make_model(name: str, entity: str, *, strict: bool, extra: dict[str, Any] | 
     from ninja import Schema
 
     fields = {**(extra or {}), **_field_definitions(entity, skip)}
-    config = ConfigDict(extra="forbid" if strict else "ignore", title=name)
+    config = ConfigDict(extra="forbid", strict=True, title=name) if strict else ConfigDict(extra="ignore", title=name)
     base = type(f"{name}Base", (Schema,), {"model_config": config})
     return create_model(name, __base__=base, **fields)
 

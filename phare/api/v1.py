@@ -94,7 +94,7 @@ class Problems(Schema):
     detail: list[ProblemOut]
 
 
-ERRORS: dict[int, Any] = {401: Error, 403: Error, 404: Error, 422: Problems}
+ERRORS: dict[int, Any] = {400: Error, 401: Error, 403: Error, 404: Error, 422: Problems}
 
 
 class Denied(Exception):  # noqa: N818
@@ -356,7 +356,7 @@ else:
                                    skip=frozenset({"con_WithdrawnDate"}))  # fmt: skip
 
     class AnswerIn(Schema):
-        model_config = {"extra": "forbid"}
+        model_config = {"extra": "forbid", "strict": True}
         question: str = PField(max_length=64)
         answer: str = PField(max_length=32)
         notes: str | None = PField(None, max_length=2000)
@@ -367,19 +367,19 @@ else:
 
 
 class CloseIn(Schema):
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "strict": True}
     cas_Status: Literal["Closed", "ClosedReferred"] = "Closed"
     cas_ReasonForCaseClosure: str = PField(min_length=1, max_length=32000)
     cas_ClosedDate: _Date = None
 
 
 class ReopenIn(Schema):
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "strict": True}
     reason: str = PField("", max_length=32000)
 
 
 class WithdrawIn(Schema):
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "strict": True}
     con_WithdrawnDate: _Date = None
     reason: str = PField("", max_length=32000)
 
