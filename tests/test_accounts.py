@@ -111,7 +111,9 @@ def test_it_ends_sessions_at_once_when_a_user_is_disabled_or_their_role_changes(
         assert r.status_code == 302 and r["Location"].startswith("/accounts/login/"), change
 
 
-def test_it_ends_idle_sessions_after_15_minutes_and_all_after_12_hours(make_user: Any, org: Any, client_for: Any) -> None:
+def test_it_ends_idle_sessions_after_15_minutes_and_all_after_12_hours(
+    make_user: Any, org: Any, client_for: Any
+) -> None:
     user = make_user(Role.CASE_WORKER, org)
     c = client_for(user)
     s = c.session
@@ -130,7 +132,9 @@ def test_it_ends_idle_sessions_after_15_minutes_and_all_after_12_hours(make_user
     assert c.get("/").status_code == 200
 
 
-def test_it_sends_a_strict_content_security_policy_and_security_headers(make_user: Any, org: Any, client_for: Any) -> None:
+def test_it_sends_a_strict_content_security_policy_and_security_headers(
+    make_user: Any, org: Any, client_for: Any
+) -> None:
     r = Client().get("/accounts/login/")
     csp = r["Content-Security-Policy"]
     for part in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
@@ -202,7 +206,9 @@ def test_it_grants_break_glass_for_one_restricted_case_with_a_reason_for_at_most
     assert event.target_id == str(case.uid) and "victim at risk" in event.detail["reason"]
     # only one case: another restricted case stays closed
     other_case = _restricted_note(other_org)
-    assert c.post(f"/accounts/break-glass/{label}/{other_case.uid}/", {"reason": "x" * 20, "hours": 1}).status_code == 404
+    assert (
+        c.post(f"/accounts/break-glass/{label}/{other_case.uid}/", {"reason": "x" * 20, "hours": 1}).status_code == 404
+    )
     # analysts cannot break glass; expired grants no longer open the case
     assert client_for(make_user(Role.ANALYST, org)).get(url).status_code == 403
     BreakGlassGrant.objects.filter(user=worker).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -222,7 +228,10 @@ def test_it_puts_break_glass_in_the_admins_review_queue(make_user: Any, org: Any
     c = client_for(admin)
     page = c.get("/accounts/break-glass/review/").content.decode()
     assert "Urgent medical follow-up needed" in page
-    assert c.post("/accounts/break-glass/review/", {"grant": grant.pk, "note": "justified", "revoke": "1"}).status_code == 302
+    assert (
+        c.post("/accounts/break-glass/review/", {"grant": grant.pk, "note": "justified", "revoke": "1"}).status_code
+        == 302
+    )
     grant.refresh_from_db()
     assert grant.reviewed_by_id == admin.pk and not grant.is_active
     assert AuditEvent.objects.filter(action="breakglass.reviewed").exists()

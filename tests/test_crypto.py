@@ -33,7 +33,9 @@ def _org(slug: str = "crypt") -> Organisation:
 
 
 def test_it_round_trips_text_and_dates_and_stores_versioned_tokens() -> None:
-    note = OrganisationNote.objects.create(organisation=_org(), body="Amaka Obi, +234 803 000 0000", noted_on=date(1999, 4, 2))
+    note = OrganisationNote.objects.create(
+        organisation=_org(), body="Amaka Obi, +234 803 000 0000", noted_on=date(1999, 4, 2)
+    )
     token = _raw(OrganisationNote, "body", note.pk)
     assert token.startswith("v1:o") and str(note.uid) in token and "Amaka" not in token
     fresh = OrganisationNote.objects.get(pk=note.pk)
@@ -53,7 +55,9 @@ def test_it_refuses_a_token_moved_to_another_row_or_column() -> None:
     a = OrganisationNote.objects.create(organisation=org, body="alpha secret")
     b = OrganisationNote.objects.create(organisation=org, body="beta")
     with connection.cursor() as cur:
-        cur.execute("UPDATE accounts_organisationnote SET body = %s WHERE id = %s", [_raw(OrganisationNote, "body", a.pk), b.pk])
+        cur.execute(
+            "UPDATE accounts_organisationnote SET body = %s WHERE id = %s", [_raw(OrganisationNote, "body", a.pk), b.pk]
+        )
     with pytest.raises(TamperedValueError):
         OrganisationNote.objects.get(pk=b.pk)
     # same row, other column: the associated data names the column
@@ -85,7 +89,9 @@ def test_it_never_sends_plaintext_through_update_or_filters() -> None:
 def test_it_uses_the_persons_key_and_erasing_it_makes_their_fields_unreadable() -> None:
     org = _org()
     person = uuid.uuid4()
-    mine = OrganisationNote.objects.create(organisation=org, subject=person, body="about the person", noted_on=date(2001, 1, 1))
+    mine = OrganisationNote.objects.create(
+        organisation=org, subject=person, body="about the person", noted_on=date(2001, 1, 1)
+    )
     other = OrganisationNote.objects.create(organisation=org, body="organisation note")
     assert _raw(OrganisationNote, "body", mine.pk).startswith("v1:p")
     keys.reset_caches()
@@ -104,7 +110,9 @@ def test_it_uses_the_person_key_for_cases_person_linked_rows() -> None:
     org = _org()
     user = User.objects.create(username="u-crypt", organisation=org)
     rows = build_tenant_rows(org, user, "PKEY")
-    person_models = [m for m in rows if m._meta.model_name == "person" or "person" in {f.name for f in m._meta.concrete_fields}]
+    person_models = [
+        m for m in rows if m._meta.model_name == "person" or "person" in {f.name for f in m._meta.concrete_fields}
+    ]
     for model in person_models:
         fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
         for f in fields:

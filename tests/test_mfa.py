@@ -21,7 +21,9 @@ def _sign_in(client: Client, user: Any, password: str = PASSWORD) -> Any:
     return client.post("/accounts/login/", {"username": user.username, "password": password})
 
 
-def test_it_enrols_at_first_sign_in_with_an_inline_qr_code_and_ten_hashed_recovery_codes(make_user: Any, org: Any) -> None:
+def test_it_enrols_at_first_sign_in_with_an_inline_qr_code_and_ten_hashed_recovery_codes(
+    make_user: Any, org: Any
+) -> None:
     user = make_user(Role.CASE_WORKER, org)
     c = Client()
     r = _sign_in(c, user)

@@ -122,7 +122,11 @@ def build_tenant_rows(org: Any, user: Any, marker: str) -> dict[type[Any], Any]:
                     continue
                 else:
                     kwargs[field.name] = build(target)
-            elif field.has_default() or field.null or (isinstance(field, models.CharField | models.TextField) and not field.choices and field.blank):
+            elif (
+                field.has_default()
+                or field.null
+                or (isinstance(field, models.CharField | models.TextField) and not field.choices and field.blank)
+            ):
                 continue
             else:
                 kwargs[field.name] = value_for(field)
