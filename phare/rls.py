@@ -171,21 +171,22 @@ def acting_for(organisation_id: int | None, user_id: int | None = None, role: st
     if connection.vendor != "postgresql":
         yield
         return
+    # One round trip each way; set_config('role', ...) is SET ROLE.
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT set_config('phare.org_id', %s, false), set_config('phare.user_id', %s, false)",
-            [str(organisation_id or ""), str(user_id or "")],
+            "SELECT set_config('phare.org_id', %s, false), set_config('phare.user_id', %s, false)"
+            + (", set_config('role', %s, false)" if role else ""),
+            [str(organisation_id or ""), str(user_id or ""), *([role] if role else [])],
         )
-        if role:
-            cur.execute(f"SET ROLE {_q(role)}")
     try:
         yield
     finally:
         try:
             with connection.cursor() as cur:
-                if role:
-                    cur.execute("RESET ROLE")
-                cur.execute("SELECT set_config('phare.org_id', '', false), set_config('phare.user_id', '', false)")
+                cur.execute(
+                    "SELECT set_config('phare.org_id', '', false), set_config('phare.user_id', '', false)"
+                    + (", set_config('role', 'none', false)" if role else "")
+                )
         except DatabaseError:
             # An aborted transaction: its rollback undoes the settings; a broken connection is closed anyway.
             pass

@@ -91,6 +91,10 @@ def test_it_stops_a_missing_access_filter_on_real_pages(settings: Any, monkeypat
     client = login_with_mfa(Client(raise_request_exception=False), ua)
     r = client.get("/cases/RLS-VICTIM-CASE/")
     assert r.status_code == 404 and b"RLSVICTIM" not in r.content  # ...and the database still says no
+    with connection.cursor() as cur:  # the request's role and tenant do not outlive it on the connection
+        cur.execute("SELECT current_user, current_setting('phare.org_id', true)")
+        user, org = cur.fetchone()
+    assert user != ROLE and org == ""
     rls.set_enabled(False)
     r = client.get("/cases/RLS-VICTIM-CASE/")
     assert b"RLSVICTIM" in r.content  # negative control: without RLS this request leaks

@@ -87,7 +87,10 @@ class RowLevelSecurityMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         from phare import rls
 
+        role = rls.app_role()
+        if not role:  # no application role configured: the owner connection is not subject to RLS anyway
+            return self.get_response(request)
         user = getattr(request, "user", None)
         org_id = getattr(user, "organisation_id", None) if user is not None and user.is_authenticated else None
-        with rls.acting_for(org_id, user_id=getattr(user, "pk", None), role=rls.app_role()):
+        with rls.acting_for(org_id, user_id=getattr(user, "pk", None), role=role):
             return self.get_response(request)
