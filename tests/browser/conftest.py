@@ -1,0 +1,64 @@
+"""Browser tests: Debian's Chromium driven by Playwright's Python client against pytest-django's live server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM = os.getenv("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+def sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    """The one place that knows how to sign in (password, then the second factor when the account has one)."""
+    from phare.accounts import mfa
+    from phare.accounts.models import User
+
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    if "/accounts/mfa" in page.url:
+        user = User.objects.get(username=username)
+        device = mfa.confirmed_device(user)
+        assert device is not None, "enrol the test user's authenticator first (enrol_authenticator)"
+        page.fill("input[name=code]", mfa.current_token(device))
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+
+
+def enrol_authenticator(user: Any) -> None:
+    """Give a test user a confirmed TOTP device so that sign_in can pass the second step."""
+    from phare.accounts import mfa
+
+    if mfa.confirmed_device(user) is None:
+        device = mfa.new_device(user)
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
