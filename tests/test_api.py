@@ -92,6 +92,11 @@ def test_it_needs_a_valid_token(api: Client, worker: Any, case: Case) -> None:
     assert r.status_code == 200
     assert r.json()["items"][0]["id"] == str(case.uid)
     assert "no-store" in r.headers["Cache-Control"]
+    # Token requests need no CSRF cookie: the CSRF middleware applies to the cookie-authenticated pages.
+    strict = Client(enforce_csrf_checks=True)
+    r = strict.post(f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "By token."}, content_type="application/json",
+                    **bearer(token_for(worker)))  # fmt: skip
+    assert r.status_code == 201
 
 
 def test_it_stores_only_the_hash_of_a_token(worker: Any) -> None:
@@ -427,3 +432,26 @@ def test_it_serves_its_openapi_document_and_docs(api: Client) -> None:
     page = api.get(f"{V1}/docs")
     assert page.status_code == 200 and b"/api/v1/cases/{case_id}/bundle" in page.content
     assert b"<script" not in page.content
+
+
+
+def test_it_sets_the_row_level_security_tenant_for_token_requests(api: Client, worker: Any, case: Case, other_org: Any,
+                                                                 make_user: Callable[..., Any], settings: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """On PostgreSQL, a token request runs as the application role with its user's organisation as the tenant:
+    even with the ORM's tenant filter switched off, the database returns only that organisation's rows."""
+    from django.db import connection
+
+    from phare import access, rls
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-level security is PostgreSQL's")
+    outsider = make_user(Role.ADMIN, other_org)
+    theirs = seed_case(outsider, "THEIRS")
+    rls.install("phare_app")
+    settings.PHARE_DB_ROLE = "phare_app"
+    monkeypatch.setattr(access, "ENFORCE_TENANT_FILTER", False)
+    r = api.get(f"{V1}/cases", **bearer(token_for(worker)))
+    assert r.status_code == 200
+    assert [c["id"] for c in r.json()["items"]] == [str(case.uid)]
+    assert api.get(f"{V1}/cases/{theirs.uid}", **bearer(token_for(worker))).status_code == 404
