@@ -174,13 +174,13 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
         c = b["case"]
         opened = to_date(c.get("cas_OpenedDate")) or today
         seq = first_seq + i
-        owner = owners[seq % len(owners)]
+        owner_of_case = owners[seq % len(owners)]
         status = c.get("cas_Status", "Active")
         closed = to_date(c.get("cas_ClosedDate")) if status in ("Closed", "ClosedReferred") else None
         follow = today + timedelta(days=rng.randint(-3, 20)) if status == "FollowUp" else None
         cases.append(Case(organisation_id=oid, number=f"{opened.year}-{seq:06d}", seq=seq, cas_Status=status,
                           cas_ReasonForCaseClosure=c.get("cas_ReasonForCaseClosure", "") if closed else "",
-                          cas_CaseOwner=owner, cas_OpenedDate=opened, cas_ClosedDate=closed, follow_up_date=follow))  # fmt: skip
+                          cas_CaseOwner=owner_of_case, cas_OpenedDate=opened, cas_ClosedDate=closed, follow_up_date=follow))  # fmt: skip
         for p in b.get("persons", ()):
             persons.append(Person(organisation_id=oid, **_clean(p, PERSON_FIELDS, to_date)))
             person_keys.append((i, p["id"]))
@@ -249,7 +249,7 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
             assessments.append(Assessment(organisation_id=oid, case=case, person=pmap.get((i, a.get("person", ""))),
                                           asm_Level=a.get("asm_Level", "Individual"), asm_Date=to_date(a.get("asm_Date")),
                                           answers=a.get("answers", [])))  # fmt: skip
-        lifecycle.append(CaseEvent(organisation_id=oid, case=case, kind="opened", at=now, actor=owner, detail={"owner": owner.id, "demo": True}))
+        lifecycle.append(CaseEvent(organisation_id=oid, case=case, kind="opened", at=now, actor=owner, detail={"owner": case.cas_CaseOwner_id, "demo": True}))
         if case.cas_ClosedDate:
             lifecycle.append(CaseEvent(organisation_id=oid, case=case, kind="closed", at=now, actor=owner,
                                        detail={"to": case.cas_Status, "demo": True}))  # fmt: skip
@@ -257,4 +257,5 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
     Case.objects.bulk_update(cases, ["primary_person", "exploitation_summary", "trafficking_status"], batch_size=1000)
     for model, rows in ((Referral, refs), (CaseComment, comments), (TraffickingEvent, events), (SupportPlan, plans),
                         (Consent, consents), (Assessment, assessments), (CaseEvent, lifecycle)):  # fmt: skip
-        model.objects.bulk_create(rows, batch_size=1000)  # type: ignore[attr-defined]
+        manager: Any = model.objects
+        manager.bulk_create(rows, batch_size=1000)

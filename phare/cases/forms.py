@@ -80,7 +80,8 @@ def form_field(f: Field, organisation_id: int | None = None, required: bool = Fa
     if f.kind is Kind.DATE:
         return forms.DateField(widget=DateInput(), **kw)
     if f.kind is Kind.INTEGER:
-        return forms.IntegerField(min_value=f.minimum, max_value=f.maximum, **kw)
+        lo, hi = (None if f.minimum is None else int(f.minimum)), (None if f.maximum is None else int(f.maximum))
+        return forms.IntegerField(min_value=lo, max_value=hi, **kw)
     if f.kind in (Kind.NUMBER, Kind.LATITUDE, Kind.LONGITUDE):
         return forms.FloatField(min_value=f.minimum, max_value=f.maximum, **kw)
     if f.kind is Kind.BOOLEAN:
@@ -252,7 +253,7 @@ class FollowUpForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    owner = forms.ModelChoiceField(label=_("Case Owner"), queryset=None)  # type: ignore[arg-type]
+    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Case Owner"), queryset=None)
 
     def __init__(self, *args: Any, users: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -303,15 +304,10 @@ class CaseFilterForm(forms.Form):
     def __init__(self, *args: Any, owners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cat = load()
-        self.fields["owner"].choices = [("", _("Anyone")), ("me", _("Me")), *(owners or [])]  # type: ignore[attr-defined]
-        self.fields["exploitation"].choices = [
-            ("", _("Any")),
-            *((c.name, _(c.label)) for c in cat["vic_TypeOfExploitation"].choices),
-        ]  # type: ignore[attr-defined]
-        self.fields["trafficking"].choices = [
-            ("", _("Any")),
-            *((c.name, _(c.label)) for c in cat["vic_TraffickingStatus"].choices),
-        ]  # type: ignore[attr-defined]
+        fields: Any = self.fields
+        fields["owner"].choices = [("", _("Anyone")), ("me", _("Me")), *(owners or [])]
+        fields["exploitation"].choices = [("", _("Any")), *((c.name, _(c.label)) for c in cat["vic_TypeOfExploitation"].choices)]
+        fields["trafficking"].choices = [("", _("Any")), *((c.name, _(c.label)) for c in cat["vic_TraffickingStatus"].choices)]
 
 
 class MatchProbeForm(forms.Form):
