@@ -137,13 +137,17 @@ def test_it_refuses_bad_token_requests(worker: Any) -> None:
 def test_it_narrows_the_user_to_the_token_scopes(api: Client, worker: Any, case: Case) -> None:
     reader = bearer(token_for(worker, ["cases:read"]))
     assert api.get(f"{V1}/cases/{case.uid}", **reader).status_code == 200
-    r = api.post(f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "hi"}, content_type="application/json", **reader)
+    r = api.post(
+        f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "hi"}, content_type="application/json", **reader
+    )
     assert r.status_code == 403 and "cases:write" in r.json()["detail"]
     assert api.get(f"{V1}/persons", **reader).status_code == 403
     assert api.get(f"{V1}/cases/{case.uid}/bundle", **reader).status_code == 403
     assert api.get(f"{V1}/organisations", **reader).status_code == 403
     writer = bearer(token_for(worker, ["cases:write"]))
-    r = api.post(f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "hi"}, content_type="application/json", **writer)
+    r = api.post(
+        f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "hi"}, content_type="application/json", **writer
+    )
     assert r.status_code == 201
     # Opening a case around a new person also needs persons:write.
     r = api.post(f"{V1}/cases", {"person_data": {"prs_FirstName": "Eve"}}, content_type="application/json", **writer)
@@ -164,7 +168,9 @@ def test_it_creates_tokens_from_the_command_line(api: Client, worker: Any, case:
     assert api.get(f"{V1}/cases", **bearer(token)).status_code == 401
 
 
-def test_it_lets_users_create_and_revoke_their_tokens_on_a_page(client_for: Callable[[Any], Client], worker: Any) -> None:
+def test_it_lets_users_create_and_revoke_their_tokens_on_a_page(
+    client_for: Callable[[Any], Client], worker: Any
+) -> None:
     browser = client_for(worker)
     r = browser.post("/api/tokens/", {"create": "1", "name": "laptop", "scopes": ["cases:read"], "days": "30"})
     assert r.status_code == 200
@@ -206,7 +212,9 @@ def test_it_answers_404_alike_for_another_organisations_ids(api: Client, worker:
     org_id = ExternalOrganisation.objects.filter(organisation=worker.organisation).first().pk  # type: ignore[union-attr]
     assert api.get(f"{V1}/organisations/{org_id}", **outsider).status_code == 404
     # Writes too, and the other organisation's lists hold none of our rows.
-    r = api.post(f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "x"}, content_type="application/json", **outsider)
+    r = api.post(
+        f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "x"}, content_type="application/json", **outsider
+    )
     assert r.status_code == 404
     for url in (f"{V1}/cases", f"{V1}/persons", f"{V1}/organisations"):
         body = api.get(url, **outsider)
@@ -331,7 +339,9 @@ def test_it_writes_every_record_through_the_actions(api: Client, worker: Any) ->
         assert r.status_code == 201, r.content
         return dict(r.json())
 
-    org = post("/organisations", {"org_Name": "Harbour Police", "org_Type": "LawEnforcement", "org_ShippingCountry": "GH"})
+    org = post(
+        "/organisations", {"org_Name": "Harbour Police", "org_Type": "LawEnforcement", "org_ShippingCountry": "GH"}
+    )
     c = post("/cases", {"person_data": {"prs_FirstName": "Ama", "prs_Citizenship": ["GH"]},
                         "vic_TypeOfExploitation": ["SexualExploitation"], "vic_LocationOfRecruitment": org["id"],
                         "cas_OpenedDate": "2024-06-01"})  # fmt: skip
@@ -340,12 +350,18 @@ def test_it_writes_every_record_through_the_actions(api: Client, worker: Any) ->
     victim = api.get(f"{V1}{base}/participants", **auth).json()["items"][0]
     assert victim["vic_LocationOfRecruitment"] == org["id"]
     person = post("/persons", {"prs_FirstName": "Kofi", "prs_Gender": "Masculine"})
-    p = post(f"{base}/participants", {"role": "Perpetrator", "person": person["id"], "per_RoleInProcess": ["RecruiterOrIntermediary"]})
+    p = post(
+        f"{base}/participants",
+        {"role": "Perpetrator", "person": person["id"], "per_RoleInProcess": ["RecruiterOrIntermediary"]},
+    )
     assert p["person"] == person["id"]
     post(f"{base}/referrals", {"direction": "Outgoing", "cas_ReferredOrganisation": org["id"],
                                "cas_OutgoingReferralDate": "2024-06-03"})  # fmt: skip
     post(f"{base}/comments", {"cco_CaseComment": "First meeting."})
-    post(f"{base}/events", {"hte_Type": "Exploitation", "hte_Country": "GH", "hte_Latitude": 5.6, "person": victim["person"]})
+    post(
+        f"{base}/events",
+        {"hte_Type": "Exploitation", "hte_Country": "GH", "hte_Latitude": 5.6, "person": victim["person"]},
+    )
     post(f"{base}/support-plans", {"spl_Type": "Health", "spl_StartDate": "2024-06-02"})
     consent = post(f"{base}/consents", {"con_Consent": True, "con_Date": "2024-06-01", "person": victim["person"]})
     post(f"{base}/assessments", {"asm_Level": "Individual", "answers": [{"question": "ind_age", "answer": "No"}]})
@@ -374,7 +390,9 @@ def test_it_serves_the_case_bundle_valid_against_the_schema(api: Client, worker:
     bundle = r.json()
     jsonschema.Draft202012Validator(bundle_schema()).validate(bundle)
     assert errors(validate_bundle(bundle)) == []
-    assert {len(bundle[k]) for k in ("comments", "events", "support_plans", "consents", "referrals", "assessments")} == {1}
+    assert {
+        len(bundle[k]) for k in ("comments", "events", "support_plans", "consents", "referrals", "assessments")
+    } == {1}
     assert len(bundle["persons"]) == 2 and bundle["case"]["id"] == str(case.uid)
     assert AuditEvent.objects.filter(action="api.case.bundle", target_id=str(case.uid)).exists()
 
@@ -432,7 +450,6 @@ def test_it_serves_its_openapi_document_and_docs(api: Client) -> None:
     page = api.get(f"{V1}/docs")
     assert page.status_code == 200 and b"/api/v1/cases/{case_id}/bundle" in page.content
     assert b"<script" not in page.content
-
 
 
 def test_it_sets_the_row_level_security_tenant_for_token_requests(api: Client, worker: Any, case: Case, other_org: Any,

@@ -121,7 +121,6 @@ def test_it_survives_fuzzing_without_errors_schema_breaks_or_leaks(wsgi_app: Any
         operation = result.ok()
         operations += 1
         for negative in (False, True):
-
             _runner(operation, negative, exercise)()
     print(f"\nfuzz: {operations} operations, {dict(FIGURES)}")
     assert operations >= 20

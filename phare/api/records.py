@@ -176,7 +176,7 @@ def validate(entity: str, record: dict[str, Any], prefix: str = "") -> list[Prob
         found = errors(validate_bundle(bundle))
         head = f"{key}[0]."
     for p in found:
-        tail = p.path[len(head):] if p.path.startswith(head) else (p.field or p.path)
+        tail = p.path[len(head) :] if p.path.startswith(head) else (p.field or p.path)
         p.path = f"{prefix}{tail}"
         p.entity = entity
     return found

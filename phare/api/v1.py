@@ -129,7 +129,9 @@ def _on_unprocessable(request: HttpRequest, exc: Unprocessable) -> HttpResponse:
 @api.exception_handler(actions.Invalid)
 def _on_invalid(request: HttpRequest, exc: actions.Invalid) -> HttpResponse:
     # A lifecycle rule of an action (the HTCDS checks ran before, with their own codes).
-    out = [records.problem("rejected", None if f == "__all__" else f, m) for f, msgs in exc.problems.items() for m in msgs]
+    out = [
+        records.problem("rejected", None if f == "__all__" else f, m) for f, msgs in exc.problems.items() for m in msgs
+    ]
     return _problems_response(request, out)
 
 
@@ -246,9 +248,11 @@ def _case(user: Any, case_id: UUID) -> Case:
         raise Http404 from None
 
 
-def _read(request: HttpRequest, user: Any, action: str, target: Any = None, **detail: Any) -> None:
-    audit.record(action, actor=user, organisation=user.organisation, target=target, request=request,
-                 detail={"via": "api", **detail})  # fmt: skip
+def _read(
+    request: HttpRequest, user: Any, action: str, target: Any = None, target_type: str = "", **detail: Any
+) -> None:
+    audit.record(action, actor=user, organisation=user.organisation, target=target, target_type=target_type,
+                 request=request, detail={"via": "api", **detail})  # fmt: skip
 
 
 # --- cursors ---------------------------------------------------------------------------------------------
@@ -448,7 +452,11 @@ def referral_json(r: Referral, names: bool) -> dict[str, Any]:
 
 
 def comment_json(c: CaseComment, names: bool) -> dict[str, Any]:
-    return {"id": str(c.uid), "author": str(c.author_id) if c.author_id else None, **records.to_json(c, "comment", names)}
+    return {
+        "id": str(c.uid),
+        "author": str(c.author_id) if c.author_id else None,
+        **records.to_json(c, "comment", names),
+    }
 
 
 def _with_person(obj: Any, entity: str, names: bool) -> dict[str, Any]:
@@ -795,7 +803,9 @@ def _referrals(case: Case) -> QuerySet[Referral]:
 
 @api.get("/cases/{case_id}/referrals", response={200: _page("ReferralPage", ReferralOut), **ERRORS},
          exclude_none=True, tags=["referrals"])  # fmt: skip
-def list_referrals(request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+def list_referrals(
+    request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> dict[str, Any]:
     return _sub_list(request, case_id, "referrals", _referrals, referral_json, cursor, limit)
 
 
@@ -828,7 +838,9 @@ def _comments(case: Case) -> QuerySet[CaseComment]:
 
 @api.get("/cases/{case_id}/comments", response={200: _page("CommentPage", CommentOut), **ERRORS},
          exclude_none=True, tags=["comments"])  # fmt: skip
-def list_comments(request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+def list_comments(
+    request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> dict[str, Any]:
     return _sub_list(request, case_id, "comments", _comments, comment_json, cursor, limit, personal_only=True)
 
 
@@ -881,7 +893,9 @@ def _consent_json(c: Consent, names: bool) -> dict[str, Any]:
 
 @api.get("/cases/{case_id}/events", response={200: _page("EventPage", EventOut), **ERRORS}, exclude_none=True,
          tags=["events"], summary="List trafficking events")  # fmt: skip
-def list_events(request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+def list_events(
+    request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> dict[str, Any]:
     return _sub_list(request, case_id, "events", _events, _event_json, cursor, limit)
 
 
@@ -890,7 +904,9 @@ def get_event(request: HttpRequest, case_id: UUID, event_id: UUID) -> dict[str, 
     return _sub_get(request, case_id, "events", _events, event_id, _event_json)
 
 
-def _with_person_values(entity: str, request: HttpRequest, case: Case, user: Any, data: dict[str, Any]) -> dict[str, Any]:
+def _with_person_values(
+    entity: str, request: HttpRequest, case: Case, user: Any, data: dict[str, Any]
+) -> dict[str, Any]:
     values = _clean(entity, data, user, "body.")
     person = _person_ref(user, data.get("person"), case, "body.person")
     if person is not None:
@@ -933,7 +949,9 @@ def add_support_plan(request: HttpRequest, case_id: UUID, payload: SupportPlanIn
 
 @api.get("/cases/{case_id}/consents", response={200: _page("ConsentPage", ConsentOut), **ERRORS}, exclude_none=True,
          tags=["consents"])  # fmt: skip
-def list_consents(request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+def list_consents(
+    request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> dict[str, Any]:
     return _sub_list(request, case_id, "consents", _consents, _consent_json, cursor, limit)
 
 
