@@ -216,9 +216,9 @@ class CaseParticipant(models.Model):
     )
     vic_MethodsOfControl = models.JSONField(_("Methods of Control"), default=list, blank=True)
     vic_TypeOfExploitation = models.JSONField(_("Type of Exploitation"), default=list, blank=True)
-    vic_ForcedLabourIndustry = models.CharField(_("Forced Labour Industry"), max_length=64, blank=True)
-    vic_ForcedLabourIndustryTier2 = models.CharField(_("Forced labour industry (tier 2)"), max_length=64, blank=True)
-    vic_ForcedLabourIndustryTier3 = models.CharField(_("Forced labour industry (tier 3)"), max_length=64, blank=True)
+    vic_ForcedLabourIndustry = models.CharField(_("Forced Labour Industry"), max_length=128, blank=True)
+    vic_ForcedLabourIndustryTier2 = models.CharField(_("Forced labour industry (tier 2)"), max_length=128, blank=True)
+    vic_ForcedLabourIndustryTier3 = models.CharField(_("Forced labour industry (tier 3)"), max_length=128, blank=True)
     vic_TypeOfSexExploitation = models.JSONField(_("Type of Sex Exploitation"), default=list, blank=True)
     vic_LocationOfExploitation = models.ForeignKey(
         ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+",
