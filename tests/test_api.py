@@ -472,3 +472,34 @@ def test_it_sets_the_row_level_security_tenant_for_token_requests(api: Client, w
     assert r.status_code == 200
     assert [c["id"] for c in r.json()["items"]] == [str(case.uid)]
     assert api.get(f"{V1}/cases/{theirs.uid}", **bearer(token_for(worker))).status_code == 404
+
+
+def test_it_changes_cases_and_records(api: Client, org: Any, worker: Any, case: Case,
+                                      make_user: Callable[..., Any]) -> None:  # fmt: skip
+    auth = bearer(token_for(worker))
+    base = f"{V1}/cases/{case.uid}"
+    r = api.post(f"{base}/follow-up", {"follow_up_date": "2031-01-15"}, content_type="application/json", **auth)
+    assert r.status_code == 200 and (r.json()["cas_Status"], r.json()["follow_up_date"]) == ("FollowUp", "2031-01-15")
+    colleague = make_user(Role.CASE_WORKER, org)
+    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(colleague.pk)}, content_type="application/json", **auth)
+    assert r.status_code == 200 and r.json()["cas_CaseOwner"] == str(colleague.pk)
+    stranger = make_user(Role.CASE_WORKER, None)
+    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(stranger.pk)}, content_type="application/json", **auth)
+    assert r.status_code == 422 and r.json()["detail"][0]["code"] == "unknown-reference"
+    # A case worker may not reassign (as on the pages).
+    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(worker.pk)}, content_type="application/json",
+                 **bearer(token_for(colleague)))  # fmt: skip
+    assert r.status_code == 403
+    event = case.events.get()
+    r = api.patch(f"{base}/events/{event.uid}", {"hte_City": "Abuja"}, content_type="application/json", **auth)
+    assert r.status_code == 200 and r.json()["hte_City"] == "Abuja" and r.json()["hte_Type"] == "Recruitment"
+    plan = case.support_plans.get()
+    r = api.patch(f"{base}/support-plans/{plan.uid}", {"spl_ActualEndDate": "2024-01-01", "spl_StartDate": "2024-03-05"},
+                  content_type="application/json", **auth)  # fmt: skip
+    assert r.status_code == 422
+    referral = case.referrals.get()
+    r = api.patch(f"{base}/referrals/{referral.uid}", {"cas_OutgoingReferralDate": "2024-03-01"},
+                  content_type="application/json", **auth)  # fmt: skip
+    assert r.status_code == 422 and r.json()["detail"][0]["code"] == "field-not-for-direction"
+    assert AuditEvent.objects.filter(action="case.event.update", target_id=str(event.uid)).exists()
+    assert AuditEvent.objects.filter(action="case.reassign", target_id=str(case.uid)).exists()

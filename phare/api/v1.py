@@ -34,7 +34,7 @@ from phare.api import records, tokens
 from phare.api.models import ApiToken
 from phare.audit import log as audit
 from phare.cases import actions
-from phare.cases.access import ALL_CASES_ROLES, can_write, visible_cases
+from phare.cases.access import ALL_CASES_ROLES, can_manage, can_write, visible_cases
 from phare.cases.models import (
     Assessment,
     Case,
@@ -332,6 +332,9 @@ if TYPE_CHECKING:
     ParticipantIn = Schema
     ParticipantUpdate = Schema
     ReferralIn = Schema
+    ReferralUpdate = Schema
+    EventUpdate = Schema
+    SupportPlanUpdate = Schema
     CommentIn = Schema
     EventIn = Schema
     SupportPlanIn = Schema
@@ -351,6 +354,9 @@ else:
         "cas_OpenedDate": (records._annotated(str, _CAT["cas_OpenedDate"]), None), "restricted": (bool, False),
     })  # fmt: skip
     ParticipantUpdate = records.make_model("ParticipantUpdate", "participant", strict=True)
+    ReferralUpdate = records.make_model("ReferralUpdate", "referral", strict=True)
+    EventUpdate = records.make_model("EventUpdate", "event", strict=True)
+    SupportPlanUpdate = records.make_model("SupportPlanUpdate", "support_plan", strict=True)
     ReferralIn = records.make_model("ReferralIn", "referral", strict=True,
                                     extra={"direction": (Literal["Incoming", "Outgoing"], ...)})  # fmt: skip
     CommentIn = records.make_model("CommentIn", "comment", strict=True)
@@ -375,6 +381,16 @@ class CloseIn(Schema):
     cas_Status: Literal["Closed", "ClosedReferred"] = "Closed"
     cas_ReasonForCaseClosure: str = PField(min_length=1, max_length=32000)
     cas_ClosedDate: _Date = None
+
+
+class FollowUpIn(Schema):
+    model_config = {"extra": "forbid", "strict": True}
+    follow_up_date: _Date = None
+
+
+class ReassignIn(Schema):
+    model_config = {"extra": "forbid", "strict": True}
+    cas_CaseOwner: str = PField(max_length=20, description="id of a user of your organisation")
 
 
 class ReopenIn(Schema):
@@ -718,6 +734,58 @@ def reopen_case(request: HttpRequest, case_id: UUID, payload: ReopenIn) -> dict[
     return case_json(case, True)
 
 
+@api.post("/cases/{case_id}/follow-up", response={200: CaseOut, **ERRORS}, exclude_none=True, tags=["cases"],
+          summary="Put an open case in follow-up, with the date it is due")  # fmt: skip
+@transaction.atomic
+def follow_up_case(request: HttpRequest, case_id: UUID, payload: FollowUpIn) -> dict[str, Any]:
+    user = need(request, "cases:write")
+    need_write(user)
+    case = _case(user, case_id)
+    due = None
+    if payload.follow_up_date is not None:
+        try:
+            due = date.fromisoformat(payload.follow_up_date)
+        except ValueError:
+            raise Unprocessable([records.problem("invalid-date", "follow_up_date", "Not a date in the form YYYY-MM-DD.",
+                                                 payload.follow_up_date, "body.follow_up_date")]) from None  # fmt: skip
+    actions.set_follow_up(user, case, due, request=request)
+    return case_json(case, True)
+
+
+@api.post("/cases/{case_id}/reassign", response={200: CaseOut, **ERRORS}, exclude_none=True, tags=["cases"],
+          summary="Give the case to another case owner (supervisors and admins)")  # fmt: skip
+@transaction.atomic
+def reassign_case(request: HttpRequest, case_id: UUID, payload: ReassignIn) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    user = need(request, "cases:write")
+    need_write(user)
+    if not can_manage(user):
+        raise Denied("Only supervisors and admins reassign cases.")
+    case = _case(user, case_id)
+    owner = None
+    if payload.cas_CaseOwner.isdigit():
+        owner = access.scoped(user, get_user_model()).filter(pk=int(payload.cas_CaseOwner), is_active=True).first()
+    if owner is None:
+        raise Unprocessable([records.problem("unknown-reference", "cas_CaseOwner", "No such user in your organisation.",
+                                             payload.cas_CaseOwner, "body.cas_CaseOwner")])  # fmt: skip
+    actions.reassign_case(user, case, owner, request=request)
+    return case_json(case, True)
+
+
+def _update_record(request: HttpRequest, case_id: UUID, qs_of: Any, uid: UUID, entity: str, payload: Any,
+                   update: Any, to_json: Any, extra: Any = None) -> dict[str, Any]:  # fmt: skip
+    user, case = _for_write(request, case_id)
+    obj = qs_of(case).filter(uid=uid).first()
+    if obj is None:
+        raise Http404
+    more = extra(obj) if callable(extra) else (extra or {})
+    values = _clean(entity, payload.model_dump(exclude_unset=True), user, "body.", partial=True, extra=more)
+    update(user, obj, values, request=request)
+    result: dict[str, Any] = to_json(obj, True)
+    return result
+
+
 # --- records on a case -----------------------------------------------------------------------------------
 
 
@@ -832,6 +900,14 @@ def add_referral(request: HttpRequest, case_id: UUID, payload: ReferralIn) -> St
     return Status(201, referral_json(r, True))
 
 
+@api.patch("/cases/{case_id}/referrals/{referral_id}", response={200: ReferralOut, **ERRORS}, exclude_none=True,
+           tags=["referrals"])  # fmt: skip
+@transaction.atomic
+def update_referral(request: HttpRequest, case_id: UUID, referral_id: UUID, payload: ReferralUpdate) -> dict[str, Any]:
+    return _update_record(request, case_id, _referrals, referral_id, "referral", payload, actions.update_referral,
+                          referral_json, extra=lambda r: {"direction": r.direction})  # fmt: skip
+
+
 def _comments(case: Case) -> QuerySet[CaseComment]:
     return case.comments.all()
 
@@ -924,6 +1000,13 @@ def add_event(request: HttpRequest, case_id: UUID, payload: EventIn) -> Status[d
     return Status(201, _event_json(e, True))
 
 
+@api.patch("/cases/{case_id}/events/{event_id}", response={200: EventOut, **ERRORS}, exclude_none=True,
+           tags=["events"])  # fmt: skip
+@transaction.atomic
+def update_event(request: HttpRequest, case_id: UUID, event_id: UUID, payload: EventUpdate) -> dict[str, Any]:
+    return _update_record(request, case_id, _events, event_id, "event", payload, actions.update_event, _event_json)
+
+
 @api.get("/cases/{case_id}/support-plans", response={200: _page("SupportPlanPage", SupportPlanOut), **ERRORS},
          exclude_none=True, tags=["support plans"])  # fmt: skip
 def list_support_plans(request: HttpRequest, case_id: UUID, cursor: Cursor = None,
@@ -945,6 +1028,16 @@ def add_support_plan(request: HttpRequest, case_id: UUID, payload: SupportPlanIn
     values = _with_person_values("support_plan", request, case, user, payload.model_dump(exclude_unset=True))
     s = actions.add_support_plan(user, case, values, request=request)
     return Status(201, _plan_json(s, True))
+
+
+@api.patch("/cases/{case_id}/support-plans/{plan_id}", response={200: SupportPlanOut, **ERRORS}, exclude_none=True,
+           tags=["support plans"])  # fmt: skip
+@transaction.atomic
+def update_support_plan(
+    request: HttpRequest, case_id: UUID, plan_id: UUID, payload: SupportPlanUpdate
+) -> dict[str, Any]:
+    return _update_record(request, case_id, _plans, plan_id, "support_plan", payload, actions.update_support_plan,
+                          _plan_json)  # fmt: skip
 
 
 @api.get("/cases/{case_id}/consents", response={200: _page("ConsentPage", ConsentOut), **ERRORS}, exclude_none=True,
