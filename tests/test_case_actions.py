@@ -48,7 +48,7 @@ def test_it_rolls_the_action_back_when_the_audit_write_fails(monkeypatch: pytest
     org = make_org()
     worker = make_user(org)
     case = make_case(worker)
-    monkeypatch.setattr(actions.audit, "record", _boom)
+    monkeypatch.setattr("phare.audit.log.record", _boom)
     with pytest.raises(RuntimeError):
         make_case(worker, first="Chidi")
     with pytest.raises(RuntimeError):

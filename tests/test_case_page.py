@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from django.test import Client
 
-from phare.accounts.models import Role
+from phare.accounts.models import Role, User
 from phare.cases import actions
 from phare.cases.models import Case, CaseComment, CaseParticipant, SupportPlan, TraffickingEvent
 from tests.test_cases_helpers import make_case, make_org, make_user
@@ -19,7 +19,7 @@ def _client(user: object) -> Client:
     return c
 
 
-def _full_case(worker: object) -> Case:
+def _full_case(worker: User) -> Case:
     case = make_case(worker)
     actions.add_participant(worker, case, role="Perpetrator", person_data={"prs_FirstName": "Zed"})
     actions.add_comment(worker, case, "Interview at the shelter.")
