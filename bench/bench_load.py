@@ -1,0 +1,293 @@
+"""Load benchmark: 50 concurrent supervisors on PostgreSQL, through gunicorn, driven by locust.
+
+Steps: a fresh PostgreSQL database `phare_bench` (dropped first if it exists), `phare migrate`,
+`phare demo --cases N` (timed), 50 load users (role supervisor, organisation `demo`, confirmed TOTP devices),
+`phare serve` on 127.0.0.1, then `locust -f bench/locustfile.py --headless` for `--duration` seconds. Each
+user signs in once (password + TOTP) and loops with ~1 s think time: case list, filtered list, a deeper page,
+a name search, a case page, a comment (the write). Afterwards the comments written are counted in the
+database against the acknowledged POSTs. Writes bench/results/load.json; the server is stopped and the
+database dropped in all cases.
+
+Server: `--workers 4` gunicorn processes (2 x cores, as docs/deploy.md advises for WEB_CONCURRENCY) with the
+4 threads each that `phare serve` configures, i.e. 16 requests in flight at most.
+
+    python bench/bench_load.py [--cases 200000] [--duration 300] [--users 50] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PHARE = str(BIN / "phare")
+DB = "phare_bench"
+PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+def pg(sql: str, dbname: str = "postgres") -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{dbname}", autocommit=True) as conn:
+        cur = conn.execute(sql)  # type: ignore[arg-type]
+        return cur.fetchall() if cur.description else []
+
+
+def setup_users(out: Path, n: int, n_cases: int) -> None:
+    """Runs in a child process with the bench environment: load users, case numbers, names to search."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phare.settings")
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from phare.accounts import mfa
+    from phare.accounts.models import Organisation, Role, User
+    from phare.cases.models import Case
+
+    org = Organisation.objects.get(slug="demo")
+    password = "Load-" + secrets.token_urlsafe(18)
+    users = []
+    with transaction.atomic():
+        for i in range(n):
+            username = f"load-supervisor-{i:02d}"
+            User.objects.filter(username=username).delete()
+            u = User.objects.create_user(username=username, password=password, organisation=org, role=Role.SUPERVISOR,
+                                         first_name="Load", last_name=f"Supervisor {i}")  # fmt: skip
+            users.append({"username": username, "password": password, "otpauth": mfa.enrol_demo_device(u)})
+    rng = random.Random(1)
+    total = Case.objects.filter(organisation=org).count()
+    ids = list(Case.objects.filter(organisation=org).values_list("id", flat=True).order_by("id"))
+    picked = rng.sample(ids, min(2000, len(ids)))
+    cases = list(Case.objects.filter(id__in=picked).values_list("number", flat=True))
+    names: list[str] = []
+    for c in Case.objects.filter(id__in=picked[:300]).select_related("primary_person"):
+        first = getattr(c.primary_person, "prs_FirstName", "") or ""
+        if first.isalpha() and first not in names:
+            names.append(first)
+    pages = max(2, min(total // 25, 400))  # up to an offset of 10,000 rows
+    out.write_text(json.dumps({"users": users, "cases": cases, "names": names[:50] or ["Ana"],
+                               "deep_pages": list(range(2, pages + 1)), "cases_total": total}))  # fmt: skip
+
+
+def count_tokens(out: Path, run_id: str) -> None:
+    """Child process: how many comments with this run's tokens exist, and how many tokens twice."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phare.settings")
+    import django
+
+    django.setup()
+    from phare.audit.log import verify
+    from phare.cases.models import CaseComment
+
+    # Comment text is encrypted at rest: read the load users' comments and look for the tokens in Python.
+    prefix = f"LOADTOKEN-{run_id}-" if run_id else "LOADTOKEN-"
+    seen: dict[str, int] = {}
+    for text in (
+        CaseComment.objects.filter(author__username__startswith="load-supervisor-")
+        .values_list("cco_CaseComment", flat=True)
+        .iterator(chunk_size=2000)
+    ):
+        if prefix in text:
+            tok = text[text.index(prefix) :].split(")")[0]
+            seen[tok] = seen.get(tok, 0) + 1
+    dup = sum(1 for n in seen.values() if n > 1)
+    v = verify()
+    out.write_text(json.dumps({"comments": sum(seen.values()), "duplicated": dup, "audit_ok": v.ok, "audit_checked": v.checked,
+                               "audit_reason": v.reason}))  # fmt: skip
+
+
+def percentiles(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"count": 0}
+    s = sorted(values)
+
+    def q(p: float) -> float:
+        return round(s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))], 1)
+
+    return {"count": len(s), "p50_ms": q(50), "p95_ms": q(95), "p99_ms": q(99), "max_ms": round(s[-1], 1),
+            "mean_ms": round(sum(s) / len(s), 1)}  # fmt: skip
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer in {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {k: version(k) for k in ("django", "gunicorn", "locust", "psycopg")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=200_000)
+    ap.add_argument("--duration", type=int, default=300, help="seconds of load")
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--spawn-rate", type=float, default=10)
+    ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (4 threads each)")
+    ap.add_argument("--port", type=int, default=8111)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
+    ap.add_argument("--setup-users", nargs=2, metavar=("OUT", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--count-tokens", nargs=2, metavar=("OUT", "RUN"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.setup_users:
+        setup_users(Path(args.setup_users[0]), int(args.setup_users[1]), args.cases)
+        return
+    if args.count_tokens:
+        count_tokens(Path(args.count_tokens[0]), args.count_tokens[1])
+        return
+
+    tmp = Path(tempfile.mkdtemp(prefix="phare-bench-load-"))
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB}", "PHARE_DATA_DIR": str(tmp / "data"), "DEBUG": "false",
+           "DJANGO_SETTINGS_MODULE": "phare.settings", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env.pop("PHARE_DB_ROLE", None)
+    server: subprocess.Popen[bytes] | None = None
+    timings: dict[str, float] = {}
+    result: dict[str, Any] = {}
+    try:
+        pg(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        pg(f"CREATE DATABASE {DB}")
+        t = time.monotonic()
+        subprocess.run([PHARE, "migrate", "-v0"], env=env, check=True, cwd=ROOT, timeout=1800)
+        timings["migrate_s"] = round(time.monotonic() - t, 1)
+        t = time.monotonic()
+        subprocess.run([PHARE, "demo", "--cases", str(args.cases), "--seed", "1"], env=env, check=True, cwd=ROOT,
+                       timeout=4 * 3600)  # fmt: skip
+        timings["demo_s"] = round(time.monotonic() - t, 1)
+        print(f"demo: {args.cases} cases in {timings['demo_s']} s", flush=True)
+        pg("VACUUM ANALYZE", DB)
+        conf = tmp / "load.json"
+        t = time.monotonic()
+        subprocess.run([sys.executable, __file__, "--setup-users", str(conf), str(args.users)], env=env, check=True,
+                       cwd=ROOT, timeout=900)  # fmt: skip
+        timings["setup_users_s"] = round(time.monotonic() - t, 1)
+        log = (tmp / "server.log").open("wb")
+        server = subprocess.Popen([PHARE, "serve", "--host", "127.0.0.1", "--port", str(args.port), "--workers",
+                                   str(args.workers)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # fmt: skip
+        wait_http(f"http://127.0.0.1:{args.port}/healthz", 120, server)
+        times_path = tmp / "times.json"
+        lenv = {**env, "PHARE_LOAD_CONF": str(conf), "PHARE_LOAD_TIMES": str(times_path)}
+        t = time.monotonic()
+        loc = subprocess.run(
+            [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(args.users),
+             "-r", str(args.spawn_rate), "-t", f"{args.duration}s", "--host", f"http://127.0.0.1:{args.port}",
+             "--csv", str(tmp / "locust"), "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING"],
+            env=lenv, cwd=ROOT, timeout=args.duration + 300, capture_output=True, text=True,
+        )  # fmt: skip
+        timings["load_s"] = round(time.monotonic() - t, 1)
+        print(loc.stdout[-6000:] + loc.stderr[-6000:], flush=True)
+        times: list[list[Any]] = json.loads(times_path.read_text())
+        errors = [r for r in times if not r[2]]
+        reads = [r[1] for r in times if r[0].startswith("read:")]
+        writes = [r[1] for r in times if r[0].startswith("write:")]
+        acked_writes = sum(1 for r in times if r[0].startswith("write:") and r[2])
+        by_name: dict[str, list[float]] = {}
+        for name, ms, _ok in times:
+            by_name.setdefault(name, []).append(ms)
+        failures: list[dict[str, str]] = []
+        fcsv = tmp / "locust_failures.csv"
+        if fcsv.exists():
+            import csv
+
+            failures = list(csv.DictReader(fcsv.open()))
+        stop(server)
+        server = None
+        server_log = (tmp / "server.log").read_text(errors="replace")
+        check = tmp / "check.json"
+        # The locustfile's run id is in every token; count all load tokens of this (fresh) database.
+        subprocess.run([sys.executable, __file__, "--count-tokens", str(check), ""], env=env, check=True, cwd=ROOT,
+                       timeout=1800)  # fmt: skip
+        db_check = json.loads(check.read_text())
+        measured = [r for r in times if not r[0].startswith("login:")]
+        cfg = json.loads(conf.read_text())
+        result = {
+            "benchmark": "load",
+            "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                        "postgres": pg("SHOW server_version")[0][0], **versions(),
+                        "note": "locust, gunicorn and PostgreSQL share the same machine"},
+            "config": {"cases": args.cases, "cases_in_db": cfg["cases_total"], "users": args.users,
+                       "spawn_rate": args.spawn_rate, "duration_s": args.duration, "think_time_s": "0.5-1.5 (mean 1)",
+                       "server": f"phare serve: gunicorn {args.workers} workers x 4 threads, 127.0.0.1:{args.port}",
+                       "database": "PostgreSQL, connecting as the owner (no RLS role), DB_CONN_MAX_AGE=0 (default)",
+                       "loop": "list, list?status=Active, list?page=2..N, list?q=<first name>, case page, POST comment",
+                       "deep_pages": f"2..{cfg['deep_pages'][-1]}"},
+            "timings": timings,
+            "requests": len(measured),
+            "logins": sum(1 for r in times if r[0] == "login:mfa" and r[2]),
+            "errors": len(errors),
+            "requests_per_s": round(len(measured) / timings["load_s"], 1) if timings["load_s"] else None,
+            "reads": percentiles(reads),
+            "writes": percentiles(writes),
+            "by_name": {k: percentiles(v) for k, v in sorted(by_name.items())},
+            "failures": failures,
+            "writes_acknowledged": acked_writes,
+            "writes_in_db": db_check["comments"],
+            "tokens_duplicated": db_check["duplicated"],
+            "audit_verify": {"ok": db_check["audit_ok"], "events": db_check["audit_checked"],
+                             "reason": db_check["audit_reason"]},
+            "server_errors_in_log": server_log.count("Traceback"),
+        }  # fmt: skip
+        r95, w95 = result["reads"].get("p95_ms"), result["writes"].get("p95_ms")
+        result["targets"] = {
+            "zero_errors": result["errors"] == 0,
+            "read_p95_lt_300ms": r95 is not None and r95 < 300,
+            "write_p95_lt_500ms": w95 is not None and w95 < 500,
+        }
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        if result["server_errors_in_log"]:
+            print(server_log[-8000:])
+        print(json.dumps({k: result[k] for k in ("requests", "errors", "requests_per_s", "reads", "writes",
+                                                  "writes_acknowledged", "writes_in_db", "targets")}, indent=2))  # fmt: skip
+        print(f"wrote {out}")
+    finally:
+        stop(server)
+        try:
+            pg(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        except Exception as exc:  # report, but do not hide the original error
+            print(f"could not drop {DB}: {exc}", file=sys.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
