@@ -22,7 +22,9 @@ class Command(BaseCommand):
         fields = sub.add_parser("fields", help="List the catalogue.")
         fields.add_argument("--json", action="store_true")
         fields.add_argument("--entity", help="Only this entity (person, victim, case, ...).")
-        validate = sub.add_parser("validate", help="Validate a JSON bundle, a JSON list of bundles, or a CSV/XLSX template.")
+        validate = sub.add_parser(
+            "validate", help="Validate a JSON bundle, a JSON list of bundles, or a CSV/XLSX template."
+        )
         validate.add_argument("path")
         validate.add_argument("--json", action="store_true")
         out = sub.add_parser("schema", help="Write JSON Schema files (draft 2020-12).")
@@ -41,7 +43,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, indent=1, ensure_ascii=False))
             return
         for f in fields:
-            flags = " ".join(x for x in ("core" if f.core else "", f.status.lower() if f.status != "DRAFT" else "") if x)
+            flags = " ".join(
+                x for x in ("core" if f.core else "", f.status.lower() if f.status != "DRAFT" else "") if x
+            )
             values = f", {len(f.choices)} values" if f.choices else f", {f.codelist} codes" if f.codelist else ""
             self.stdout.write(f"{f.name:42} {f.entity:13} {f.kind:13}{values} {flags}".rstrip())
 
@@ -55,7 +59,9 @@ class Command(BaseCommand):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
-                raise CommandError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+                raise CommandError(
+                    f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+                ) from exc
             bundles = data if isinstance(data, list) else [data]
             for i, b in enumerate(bundles):
                 validate_bundle(b, i if isinstance(data, list) else None, problems)
@@ -81,7 +87,9 @@ class Command(BaseCommand):
             for p in problems:
                 self.stdout.write(f"{p.severity}: {p}")
             verdict = "valid" if n_errors == 0 else "NOT valid"
-            self.stdout.write(f"{path}: {count} record(s), {n_errors} error(s), {len(problems) - n_errors} warning(s): {verdict}")
+            self.stdout.write(
+                f"{path}: {count} record(s), {n_errors} error(s), {len(problems) - n_errors} warning(s): {verdict}"
+            )
         if n_errors:
             sys.exit(1)
 
