@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "phare.core.locale.UserLanguageMiddleware",
     # Idle/absolute session limits and the second-factor gate, then the tenant (and DB role) for RLS.
     "phare.accounts.middleware.SessionPolicyMiddleware",
     "phare.accounts.middleware.RowLevelSecurityMiddleware",
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "phare.core.context.navigation",
             ]
         },
     }
