@@ -25,6 +25,10 @@ def need(tool: str) -> None:
         pytest.skip(f"{tool} not installed (apt-get install gettext)")
 
 
+def unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
+
+
 def msgids(po: Path) -> set[str]:
     """msgids of a .po file, joining continued lines; the header's empty msgid left out."""
     ids, current, inside = set(), [], False
@@ -35,7 +39,7 @@ def msgids(po: Path) -> set[str]:
             current.append(line)
         else:
             if inside:
-                text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', "".join(current)))
+                text = unescape("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', "".join(current))))
                 if text:
                     ids.add(text)
             inside = False
@@ -63,7 +67,7 @@ def test_it_ships_a_complete_compiled_translation(lang: str) -> None:
     assert mo.exists(), f"{lang}: compile it (phare compilemessages)"
     with mo.open("rb") as fh:
         compiled = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
-    singular = {k if isinstance(k, str) else k[0] for k in compiled}
+    singular = {(k if isinstance(k, str) else k[0]).split("\x04")[-1] for k in compiled}
     stale = msgids(po) - singular
     assert not stale, f"{lang}: the compiled catalogue lacks {len(stale)} strings; run phare compilemessages"
 
