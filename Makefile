@@ -24,7 +24,7 @@ run: $(VENV)/.runtime
 	$(BIN)/phare run
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check htcds phare tests bench tools
+	$(BIN)/ruff check htcds phare tests bench tools scripts
 	$(BIN)/ruff format --check htcds/catalogue.py htcds/codelists.py htcds/coerce.py htcds/schema.py
 
 typecheck: $(VENV)/.installed

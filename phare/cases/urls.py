@@ -1,7 +1,7 @@
 from django.urls import path
-from django.views.i18n import set_language
 
 from phare.cases import views
+from phare.core.views import set_language
 
 app_name = "cases"
 

@@ -26,12 +26,15 @@ def supported(code: str | None) -> str | None:
     return base if base in codes else None
 
 
-def preferred_language(user: Any, fallback: str | None = None) -> str:
-    """user.language || organisation.language || fallback || LANGUAGE_CODE (only languages in LANGUAGES)."""
+def preferred_language(user: Any, fallback: str | None = None, chosen: str | None = None) -> str:
+    """user.language || a language chosen with the picker (cookie) || organisation.language || fallback ||
+    LANGUAGE_CODE (only languages in LANGUAGES)."""
     if user is not None and getattr(user, "is_authenticated", False):
         own = supported(getattr(user, "language", ""))
         if own:
             return own
+        if supported(chosen):
+            return str(supported(chosen))
         org = getattr(user, "organisation", None)
         org_lang = supported(getattr(org, "language", "")) if org is not None else None
         if org_lang:
@@ -48,7 +51,8 @@ class UserLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            lang = preferred_language(user, getattr(request, "LANGUAGE_CODE", None))
+            chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+            lang = preferred_language(user, getattr(request, "LANGUAGE_CODE", None), chosen)
             translation.activate(lang)
             request.LANGUAGE_CODE = lang
         response = self.get_response(request)

@@ -4,21 +4,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.db import transaction
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from phare.audit.log import record
-from phare.core.locale import supported
-from django.utils import timezone
-
 from phare import access
+from phare.audit.log import record
 from phare.cases.access import sees_names, visible_cases
 from phare.cases.forms import person_display
 from phare.cases.models import CaseStatus, SupportPlan
+from phare.core.locale import supported
 
 HOME_LIMIT = 20
 
@@ -63,8 +61,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
     user = request.user
     if code and user.is_authenticated and getattr(user, "language", None) != code:
         with transaction.atomic():
-            user.language = code  # type: ignore[union-attr]
-            user.save(update_fields=["language"])  # type: ignore[union-attr]
+            user.language = code
+            user.save(update_fields=["language"])
             record("user.language_set", actor=user, target=user, request=request, detail={"language": code})
     response: HttpResponse = django_set_language(request)
     return response
