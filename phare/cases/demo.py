@@ -40,7 +40,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
-from phare.crypto import blind_index
+from phare.crypto import blind_index, keys
 
 DEMO_PASSWORD = "phare-demo-password"
 LATEST = date(2018, 12, 31)  # last registration date in the CTDC-based generator
@@ -127,7 +127,7 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
     today = timezone.localdate()
     days = (today - LATEST).days
     to_date = _shift(days)
-    with transaction.atomic():
+    with transaction.atomic(), keys.bulk_scope():
         org, users = ensure_org(slug)
         owners = [users[Role.CASE_WORKER], users[Role.SUPERVISOR], users[Role.HELPLINE], users[Role.CASE_WORKER]]
         start = (Case.objects.filter(organisation=org).aggregate(m=Max("seq"))["m"] or 0) + 1

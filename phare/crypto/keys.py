@@ -14,11 +14,14 @@ so that crypto-shredding takes effect in every worker soon after.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import os
 import threading
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -81,6 +84,10 @@ def load_master_key() -> bytes:
 
 
 _lock = threading.Lock()
+# Keys looked up inside one bulk write (see `bulk_scope`); None outside such a scope.
+_scope: contextvars.ContextVar[dict[tuple[Any, ...], tuple[int, bytes]] | None] = contextvars.ContextVar(
+    "phare_key_scope", default=None
+)
 _master: tuple[str, bytes] | None = None
 _cache: dict[str, tuple[bytes, float]] = {}
 
@@ -165,8 +172,36 @@ def org_key_by_id(pk: int, fp: str = "") -> bytes:
     return key
 
 
+@contextlib.contextmanager
+def bulk_scope() -> Iterator[None]:
+    """Remember key lookups for the length of one bulk write, which must run inside one transaction.
+
+    Without it every encrypted value costs several queries (find the key row, unwrap it). The memory lives
+    exactly as long as the block: keys created inside it belong to the block's transaction, so nothing can
+    outlive a rollback (a process-wide cache could keep a key whose row was rolled back, and SQLite reuses
+    row ids). Shredding inside the block is not expected; `shred_person` clears the scope anyway.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("bulk_scope must run inside the transaction of the bulk write")
+    token = _scope.set({})
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
 def active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
     """The organisation's active key for `purpose`, created on first use."""
+    scope = _scope.get()
+    if scope is not None and ("org", org_id, purpose) in scope:
+        return scope[("org", org_id, purpose)]
+    found = _active_org_key(org_id, purpose)
+    if scope is not None:
+        scope[("org", org_id, purpose)] = found
+    return found
+
+
+def _active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
     from phare.accounts.models import OrganisationKey
 
     row = OrganisationKey.objects.filter(organisation=org_id, purpose=purpose, active=True).first()
@@ -196,21 +231,37 @@ def _person_aad(subject: str) -> bytes:
 
 def person_key_for(org_id: int, subject: Any) -> tuple[int, bytes]:
     """The key of the person identified by `subject` (their uid), created on first use."""
+    scope = _scope.get()
+    if scope is not None and ("person", str(subject)) in scope:
+        return scope[("person", str(subject))]
+    found = _person_key_for(org_id, subject)
+    if scope is not None:
+        scope[("person", str(subject))] = found
+    return found
+
+
+def _person_key_for(org_id: int, subject: Any) -> tuple[int, bytes]:
     from phare.accounts.models import PersonKey
 
     row = PersonKey.objects.filter(subject=subject).first()
     if row is None:
         wrap_pk, wrap_key = active_org_key(org_id, "data")
+        raw = AESGCM.generate_key(256)
         try:
             with transaction.atomic():
                 row = PersonKey.objects.create(
                     organisation_id=org_id,
                     subject=subject,
                     wrapping_key_id=wrap_pk,
-                    wrapped=_seal(wrap_key, AESGCM.generate_key(256), _person_aad(str(subject))),
+                    wrapped=_seal(wrap_key, raw, _person_aad(str(subject))),
                 )
         except IntegrityError:
             row = PersonKey.objects.get(subject=subject)
+        else:
+            # The key was just made: no need to read it back and unwrap it. The cache entry names the key by
+            # row id and fingerprint, so a rolled-back row whose id is reused can never match it.
+            _cache[f"p{row.pk}.{fingerprint(raw)}"] = (raw, time.monotonic() + PERSON_KEY_TTL)
+            return row.pk, raw
     if row.destroyed_at is not None or not row.wrapped:
         raise KeyDestroyedError(f"the key of person {subject} was destroyed")
     return row.pk, person_key_by_id(row.pk)
@@ -248,6 +299,9 @@ def shred_person(subject: Any) -> bool:
     database, its backups and its replicas alike. Returns whether a key existed."""
     from phare.accounts.models import PersonKey
 
+    scope = _scope.get()
+    if scope is not None:
+        scope.pop(("person", str(subject)), None)
     rows = list(PersonKey.objects.filter(subject=subject, destroyed_at__isnull=True))
     for row in rows:
         row.wrapped = ""

@@ -26,6 +26,7 @@ from htcds.validation import ERROR
 from phare.audit import log as audit
 from phare.cases import actions
 from phare.cases.models import Case, CaseParticipant, Person
+from phare.crypto import keys
 from phare.imports.models import ImportedRecord
 
 BATCH = 500
@@ -170,7 +171,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
         audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=source.name,
                      detail={"file": path.name, "mode": mode, **report.counts()})  # fmt: skip
     for batch in batches:
-        with transaction.atomic():
+        with transaction.atomic(), keys.bulk_scope():
             for res, bundle, h in batch:
                 if res.outcome == "created":
                     case, skipped = _write_new(actor, bundle)
