@@ -49,6 +49,7 @@ CODES: dict[str, str] = {
     "invalid-phone": "The value is not an E.164 phone number.",
     "invalid-email": "The value is not an e-mail address.",
     "too-long": "The text is longer than the field allows.",
+    "invalid-character": "The text holds control characters (such as NUL) that no field may store.",
     "deprecated-field": "HTCDS 2.0 deprecates this field.",
     "missing-required": "A required value is missing.",
     "duplicate-id": "Two records of the same kind share an id.",
@@ -190,6 +191,15 @@ def _choice_checker(field: Field, allowed: frozenset[str], code: str, hint: Call
     return check_many
 
 
+# C0 control characters other than tab, line feed and carriage return: never meaningful in a case file,
+# and PostgreSQL refuses NUL outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _control_failure(v: str) -> Failure:
+    return "invalid-character", "Remove the control characters from this text.", _CONTROL.sub("", v) or None
+
+
 def _text_checker(field: Field) -> Checker:
     limit = field.max_length
     fmt = field.text_format
@@ -199,6 +209,8 @@ def _text_checker(field: Field) -> Checker:
             return "invalid-type", f"Expected text for {field.label}.", None
         if limit is not None and len(v) > limit:
             return "too-long", f"At most {limit} characters ({len(v)} given).", None
+        if _CONTROL.search(v):
+            return _control_failure(v)
         if fmt == "e164" and v and not codelists.E164_RE.match(v):
             return "invalid-phone", f"{v!r} is not an E.164 number such as +2348012345678.", codelists.normalise_phone(v)
         if fmt == "email" and v and not codelists.EMAIL_RE.match(v):
@@ -245,7 +257,7 @@ def _bool_checker(field: Field) -> Checker:
 def _lookup_checker(field: Field) -> Checker:
     def check(v: Any) -> Failure | None:
         if v.__class__ is str and 0 < len(v) <= 255:
-            return None
+            return _control_failure(v) if _CONTROL.search(v) else None
         return "invalid-type", f"{field.label} must name or identify a {field.lookup}.", None
 
     return check
@@ -529,11 +541,11 @@ def _fast_fields(rec: dict[str, Any], known: dict[str, frozenset[str] | set[str]
                         good.add(value)  # type: ignore[union-attr]
                     continue
                 if tag == _F_TEXT:
-                    if data is None or len(value) <= data:
+                    if (data is None or len(value) <= data) and not _CONTROL.search(value):
                         continue
                     return False
                 if tag == _F_LOOKUP:
-                    if len(value) <= 255:
+                    if len(value) <= 255 and not _CONTROL.search(value):
                         continue
                     return False
             elif tag == _F_MULTI:

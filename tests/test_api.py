@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -503,3 +504,13 @@ def test_it_changes_cases_and_records(api: Client, org: Any, worker: Any, case: 
     assert r.status_code == 422 and r.json()["detail"][0]["code"] == "field-not-for-direction"
     assert AuditEvent.objects.filter(action="case.event.update", target_id=str(event.uid)).exists()
     assert AuditEvent.objects.filter(action="case.reassign", target_id=str(case.uid)).exists()
+
+
+def test_it_answers_422_not_500_for_control_characters(api: Client, worker: Any) -> None:
+    # Found by the fuzz test on PostgreSQL, which refuses NUL in text columns.
+    auth = bearer(token_for(worker))
+    response = api.post(f"{V1}/organisations", data=json.dumps({"org_Name": "Shelter\u0000"}),
+                        content_type="application/json", **auth)  # fmt: skip
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["code"] == "invalid-character"
+    assert response.json()["detail"][0]["suggestion"] == "Shelter"

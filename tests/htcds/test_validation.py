@@ -128,3 +128,16 @@ def test_it_validates_a_single_record() -> None:
 def test_it_refuses_non_objects() -> None:
     assert codes(validate_bundle([1, 2])) == ["not-an-object"]
     assert codes(validate_bundle({"persons": []})) == ["missing-required"]
+
+
+def test_it_refuses_control_characters_in_text_with_a_cleaned_suggestion() -> None:
+    b = good_bundle()
+    b["persons"][0]["prs_FirstName"] = "Ta\x00vo"
+    b["referrals"][0]["cas_ReferringOrganisation"] = "Police\x07"
+    b["comments"][0]["cco_CaseComment"] = "Line one\nline two\tend"  # ordinary whitespace is fine
+    found = validate_bundle(b)
+    assert [(p.code, p.field, p.suggestion) for p in found] == [
+        ("invalid-character", "prs_FirstName", "Tavo"),
+        ("invalid-character", "cas_ReferringOrganisation", "Police"),
+    ]
+    assert codes(validate_record("organisation", {"org_Name": "Shelter\x00"})) == ["invalid-character"]
