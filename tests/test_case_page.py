@@ -34,7 +34,8 @@ def test_it_shows_the_whole_case_in_bounded_queries(django_assert_max_num_querie
     worker = make_user(make_org())
     case = _full_case(worker)
     cl = _client(worker)
-    with django_assert_max_num_queries(20):  # type: ignore[operator]
+    # 20 for the page, plus the audit record of the read (chain head, last hash, insert): constant, not per row.
+    with django_assert_max_num_queries(26):  # type: ignore[operator]
         r = cl.get(f"/cases/{case.number}/")
     html = r.content.decode()
     assert r.status_code == 200

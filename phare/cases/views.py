@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from htcds.catalogue import load
 from phare import access
+from phare.audit.log import record
 from phare.cases import actions
 from phare.cases import forms as cf
 from phare.cases.access import can_manage, can_write, get_case, require_write, sees_names, visible_cases
@@ -232,6 +233,9 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
+    # Every read is audited, in the request's transaction: the auditor can answer "who saw this person".
+    record("case.viewed", actor=request.user, target=case, request=request,
+           detail={"persons": [str(p.person.uid) for p in participants] if names else [], "names_shown": names})  # fmt: skip
     return render(request, "cases/case.html", ctx)
 
 
@@ -311,6 +315,8 @@ def person_edit(request: HttpRequest, number: str, uid: str) -> HttpResponse:
     person = part.person
     form = cf.PersonForm(request.POST or None, organisation_id=case.organisation_id,
                          initial=cf.initial_from(person, cf.PERSON_FIELDS))  # fmt: skip
+    if request.method != "POST":
+        record("person.viewed", actor=request.user, target=person, request=request, detail={"case": case.number})
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_person(request.user, person, form.model_data(), request=request)
