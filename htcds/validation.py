@@ -541,11 +541,11 @@ def _fast_fields(rec: dict[str, Any], known: dict[str, frozenset[str] | set[str]
                         good.add(value)  # type: ignore[union-attr]
                     continue
                 if tag == _F_TEXT:
-                    if (data is None or len(value) <= data) and not _CONTROL.search(value):
+                    if (data is None or len(value) <= data) and (value.isprintable() or not _CONTROL.search(value)):
                         continue
                     return False
                 if tag == _F_LOOKUP:
-                    if len(value) <= 255 and not _CONTROL.search(value):
+                    if len(value) <= 255 and (value.isprintable() or not _CONTROL.search(value)):
                         continue
                     return False
             elif tag == _F_MULTI:
