@@ -233,10 +233,13 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
-    # Every read is audited, in the request's transaction: the auditor can answer "who saw this person".
+    response = render(request, "cases/case.html", ctx)
+    # Every read is audited, in the request's transaction, before the page leaves: the auditor can answer
+    # "who saw this person". Recorded after rendering because recording takes the audit chain's lock, which
+    # is then held until the transaction commits.
     record("case.viewed", actor=request.user, target=case, request=request,
            detail={"persons": [str(p.person.uid) for p in participants] if names else [], "names_shown": names})  # fmt: skip
-    return render(request, "cases/case.html", ctx)
+    return response
 
 
 # --- opening a case --------------------------------------------------------------------------------------
