@@ -71,6 +71,19 @@ def test_it_takes_over_a_job_whose_worker_died(calls: list[dict[str, Any]]) -> N
     assert calls == [{"n": 7}]
 
 
+def test_it_fails_a_job_that_killed_its_worker_on_every_attempt(calls: list[dict[str, Any]]) -> None:
+    poison = queue.enqueue("test.echo", {"n": 1}, max_attempts=2)
+    queue.enqueue("test.echo", {"n": 2})
+    for worker in ("w1", "w2"):
+        job = queue.claim(worker)
+        assert job is not None and job.pk == poison.pk
+        Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))  # killed -9
+    nxt = queue.claim("w3")
+    assert nxt is not None and nxt.payload == {"n": 2}  # the poison job is not handed out a third time
+    poison.refresh_from_db()
+    assert poison.status == "failed" and poison.attempts == 2 and "lease expired" in poison.error
+
+
 def test_it_waits_for_a_delayed_job(calls: list[dict[str, Any]]) -> None:
     queue.enqueue("test.echo", {"n": 1}, delay=timedelta(hours=1))
     assert queue.drain() == 0

@@ -41,7 +41,7 @@ def enqueue(kind: str, payload: dict[str, Any] | None = None, *, organisation: A
     return Job.objects.create(
         kind=kind,
         payload=payload or {},
-        organisation=organisation,
+        organisation_id=getattr(organisation, "pk", organisation),  # an Organisation or its id
         run_after=timezone.now() + (delay or timedelta()),
         max_attempts=max_attempts,
     )
@@ -52,27 +52,37 @@ def worker_name() -> str:
 
 
 def claim(worker: str | None = None, kinds: list[str] | None = None) -> Job | None:
-    """Take the oldest runnable job, or one whose previous worker's lease ran out."""
-    now = timezone.now()
-    runnable = Q(status=Job.Status.QUEUED, run_after__lte=now) | Q(status=Job.Status.RUNNING, lease_until__lt=now)
-    qs = Job.objects.filter(runnable)
-    if kinds:
-        qs = qs.filter(kind__in=kinds)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            qs = qs.select_for_update(skip_locked=True)
-        job = qs.order_by("run_after", "id").first()
-        if job is None:
+    """Take the oldest runnable job, or one whose previous worker's lease ran out.
+
+    A job whose lease ran out on its last allowed attempt is failed instead: a job that kills its worker
+    (out of memory, a crash in a C library) would otherwise be taken over and kill the next worker forever."""
+    while True:
+        now = timezone.now()
+        runnable = Q(status=Job.Status.QUEUED, run_after__lte=now) | Q(status=Job.Status.RUNNING, lease_until__lt=now)
+        qs = Job.objects.filter(runnable)
+        if kinds:
+            qs = qs.filter(kind__in=kinds)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                qs = qs.select_for_update(skip_locked=True)
+            job = qs.order_by("run_after", "id").first()
+            if job is None:
+                return None
+            if job.status == Job.Status.RUNNING and job.attempts >= job.max_attempts:
+                Job.objects.filter(pk=job.pk).filter(runnable).update(
+                    status=Job.Status.FAILED, lease_until=None, finished=now,
+                    error=f"the worker stopped during each of its {job.attempts} attempts (lease expired)",
+                )  # fmt: skip
+                continue
+            # The status/lease condition makes the claim safe on SQLite too, where there is no SKIP LOCKED.
+            claimed = Job.objects.filter(pk=job.pk).filter(runnable).update(
+                status=Job.Status.RUNNING, locked_by=worker or worker_name(), lease_until=now + LEASE,
+                attempts=job.attempts + 1,
+            )  # fmt: skip
+        if not claimed:
             return None
-        # The status/lease condition makes the claim safe on SQLite too, where there is no SKIP LOCKED.
-        claimed = Job.objects.filter(pk=job.pk).filter(runnable).update(
-            status=Job.Status.RUNNING, locked_by=worker or worker_name(), lease_until=now + LEASE,
-            attempts=job.attempts + 1,
-        )  # fmt: skip
-    if not claimed:
-        return None
-    job.refresh_from_db()
-    return job
+        job.refresh_from_db()
+        return job
 
 
 def run_one(job: Job) -> Job:
