@@ -173,3 +173,22 @@ def test_it_indexes_names_and_finds_likely_matches_without_decrypting() -> None:
     assert len(by_phone) == 1
     other = make_org("beta")
     assert actions.find_matches(other.id, {"prs_FirstName": "Amaka", "prs_SecondName": "Obi"}) == []
+
+
+def test_it_keeps_the_age_band_at_registration_with_the_birth_date() -> None:
+    from phare.ops.actions import erase_person
+
+    org = make_org()
+    worker = make_user(org, Role.CASE_WORKER)
+    case = make_case(worker, opened=date(2024, 1, 10), person={"prs_FirstName": "Ada", "prs_Birthdate": date(2010, 1, 11)})
+    part = CaseParticipant.objects.get(case=case)
+    assert part.age_band_at_registration == "9-17"  # 13, one day before turning 14
+    other = actions.add_participant(worker, case, role="Perpetrator", person_data={"prs_FirstName": "Zed"})
+    assert other.age_band_at_registration == ""
+    actions.update_person(worker, part.person, {"prs_Birthdate": date(1980, 6, 1)})
+    part.refresh_from_db()
+    assert part.age_band_at_registration == "39-47"
+    admin = make_user(org, Role.ADMIN, username="admin")
+    erase_person(admin, part.person, reason="request 42")
+    part.refresh_from_db()
+    assert part.age_band_at_registration == ""

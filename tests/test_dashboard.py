@@ -40,7 +40,8 @@ def _seed(org: Organisation, tag: str = "") -> dict[str, object]:
     boss = make_user(org, Role.SUPERVISOR, username=f"{org.slug}-boss{tag}")
     place_ng = Place.objects.create(organisation=org, name="Benin City", country="NG")
     farm = ExternalOrganisation.objects.create(organisation=org, org_Name="Farm", org_ShippingCountry="IT")
-    c1 = make_case(worker, opened=date(2024, 1, 10), person={"prs_Gender": "Feminine", "prs_Citizenship": ["NG"]},
+    c1 = make_case(worker, opened=date(2024, 1, 10), person={"prs_Gender": "Feminine", "prs_Citizenship": ["NG"],
+                                                               "prs_Birthdate": date(2007, 5, 1)},
                    context={"vic_TraffickingStatus": "ActualVictimOfTrafficking",
                             "vic_TypeOfExploitation": ["ForcedLabour", "SexualExploitation"],
                             "vic_MethodsOfControl": ["DebtBondage", "PhysicalThreats"],
@@ -51,7 +52,7 @@ def _seed(org: Organisation, tag: str = "") -> dict[str, object]:
                                           "spl_PlannedEndDate": TODAY - timedelta(days=3)})  # fmt: skip
     actions.set_follow_up(worker, c1, TODAY - timedelta(days=1))
     c2 = make_case(worker, opened=date(2024, 2, 5), owner=boss,
-                   person={"prs_Gender": "Masculine", "prs_Citizenship": ["NG", "GH"]},
+                   person={"prs_Gender": "Masculine", "prs_Citizenship": ["NG", "GH"], "prs_Birthdate": date(1990, 2, 5)},
                    context={"vic_TraffickingStatus": "PossibleVictimOfTrafficking",
                             "vic_TypeOfExploitation": ["ForcedLabour"], "vic_MethodsOfControl": ["DebtBondage"],
                             "vic_AgeWhenTrafficked": 25})  # fmt: skip
@@ -125,6 +126,10 @@ def test_it_counts_the_profile_of_people_assisted(alpha: dict[str, object]) -> N
     assert _values(f["gender"])["Masculine"] == 1
     ages = _values(f["age_trafficked"])
     assert ages["9-17"] == 1 and ages["24-26"] == 1 and ages["30-38"] == 1 and ages["0-8"] == 0
+    # At registration, from the (encrypted) birth date: 16 on 2024-01-10, 34 on 2024-02-05, 24 on 2024-02-20.
+    at_registration = _values(f["age_registration"])
+    assert at_registration["9-17"] == 1 and at_registration["30-38"] == 1 and at_registration["24-26"] == 1
+    assert at_registration["0-8"] == 0 and "" not in at_registration
     assert _values(f["citizenship"]) == {"NG": 2, "GH": 1, "FR": 1}
     assert _values(f["country_recruitment"]) == {"NG": 2, "": 1}
     assert _values(f["country_exploitation"]) == {"IT": 1, "": 2}

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from htcds import codelists
 from htcds.validation import Problem, errors, validate_record
 from phare.audit import log as audit
+from phare.cases.ages import band_on
 from phare.cases.models import (
     CLOSED_STATUSES,
     Assessment,
@@ -218,8 +219,18 @@ def update_person(actor: Any, person: Person, data: Data, request: HttpRequest |
         if changed:
             person.save()
             _reindex(person)
+        if "prs_Birthdate" in changed:
+            for p in person.participations.select_related("case"):
+                _set_registration_band(p, person.prs_Birthdate, p.case.cas_OpenedDate)
         _audit("person.update", actor, person, None, request, fields=changed)
     return changed
+
+
+def _set_registration_band(participant: CaseParticipant, birthdate: date | None, opened: date | None) -> None:
+    band = band_on(birthdate, opened)
+    if band != participant.age_band_at_registration:
+        participant.age_band_at_registration = band
+        participant.save(update_fields=["age_band_at_registration"])
 
 
 def find_matches(organisation_id: int, data: Data, limit: int = 10) -> list[tuple[Person, int]]:
@@ -273,7 +284,8 @@ def open_case(
         seq, number = next_number(org.id, opened)
         case = Case.objects.create(organisation=org, number=number, seq=seq, cas_Status=CaseStatus.ACTIVE,
                                    cas_CaseOwner=owner or actor, cas_OpenedDate=opened, restricted=restricted)  # fmt: skip
-        CaseParticipant.objects.create(organisation=org, case=case, person=person, role=role, **(context or {}))
+        CaseParticipant.objects.create(organisation=org, case=case, person=person, role=role,
+                                       age_band_at_registration=band_on(person.prs_Birthdate, opened), **(context or {}))  # fmt: skip
         refresh_summary(case)
         _case_event(case, actor, "opened", {"owner": case.cas_CaseOwner_id})
         _audit("case.open", actor, case, case, request, role=role)
@@ -300,6 +312,7 @@ def add_participant(
             PersonIndex.objects.bulk_create(index_rows(person))
         _same_org(case, person)
         p = CaseParticipant.objects.create(organisation_id=case.organisation_id, case=case, person=person, role=role,
+                                           age_band_at_registration=band_on(person.prs_Birthdate, case.cas_OpenedDate),
                                            **(context or {}))  # fmt: skip
         refresh_summary(case)
         _audit("case.participant.add", actor, p, case, request, role=role)

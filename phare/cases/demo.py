@@ -26,6 +26,7 @@ from htcds.generate import generate_bundles
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
 from phare.cases import actions
+from phare.cases.ages import band_on
 from phare.cases.models import (
     Assessment,
     Case,
@@ -211,7 +212,8 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
             for k in LOOKUP_FIELDS:
                 if k in p:
                     ctx[k] = _org_for(p[k], org, directory)
-            parts.append(CaseParticipant(organisation_id=oid, case=case, person=person, role=p["role"], **ctx))
+            parts.append(CaseParticipant(organisation_id=oid, case=case, person=person, role=p["role"],
+                                         age_band_at_registration=band_on(person.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
             if p["role"] in actions.VICTIM_ROLES:
                 primary = primary or person
                 types.extend(t for t in p.get("vic_TypeOfExploitation", ()) if t not in types)

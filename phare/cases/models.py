@@ -195,6 +195,9 @@ class CaseParticipant(models.Model):
     case = models.ForeignKey(Case, models.CASCADE, related_name="participants")
     person = models.ForeignKey(Person, models.PROTECT, related_name="participations")
     role = models.CharField(_("Role"), max_length=16, choices=ParticipantRole.choices)
+    # The CTDC age band on the day the case was opened, derived from the encrypted birth date by the actions
+    # that set either, so that the dashboards can count it without decrypting anything.
+    age_band_at_registration = models.CharField(max_length=8, blank=True, default="", editable=False)
     # Victim context (vic_)
     vic_AgreementToManagePersonalData = models.BooleanField(
         _("Agreement to Manage Personal Data"), null=True, blank=True

@@ -14,8 +14,9 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from htcds.catalogue import load
+from phare.cases.ages import AGE_BANDS
 from phare.cases.models import CaseStatus
-from phare.dashboards.queries import AGE_BANDS, MULTI_FIELDS, SINGLE_FIELDS, Filters, Raw
+from phare.dashboards.queries import MULTI_FIELDS, SINGLE_FIELDS, Filters, Raw
 from phare.dashboards.suppression import suppress_column, suppress_value
 
 OPERATIONS = "operations"
@@ -258,8 +259,9 @@ def build(raw: Raw, filters: Filters, *, k: int | None = None, owner_names: Mapp
     profile("sex_exploitation", MULTI_FIELDS["sex_exploitation"], _("Type of sexual exploitation"), note=multi)
     profile("control", MULTI_FIELDS["control"], _("Methods of control"), note=multi)
     profile("gender", "prs_Gender", _("Gender"), [(c.name, _(c.label)) for c in cat["prs_Gender"].choices])
-    profile("age_trafficked", "vic_AgeWhenTrafficked", _("Age when trafficked"),
-            [(b, _("%(band)s years") % {"band": b}) for b, _lo, _hi in AGE_BANDS])  # fmt: skip
+    bands = [(b, _("%(band)s years") % {"band": b}) for b, _lo, _hi in AGE_BANDS]
+    profile("age_registration", "prs_Birthdate", _("Age at registration"), bands)
+    profile("age_trafficked", "vic_AgeWhenTrafficked", _("Age when trafficked"), bands)
     profile("citizenship", "prs_Citizenship", _("Citizenship"), kind="map", note=multi)
     profile("country_recruitment", "prs_Citizenship", _("Country of recruitment"), kind="map")
     profile("country_exploitation", "prs_Citizenship", _("Country of exploitation"), kind="map")

@@ -24,3 +24,22 @@ class ServicePartnership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator_id} → {self.partner_id}"
+
+
+class DashboardSnapshot(models.Model):
+    """One organisation's dashboard counts for one set of filters, as last computed. Counting 200,000 cases
+    takes seconds; a snapshot lets the page answer at once and be recomputed in the background after a change.
+
+    `mark` is the id of the organisation's latest data-changing audit event when counting began: a snapshot
+    with the current mark and today's date is up to date."""
+
+    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    day = models.DateField()
+    mark = models.BigIntegerField()
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "key"], name="dashboard_snapshot_unique")]

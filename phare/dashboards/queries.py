@@ -9,28 +9,29 @@ operator's partner, from the partner's rows after `partner_ids` confirmed the pa
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case as When_
 from django.db.models import CharField, Count, DateField, F, Func, Min, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
 
 from phare.access import scoped_aggregate
+from phare.audit.models import AuditEvent
+from phare.cases.ages import AGE_BANDS
 from phare.cases.models import CLOSED_STATUSES, Case, CaseParticipant, Referral, SupportPlan
-from phare.dashboards.models import ServicePartnership
+from phare.dashboards.models import DashboardSnapshot, ServicePartnership
 
 VICTIM_ROLES = ("Victim", "PotentialVictim")
 CACHE_SECONDS = 60
-# CTDC's age bands.
-AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-8", 0, 8), ("9-17", 9, 17), ("18-20", 18, 20), ("21-23", 21, 23), ("24-26", 24, 26),
-    ("27-29", 27, 29), ("30-38", 30, 38), ("39-47", 39, 47), ("48+", 48, None),
-)  # fmt: skip
 # Multi-select (JSON list) fields of the victim context counted per value, with the key of their figure.
 MULTI_FIELDS = {
     "exploitation": "vic_TypeOfExploitation",
@@ -60,6 +61,16 @@ class Filters:
 
     def key(self) -> str:
         return f"{self.start}|{self.end}|{self.status}|{self.owner}"
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"key": self.key(), "start": self.start.isoformat() if self.start else None,
+                "end": self.end.isoformat() if self.end else None, "status": self.status, "owner": self.owner}  # fmt: skip
+
+    @classmethod
+    def from_payload(cls, p: dict[str, Any]) -> Filters:
+        start, end = p.get("start"), p.get("end")
+        return cls(date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None,
+                   str(p.get("status") or ""), p.get("owner"))  # fmt: skip
 
     def case_q(self, prefix: str = "") -> Q:
         q = Q()
@@ -151,22 +162,118 @@ def _multi_counts(victims: QuerySet[Any]) -> list[tuple[str, str, int]]:
         return [(str(a), str(b), int(c)) for a, b, c in cur.fetchall()]
 
 
+# Audit actions that change no counted row: a snapshot taken before them is still up to date.
+UNCHANGING_ACTIONS = (
+    "signin", "signin.failed", "signin.locked", "signout", "mfa.failed", "audit.search", "case.viewed",
+    "person.viewed", "person.exported", "user.created", "user.language_set", "user.mfa_reset", "api.token.create",
+    "api.token.revoke", "export.aggregate", "export.cases", "export.ctdc", "export.synthetic", "backup.created",
+    "retention.policy_set", "legal_hold.placed", "legal_hold.released",
+)  # fmt: skip
+REFRESH_JOB = "dashboard.refresh"
+
+
+@dataclass(frozen=True)
+class Counted:
+    raw: Raw
+    as_of: datetime | None  # when a stored snapshot was counted; None when counted for this request
+    refreshing: bool  # the figures may be behind: a recount is queued
+
+
+def data_mark(organisation_id: int) -> int:
+    """Id of the organisation's latest audit event that may have changed what the dashboards count."""
+    latest = (
+        AuditEvent.objects.filter(organisation_id=organisation_id)
+        .exclude(action__in=UNCHANGING_ACTIONS)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return int(latest or 0)
+
+
+def stale_seconds() -> int:
+    return int(getattr(settings, "PHARE_DASHBOARD_STALE_SECONDS", 900))
+
+
 def org_counts(user: Any, organisation_id: int, filters: Filters, today: date | None = None) -> Raw:
-    """Every dashboard count for one organisation (cached for a minute per organisation, filters and day)."""
+    return org_counted(user, organisation_id, filters, today).raw
+
+
+def org_counted(user: Any, organisation_id: int, filters: Filters, today: date | None = None) -> Counted:
+    """Every dashboard count for one organisation.
+
+    The user's own organisation is served from its stored snapshot when that is up to date; a snapshot made
+    stale by a change (or by a new day, which moves the due dates) is still served while it is younger than
+    PHARE_DASHBOARD_STALE_SECONDS, and a recount is queued for the worker; otherwise it is counted now.
+    A partner's counts are always counted now (they are aggregates the operator may not store as the
+    partner), and everything is cached for a minute."""
     today = today or date.today()
     digest = hashlib.sha256(f"{organisation_id}|{filters.key()}|{today}|{connection.vendor}".encode()).hexdigest()
-    key = f"phare:dash:v1:{digest[:32]}"
+    key = f"phare:dash:v2:{digest[:32]}"
     hit = cache.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
-    raw = _compute(user, organisation_id, filters, today)
-    cache.set(key, raw, CACHE_SECONDS)
+    if organisation_id != getattr(user, "organisation_id", None):
+        counted = Counted(_compute(lambda m: _base(user, m, organisation_id), organisation_id, filters, today), None, False)
+        cache.set(key, counted, CACHE_SECONDS)
+        return counted
+    if not _base(user, Case, organisation_id).query.is_empty():
+        counted = _from_snapshot(user, organisation_id, filters, today)
+    else:
+        counted = Counted({}, None, False)
+    if not counted.refreshing:
+        cache.set(key, counted, CACHE_SECONDS)
+    return counted
+
+
+def _from_snapshot(user: Any, organisation_id: int, filters: Filters, today: date) -> Counted:
+    mark = data_mark(organisation_id)
+    snap = DashboardSnapshot.objects.filter(organisation_id=organisation_id, key=filters.key()).first()
+    if snap is not None and snap.mark == mark and snap.day == today:
+        return Counted(snap.counts, snap.computed_at, False)
+    if snap is not None and timezone.now() - snap.computed_at < timedelta(seconds=stale_seconds()):
+        request_refresh(organisation_id, filters)
+        return Counted(snap.counts, snap.computed_at, True)
+    raw = refresh(organisation_id, filters, today, rows=lambda m: _base(user, m, organisation_id), mark=mark)
+    return Counted(raw, None, False)
+
+
+def refresh(organisation_id: int, filters: Filters, today: date, rows: Callable[[type[Any]], QuerySet[Any]] | None = None,
+            mark: int | None = None) -> Raw:  # fmt: skip
+    """Count now and store the snapshot. `rows` defaults to the organisation's rows (the worker's path: the
+    job names the organisation, and the worker is not a signed-in user)."""
+    mark = data_mark(organisation_id) if mark is None else mark
+    started = time.perf_counter()
+    raw = _compute(rows or (lambda m: m._default_manager.filter(organisation_id=organisation_id)), organisation_id,
+                   filters, today)  # fmt: skip
+    now = timezone.now()
+    values = {"day": today, "mark": mark, "computed_at": now, "seconds": time.perf_counter() - started, "counts": raw}
+    try:
+        with transaction.atomic():
+            DashboardSnapshot.objects.update_or_create(organisation_id=organisation_id, key=filters.key(),
+                                                       defaults=values)  # fmt: skip
+            # Snapshots of filters nobody looked at for two days would only grow the table.
+            DashboardSnapshot.objects.filter(organisation_id=organisation_id, computed_at__lt=now - timedelta(days=2)).delete()
+    except IntegrityError:
+        pass  # another request stored the same counts first
     return raw
 
 
-def _compute(user: Any, organisation_id: int, filters: Filters, today: date) -> Raw:
+def request_refresh(organisation_id: int, filters: Filters) -> None:
+    """Queue a recount for the worker, unless one is already waiting for these filters."""
+    from phare.jobs import queue
+    from phare.jobs.models import Job
+
+    payload = filters.to_payload()
+    waiting = Job.objects.filter(kind=REFRESH_JOB, organisation_id=organisation_id, status=Job.Status.QUEUED,
+                                 payload__key=payload["key"])  # fmt: skip
+    if not waiting.exists():
+        queue.enqueue(REFRESH_JOB, payload, organisation=organisation_id, max_attempts=1)
+
+
+def _compute(source: Callable[[type[Any]], QuerySet[Any]], organisation_id: int, filters: Filters, today: date) -> Raw:
     raw: Raw = {}
-    cases = _base(user, Case, organisation_id).filter(filters.case_q())
+    cases = source(Case).filter(filters.case_q())
     soon = today + timedelta(days=DUE_SOON_DAYS)
     open_q = ~Q(cas_Status__in=list(CLOSED_STATUSES))
     # 1. status by owner, with follow-ups due, in one pass.
@@ -191,7 +298,7 @@ def _compute(user: Any, organisation_id: int, filters: Filters, today: date) -> 
     for r in closed.values("m").annotate(n=Count("id")):
         _add(raw, "closed_per_month", r["m"], r["n"])
     # 3. referrals per month and direction.
-    refs = _base(user, Referral, organisation_id)
+    refs = source(Referral)
     if filters.case_q("case__"):
         refs = refs.filter(filters.case_q("case__"))
     refs = refs.annotate(m=YearMonth(Coalesce("cas_IncomingReferralDate", "cas_OutgoingReferralDate", "created",
@@ -199,7 +306,7 @@ def _compute(user: Any, organisation_id: int, filters: Filters, today: date) -> 
     for r in refs.values("direction", "m").annotate(n=Count("id")):
         _add(raw, "referrals_" + ("in" if r["direction"] == "Incoming" else "out"), r["m"], r["n"])
     # 4. support plans due or overdue.
-    plans = _base(user, SupportPlan, organisation_id)
+    plans = source(SupportPlan)
     if filters.case_q("case__"):
         plans = plans.filter(filters.case_q("case__"))
     pending = Q(spl_ActualEndDate__isnull=True)
@@ -219,18 +326,20 @@ def _compute(user: Any, organisation_id: int, filters: Filters, today: date) -> 
     for d, n in _wrapped(inner, f"{days} AS d, COUNT(*)", "GROUP BY d"):
         _add(raw, "plan_days", max(int(d or 0), 0), n)
     # 6. the people assisted: victims' single-choice fields and age band, in one GROUP BY.
-    victims = _base(user, CaseParticipant, organisation_id).filter(role__in=VICTIM_ROLES)
+    victims = source(CaseParticipant).filter(role__in=VICTIM_ROLES)
     if filters.case_q("case__"):
         victims = victims.filter(filters.case_q("case__"))
     cols = {k: F(v) for k, v in SINGLE_FIELDS.items()}
-    grouped = victims.annotate(**{f"s_{k}": e for k, e in cols.items()}, s_age=_age_band())
-    names = [f"s_{k}" for k in cols] + ["s_age"]
+    grouped = victims.annotate(**{f"s_{k}": e for k, e in cols.items()}, s_age=_age_band(),
+                               s_age_reg=F("age_band_at_registration"))  # fmt: skip
+    names = [f"s_{k}" for k in cols] + ["s_age", "s_age_reg"]
     for r in grouped.values(*names).annotate(n=Count("id")).order_by():
         raw.setdefault("people", {})
         _add(raw, "people", "total", r["n"])
         for k in cols:
             _add(raw, k, r[f"s_{k}"] or "", r["n"])
         _add(raw, "age_trafficked", r["s_age"] or "", r["n"])
+        _add(raw, "age_registration", r["s_age_reg"] or "", r["n"])
     # 7. multi-select lists, one query.
     for fig, value, n in _multi_counts(victims):
         _add(raw, fig, value, n)
@@ -247,9 +356,19 @@ def _compute(user: Any, organisation_id: int, filters: Filters, today: date) -> 
 
 def counts(user: Any, organisation_ids: list[int], filters: Filters, today: date | None = None) -> Raw:
     """Counts summed over organisations (one for a tenant's own view, the partners for an operator's)."""
+    return counted(user, organisation_ids, filters, today).raw
+
+
+def counted(user: Any, organisation_ids: list[int], filters: Filters, today: date | None = None) -> Counted:
     total: dict[str, Counter[str]] = {}
+    as_of: datetime | None = None
+    refreshing = False
     for org_id in organisation_ids:
-        for fig, values in org_counts(user, org_id, filters, today).items():
+        one = org_counted(user, org_id, filters, today)
+        for fig, values in one.raw.items():
             total.setdefault(fig, Counter()).update(values)
-    return {fig: dict(c) for fig, c in total.items()}
+        if one.as_of is not None:
+            as_of = one.as_of if as_of is None else min(as_of, one.as_of)
+        refreshing = refreshing or one.refreshing
+    return Counted({fig: dict(c) for fig, c in total.items()}, as_of, refreshing)
 

@@ -25,7 +25,7 @@ from phare.cases.models import CaseStatus
 from phare.core.locale import preferred_language
 from phare.dashboards import exports, svg
 from phare.dashboards.figures import SECTIONS, Figure, build, num, people_total
-from phare.dashboards.queries import Filters, counts, partner_ids
+from phare.dashboards.queries import Filters, counted, partner_ids
 
 PARTNERS = "partners"
 
@@ -107,7 +107,8 @@ def _filters(request: HttpRequest, operator: bool) -> tuple[FilterForm, Filters,
 
 
 def _figures(user: Any, scope: Scope, filters: Filters) -> tuple[list[Figure], dict[str, Any]]:
-    raw = counts(user, scope.organisation_ids, filters, timezone.localdate())
+    result = counted(user, scope.organisation_ids, filters, timezone.localdate())
+    raw = result.raw
     owner_names: dict[str, str] = {}
     if not scope.partners:
         ids = [int(i) for i in raw.get("open_by_owner", {}) if i]
@@ -121,6 +122,8 @@ def _figures(user: Any, scope: Scope, filters: Filters) -> tuple[list[Figure], d
         "people": people_total(raw, scope.k),
         "cases": num(all_cases if not scope.k or all_cases >= scope.k or not all_cases else None, scope.k),
         "open": num(open_cases if not scope.k or open_cases >= scope.k or not open_cases else None, scope.k),
+        "as_of": result.as_of,
+        "refreshing": result.refreshing,
     }
     return figs, key
 

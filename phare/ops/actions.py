@@ -258,4 +258,6 @@ def erase_person(actor: Any, person: Person, reason: str, request: Any = None) -
             raise OnLegalHoldError("the person is in a case under legal hold")
         shred_person(person.uid)
         PersonIndex.objects.filter(person=person).delete()
+        # Derived from the birth date: it goes with it.
+        CaseParticipant.objects.filter(person=person).update(age_band_at_registration="")
         record("person.erased", actor=actor, target=person, request=request, detail={"reason": reason})
