@@ -251,4 +251,4 @@ def test_it_caches_counts_per_organisation_and_filters(alpha: dict[str, object])
     assert len(cold) - len(warm) >= 8  # the counting queries ran once
     with CaptureQueriesContext(connection) as other:
         assert cl.get("/dashboards/?status=open").status_code == 200
-    assert len(other) == len(cold)  # other filters, other cache entry
+    assert len(other) - len(warm) >= 8  # other filters, other cache entry: counted again

@@ -341,6 +341,24 @@ def update_case(actor: Any, case: Case, data: Data, request: HttpRequest | None 
     return changed
 
 
+def set_programme(actor: Any, case: Case, programme: str, request: HttpRequest | None = None) -> None:
+    """Put the case in one of the organisation's programmes ("" for none)."""
+    programme = " ".join(programme.split())
+    if len(programme) > 100:
+        raise Invalid({"programme": [_("A programme name has at most 100 characters.")]})
+    with transaction.atomic():
+        before = case.programme
+        case.programme = programme
+        case.save(update_fields=["programme", "updated"])
+        _audit("case.programme_set", actor, case, case, request, before=before, after=programme)
+
+
+def programmes(organisation_id: int) -> list[str]:
+    """The organisation's programme names in use, for pickers and filters."""
+    rows = Case.objects.filter(organisation_id=organisation_id).exclude(programme="")
+    return sorted(rows.values_list("programme", flat=True).distinct().order_by())
+
+
 def set_follow_up(actor: Any, case: Case, due: date | None, request: HttpRequest | None = None) -> None:
     """Active -> FollowUp (with the date the follow-up is due)."""
     if case.is_closed:

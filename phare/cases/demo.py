@@ -50,6 +50,8 @@ PERSON_FIELDS = {f.name for f in Person._meta.concrete_fields if f.name.startswi
 PARTICIPANT_FIELDS = {f.attname for f in CaseParticipant._meta.concrete_fields if f.name[:4] in ("vic_", "per_")}
 DATE_FIELDS = {f.name for m in (Person, Case, Referral, CaseComment, TraffickingEvent, SupportPlan, Consent, Assessment)
                for f in m._meta.concrete_fields if f.get_internal_type() == "DateField" or f.name == "prs_Birthdate"}  # fmt: skip
+# An organisation's own programmes (not HTCDS): the dashboards filter by them.
+PROGRAMMES = ("Shelter", "Helpline", "Community outreach", "Reintegration")
 LOOKUP_FIELDS = {"vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation"}
 
 
@@ -181,7 +183,8 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
         follow = today + timedelta(days=rng.randint(-3, 20)) if status == "FollowUp" else None
         cases.append(Case(organisation_id=oid, number=f"{opened.year}-{seq:06d}", seq=seq, cas_Status=status,
                           cas_ReasonForCaseClosure=c.get("cas_ReasonForCaseClosure", "") if closed else "",
-                          cas_CaseOwner=owner_of_case, cas_OpenedDate=opened, cas_ClosedDate=closed, follow_up_date=follow))  # fmt: skip
+                          cas_CaseOwner=owner_of_case, cas_OpenedDate=opened, cas_ClosedDate=closed, follow_up_date=follow,
+                          programme=PROGRAMMES[seq % len(PROGRAMMES)]))  # fmt: skip
         for p in b.get("persons", ()):
             persons.append(Person(organisation_id=oid, **_clean(p, PERSON_FIELDS, to_date)))
             person_keys.append((i, p["id"]))

@@ -252,6 +252,18 @@ class FollowUpForm(forms.Form):
     follow_up_date = forms.DateField(label=_("Follow-up due"), widget=DateInput(), required=False)
 
 
+class ProgrammeForm(forms.Form):
+    programme = forms.CharField(label=_("Programme"), max_length=100, required=False,
+                                help_text=_("Your organisation's programme or service for this case (for example: shelter, "
+                                            "helpline). Leave empty for none."))  # fmt: skip
+
+    def __init__(self, *args: Any, known: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Offer the names already in use, so one programme is not spelt three ways; a datalist still allows a new one.
+        self.known = known or []
+        self.fields["programme"].widget.attrs["list"] = "programmes"
+
+
 class ReassignForm(forms.Form):
     owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Case Owner"), queryset=None)
 

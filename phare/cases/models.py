@@ -144,6 +144,8 @@ class Case(models.Model):
     cas_OpenedDate = models.DateField(_("Date opened"))
     cas_ClosedDate = models.DateField(_("Date closed"), null=True, blank=True)
     follow_up_date = models.DateField(_("Follow-up due"), null=True, blank=True)
+    # Not an HTCDS field: the organisation's own programme or service (shelter, helpline...), for its dashboards.
+    programme = models.CharField(_("Programme"), max_length=100, blank=True, default="")
     restricted = models.BooleanField(
         _("Restricted"), default=False, help_text=_("Only the owner, assigned workers and supervisors see it.")
     )
@@ -164,6 +166,7 @@ class Case(models.Model):
             models.Index(fields=["organisation", "cas_OpenedDate", "id"], name="case_org_opened"),
             models.Index(fields=["cas_CaseOwner", "cas_Status"], name="case_owner_status"),
             models.Index(fields=["organisation", "trafficking_status"], name="case_org_tstatus"),
+            models.Index(fields=["organisation", "programme"], name="case_org_programme"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<str:number>/reopen/", views.case_reopen, name="reopen"),
     path("<str:number>/follow-up/", views.case_follow_up, name="follow_up"),
     path("<str:number>/reassign/", views.case_reassign, name="reassign"),
+    path("<str:number>/programme/", views.case_programme, name="programme"),
     path("<str:number>/people/add/", views.participant_add, name="participant_add"),
     path("<str:number>/people/<str:uid>/person/", views.person_edit, name="person_edit"),
     path("<str:number>/people/<str:uid>/context/", views.participant_edit, name="participant_edit"),

@@ -577,6 +577,21 @@ def case_follow_up(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+def case_programme(request: HttpRequest, number: str) -> HttpResponse:
+    case = _editable_case(request, number)
+    known = actions.programmes(case.organisation_id)
+    form = cf.ProgrammeForm(request.POST or None, known=known, initial={"programme": case.programme})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.set_programme(request.user, case, form.cleaned_data["programme"], request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            return _back(case)
+    return _form_page(request, case, _("Programme"), [form])
+
+
+@login_required
 def case_reassign(request: HttpRequest, number: str) -> HttpResponse:
     case = _editable_case(request, number)
     if not can_manage(request.user) and case.cas_CaseOwner_id != request.user.pk:

@@ -58,19 +58,21 @@ class Filters:
     end: date | None = None
     status: str = ""  # a CaseStatus value, "open", or ""
     owner: int | None = None
+    programme: str = ""
 
     def key(self) -> str:
-        return f"{self.start}|{self.end}|{self.status}|{self.owner}"
+        return f"{self.start}|{self.end}|{self.status}|{self.owner}|{self.programme}"
 
     def to_payload(self) -> dict[str, Any]:
         return {"key": self.key(), "start": self.start.isoformat() if self.start else None,
-                "end": self.end.isoformat() if self.end else None, "status": self.status, "owner": self.owner}  # fmt: skip
+                "end": self.end.isoformat() if self.end else None, "status": self.status, "owner": self.owner,
+                "programme": self.programme}  # fmt: skip
 
     @classmethod
     def from_payload(cls, p: dict[str, Any]) -> Filters:
         start, end = p.get("start"), p.get("end")
         return cls(date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None,
-                   str(p.get("status") or ""), p.get("owner"))  # fmt: skip
+                   str(p.get("status") or ""), p.get("owner"), str(p.get("programme") or ""))  # fmt: skip
 
     def case_q(self, prefix: str = "") -> Q:
         q = Q()
@@ -84,6 +86,8 @@ class Filters:
             q &= Q(**{prefix + "cas_Status": self.status})
         if self.owner:
             q &= Q(**{prefix + "cas_CaseOwner_id": self.owner})
+        if self.programme:
+            q &= Q(**{prefix + "programme": self.programme})
         return q
 
 

@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, cast
 
 from django import forms
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from phare.accounts.models import Organisation, User
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
+from phare.cases.actions import programmes
 from phare.cases.models import CaseStatus
 from phare.core.locale import preferred_language
 from phare.dashboards import exports, svg
@@ -54,6 +56,7 @@ class FilterForm(forms.Form):
                           widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
     status = forms.ChoiceField(label=gettext_lazy("Status"), required=False)
     owner = forms.TypedChoiceField(label=gettext_lazy("Owner"), required=False, coerce=int, empty_value=None)
+    programme = forms.ChoiceField(label=gettext_lazy("Programme"), required=False)
     scope = forms.ChoiceField(label=gettext_lazy("Organisations"), required=False)
 
     def _choice(self, name: str) -> forms.ChoiceField:
@@ -64,6 +67,7 @@ class FilterForm(forms.Form):
         self._choice("status").choices = [("", _("All")), ("open", _("Open (not closed)")), *CaseStatus.choices]
         owners = User.objects.filter(organisation_id=user.organisation_id).order_by("username")
         self._choice("owner").choices = [("", _("Everyone")), *[(u.pk, u.get_full_name() or u.username) for u in owners]]
+        self._choice("programme").choices = [("", _("All")), *[(p, p) for p in _programmes(user.organisation_id)]]
         if operator:
             self._choice("scope").choices = [("", _("My organisation")), (PARTNERS, _("Partner organisations"))]
         else:
@@ -74,6 +78,15 @@ class FilterForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise forms.ValidationError(_("The end of the period is before its start."))
         return data
+
+
+def _programmes(organisation_id: int) -> list[str]:
+    key = f"phare:programmes:{organisation_id}"
+    names = cache.get(key)
+    if names is None:
+        names = programmes(organisation_id)
+        cache.set(key, names, 60)
+    return list(names)
 
 
 @dataclass
@@ -101,7 +114,8 @@ def _filters(request: HttpRequest, operator: bool) -> tuple[FilterForm, Filters,
     if form.is_bound and form.is_valid():
         d = form.cleaned_data
         partners = operator and d.get("scope") == PARTNERS
-        f = Filters(d.get("start"), d.get("end"), d.get("status") or "", None if partners else d.get("owner"))
+        f = Filters(d.get("start"), d.get("end"), d.get("status") or "", None if partners else d.get("owner"),
+                    d.get("programme") or "")
         return form, f, partners
     return form, Filters(), False
 
