@@ -5,7 +5,9 @@
 
 Seeds once per database (bulk_create, realistic spread of HTCDS values: 1-2 victims per case, support plans,
 referrals, places of recruitment and exploitation), then requests /dashboards/ through Django's test client:
-`cold` clears the cache before every request (every counting query runs), `warm` is the normal 60 s cache.
+The page is served from a stored snapshot of the counts (see phare/dashboards/queries.py); requests clear the
+60 s cache first, so each checks its snapshot against the audit log. The recount after a change (the worker's
+job, counting every case again) is timed separately.
 Results are merged into bench/results/dashboard.json under the database vendor.
 """
 
@@ -21,6 +23,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,7 +41,11 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from phare.accounts.models import Organisation, Role, User  # noqa: E402
+from phare.audit import log as audit  # noqa: E402
 from phare.cases.models import Case, CaseParticipant, Person, Place, Referral, SupportPlan  # noqa: E402
+from phare.dashboards.models import DashboardSnapshot  # noqa: E402
+from phare.dashboards.queries import REFRESH_JOB, Filters, refresh  # noqa: E402
+from phare.jobs.models import Job  # noqa: E402
 
 SLUG = "bench-dash"
 EXPLOITATION = ["ForcedLabour", "SexualExploitation", "ChildLabour", "ForcedMarriage", "Servitude", "Other"]
@@ -122,25 +129,42 @@ def seed(n: int) -> Organisation:
     return org
 
 
-def measure(client: Client, url: str, n: int, cold: bool) -> dict[str, float]:
+def measure(client: Client, url: str, n: int, cold: bool, before: Any = None) -> dict[str, float]:
     times = []
     for _ in range(n):
+        if before is not None:
+            before()
         if cold:
             cache.clear()
         t = time.perf_counter()
         r = client.get(url)
         times.append((time.perf_counter() - t) * 1000)
         assert r.status_code == 200, r.status_code
-    times.sort()
+    return summary(times)
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    n = len(times)
     return {"requests": n, "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(times[max(0, math.ceil(0.95 * n) - 1)], 1), "max_ms": round(times[-1], 1)}  # fmt: skip
+
+
+def recount(org: Organisation, filters: Filters, n: int) -> dict[str, float]:
+    """The worker's job after a change: count everything again and store the snapshot."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        refresh(org.pk, filters, date.today())
+        times.append((time.perf_counter() - t) * 1000)
+    return summary(times)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=200_000)
     ap.add_argument("--requests", type=int, default=60)
-    ap.add_argument("--cold-requests", type=int, default=20)
+    ap.add_argument("--recounts", type=int, default=5)
     ap.add_argument("--seed-only", action="store_true")
     args = ap.parse_args()
     call_command("migrate", verbosity=0)
@@ -148,23 +172,49 @@ def main() -> None:
     if args.seed_only:
         return
     analyst, _ = User.objects.get_or_create(username="bench-analyst", defaults={"organisation": org, "role": Role.ANALYST})
+    worker = User.objects.filter(organisation=org, role=Role.CASE_WORKER).first()
     client = Client()
     client.force_login(analyst)
-    client.get("/dashboards/")  # warm the connection, templates, catalogue
+    DashboardSnapshot.objects.filter(organisation=org).delete()
+    filtered = "/dashboards/?start=2023-01-01&end=2023-12-31&status=open"
+    first = {}
+    for name, url in (("full", "/dashboards/"), ("filtered", filtered)):
+        cache.clear()
+        t = time.perf_counter()
+        assert client.get(url).status_code == 200
+        first[name] = round((time.perf_counter() - t) * 1000, 1)
     with CaptureQueriesContext(connection) as q:
         cache.clear()
         client.get("/dashboards/")
-    filtered = "/dashboards/?start=2023-01-01&end=2023-12-31&status=open"
+
+    def change() -> None:
+        # What a case worker's edit leaves behind: a data-changing audit event (the recount it queues is the
+        # worker's, measured separately below).
+        with transaction.atomic():
+            audit.record("case.updated", actor=worker, organisation=org, target_type="case", target_id="bench")
+
     result = {
         "database": connection.vendor,
         "cases": Case.objects.filter(organisation=org).count(),
         "victims": CaseParticipant.objects.filter(organisation=org).count(),
-        "queries_per_cold_page": len(q),
-        "cold_full_dashboard": measure(client, "/dashboards/", args.cold_requests, cold=True),
-        "cold_filtered_dashboard": measure(client, filtered, args.cold_requests, cold=True),
+        "method": "Django test client, in process. The page is served from the organisation's stored snapshot "
+                  "of counts; every request below clears the 60 s cache first, so each one checks the snapshot "
+                  "against the audit log and renders every chart and table. 'first_view' has no snapshot yet and "
+                  "counts inline; 'recount' is what the worker does after a change.",
+        "queries_per_page_from_snapshot": len(q),
+        "first_view_ms": first,
+        "full_dashboard": measure(client, "/dashboards/", args.requests, cold=True),
+        "filtered_dashboard": measure(client, filtered, args.requests, cold=True),
+        "full_dashboard_after_a_change": measure(client, "/dashboards/", args.requests, cold=True, before=change),
         "warm_full_dashboard": measure(client, "/dashboards/", args.requests, cold=False),
+        "recount_full": recount(org, Filters(), args.recounts),
+        "recount_filtered": recount(org, Filters(date(2023, 1, 1), date(2023, 12, 31), "open"), args.recounts),
+        "target_p95_ms": 500,
         "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    result["meets_target"] = max(result["full_dashboard"]["p95_ms"], result["filtered_dashboard"]["p95_ms"],  # type: ignore[index]
+                                 result["full_dashboard_after_a_change"]["p95_ms"]) < 500  # type: ignore[index]
+    Job.objects.filter(kind=REFRESH_JOB, organisation=org).delete()
     print(json.dumps(result, indent=2))
     out = ROOT / "bench" / "results" / "dashboard.json"
     data = json.loads(out.read_text()) if out.exists() else {}
