@@ -25,7 +25,7 @@ from django.utils import timezone
 from htcds.generate import generate_bundles
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
-from phare.cases import actions
+from phare.cases import actions, bulk
 from phare.cases.ages import band_on
 from phare.cases.models import (
     Assessment,
@@ -188,13 +188,29 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
         for p in b.get("persons", ()):
             persons.append(Person(organisation_id=oid, **_clean(p, PERSON_FIELDS, to_date)))
             person_keys.append((i, p["id"]))
-    Person.objects.bulk_create(persons, batch_size=1000)
-    Case.objects.bulk_create(cases, batch_size=1000)
+    keys.create_person_keys(oid, [p.uid for p in persons])
+    bulk.insert(persons, with_ids=True)
     pmap = {key: person for key, person in zip(person_keys, persons, strict=True)}
+    # The case list's summary columns, known before the cases are written (no UPDATE pass afterwards).
+    for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
+        types: list[str] = []
+        tstatus = ""
+        primary = None
+        for p in b.get("participants", ()):
+            if p["role"] in actions.VICTIM_ROLES:
+                primary = primary or pmap[(i, p["person"])]
+                types.extend(t for t in p.get("vic_TypeOfExploitation", ()) if t not in types)
+                s = p.get("vic_TraffickingStatus", "")
+                if actions.STATUS_RANK.get(s, 0) > actions.STATUS_RANK.get(tstatus, 0):
+                    tstatus = s
+        case.primary_person = primary
+        case.exploitation_summary = ("|" + "|".join(types) + "|") if types else ""
+        case.trafficking_status = tstatus
+    bulk.insert(cases, with_ids=True)
     index: list[PersonIndex] = []
     for person in persons:
         index.extend(actions.index_rows(person, memo))
-    PersonIndex.objects.bulk_create(index, batch_size=2000)
+    bulk.insert(index)
 
     parts: list[CaseParticipant] = []
     refs: list[Referral] = []
@@ -206,9 +222,7 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
     lifecycle: list[CaseEvent] = []
     now = timezone.now()
     for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
-        types: list[str] = []
-        tstatus = ""
-        primary = None
+        primary = case.primary_person
         for p in b.get("participants", ()):
             person = pmap[(i, p["person"])]
             ctx = _clean(p, PARTICIPANT_FIELDS, to_date)
@@ -217,15 +231,6 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
                     ctx[k] = _org_for(p[k], org, directory)
             parts.append(CaseParticipant(organisation_id=oid, case=case, person=person, role=p["role"],
                                          age_band_at_registration=band_on(person.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
-            if p["role"] in actions.VICTIM_ROLES:
-                primary = primary or person
-                types.extend(t for t in p.get("vic_TypeOfExploitation", ()) if t not in types)
-                s = p.get("vic_TraffickingStatus", "")
-                if actions.STATUS_RANK.get(s, 0) > actions.STATUS_RANK.get(tstatus, 0):
-                    tstatus = s
-        case.primary_person = primary
-        case.exploitation_summary = ("|" + "|".join(types) + "|") if types else ""
-        case.trafficking_status = tstatus
         owner = case.cas_CaseOwner
         for r in b.get("referrals", ()):
             data = _clean(r, {f.name for f in Referral._meta.concrete_fields}, to_date)
@@ -258,9 +263,6 @@ def _write_batch(org: Organisation, bundles: list[dict[str, Any]], first_seq: in
         if case.cas_ClosedDate:
             lifecycle.append(CaseEvent(organisation_id=oid, case=case, kind="closed", at=now, actor=owner,
                                        detail={"to": case.cas_Status, "demo": True}))  # fmt: skip
-    CaseParticipant.objects.bulk_create(parts, batch_size=1000)
-    Case.objects.bulk_update(cases, ["primary_person", "exploitation_summary", "trafficking_status"], batch_size=1000)
-    for model, rows in ((Referral, refs), (CaseComment, comments), (TraffickingEvent, events), (SupportPlan, plans),
-                        (Consent, consents), (Assessment, assessments), (CaseEvent, lifecycle)):  # fmt: skip
-        manager: Any = model.objects
-        manager.bulk_create(rows, batch_size=1000)
+    bulk.insert(parts)
+    for rows in (refs, comments, events, plans, consents, assessments, lifecycle):
+        bulk.insert(rows)

@@ -267,6 +267,30 @@ def _person_key_for(org_id: int, subject: Any) -> tuple[int, bytes]:
     return row.pk, person_key_by_id(row.pk)
 
 
+def create_person_keys(org_id: int, subjects: list[Any]) -> None:
+    """Keys for people about to be created in bulk, in one INSERT instead of a lookup and an insert each.
+
+    Only inside `bulk_scope` (the keys belong to its transaction) and only for new subjects (fresh uids):
+    an existing subject's row makes the insert fail, and the whole bulk write with it."""
+    from phare.accounts.models import PersonKey
+
+    scope = _scope.get()
+    if scope is None:
+        raise RuntimeError("create_person_keys must run inside bulk_scope")
+    wrap_pk, wrap_key = active_org_key(org_id, "data")
+    raws = [AESGCM.generate_key(256) for _ in subjects]
+    rows = [PersonKey(organisation_id=org_id, subject=subject, wrapping_key_id=wrap_pk,
+                      wrapped=_seal(wrap_key, raw, _person_aad(str(subject))))
+            for subject, raw in zip(subjects, raws, strict=True)]  # fmt: skip
+    PersonKey.objects.bulk_create(rows, batch_size=1000)
+    expires = time.monotonic() + PERSON_KEY_TTL
+    for subject, raw, row in zip(subjects, raws, rows, strict=True):
+        if row.pk is None:  # a database that cannot return ids: fall back to one lookup per person later
+            continue
+        scope[("person", str(subject))] = (row.pk, raw)
+        _cache[f"p{row.pk}.{fingerprint(raw)}"] = (raw, expires)
+
+
 def person_key_by_id(pk: int, fp: str = "") -> bytes:
     if fp:
         key = _cached(f"p{pk}.{fp}")
