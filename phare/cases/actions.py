@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -233,25 +233,51 @@ def _set_registration_band(participant: CaseParticipant, birthdate: date | None,
         participant.save(update_fields=["age_band_at_registration"])
 
 
+MATCH_WEIGHTS = {"name": 1, "birthdate": 2, "phone": 4, "email": 4, "idnum": 5}
+_MATCH_HITS = 5000  # a very common name token stops counting there
+
+
+def _match_digests(organisation_id: int, data: Data, digest: Callable[[str, str], str]) -> dict[str, str]:
+    probe = Person(organisation_id=organisation_id, **{k: v for k, v in data.items() if hasattr(Person, k)})
+    return {digest(k, v): k for k, v in person_index_values(probe)}
+
+
+def _rank(digests: dict[str, str], hits: Iterable[tuple[int, str]], limit: int) -> list[tuple[int, int]]:
+    """(person id, score), best first: a score sums the weights of the index kinds that matched."""
+    scores: dict[int, int] = {}
+    for pid, kind in hits:
+        scores[pid] = scores.get(pid, 0) + MATCH_WEIGHTS.get(kind, 1)
+    names = sum(1 for k in digests.values() if k == "name")
+    threshold = 2 if names >= 2 else 1
+    return [(pid, s) for s, pid in sorted(((s, pid) for pid, s in scores.items() if s >= threshold), reverse=True)[:limit]]
+
+
 def find_matches(organisation_id: int, data: Data, limit: int = 10) -> list[tuple[Person, int]]:
     """People of the organisation likely to be the one being entered: by name tokens, birth date, phone,
     e-mail and identity number through the blind index; best first with a score."""
-    probe = Person(organisation_id=organisation_id, **{k: v for k, v in data.items() if hasattr(Person, k)})
-    digests = {blind_index(organisation_id, k, v): k for k, v in person_index_values(probe)}
+    digests = _match_digests(organisation_id, data, lambda kind, value: blind_index(organisation_id, kind, value))
     if not digests:
         return []
-    weights = {"name": 1, "birthdate": 2, "phone": 4, "email": 4, "idnum": 5}
-    scores: dict[int, int] = {}
-    rows = PersonIndex.objects.filter(organisation_id=organisation_id, digest__in=list(digests)).values_list(
-        "person_id", "kind"
-    )
-    for pid, kind in rows[:5000]:
-        scores[pid] = scores.get(pid, 0) + weights.get(kind, 1)
-    names = sum(1 for k in digests.values() if k == "name")
-    threshold = 2 if names >= 2 else 1
-    best = sorted((s, pid) for pid, s in scores.items() if s >= threshold)[::-1][:limit]
-    people = Person.objects.in_bulk([pid for _, pid in best])
-    return [(people[pid], s) for s, pid in best if pid in people]
+    rows = PersonIndex.objects.filter(organisation_id=organisation_id, digest__in=list(digests))
+    best = _rank(digests, rows.values_list("person_id", "kind")[:_MATCH_HITS], limit)
+    people = Person.objects.in_bulk([pid for pid, _ in best])
+    return [(people[pid], s) for pid, s in best if pid in people]
+
+
+def find_match_ids(organisation_id: int, probes: list[Data], index: Callable[[str, str], str],
+                   limit: int = 3) -> list[list[tuple[int, int]]]:  # fmt: skip
+    """`find_matches` for many probes at once (an import's rows): one index query per 500 digests, ids only.
+    `index` is a `phare.crypto.blind_indexer`."""
+    per_probe = [_match_digests(organisation_id, data, index) for data in probes]
+    wanted = sorted(set().union(*per_probe))
+    hits: dict[str, list[tuple[int, str]]] = {}
+    for i in range(0, len(wanted), 500):
+        rows = PersonIndex.objects.filter(organisation_id=organisation_id, digest__in=wanted[i : i + 500])
+        for pid, kind, digest in rows.values_list("person_id", "kind", "digest").iterator():
+            found = hits.setdefault(digest, [])
+            if len(found) < _MATCH_HITS:
+                found.append((pid, kind))
+    return [_rank(d, (h for dg in d for h in hits.get(dg, ())), limit) for d in per_probe]
 
 
 # --- cases -----------------------------------------------------------------------------------------------

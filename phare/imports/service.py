@@ -1,4 +1,6 @@
-"""Import runs: a dry run reports what each row would do; a real run writes through phare.cases.actions.
+"""Import runs: a dry run reports what each row would do; a real run writes new cases in bulk through
+phare.cases.bundles (the rows phare.cases.actions would write, one audit event per batch naming them) and
+updates known ones through phare.cases.actions.
 
 Atomicity: in `atomic` mode the whole file is one transaction; in `skip-bad` mode good rows go in by batches
 of BATCH rows, each batch one transaction holding its cases *and* their ImportedRecord rows, so `kill -9`
@@ -19,14 +21,27 @@ from pathlib import Path
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from htcds.catalogue import Kind, load
 from htcds.sources import Source, checked_rows, open_source, report_dict
 from htcds.validation import ERROR
 from phare.audit import log as audit
-from phare.cases import actions
-from phare.cases.models import Case, CaseParticipant, Person
-from phare.crypto import keys
+from phare.cases import actions, bulk
+from phare.cases.bundles import BundleWriter
+from phare.cases.models import (
+    Assessment,
+    Case,
+    CaseComment,
+    CaseParticipant,
+    Consent,
+    Person,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
+)
+from phare.crypto import blind_indexer, keys
 from phare.imports.models import ImportedRecord
 
 BATCH = 500
@@ -93,32 +108,19 @@ def _model_values(model: type[models.Model], record: dict[str, Any], skipped: li
     return out
 
 
-def _write_new(actor: Any, bundle: dict[str, Any]) -> tuple[Case, list[str]]:
-    skipped: list[str] = []
-    person = _model_values(Person, (bundle.get("persons") or [{}])[0], skipped)
-    part = (bundle.get("participants") or [{}])[0]
-    role = part.get("role", "Victim")
-    context = _model_values(CaseParticipant, part, skipped)
-    case_rec = bundle.get("case") or {}
-    opened = case_rec.get("cas_OpenedDate")
-    case = actions.open_case(actor, person_data=person, role=role, context=context,
-                             opened=date.fromisoformat(opened) if opened else None)  # fmt: skip
-    from phare.cases.models import Consent, Referral
+# Which model stores each list of a bundle, for the fields an import leaves out.
+_LIST_MODELS = {"persons": Person, "participants": CaseParticipant, "referrals": Referral, "consents": Consent,
+                "events": TraffickingEvent, "support_plans": SupportPlan, "comments": CaseComment,
+                "assessments": Assessment}  # fmt: skip
 
-    for c in bundle.get("consents") or []:
-        data = _model_values(Consent, c, skipped)
-        if data:
-            actions.record_consent(actor, case, data)
-    for r in bundle.get("referrals") or []:
-        data = _model_values(Referral, r, skipped)
-        if data:
-            (actions.receive_referral if r.get("direction") == "Incoming" else actions.send_referral)(actor, case, data)
-    status = case_rec.get("cas_Status")
-    if status in ("Closed", "ClosedReferred") and case_rec.get("cas_ReasonForCaseClosure"):
-        actions.close_case(actor, case, reason=case_rec["cas_ReasonForCaseClosure"], status=status)
-    elif status == "FollowUp":
-        actions.set_follow_up(actor, case, None)
-    return case, skipped
+
+def _skipped(bundle: dict[str, Any]) -> list[str]:
+    """Fields of the bundle that the import does not store (lookups, matched by hand afterwards)."""
+    skipped: list[str] = []
+    for key, model in _LIST_MODELS.items():
+        for rec in bundle.get(key) or ():
+            _model_values(model, rec, skipped)
+    return skipped
 
 
 def _write_update(actor: Any, case: Case, bundle: dict[str, Any]) -> list[str]:
@@ -132,6 +134,15 @@ def _write_update(actor: Any, case: Case, bundle: dict[str, Any]) -> list[str]:
     return skipped
 
 
+def _flag_duplicates(organisation_id: int, probes: list[tuple[RowResult, dict[str, Any]]],
+                     index: Callable[[str, str], str]) -> None:  # fmt: skip
+    """Possible duplicates of existing people, for a chunk of rows at once; empties `probes`."""
+    matches = actions.find_match_ids(organisation_id, [probe for _, probe in probes], index)
+    for (res, _), found in zip(probes, matches, strict=True):
+        res.duplicates = [pid for pid, score in found if score >= 3]
+    probes.clear()
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Path | None = None, progress: Progress | None = None) -> Report:  # fmt: skip
     source: Source = open_source(path, mapping)
@@ -140,6 +151,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
                  .values_list("source_key", "content_hash"))  # fmt: skip
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
+    index = blind_indexer(organisation.pk)
+    probes: list[tuple[RowResult, dict[str, Any]]] = []
     for n, (row, key, bundle, problems) in enumerate(checked_rows(source), start=1):
         res = RowResult(row, key, "created", [report_dict(p, source) for p in problems])
         h = content_hash(bundle)
@@ -152,13 +165,16 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
             person = (bundle.get("persons") or [{}])[0]
             probe = _model_values(Person, person, [])
             if any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
-                res.duplicates = [p.pk for p, score in actions.find_matches(organisation.pk, probe, 3) if score >= 3]
+                probes.append((res, probe))
+                if len(probes) == BATCH:
+                    _flag_duplicates(organisation.pk, probes, index)
         known[key] = h
         report.rows.append(res)
         if res.outcome in ("created", "updated"):
             pending.append((res, bundle, h))
         if progress and n % 100 == 0:
             progress(n)
+    _flag_duplicates(organisation.pk, probes, index)
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
     if dry_run:
@@ -170,13 +186,22 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
     with transaction.atomic():
         audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=source.name,
                      detail={"file": path.name, "mode": mode, **report.counts()})  # fmt: skip
+    writer = BundleWriter(organisation.pk, lambda model, rec: _model_values(model, rec, []),
+                          lambda _seq, _case: actor, timezone.localdate())  # fmt: skip
     for batch in batches:
         with transaction.atomic(), keys.bulk_scope():
+            new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
+            created: list[Case] = []
+            if new:
+                # As in actions.next_number: a concurrent writer taking the same numbers fails on the unique
+                # (organisation, seq) constraint and its whole batch rolls back.
+                start = (Case.objects.filter(organisation=organisation).aggregate(m=Max("seq"))["m"] or 0) + 1
+                created = writer.write([bundle for _, bundle, _ in new], start)
+                bulk.insert([ImportedRecord(organisation=organisation, source=source.name, source_key=res.key, case=case,
+                                            content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
             for res, bundle, h in batch:
                 if res.outcome == "created":
-                    case, skipped = _write_new(actor, bundle)
-                    ImportedRecord.objects.create(organisation=organisation, source=source.name, source_key=res.key,
-                                                  case=case, content_hash=h)  # fmt: skip
+                    skipped = _skipped(bundle)
                 else:
                     rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source.name,
                                                                          source_key=res.key)  # fmt: skip
@@ -188,8 +213,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
                                          "field": ",".join(sorted(set(skipped))), "column": "", "value": None,
                                          "message": "Lookup fields are matched by hand after the import.",
                                          "fix": None})  # fmt: skip
+            # One event for the batch, naming every case it created (the cases were not opened one by one).
             audit.record("import.batch", actor=actor, organisation=organisation, target_type="import",
-                         target_id=source.name, detail={"rows": len(batch), "first_row": batch[0][0].row if batch else 0})  # fmt: skip
+                         target_id=source.name, detail={"rows": len(batch), "first_row": batch[0][0].row if batch else 0,
+                                                        "created": [c.number for c in created]})  # fmt: skip
         done += len(batch)
         if progress:
             progress(done)

@@ -1,0 +1,186 @@
+"""Write HTCDS case bundles (a case with its people, contexts, referrals, comments, events, plans, consents and
+assessments) in bulk: the demo generator and file imports go through here.
+
+The rows are the ones the single-record verbs in `phare.cases.actions` would write (summary columns, blind
+indexes, person keys, the age band at registration, lifecycle events), built in memory and inserted with one
+prepared statement per table (`phare.cases.bulk`). The caller runs it inside its transaction and writes one
+audit event for the batch, naming the cases it created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import Model
+from django.utils import timezone
+
+from phare.cases import actions, bulk
+from phare.cases.ages import band_on
+from phare.cases.models import (
+    Assessment,
+    Case,
+    CaseComment,
+    CaseEvent,
+    CaseParticipant,
+    Consent,
+    ExternalOrganisation,
+    Person,
+    PersonIndex,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
+)
+from phare.crypto import blind_index, keys
+
+CLOSED = ("Closed", "ClosedReferred")
+LOOKUP_FIELDS = ("vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
+REFERRAL_LOOKUPS = ("cas_ReferringOrganisation", "cas_ReferredOrganisation")
+# Keys of bundle records that are structure, not field values: the writer sets them itself.
+_STRUCTURAL = frozenset({"id", "person", "role", "direction", "answers", "author", "case", "organisation", "organisation_id"})
+
+Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
+
+
+class BlindIndexes(dict[tuple[str, str], str]):
+    """Blind indexes for one bulk write: the organisation's index key is fetched once, and checked against
+    `phare.crypto.blind_index` on a probe first (falling back to it should the scheme ever differ)."""
+
+    def __init__(self, org_id: int) -> None:
+        super().__init__()
+        self.org_id = org_id
+        _, key = keys.active_org_key(org_id, "index")
+        self.key: bytes | None = key if self._hmac(key, "probe", "phare") == blind_index(org_id, "probe", "phare") else None
+
+    @staticmethod
+    def _hmac(key: bytes, kind: str, value: str) -> str:
+        return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def __missing__(self, kv: tuple[str, str]) -> str:
+        d = self._hmac(self.key, *kv) if self.key is not None else blind_index(self.org_id, *kv)
+        self[kv] = d
+        return d
+
+
+@dataclass
+class BundleWriter:
+    organisation_id: int
+    clean: Clean  # a bundle record -> keyword arguments for its model's own fields (dates parsed)
+    owner_of: Callable[[int, dict[str, Any]], Any]  # (case seq, case record) -> the case owner
+    today: date
+    # Organisation names in lookup fields -> directory rows; None leaves lookups out (matched by hand later).
+    lookup: Callable[[str], ExternalOrganisation | None] | None = None
+    decorate: Callable[[Case, dict[str, Any]], None] | None = None  # adjust a case before it is written
+    extras: Callable[[Case], Iterable[Model]] | None = None  # more rows for a written case
+    event_detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.indexes = BlindIndexes(self.organisation_id)
+
+    def _lookups(self, rec: dict[str, Any], names: Iterable[str], data: dict[str, Any]) -> None:
+        for k in names:
+            data.pop(k, None)
+            data.pop(k + "_id", None)
+            if self.lookup is not None and rec.get(k):
+                data[k] = self.lookup(rec[k])
+
+    def _data(self, model: type[Model], rec: dict[str, Any]) -> dict[str, Any]:
+        data = self.clean(model, rec)
+        for k in _STRUCTURAL.intersection(data):
+            del data[k]
+        return data
+
+    def write(self, bundles: list[dict[str, Any]], first_seq: int) -> list[Case]:
+        """Insert the bundles' rows, numbering the cases from `first_seq`; returns the cases, in order."""
+        oid = self.organisation_id
+        persons: list[Person] = []
+        pmap: dict[tuple[int, str], Person] = {}
+        cases: list[Case] = []
+        for i, b in enumerate(bundles):
+            c = b.get("case") or {}
+            cd = self._data(Case, c)
+            opened = cd.get("cas_OpenedDate") or self.today
+            seq = first_seq + i
+            status = c.get("cas_Status") or "Active"
+            closed = (cd.get("cas_ClosedDate") or self.today) if status in CLOSED else None
+            case = Case(organisation_id=oid, number=f"{opened.year}-{seq:06d}", seq=seq, cas_Status=status,
+                        cas_ReasonForCaseClosure=c.get("cas_ReasonForCaseClosure", "") if closed else "",
+                        cas_CaseOwner=self.owner_of(seq, c), cas_OpenedDate=opened, cas_ClosedDate=closed)  # fmt: skip
+            if self.decorate is not None:
+                self.decorate(case, b)
+            cases.append(case)
+            for n, p in enumerate(b.get("persons") or ()):
+                person = Person(organisation_id=oid, **self._data(Person, p))
+                persons.append(person)
+                pmap[(i, str(p.get("id", n)))] = person
+        keys.create_person_keys(oid, [p.uid for p in persons])
+        bulk.insert(persons, with_ids=True)
+        # The case list's summary columns, known before the cases are written (no UPDATE pass afterwards).
+        for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
+            types: list[str] = []
+            tstatus = ""
+            primary = None
+            for p in b.get("participants") or ():
+                if p.get("role") in actions.VICTIM_ROLES:
+                    primary = primary or pmap.get((i, str(p.get("person"))))
+                    types.extend(t for t in p.get("vic_TypeOfExploitation") or () if t not in types)
+                    s = p.get("vic_TraffickingStatus", "")
+                    if actions.STATUS_RANK.get(s, 0) > actions.STATUS_RANK.get(tstatus, 0):
+                        tstatus = s
+            case.primary_person = primary
+            case.exploitation_summary = ("|" + "|".join(types) + "|") if types else ""
+            case.trafficking_status = tstatus
+        bulk.insert(cases, with_ids=True)
+        index: list[PersonIndex] = []
+        for person in persons:
+            index.extend(actions.index_rows(person, self.indexes))
+        bulk.insert(index)
+        rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
+                                                                 SupportPlan, Consent, Assessment, CaseEvent)}  # fmt: skip
+        now = timezone.now()
+        for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
+            owner = case.cas_CaseOwner
+
+            def person_of(rec: dict[str, Any], i: int = i) -> Person | None:
+                return pmap.get((i, str(rec.get("person", ""))))
+
+            for p in b.get("participants") or ():
+                who = person_of(p)
+                if who is None:
+                    continue
+                ctx = self._data(CaseParticipant, p)
+                self._lookups(p, LOOKUP_FIELDS, ctx)
+                rows[CaseParticipant].append(CaseParticipant(
+                    organisation_id=oid, case=case, person=who, role=p.get("role", "Victim"),
+                    age_band_at_registration=band_on(who.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
+            for r in b.get("referrals") or ():
+                data = self._data(Referral, r)
+                self._lookups(r, REFERRAL_LOOKUPS, data)
+                rows[Referral].append(Referral(organisation_id=oid, case=case, direction=r.get("direction", "Incoming"), **data))
+            for m in b.get("comments") or ():
+                data = self._data(CaseComment, m)
+                data.setdefault("cco_CreatedDate", case.cas_OpenedDate)
+                rows[CaseComment].append(CaseComment(organisation_id=oid, case=case, author=owner, **data))
+            for model, key in ((TraffickingEvent, "events"), (SupportPlan, "support_plans"), (Consent, "consents")):
+                for rec in b.get(key) or ():
+                    rows[model].append(model(organisation_id=oid, case=case, person=person_of(rec), **self._data(model, rec)))
+            for a in b.get("assessments") or ():
+                data = self._data(Assessment, a)
+                data.setdefault("asm_Level", "Individual")
+                rows[Assessment].append(Assessment(organisation_id=oid, case=case, person=person_of(a),
+                                                   answers=a.get("answers") or [], **data))  # fmt: skip
+            if self.extras is not None:
+                for extra in self.extras(case):
+                    rows[type(extra)].append(extra)
+            rows[CaseEvent].append(CaseEvent(organisation_id=oid, case=case, kind="opened", at=now, actor=owner,
+                                             detail={"owner": case.cas_CaseOwner_id, **self.event_detail}))  # fmt: skip
+            if case.cas_ClosedDate:
+                rows[CaseEvent].append(CaseEvent(organisation_id=oid, case=case, kind="closed", at=now, actor=owner,
+                                                 detail={"to": case.cas_Status, **self.event_detail}))  # fmt: skip
+        for batch in rows.values():
+            bulk.insert(batch)
+        return cases
