@@ -7,6 +7,7 @@ from django.test import Client
 
 from phare.accounts.models import Role
 from phare.cases import actions
+from phare.crypto import keys
 from tests.test_cases_helpers import make_case, make_org, make_user
 
 pytestmark = pytest.mark.django_db
@@ -82,8 +83,11 @@ def test_it_paginates_and_bounds_the_queries(django_assert_max_num_queries: obje
     for i in range(30):
         make_case(sup, first=f"Person{i}", opened=date(2024, 1, 1 + i % 28))
     cl = _client(sup)
+    # A fresh process has no person key unwrapped yet: the page must still not cost a query per person.
+    keys.reset_caches()
     with django_assert_max_num_queries(12):  # type: ignore[operator]
         first = cl.get("/cases/")
+    keys.reset_caches()
     with django_assert_max_num_queries(12):  # type: ignore[operator]
         second = cl.get("/cases/?page=2")
     assert len(_numbers(first.content.decode())) == 25

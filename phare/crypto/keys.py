@@ -20,7 +20,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,13 @@ def kid(prefix: str, pk: int, key: bytes) -> str:
     return f"{prefix}{pk}.{fingerprint(key)}"
 
 
+def _unwrap_org_row(pk: int, wrapped: str, org_id: int | None, purpose: str, master_kid: str) -> bytes:
+    mkid, mkey = master()
+    if master_kid != mkid:
+        raise CryptoKeyError(f"organisation key {pk} is wrapped by master key {master_kid}, not the current one")
+    return unwrap_org_key(wrapped, org_id, purpose, mkey)
+
+
 def org_key_by_id(pk: int, fp: str = "") -> bytes:
     if fp:
         key = _cached(f"o{pk}.{fp}")
@@ -162,10 +169,7 @@ def org_key_by_id(pk: int, fp: str = "") -> bytes:
     row = OrganisationKey.objects.filter(pk=pk).first()
     if row is None:
         raise CryptoKeyError(f"organisation key {pk} not found")
-    mkid, mkey = master()
-    if row.master_kid != mkid:
-        raise CryptoKeyError(f"organisation key {pk} is wrapped by master key {row.master_kid}, not the current one")
-    key = unwrap_org_key(row.wrapped, row.organisation_id, row.purpose, mkey)
+    key = _unwrap_org_row(pk, row.wrapped, row.organisation_id, row.purpose, row.master_kid)
     if fp and fingerprint(key) != fp:
         raise CryptoKeyError(f"organisation key {pk} is not the key this value was sealed with")
     _cache[f"o{pk}.{fingerprint(key)}"] = (key, 0.0)
@@ -289,6 +293,26 @@ def create_person_keys(org_id: int, subjects: list[Any]) -> None:
             continue
         scope[("person", str(subject))] = (row.pk, raw)
         _cache[f"p{row.pk}.{fingerprint(raw)}"] = (raw, expires)
+
+
+def preload_person_keys(subjects: Iterable[Any]) -> None:
+    """Fetch and unwrap the keys of these people in one query, before a page reads their sealed fields:
+    otherwise each person on a list costs a query of its own the first time their fields are opened."""
+    from phare.accounts.models import PersonKey
+
+    wanted = {str(s) for s in subjects if s}
+    if not wanted:
+        return
+    rows = PersonKey.objects.filter(subject__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
+    columns = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped", "wrapping_key__organisation_id",
+               "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
+    org_keys: dict[int, bytes] = {}
+    expires = time.monotonic() + PERSON_KEY_TTL
+    for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows.exclude(wrapped="").values_list(*columns):
+        if wk_pk not in org_keys:
+            org_keys[wk_pk] = _unwrap_org_row(wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master)
+        key = _open(org_keys[wk_pk], wrapped, _person_aad(str(subject)))
+        _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
 
 def person_key_by_id(pk: int, fp: str = "") -> bytes:
