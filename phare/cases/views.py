@@ -74,7 +74,9 @@ def name_search_case_ids(org_id: int, query: str) -> QuerySet[Any]:
         .filter(n=len(set(digests)))
         .values("person_id")
     )
-    return CaseParticipant.objects.filter(organisation_id=org_id, person_id__in=people).values("case_id")
+    # No organisation filter here: the people come from the organisation's own index, the caller's case query is
+    # scoped, and with one SQLite would scan every participant of the organisation instead of using person_id.
+    return CaseParticipant.objects.filter(person_id__in=people).values("case_id")
 
 
 def filter_cases(request: HttpRequest, form: cf.CaseFilterForm) -> QuerySet[Case]:
