@@ -7,8 +7,8 @@ from django.test import Client
 
 from phare.accounts.models import Role, User
 from phare.cases import actions
-from phare.crypto import keys
 from phare.cases.models import Case, CaseComment, CaseParticipant, SupportPlan, TraffickingEvent
+from phare.crypto import keys
 from tests.test_cases_helpers import make_case, make_org, make_user
 
 pytestmark = pytest.mark.django_db

@@ -114,3 +114,15 @@ def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def refresh_statistics(models: Sequence[type[Model]]) -> None:
+    """After a bulk load, let the query planner see the new rows: until PostgreSQL's autovacuum gets to them, a
+    fresh 200,000-case organisation had a filtered case list at 1 s instead of 70 ms."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    qn = connection.ops.quote_name
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("ANALYZE " + ", ".join(qn(m._meta.db_table) for m in models))
+        elif connection.vendor == "sqlite":
+            cur.execute("PRAGMA optimize")

@@ -23,6 +23,7 @@ from django.utils import timezone
 from htcds.generate import generate_bundles
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
+from phare.cases import bulk
 from phare.cases.bundles import BundleWriter
 from phare.cases.models import (
     Assessment,
@@ -32,6 +33,7 @@ from phare.cases.models import (
     Consent,
     ExternalOrganisation,
     Person,
+    PersonIndex,
     Referral,
     SupportPlan,
     TraffickingEvent,
@@ -113,6 +115,8 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
         if batch:
             writer.write(batch, start + made)
             made += len(batch)
+        if made >= 1000:
+            bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])
         total = Case.objects.filter(organisation=org).count()
         audit.record("demo.generate", actor=None, organisation=org, target=org,
                      detail={"cases_created": made, "cases_total": total, "seed": seed})  # fmt: skip

@@ -37,6 +37,7 @@ from phare.cases.models import (
     CaseParticipant,
     Consent,
     Person,
+    PersonIndex,
     Referral,
     SupportPlan,
     TraffickingEvent,
@@ -220,6 +221,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
         done += len(batch)
         if progress:
             progress(done)
+    if sum(1 for res in report.rows if res.outcome == "created") >= 1000:
+        bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])
     if rejected_raw and error_csv is not None:
         with error_csv.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
