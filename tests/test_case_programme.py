@@ -63,3 +63,16 @@ def test_it_filters_the_dashboards_by_programme() -> None:
     for programme, n in (("Shelter", "2"), ("Helpline", "1"), ("", "3")):
         html = cl.get("/dashboards/", {"programme": programme}).content.decode()
         assert html.split("<dt>Cases</dt><dd>", 1)[1].split("</dd>", 1)[0] == n
+
+
+@pytest.mark.parametrize("filter_on", [True, False])
+def test_it_never_offers_another_organisations_programme_names(filter_on: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from phare import access
+
+    worker = make_user(make_org())
+    case = make_case(worker)
+    other = make_user(make_org("beta"), username="beta-worker")
+    actions.set_programme(other, make_case(other, first="Bola"), "Beta safe house")
+    monkeypatch.setattr(access, "ENFORCE_TENANT_FILTER", filter_on)  # off: shows this test catches a leak
+    form = _client(worker).get(f"/cases/{case.number}/programme/").content.decode()
+    assert ("Beta safe house" in form) is not filter_on

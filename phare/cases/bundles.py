@@ -9,8 +9,6 @@ audit event for the batch, naming the cases it created.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,7 +33,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
-from phare.crypto import blind_index, keys
+from phare.crypto import blind_indexer, keys
 
 CLOSED = ("Closed", "ClosedReferred")
 LOOKUP_FIELDS = ("vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
@@ -47,22 +45,14 @@ Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
 
 
 class BlindIndexes(dict[tuple[str, str], str]):
-    """Blind indexes for one bulk write: the organisation's index key is fetched once, and checked against
-    `phare.crypto.blind_index` on a probe first (falling back to it should the scheme ever differ)."""
+    """Blind indexes for one bulk write, memoised: the organisation's index key is fetched once."""
 
     def __init__(self, org_id: int) -> None:
         super().__init__()
-        self.org_id = org_id
-        _, key = keys.active_org_key(org_id, "index")
-        self.key: bytes | None = key if self._hmac(key, "probe", "phare") == blind_index(org_id, "probe", "phare") else None
-
-    @staticmethod
-    def _hmac(key: bytes, kind: str, value: str) -> str:
-        return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+        self.index = blind_indexer(org_id)
 
     def __missing__(self, kv: tuple[str, str]) -> str:
-        d = self._hmac(self.key, *kv) if self.key is not None else blind_index(self.org_id, *kv)
-        self[kv] = d
+        d = self[kv] = self.index(*kv)
         return d
 
 

@@ -5,7 +5,8 @@ Cases come from `htcds.generate.generate_bundles`, whose distributions follow CT
 inside the package in `htcds/data/ctdc_frequencies.json`). Names are invented from syllables. Dates are shifted
 so that the most recent registrations fall in the last weeks: home pages then show current work.
 
-Rows are written with `bulk_create` in batches inside one transaction, with one audit event for the whole run.
+Rows are written in batches through `phare.cases.bundles.BundleWriter` inside one transaction, with one audit event
+for the whole run.
 """
 
 from __future__ import annotations

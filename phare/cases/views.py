@@ -148,9 +148,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     # opening them row by row would cost a query per person.
     keys.preload_person_keys(c.primary_person.uid for c in cases if c.primary_person)
     person_ids = [c.primary_person_id for c in cases if c.primary_person_id]
-    # The primary people of cases the access layer already returned; the organisation filter repeats its fence.
-    own = Person.objects.filter(organisation_id=request.user.organisation_id)  # type: ignore[union-attr,misc]
-    people = own.only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk(person_ids)
+    people = access.scoped(request.user, Person).only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk(person_ids)
     for c in cases:
         c.primary_person = people.get(c.primary_person_id) if c.primary_person_id else None
     total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
@@ -591,7 +589,7 @@ def case_follow_up(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 def case_programme(request: HttpRequest, number: str) -> HttpResponse:
     case = _editable_case(request, number)
-    known = actions.programmes(case.organisation_id)
+    known = actions.programmes(access.scoped(request.user, Case))
     form = cf.ProgrammeForm(request.POST or None, known=known, initial={"programme": case.programme})
     if request.method == "POST" and form.is_valid():
         try:

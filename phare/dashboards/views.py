@@ -20,10 +20,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from phare.access import scoped_aggregate
 from phare.accounts.models import Organisation, User
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
 from phare.cases.actions import programmes
-from phare.cases.models import CaseStatus
+from phare.cases.models import Case, CaseStatus
 from phare.core.locale import preferred_language
 from phare.dashboards import exports, svg
 from phare.dashboards.figures import SECTIONS, Figure, build, num, people_total
@@ -67,7 +68,7 @@ class FilterForm(forms.Form):
         self._choice("status").choices = [("", _("All")), ("open", _("Open (not closed)")), *CaseStatus.choices]
         owners = User.objects.filter(organisation_id=user.organisation_id).order_by("username")
         self._choice("owner").choices = [("", _("Everyone")), *[(u.pk, u.get_full_name() or u.username) for u in owners]]
-        self._choice("programme").choices = [("", _("All")), *[(p, p) for p in _programmes(user.organisation_id)]]
+        self._choice("programme").choices = [("", _("All")), *[(p, p) for p in _programmes(user)]]
         if operator:
             self._choice("scope").choices = [("", _("My organisation")), (PARTNERS, _("Partner organisations"))]
         else:
@@ -80,11 +81,11 @@ class FilterForm(forms.Form):
         return data
 
 
-def _programmes(organisation_id: int) -> list[str]:
-    key = f"phare:programmes:{organisation_id}"
+def _programmes(user: Any) -> list[str]:
+    key = f"phare:programmes:{user.organisation_id}"
     names = cache.get(key)
     if names is None:
-        names = programmes(organisation_id)
+        names = programmes(scoped_aggregate(user, Case))
         cache.set(key, names, 60)
     return list(names)
 
