@@ -147,6 +147,7 @@ def normalise_language(value: str) -> str | None:
 E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
 
 
+@lru_cache(maxsize=65536)  # a bulk load normalises each number twice (duplicate check, then index)
 def normalise_phone(value: str, default_region: str | None = None) -> str | None:
     """Return the E.164 form of a phone number, or None when it cannot be a valid number."""
     text = value.strip()

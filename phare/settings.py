@@ -88,9 +88,12 @@ DATABASE_URL = os.getenv("DATABASE_URL", f"sqlite:///{DATA_DIR / 'phare.sqlite3'
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers carry on while an import writes; IMMEDIATE avoids "database is locked" on upgrade.
+    # SQLite's default page cache is 2 MiB: bulk loads insert random keys (blind indexes, uids) into indexes
+    # far larger than that. The cache only grows as far as a connection uses it.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+        f"PRAGMA cache_size=-{envint('SQLITE_CACHE_MB', '64') * 1024};",
     }
 if os.getenv("PHARE_TEST_DB_NAME"):
     # Lets two test runs share one PostgreSQL server without dropping each other's test database.

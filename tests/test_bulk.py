@@ -64,3 +64,21 @@ def test_it_refreshes_the_planners_statistics_after_a_bulk_load() -> None:
         with connection.cursor() as cur:
             cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'cases_case'")
             assert cur.fetchone()[0] >= 1  # ANALYZE ran: the planner counts the row (-1 or 0 before)
+
+
+def test_it_builds_rows_as_the_model_would() -> None:
+    """`bulk.new` skips `Model.__init__`: every field must still hold what `__init__` would have put there."""
+    org = make_org()
+    person = Person.objects.create(organisation=org, prs_FirstName="Ada")
+    values = {"organisation": org, "person": person, "role": "Victim", "vic_TypeOfExploitation": ["ForcedLabour"]}
+    built, plain = bulk.new(CaseParticipant, **values), CaseParticipant(**values)
+    per_row = {"uid"}  # a fresh uuid4 each time
+    for f in CaseParticipant._meta.concrete_fields:
+        if f.attname not in per_row:
+            assert getattr(built, f.attname) == getattr(plain, f.attname), f.name
+    assert built.uid != plain.uid and built.uid.version == 4
+    assert built.person is person and built.organisation_id == org.pk  # no query for the related row
+    assert built._state.adding and built._state.db is None
+    assert bulk.new(Case, organisation_id=org.pk).organisation_id == org.pk  # attname accepted too
+    with pytest.raises(TypeError, match="no field 'prs_Nickname'"):
+        bulk.new(Person, organisation=org, prs_Nickname="x")

@@ -97,14 +97,14 @@ class BundleWriter:
             seq = first_seq + i
             status = c.get("cas_Status") or "Active"
             closed = (cd.get("cas_ClosedDate") or self.today) if status in CLOSED else None
-            case = Case(organisation_id=oid, number=f"{opened.year}-{seq:06d}", seq=seq, cas_Status=status,
+            case = bulk.new(Case, organisation_id=oid, number=f"{opened.year}-{seq:06d}", seq=seq, cas_Status=status,
                         cas_ReasonForCaseClosure=c.get("cas_ReasonForCaseClosure", "") if closed else "",
                         cas_CaseOwner=self.owner_of(seq, c), cas_OpenedDate=opened, cas_ClosedDate=closed)  # fmt: skip
             if self.decorate is not None:
                 self.decorate(case, b)
             cases.append(case)
             for n, p in enumerate(b.get("persons") or ()):
-                person = Person(organisation_id=oid, **self._data(Person, p))
+                person = bulk.new(Person, organisation_id=oid, **self._data(Person, p))
                 persons.append(person)
                 pmap[(i, str(p.get("id", n)))] = person
         keys.create_person_keys(oid, [p.uid for p in persons])
@@ -127,7 +127,7 @@ class BundleWriter:
         bulk.insert(cases, with_ids=True)
         index: list[PersonIndex] = []
         for person in persons:
-            index.extend(actions.index_rows(person, self.indexes))
+            index.extend(actions.index_rows(person, self.indexes, build=bulk.new))
         bulk.insert(index)
         rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
                                                                  SupportPlan, Consent, Assessment, CaseEvent)}  # fmt: skip
@@ -144,32 +144,32 @@ class BundleWriter:
                     continue
                 ctx = self._data(CaseParticipant, p)
                 self._lookups(p, LOOKUP_FIELDS, ctx)
-                rows[CaseParticipant].append(CaseParticipant(
+                rows[CaseParticipant].append(bulk.new(CaseParticipant,
                     organisation_id=oid, case=case, person=who, role=p.get("role", "Victim"),
                     age_band_at_registration=band_on(who.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
             for r in b.get("referrals") or ():
                 data = self._data(Referral, r)
                 self._lookups(r, REFERRAL_LOOKUPS, data)
-                rows[Referral].append(Referral(organisation_id=oid, case=case, direction=r.get("direction", "Incoming"), **data))
+                rows[Referral].append(bulk.new(Referral, organisation_id=oid, case=case, direction=r.get("direction", "Incoming"), **data))
             for m in b.get("comments") or ():
                 data = self._data(CaseComment, m)
                 data.setdefault("cco_CreatedDate", case.cas_OpenedDate)
-                rows[CaseComment].append(CaseComment(organisation_id=oid, case=case, author=owner, **data))
+                rows[CaseComment].append(bulk.new(CaseComment, organisation_id=oid, case=case, author=owner, **data))
             for model, key in ((TraffickingEvent, "events"), (SupportPlan, "support_plans"), (Consent, "consents")):
                 for rec in b.get(key) or ():
-                    rows[model].append(model(organisation_id=oid, case=case, person=person_of(rec), **self._data(model, rec)))
+                    rows[model].append(bulk.new(model, organisation_id=oid, case=case, person=person_of(rec), **self._data(model, rec)))
             for a in b.get("assessments") or ():
                 data = self._data(Assessment, a)
                 data.setdefault("asm_Level", "Individual")
-                rows[Assessment].append(Assessment(organisation_id=oid, case=case, person=person_of(a),
+                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case=case, person=person_of(a),
                                                    answers=a.get("answers") or [], **data))  # fmt: skip
             if self.extras is not None:
                 for extra in self.extras(case):
                     rows[type(extra)].append(extra)
-            rows[CaseEvent].append(CaseEvent(organisation_id=oid, case=case, kind="opened", at=now, actor=owner,
+            rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case=case, kind="opened", at=now, actor=owner,
                                              detail={"owner": case.cas_CaseOwner_id, **self.event_detail}))  # fmt: skip
             if case.cas_ClosedDate:
-                rows[CaseEvent].append(CaseEvent(organisation_id=oid, case=case, kind="closed", at=now, actor=owner,
+                rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case=case, kind="closed", at=now, actor=owner,
                                                  detail={"to": case.cas_Status, **self.event_detail}))  # fmt: skip
         for batch in rows.values():
             bulk.insert(batch)

@@ -150,7 +150,7 @@ def _writer(org: Organisation, owners: list[User], directory: dict[str, External
     def extras(case: Case) -> list[SupportPlan]:
         if case.cas_Status == "Active" and rng.random() < 0.08:
             # Some current plans end soon, so the home page's "ending in the next 14 days" has content.
-            return [SupportPlan(organisation_id=org.pk, case=case, person=case.primary_person,
+            return [bulk.new(SupportPlan, organisation_id=org.pk, case=case, person=case.primary_person,
                                 spl_Type=rng.choice(["Health", "Legal", "SocialCare"]), spl_StartDate=today - timedelta(days=90),
                                 spl_PlannedEndDate=today + timedelta(days=rng.randint(0, 14)))]  # fmt: skip
         return []

@@ -21,6 +21,7 @@ Token: ``v1:<key id>:<row uid>:<nonce+ciphertext>`` (base64url; key id ``o<id>.<
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -55,14 +56,18 @@ def _aad(table: str, column: str, uid: str) -> bytes:
     return f"{table}|{column}|{uid}".encode()
 
 
+@functools.cache
+def _has_person(meta: Any) -> bool:
+    return any(f.name == "person" for f in meta.get_fields())
+
+
 def encryption_subject(instance: Any) -> Any:
     """The uid of the person whose key seals this row's personal fields, or None for the organisation key."""
     hook = getattr(instance, "encryption_subject", None)
     if callable(hook):
         return hook()
     meta = instance._meta
-    names = {f.name for f in meta.get_fields()}
-    if "person" in names and getattr(instance, "person_id", None) is not None:
+    if _has_person(meta) and getattr(instance, "person_id", None) is not None:
         return instance.person.uid
     if meta.model_name == "person":
         return instance.uid

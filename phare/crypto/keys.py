@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
+import functools
 import hashlib
 import os
 import threading
@@ -107,16 +108,23 @@ def reset_caches() -> None:
     with _lock:
         _master = None
         _cache.clear()
+        _aead.cache_clear()
+        fingerprint.cache_clear()
+
+
+@functools.lru_cache(maxsize=1024)  # a bulk load seals several fields per person with the same key in a row
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)
 
 
 def _seal(key: bytes, plaintext: bytes, aad: bytes) -> str:
     nonce = os.urandom(12)
-    return b64e(nonce + AESGCM(key).encrypt(nonce, plaintext, aad))
+    return b64e(nonce + _aead(key).encrypt(nonce, plaintext, aad))
 
 
 def _open(key: bytes, token: str, aad: bytes) -> bytes:
     raw = b64d(token)
-    return AESGCM(key).decrypt(raw[:12], raw[12:], aad)
+    return _aead(key).decrypt(raw[:12], raw[12:], aad)
 
 
 def _org_aad(org_id: int | None, purpose: str) -> bytes:
@@ -142,6 +150,7 @@ def _cached(kid: str) -> bytes | None:
     return key
 
 
+@functools.lru_cache(maxsize=1024)
 def fingerprint(key: bytes) -> str:
     """A short public fingerprint of a key: token key ids carry it, so a key id names exactly one key even if
     a row id is reused (SQLite reuses ids after a rollback)."""
@@ -277,16 +286,17 @@ def create_person_keys(org_id: int, subjects: list[Any]) -> None:
     Only inside `bulk_scope` (the keys belong to its transaction) and only for new subjects (fresh uids):
     an existing subject's row makes the insert fail, and the whole bulk write with it."""
     from phare.accounts.models import PersonKey
+    from phare.cases import bulk
 
     scope = _scope.get()
     if scope is None:
         raise RuntimeError("create_person_keys must run inside bulk_scope")
     wrap_pk, wrap_key = active_org_key(org_id, "data")
     raws = [AESGCM.generate_key(256) for _ in subjects]
-    rows = [PersonKey(organisation_id=org_id, subject=subject, wrapping_key_id=wrap_pk,
-                      wrapped=_seal(wrap_key, raw, _person_aad(str(subject))))
+    rows = [bulk.new(PersonKey, organisation_id=org_id, subject=subject, wrapping_key_id=wrap_pk,
+                     wrapped=_seal(wrap_key, raw, _person_aad(str(subject))))
             for subject, raw in zip(subjects, raws, strict=True)]  # fmt: skip
-    PersonKey.objects.bulk_create(rows, batch_size=1000)
+    bulk.insert(rows, with_ids=True)
     expires = time.monotonic() + PERSON_KEY_TTL
     for subject, raw, row in zip(subjects, raws, rows, strict=True):
         if row.pk is None:  # a database that cannot return ids: fall back to one lookup per person later

@@ -11,6 +11,7 @@ found by their source key and reported unchanged).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import sys
@@ -20,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -42,10 +44,11 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
-from phare.crypto import blind_indexer, keys
+from phare.crypto import keys
 from phare.imports.models import ImportedRecord
 
-BATCH = 500
+BATCH = 500  # rows per duplicate check
+WRITE_BATCH = 2000  # rows per transaction in skip-bad mode: each commit rewrites the index pages it touched
 Progress = Callable[[int], None]
 
 
@@ -87,23 +90,34 @@ def content_hash(bundle: dict[str, Any]) -> str:
     return hashlib.blake2b(json.dumps(body, sort_keys=True, default=str).encode(), digest_size=20).hexdigest()
 
 
+@functools.cache
+def _columns(model: type[models.Model]) -> dict[str, bool | None]:
+    """HTCDS field name -> whether the model stores it as a date (True), as another value (False), or leaves
+    it out (None: a lookup, or a field this model does not have)."""
+    out: dict[str, bool | None] = {}
+    for f in load().fields:
+        try:
+            mf = model._meta.get_field(f.name)
+        except FieldDoesNotExist:
+            out[f.name] = None
+            continue
+        out[f.name] = None if mf.is_relation else f.kind is Kind.DATE
+    return out
+
+
 def _model_values(model: type[models.Model], record: dict[str, Any], skipped: list[str]) -> dict[str, Any]:
     """A bundle record → keyword arguments for the model: dates parsed, lookups (relations) left out, since
     a sheet names organisations and places by text and those are matched by hand after the import."""
-    cat = load()
+    columns = _columns(model)
     out: dict[str, Any] = {}
     for name, value in record.items():
-        if name not in cat:
-            continue
-        try:
-            f = model._meta.get_field(name)
-        except Exception:  # the model does not store this field
+        if name not in columns:
+            continue  # not an HTCDS field (structure such as "id" or "role")
+        is_date = columns[name]
+        if is_date is None:
             skipped.append(name)
             continue
-        if f.is_relation:
-            skipped.append(name)
-            continue
-        if cat[name].kind is Kind.DATE and isinstance(value, str):
+        if is_date and isinstance(value, str):
             value = date.fromisoformat(value)
         out[name] = value
     return out
@@ -152,7 +166,13 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
                  .values_list("source_key", "content_hash"))  # fmt: skip
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
-    index = blind_indexer(organisation.pk)
+    writer = BundleWriter(organisation.pk, lambda model, rec: _model_values(model, rec, []),
+                          lambda _seq, _case: actor, timezone.localdate())  # fmt: skip
+    memo = writer.indexes  # the duplicate check's digests are the new people's index rows: computed once
+
+    def index(kind: str, value: str) -> str:
+        return memo[(kind, value)]
+
     probes: list[tuple[RowResult, dict[str, Any]]] = []
     for n, (row, key, bundle, problems) in enumerate(checked_rows(source), start=1):
         res = RowResult(row, key, "created", [report_dict(p, source) for p in problems])
@@ -182,13 +202,11 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
         return report
     if mode == "atomic" and rejected_raw:
         return report  # nothing written: the file goes in whole or not at all
-    batches = [pending] if mode == "atomic" else [pending[i : i + BATCH] for i in range(0, len(pending), BATCH)]
+    batches = [pending] if mode == "atomic" else [pending[i : i + WRITE_BATCH] for i in range(0, len(pending), WRITE_BATCH)]
     done = 0
     with transaction.atomic():
         audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=source.name,
                      detail={"file": path.name, "mode": mode, **report.counts()})  # fmt: skip
-    writer = BundleWriter(organisation.pk, lambda model, rec: _model_values(model, rec, []),
-                          lambda _seq, _case: actor, timezone.localdate())  # fmt: skip
     for batch in batches:
         with transaction.atomic(), keys.bulk_scope():
             new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
@@ -198,7 +216,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
                 # (organisation, seq) constraint and its whole batch rolls back.
                 start = (Case.objects.filter(organisation=organisation).aggregate(m=Max("seq"))["m"] or 0) + 1
                 created = writer.write([bundle for _, bundle, _ in new], start)
-                bulk.insert([ImportedRecord(organisation=organisation, source=source.name, source_key=res.key, case=case,
+                bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source.name, source_key=res.key, case=case,
                                             content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
             for res, bundle, h in batch:
                 if res.outcome == "created":
