@@ -1,8 +1,8 @@
 """Locust scenario for bench/bench_load.py: a supervisor working through cases.
 
 Each simulated user signs in once (password, then a TOTP code computed from its own authenticator secret; a
-code is accepted once per 30-second period, so nobody signs in twice), then loops with ~1 s of think time
-between requests: the case list (first page, a filtered page, a deeper page), a name search, a case page, and
+code is accepted once per 30-second period, so nobody signs in twice), then loops with a think time
+between requests (PHARE_LOAD_THINK, "min,max" seconds): the case list (first page, a filtered page, a deeper page), a name search, a case page, and
 a comment with a unique token (the write). Request names start with `read:`, `write:` or `login:` so the
 statistics separate them. Every response time is also written to PHARE_LOAD_TIMES (JSON) when the run stops,
 so bench_load.py computes exact percentiles per kind.
@@ -67,7 +67,8 @@ def _dump(**kw: Any) -> None:
 
 
 class Supervisor(HttpUser):
-    wait_time = between(0.5, 1.5)  # think time, ~1 s on average
+    # Think time between requests, in seconds (bench_load.py's --profiles).
+    wait_time = between(*(float(x) for x in os.environ.get("PHARE_LOAD_THINK", "2,8").split(",")))
 
     csrf = ""
 

@@ -79,7 +79,10 @@ class SessionPolicyMiddleware:
 class RowLevelSecurityMiddleware:
     """On PostgreSQL, tell the database which tenant this request acts for (`phare.org_id`), and when
     PHARE_DB_ROLE is set switch to that non-owner role for the request, so that row-level security applies
-    (see `phare.rls`). Both are reset when the request ends, on the same connection."""
+    (see `phare.rls`). Both are reset when the request ends, on the same connection.
+
+    The tenant is set even without PHARE_DB_ROLE: a deployment that connects as the application role itself
+    (docs/deploy.md) is subject to row-level security from the first query, and would see no row at all."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -88,8 +91,6 @@ class RowLevelSecurityMiddleware:
         from phare import rls
 
         role = rls.app_role()
-        if not role:  # no application role configured: the owner connection is not subject to RLS anyway
-            return self.get_response(request)
         user = getattr(request, "user", None)
         org_id = getattr(user, "organisation_id", None) if user is not None and user.is_authenticated else None
         with rls.acting_for(org_id, user_id=getattr(user, "pk", None), role=role):

@@ -13,6 +13,7 @@ import os
 import socket
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from phare import rls
 from phare.jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,8 @@ def run_one(job: Job) -> Job:
     try:
         if fn is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
-        result = fn(job) or {}
+        with rls.acting_for(job.organisation_id, role=rls.app_role()) if job.organisation_id else nullcontext():
+            result = fn(job) or {}
     except Exception as exc:
         log.exception("job %s (%s) failed", job.pk, job.kind)
         final = job.attempts >= job.max_attempts
