@@ -147,3 +147,43 @@ def test_it_round_trips_an_export_into_an_empty_organisation(org: Any, tmp_path:
         return sorted((clean(b) for b in bundles), key=lambda b: json.dumps(b, sort_keys=True))
 
     assert records(first) == records(second)
+
+
+def test_it_streams_batches_and_still_rolls_back_a_whole_atomic_file(org: Any, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Rows are written as they are read; a bad row after several written batches still leaves nothing."""
+    from django.core.management.base import CommandError
+
+    from phare.audit.models import AuditEvent
+    from phare.cases.models import Case, Person
+    from phare.imports import service
+    from phare.imports.models import ImportedRecord
+
+    monkeypatch.setattr(service, "WRITE_BATCH", 2)
+    path = _file(tmp_path, 7, bad_row=6)  # three batches are written before the last row is read
+    with pytest.raises(CommandError):
+        call_command("import", str(path), "--org", "test-ngo", stdout=io.StringIO(), stderr=io.StringIO())
+    assert (Case.objects.count(), Person.objects.count(), ImportedRecord.objects.count()) == (0, 0, 0)
+    assert not AuditEvent.objects.filter(action__startswith="import.").exists()
+    report = _run(path, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (6, 1) and Case.objects.count() == 6
+    assert AuditEvent.objects.filter(action="import.batch").count() == 3
+
+
+def test_it_flags_the_same_people_in_the_real_run_as_in_the_dry_run(org: Any, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """People created earlier in the same import are not "possible duplicates" of later rows: the real run,
+    which writes as it goes, reports what the dry run reported."""
+    from phare.imports import service
+
+    monkeypatch.setattr(service, "WRITE_BATCH", 1)
+    monkeypatch.setattr(service, "BATCH", 1)
+    _run(_file(tmp_path, 2))
+    rows = list(big_template_rows(2, seed=99))
+    twice = [rows[0], rows[1], rows[2], rows[3], rows[2]]  # the second data row appears twice
+    path = write_csv(tmp_path / "twice.csv", [r + (["id"] if i == 0 else [""] if i == 1 else [f"T{i}"])
+                                              for i, r in enumerate(twice)])  # fmt: skip
+    dry, real = _run(path, "--dry-run"), _run(path)
+    assert real["created"] == 3
+    assert [r["duplicates"] for r in real["rows"]] == [r["duplicates"] for r in dry["rows"]]
+    assert all(r["duplicates"] for r in real["rows"])  # each is a possible duplicate of an earlier import's person

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from enum import Enum
 from types import SimpleNamespace
@@ -276,9 +276,9 @@ def find_matches(organisation_id: int, data: Data, limit: int = 10) -> list[tupl
 
 
 def find_match_ids(organisation_id: int, probes: list[Data], index: Callable[[str, str], str],
-                   limit: int = 3) -> list[list[tuple[int, int]]]:  # fmt: skip
+                   limit: int = 3, exclude: Collection[int] = ()) -> list[list[tuple[int, int]]]:  # fmt: skip
     """`find_matches` for many probes at once (an import's rows): one index query per 500 digests, ids only.
-    `index` is a `phare.crypto.blind_indexer`."""
+    `index` is a `phare.crypto.blind_indexer`; people in `exclude` are not candidates."""
     per_probe = [_match_digests(organisation_id, data, index) for data in probes]
     wanted = sorted(set().union(*per_probe))
     hits: dict[str, list[tuple[int, str]]] = {}
@@ -286,7 +286,7 @@ def find_match_ids(organisation_id: int, probes: list[Data], index: Callable[[st
         rows = PersonIndex.objects.filter(organisation_id=organisation_id, digest__in=wanted[i : i + 500])
         for pid, kind, digest in rows.values_list("person_id", "kind", "digest").iterator():
             found = hits.setdefault(digest, [])
-            if len(found) < _MATCH_HITS:
+            if len(found) < _MATCH_HITS and pid not in exclude:
                 found.append((pid, kind))
     return [_rank(d, (h for dg in d for h in hits.get(dg, ())), limit) for d in per_probe]
 

@@ -3,7 +3,7 @@ phare.cases.bundles (the rows phare.cases.actions would write, one audit event p
 updates known ones through phare.cases.actions.
 
 Atomicity: in `atomic` mode the whole file is one transaction; in `skip-bad` mode good rows go in by batches
-of BATCH rows, each batch one transaction holding its cases *and* their ImportedRecord rows, so `kill -9`
+of WRITE_BATCH rows, each batch one transaction holding its cases *and* their ImportedRecord rows, so `kill -9`
 mid-import leaves whole rows or nothing, and the next run picks up where it stopped (rows already in are
 found by their source key and reported unchanged).
 """
@@ -150,21 +150,29 @@ def _write_update(actor: Any, case: Case, bundle: dict[str, Any]) -> list[str]:
 
 
 def _flag_duplicates(organisation_id: int, probes: list[tuple[RowResult, dict[str, Any]]],
-                     index: Callable[[str, str], str]) -> None:  # fmt: skip
-    """Possible duplicates of existing people, for a chunk of rows at once; empties `probes`."""
-    matches = actions.find_match_ids(organisation_id, [probe for _, probe in probes], index)
+                     index: Callable[[str, str], str], own: set[int]) -> None:  # fmt: skip
+    """Possible duplicates of people who were there before this import (`own`: the people it created), for a
+    chunk of rows at once; empties `probes`."""
+    matches = actions.find_match_ids(organisation_id, [probe for _, probe in probes], index, exclude=own)
     for (res, _), found in zip(probes, matches, strict=True):
         res.duplicates = [pid for pid, score in found if score >= 3]
     probes.clear()
 
 
+class _RejectedRowError(Exception):
+    """An atomic import met a rejected row: undo everything it wrote."""
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Path | None = None, progress: Progress | None = None) -> Report:  # fmt: skip
+    """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
+
+    skip-bad: each batch is one transaction. atomic: the whole run is one transaction, rolled back at the end if
+    any row was rejected (no further row is written once one is). A dry run writes nothing."""
     source: Source = open_source(path, mapping)
     report = Report(source.name, source.kind, dry_run)
     known = dict(ImportedRecord.objects.filter(organisation=organisation, source=source.name)
                  .values_list("source_key", "content_hash"))  # fmt: skip
-    pending: list[tuple[RowResult, dict[str, Any], str]] = []
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
     writer = BundleWriter(organisation.pk, lambda model, rec: _model_values(model, rec, []),
                           lambda _seq, _case: actor, timezone.localdate())  # fmt: skip
@@ -173,73 +181,67 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
     def index(kind: str, value: str) -> str:
         return memo[(kind, value)]
 
+    created_people: set[int] = set()
     probes: list[tuple[RowResult, dict[str, Any]]] = []
-    for n, (row, key, bundle, problems) in enumerate(checked_rows(source), start=1):
-        res = RowResult(row, key, "created", [report_dict(p, source) for p in problems])
-        h = content_hash(bundle)
-        if any(p.severity == ERROR for p in problems):
-            res.outcome = "rejected"
-            rejected_raw.append((row, key, res.problems))
-        elif key in known:
-            res.outcome = "unchanged" if known[key] == h else "updated"
-        else:
-            person = (bundle.get("persons") or [{}])[0]
-            probe = _model_values(Person, person, [])
-            if any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
-                probes.append((res, probe))
-                if len(probes) == BATCH:
-                    _flag_duplicates(organisation.pk, probes, index)
-        known[key] = h
-        report.rows.append(res)
-        if res.outcome in ("created", "updated"):
-            pending.append((res, bundle, h))
-        if progress and n % 100 == 0:
-            progress(n)
-    _flag_duplicates(organisation.pk, probes, index)
+    pending: list[tuple[RowResult, dict[str, Any], str]] = []
+    created_total = 0
+
+    def flush() -> None:
+        nonlocal created_total
+        _flag_duplicates(organisation.pk, probes, index, created_people)
+        if dry_run or not pending or (mode == "atomic" and rejected_raw):
+            pending.clear()
+            return
+        with transaction.atomic(), keys.bulk_scope():
+            created = _write_batch(pending, organisation, actor, source.name, writer)
+        created_people.update(writer.person_ids)
+        created_total += len(created)
+        pending.clear()
+
+    def read() -> None:
+        for n, (row, key, bundle, problems) in enumerate(checked_rows(source), start=1):
+            res = RowResult(row, key, "created", [report_dict(p, source) for p in problems])
+            h = content_hash(bundle)
+            if any(p.severity == ERROR for p in problems):
+                res.outcome = "rejected"
+                rejected_raw.append((row, key, res.problems))
+            elif key in known:
+                res.outcome = "unchanged" if known[key] == h else "updated"
+            else:
+                person = (bundle.get("persons") or [{}])[0]
+                probe = _model_values(Person, person, [])
+                if any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
+                    probes.append((res, probe))
+                    if len(probes) == BATCH:
+                        _flag_duplicates(organisation.pk, probes, index, created_people)
+            known[key] = h
+            report.rows.append(res)
+            if res.outcome in ("created", "updated"):
+                pending.append((res, bundle, h))
+                if len(pending) == WRITE_BATCH:
+                    flush()
+            if progress and n % 100 == 0:
+                progress(n)
+        flush()
+
+    if dry_run or mode != "atomic":
+        read()
+    else:
+        try:
+            with transaction.atomic():
+                read()
+                if rejected_raw:
+                    raise _RejectedRowError
+        except _RejectedRowError:
+            created_total = 0  # nothing written: the file goes in whole or not at all
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
-    if dry_run:
+    if dry_run or (mode == "atomic" and rejected_raw):
         return report
-    if mode == "atomic" and rejected_raw:
-        return report  # nothing written: the file goes in whole or not at all
-    batches = [pending] if mode == "atomic" else [pending[i : i + WRITE_BATCH] for i in range(0, len(pending), WRITE_BATCH)]
-    done = 0
     with transaction.atomic():
         audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=source.name,
                      detail={"file": path.name, "mode": mode, **report.counts()})  # fmt: skip
-    for batch in batches:
-        with transaction.atomic(), keys.bulk_scope():
-            new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
-            created: list[Case] = []
-            if new:
-                # As in actions.next_number: a concurrent writer taking the same numbers fails on the unique
-                # (organisation, seq) constraint and its whole batch rolls back.
-                start = (Case.objects.filter(organisation=organisation).aggregate(m=Max("seq"))["m"] or 0) + 1
-                created = writer.write([bundle for _, bundle, _ in new], start)
-                bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source.name, source_key=res.key, case=case,
-                                            content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
-            for res, bundle, h in batch:
-                if res.outcome == "created":
-                    skipped = _skipped(bundle)
-                else:
-                    rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source.name,
-                                                                         source_key=res.key)  # fmt: skip
-                    skipped = _write_update(actor, rec.case, bundle)
-                    rec.content_hash = h
-                    rec.save(update_fields=["content_hash", "updated"])
-                if skipped:
-                    res.problems.append({"code": "lookup-not-imported", "severity": "warning", "row": res.row,
-                                         "field": ",".join(sorted(set(skipped))), "column": "", "value": None,
-                                         "message": "Lookup fields are matched by hand after the import.",
-                                         "fix": None})  # fmt: skip
-            # One event for the batch, naming every case it created (the cases were not opened one by one).
-            audit.record("import.batch", actor=actor, organisation=organisation, target_type="import",
-                         target_id=source.name, detail={"rows": len(batch), "first_row": batch[0][0].row if batch else 0,
-                                                        "created": [c.number for c in created]})  # fmt: skip
-        done += len(batch)
-        if progress:
-            progress(done)
-    if sum(1 for res in report.rows if res.outcome == "created") >= 1000:
+    if created_total >= 1000:
         bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])
     if rejected_raw and error_csv is not None:
         with error_csv.open("w", newline="", encoding="utf-8") as fh:
@@ -250,6 +252,40 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | Non
                     if p["severity"] == ERROR:
                         w.writerow([row, key, p["column"], p["field"], p["value"], p["code"], p["message"], p["fix"]])
     return report
+
+
+def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
+                 writer: BundleWriter) -> list[Case]:  # fmt: skip
+    """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
+    new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
+    created: list[Case] = []
+    writer.person_ids = set()
+    if new:
+        # As in actions.next_number: a concurrent writer taking the same numbers fails on the unique
+        # (organisation, seq) constraint and its whole batch rolls back.
+        start = (Case.objects.filter(organisation=organisation).aggregate(m=Max("seq"))["m"] or 0) + 1
+        created = writer.write([bundle for _, bundle, _ in new], start)
+        bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source, source_key=res.key, case=case,
+                              content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
+    for res, bundle, h in batch:
+        if res.outcome == "created":
+            skipped = _skipped(bundle)
+        else:
+            rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source,
+                                                                 source_key=res.key)  # fmt: skip
+            skipped = _write_update(actor, rec.case, bundle)
+            rec.content_hash = h
+            rec.save(update_fields=["content_hash", "updated"])
+        if skipped:
+            res.problems.append({"code": "lookup-not-imported", "severity": "warning", "row": res.row,
+                                 "field": ",".join(sorted(set(skipped))), "column": "", "value": None,
+                                 "message": "Lookup fields are matched by hand after the import.",
+                                 "fix": None})  # fmt: skip
+    # One event for the batch, naming every case it created (the cases were not opened one by one).
+    audit.record("import.batch", actor=actor, organisation=organisation, target_type="import", target_id=source,
+                 detail={"rows": len(batch), "first_row": batch[0][0].row if batch else 0,
+                         "created": [c.number for c in created]})  # fmt: skip
+    return created
 
 
 def stderr_progress(total_hint: str = "") -> Progress:
