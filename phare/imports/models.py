@@ -24,3 +24,21 @@ class ImportedRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "source", "source_key"], name="imported_record_unique")
         ]
+
+
+class SavedMapping(models.Model):
+    """A legacy spreadsheet's column mapping (YAML, `htcds.sources.mapped`), saved from the mapping page so
+    that the next file of the same shape imports without mapping it again."""
+
+    organisation = models.ForeignKey("accounts.Organisation", models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    body = models.TextField()
+    created_by = models.ForeignKey("accounts.User", models.SET_NULL, null=True, related_name="+")
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="saved_mapping_unique")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from htcds.catalogue import Kind, load
 from htcds.sources import Source, checked_rows, open_source, report_dict
+from htcds.sources.mapped import Mapping
 from htcds.validation import ERROR
 from phare.audit import log as audit
 from phare.cases import actions, bulk
@@ -163,7 +164,7 @@ class _RejectedRowError(Exception):
     """An atomic import met a rejected row: undo everything it wrote."""
 
 
-def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Path | None = None, dry_run: bool = False,
+def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Path | None = None, progress: Progress | None = None) -> Report:  # fmt: skip
     """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
 

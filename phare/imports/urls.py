@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []  # type: ignore[type-arg]
+from phare.imports import views
+
+app_name = "imports"
+urlpatterns = [
+    path("import/", views.index, name="index"),
+    path("import/mapping/", views.mapping, name="mapping"),
+    path("import/<int:pk>/", views.detail, name="detail"),
+    path("import/<int:pk>/confirm/", views.confirm, name="confirm"),
+    path("import/<int:pk>/discard/", views.discard, name="discard"),
+    path("import/<int:pk>/rejected-rows.csv", views.rejected_rows, name="rejected_rows"),
+]

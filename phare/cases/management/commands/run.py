@@ -1,8 +1,11 @@
-"""`phare run`: migrate, make sure a demo organisation exists, print its sign-ins, and serve on 127.0.0.1:8000."""
+"""`phare run`: migrate, make sure a demo organisation exists, print its sign-ins, and serve on 127.0.0.1:8000
+with a background worker beside the server."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from typing import Any
 
 from django.core.management import call_command
@@ -30,4 +33,10 @@ class Command(BaseCommand):
             users = create_demo(opts["cases"], slug="demo").users
         print_logins(self, users)
         if not opts["no_serve"]:
-            call_command("serve", host=opts["host"], port=opts["port"])
+            # Imports and dashboard recounts run in the worker: one beside the server, stopped with it.
+            worker = subprocess.Popen([sys.executable, "-m", "phare.cli", "worker"])
+            try:
+                call_command("serve", host=opts["host"], port=opts["port"])
+            finally:
+                worker.terminate()
+                worker.wait(timeout=30)

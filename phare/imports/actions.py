@@ -1,0 +1,117 @@
+"""The verbs of importing through the pages: upload a file (its dry run is queued), confirm it (the import is
+queued), discard it, and save a column mapping. Each writes its audit event in its own transaction; the work
+itself runs in the worker (`phare.imports.jobs`), so a 100,000-row file never holds a web request."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.text import get_valid_filename
+
+from htcds.sources.mapped import Mapping, MappingError, parse_mapping
+from phare.audit import log as audit
+from phare.imports.models import SavedMapping
+from phare.jobs import queue
+from phare.jobs.models import Job
+
+JOB = "import.file"
+SUFFIXES = (".csv", ".xlsx", ".ods", ".json", ".jsonl")
+MODES = ("atomic", "skip-bad")
+
+
+class ImportRefusedError(Exception):
+    """The upload or the confirmation cannot go ahead; the message says why and what to do."""
+
+
+def files_root() -> Path:
+    return Path(settings.DATA_DIR) / "files" / "imports"
+
+
+def file_of(job: Job) -> Path:
+    return files_root() / str(job.payload["file"])
+
+
+def errors_file_of(job: Job) -> Path:
+    return file_of(job).with_name("rejected-rows.csv")
+
+
+def load_saved_mapping(saved: SavedMapping) -> Mapping:
+    return parse_mapping(yaml.safe_load(saved.body))
+
+
+def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapping | None = None,
+           request: HttpRequest | None = None) -> Job:  # fmt: skip
+    """Keep the file (under a directory of its own, readable by Phare only) and queue its dry run."""
+    name = get_valid_filename(Path(file.name or "upload").name)
+    if not name.lower().endswith(SUFFIXES):
+        raise ImportRefusedError(f"{name}: Phare imports {', '.join(SUFFIXES)} files.")
+    if mode not in MODES:
+        raise ImportRefusedError(f"unknown mode {mode!r}")
+    if mapping is not None and mapping.organisation_id != actor.organisation_id:
+        raise ImportRefusedError("unknown mapping")
+    folder = Path(str(actor.organisation_id)) / secrets.token_hex(12)
+    (files_root() / folder).mkdir(parents=True, mode=0o700)
+    with (files_root() / folder / name).open("wb") as fh:
+        for chunk in file.chunks():
+            fh.write(chunk)
+    payload = {"file": str(folder / name), "name": name, "mode": mode, "dry_run": True, "actor": actor.pk,
+               "mapping": mapping.pk if mapping else None}  # fmt: skip
+    with transaction.atomic():
+        job = queue.enqueue(JOB, payload, organisation=actor.organisation_id, max_attempts=1)
+        audit.record("import.upload", actor=actor, organisation=actor.organisation, target=job, request=request,
+                     detail={"file": name, "mode": mode, "mapping": mapping.name if mapping else None})  # fmt: skip
+    return job
+
+
+def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
+    """Queue the import of a file whose dry run finished."""
+    if dry.kind != JOB or not dry.payload.get("dry_run") or dry.status != Job.Status.DONE:
+        raise ImportRefusedError("Only a finished dry run can be imported.")
+    if not file_of(dry).exists():
+        raise ImportRefusedError("This file was imported or discarded already: upload it again.")
+    result = dry.result or {}
+    if result.get("file_problems") and not any(result.get(k) for k in ("created", "updated")):
+        raise ImportRefusedError("Nothing in this file can be imported: see the problems below.")
+    if dry.payload.get("mode") == "atomic" and result.get("rejected"):
+        raise ImportRefusedError("Some rows are rejected and this import is all-or-nothing: correct those rows "
+                                 "and upload the file again, or upload it again choosing to set bad rows aside.")
+    with transaction.atomic():
+        job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk},
+                            organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
+        audit.record("import.confirm", actor=actor, organisation=actor.organisation, target=job, request=request,
+                     detail={"file": dry.payload.get("name"), "dry_run_job": dry.pk})  # fmt: skip
+    return job
+
+
+def discard(actor: Any, job: Job, request: HttpRequest | None = None) -> None:
+    """Delete an uploaded file (and its rejected rows) that will not be imported."""
+    shutil.rmtree(file_of(job).parent, ignore_errors=True)
+    with transaction.atomic():
+        audit.record("import.discard", actor=actor, organisation=actor.organisation, target=job, request=request,
+                     detail={"file": job.payload.get("name")})  # fmt: skip
+
+
+def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None = None) -> SavedMapping:
+    """Save (or replace) a named mapping; MappingError lists every problem in it."""
+    name = name.strip()[:120]
+    if not name:
+        raise ImportRefusedError("Give the mapping a name.")
+    parse_mapping(yaml.safe_load(body))
+    with transaction.atomic():
+        saved, created = SavedMapping.objects.update_or_create(
+            organisation_id=actor.organisation_id, name=name, defaults={"body": body, "created_by": actor}
+        )
+        audit.record("import.mapping_saved", actor=actor, organisation=actor.organisation, target=saved,
+                     request=request, detail={"name": name, "new": created})  # fmt: skip
+    return saved
+
+
+__all__ = ["ImportRefusedError", "MappingError", "confirm", "discard", "save_mapping", "upload"]

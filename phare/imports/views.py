@@ -1,0 +1,185 @@
+"""Import pages: upload a file and read its dry run, confirm, follow the progress, download rejected rows; and
+the mapping page that proposes which HTCDS field each column of another spreadsheet holds."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from htcds.catalogue import load
+from htcds.sources.mapped import MappingError, suggest_mapping
+from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
+from phare.access import get_or_404, scoped
+from phare.accounts.permissions import IMPORT, require_perm
+from phare.imports import actions
+from phare.imports.models import SavedMapping
+from phare.jobs.models import Job
+
+SAMPLE_ROWS = 20
+RUNNING = (Job.Status.QUEUED, Job.Status.RUNNING)
+
+
+def _job(request: HttpRequest, pk: int) -> Job:
+    return get_or_404(request.user, Job, pk=pk, kind=actions.JOB)
+
+
+@require_perm(IMPORT)
+def index(request: HttpRequest) -> HttpResponse:
+    mappings = scoped(request.user, SavedMapping)
+    if request.method == "POST":
+        file = request.FILES.get("file")
+        mapping = None
+        if request.POST.get("mapping"):
+            mapping = get_or_404(request.user, SavedMapping, pk=request.POST["mapping"])
+        if file is None:
+            messages.error(request, _("Choose a file to import."))
+        else:
+            try:
+                job = actions.upload(request.user, file, mode=request.POST.get("mode", "atomic"), mapping=mapping,
+                                     request=request)  # fmt: skip
+            except actions.ImportRefusedError as exc:
+                messages.error(request, str(exc))
+            else:
+                return redirect("imports:detail", pk=job.pk)
+    recent = scoped(request.user, Job).filter(kind=actions.JOB).order_by("-id")[:20]
+    return render(request, "imports/index.html", {"mappings": mappings, "recent": recent, "modes": actions.MODES})
+
+
+@require_perm(IMPORT)
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job(request, pk)
+    context = {"job": job, "running": job.status in RUNNING, "result": job.result or {},
+               "file_kept": actions.file_of(job).exists(), "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
+    if request.headers.get("HX-Request"):
+        return render(request, "imports/_status.html", context)
+    return render(request, "imports/detail.html", context)
+
+
+@require_perm(IMPORT)
+@require_POST
+def confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    dry = _job(request, pk)
+    try:
+        job = actions.confirm(request.user, dry, request=request)
+    except actions.ImportRefusedError as exc:
+        messages.error(request, str(exc))
+        return redirect("imports:detail", pk=dry.pk)
+    return redirect("imports:detail", pk=job.pk)
+
+
+@require_perm(IMPORT)
+@require_POST
+def discard(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job(request, pk)
+    actions.discard(request.user, job, request=request)
+    messages.success(request, _("The file was deleted."))
+    return redirect("imports:index")
+
+
+@require_perm(IMPORT)
+def rejected_rows(request: HttpRequest, pk: int) -> HttpResponseBase:
+    job = _job(request, pk)
+    path = actions.errors_file_of(job)
+    if not path.exists():
+        raise Http404("Not found")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f"rejected-rows-{job.pk}.csv")
+
+
+def _analyse(upload: Any) -> tuple[list[str], list[list[str]]]:
+    suffix = Path(upload.name or "").suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"sample{suffix}"
+        with path.open("wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+        table = open_table(path)
+        headers = [cell_text(c) for c in next(table.rows, [])]
+        samples = []
+        for row in table.rows:
+            samples.append([cell_text(c) for c in row])
+            if len(samples) == SAMPLE_ROWS:
+                break
+    return headers, samples
+
+
+def _mapping_yaml(post: Any) -> str:
+    """The mapping the user checked: column -> field, "id" or "ignore"; value translations and date orders
+    proposed for a column are kept only while its field is still the proposed one."""
+    columns: dict[str, Any] = {}
+    id_column = None
+    for i, header in enumerate(post.getlist("header")):
+        choice = (post.get(f"field-{i}") or "").strip()
+        proposal = json.loads(post.get(f"proposal-{i}") or "{}")
+        if choice == "id":
+            id_column = id_column or header
+        elif not choice or choice == "ignore":
+            columns[header] = "ignore"
+        elif choice == proposal.get("field") and (proposal.get("values") or proposal.get("date_format")):
+            rule = {"field": choice}
+            rule.update({k: proposal[k] for k in ("values", "date_format") if proposal.get(k)})
+            columns[header] = rule
+        else:
+            columns[header] = choice
+    doc: dict[str, Any] = {"source": (post.get("name") or "mapped").strip()[:60]}
+    if id_column:
+        doc["id_column"] = id_column
+    doc["columns"] = columns
+    return str(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+
+
+@require_perm(IMPORT)
+def mapping(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"fields": load().fields, "sample_rows": SAMPLE_ROWS}
+    if request.method == "POST" and "save" in request.POST:
+        body = _mapping_yaml(request.POST)
+        try:
+            saved = actions.save_mapping(request.user, request.POST.get("name", ""), body, request=request)
+        except MappingError as exc:
+            context["problems"] = [p.message + (" " + _("Did you mean %(fix)s?") % {"fix": p.suggestion} if p.suggestion else "")
+                                   for p in exc.problems]  # fmt: skip
+            context["rows"] = _rows_from_post(request.POST)
+            context["name"] = request.POST.get("name", "")
+            return render(request, "imports/mapping.html", context, status=422)
+        except actions.ImportRefusedError as exc:
+            messages.error(request, str(exc))
+            context["rows"] = _rows_from_post(request.POST)
+            return render(request, "imports/mapping.html", context, status=422)
+        messages.success(request, _("Mapping “%(name)s” saved: choose it when you import a file of this shape.")
+                         % {"name": saved.name})  # fmt: skip
+        return redirect("imports:index")
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a file to import."))
+        else:
+            try:
+                headers, samples = _analyse(upload)
+            except (UnreadableFileError, ValueError) as exc:
+                messages.error(request, str(exc))
+            else:
+                suggestions = suggest_mapping(headers, samples)
+                context["rows"] = [
+                    {"header": s.column, "choice": "id" if s.is_id else (s.field or "ignore"),
+                     "confidence": round(s.confidence * 100), "reason": s.reason,
+                     "samples": [r[i] for r in samples[:3] if i < len(r) and r[i]],
+                     "proposal": json.dumps({"field": s.field, "values": s.values, "date_format": s.date_format})}
+                    for i, s in enumerate(suggestions)
+                ]  # fmt: skip
+                context["name"] = Path(upload.name or "").stem
+    context["saved"] = scoped(request.user, SavedMapping)
+    return render(request, "imports/mapping.html", context)
+
+
+def _rows_from_post(post: Any) -> list[dict[str, Any]]:
+    return [{"header": h, "choice": post.get(f"field-{i}", ""), "confidence": None, "reason": "",
+             "samples": [], "proposal": post.get(f"proposal-{i}", "{}")}
+            for i, h in enumerate(post.getlist("header"))]  # fmt: skip

@@ -1,0 +1,134 @@
+"""The import pages: upload → dry run in the worker → read the check → confirm → import in the worker; rejected
+rows to download; the mapping page; and who may do any of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from phare import access
+from phare.accounts.models import Role
+from phare.jobs import (
+    handlers,  # noqa: F401  (registers the job kinds, as the worker does)
+    queue,
+)
+from tests.fixtures.sources import big_template_rows, write_csv
+
+pytestmark = pytest.mark.django_db
+
+
+def _csv(tmp_path: Path, n: int, bad_row: int | None = None) -> SimpleUploadedFile:
+    rows = list(big_template_rows(n))
+    if bad_row is not None:
+        rows[bad_row + 2][rows[0].index("prs_Gender")] = "Femnine!"
+    path = write_csv(tmp_path / "cases.csv", rows)
+    return SimpleUploadedFile("cases.csv", path.read_bytes(), content_type="text/csv")
+
+
+def _upload(client: Any, file: Any, **data: Any) -> int:
+    r = client.post("/data/import/", {"file": file, **data})
+    assert r.status_code == 302, r.content[:500]
+    return int(r["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+def test_it_checks_a_file_before_importing_it_and_shows_progress_until_done(org: Any, make_user: Any,
+                                                                              client_for: Any, tmp_path: Path) -> None:  # fmt: skip
+    from phare.audit.models import AuditEvent
+    from phare.cases.models import Case
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    pk = _upload(client, _csv(tmp_path, 6))
+    page = client.get(f"/data/import/{pk}/")
+    assert b'hx-trigger="every 2s"' in page.content and b"http-equiv=\"refresh\"" in page.content  # polls, with or without JS
+    assert queue.drain() == 1
+    assert Case.objects.filter(organisation=org).count() == 0  # a check writes nothing
+    page = client.get(f"/data/import/{pk}/", headers={"HX-Request": "true"})
+    assert b"every 2s" not in page.content and b"Import now" in page.content
+    assert b"<td>6</td>" in page.content  # six new cases would be created
+    r = client.post(f"/data/import/{pk}/confirm/")
+    real = int(r["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert queue.drain() == 1
+    assert Case.objects.filter(organisation=org).count() == 6
+    assert b"What the import did" in client.get(f"/data/import/{real}/").content
+    assert {"import.upload", "import.confirm", "import.run"} <= set(AuditEvent.objects.values_list("action", flat=True))
+    from phare.imports.actions import file_of
+    from phare.jobs.models import Job
+
+    assert not file_of(Job.objects.get(pk=real)).exists()  # the clear-text upload is deleted once imported
+
+
+def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, client_for: Any, tmp_path: Path) -> None:
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    pk = _upload(client, _csv(tmp_path, 4, bad_row=1), mode="skip-bad")
+    queue.drain()
+    assert b"Femnine!" in client.get(f"/data/import/{pk}/").content  # the row, the value and the fix are shown
+    real = int(client.post(f"/data/import/{pk}/confirm/")["Location"].rstrip("/").rsplit("/", 1)[1])
+    queue.drain()
+    csv = b"".join(client.get(f"/data/import/{real}/rejected-rows.csv").streaming_content)  # type: ignore[attr-defined]
+    assert b"Femnine!" in csv and b"Feminine" in csv
+
+
+def test_it_refuses_to_import_an_all_or_nothing_file_with_rejected_rows(org: Any, make_user: Any, client_for: Any,
+                                                                        tmp_path: Path) -> None:  # fmt: skip
+    from phare.jobs.models import Job
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    pk = _upload(client, _csv(tmp_path, 3, bad_row=0))
+    queue.drain()
+    r = client.post(f"/data/import/{pk}/confirm/", follow=True)
+    assert b"all-or-nothing" in r.content and Job.objects.filter(kind="import.file").count() == 1
+
+
+def test_it_hides_other_organisations_imports_and_refuses_roles_without_import(
+    org: Any, other_org: Any, make_user: Any, client_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = client_for(make_user(Role.SUPERVISOR, org))
+    pk = _upload(mine, _csv(tmp_path, 2))
+    queue.drain()
+    theirs = client_for(make_user(Role.SUPERVISOR, other_org))
+    assert theirs.get(f"/data/import/{pk}/").status_code == 404  # "not found", as for an id that does not exist
+    assert theirs.get("/data/import/999999/").status_code == 404
+    assert theirs.post(f"/data/import/{pk}/confirm/").status_code == 404
+    assert b"cases.csv" not in theirs.get("/data/import/").content
+    for role in (Role.CASE_WORKER, Role.ANALYST, Role.AUDITOR, Role.HELPLINE):
+        assert client_for(make_user(role, org)).get("/data/import/").status_code == 403, role
+    monkeypatch.setattr(access, "ENFORCE_TENANT_FILTER", False)
+    assert theirs.get(f"/data/import/{pk}/").status_code == 200  # negative control: the access layer is what stops it
+
+
+def test_it_proposes_a_mapping_saves_it_and_imports_with_it(org: Any, make_user: Any, client_for: Any,
+                                                             tmp_path: Path) -> None:  # fmt: skip
+    from phare.cases.models import Case
+    from phare.imports.models import SavedMapping
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    legacy = "Ref,Given name,Surname,Sex,Date of birth,Nationality\nA1,Amaka,Obi,female,03/02/1990,Nigeria\n" \
+             "A2,Efosa,Ade,male,25/12/1985,Ghana\n"  # fmt: skip
+    page = client.post("/data/import/mapping/", {"file": SimpleUploadedFile("legacy.csv", legacy.encode())})
+    body = page.content.decode()
+    assert 'value="prs_Gender"' in body and 'value="prs_Birthdate"' in body and 'value="id"' in body
+    # The user corrects one proposal and keeps the rest, as the form posts them back.
+    import re
+
+    form = {"save": "1", "name": "Old shelter sheet", "header": re.findall(r'name="header" value="([^"]*)"', body)}
+    for i, value in enumerate(re.findall(r'name="field-\d+" value="([^"]*)"', body)):
+        form[f"field-{i}"] = value
+    for i, value in enumerate(re.findall(r'name="proposal-\d+" value="([^"]*)"', body)):
+        form[f"proposal-{i}"] = value.replace("&quot;", '"')
+    form["field-5"] = "prs_Citizenship"
+    r = client.post("/data/import/mapping/", form)
+    assert r.status_code == 302, r.content[:2000]
+    saved = SavedMapping.objects.get(organisation=org, name="Old shelter sheet")
+    assert "prs_Citizenship" in saved.body and "id_column: Ref" in saved.body
+    pk = _upload(client, SimpleUploadedFile("legacy.csv", legacy.encode()), mapping=saved.pk)
+    queue.drain()
+    client.post(f"/data/import/{pk}/confirm/")
+    queue.drain()
+    assert Case.objects.filter(organisation=org).count() == 2
+    form["field-1"] = "prs_FirstNam"  # a typo: a clear message, nothing saved
+    r = client.post("/data/import/mapping/", {**form, "name": "Typo"})
+    assert r.status_code == 422 and b"prs_FirstName" in r.content
+    assert not SavedMapping.objects.filter(name="Typo").exists()
