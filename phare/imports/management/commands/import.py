@@ -43,10 +43,10 @@ class Command(BaseCommand):
         progress = None if opts["json"] else stderr_progress()
         mapping = Path(opts["mapping"]) if opts["mapping"] else None
         errors_csv = Path(opts["errors"]) if opts["errors"] else path.with_suffix(path.suffix + ".errors.csv")
-        report = run_import(path, org, actor, mapping=mapping, dry_run=True, progress=progress)
-        if not opts["dry_run"]:
-            report = run_import(path, org, actor, mapping=mapping, mode=opts["mode"], error_csv=errors_csv,
-                                progress=progress)  # fmt: skip
+        # Without --dry-run the import checks every row as it goes (atomic mode rolls back on the first rejected
+        # row), so a separate check first would only read the file twice.
+        report = run_import(path, org, actor, mapping=mapping, dry_run=opts["dry_run"], mode=opts["mode"],
+                            error_csv=None if opts["dry_run"] else errors_csv, progress=progress)  # fmt: skip
         if progress:
             sys.stderr.write("\n")
         data = report.to_dict()
