@@ -120,8 +120,19 @@ def test_it_writes_the_rows_the_case_verbs_would(org: Any, tmp_path: Path) -> No
 
 def test_it_round_trips_an_export_into_an_empty_organisation(org: Any, tmp_path: Path) -> None:
     from phare.accounts.models import Organisation, User
+    from phare.cases import actions
+    from phare.cases.models import Case
 
     _run(_file(tmp_path, 4))
+    # What a template row cannot carry but a JSON bundle does: comments, events, plans, assessments.
+    case = Case.objects.filter(organisation=org).order_by("seq").first()
+    assert case is not None
+    actor = case.cas_CaseOwner
+    actions.add_comment(actor, case, "Met at the shelter", on=date(2024, 2, 1))
+    actions.add_event(actor, case, {"hte_Type": "Recruitment", "hte_Country": "NG", "hte_Date": date(2023, 1, 5)})
+    actions.add_support_plan(actor, case, {"spl_Type": "Health", "spl_StartDate": date(2024, 1, 1)})
+    actions.record_assessment(actor, case, {"asm_Level": "Individual", "asm_Date": date(2024, 1, 2)},
+                              [{"question": "ind_age", "answer": "Yes"}])  # fmt: skip
     first = tmp_path / "first.json"
     call_command("export", "json", "--org", "test-ngo", "--out", str(first), stdout=io.StringIO())
     other = Organisation.objects.create(org_Name="Second NGO", slug="second-ngo")
@@ -147,6 +158,9 @@ def test_it_round_trips_an_export_into_an_empty_organisation(org: Any, tmp_path:
         return sorted((clean(b) for b in bundles), key=lambda b: json.dumps(b, sort_keys=True))
 
     assert records(first) == records(second)
+    kept = [b for b in json.loads(second.read_text("utf-8"))["bundles"] if b.get("comments")]
+    assert len(kept) == 1 and kept[0]["comments"][0]["cco_CaseComment"] == "Met at the shelter"
+    assert {"events", "support_plans", "assessments"} <= set(kept[0])
 
 
 def test_it_streams_batches_and_still_rolls_back_a_whole_atomic_file(org: Any, tmp_path: Path,
