@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import random
 from typing import Any
 
@@ -204,3 +206,24 @@ def test_it_lets_only_auditors_and_admins_search_and_shows_who_viewed_a_person(
     assert AuditEvent.objects.filter(action="audit.search", actor=auditor).exists()
     r = client_for(auditor).get("/accounts/audit/", {"user": worker.username, "action": "case.", "since": "2000-01-01"})
     assert "c-1" in r.content.decode()
+
+
+def test_it_catches_a_rollback_to_an_older_copy_with_an_anchor_kept_outside(tmp_path: Any) -> None:
+    """A database restored from an older copy (or rewritten with the key) has a consistent chain of its own:
+    only an anchor kept outside the database shows that events were lost."""
+    events = _chain(4)
+    older_head = AuditHead.objects.values("last_id", "last_hash", "count", "mac").get(pk=1)
+    with transaction.atomic():
+        events.append(record("case.update", target_type="cases.case", target_id="late"))
+    anchors = tmp_path / "anchors.jsonl"
+    call_command("audit", "anchor", "--file", str(anchors), stdout=io.StringIO())
+    # The rollback: the last event and the head go back to what the older copy held.
+    _unlock()
+    AuditEvent.objects.filter(pk=events[-1].pk).delete()
+    AuditHead.objects.filter(pk=1).update(**older_head)
+    assert verify().ok  # negative control: the chain alone cannot tell
+    with pytest.raises(CommandError):
+        call_command("audit", "verify", "--anchors", str(anchors))
+    from phare.audit.log import verify_anchors
+
+    assert "rolled back" in verify_anchors([json.loads(anchors.read_text("utf-8"))]).reason
