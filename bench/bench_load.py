@@ -161,7 +161,9 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 def pg_run(command: list[str], env: dict[str, str]) -> None:
-    subprocess.run([PHARE, *command], env=env, check=True, cwd=ROOT, timeout=600, capture_output=True)
+    done = subprocess.run([PHARE, *command], env=env, cwd=ROOT, timeout=600, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"phare {' '.join(command[:2])} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
 def locust_run(args: argparse.Namespace, env: dict[str, str], conf: Path, tmp: Path, name: str, low: float,
