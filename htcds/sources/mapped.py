@@ -209,6 +209,7 @@ SYNONYMS: dict[str, str] = {
 }  # fmt: skip
 ID_WORDS = ("id", "caseid", "caseno", "casenumber", "ref", "reference", "recordid", "uuid", "fileno", "number")
 
+_PLURAL = {"country": "countries", "gender": "genders"}
 _PHONE = re.compile(r"^\+?[\d\s().\-]{7,20}$")
 
 
@@ -324,16 +325,16 @@ def suggest_mapping(headers: Sequence[str], sample_rows: Sequence[Sequence[Any]]
             fk = _kind_of(cat[candidate])
             if fk == vkind:
                 conf = min(1.0, conf + 0.05)
-                reason += f"; values look like {vkind}s"
+                reason += f"; values look like {_PLURAL.get(vkind, vkind + 's')}"
             elif conf < 0.95:
                 candidate = None  # a fuzzy header match the values contradict: trust the values
             elif fk is not None:
                 conf = round(conf * 0.6, 2)
-                reason += f"; but values look like {vkind}s"
+                reason += f"; but values look like {_PLURAL.get(vkind, vkind + 's')}"
         if not candidate and vkind:
             options = [f for f in _fields_of_kind(vkind) if f not in taken] or _fields_of_kind(vkind)
             ranked = sorted(options, key=lambda f: -difflib.SequenceMatcher(None, h, fold(cat[f].label)).ratio())
-            candidate, conf, reason = ranked[0], round(0.4 + 0.4 * vshare, 2), f"values look like {vkind}s"
+            candidate, conf, reason = ranked[0], round(0.4 + 0.4 * vshare, 2), f"values look like {_PLURAL.get(vkind, vkind + 's')}"
         sug = Suggestion(str(header), candidate, conf if candidate else 0.0, reason or "no match")
         if candidate:
             taken.add(candidate)

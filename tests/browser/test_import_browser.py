@@ -36,16 +36,16 @@ def test_it_imports_a_template_and_maps_a_legacy_sheet(live_server: Any, browser
     page.click("nav >> text=Import")
     page.set_input_files("#file", str(sheet))
     page.check("input[name=mode][value=skip-bad]")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
     assert "/data/import/" in page.url
     assert queue.drain() == 1  # the worker's turn
     page.reload()
     page.screenshot(path=str(shots / "import-check-phone.png"), full_page=True)
     assert "Femnine!" in page.content() and "Import now" in page.content()
     assert Case.objects.filter(organisation=org).count() == 0
-    page.click("text=Import now")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("text=Import now")
     assert queue.drain() == 1
     page.reload()
     page.screenshot(path=str(shots / "import-done-phone.png"), full_page=True)
@@ -57,11 +57,11 @@ def test_it_imports_a_template_and_maps_a_legacy_sheet(live_server: Any, browser
                       "R-1,Amaka,Obi,F,03/02/1990,Nigeria\nR-2,Efosa,Ade,M,25/12/1985,Ghana\n", "utf-8")  # fmt: skip
     page.goto(f"{base}/data/import/mapping/")
     page.set_input_files("#file", str(legacy))
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
     page.screenshot(path=str(shots / "import-mapping-phone.png"), full_page=True)
     assert page.input_value("#field-3") == "prs_Gender"
     page.fill("#name", "Old register")
-    page.click("text=Save the mapping")
-    page.wait_for_load_state()
+    page.click("button:has-text('Save the mapping')")
+    page.wait_for_url("**/data/import/")
     assert "Old register" in page.content()  # offered on the import form
