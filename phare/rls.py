@@ -179,25 +179,32 @@ def status() -> list[tuple[str, bool, bool, int]]:
 
 @contextmanager
 def acting_for(organisation_id: int | None, user_id: int | None = None, role: str = "") -> Iterator[None]:
-    """Run the block as `role` (when given) with `phare.org_id` set, on PostgreSQL; a no-op elsewhere."""
+    """Run the block as `role` (when given) with `phare.org_id` set, on PostgreSQL; a no-op elsewhere.
+
+    Nested blocks restore what the outer one set (an operator's request counting a partner's rows acts for the
+    partner for that count only)."""
     if connection.vendor != "postgresql":
         yield
         return
     # One round trip each way; set_config('role', ...) is SET ROLE.
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT set_config('phare.org_id', %s, false), set_config('phare.user_id', %s, false)"
+            "SELECT current_setting('phare.org_id', true), current_setting('phare.user_id', true),"
+            " current_setting('role'), set_config('phare.org_id', %s, false), set_config('phare.user_id', %s, false)"
             + (", set_config('role', %s, false)" if role else ""),
             [str(organisation_id or ""), str(user_id or ""), *([role] if role else [])],
         )
+        before = cur.fetchone()
+    prev_org, prev_user, prev_role = (before[0] or ""), (before[1] or ""), (before[2] or "none")
     try:
         yield
     finally:
         try:
             with connection.cursor() as cur:
                 cur.execute(
-                    "SELECT set_config('phare.org_id', '', false), set_config('phare.user_id', '', false)"
-                    + (", set_config('role', 'none', false)" if role else "")
+                    "SELECT set_config('phare.org_id', %s, false), set_config('phare.user_id', %s, false)"
+                    + (", set_config('role', %s, false)" if role else ""),
+                    [prev_org, prev_user, *([prev_role] if role else [])],
                 )
         except DatabaseError:
             # An aborted transaction: its rollback undoes the settings; a broken connection is closed anyway.

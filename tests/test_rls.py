@@ -174,3 +174,36 @@ def test_it_runs_a_job_for_its_organisation_as_the_app_role(as_app_role: Any) ->
         assert seen["orgs"] == {a.pk}  # ... and the job sees its organisation's rows, only those
     finally:
         del queue.HANDLERS["test.rls-notes"]
+
+
+def test_it_counts_a_partners_cases_for_its_operator_under_rls(as_app_role: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from phare.cases.models import Case
+    from phare.dashboards import queries
+    from phare.dashboards.models import ServicePartnership
+    from tests.test_cases_helpers import make_case, make_user
+
+    hub = Organisation.objects.create(slug="rls-hub", org_Name="Hub")
+    partner = Organisation.objects.create(slug="rls-partner", org_Name="Partner")
+    outsider = Organisation.objects.create(slug="rls-outsider", org_Name="Outsider")
+    ServicePartnership.objects.create(operator=hub, partner=partner)
+    for org, n in ((partner, 3), (outsider, 2)):
+        worker = make_user(org, Role.CASE_WORKER, username=f"{org.slug}-w")
+        for _ in range(n):
+            make_case(worker)
+    analyst = User.objects.create(username="rls-hub-analyst", organisation=hub, role=Role.ANALYST)
+    assert rls.install(ROLE) >= 5
+
+    def total(org: Organisation) -> int:
+        queries.cache.clear()
+        raw = queries.counts(analyst, [org.pk], queries.Filters())
+        return sum(raw.get("case_status", {}).values())
+
+    with as_app_role(), rls.acting_for(hub.pk):  # as the middleware sets it for the operator's request
+        assert total(partner) == 3  # counted for the operator...
+        assert not Case.objects.filter(organisation=partner).exists()  # ...whose request still cannot read the rows
+        assert total(outsider) == 0  # no partnership, no count
+        with connection.cursor() as cur:  # the request acts for the operator again afterwards
+            cur.execute("SELECT current_setting('phare.org_id', true)")
+            assert cur.fetchone()[0] == str(hub.pk)
+        monkeypatch.setattr(queries.rls, "acting_for", lambda *a, **k: contextlib.nullcontext())
+        assert total(partner) == 0  # negative control: without acting for the partner, RLS hides its rows
