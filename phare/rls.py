@@ -10,7 +10,7 @@ The ORM filter in `phare.access` is the first line; this is the second, for the 
       OR (current_setting('phare.maintenance') = 'on' AND current_user <> '<app role>')
 
   plus, on tables with a `uid`, a read-only policy for rows shared with the organisation by referral. Run it
-  again after each migration (it is idempotent).
+  again after each migration (it is idempotent): `phare migrate` does, once it has been installed.
 * Each HTTP request runs as the application role with `phare.org_id` set to the signed-in user's
   organisation (`RowLevelSecurityMiddleware` → `acting_for`): session-level settings made outside the view's
   transaction and reset when the request ends, so they hold for every transaction of the request
@@ -143,6 +143,15 @@ def install(role: str | None = None, password: str | None = None) -> int:
             cur.execute(sql)
         cur.execute("SET CONSTRAINTS ALL DEFERRED")
     return len(tenant_tables())
+
+
+def installed() -> bool:
+    """Whether `install` ran on this database: some tenant table has row-level security on."""
+    _require_pg()
+    tables = [t for t, _ in tenant_tables()]
+    with connection.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = ANY(%s) AND relrowsecurity)", [tables])
+        return bool(cur.fetchone()[0])
 
 
 def set_enabled(enabled: bool, tables: list[str] | None = None) -> None:

@@ -207,3 +207,13 @@ def test_it_counts_a_partners_cases_for_its_operator_under_rls(as_app_role: Any,
             assert cur.fetchone()[0] == str(hub.pk)
         monkeypatch.setattr(queries.rls, "acting_for", lambda *a, **k: contextlib.nullcontext())
         assert total(partner) == 0  # negative control: without acting for the partner, RLS hides its rows
+
+
+def test_it_reinstalls_the_policies_after_migrate() -> None:
+    from django.core.management import call_command
+
+    _world()
+    rls.set_enabled(False, ["cases_case"])  # as a table a new migration created would be: no policy applied
+    assert not all(enabled for _, enabled, _, _ in rls.status())
+    call_command("migrate", verbosity=0)
+    assert all(enabled and forced and policies for _, enabled, forced, policies in rls.status())
