@@ -246,3 +246,20 @@ def test_it_leaves_no_marker_in_a_pg_dump() -> None:
     ).stdout  # fmt: skip
     assert b"accounts_organisationnote" in out
     assert b"ZQXDUMP" not in out and MARKER_DATE.encode() not in out
+
+
+def test_it_forgets_a_key_another_process_destroyed_at_the_next_request(client: Any) -> None:
+    from django.utils import timezone
+
+    from phare.cases.models import Person
+
+    org = Organisation.objects.create(slug="shred-elsewhere", org_Name="S")
+    person = Person.objects.create(organisation=org, prs_FirstName="Ada")
+    keys.reset_caches()
+    keys.forget_shredded()
+    assert Person.objects.get(pk=person.pk).prs_FirstName == "Ada"  # the key is now in this process's cache
+    # Another worker process erases the person: the row changes, this process's cache does not.
+    PersonKey.objects.filter(subject=person.uid).update(wrapped="", destroyed_at=timezone.now())
+    assert Person.objects.get(pk=person.pk).prs_FirstName == "Ada"  # negative control: the stale cache opens it
+    client.get("/healthz")  # any request
+    assert Person.objects.get(pk=person.pk).prs_FirstName is None

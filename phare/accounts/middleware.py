@@ -89,7 +89,9 @@ class RowLevelSecurityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         from phare import rls
+        from phare.crypto import keys
 
+        keys.forget_shredded()  # an erasure made by another worker process takes effect here too
         role = rls.app_role()
         user = getattr(request, "user", None)
         org_id = getattr(user, "organisation_id", None) if user is not None and user.is_authenticated else None

@@ -114,6 +114,10 @@ class PersonKey(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        # Every request asks for the latest destruction (keys.forget_shredded): an index answers at once.
+        indexes = [models.Index(fields=["destroyed_at"], name="personkey_destroyed_at")]
+
 
 class MFADevice(models.Model):
     """A TOTP authenticator (RFC 6238). The secret is encrypted with the instance MFA key."""

@@ -325,6 +325,32 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
 
+_shred_mark: list[Any] = [None]  # the latest destruction this process has seen (a list: set without `global`)
+
+
+def forget_shredded() -> None:
+    """Drop from this process's cache the person keys other processes destroyed since the last call.
+
+    `shred_person` clears the cache of the process that runs it; every other worker process calls this once
+    per request or job (one indexed query), so an erasure takes effect everywhere at the next request instead
+    of after PERSON_KEY_TTL."""
+    from django.db.models import Max
+
+    from phare.accounts.models import PersonKey
+
+    destroyed = PersonKey.objects.filter(destroyed_at__isnull=False)
+    latest = destroyed.aggregate(m=Max("destroyed_at"))["m"]
+    seen = _shred_mark[0]
+    if latest is None or (seen is not None and latest <= seen):
+        return
+    gone = set(destroyed.filter(destroyed_at__gte=seen).values_list("pk", flat=True)) if seen is not None else None
+    with _lock:
+        for cached in [k for k in _cache if k.startswith("p")]:
+            if gone is None or int(cached[1:].partition(".")[0]) in gone:
+                _cache.pop(cached, None)
+        _shred_mark[0] = latest
+
+
 def person_key_by_id(pk: int, fp: str = "") -> bytes:
     if fp:
         key = _cached(f"p{pk}.{fp}")

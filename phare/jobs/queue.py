@@ -88,6 +88,9 @@ def claim(worker: str | None = None, kinds: list[str] | None = None) -> Job | No
 
 
 def run_one(job: Job) -> Job:
+    from phare.crypto import keys
+
+    keys.forget_shredded()
     fn = HANDLERS.get(job.kind)
     try:
         if fn is None:
