@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Model, QuerySet
+from django.db.models import Max, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -253,6 +253,17 @@ def _match_digests(organisation_id: int, data: Data, digest: Callable[[str, str]
     return {digest(k, v): k for k, v in person_index_values(probe)}
 
 
+def _digest_q(digests: Mapping[str, str]) -> Q:
+    """digest -> kind, as a filter the (organisation, kind, digest, person) index answers: by kind, then digest."""
+    by_kind: dict[str, list[str]] = {}
+    for digest, kind in digests.items():
+        by_kind.setdefault(kind, []).append(digest)
+    q = Q(pk__in=[])
+    for kind, values in sorted(by_kind.items()):
+        q |= Q(kind=kind, digest__in=values)
+    return q
+
+
 def _rank(digests: dict[str, str], hits: Iterable[tuple[int, str]], limit: int) -> list[tuple[int, int]]:
     """(person id, score), best first: a score sums the weights of the index kinds that matched."""
     scores: dict[int, int] = {}
@@ -269,24 +280,31 @@ def find_matches(organisation_id: int, data: Data, limit: int = 10) -> list[tupl
     digests = _match_digests(organisation_id, data, lambda kind, value: blind_index(organisation_id, kind, value))
     if not digests:
         return []
-    rows = PersonIndex.objects.filter(organisation_id=organisation_id, digest__in=list(digests))
+    rows = PersonIndex.objects.filter(_digest_q(digests), organisation_id=organisation_id)
     best = _rank(digests, rows.values_list("person_id", "kind")[:_MATCH_HITS], limit)
     people = Person.objects.in_bulk([pid for pid, _ in best])
     return [(people[pid], s) for pid, s in best if pid in people]
 
 
 def find_match_ids(organisation_id: int, probes: list[Data], index: Callable[[str, str], str],
-                   limit: int = 3, exclude: Collection[int] = ()) -> list[list[tuple[int, int]]]:  # fmt: skip
+                   limit: int = 3, upto: int | None = None) -> list[list[tuple[int, int]]]:  # fmt: skip
     """`find_matches` for many probes at once (an import's rows): one index query per 500 digests, ids only.
-    `index` is a `phare.crypto.blind_indexer`; people in `exclude` are not candidates."""
+    `index` is a `phare.crypto.blind_indexer`; with `upto`, only people whose id is at most that are candidates
+    (an import leaves out the people it created itself)."""
     per_probe = [_match_digests(organisation_id, data, index) for data in probes]
-    wanted = sorted(set().union(*per_probe))
+    kinds: dict[str, str] = {}
+    for d in per_probe:
+        kinds.update(d)
+    wanted = sorted(kinds)
     hits: dict[str, list[tuple[int, str]]] = {}
     for i in range(0, len(wanted), 500):
-        rows = PersonIndex.objects.filter(organisation_id=organisation_id, digest__in=wanted[i : i + 500])
+        rows = PersonIndex.objects.filter(_digest_q({k: kinds[k] for k in wanted[i : i + 500]}),
+                                          organisation_id=organisation_id)  # fmt: skip
+        if upto is not None:
+            rows = rows.filter(person_id__lte=upto)
         for pid, kind, digest in rows.values_list("person_id", "kind", "digest").iterator():
             found = hits.setdefault(digest, [])
-            if len(found) < _MATCH_HITS and pid not in exclude:
+            if len(found) < _MATCH_HITS:
                 found.append((pid, kind))
     return [_rank(d, (h for dg in d for h in hits.get(dg, ())), limit) for d in per_probe]
 

@@ -70,7 +70,6 @@ class BundleWriter:
 
     def __post_init__(self) -> None:
         self.indexes = BlindIndexes(self.organisation_id)
-        self.person_ids: set[int] = set()  # the people written by the last `write`
 
     def _lookups(self, rec: dict[str, Any], names: Iterable[str], data: dict[str, Any]) -> None:
         for k in names:
@@ -110,7 +109,6 @@ class BundleWriter:
                 pmap[(i, str(p.get("id", n)))] = person
         keys.create_person_keys(oid, [p.uid for p in persons])
         bulk.insert(persons, with_ids=True)
-        self.person_ids = {p.pk for p in persons}
         # The case list's summary columns, known before the cases are written (no UPDATE pass afterwards).
         for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
             types: list[str] = []

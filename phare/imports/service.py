@@ -151,10 +151,13 @@ def _write_update(actor: Any, case: Case, bundle: dict[str, Any]) -> list[str]:
 
 
 def _flag_duplicates(organisation_id: int, probes: list[tuple[RowResult, dict[str, Any]]],
-                     index: Callable[[str, str], str], own: set[int]) -> None:  # fmt: skip
-    """Possible duplicates of people who were there before this import (`own`: the people it created), for a
-    chunk of rows at once; empties `probes`."""
-    matches = actions.find_match_ids(organisation_id, [probe for _, probe in probes], index, exclude=own)
+                     index: Callable[[str, str], str], upto: int) -> None:  # fmt: skip
+    """Possible duplicates of people who were there before this import (ids up to `upto`: not the people it
+    created itself, so the real run flags what its dry run flagged), for a chunk of rows; empties `probes`."""
+    if not upto:  # nobody was there before this import
+        probes.clear()
+        return
+    matches = actions.find_match_ids(organisation_id, [probe for _, probe in probes], index, upto=upto)
     for (res, _), found in zip(probes, matches, strict=True):
         res.duplicates = [pid for pid, score in found if score >= 3]
     probes.clear()
@@ -182,20 +185,20 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     def index(kind: str, value: str) -> str:
         return memo[(kind, value)]
 
-    created_people: set[int] = set()
+    # Ids only grow (sequence, or max + 1 under SQLite's write lock): the people there before this import.
+    before = Person.objects.filter(organisation=organisation).aggregate(m=Max("id"))["m"] or 0
     probes: list[tuple[RowResult, dict[str, Any]]] = []
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
 
     def flush() -> None:
         nonlocal created_total
-        _flag_duplicates(organisation.pk, probes, index, created_people)
+        _flag_duplicates(organisation.pk, probes, index, before)
         if dry_run or not pending or (mode == "atomic" and rejected_raw):
             pending.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
             created = _write_batch(pending, organisation, actor, source.name, writer)
-        created_people.update(writer.person_ids)
         created_total += len(created)
         pending.clear()
 
@@ -214,7 +217,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 if any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
                     probes.append((res, probe))
                     if len(probes) == BATCH:
-                        _flag_duplicates(organisation.pk, probes, index, created_people)
+                        _flag_duplicates(organisation.pk, probes, index, before)
             known[key] = h
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
@@ -260,7 +263,6 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
     created: list[Case] = []
-    writer.person_ids = set()
     if new:
         # As in actions.next_number: a concurrent writer taking the same numbers fails on the unique
         # (organisation, seq) constraint and its whole batch rolls back.
