@@ -201,3 +201,19 @@ def test_it_flags_the_same_people_in_the_real_run_as_in_the_dry_run(org: Any, tm
     assert real["created"] == 3
     assert [r["duplicates"] for r in real["rows"]] == [r["duplicates"] for r in dry["rows"]]
     assert all(r["duplicates"] for r in real["rows"])  # each is a possible duplicate of an earlier import's person
+
+
+def test_it_warns_once_per_file_about_lookups_it_leaves_to_be_matched(org: Any, tmp_path: Path) -> None:
+    _run(_file(tmp_path, 3))
+    out = tmp_path / "out.json"
+    call_command("export", "json", "--org", "test-ngo", "--out", str(out), stdout=io.StringIO())
+    data = json.loads(out.read_text("utf-8"))
+    for i, b in enumerate(data["bundles"]):
+        b["case"]["id"] = f"L{i}"
+        b["participants"][0]["vic_LocationOfExploitation"] = "Farm Ltd"  # an organisation named in text
+    path = tmp_path / "lookups.json"
+    path.write_text(json.dumps(data), "utf-8")
+    report = _run(path, "--dry-run")
+    warnings = [p for p in report["file_problems"] if p["code"] == "lookup-not-imported"]
+    assert len(warnings) == 1 and warnings[0]["field"] == "vic_LocationOfExploitation" and warnings[0]["value"] == 3
+    assert not any(p["code"] == "lookup-not-imported" for r in report["rows"] for p in r["problems"])

@@ -188,6 +188,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     # Ids only grow (sequence, or max + 1 under SQLite's write lock): the people there before this import.
     before = Person.objects.filter(organisation=organisation).aggregate(m=Max("id"))["m"] or 0
     probes: list[tuple[RowResult, dict[str, Any]]] = []
+    lookups: dict[str, int] = {}  # lookup field -> rows naming something in it (not imported)
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
 
@@ -199,6 +200,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             return
         with transaction.atomic(), keys.bulk_scope():
             created = _write_batch(pending, organisation, actor, source.name, writer)
+        memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
 
@@ -222,6 +224,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
                 pending.append((res, bundle, h))
+                for name in _skipped(bundle):
+                    lookups[name] = lookups.get(name, 0) + 1
                 if len(pending) == WRITE_BATCH:
                     flush()
             if progress and n % 100 == 0:
@@ -240,6 +244,14 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             created_total = 0  # nothing written: the file goes in whole or not at all
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
+    if lookups:
+        # One warning for the file, not one per row: organisations and places named in lookup fields are
+        # matched to the directory by hand afterwards.
+        report.file_problems.append({"code": "lookup-not-imported", "severity": "warning", "row": None,
+                                     "field": ",".join(sorted(lookups)), "column": "", "value": max(lookups.values()),
+                                     "message": f"Lookup fields are matched by hand after the import; "
+                                                f"{max(lookups.values())} rows name an organisation or place in them.",
+                                     "fix": None})  # fmt: skip
     if dry_run or (mode == "atomic" and rejected_raw):
         return report
     with transaction.atomic():
@@ -271,19 +283,12 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
         bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source, source_key=res.key, case=case,
                               content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
     for res, bundle, h in batch:
-        if res.outcome == "created":
-            skipped = _skipped(bundle)
-        else:
+        if res.outcome == "updated":
             rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source,
                                                                  source_key=res.key)  # fmt: skip
-            skipped = _write_update(actor, rec.case, bundle)
+            _write_update(actor, rec.case, bundle)
             rec.content_hash = h
             rec.save(update_fields=["content_hash", "updated"])
-        if skipped:
-            res.problems.append({"code": "lookup-not-imported", "severity": "warning", "row": res.row,
-                                 "field": ",".join(sorted(set(skipped))), "column": "", "value": None,
-                                 "message": "Lookup fields are matched by hand after the import.",
-                                 "fix": None})  # fmt: skip
     # One event for the batch, naming every case it created (the cases were not opened one by one).
     audit.record("import.batch", actor=actor, organisation=organisation, target_type="import", target_id=source,
                  detail={"rows": len(batch), "first_row": batch[0][0].row if batch else 0,
