@@ -216,7 +216,9 @@ def child_enqueue(path: str) -> None:
 
     org = Organisation.objects.get(slug="demo")
     actor = User.objects.get(username="demo-admin")
-    job = queue.enqueue("bench.import", {"path": path, "actor": actor.pk}, organisation=org)
+    # Each kill costs the job an attempt, and a job out of attempts is failed on purpose (a poison job must not
+    # kill workers for ever): give this one as many attempts as the bench has kills.
+    job = queue.enqueue("bench.import", {"path": path, "actor": actor.pk}, organisation=org, max_attempts=1000)
     print(job.pk)
 
 
