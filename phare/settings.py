@@ -102,6 +102,8 @@ if os.getenv("PHARE_TEST_DB_NAME"):
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # PostgreSQL row-level security (phare/rls.py): the non-owner role each request runs as; `phare rls install`.
 PHARE_DB_ROLE = os.getenv("PHARE_DB_ROLE", "")
+# Days an uploaded import file that was never imported nor discarded is kept (`phare retention run` deletes it).
+PHARE_UPLOAD_KEEP_DAYS = envint("PHARE_UPLOAD_KEEP_DAYS", "7")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -132,3 +132,50 @@ def test_it_proposes_a_mapping_saves_it_and_imports_with_it(org: Any, make_user:
     r = client.post("/data/import/mapping/", {**form, "name": "Typo"})
     assert r.status_code == 422 and b"prs_FirstName" in r.content
     assert not SavedMapping.objects.filter(name="Typo").exists()
+
+
+def test_it_takes_a_lease_for_the_whole_file_before_an_all_or_nothing_import(org: Any, make_user: Any, client_for: Any,
+                                                                             tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Inside one transaction, lease renewals are invisible to other workers: the lease is taken up front."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from phare.imports import jobs
+    from phare.jobs.models import Job
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    pk = _upload(client, _csv(tmp_path, 5))
+    queue.drain()
+    real = int(client.post(f"/data/import/{pk}/confirm/")["Location"].rstrip("/").rsplit("/", 1)[1])
+    seen: dict[str, Any] = {}
+    original = jobs.run_import
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen["lease"] = Job.objects.get(pk=real).lease_until
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "run_import", spy)
+    monkeypatch.setattr(jobs, "SECONDS_PER_ROW", timedelta(hours=1))  # 5 rows: 5 hours, unmistakable
+    queue.drain()
+    assert seen["lease"] > timezone.now() + timedelta(hours=4)
+
+
+def test_it_deletes_uploads_nobody_imported_when_retention_runs(org: Any, make_user: Any, client_for: Any,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    import os
+    import time
+
+    from phare.imports.actions import file_of
+    from phare.jobs.models import Job
+    from phare.ops.actions import run_retention
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    old = Job.objects.get(pk=_upload(client, _csv(tmp_path, 2)))
+    fresh = Job.objects.get(pk=_upload(client, _csv(tmp_path, 2)))
+    week_ago = time.time() - 8 * 86400
+    os.utime(file_of(old).parent, (week_ago, week_ago))
+    assert run_retention(org, dry_run=True)["due"] == 0 and file_of(old).exists()  # a dry run deletes nothing
+    summary = run_retention(org)
+    assert summary["uploads_deleted"] == 1 and not file_of(old).exists() and file_of(fresh).exists()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,18 @@ def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None =
 
 
 __all__ = ["ImportRefusedError", "MappingError", "confirm", "discard", "save_mapping", "upload"]
+
+
+def sweep_uploads(organisation_id: int, older_than: timedelta) -> int:
+    """Delete this organisation's uploads (and rejected rows) nobody imported or discarded for `older_than`:
+    they hold personal data in clear. Returns how many were deleted."""
+    folder = files_root() / str(organisation_id)
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    gone = 0
+    for upload in folder.iterdir():
+        if upload.is_dir() and upload.stat().st_mtime < cutoff:
+            shutil.rmtree(upload, ignore_errors=True)
+            gone += 1
+    return gone

@@ -8,9 +8,10 @@ sealed with the organisation's key and liable to name people, is blanked or dele
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -151,7 +152,16 @@ def run_retention(organisation: Any, actor: Any = None, today: date | None = Non
     policy, due, held = due_for_purge(organisation, today)
     summary: dict[str, Any] = {"organisation": organisation.slug, "policy": policy.action if policy else None,
                                "due": len(due), "held": held, "done": 0, "dry_run": dry_run}  # fmt: skip
-    if policy is None or dry_run:
+    if dry_run:
+        return summary
+    from phare.imports.actions import sweep_uploads
+
+    # Files uploaded for an import that was never confirmed nor discarded.
+    summary["uploads_deleted"] = sweep_uploads(organisation.pk, timedelta(days=settings.PHARE_UPLOAD_KEEP_DAYS))
+    if policy is None:
+        if summary["uploads_deleted"]:
+            with transaction.atomic():
+                record("retention.run", actor=actor, organisation=organisation, detail=summary)
         return summary
     verb = anonymise_case if policy.action == RetentionPolicy.Action.ANONYMISE else erase_case
     for case in due:
