@@ -192,10 +192,15 @@ def _getter(field: Field[Any, Any], connection: Any) -> Callable[[Model], Any]:
     if type(field) is JSONField:
         adapt_json = connection.ops.adapt_json_value
         encoder = field.encoder
+        # Most list fields of a generated or imported row are empty: their text needs no encoder (SQLite stores
+        # JSON as text; PostgreSQL's adapter is kept).
+        empty_json: dict[type, str] = {list: "[]", dict: "{}"} if connection.vendor == "sqlite" else {}
 
         def get_json(obj: Model) -> Any:
             value = obj.__dict__.get(attname)
             if value.__class__ in (dict, list):
+                if not value and value.__class__ in empty_json:
+                    return empty_json[value.__class__]
                 return adapt_json(value, encoder)
             return prep(pre_save(obj, True), connection)
 

@@ -104,6 +104,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         org_id = getattr(instance, "organisation_id", None)
         if uid is None or org_id is None:
             raise ValueError(f"{type(instance).__name__} needs `uid` and `organisation` to encrypt {self.name}")
+        uid = str(uid)
         subject = encryption_subject(instance)
         if subject is not None:
             pk, key = keys.person_key_for(org_id, subject)
@@ -111,7 +112,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         else:
             pk, key = keys.active_org_key(org_id, "data")
             kid = keys.kid("o", pk, key)
-        body = keys.seal_bytes(key, text.encode(), _aad(self.model._meta.db_table, str(self.column), str(uid)))
+        body = keys.seal_bytes(key, text.encode(), _aad(self.model._meta.db_table, str(self.column), uid))
         return Sealed(f"{PREFIX}:{kid}:{uid}:{body}")
 
     def _open_token(self, token: str) -> str | None:

@@ -245,11 +245,12 @@ def _person_aad(subject: str) -> bytes:
 def person_key_for(org_id: int, subject: Any) -> tuple[int, bytes]:
     """The key of the person identified by `subject` (their uid), created on first use."""
     scope = _scope.get()
-    if scope is not None and ("person", str(subject)) in scope:
-        return scope[("person", str(subject))]
+    name = ("person", str(subject))
+    if scope is not None and name in scope:
+        return scope[name]
     found = _person_key_for(org_id, subject)
     if scope is not None:
-        scope[("person", str(subject))] = found
+        scope[name] = found
     return found
 
 
