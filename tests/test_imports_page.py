@@ -179,3 +179,17 @@ def test_it_deletes_uploads_nobody_imported_when_retention_runs(org: Any, make_u
     assert run_retention(org, dry_run=True)["due"] == 0 and file_of(old).exists()  # a dry run deletes nothing
     summary = run_retention(org)
     assert summary["uploads_deleted"] == 1 and not file_of(old).exists() and file_of(fresh).exists()
+
+
+def test_it_deletes_a_discarded_upload_once_the_discard_is_recorded(org: Any, make_user: Any, client_for: Any,
+                                                                    tmp_path: Path,
+                                                                    django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+    from phare.audit.models import AuditEvent
+    from phare.imports.actions import file_of
+    from phare.jobs.models import Job
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    job = Job.objects.get(pk=_upload(client, _csv(tmp_path, 2)))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/data/import/{job.pk}/discard/")
+    assert not file_of(job).exists() and AuditEvent.objects.filter(action="import.discard").exists()

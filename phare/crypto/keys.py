@@ -108,8 +108,7 @@ def reset_caches() -> None:
     with _lock:
         _master = None
         _cache.clear()
-        _aead.cache_clear()
-        fingerprint.cache_clear()
+        _forget_key_objects()
 
 
 @functools.lru_cache(maxsize=1024)  # a bulk load seals several fields per person with the same key in a row
@@ -326,7 +325,7 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
 
-_shred_mark: list[Any] = [None]  # the latest destruction this process has seen (a list: set without `global`)
+_shred_mark: Any = None  # the latest key destruction this process has seen
 
 
 def forget_shredded() -> None:
@@ -335,13 +334,14 @@ def forget_shredded() -> None:
     `shred_person` clears the cache of the process that runs it; every other worker process calls this once
     per request or job (one indexed query), so an erasure takes effect everywhere at the next request instead
     of after PERSON_KEY_TTL."""
+    global _shred_mark
     from django.db.models import Max
 
     from phare.accounts.models import PersonKey
 
     destroyed = PersonKey.objects.filter(destroyed_at__isnull=False)
     latest = destroyed.aggregate(m=Max("destroyed_at"))["m"]
-    seen = _shred_mark[0]
+    seen = _shred_mark
     if latest is None or (seen is not None and latest <= seen):
         return
     gone = set(destroyed.filter(destroyed_at__gte=seen).values_list("pk", flat=True)) if seen is not None else None
@@ -349,7 +349,15 @@ def forget_shredded() -> None:
         for cached in [k for k in _cache if k.startswith("p")]:
             if gone is None or int(cached[1:].partition(".")[0]) in gone:
                 _cache.pop(cached, None)
-        _shred_mark[0] = latest
+        _forget_key_objects()
+        _shred_mark = latest
+
+
+def _forget_key_objects() -> None:
+    """The memoised AES-GCM objects and fingerprints are keyed by raw key bytes: a destroyed key must not stay
+    in memory there either."""
+    _aead.cache_clear()
+    fingerprint.cache_clear()
 
 
 def person_key_by_id(pk: int, fp: str = "") -> bytes:
@@ -394,6 +402,8 @@ def shred_person(subject: Any) -> bool:
         row.save(update_fields=["wrapped", "destroyed_at"])
         for cached in [k for k in _cache if k.startswith(f"p{row.pk}.")]:
             _cache.pop(cached, None)
+    if rows:
+        _forget_key_objects()
     return bool(rows)
 
 

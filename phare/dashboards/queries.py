@@ -12,6 +12,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -223,12 +224,10 @@ def org_counted(user: Any, organisation_id: int, filters: Filters, today: date |
     if hit is not None:
         return hit  # type: ignore[no-any-return]
     if organisation_id != getattr(user, "organisation_id", None):
-        if organisation_id in partner_ids(getattr(user, "organisation_id", None)):
-            # Row-level security lets a request see its own organisation's rows only: the partnership is
-            # confirmed, so act for the partner while counting its rows (and for nothing else).
-            with rls.acting_for(organisation_id, role=rls.app_role()):
-                raw = _compute(lambda m: _base(user, m, organisation_id), organisation_id, filters, today)
-        else:
+        # Row-level security lets a request see its own organisation's rows only: once the partnership is
+        # confirmed, act for the partner while counting its rows (and for nothing else).
+        partner = organisation_id in partner_ids(getattr(user, "organisation_id", None))
+        with rls.acting_for(organisation_id, role=rls.app_role()) if partner else nullcontext():
             raw = _compute(lambda m: _base(user, m, organisation_id), organisation_id, filters, today)
         counted = Counted(raw, None, False)
         cache.set(key, counted, CACHE_SECONDS)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.text import get_valid_filename
 
-from htcds.sources.mapped import Mapping, MappingError, parse_mapping
+from htcds.sources.mapped import Mapping, parse_mapping
 from phare.audit import log as audit
 from phare.imports.models import SavedMapping
 from phare.jobs import queue
@@ -66,10 +66,14 @@ def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapp
             fh.write(chunk)
     payload = {"file": str(folder / name), "name": name, "mode": mode, "dry_run": True, "actor": actor.pk,
                "mapping": mapping.pk if mapping else None}  # fmt: skip
-    with transaction.atomic():
-        job = queue.enqueue(JOB, payload, organisation=actor.organisation_id, max_attempts=1)
-        audit.record("import.upload", actor=actor, organisation=actor.organisation, target=job, request=request,
-                     detail={"file": name, "mode": mode, "mapping": mapping.name if mapping else None})  # fmt: skip
+    try:
+        with transaction.atomic():
+            job = queue.enqueue(JOB, payload, organisation=actor.organisation_id, max_attempts=1)
+            audit.record("import.upload", actor=actor, organisation=actor.organisation, target=job, request=request,
+                         detail={"file": name, "mode": mode, "mapping": mapping.name if mapping else None})  # fmt: skip
+    except BaseException:
+        shutil.rmtree(files_root() / folder, ignore_errors=True)  # no job, no audit event: no file either
+        raise
     return job
 
 
@@ -94,11 +98,12 @@ def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
 
 
 def discard(actor: Any, job: Job, request: HttpRequest | None = None) -> None:
-    """Delete an uploaded file (and its rejected rows) that will not be imported."""
-    shutil.rmtree(file_of(job).parent, ignore_errors=True)
+    """Delete an uploaded file (and its rejected rows) that will not be imported, once the event is recorded."""
+    folder = file_of(job).parent
     with transaction.atomic():
         audit.record("import.discard", actor=actor, organisation=actor.organisation, target=job, request=request,
                      detail={"file": job.payload.get("name")})  # fmt: skip
+        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None = None) -> SavedMapping:
@@ -115,8 +120,6 @@ def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None =
                      request=request, detail={"name": name, "new": created})  # fmt: skip
     return saved
 
-
-__all__ = ["ImportRefusedError", "MappingError", "confirm", "discard", "save_mapping", "upload"]
 
 
 def sweep_uploads(organisation_id: int, older_than: timedelta) -> int:

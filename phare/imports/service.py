@@ -188,7 +188,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     # Ids only grow (sequence, or max + 1 under SQLite's write lock): the people there before this import.
     before = Person.objects.filter(organisation=organisation).aggregate(m=Max("id"))["m"] or 0
     probes: list[tuple[RowResult, dict[str, Any]]] = []
-    lookups: dict[str, int] = {}  # lookup field -> rows naming something in it (not imported)
+    lookup_fields: set[str] = set()  # lookups named in the file (not imported: matched by hand afterwards)
+    lookup_rows = 0
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
 
@@ -205,6 +206,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         pending.clear()
 
     def read() -> None:
+        nonlocal lookup_rows
         for n, (row, key, bundle, problems) in enumerate(checked_rows(source), start=1):
             res = RowResult(row, key, "created", [report_dict(p, source) for p in problems])
             h = content_hash(bundle)
@@ -224,8 +226,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
                 pending.append((res, bundle, h))
-                for name in _skipped(bundle):
-                    lookups[name] = lookups.get(name, 0) + 1
+                skipped = _skipped(bundle)
+                if skipped:
+                    lookup_fields.update(skipped)
+                    lookup_rows += 1
                 if len(pending) == WRITE_BATCH:
                     flush()
             if progress and n % 100 == 0:
@@ -244,13 +248,13 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             created_total = 0  # nothing written: the file goes in whole or not at all
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
-    if lookups:
+    if lookup_rows:
         # One warning for the file, not one per row: organisations and places named in lookup fields are
         # matched to the directory by hand afterwards.
         report.file_problems.append({"code": "lookup-not-imported", "severity": "warning", "row": None,
-                                     "field": ",".join(sorted(lookups)), "column": "", "value": max(lookups.values()),
+                                     "field": ",".join(sorted(lookup_fields)), "column": "", "value": lookup_rows,
                                      "message": f"Lookup fields are matched by hand after the import; "
-                                                f"{max(lookups.values())} rows name an organisation or place in them.",
+                                                f"{lookup_rows} rows name an organisation or place in them.",
                                      "fix": None})  # fmt: skip
     if dry_run or (mode == "atomic" and rejected_raw):
         return report
