@@ -121,7 +121,9 @@ class PersonIndex(models.Model):
     """Blind-index side table: keyed hashes of a person's name tokens, birth date, phones, e-mail, identity
     number, so that search and duplicate detection never decrypt."""
 
-    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
+    # No index of its own on organisation or case where a composite index starts with it (here personindex_lookup,
+    # below the unique constraints and the (case, ...) indexes): each costs every bulk insert and helps no query.
+    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+", db_index=False)
     person = models.ForeignKey(Person, models.CASCADE, related_name="index_entries")
     kind = models.CharField(max_length=16)
     digest = models.CharField(max_length=64)
@@ -132,7 +134,7 @@ class PersonIndex(models.Model):
 
 
 class Case(models.Model):
-    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+", db_index=False)
     uid = models.UUIDField(default=uuid4, unique=True, editable=False)
     number = models.CharField(_("Case number"), max_length=32)
     seq = models.PositiveIntegerField()
@@ -140,7 +142,7 @@ class Case(models.Model):
     cas_ReasonForCaseClosure = EncryptedTextField(_("Reason for Case Closure"), blank=True)
     cas_CaseOwner = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="owned_cases",
-        verbose_name=_("Case Owner"),
+        verbose_name=_("Case Owner"), db_index=False,
     )  # fmt: skip
     cas_OpenedDate = models.DateField(_("Date opened"))
     cas_ClosedDate = models.DateField(_("Date closed"), null=True, blank=True)
@@ -196,7 +198,7 @@ class CaseAssignment(models.Model):
 class CaseParticipant(models.Model):
     organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
     uid = models.UUIDField(default=uuid4, unique=True, editable=False)
-    case = models.ForeignKey(Case, models.CASCADE, related_name="participants")
+    case = models.ForeignKey(Case, models.CASCADE, related_name="participants", db_index=False)
     person = models.ForeignKey(Person, models.PROTECT, related_name="participations")
     role = models.CharField(_("Role"), max_length=16, choices=ParticipantRole.choices)
     # The CTDC age band on the day the case was opened, derived from the encrypted birth date by the actions
@@ -363,7 +365,7 @@ class CaseEvent(models.Model):
 
     organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
     uid = models.UUIDField(default=uuid4, unique=True, editable=False)
-    case = models.ForeignKey(Case, models.CASCADE, related_name="lifecycle")
+    case = models.ForeignKey(Case, models.CASCADE, related_name="lifecycle", db_index=False)
     kind = models.CharField(max_length=32)
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")

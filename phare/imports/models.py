@@ -12,7 +12,7 @@ class ImportedRecord(models.Model):
     `content_hash` tells an updated row from an unchanged one on the next import.
     """
 
-    organisation = models.ForeignKey("accounts.Organisation", models.CASCADE, related_name="+")
+    organisation = models.ForeignKey("accounts.Organisation", models.CASCADE, related_name="+", db_index=False)
     source = models.CharField(max_length=120)
     source_key = models.CharField(max_length=200)
     case = models.ForeignKey("cases.Case", models.CASCADE, related_name="+")
