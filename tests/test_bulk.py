@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from phare.accounts.models import PersonKey
 from phare.cases import bulk
@@ -82,3 +82,27 @@ def test_it_builds_rows_as_the_model_would() -> None:
     assert bulk.new(Case, organisation_id=org.pk).organisation_id == org.pk  # attname accepted too
     with pytest.raises(TypeError, match="no field 'prs_Nickname'"):
         bulk.new(Person, organisation=org, prs_Nickname="x")
+
+
+def test_it_uses_values_sealed_in_advance_only_when_they_still_match() -> None:
+    """A reading process seals a new person's fields ahead of the writer (phare.crypto.fields.preseal_person);
+    the writer completes each token with the key's row id, and seals afresh a value that changed since."""
+    from phare.crypto.fields import PRESEALED_ATTR, preseal_person
+
+    org = make_org()
+    values = {"prs_FirstName": "Amina", "prs_SecondName": "Diallo", "prs_Birthdate": date(1990, 4, 2)}
+    pre = preseal_person(Person, keys.active_org_key(org.pk, "data"), values)
+    person = bulk.new(Person, organisation_id=org.pk, uid=pre.uid, **{**values, "prs_SecondName": "Dialo"})
+    person.__dict__[PRESEALED_ATTR] = pre
+    with transaction.atomic(), keys.bulk_scope():
+        keys.create_person_keys(org.pk, [person.uid], {pre.uid_text: (pre.key, pre.wrapped, pre.wrap_pk)})
+        bulk.insert([person], with_ids=True)
+    keys.reset_caches()  # read back through the stored, wrapped key
+    stored = Person.objects.get(pk=person.pk)
+    assert (stored.prs_FirstName, stored.prs_SecondName, stored.prs_Birthdate) == ("Amina", "Dialo", date(1990, 4, 2))
+    with connection.cursor() as cur:
+        cur.execute('SELECT "prs_FirstName", "prs_SecondName" FROM cases_person WHERE id = %s', [person.pk])
+        first_token, second_token = cur.fetchone()
+    assert first_token.endswith(pre.sealed["prs_FirstName"][1])  # the body sealed in advance
+    assert not second_token.endswith(pre.sealed["prs_SecondName"][1])  # changed since: sealed again
+    assert PersonKey.objects.get(subject=pre.uid).wrapped == pre.wrapped

@@ -34,12 +34,19 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto import blind_indexer, keys
+from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson
 
 CLOSED = ("Closed", "ClosedReferred")
 LOOKUP_FIELDS = ("vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
 REFERRAL_LOOKUPS = ("cas_ReferringOrganisation", "cas_ReferredOrganisation")
 # Keys of bundle records that are structure, not field values: the writer sets them itself.
 _STRUCTURAL = frozenset({"id", "person", "role", "direction", "answers", "author", "case", "organisation", "organisation_id"})
+
+# A person record may carry its blind-index rows, (kind, digest) as actions.index_rows would compute them, under
+# this key: an import's reading process computes them while the writer works on the batch before.
+PRECOMPUTED_INDEX = "_index"
+# ... and its key and sealed fields (a phare.crypto.fields.PresealedPerson), under this one.
+PRESEALED = "_presealed"
 
 Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
 
@@ -88,6 +95,8 @@ class BundleWriter:
         """Insert the bundles' rows, numbering the cases from `first_seq`; returns the cases, in order."""
         oid = self.organisation_id
         persons: list[Person] = []
+        person_recs: list[dict[str, Any]] = []
+        ready: dict[str, tuple[bytes, str, int]] = {}
         pmap: dict[tuple[int, str], Person] = {}
         cases: list[Case] = []
         for i, b in enumerate(bundles):
@@ -104,10 +113,17 @@ class BundleWriter:
                 self.decorate(case, b)
             cases.append(case)
             for n, p in enumerate(b.get("persons") or ()):
-                person = bulk.new(Person, organisation_id=oid, **self._data(Person, p))
+                pre = p.get(PRESEALED)
+                if isinstance(pre, PresealedPerson):
+                    person = bulk.new(Person, organisation_id=oid, uid=pre.uid, **self._data(Person, p))
+                    person.__dict__[PRESEALED_ATTR] = pre
+                    ready[pre.uid_text] = (pre.key, pre.wrapped, pre.wrap_pk)
+                else:
+                    person = bulk.new(Person, organisation_id=oid, **self._data(Person, p))
                 persons.append(person)
+                person_recs.append(p)
                 pmap[(i, str(p.get("id", n)))] = person
-        keys.create_person_keys(oid, [p.uid for p in persons])
+        keys.create_person_keys(oid, [p.uid for p in persons], ready)
         bulk.insert(persons, with_ids=True)
         # The case list's summary columns, known before the cases are written (no UPDATE pass afterwards).
         for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
@@ -126,8 +142,13 @@ class BundleWriter:
             case.trafficking_status = tstatus
         bulk.insert(cases, with_ids=True)
         index: list[PersonIndex] = []
-        for person in persons:
-            index.extend(actions.index_rows(person, self.indexes, build=bulk.new))
+        for person, p in zip(persons, person_recs, strict=True):
+            computed = p.get(PRECOMPUTED_INDEX)
+            if computed is None:
+                index.extend(actions.index_rows(person, self.indexes, build=bulk.new))
+            else:
+                index.extend(bulk.new(PersonIndex, organisation_id=oid, person=person, kind=k, digest=d)
+                             for k, d in computed)  # fmt: skip
         bulk.insert(index)
         rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
                                                                  SupportPlan, Consent, Assessment, CaseEvent)}  # fmt: skip

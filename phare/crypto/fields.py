@@ -22,10 +22,13 @@ Token: ``v1:<key id>:<row uid>:<nonce+ciphertext>`` (base64url; key id ``o<id>.<
 from __future__ import annotations
 
 import functools
+import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import models
 from django.db.models.signals import post_init
 
@@ -185,3 +188,51 @@ class EncryptedDateField(EncryptedTextField):
         from django import forms
 
         return forms.DateField(**{"required": not self.blank, **kwargs})
+
+
+# Where a bulk-built instance keeps its PresealedPerson (phare.cases.bulk reads it when inserting the row).
+PRESEALED_ATTR = "_phare_presealed"
+
+
+@dataclass(frozen=True, slots=True)
+class PresealedPerson:
+    """A new person's key and sealed fields, prepared away from the database (an import's reading process, while
+    the writer works on the batch before). Each token lacks only the row id of the key, known once the key's
+    row is inserted; `token` completes it, and the writer seals afresh whatever does not match."""
+
+    uid: uuid.UUID
+    uid_text: str
+    key: bytes  # the person key, in clear: it stays in memory like every key the writer creates
+    wrapped: str  # the person key sealed by the organisation's data key `wrap_pk`
+    wrap_pk: int
+    fp: str
+    sealed: dict[str, tuple[Any, str]]  # attname -> (the value sealed, the AES-GCM body)
+
+    def token(self, attname: str, value: Any, key_pk: int, key: bytes) -> str | None:
+        hit = self.sealed.get(attname)
+        if hit is None or hit[0] != value or key != self.key:
+            return None
+        return f"{PREFIX}:p{key_pk}.{self.fp}:{self.uid_text}:{hit[1]}"
+
+
+@functools.cache
+def _sealed_fields(model: type[models.Model]) -> tuple[EncryptedTextField, ...]:
+    return tuple(f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField))
+
+
+def preseal_person(model: type[models.Model], wrap: tuple[int, bytes], values: dict[str, Any]) -> PresealedPerson:
+    """The key and sealed fields of a new person with these field values (`model` is Person: its rows are
+    sealed with their own person key, and their own uid is in each value's associated data)."""
+    uid = uuid.uuid4()
+    uid_text = str(uid)
+    key = AESGCM.generate_key(256)
+    wrap_pk, wrap_key = wrap
+    table = model._meta.db_table
+    sealed: dict[str, tuple[Any, str]] = {}
+    for f in _sealed_fields(model):
+        value = values.get(f.attname)
+        if value is None or value == "":
+            continue
+        sealed[f.attname] = (value, keys.seal_bytes(key, f._plain(value).encode(), _aad(table, str(f.column), uid_text)))
+    return PresealedPerson(uid, uid_text, key, keys.wrap_person_key(wrap_key, key, uid_text), wrap_pk,
+                           keys.fingerprint(key), sealed)  # fmt: skip

@@ -280,11 +280,17 @@ def _person_key_for(org_id: int, subject: Any) -> tuple[int, bytes]:
     return row.pk, person_key_by_id(row.pk)
 
 
-def create_person_keys(org_id: int, subjects: list[Any]) -> None:
+def wrap_person_key(wrap_key: bytes, key: bytes, subject: str) -> str:
+    return _seal(wrap_key, key, _person_aad(subject))
+
+
+def create_person_keys(org_id: int, subjects: list[Any], ready: dict[str, tuple[bytes, str, int]] | None = None) -> None:
     """Keys for people about to be created in bulk, in one INSERT instead of a lookup and an insert each.
 
-    Only inside `bulk_scope` (the keys belong to its transaction) and only for new subjects (fresh uids):
-    an existing subject's row makes the insert fail, and the whole bulk write with it."""
+    `ready` maps a subject to a key made in advance, (key, wrapped, pk of the organisation key that wrapped it):
+    used when that organisation key is still the active one. Only inside `bulk_scope` (the keys belong to its
+    transaction) and only for new subjects (fresh uids): an existing subject's row makes the insert fail, and
+    the whole bulk write with it."""
     from phare.accounts.models import PersonKey
     from phare.cases import bulk
 
@@ -292,10 +298,19 @@ def create_person_keys(org_id: int, subjects: list[Any]) -> None:
     if scope is None:
         raise RuntimeError("create_person_keys must run inside bulk_scope")
     wrap_pk, wrap_key = active_org_key(org_id, "data")
-    raws = [AESGCM.generate_key(256) for _ in subjects]
-    rows = [bulk.new(PersonKey, organisation_id=org_id, subject=subject, wrapping_key_id=wrap_pk,
-                     wrapped=_seal(wrap_key, raw, _person_aad(str(subject))))
-            for subject, raw in zip(subjects, raws, strict=True)]  # fmt: skip
+    ready = ready or {}
+    raws: list[bytes] = []
+    rows = []
+    for subject in subjects:
+        text = str(subject)
+        made = ready.get(text)
+        if made is not None and made[2] == wrap_pk:
+            raw, wrapped = made[0], made[1]
+        else:
+            raw = AESGCM.generate_key(256)
+            wrapped = wrap_person_key(wrap_key, raw, text)
+        raws.append(raw)
+        rows.append(bulk.new(PersonKey, organisation_id=org_id, subject=subject, wrapping_key_id=wrap_pk, wrapped=wrapped))
     bulk.insert(rows, with_ids=True)
     expires = time.monotonic() + PERSON_KEY_TTL
     for subject, raw, row in zip(subjects, raws, rows, strict=True):
