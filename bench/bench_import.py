@@ -2,7 +2,8 @@
 
 Measures, each in a fresh process (so peak memory is that step's own): the bare read of the file
 (python-calamine for XLSX, the csv module for CSV) and parse + coerce + validate through htcds.sources,
-then reports the ratio. With `--full` it also runs the whole `phare import` into a fresh SQLite database.
+then reports the ratio. With `--full` it also runs the whole `phare import` into a fresh SQLite database (and with
+`--pg` into PostgreSQL), sampling the memory of the importer and of its reading process together.
 Writes bench/results/import.json.
 
     python bench/bench_import.py [--rows 100000] [--full]
@@ -11,6 +12,7 @@ Writes bench/results/import.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -98,18 +100,46 @@ def full_import(path: Path, tmp: Path, pg_url: str = "") -> dict[str, float]:
         "slug='bench'); User.objects.create_user('bench', password='bench-password-1', organisation=o, role='admin')"
     )
     subprocess.run([*phare, "shell", "-c", make_org], check=True, env=env, cwd=ROOT)
-    # The import runs under a small wrapper whose only child it is: its peak memory is the import's own.
-    wrapper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r.returncode)")
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", wrapper, *phare, "import", str(path), "--org", "bench", "--json", "--mode",
-                          "skip-bad"], check=True, env=env, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.Popen([*phare, "import", str(path), "--org", "bench", "--json", "--mode", "skip-bad"], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    peak = _watch_memory(proc)
+    stdout, stderr = proc.communicate()
     seconds = time.perf_counter() - start
-    peak = int(out.stderr.strip().splitlines()[-1]) / 1024
-    summary = json.loads(out.stdout)
-    created = int(summary.get("created", 0))
-    return {"seconds": round(seconds, 2), "created": created, "rows_per_s": round(created / seconds),
-            "peak_rss_mb": round(peak, 1)}  # fmt: skip
+    if proc.returncode:
+        raise SystemExit(f"phare import failed ({proc.returncode}): {stderr[-2000:]}")
+    created = int(json.loads(stdout).get("created", 0))
+    return {"seconds": round(seconds, 2), "created": created, "rows_per_s": round(created / seconds), **peak}
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    for p in out:
+        with contextlib.suppress(OSError):
+            out.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
+    return out
+
+
+def _kb(pid: int, field: str, name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _watch_memory(proc: subprocess.Popen[str]) -> dict[str, float]:
+    """Peak memory of the import and its reading process together, sampled every 0.1 s: the sum of their
+    proportional set sizes (pages a fork still shares with its parent are counted once), and the parent's RSS."""
+    peak_pss = peak_rss = 0
+    while proc.poll() is None:
+        tree = _tree(proc.pid)
+        peak_pss = max(peak_pss, sum(_kb(p, "Pss", "smaps_rollup") for p in tree))
+        peak_rss = max(peak_rss, _kb(proc.pid, "VmRSS", "status"))
+        time.sleep(0.1)
+    return {"peak_pss_all_processes_mb": round(peak_pss / 1024, 1), "peak_rss_importer_mb": round(peak_rss / 1024, 1)}
 
 
 def main() -> None:

@@ -104,6 +104,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 PHARE_DB_ROLE = os.getenv("PHARE_DB_ROLE", "")
 # Days an uploaded import file that was never imported nor discarded is kept (`phare retention run` deletes it).
 PHARE_UPLOAD_KEEP_DAYS = envint("PHARE_UPLOAD_KEEP_DAYS", "7")
+# An import of a file of at least PHARE_IMPORT_READER_MIN_BYTES reads it in a second process while it writes
+# (phare/imports/reading.py), when the machine has a second core.
+PHARE_IMPORT_READER_PROCESS = envbool("PHARE_IMPORT_READER_PROCESS", "True")
+PHARE_IMPORT_READER_MIN_BYTES = envint("PHARE_IMPORT_READER_MIN_BYTES", str(1 << 20))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -27,7 +27,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from htcds.catalogue import Kind, load
-from htcds.sources import Source, checked_rows, open_source, report_dict
+from htcds.sources import Source, open_source, report_dict
 from htcds.sources.mapped import Mapping
 from htcds.validation import ERROR
 from phare.audit import log as audit
@@ -46,6 +46,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto import keys
+from phare.imports import reading
 from phare.imports.models import ImportedRecord
 
 BATCH = 500  # rows per duplicate check
@@ -198,6 +199,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         _flag_duplicates(organisation.pk, probes, index, before)
         if dry_run or not pending or (mode == "atomic" and rejected_raw):
             pending.clear()
+            memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
             created = _write_batch(pending, organisation, actor, source.name, writer)
@@ -207,26 +209,24 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
     def read() -> None:
         nonlocal lookup_rows
-        for n, (row, key, bundle, problems) in enumerate(checked_rows(source), start=1):
-            res = RowResult(row, key, "created", [report_dict(p, source) for p in problems])
-            h = content_hash(bundle)
-            if any(p.severity == ERROR for p in problems):
+        prepared = reading.rows(source, reading.Keys(writer.indexes.index, keys.active_org_key(organisation.pk, "data")), known,
+                                reading.use_reader_process(source))  # fmt: skip
+        for n, (row, key, bundle, problems, bad, h, probe, skipped, digests) in enumerate(prepared, start=1):
+            memo.update(digests)
+            res = RowResult(row, key, "created", problems)
+            if bad:
                 res.outcome = "rejected"
                 rejected_raw.append((row, key, res.problems))
             elif key in known:
                 res.outcome = "unchanged" if known[key] == h else "updated"
-            else:
-                person = (bundle.get("persons") or [{}])[0]
-                probe = _model_values(Person, person, [])
-                if any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
-                    probes.append((res, probe))
-                    if len(probes) == BATCH:
-                        _flag_duplicates(organisation.pk, probes, index, before)
+            elif probe and any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
+                probes.append((res, probe))
+                if len(probes) == BATCH:
+                    _flag_duplicates(organisation.pk, probes, index, before)
             known[key] = h
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
                 pending.append((res, bundle, h))
-                skipped = _skipped(bundle)
                 if skipped:
                     lookup_fields.update(skipped)
                     lookup_rows += 1
@@ -236,16 +236,17 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 progress(n)
         flush()
 
-    if dry_run or mode != "atomic":
-        read()
-    else:
-        try:
-            with transaction.atomic():
-                read()
-                if rejected_raw:
-                    raise _RejectedRowError
-        except _RejectedRowError:
-            created_total = 0  # nothing written: the file goes in whole or not at all
+    with bulk.relaxed_gc():
+        if dry_run or mode != "atomic":
+            read()
+        else:
+            try:
+                with transaction.atomic():
+                    read()
+                    if rejected_raw:
+                        raise _RejectedRowError
+            except _RejectedRowError:
+                created_total = 0  # nothing written: the file goes in whole or not at all
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
     if lookup_rows:

@@ -1,0 +1,163 @@
+"""The reading half of an import: parse, coerce and validate each row, hash it, and compute what the writing half
+will need from it (the duplicate-check probe, the blind-index digests of its people, the lookups it names).
+
+On a machine with more than one core, a file of some size is read in a forked child process while the parent
+writes: the two halves then overlap instead of taking turns. The child never touches the database (it inherits
+the organisation's blind-index key from the parent, fetched before the fork), sends its rows in chunks through
+a bounded queue (so it runs at most AHEAD_ROWS rows ahead, and memory stays flat), and exits as soon as its
+parent is gone, even after `kill -9`. Without a child the same generator runs in the parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Container, Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from django.conf import settings
+
+from htcds.sources import Source, checked_rows, report_dict
+from htcds.validation import ERROR
+
+CHUNK = 250  # rows per message from the reading process
+AHEAD_ROWS = 6000  # how far the reader may run ahead of the writer: more than one write batch, so both keep busy
+_PERSON_INDEX_FIELDS = ("prs_FirstName", "prs_MiddleName", "prs_SecondName", "prs_MobilePhone", "prs_HomePhone",
+                        "prs_Email", "prs_IdentityNumber")  # fmt: skip
+
+# (row, key, bundle, problems as report dicts, rejected?, content hash, first person's values or None,
+#  lookup fields named, ((kind, value), digest) of its people's blind indexes)
+Prepared = tuple[int, str, dict[str, Any], list[dict[str, Any]], bool, str, dict[str, Any] | None, list[str],
+                 list[tuple[tuple[str, str], str]]]  # fmt: skip
+Indexer = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What a reading process needs to prepare new people without the database: the organisation's blind-index
+    function and its active data key (pk, key), both fetched by the parent before it forks."""
+
+    indexer: Indexer
+    wrap: tuple[int, bytes]
+
+
+class ReadError(Exception):
+    """The process reading the file failed or vanished; nothing of this import is kept (the caller's transaction
+    rolls back what the current batch wrote)."""
+
+
+def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> Iterator[Prepared]:
+    """Each row with everything the writer needs from it; with `keys`, the people of rows whose key is not
+    `known` (the rows to be written as new) also get their blind-index rows, their person key and their
+    sealed fields (phare.crypto.fields.PresealedPerson), so the writer only has to insert them."""
+    from phare.cases.actions import person_index_values
+    from phare.cases.bundles import PRECOMPUTED_INDEX, PRESEALED
+    from phare.cases.models import Person
+    from phare.crypto.fields import preseal_person
+    from phare.imports.service import _model_values, _skipped, content_hash
+
+    for row, key, bundle, problems in checked_rows(source):
+        for person in bundle.get("persons") or ():
+            # Only this reader may say what a person's index rows and sealed values are.
+            person.pop(PRECOMPUTED_INDEX, None)
+            person.pop(PRESEALED, None)
+        dicts = [report_dict(p, source) for p in problems]
+        bad = any(p.severity == ERROR for p in problems)
+        h = content_hash(bundle)
+        probe: dict[str, Any] | None = None
+        skipped: list[str] = []
+        digests: list[tuple[tuple[str, str], str]] = []
+        if not bad:
+            for n, person in enumerate(bundle.get("persons") or ()):
+                values = _model_values(Person, person, [])
+                if n == 0:
+                    probe = values
+                if keys is not None and key not in known:
+                    who = SimpleNamespace(prs_Birthdate=values.get("prs_Birthdate"),
+                                          **{f: values.get(f) or "" for f in _PERSON_INDEX_FIELDS})  # fmt: skip
+                    mine = [(kv, keys.indexer(*kv)) for kv in person_index_values(who)]
+                    person[PRECOMPUTED_INDEX] = [(kv[0], digest) for kv, digest in mine]
+                    person[PRESEALED] = preseal_person(Person, keys.wrap, values)
+                    digests.extend(mine)
+            skipped = _skipped(bundle)
+        yield row, key, bundle, dicts, bad, h, probe, skipped, digests
+
+
+def use_reader_process(source: Source) -> bool:
+    """A child reads when there is a second core, fork is available, and the file is big enough to pay for it."""
+    if not getattr(settings, "PHARE_IMPORT_READER_PROCESS", True) or (os.cpu_count() or 1) < 2:
+        return False
+    if "fork" not in multiprocessing.get_all_start_methods() or source.path is None:
+        return False
+    try:
+        size = source.path.stat().st_size
+    except OSError:
+        return False
+    return size >= int(getattr(settings, "PHARE_IMPORT_READER_MIN_BYTES", 1 << 20))
+
+
+def rows(source: Source, keys: Keys, known: Container[str], in_child: bool) -> Iterator[Prepared]:
+    """The prepared rows of `source`, read here or in a child process. After the last row, `source.problems`
+    and `source.columns` hold what reading found, as if the file had been read here."""
+    if not in_child:
+        yield from prepare(source, None)  # the writer's memo computes each digest when it first needs it
+        return
+    ctx = multiprocessing.get_context("fork")
+    q: Any = ctx.Queue(maxsize=max(2, AHEAD_ROWS // CHUNK))
+    proc = ctx.Process(target=_child, args=(source, keys, known, q, os.getpid()), daemon=True, name="phare-import-reader")
+    proc.start()
+    try:
+        while True:
+            try:
+                kind, *payload = q.get(timeout=1.0)
+            except queue.Empty:
+                if proc.is_alive():
+                    continue
+                try:  # its last message may have arrived as it exited
+                    kind, *payload = q.get(timeout=1.0)
+                except queue.Empty:
+                    raise ReadError(f"the process reading the file stopped (exit code {proc.exitcode})") from None
+            if kind == "rows":
+                yield from payload[0]
+            elif kind == "end":
+                source.problems[:] = payload[0]
+                source.columns.update(payload[1])
+                return
+            else:
+                raise ReadError(f"reading the file failed: {payload[0]}")
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        q.close()
+
+
+def _child(source: Source, keys: Keys, known: Container[str], q: Any, parent: int) -> None:
+    # A writer killed with -9 cannot stop its reader: the reader stops itself once its parent is gone, whether it
+    # is reading, waiting for room in the queue or flushing its last chunk.
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        chunk: list[Prepared] = []
+        data_rows: set[int] = set()
+        for item in prepare(source, keys, known):
+            chunk.append(item)
+            data_rows.add(item[0])
+            if len(chunk) == CHUNK:
+                q.put(("rows", chunk))
+                chunk = []
+        if chunk:
+            q.put(("rows", chunk))
+        # The rows' own problems went with them: only the file's are left to send.
+        q.put(("end", [p for p in source.problems if p.row not in data_rows], source.columns))
+    except Exception as exc:
+        q.put(("error", f"{type(exc).__name__}: {exc}"))
