@@ -19,6 +19,13 @@ from phare.crypto.fields import EncryptedDateField, EncryptedTextField
 ORG = "accounts.Organisation"
 
 
+def _where_set(prefix: str, **fields: str) -> list[models.Index]:
+    """Indexes on optional links, only over the rows that have one: most rows have none, and a plain index
+    costs every insert for NULLs nobody looks up (deleting what they point at is what uses these)."""
+    return [models.Index(fields=[f], name=f"{prefix}_{short}_set", condition=models.Q(**{f"{f}__isnull": False}))
+            for f, short in fields.items()]  # fmt: skip
+
+
 class CaseStatus(models.TextChoices):
     ACTIVE = "Active", _("Active")
     FOLLOW_UP = "FollowUp", _("Follow Up")
@@ -217,11 +224,11 @@ class CaseParticipant(models.Model):
     vic_RecruitmentWebsitesAndApps = models.JSONField(_("Recruitment Websites and Apps"), default=list, blank=True)
     vic_MethodOfRecruitment = models.JSONField(_("Method of Recruitment"), default=list, blank=True)
     vic_LocationOfRecruitment = models.ForeignKey(
-        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+",
+        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
         verbose_name=_("Location of Recruitment"),
     )  # fmt: skip
     vic_PlaceOfRecruitment = models.ForeignKey(
-        Place, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("Place of recruitment")
+        Place, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False, verbose_name=_("Place of recruitment")
     )
     vic_MethodsOfControl = models.JSONField(_("Methods of Control"), default=list, blank=True)
     vic_TypeOfExploitation = models.JSONField(_("Type of Exploitation"), default=list, blank=True)
@@ -230,11 +237,11 @@ class CaseParticipant(models.Model):
     vic_ForcedLabourIndustryTier3 = models.CharField(_("Forced labour industry (tier 3)"), max_length=128, blank=True)
     vic_TypeOfSexExploitation = models.JSONField(_("Type of Sex Exploitation"), default=list, blank=True)
     vic_LocationOfExploitation = models.ForeignKey(
-        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+",
+        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
         verbose_name=_("Location of Exploitation"),
     )  # fmt: skip
     vic_PlaceOfExploitation = models.ForeignKey(
-        Place, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("Place of exploitation")
+        Place, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False, verbose_name=_("Place of exploitation")
     )
     vic_ExploitationWebsitesAndApps = models.JSONField(_("Exploitation Websites and Apps"), default=list, blank=True)
     vic_Vulnerabilities = models.JSONField(_("Vulnerabilities"), default=list, blank=True)
@@ -243,12 +250,15 @@ class CaseParticipant(models.Model):
     per_RoleInProcess = models.JSONField(_("Role in Process"), default=list, blank=True)
     per_RoleDetails = EncryptedTextField(_("Role Details"), blank=True)
     per_Organisation = models.ForeignKey(
-        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+",
+        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
         verbose_name=_("Organisation of the perpetrator"),
     )  # fmt: skip
 
     class Meta:
-        indexes = [models.Index(fields=["case", "role"])]
+        indexes = [models.Index(fields=["case", "role"]),
+                   *_where_set("part", vic_LocationOfRecruitment="locrec", vic_PlaceOfRecruitment="placerec",
+                               vic_LocationOfExploitation="locexp", vic_PlaceOfExploitation="placeexp",
+                               per_Organisation="perorg")]  # fmt: skip
 
 
 class Referral(models.Model):
@@ -257,7 +267,7 @@ class Referral(models.Model):
     case = models.ForeignKey(Case, models.CASCADE, related_name="referrals")
     direction = models.CharField(_("Direction"), max_length=8, choices=Direction.choices)
     cas_ReferringOrganisation = models.ForeignKey(
-        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+",
+        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
         verbose_name=_("Referring Organisation"),
     )  # fmt: skip
     cas_IncomingReferralDate = models.DateField(_("Incoming Referral Date"), null=True, blank=True)
@@ -265,7 +275,7 @@ class Referral(models.Model):
     cas_ReasonForIncomingReferral = models.CharField(_("Reason for Incoming Referral"), max_length=64, blank=True)
     cas_IncomingReferralDetails = EncryptedTextField(_("Incoming Referral Details"), blank=True)
     cas_ReferredOrganisation = models.ForeignKey(
-        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+",
+        ExternalOrganisation, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
         verbose_name=_("Referred Organisation"),
     )  # fmt: skip
     cas_ReferredPrimaryCaseWorker = EncryptedTextField(_("Referred Primary Case Worker"), blank=True)
@@ -273,9 +283,13 @@ class Referral(models.Model):
     cas_OutgoingReferralDate = models.DateField(_("Outgoing Referral Date"), null=True, blank=True)
     cas_OutgoingReferralDetails = EncryptedTextField(_("Outgoing Referral Details"), blank=True)
     # In-system referrals: the other tenant, and the case it opened from this referral.
-    to_tenant = models.ForeignKey(ORG, models.SET_NULL, null=True, blank=True, related_name="+")
-    source_referral = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+")
+    to_tenant = models.ForeignKey(ORG, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
+    source_referral = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
     created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = _where_set("ref", cas_ReferringOrganisation="referring", cas_ReferredOrganisation="referred",
+                             to_tenant="totenant", source_referral="source")  # fmt: skip
 
 
 class CaseComment(models.Model):
