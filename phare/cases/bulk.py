@@ -232,6 +232,8 @@ def _getter(field: Field[Any, Any], connection: Any) -> Callable[[Model], Any]:
 
         def get_datetime(obj: Model) -> Any:
             value = obj.__dict__.get(attname)
+            if value is None:
+                return None
             if value.__class__ is datetime and value.tzinfo is not None:
                 return adapt_datetime(value)
             return prep(pre_save(obj, True), connection)
@@ -266,6 +268,15 @@ def _getter(field: Field[Any, Any], connection: Any) -> Callable[[Model], Any]:
     return lambda obj: prep(pre_save(obj, True), connection)
 
 
+def _row_function(getters: list[Callable[[Model], Any]]) -> Callable[[Model], tuple[Any, ...]]:
+    """`lambda obj: (getters[0](obj), getters[1](obj), ...)` written out: a generator over the getters cost a
+    tenth of a bulk write (some 160 values a row)."""
+    names = {f"g{i}": g for i, g in enumerate(getters)}
+    body = ", ".join(f"{name}(obj)" for name in names)
+    row: Callable[[Model], tuple[Any, ...]] = eval(f"lambda obj: ({body},)", names)  # only the names g0, g1, ...
+    return row
+
+
 def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     """INSERT `objs` (all of one model) inside the caller's transaction; with `with_ids`, set their pk first."""
     if not objs:
@@ -285,11 +296,10 @@ def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     qn = connection.ops.quote_name
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) VALUES ({placeholders})"
-    getters = [_getter(f, connection) for f in fields]
+    row = _row_function([_getter(f, connection) for f in fields])
     with connection.cursor() as cur:
         for start in range(0, len(objs), CHUNK):
-            chunk = objs[start : start + CHUNK]
-            cur.executemany(sql, [tuple(get(obj) for get in getters) for obj in chunk])
+            cur.executemany(sql, [row(obj) for obj in objs[start : start + CHUNK]])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -309,14 +319,15 @@ def refresh_statistics(models: Sequence[type[Model]]) -> None:
 
 @contextlib.contextmanager
 def relaxed_gc() -> Iterator[None]:
-    """Fewer garbage collections during a bulk load: it allocates millions of short-lived objects and few cycles,
-    and every collection walked everything alive (the whole of Django, the report so far). A 30,000-row import
-    took 10% less time."""
-    threshold = gc.get_threshold()
-    gc.freeze()  # what lives now outlives the load: never walk it
-    gc.set_threshold(50_000, 50, 1000)
+    """No cycle collection during a bulk load: it allocates millions of objects, few of them in cycles (freed by
+    reference counting as each batch is written), and every collection walked what was alive. A 100,000-row
+    import spent 4 s in 200 collections; its peak memory did not change without them."""
+    was_enabled = gc.isenabled()
+    gc.freeze()  # what lives now outlives the load: the collections after it need not walk it either
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
+        if was_enabled:
+            gc.enable()
         gc.unfreeze()

@@ -44,6 +44,7 @@ class Keys:
 
     indexer: Indexer
     wrap: tuple[int, bytes]
+    duplicates: bool = True  # whether anyone is there to be a duplicate of: else no probes to send back
 
 
 class ReadError(Exception):
@@ -75,7 +76,7 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
         if not bad:
             for n, person in enumerate(bundle.get("persons") or ()):
                 values = _model_values(Person, person, [])
-                if n == 0:
+                if n == 0 and (keys is None or keys.duplicates):
                     probe = values
                 if keys is not None and key not in known:
                     who = SimpleNamespace(prs_Birthdate=values.get("prs_Birthdate"),
@@ -83,7 +84,8 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
                     mine = [(kv, keys.indexer(*kv)) for kv in person_index_values(who)]
                     person[PRECOMPUTED_INDEX] = [(kv[0], digest) for kv, digest in mine]
                     person[PRESEALED] = preseal_person(Person, keys.wrap, values)
-                    digests.extend(mine)
+                    if keys.duplicates:
+                        digests.extend(mine)
             skipped = _skipped(bundle)
         yield row, key, bundle, dicts, bad, h, probe, skipped, digests
 

@@ -209,8 +209,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
     def read() -> None:
         nonlocal lookup_rows
-        prepared = reading.rows(source, reading.Keys(writer.indexes.index, keys.active_org_key(organisation.pk, "data")), known,
-                                reading.use_reader_process(source))  # fmt: skip
+        reader_keys = reading.Keys(writer.indexes.index, keys.active_org_key(organisation.pk, "data"), bool(before))
+        prepared = reading.rows(source, reader_keys, known, reading.use_reader_process(source))
         for n, (row, key, bundle, problems, bad, h, probe, skipped, digests) in enumerate(prepared, start=1):
             memo.update(digests)
             res = RowResult(row, key, "created", problems)
