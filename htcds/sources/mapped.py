@@ -206,7 +206,13 @@ SYNONYMS: dict[str, str] = {
     "exploitation": "vic_TypeOfExploitation", "exploitationtype": "vic_TypeOfExploitation",
     "control": "vic_MethodsOfControl", "recruitment": "vic_MethodOfRecruitment", "age": "vic_AgeWhenTrafficked",
     "consent": "con_Consent", "caseworker": "cas_CaseOwner", "owner": "cas_CaseOwner",
+    "countryoforigin": "prs_Citizenship", "origin": "prs_Citizenship", "countryofcitizenship": "prs_Citizenship",
+    "phonenumber": "prs_MobilePhone", "mobilenumber": "prs_MobilePhone", "cellphone": "prs_MobilePhone",
+    "contactnumber": "prs_MobilePhone", "telephonenumber": "prs_HomePhone", "emailaddress": "prs_Email",
 }  # fmt: skip
+# When only the values say what a column holds, a field about the person or their case is the likelier one: an
+# organisation's fields (its phone, its shipping country) describe a partner, not the people in the sheet.
+_ENTITY_RANK = {"person": 0, "victim": 1, "case": 2, "referral": 3, "consent": 4, "event": 5}
 ID_WORDS = ("id", "caseid", "caseno", "casenumber", "ref", "reference", "recordid", "uuid", "fileno", "number")
 
 _PLURAL = {"country": "countries", "gender": "genders"}
@@ -333,7 +339,8 @@ def suggest_mapping(headers: Sequence[str], sample_rows: Sequence[Sequence[Any]]
                 reason += f"; but values look like {_PLURAL.get(vkind, vkind + 's')}"
         if not candidate and vkind:
             options = [f for f in _fields_of_kind(vkind) if f not in taken] or _fields_of_kind(vkind)
-            ranked = sorted(options, key=lambda f: -difflib.SequenceMatcher(None, h, fold(cat[f].label)).ratio())
+            ranked = sorted(options, key=lambda f: (_ENTITY_RANK.get(cat[f].entity, 9),
+                                                    -difflib.SequenceMatcher(None, h, fold(cat[f].label)).ratio()))  # fmt: skip
             candidate, conf, reason = ranked[0], round(0.4 + 0.4 * vshare, 2), f"values look like {_PLURAL.get(vkind, vkind + 's')}"
         sug = Suggestion(str(header), candidate, conf if candidate else 0.0, reason or "no match")
         if candidate:

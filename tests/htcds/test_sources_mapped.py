@@ -78,6 +78,17 @@ def test_it_suggests_a_mapping_from_headers_and_values() -> None:
     assert by_col["Tel"].field == "prs_MobilePhone"
     assert by_col["Contact"].field == "prs_Email"  # from the values alone
     assert by_col["Col9"].field is not None and "countr" in by_col["Col9"].reason
+    assert by_col["Country of origin"].field == "prs_Citizenship"
+    assert not by_col["Col9"].field.startswith("org_")  # a partner organisation's field only as a last resort
     draft = yaml.safe_load(suggestions_to_yaml(list(by_col.values())))
     assert draft["id_column"] == "Ref"
     parse_mapping(draft)  # a draft is a valid mapping
+
+
+def test_it_prefers_the_person_and_case_fields_when_only_the_values_speak() -> None:
+    headers = ["Phone number", "Other number", "Where exploited"]
+    rows = [["+234 803 123 4567", "+234 803 123 4568", "Italy"], ["0803 123 4569", "0803 123 4560", "Spain"]]
+    by_col = {s.column: s for s in suggest_mapping(headers, rows)}
+    assert by_col["Phone number"].field == "prs_MobilePhone"
+    assert by_col["Other number"].field in ("prs_MobilePhone", "prs_HomePhone")  # not an organisation's phone
+    assert by_col["Where exploited"].field is not None and not by_col["Where exploited"].field.startswith("org_")
