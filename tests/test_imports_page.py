@@ -3,6 +3,7 @@ rows to download; the mapping page; and who may do any of it."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,33 @@ def test_it_deletes_a_discarded_upload_once_the_discard_is_recorded(org: Any, ma
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/data/import/{job.pk}/discard/")
     assert not file_of(job).exists() and AuditEvent.objects.filter(action="import.discard").exists()
+
+
+def test_it_shows_how_far_an_all_or_nothing_import_got(org: Any, make_user: Any, client_for: Any, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Its progress cannot go through the job's row (its own transaction hides it): it goes through a file, which
+    the page reads while the import runs, out of the number of rows its check counted."""
+    from phare.imports import actions, jobs, service
+    from phare.jobs.models import Job
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    pk = _upload(client, _csv(tmp_path, 250))
+    queue.drain()
+    real = int(client.post(f"/data/import/{pk}/confirm/")["Location"].rstrip("/").rsplit("/", 1)[1])
+    seen: list[bytes] = []
+    run_import = service.run_import
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        def progress(n: int) -> None:
+            kwargs_progress(n)
+            if n == 200:  # mid-import, as the page sees it from another request
+                seen.append(client.get(f"/data/import/{real}/", headers={"HX-Request": "true"}).content)
+
+        kwargs_progress = kwargs["progress"]
+        return run_import(*args, **{**kwargs, "progress": progress})
+
+    monkeypatch.setattr(jobs, "run_import", watched)
+    monkeypatch.setattr(jobs, "monotonic", itertools.count(0, 5).__next__)  # every call a new second
+    assert queue.drain() == 1
+    assert b"200 of 250 rows" in seen[0] and b'max="250" value="200"' in seen[0]
+    assert not actions.progress_file_of(Job.objects.get(pk=real)).exists()  # gone with the import

@@ -4,6 +4,7 @@ itself runs in the worker (`phare.imports.jobs`), so a 100,000-row file never ho
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import time
@@ -43,6 +44,24 @@ def file_of(job: Job) -> Path:
 
 def errors_file_of(job: Job) -> Path:
     return file_of(job).with_name("rejected-rows.csv")
+
+
+def progress_file_of(job: Job) -> Path:
+    """Where an all-or-nothing import says how far it got: its own transaction hides the job's progress column
+    until it ends (and on SQLite no other connection may write meanwhile)."""
+    return file_of(job).with_name(f"progress-{job.pk}.json")
+
+
+def progress_of(job: Job) -> dict[str, Any]:
+    """{"done": rows read, "total": rows in the file or None}, the furthest of the job's row and its file."""
+    progress = dict(job.progress or {})
+    try:
+        side = json.loads(progress_file_of(job).read_text("utf-8"))
+    except (OSError, ValueError):
+        return progress
+    if int(side.get("done") or 0) > int(progress.get("done") or 0):
+        progress = side
+    return progress
 
 
 def load_saved_mapping(saved: SavedMapping) -> Mapping:

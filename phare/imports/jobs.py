@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from django.utils import timezone
 
 from phare.accounts.models import Organisation, User
-from phare.imports.actions import JOB, errors_file_of, file_of, load_saved_mapping
+from phare.imports.actions import JOB, errors_file_of, file_of, load_saved_mapping, progress_file_of
 from phare.imports.models import SavedMapping
 from phare.imports.service import Report, run_import
 from phare.jobs import queue
@@ -17,6 +22,22 @@ from phare.jobs.models import Job
 
 SECONDS_PER_ROW = timedelta(seconds=0.01)  # ten times a measured import's pace, for the lease of an atomic import
 SHOWN_ROWS = 200  # rows with problems or possible duplicates kept in the job's result for the page
+
+
+def _to_file(path: Path, total: int | None) -> Callable[[int], None]:
+    """Progress written to a small file, at most once a second (replaced whole: a reader never sees half)."""
+    last = [0.0]
+
+    def report(done: int) -> None:
+        now = monotonic()
+        if now - last[0] < 1.0:
+            return
+        last[0] = now
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"done": done, "total": total}), "utf-8")
+        os.replace(tmp, path)
+
+    return report
 
 
 def summary(report: Report) -> dict[str, Any]:
@@ -41,14 +62,17 @@ def run_file(job: Job) -> dict[str, Any]:
     mapping = load_saved_mapping(saved) if saved else None
     dry_run = bool(p.get("dry_run"))
     errors_csv = None if dry_run else errors_file_of(job)
-    if not dry_run and p.get("mode") == "atomic":
+    dry = None if dry_run else Job.objects.filter(pk=p.get("dry_job"), organisation=org).first()
+    total = sum(int((dry.result or {}).get(k) or 0) for k in ("created", "updated", "unchanged", "rejected")) if dry else None
+    atomic = not dry_run and p.get("mode") == "atomic"
+    if atomic:
         # An all-or-nothing import is one transaction: its progress and lease renewals stay invisible to other
         # workers until it ends. Take a lease long enough for the whole file now, from its dry run's row count.
-        dry = Job.objects.filter(pk=p.get("dry_job"), organisation=org).first()
-        rows = sum(int((dry.result or {}).get(k) or 0) for k in ("created", "updated", "unchanged", "rejected")) if dry else 0
-        Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() + queue.LEASE + SECONDS_PER_ROW * rows)
-    report = run_import(path, org, actor, mapping=mapping, dry_run=dry_run, mode=p.get("mode", "atomic"),
-                        error_csv=errors_csv, progress=lambda n: queue.report_progress(job, n))  # fmt: skip
+        Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() + queue.LEASE + SECONDS_PER_ROW * (total or 0))
+    report = run_import(path, org, actor, mapping=mapping, dry_run=dry_run, mode=p.get("mode", "atomic"), error_csv=errors_csv,
+                        progress=_to_file(progress_file_of(job), total) if atomic else
+                        lambda n: queue.report_progress(job, n, total))  # fmt: skip
+    progress_file_of(job).unlink(missing_ok=True)
     if not dry_run:
         # The uploaded file holds personal data in clear: gone once imported (the rejected rows stay for
         # download until discarded).
