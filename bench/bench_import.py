@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -100,15 +101,17 @@ def full_import(path: Path, tmp: Path, pg_url: str = "") -> dict[str, float]:
         "slug='bench'); User.objects.create_user('bench', password='bench-password-1', organisation=o, role='admin')"
     )
     subprocess.run([*phare, "shell", "-c", make_org], check=True, env=env, cwd=ROOT)
+    out, err = tmp / "import.out.json", tmp / "import.err"
     start = time.perf_counter()
-    proc = subprocess.Popen([*phare, "import", str(path), "--org", "bench", "--json", "--mode", "skip-bad"], env=env,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    peak = _watch_memory(proc)
-    stdout, stderr = proc.communicate()
+    # Output to files, not pipes: the JSON report of 100,000 rows would fill a pipe nobody reads while sampling.
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([*phare, "import", str(path), "--org", "bench", "--json", "--mode", "skip-bad"], env=env,
+                                cwd=ROOT, stdout=stdout, stderr=stderr, text=True)  # fmt: skip
+        peak = _watch_memory(proc)
     seconds = time.perf_counter() - start
     if proc.returncode:
-        raise SystemExit(f"phare import failed ({proc.returncode}): {stderr[-2000:]}")
-    created = int(json.loads(stdout).get("created", 0))
+        raise SystemExit(f"phare import failed ({proc.returncode}): {err.read_text()[-2000:]}")
+    created = int(json.loads(out.read_text()).get("created", 0))
     return {"seconds": round(seconds, 2), "created": created, "rows_per_s": round(created / seconds), **peak}
 
 
@@ -130,15 +133,16 @@ def _kb(pid: int, field: str, name: str) -> int:
     return 0
 
 
-def _watch_memory(proc: subprocess.Popen[str]) -> dict[str, float]:
-    """Peak memory of the import and its reading process together, sampled every 0.1 s: the sum of their
-    proportional set sizes (pages a fork still shares with its parent are counted once), and the parent's RSS."""
+def _watch_memory(proc: subprocess.Popen[Any]) -> dict[str, float]:
+    """Peak memory of the import and its reading process together, sampled every 0.5 s (reading smaps_rollup
+    walks a process's page tables: more often slowed the import down): the sum of their proportional set sizes
+    (pages a fork still shares with its parent are counted once), and the importer's own RSS."""
     peak_pss = peak_rss = 0
     while proc.poll() is None:
         tree = _tree(proc.pid)
         peak_pss = max(peak_pss, sum(_kb(p, "Pss", "smaps_rollup") for p in tree))
         peak_rss = max(peak_rss, _kb(proc.pid, "VmRSS", "status"))
-        time.sleep(0.1)
+        time.sleep(0.5)
     return {"peak_pss_all_processes_mb": round(peak_pss / 1024, 1), "peak_rss_importer_mb": round(peak_rss / 1024, 1)}
 
 

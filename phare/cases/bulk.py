@@ -277,6 +277,18 @@ def _row_function(getters: list[Callable[[Model], Any]]) -> Callable[[Model], tu
     return row
 
 
+def _cursor(connection: Any) -> Any:
+    """On PostgreSQL a cursor that binds values on the server: Django's psycopg cursors quote every value into
+    the SQL text in Python (client-side binding), a fifth of the importer's time there, on a core the database
+    server needs. The rows go in one pipeline. Same connection, same transaction, same tenant setting."""
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        return psycopg.Cursor(connection.connection)
+    return connection.cursor()
+
+
 def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     """INSERT `objs` (all of one model) inside the caller's transaction; with `with_ids`, set their pk first."""
     if not objs:
@@ -297,7 +309,7 @@ def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) VALUES ({placeholders})"
     row = _row_function([_getter(f, connection) for f in fields])
-    with connection.cursor() as cur:
+    with _cursor(connection) as cur:
         for start in range(0, len(objs), CHUNK):
             cur.executemany(sql, [row(obj) for obj in objs[start : start + CHUNK]])
     for obj in objs:
