@@ -81,7 +81,9 @@ class Report:
         d: dict[str, Any] = {"source": self.source, "kind": self.kind, "dry_run": self.dry_run, **self.counts(),
                              "file_problems": self.file_problems}  # fmt: skip
         if details:
-            d["rows"] = [r.__dict__ for r in self.rows if r.outcome != "unchanged" or r.problems]
+            # The rows to look at: rejected, with a warning, or a possible duplicate. Listing 100,000 rows that went
+            # in cleanly would say nothing the counts do not.
+            d["rows"] = [r.__dict__ for r in self.rows if r.problems or r.duplicates or r.outcome == "rejected"]
         return d
 
 
