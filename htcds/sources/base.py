@@ -14,7 +14,7 @@ from typing import Any
 
 from htcds.catalogue import load
 from htcds.sources.problems import WARNING, Problem, source_problem
-from htcds.sources.tabular import UnreadableFileError, column_letter, is_blank
+from htcds.sources.tabular import Table, UnreadableFileError, column_letter, is_blank
 from htcds.sources.values import Converter, assemble, fingerprint, truthy
 
 Row = tuple[int, str, dict[str, Any]]
@@ -136,6 +136,7 @@ class TabularSource(Source):
     def __init__(self, path: Path, name: str, sheet: str | None = None) -> None:
         super().__init__(path, name)
         self.sheet = sheet
+        self.opened: Table | None = None  # the sheet as detection opened it, taken by the first pass
 
     def build_plan(self, head: list[list[Any]], sample: list[list[Any]]) -> Plan:
         raise NotImplementedError
@@ -144,7 +145,7 @@ class TabularSource(Source):
         from htcds.sources.tabular import open_table
 
         assert self.path is not None
-        table = open_table(self.path, self.sheet)
+        table, self.opened = self.opened or open_table(self.path, self.sheet), None
         rows = table.rows
         buffered: list[list[Any]] = []
         for r in rows:

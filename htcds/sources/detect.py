@@ -3,16 +3,17 @@ headers are a form export's → form export; a sheet with HTCDS field names or l
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
-from htcds.sources.base import Row, Source
+from htcds.sources.base import Row, Source, TabularSource
 from htcds.sources.bundles import BundleSource, bundle_items
 from htcds.sources.kobo import FormExportSource, FormJsonSource, json_records, looks_like_form_export
 from htcds.sources.mapped import MappedSource, Mapping, load_mapping
 from htcds.sources.problems import source_problem
-from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
+from htcds.sources.tabular import Table, UnreadableFileError, cell_text, open_table
 from htcds.sources.template import TemplateSource, recognised
 
 
@@ -50,10 +51,15 @@ def open_source(path: Path, mapping: Mapping | Path | None = None, day_first: bo
             return src
         return BrokenSource(path, "unreadable-file", f"{path.name}: {exc}")
     headers = [cell_text(c) for c in head[0]]
+    found: TabularSource | None = None
     if looks_like_form_export(headers):
-        return FormExportSource(path, day_first=day_first)
-    if max(recognised(headers), recognised([cell_text(c) for c in head[1]])) >= 3:
-        return TemplateSource(path, day_first=day_first)
+        found = FormExportSource(path, day_first=day_first)
+    elif max(recognised(headers), recognised([cell_text(c) for c in head[1]])) >= 3:
+        found = TemplateSource(path, day_first=day_first)
+    if found is not None:
+        if not table.is_csv and found.sheet is None:  # a spreadsheet is loaded whole to read its headers: read it once, not twice
+            found.opened = Table(itertools.chain(head, table.rows), False, table.sheet)
+        return found
     return BrokenSource(path, "unrecognised-layout",
                         f"{path.name}: the columns are not an HTCDS template nor a KoBo/ODK export.",
                         fix="write a mapping file (suggest_mapping proposes one)")  # fmt: skip

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
-from htcds.sources import TemplateSource, checked_rows, open_source
+import pytest
+
+from htcds.sources import TemplateSource, checked_rows, open_source, tabular
 from htcds.validation import errors
 from tests.fixtures.sources import OFFICIAL_PLAIN, fill_official, template_row
 
@@ -99,3 +102,25 @@ def test_it_turns_an_unreadable_file_into_a_problem(tmp_path: Path) -> None:
     other = tmp_path / "other.csv"
     other.write_text("a,b,c\n1,2,3\n", "utf-8")
     assert [p.code for p in open_source(other).problems] == ["unrecognised-layout"]
+
+
+def test_it_reads_a_spreadsheet_once_for_detection_and_rows_and_again_when_asked(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from htcds.sources import base, detect
+    from tests.fixtures.sources import big_template_rows, write_xlsx
+
+    path = write_xlsx(tmp_path / "cases.xlsx", list(big_template_rows(5)), sheet="Case Sheet")
+    opened: list[Path] = []
+    real_open = tabular.open_table
+
+    def counting(p: Path, sheet: str | None = None) -> Any:
+        opened.append(p)
+        return real_open(p, sheet)
+
+    monkeypatch.setattr(detect, "open_table", counting)
+    monkeypatch.setattr(tabular, "open_table", counting)
+    source = open_source(path)
+    assert isinstance(source, base.TabularSource)
+    first = [key for _, key, _ in source]
+    assert len(first) == 5 and len(opened) == 1  # detection's load is the one the rows came from
+    assert [key for _, key, _ in source] == first and len(opened) == 2  # a second pass opens it again
