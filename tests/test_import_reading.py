@@ -141,7 +141,7 @@ def test_it_stops_the_reader_once_the_importer_is_killed(tmp_path: Path, setting
     if importer == 0:  # the importer: starts its reader, takes one row, then hangs until killed
         try:
             keys = reading.Keys(lambda kind, value: "0" * 32, (1, os.urandom(32)))
-            rows = reading.rows(open_source(path), keys, (), True)
+            rows = reading.rows(open_source(path), keys, ())
             next(rows)
             os.write(w, b"1")
             time.sleep(120)

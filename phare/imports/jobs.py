@@ -26,13 +26,14 @@ SHOWN_ROWS = 200  # rows with problems or possible duplicates kept in the job's 
 
 def _to_file(path: Path, total: int | None) -> Callable[[int], None]:
     """Progress written to a small file, at most once a second (replaced whole: a reader never sees half)."""
-    last = [0.0]
+    last = 0.0
 
     def report(done: int) -> None:
+        nonlocal last
         now = monotonic()
-        if now - last[0] < 1.0:
+        if now - last < 1.0:
             return
-        last[0] = now
+        last = now
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"done": done, "total": total}), "utf-8")
         os.replace(tmp, path)

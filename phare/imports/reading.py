@@ -103,10 +103,10 @@ def use_reader_process(source: Source) -> bool:
     return size >= int(getattr(settings, "PHARE_IMPORT_READER_MIN_BYTES", 1 << 20))
 
 
-def rows(source: Source, keys: Keys, known: Container[str], in_child: bool) -> Iterator[Prepared]:
-    """The prepared rows of `source`, read here or in a child process. After the last row, `source.problems`
-    and `source.columns` hold what reading found, as if the file had been read here."""
-    if not in_child:
+def rows(source: Source, keys: Keys | None, known: Container[str]) -> Iterator[Prepared]:
+    """The prepared rows of `source`: read in a child process when given the keys it needs, else here. After the
+    last row, `source.problems` and `source.columns` hold what reading found, as if the file had been read here."""
+    if keys is None:
         yield from prepare(source, None)  # the writer's memo computes each digest when it first needs it
         return
     ctx = multiprocessing.get_context("fork")

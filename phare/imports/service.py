@@ -211,8 +211,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
     def read() -> None:
         nonlocal lookup_rows
-        reader_keys = reading.Keys(writer.indexes.index, keys.active_org_key(organisation.pk, "data"), bool(before))
-        prepared = reading.rows(source, reader_keys, known, reading.use_reader_process(source))
+        # Only a reading process needs the keys up front (and a dry run read here should not create any).
+        reader_keys = (reading.Keys(writer.indexes.index, keys.active_org_key(organisation.pk, "data"), bool(before))
+                       if reading.use_reader_process(source) else None)  # fmt: skip
+        prepared = reading.rows(source, reader_keys, known)
         for n, (row, key, bundle, problems, bad, h, probe, skipped, digests) in enumerate(prepared, start=1):
             memo.update(digests)
             res = RowResult(row, key, "created", problems)

@@ -57,8 +57,10 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_perm(IMPORT)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
-    context = {"job": job, "running": job.status in RUNNING, "result": job.result or {}, "progress": actions.progress_of(job),
-               "file_kept": actions.file_of(job).exists(), "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
+    running = job.status in RUNNING
+    context = {"job": job, "running": running, "result": job.result or {},
+               "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
+               "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
     if request.headers.get("HX-Request"):
         return render(request, "imports/_status.html", context)
     return render(request, "imports/detail.html", context)
