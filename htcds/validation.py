@@ -595,6 +595,8 @@ def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
     decides, so the problems reported, their order and their wording never depend on this function. Only a
     yes or no comes out, so lists are visited in the bundle's own order, persons first (the others refer to
     them).
+
+    A new rule across fields goes here, in `_validate_full`, and in `rule_suspects`.
     """
     if bundle.__class__ is not dict:
         return False
@@ -723,6 +725,98 @@ def _fast_answers(answers: Any, comp: _Compiled) -> bool:
         if allowed is None or answer.__class__ is not str or answer not in allowed:
             return False
     return True
+
+
+def value_passes(entity: str, name: str, value: Any) -> bool:
+    """True when `value` of field `name` in a record of `entity` (a bundle's record kind: participant, not victim)
+    would earn nothing from validation; False also when in doubt. Readers that hold a column of values check
+    each distinct value once with this, then `rules_pass` per bundle, instead of `validate_bundle` per row."""
+    comp = _compiled()
+    return _fast_fields({name: value}, comp.known[entity], comp.fast[entity])
+
+
+# The text formats' patterns, line by line, to test a whole column joined by newlines in one search.
+_FORMAT_LINES = {"e164": re.compile(codelists.E164_RE.pattern, re.M), "email": re.compile(codelists.EMAIL_RE.pattern, re.M)}
+
+
+def texts_pass(entity: str, name: str, values: list[str]) -> bool:
+    """`value_passes` for a whole column of non-empty strings at once, for text fields (free, e-mail, phone);
+    False when in doubt (then the caller checks value by value)."""
+    comp = _compiled()
+    tag, data = comp.fast[entity].get(name, (_F_FAIL, None))
+    fmt = None
+    if tag == _F_LOOKUP:
+        data = 255
+    elif tag == _F_CALL:
+        field = load()[name]
+        fmt = field.text_format
+        if field.kind not in (Kind.TEXT, Kind.LONG_TEXT) or fmt not in _FORMAT_LINES:
+            return False
+        data = field.max_length
+    elif tag != _F_TEXT:
+        return False
+    if not values:
+        return True
+    if data is not None and max(map(len, values)) > data:
+        return False
+    if fmt is not None:
+        joined = "\n".join(values)
+        # No value may hold a newline of its own, or its lines would be counted as values.
+        if joined.count("\n") != len(values) - 1 or _CONTROL.search(joined):
+            return False
+        return len(_FORMAT_LINES[fmt].findall(joined)) == len(values)
+    joined = "".join(values)
+    return joined.isprintable() or not _CONTROL.search(joined)
+
+
+_DATE_ORDER = {
+    "case": (("cas_OpenedDate", "cas_ClosedDate"),),
+    "consent": (("con_Date", "con_WithdrawnDate"),),
+    "support_plan": (("spl_StartDate", "spl_ActualEndDate"), ("spl_StartDate", "spl_PlannedEndDate")),
+}
+
+
+def rule_suspects(kind: str, columns: dict[str, list[Any]], n: int, role: str = "Victim") -> set[int] | None:
+    """The rules across fields, a block of rows at a time, for readers that hold columns (htcds.sources.columns).
+
+    `columns` holds, for `n` bundles of one record of `kind` each (participants of `role`), each field's values
+    (None where empty); every value has passed `value_passes`. Gives the offsets of the rows whose record may
+    break a rule (closure reason, date order, role, industry subdivision): only those need `validate_bundle`.
+    None when the rows cannot be judged this way (an unknown role).
+    """
+    out: set[int] = set()
+    for first, second in _DATE_ORDER.get(kind, ()):
+        a, b = columns.get(first), columns.get(second)
+        if a is not None and b is not None:
+            out.update(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x.__class__ is str and y.__class__ is str and y < x)
+    if kind == "case":
+        status = columns.get("cas_Status")
+        if status is not None:
+            reason = columns.get("cas_ReasonForCaseClosure") or [None] * n
+            out.update(i for i, (x, y) in enumerate(zip(status, reason, strict=True)) if x in _CLOSED and not y)
+    elif kind == "participant":
+        comp = _compiled()
+        if role in _VICTIM_ROLE_NAMES:
+            wrong = comp.per_keys
+        elif role == "Perpetrator":
+            wrong = comp.vic_keys
+        elif role == "Other":
+            wrong = comp.per_keys | comp.vic_keys
+        else:
+            return None
+        for name, values in columns.items():
+            if name in wrong:
+                out.update(i for i, v in enumerate(values) if v is not None)
+        none = [None] * n
+        tier1 = columns.get("vic_ForcedLabourIndustry") or none
+        tier2 = columns.get("vic_ForcedLabourIndustryTier2") or none
+        tier3 = columns.get("vic_ForcedLabourIndustryTier3") or none
+        parent2, parent3 = comp.tier2_parent, comp.tier3_parent
+        if tier2 is not none:
+            out.update(i for i, (t1, t2) in enumerate(zip(tier1, tier2, strict=True)) if t2 and parent2.get(t2, t1) != t1)
+        if tier3 is not none:
+            out.update(i for i, (t2, t3) in enumerate(zip(tier2, tier3, strict=True)) if t3 and parent3.get(t3, t2) != t2)
+    return out
 
 
 def validate_bundle(bundle: Any, row: int | None = None, out: list[Problem] | None = None) -> list[Problem]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from htcds.catalogue import load
 from htcds.sources.problems import WARNING, Problem, source_problem
 from htcds.sources.tabular import Table, UnreadableFileError, column_letter, is_blank
 from htcds.sources.values import Converter, assemble, fingerprint, truthy
+
+if TYPE_CHECKING:
+    from htcds.sources.checked import CheckedRow
 
 Row = tuple[int, str, dict[str, Any]]
 
@@ -37,8 +40,12 @@ class Source:
         self._seen: set[str] = set()
 
     def __iter__(self) -> Iterator[Row]:
+        return self._keyed(self._rows())
+
+    def _keyed(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """`rows` with repeated source ids reported, and an unreadable file turned into a problem."""
         try:
-            for row_number, key, bundle in self._rows():
+            for row_number, key, bundle in rows:
                 if key in self._seen:
                     self.problems.append(source_problem(
                         "duplicate-key", f"Row {row_number} repeats the source id {key!r} of an earlier row.",
@@ -141,7 +148,8 @@ class TabularSource(Source):
     def build_plan(self, head: list[list[Any]], sample: list[list[Any]]) -> Plan:
         raise NotImplementedError
 
-    def _rows(self) -> Iterator[Row]:
+    def _start(self) -> tuple[Plan, Iterator[list[Any]], int]:
+        """Open the sheet and build its plan: (plan, its data rows, the row number before the first of them)."""
         from htcds.sources.tabular import open_table
 
         assert self.path is not None
@@ -157,14 +165,34 @@ class TabularSource(Source):
             self.columns.setdefault(name, plan.column_ref(i))
         for i, name, _ in plan.flags:
             self.columns.setdefault(name, plan.column_ref(i))
+        return plan, _chain(buffered[plan.header_rows :], rows), plan.header_rows
+
+    def _rows(self) -> Iterator[Row]:
+        return self._converted(*self._start())
+
+    def _converted(self, plan: Plan, rows: Iterator[list[Any]], number: int) -> Iterator[Row]:
         entities = entity_map()
         problems = self.problems
-        number = plan.header_rows
-        for raw in _chain(buffered[plan.header_rows :], rows):
+        for raw in rows:
             number += 1
             out = convert_row(plan, raw, number, problems, entities)
             if out is not None:
                 yield number, out[0], out[1]
+
+    def checked(self) -> Iterator[CheckedRow]:
+        """The rows with their problems, validated, as `checked.checked_rows` gives them: read by columns when
+        the plan allows it (htcds.sources.columns), else row by row."""
+        from htcds.sources.checked import checked_row_by_row
+        from htcds.sources.columns import ColumnReader, supported
+
+        try:
+            plan, rows, number = self._start()
+            if not supported(plan):
+                yield from checked_row_by_row(self, self._keyed(self._converted(plan, rows, number)))
+                return
+            yield from ColumnReader(self, plan, entity_map()).rows(rows, number)
+        except UnreadableFileError as exc:
+            self.problems.append(source_problem("unreadable-file", str(exc), value=str(self.path or "")))
 
 
 def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from htcds.sources.base import Source
+from htcds.sources.base import Row, Source, TabularSource
 from htcds.sources.problems import Problem
 from htcds.validation import validate_bundle
 
@@ -14,14 +14,20 @@ CheckedRow = tuple[int, str, dict[str, Any], list[Problem]]
 
 def checked_rows(source: Source, validate: bool = True) -> Iterator[CheckedRow]:
     """(row, key, bundle, problems of that row). Problems without a row (headers, mapping) stay on
-    `source.problems`; a caller reports them once for the file."""
+    `source.problems`; a caller reports them once for the file. A sheet is read by columns (the same result,
+    faster: htcds.sources.columns)."""
+    if validate and isinstance(source, TabularSource):
+        return source.checked()
+    return checked_row_by_row(source, iter(source), validate)
+
+
+def checked_row_by_row(source: Source, rows: Iterator[Row], validate: bool = True) -> Iterator[CheckedRow]:
+    """`rows` of `source` (as iterating it gives them) with each row's problems, validated."""
     seen = 0
-    pending: list[Problem] = []
-    for row, key, bundle in source:
+    for row, key, bundle in rows:
         new = source.problems[seen:]
         seen = len(source.problems)
         mine = [p for p in new if p.row == row]
-        pending.extend(p for p in new if p.row != row)
         if validate:
             validate_bundle(bundle, row, mine)
         yield row, key, bundle, mine

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as _field
 from pathlib import Path
@@ -145,12 +145,12 @@ class MappedSource(TabularSource):
         super().__init__(path, mapping.source, mapping.sheet)
         self.mapping = mapping
 
-    def _rows(self):  # type: ignore[no-untyped-def]
+    def _start(self) -> tuple[Plan, Iterator[list[Any]], int]:
         # Rows above the header row (titles, notes) are skipped by pretending they are header rows.
         skip = self.mapping.header_row - 1
         if skip:
             self.sample_size += skip
-        yield from super()._rows()
+        return super()._start()
 
     def build_plan(self, head: list[list[Any]], sample: list[list[Any]]) -> Plan:
         m = self.mapping

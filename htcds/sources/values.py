@@ -134,6 +134,8 @@ def make_converter(field: Field, separators: Sequence[str] = (";",), day_first: 
         return _plain_text
     if field.text_format == "e164":
         return _phone
+    if field.text_format == "email" and not vmap:
+        return _email
     if kind not in _CACHED_KINDS and field.codelist is None:
         return convert
     cache: dict[Any, tuple[Any, Note | None]] = {}
@@ -169,15 +171,51 @@ _PHONE_PUNCT = str.maketrans("", "", " -().\xa0")
 
 
 def _phone(raw: Any) -> tuple[Any, Note | None]:
+    text, _ = _plain_text(raw)
+    return (None if text is None else _phone_text(text)), None
+
+
+def _phone_text(text: str) -> str:
     """Numbers already written internationally (+44 7700 900123) only lose their punctuation; others go
     through libphonenumber, which is 50 times slower and only needed to read national forms."""
-    text, _ = _plain_text(raw)
-    if text is None:
-        return None, None
     compact = text.translate(_PHONE_PUNCT)
     if compact.startswith("+") and compact[1:].isdigit() and 7 <= len(compact) <= 16 and compact[1] != "0":
-        return compact, None
-    return codelists.normalise_phone(text) or text, None
+        return compact
+    return codelists.normalise_phone(text) or text
+
+
+def _email(raw: Any) -> tuple[Any, Note | None]:
+    text, _ = _plain_text(raw)
+    # As coerce_value does it: everything but a spreadsheet's TRUE/FALSE is lowered.
+    return (text.lower() if text is not None and raw.__class__ is not bool else text), None
+
+
+# Whole-column forms of the converters above, for readers that hold a column of cells (htcds.sources.columns):
+# the same values, one call per column. Each gives None when a cell is not plain text (a number or date from a
+# spreadsheet, a non-breaking space): the caller then converts cell by cell.
+
+
+def text_column(cells: Sequence[Any]) -> list[str | None] | None:
+    try:
+        if "\xa0" in "".join(cells):
+            return None
+    except TypeError:
+        return None
+    return [c.strip() or None for c in cells]
+
+
+def phone_column(cells: Sequence[Any]) -> list[str | None] | None:
+    texts = text_column(cells)
+    return None if texts is None else [None if t is None else _phone_text(t) for t in texts]
+
+
+def email_column(cells: Sequence[Any]) -> list[str | None] | None:
+    texts = text_column(cells)
+    return None if texts is None else [None if t is None else t.lower() for t in texts]
+
+
+COLUMN_FORMS: dict[Converter, Callable[[Sequence[Any]], list[str | None] | None]] = {
+    _plain_text: text_column, _phone: phone_column, _email: email_column}  # fmt: skip
 
 
 def _one(field: Field, index: dict[str, str], value: Any) -> Any:
