@@ -201,12 +201,23 @@ def text_column(cells: Sequence[Any]) -> list[str | None] | None:
             return None
     except TypeError:
         return None
-    return [c.strip() or None for c in cells]
+    return [v or None for v in map(str.strip, cells)]
+
+
+_INTERNATIONAL_LINES = re.compile(r"^\+[1-9]\d{5,14}$", re.M)  # _phone_text's test, for a column joined by newlines
 
 
 def phone_column(cells: Sequence[Any]) -> list[str | None] | None:
     texts = text_column(cells)
-    return None if texts is None else [None if t is None else _phone_text(t) for t in texts]
+    if texts is None:
+        return None
+    present = [t for t in texts if t is not None]
+    joined = "\n".join(present).translate(_PHONE_PUNCT)
+    # Commonest: every number already international, and no cell with a newline of its own.
+    if joined.count("\n") == len(present) - 1 and len(_INTERNATIONAL_LINES.findall(joined)) == len(present):
+        compact = iter(joined.split("\n"))
+        return [None if t is None else next(compact) for t in texts]
+    return [None if t is None else _phone_text(t) for t in texts]
 
 
 def email_column(cells: Sequence[Any]) -> list[str | None] | None:
