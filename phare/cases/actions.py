@@ -114,6 +114,12 @@ def name_tokens(*names: str) -> list[str]:
     return out
 
 
+# Every field person_index_values reads: an import's reading process, which holds a row's values and no Person,
+# passes a stand-in with these.
+PERSON_INDEX_FIELDS = ("prs_FirstName", "prs_MiddleName", "prs_SecondName", "prs_Birthdate", "prs_MobilePhone",
+                       "prs_HomePhone", "prs_Email", "prs_IdentityNumber")  # fmt: skip
+
+
 def person_index_values(person: Person | SimpleNamespace) -> list[tuple[str, str]]:
     """(kind, normalised value) pairs to blind-index for a person."""
     pairs = [("name", t) for t in name_tokens(person.prs_FirstName, person.prs_MiddleName, person.prs_SecondName)]

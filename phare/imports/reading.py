@@ -27,9 +27,6 @@ from htcds.validation import ERROR
 
 CHUNK = 250  # rows per message from the reading process
 AHEAD_ROWS = 6000  # how far the reader may run ahead of the writer: more than one write batch, so both keep busy
-_PERSON_INDEX_FIELDS = ("prs_FirstName", "prs_MiddleName", "prs_SecondName", "prs_MobilePhone", "prs_HomePhone",
-                        "prs_Email", "prs_IdentityNumber")  # fmt: skip
-
 # (row, key, bundle, problems as report dicts, rejected?, content hash, first person's values or None,
 #  lookup fields named, ((kind, value), digest) of its people's blind indexes)
 Prepared = tuple[int, str, dict[str, Any], list[dict[str, Any]], bool, str, dict[str, Any] | None, list[str],
@@ -56,11 +53,11 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
     """Each row with everything the writer needs from it; with `keys`, the people of rows whose key is not
     `known` (the rows to be written as new) also get their blind-index rows, their person key and their
     sealed fields (phare.crypto.fields.PresealedPerson), so the writer only has to insert them."""
-    from phare.cases.actions import person_index_values
+    from phare.cases.actions import PERSON_INDEX_FIELDS, person_index_values
     from phare.cases.bundles import PRECOMPUTED_INDEX, PRESEALED
     from phare.cases.models import Person
     from phare.crypto.fields import preseal_person
-    from phare.imports.service import _model_values, _skipped, content_hash
+    from phare.imports.records import content_hash, model_values, skipped_fields
 
     for row, key, bundle, problems in checked_rows(source):
         for person in bundle.get("persons") or ():
@@ -75,18 +72,17 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
         digests: list[tuple[tuple[str, str], str]] = []
         if not bad:
             for n, person in enumerate(bundle.get("persons") or ()):
-                values = _model_values(Person, person, [])
+                values = model_values(Person, person, [])
                 if n == 0 and (keys is None or keys.duplicates):
                     probe = values
                 if keys is not None and key not in known:
-                    who = SimpleNamespace(prs_Birthdate=values.get("prs_Birthdate"),
-                                          **{f: values.get(f) or "" for f in _PERSON_INDEX_FIELDS})  # fmt: skip
+                    who = SimpleNamespace(**{f: values.get(f) for f in PERSON_INDEX_FIELDS})
                     mine = [(kv, keys.indexer(*kv)) for kv in person_index_values(who)]
                     person[PRECOMPUTED_INDEX] = [(kv[0], digest) for kv, digest in mine]
                     person[PRESEALED] = preseal_person(Person, keys.wrap, values)
                     if keys.duplicates:
                         digests.extend(mine)
-            skipped = _skipped(bundle)
+            skipped = skipped_fields(bundle)
         yield row, key, bundle, dicts, bad, h, probe, skipped, digests
 
 

@@ -11,22 +11,16 @@ found by their source key and reported unchanged).
 from __future__ import annotations
 
 import csv
-import functools
-import hashlib
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from htcds.catalogue import Kind, load
 from htcds.sources import Source, open_source, report_dict
 from htcds.sources.mapped import Mapping
 from htcds.validation import ERROR
@@ -34,20 +28,15 @@ from phare.audit import log as audit
 from phare.cases import actions, bulk
 from phare.cases.bundles import BundleWriter
 from phare.cases.models import (
-    Assessment,
     Case,
-    CaseComment,
     CaseParticipant,
-    Consent,
     Person,
     PersonIndex,
-    Referral,
-    SupportPlan,
-    TraffickingEvent,
 )
 from phare.crypto import keys
 from phare.imports import reading
 from phare.imports.models import ImportedRecord
+from phare.imports.records import model_values
 
 BATCH = 500  # rows per duplicate check
 WRITE_BATCH = 2000  # rows per transaction in skip-bad mode: each commit rewrites the index pages it touched
@@ -87,68 +76,13 @@ class Report:
         return d
 
 
-def content_hash(bundle: dict[str, Any]) -> str:
-    """The row's content without its generated ids, so moving a row or renaming the file changes nothing."""
-    body = {k: v for k, v in bundle.items() if k != "case"}
-    body["case"] = {k: v for k, v in bundle.get("case", {}).items() if k != "id"}
-    return hashlib.blake2b(json.dumps(body, sort_keys=True, default=str).encode(), digest_size=20).hexdigest()
-
-
-@functools.cache
-def _columns(model: type[models.Model]) -> dict[str, bool | None]:
-    """HTCDS field name -> whether the model stores it as a date (True), as another value (False), or leaves
-    it out (None: a lookup, or a field this model does not have)."""
-    out: dict[str, bool | None] = {}
-    for f in load().fields:
-        try:
-            mf = model._meta.get_field(f.name)
-        except FieldDoesNotExist:
-            out[f.name] = None
-            continue
-        out[f.name] = None if mf.is_relation else f.kind is Kind.DATE
-    return out
-
-
-def _model_values(model: type[models.Model], record: dict[str, Any], skipped: list[str]) -> dict[str, Any]:
-    """A bundle record → keyword arguments for the model: dates parsed, lookups (relations) left out, since
-    a sheet names organisations and places by text and those are matched by hand after the import."""
-    columns = _columns(model)
-    out: dict[str, Any] = {}
-    for name, value in record.items():
-        if name not in columns:
-            continue  # not an HTCDS field (structure such as "id" or "role")
-        is_date = columns[name]
-        if is_date is None:
-            skipped.append(name)
-            continue
-        if is_date and isinstance(value, str):
-            value = date.fromisoformat(value)
-        out[name] = value
-    return out
-
-
-# Which model stores each list of a bundle, for the fields an import leaves out.
-_LIST_MODELS = {"persons": Person, "participants": CaseParticipant, "referrals": Referral, "consents": Consent,
-                "events": TraffickingEvent, "support_plans": SupportPlan, "comments": CaseComment,
-                "assessments": Assessment}  # fmt: skip
-
-
-def _skipped(bundle: dict[str, Any]) -> list[str]:
-    """Fields of the bundle that the import does not store (lookups, matched by hand afterwards)."""
-    skipped: list[str] = []
-    for key, model in _LIST_MODELS.items():
-        for rec in bundle.get(key) or ():
-            _model_values(model, rec, skipped)
-    return skipped
-
-
 def _write_update(actor: Any, case: Case, bundle: dict[str, Any]) -> list[str]:
     skipped: list[str] = []
     part = CaseParticipant.objects.filter(case=case).order_by("id").select_related("person").first()
     if part is None:
         return skipped
-    actions.update_person(actor, part.person, _model_values(Person, (bundle.get("persons") or [{}])[0], skipped))
-    actions.update_participant(actor, part, _model_values(CaseParticipant, (bundle.get("participants") or [{}])[0],
+    actions.update_person(actor, part.person, model_values(Person, (bundle.get("persons") or [{}])[0], skipped))
+    actions.update_participant(actor, part, model_values(CaseParticipant, (bundle.get("participants") or [{}])[0],
                                                           skipped))  # fmt: skip
     return skipped
 
@@ -181,7 +115,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     known = dict(ImportedRecord.objects.filter(organisation=organisation, source=source.name)
                  .values_list("source_key", "content_hash"))  # fmt: skip
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
-    writer = BundleWriter(organisation.pk, lambda model, rec: _model_values(model, rec, []),
+    writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
                           lambda _seq, _case: actor, timezone.localdate())  # fmt: skip
     memo = writer.indexes  # the duplicate check's digests are the new people's index rows: computed once
 

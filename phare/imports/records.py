@@ -1,0 +1,79 @@
+"""A case bundle's records as model values: what the reading and the writing halves of an import both need."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+from htcds.catalogue import Kind, load
+from phare.cases.models import (
+    Assessment,
+    CaseComment,
+    CaseParticipant,
+    Consent,
+    Person,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
+)
+
+
+def content_hash(bundle: dict[str, Any]) -> str:
+    """The row's content without its generated ids, so moving a row or renaming the file changes nothing."""
+    body = {k: v for k, v in bundle.items() if k != "case"}
+    body["case"] = {k: v for k, v in bundle.get("case", {}).items() if k != "id"}
+    return hashlib.blake2b(json.dumps(body, sort_keys=True, default=str).encode(), digest_size=20).hexdigest()
+
+
+@functools.cache
+def _columns(model: type[models.Model]) -> dict[str, bool | None]:
+    """HTCDS field name -> whether the model stores it as a date (True), as another value (False), or leaves
+    it out (None: a lookup, or a field this model does not have)."""
+    out: dict[str, bool | None] = {}
+    for f in load().fields:
+        try:
+            mf = model._meta.get_field(f.name)
+        except FieldDoesNotExist:
+            out[f.name] = None
+            continue
+        out[f.name] = None if mf.is_relation else f.kind is Kind.DATE
+    return out
+
+
+def model_values(model: type[models.Model], record: dict[str, Any], skipped: list[str]) -> dict[str, Any]:
+    """A bundle record → keyword arguments for the model: dates parsed, lookups (relations) left out, since
+    a sheet names organisations and places by text and those are matched by hand after the import."""
+    columns = _columns(model)
+    out: dict[str, Any] = {}
+    for name, value in record.items():
+        if name not in columns:
+            continue  # not an HTCDS field (structure such as "id" or "role")
+        is_date = columns[name]
+        if is_date is None:
+            skipped.append(name)
+            continue
+        if is_date and isinstance(value, str):
+            value = date.fromisoformat(value)
+        out[name] = value
+    return out
+
+
+# Which model stores each list of a bundle, for the fields an import leaves out.
+_LIST_MODELS = {"persons": Person, "participants": CaseParticipant, "referrals": Referral, "consents": Consent,
+                "events": TraffickingEvent, "support_plans": SupportPlan, "comments": CaseComment,
+                "assessments": Assessment}  # fmt: skip
+
+
+def skipped_fields(bundle: dict[str, Any]) -> list[str]:
+    """Fields of the bundle that the import does not store (lookups, matched by hand afterwards)."""
+    skipped: list[str] = []
+    for key, model in _LIST_MODELS.items():
+        for rec in bundle.get(key) or ():
+            model_values(model, rec, skipped)
+    return skipped
