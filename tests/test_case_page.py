@@ -166,3 +166,19 @@ def test_it_switches_to_french() -> None:
     cl.post("/cases/lang/", {"language": "fr", "next": "/cases/"})
     r = cl.get("/cases/")
     assert r.status_code == 200 and b'lang="fr"' in r.content
+
+
+def test_it_shows_htcds_messages_next_to_fields_in_the_users_language() -> None:
+    from django.utils import translation
+
+    from htcds.validation import CODES
+
+    worker = make_user(make_org())
+    worker.language = "es"
+    worker.save()
+    r = _client(worker).post("/cases/new/", {"role": "Victim", "p-prs_FirstName": "Esi", "p-prs_MobilePhone": "0801 234"})
+    assert r.status_code == 200
+    with translation.override("es"):
+        sentence = translation.gettext(CODES["invalid-phone"])
+    assert sentence != CODES["invalid-phone"] and sentence in r.content.decode()
+    assert "is not an E.164 number" not in r.content.decode()

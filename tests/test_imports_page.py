@@ -224,3 +224,40 @@ def test_it_shows_how_far_an_all_or_nothing_import_got(org: Any, make_user: Any,
     assert queue.drain() == 1
     assert b"200 of 250 rows" in seen[0] and b'max="250" value="200"' in seen[0]
     assert not actions.progress_file_of(Job.objects.get(pk=real)).exists()  # gone with the import
+
+
+def test_it_explains_rejected_values_in_the_users_language(org: Any, make_user: Any, client_for: Any,
+                                                          tmp_path: Path) -> None:  # fmt: skip
+    from django.utils import translation
+
+    from htcds.validation import CODES
+
+    user = make_user(Role.SUPERVISOR, org)
+    user.language = "fr"
+    user.save()
+    client = client_for(user)
+    pk = _upload(client, _csv(tmp_path, 3, bad_row=0))
+    queue.drain()
+    page = client.get(f"/data/import/{pk}/").content.decode()
+    with translation.override("fr"):
+        sentence = translation.gettext(CODES["invalid-choice"])
+    assert sentence != CODES["invalid-choice"]  # there is a French sentence to show
+    assert "Femnine!" in page and sentence in page  # the value as typed, and what is wrong with it, in French
+    assert "is not one of" not in page  # not htcds's English message
+    user.language = "en"
+    user.save()
+    assert "is not one of" in client.get(f"/data/import/{pk}/").content.decode()  # English keeps the detailed one
+
+
+def test_it_keeps_a_mapping_problems_detail_beside_its_translated_sentence() -> None:
+    from django.utils import translation
+
+    from phare.core.problems import problem_message
+
+    detail = "The mapping names column 'Sexe', which the file does not have."
+    with translation.override("pt"):
+        shown = problem_message("invalid-mapping", detail, detail=True)
+        assert shown.startswith(translation.gettext("The mapping file is not valid.")) and detail in shown
+        assert problem_message("no-such-code", detail) == detail  # a code without a sentence keeps its message
+    with translation.override("en"):
+        assert problem_message("invalid-mapping", detail, detail=True) == detail

@@ -1,4 +1,5 @@
-"""Regenerate phare/core/catalogue_strings.py: every HTCDS label as a literal that makemessages can see.
+"""Regenerate phare/core/catalogue_strings.py: every HTCDS label, and the sentence of every problem code, as a
+literal that makemessages can see.
 
 The labels live in JSON (htcds/data) and in code lists; Django's makemessages only reads source code, so this
 module lists each one inside gettext_noop(). Pages translate labels at run time with gettext(label).
@@ -10,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from htcds.catalogue import load
+from htcds.sources.problems import SOURCE_CODES
+from htcds.validation import CODES
 
 OUT = Path(__file__).resolve().parent.parent / "phare" / "core" / "catalogue_strings.py"
 
@@ -27,6 +30,9 @@ def strings() -> list[str]:
         seen[q.text] = None
     for answer in ("Yes", "No", "Unknown", "NotApplicable", "Not applicable"):
         seen[answer] = None
+    # The sentence of each problem code (phare.core.problems shows it in the reader's language).
+    for sentence in (*CODES.values(), *SOURCE_CODES.values()):
+        seen[sentence] = None
     return [s for s in seen if s.strip()]
 
 

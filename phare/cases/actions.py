@@ -43,6 +43,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
+from phare.core.problems import message_of
 from phare.crypto import blind_index
 
 Data = Mapping[str, Any]
@@ -84,7 +85,7 @@ def check(entity: str, data: Data) -> None:
     if found:
         out: dict[str, list[str]] = {}
         for p in found:
-            out.setdefault(p.field or "__all__", []).append(p.message)
+            out.setdefault(p.field or "__all__", []).append(message_of(p))
         raise Invalid(out)
 
 

@@ -18,6 +18,7 @@ from htcds.catalogue import Field, Kind, load
 from htcds.validation import errors, validate_record
 from phare.cases.actions import to_record
 from phare.cases.models import CaseStatus, ExternalOrganisation, Person
+from phare.core.problems import message_of
 
 # Fields whose model column is an encrypted text though HTCDS makes them numbers.
 TEXT_STORED_NUMBERS = {"prs_MailingLatitude", "prs_MailingLongitude", "hte_Latitude", "hte_Longitude"}
@@ -128,9 +129,9 @@ class HTCDSForm(forms.Form):
         for p in errors(validate_record(self.entity, record)):
             if p.field in self.fields and p.field not in self.errors:
                 hint = f" {_('Did you mean')} {p.suggestion}?" if p.suggestion else ""
-                self.add_error(p.field, f"{p.message}{hint}")
+                self.add_error(p.field, f"{message_of(p)}{hint}")
             elif p.field not in self.fields:
-                self.add_error(None, p.message)
+                self.add_error(None, message_of(p))
         return data
 
     def model_data(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from htcds.sources.mapped import MappingError, suggest_mapping
 from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
 from phare.access import get_or_404, scoped
 from phare.accounts.permissions import IMPORT, require_perm
+from phare.core.problems import problem_message
 from phare.imports import actions
 from phare.imports.models import SavedMapping
 from phare.jobs.models import Job
@@ -146,7 +147,8 @@ def mapping(request: HttpRequest) -> HttpResponse:
         try:
             saved = actions.save_mapping(request.user, request.POST.get("name", ""), body, request=request)
         except MappingError as exc:
-            context["problems"] = [p.message + (" " + _("Did you mean %(fix)s?") % {"fix": p.suggestion} if p.suggestion else "")
+            context["problems"] = [problem_message(p.code, p.message, detail=True)
+                                   + (" " + _("Did you mean %(fix)s?") % {"fix": p.suggestion} if p.suggestion else "")
                                    for p in exc.problems]  # fmt: skip
             context["rows"] = _rows_from_post(request.POST)
             context["name"] = request.POST.get("name", "")
