@@ -1,8 +1,8 @@
 """Import benchmark: 100,000 filled HTCDS template rows as XLSX and CSV.
 
 Measures, each in a fresh process (so peak memory is that step's own): the bare read of the file
-(python-calamine for XLSX, the csv module for CSV) and parse + coerce + validate through htcds.sources,
-then reports the ratio. With `--full` it also runs the whole `phare import` into a fresh SQLite database (and with
+(python-calamine for XLSX, the csv module for CSV) and parse + coerce + validate through htcds.sources (by
+columns, as imports read sheets, and row by row, as they did before), then reports the ratios. With `--full` it also runs the whole `phare import` into a fresh SQLite database (and with
 `--pg` into PostgreSQL), sampling the memory of the importer and of its reading process together.
 Writes bench/results/import.json.
 
@@ -62,10 +62,15 @@ def measure(kind: str, path: Path) -> dict[str, float]:
                 n += 1
     else:
         from htcds.sources import checked_rows, open_source
+        from htcds.sources.checked import checked_row_by_row
         from htcds.validation import errors
 
         bad = 0
-        for _, _, _, problems in checked_rows(open_source(path)):
+        source = open_source(path)
+        # "rows": the row-by-row reader, which sheets used before they were read by columns (and still use
+        # for the plans the column reader does not cover).
+        read = checked_row_by_row(source, iter(source)) if kind == "rows" else checked_rows(source)
+        for _, _, _, problems in read:
             n += 1
             bad += bool(errors(problems))
         if bad:
@@ -164,9 +169,11 @@ def main() -> None:
                                  "python": platform.python_version(), "machine": platform.machine(),
                                  "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}  # fmt: skip
     for label, path in (("csv", csv_path), ("xlsx", xlsx)):
-        bare, sources = child("bare", path), child("sources", path)
+        bare, sources, by_rows = child("bare", path), child("sources", path), child("rows", path)
         result[label] = {"bare_read": bare, "parse_coerce_validate": sources,
+                         "parse_coerce_validate_row_by_row": by_rows,
                          "time_ratio": round(sources["seconds"] / bare["seconds"], 2),
+                         "time_ratio_row_by_row": round(by_rows["seconds"] / bare["seconds"], 2),
                          "memory_ratio": round(sources["peak_rss_mb"] / bare["peak_rss_mb"], 2)}  # fmt: skip
         print(label, json.dumps(result[label]), file=sys.stderr)
     if args.full:
