@@ -145,9 +145,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
     def read() -> None:
         nonlocal lookup_rows
-        # Only a reading process needs the keys up front (and a dry run read here should not create any).
+        # Only a reading process needs the keys up front. A dry run reads here: it writes nothing for a second
+        # process to overlap with, and sealing its people's fields in advance would be wasted (and create keys).
         reader_keys = (reading.Keys(writer.indexes.index, keys.active_org_key(organisation.pk, "data"), bool(before))
-                       if reading.use_reader_process(source) else None)  # fmt: skip
+                       if reading.use_reader_process(source) and not dry_run else None)  # fmt: skip
         prepared = reading.rows(source, reader_keys, known)
         for n, (row, key, bundle, problems, bad, h, probe, skipped, digests) in enumerate(prepared, start=1):
             memo.update(digests)
