@@ -3,7 +3,7 @@
 Measures, each in a fresh process (so peak memory is that step's own): the bare read of the file
 (python-calamine for XLSX, the csv module for CSV) and parse + coerce + validate through htcds.sources (by
 columns, as imports read sheets, and row by row, as they did before), then reports the ratios. With `--full` it also runs the whole `phare import` into a fresh SQLite database (and with
-`--pg` into PostgreSQL), sampling the memory of the importer and of its reading process together.
+`--pg` into PostgreSQL), and its dry run, sampling the memory of the importer and of its reading process together.
 Writes bench/results/import.json.
 
     python bench/bench_import.py [--rows 100000] [--full]
@@ -86,7 +86,7 @@ def child(kind: str, path: Path) -> dict[str, float]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def full_import(path: Path, tmp: Path, pg_url: str = "") -> dict[str, float]:
+def full_import(path: Path, tmp: Path, pg_url: str = "", dry_run: bool = False) -> dict[str, float]:
     """The whole `phare import` into a fresh database, SQLite or (with `pg_url`, whose database is dropped and
     created again) PostgreSQL; migrate and the organisation are not timed."""
     if pg_url:
@@ -110,8 +110,9 @@ def full_import(path: Path, tmp: Path, pg_url: str = "") -> dict[str, float]:
     start = time.perf_counter()
     # Output to files, not pipes: the JSON report of 100,000 rows would fill a pipe nobody reads while sampling.
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([*phare, "import", str(path), "--org", "bench", "--json", "--mode", "skip-bad"], env=env,
-                                cwd=ROOT, stdout=stdout, stderr=stderr, text=True)  # fmt: skip
+        command = [*phare, "import", str(path), "--org", "bench", "--json", "--mode", "skip-bad"]
+        proc = subprocess.Popen([*command, "--dry-run"] if dry_run else command, env=env, cwd=ROOT, stdout=stdout,
+                                stderr=stderr, text=True)  # fmt: skip
         peak = _watch_memory(proc)
     seconds = time.perf_counter() - start
     if proc.returncode:
@@ -178,11 +179,12 @@ def main() -> None:
         print(label, json.dumps(result[label]), file=sys.stderr)
     if args.full:
         small_xlsx, small_csv = generate(args.full, data_dir)
-        runs = [("full_import_sqlite_xlsx", small_xlsx, ""), ("full_import_sqlite_csv", small_csv, "")]
+        runs = [("dry_run_sqlite_csv", small_csv, "", True), ("full_import_sqlite_xlsx", small_xlsx, "", False),
+                ("full_import_sqlite_csv", small_csv, "", False)]  # fmt: skip
         if args.pg:
-            runs.append(("full_import_postgresql_csv", small_csv, args.pg))
-        for label, path, pg in runs:
-            result[label] = {"rows": args.full, **full_import(path, data_dir, pg)}
+            runs.append(("full_import_postgresql_csv", small_csv, args.pg, False))
+        for label, path, pg, dry in runs:
+            result[label] = {"rows": args.full, **full_import(path, data_dir, pg, dry)}
             print(label, json.dumps(result[label]), file=sys.stderr)
         result["target_full_import_seconds"] = 60
     out = ROOT / "bench" / "results" / "import.json"
