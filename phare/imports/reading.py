@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from htcds.sources import Source, checked_rows, report_dict
+from htcds.sources.base import TabularSource
 from htcds.validation import ERROR
 
 CHUNK = 250  # rows per message from the reading process
@@ -109,6 +110,8 @@ def rows(source: Source, keys: Keys | None, known: Container[str]) -> Iterator[P
     q: Any = ctx.Queue(maxsize=max(2, AHEAD_ROWS // CHUNK))
     proc = ctx.Process(target=_child, args=(source, keys, known, q, os.getpid()), daemon=True, name="phare-import-reader")
     proc.start()
+    if isinstance(source, TabularSource):
+        source.opened = None  # the child reads the sheet its layout was detected on: here it only holds memory
     try:
         while True:
             try:
