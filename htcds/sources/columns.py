@@ -24,7 +24,7 @@ from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
 from htcds.sources.base import Plan, _clean_id, convert_row
 from htcds.sources.problems import WARNING, Problem, source_problem
 from htcds.sources.tabular import is_blank
-from htcds.sources.values import _LISTS, _PERSON_LINKED, COLUMN_FORMS, Converter
+from htcds.sources.values import _LISTS, _PERSON_LINKED, COLUMN_FORMS, Converter, memo_key
 from htcds.validation import rule_suspects, texts_pass, validate_bundle, value_passes
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ def _destination(name: str, entity: str) -> str:
     return entity
 
 
+_BLANK = ("", None, memo_key(None))  # cells the row-by-row reader skips without converting them
+
+
 class _Memo(dict[Any, Any]):
     """Raw cell → value, computed on first sight; beside it the value's fingerprint piece, and the cells whose row
     must be read row by row (a note from the converter, or a value validation would not pass)."""
@@ -64,18 +67,20 @@ class _Memo(dict[Any, Any]):
     __slots__ = ("bad", "convert", "full", "kind", "name", "pieces", "prefix")
 
     def __init__(self, convert: Converter, kind: str, name: str) -> None:
-        super().__init__({"": None, None: None})
+        super().__init__(dict.fromkeys(_BLANK))
         self.convert, self.kind, self.name, self.prefix = convert, kind, name, f"({name!r}, "
-        self.pieces: dict[Any, str | None] = {"": None, None: None}
+        self.pieces: dict[Any, str | None] = dict.fromkeys(_BLANK)
         self.bad: set[Any] = set()
         self.full = False
 
-    def __missing__(self, raw: Any) -> Any:
+    def __missing__(self, key: Any) -> Any:
+        # A cell that is not text comes as its memo_key (type, cell): TRUE and 1 convert differently.
+        raw = key if key.__class__ is not tuple else key[1]
         value, piece, bad = self.compute(raw)
         if len(self) < _MEMO_LIMIT:
-            self[raw], self.pieces[raw] = value, piece
+            self[key], self.pieces[key] = value, piece
             if bad:
-                self.bad.add(raw)
+                self.bad.add(key)
         else:
             self.full = True
         return value
@@ -115,9 +120,14 @@ class _Column:
                         for i in compress(range(len(values)), map(is_, values, repeat(None))):
                             out[i] = None
                 return values, out, slow
+        try:
+            "".join(cells)
+        except TypeError:  # numbers, dates or booleans from a spreadsheet: remembered by type and value
+            cells = tuple(c if c.__class__ is str else memo_key(c) for c in cells)
         values = list(map(memo.__getitem__, cells))
         if memo.full:  # more distinct values than it remembers: the rest computed again, cell by cell
-            results = [(memo[c], memo.pieces[c], c in memo.bad) if c in memo.pieces else memo.compute(c) for c in cells]
+            results = [(memo[c], memo.pieces[c], c in memo.bad) if c in memo.pieces
+                       else memo.compute(c if c.__class__ is not tuple else c[1]) for c in cells]  # fmt: skip
             return ([r[0] for r in results], [r[1] for r in results] if pieces else [],
                     {i for i, r in enumerate(results) if r[2]})  # fmt: skip
         slow = set()

@@ -141,18 +141,25 @@ def make_converter(field: Field, separators: Sequence[str] = (";",), day_first: 
     cache: dict[Any, tuple[Any, Note | None]] = {}
 
     def cached(raw: Any) -> tuple[Any, Note | None]:
+        key = raw if raw.__class__ is str else memo_key(raw)
         try:
-            return cache[raw]
+            return cache[key]
         except KeyError:
             pass
         except TypeError:  # unhashable (a list from JSON)
             return convert(raw)
         result = convert(raw)
         if len(cache) < _CACHE_LIMIT:
-            cache[raw] = result
+            cache[key] = result
         return result
 
     return cached
+
+
+def memo_key(raw: Any) -> Any:
+    """A cell as a key for remembering what it converts to: spreadsheet cells that are equal in Python but not to a
+    reader (TRUE and 1, 1 and 1.0) are told apart by their type."""
+    return (raw.__class__, raw)
 
 
 def _plain_text(raw: Any) -> tuple[Any, Note | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,27 @@ def test_it_meets_every_kind_of_bad_cell_by_columns(tmp_path: Path, monkeypatch:
     codes = {p.code for r in got for p in r[3]}
     assert {"invalid-character", "too-long", "invalid-email", "invalid-phone", "invalid-date", "future-date",
             "invalid-choice", "invalid-country", "many-values-for-single-choice"} <= codes, codes
+
+
+def test_it_tells_spreadsheet_cells_apart_by_type(tmp_path: Path) -> None:
+    # TRUE, 1 and 1.0 are equal in Python; in a text column they are "True", "1" and "1".
+    names = ["prs_FirstName", "prs_SecondName", "vic_AgeWhenTrafficked", "con_Consent", "cas_OpenedDate"]
+    cells = [True, 1, 1.0, "1", 0, False, None, "", 2.5, date(2020, 1, 2), datetime(2020, 1, 2, 10, 30)]
+    rows: list[list[Any]] = [names]
+    for i in range(40):
+        rows.append([cells[(i * k + k) % len(cells)] for k in (1, 3, 5, 7, 9)])
+    path = write_xlsx(tmp_path / "types.xlsx", rows)
+    got = _same(open_source(path), open_source(path))
+    first = {r[2]["persons"][0].get("prs_FirstName") for r in got}
+    assert {"True", "1"} <= first  # not whichever of TRUE and 1 came first
+
+
+def test_it_converts_true_and_one_apart_in_a_remembering_column() -> None:
+    from htcds.sources.values import make_converter
+
+    for name in ("cas_OpenedDate", "prs_Gender", "con_Consent"):
+        field = load()[name]
+        cells = (True, 1, 1.0, 1, True)  # equal to Python, not to a person reading the sheet
+        alone = [make_converter(field)(raw) for raw in cells]  # each by a fresh converter
+        convert = make_converter(field)  # one converter, which remembers what it saw
+        assert [convert(raw) for raw in cells] == alone, name
