@@ -3,8 +3,9 @@
 Reading row by row converts and validates every cell on its own. A sheet's columns repeat themselves (a
 status column holds a handful of values, a date column a few thousand), so here a block of rows is turned
 into columns, and each column converts and checks each distinct value once. Free-text columns, whose values
-rarely repeat, are stripped and checked a whole column at a time. Then each row only assembles its bundle,
-takes its key and passes the rules across fields (`htcds.validation.rules_pass`).
+rarely repeat, are stripped and checked a whole column at a time, and so are the rules across fields
+(`htcds.validation.rule_suspects` names the rows a rule may concern; only those are validated in full). Then
+each row only assembles its bundle and takes its key.
 
 A row in which any cell earns a note or fails its check is read again by the row-by-row code
 (`base.convert_row` and `validate_bundle`), so every problem, its wording and its order come from one place.
