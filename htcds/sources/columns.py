@@ -201,16 +201,26 @@ class ColumnReader:
         values: list[list[Any]] = []
         pieces: list[list[str | None]] = []
         slow: set[int] = set()
-        for c in self.columns:
-            v, p, s = c.read(cells[c.index], self.pieces)
+        nones: list[Any] = [None] * n
+        live: set[int] = set()  # the columns with a value in this block (templates leave many empty)
+        for j, c in enumerate(self.columns):
+            col = cells[c.index]
+            if col.count("") + col.count(None) == n:
+                values.append(nones)
+                pieces.append(nones)
+                continue
+            live.add(j)
+            v, p, s = c.read(col, self.pieces)
             values.append(v)
             pieces.append(p)
             slow |= s
         check = self._suspects(values, n)
         # A row with no value at all is blank: skipped, as the row-by-row reader skips it.
-        ncols = len(values)
-        counts = map(methodcaller("count", None), zip(*values, strict=True)) if values else repeat(0, n)
-        special = slow | set(compress(range(n), map(eq, counts, repeat(ncols))))
+        if live:
+            counts = map(methodcaller("count", None), zip(*[values[j] for j in sorted(live)], strict=True))
+            special = slow | set(compress(range(n), map(eq, counts, repeat(len(live)))))
+        else:
+            special = set(range(n))
         # Each record of each row, filled a column at a time (in plan order, so keys keep the row reader's order).
         records: list[Any] = []
         for k, (head, group) in enumerate(zip(self.heads, self.groups, strict=True)):
@@ -220,6 +230,8 @@ class ColumnReader:
                 continue
             recs = list(map(dict.copy, repeat(head, n)))
             for i in group:
+                if i not in live:
+                    continue
                 name = self.columns[i].name
                 for rec, value in zip(recs, values[i], strict=True):
                     if value is not None:
@@ -229,8 +241,9 @@ class ColumnReader:
                     r.update(const)
             records.append(recs)
         if self.pieces:
-            piece_rows: Any = zip(*[pieces[i] if i >= 0 else repeat(self.const_piece[name], n)
-                                    for name, i in self.piece_order], strict=True)  # fmt: skip
+            wanted = [pieces[i] if i >= 0 else repeat(self.const_piece[name], n)
+                      for name, i in self.piece_order if i < 0 or i in live]  # fmt: skip
+            piece_rows: Any = zip(*wanted, strict=True) if wanted else repeat((), n)
         else:
             piece_rows = repeat(None, n)
         extra_rows = zip(*records[len(_FIXED) :], strict=True) if self.others else repeat((), n)
