@@ -115,9 +115,10 @@ def convert_row(plan: Plan, raw: list[Any], row_number: int, problems: list[Prob
         values[name] = value
     for i, name, choice in plan.flags:
         if i < width and truthy(raw[i]):
-            chosen = values.setdefault(name, [])
+            chosen = values.get(name, [])
             if isinstance(chosen, list) and choice not in chosen:
-                chosen.append(choice)
+                # A new list: the joined cell's list is its converter's, remembered for the next rows.
+                values[name] = [*chosen, choice]
     if not values:
         return None
     for name, value in plan.constants.items():

@@ -73,3 +73,12 @@ def test_it_reads_an_export_with_label_headers(tmp_path: Path) -> None:
     assert key == "u1"
     assert bundle["persons"][0]["prs_Gender"] == "TransgenderFeminine"
     assert bundle["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "FalsePromises"]
+
+
+def test_it_keeps_a_flag_of_one_row_out_of_the_next_rows_with_the_same_joined_cell(shared: Path, tmp_path: Path) -> None:
+    table = kobo_table(4, sep="-", split_choices=True, xlsform=shared / "htcds" / XLSFORM)
+    # Row 1 ticks one more choice in its own column than its joined cell says; row 4 has the same joined cell.
+    table[1][table[0].index("grp_victim-vic_Methods_of_Control-FalsePromises")] = 1
+    bundles = _check(open_source(write_csv(tmp_path / "odk.csv", table)), 4)
+    assert bundles[0]["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "PhysicalThreats", "FalsePromises"]
+    assert bundles[3]["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "PhysicalThreats"]
