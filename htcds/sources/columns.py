@@ -9,8 +9,9 @@ each row only assembles its bundle and takes its key.
 
 A row in which any cell earns a note or fails its check is read again by the row-by-row code
 (`base.convert_row` and `validate_bundle`), so every problem, its wording and its order come from one place.
-Plans this code does not cover (one-column-per-choice flags, two columns for one field, a constant for a
-mapped field) are read row by row throughout.
+One-column-per-choice exports (KoBo's "both" layout) are read here when each ticked choice is already in the
+row's joined cell; a row whose ticks add to it is read row by row. Plans this code does not cover (two columns
+for one field, a constant for a mapped field) are read row by row throughout.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
 from htcds.sources.base import Plan, _clean_id, convert_row
 from htcds.sources.problems import WARNING, Problem, source_problem
 from htcds.sources.tabular import is_blank
-from htcds.sources.values import _LISTS, _PERSON_LINKED, COLUMN_FORMS, Converter, memo_key
+from htcds.sources.values import _LISTS, _PERSON_LINKED, COLUMN_FORMS, Converter, memo_key, truthy
 from htcds.validation import rule_suspects, texts_pass, validate_bundle, value_passes
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ _SHARED_FROM = 3  # records from here on go in a bundle only when filled; the ca
 
 def supported(plan: Plan) -> bool:
     names = [name for _, name, _ in plan.plain]
-    return not plan.flags and len(set(names)) == len(names) and plan.constants.keys().isdisjoint(names)
+    return len(set(names)) == len(names) and plan.constants.keys().isdisjoint(names)
 
 
 def _destination(name: str, entity: str) -> str:
@@ -144,7 +145,7 @@ class ColumnReader:
         self.source, self.plan, self.entities = source, plan, entities
         self.columns = [_Column(i, name, conv, _destination(name, entities.get(name, "case")))
                         for i, name, conv in plan.plain]  # fmt: skip
-        self.width = max((c.index for c in self.columns), default=-1) + 1
+        self.width = max([c.index for c in self.columns] + [i for i, _, _ in plan.flags], default=-1) + 1
         groups: dict[str, list[int]] = {}
         for n, c in enumerate(self.columns):
             groups.setdefault(c.dest, []).append(n)
@@ -172,6 +173,7 @@ class ColumnReader:
         self.pieces = not plan.id_columns
         self.piece_order = sorted([(c.name, n) for n, c in enumerate(self.columns)] + [(k, -1) for k in plan.constants])
         self.const_piece = {k: f"({k!r}, {v!r}" for k, v in plan.constants.items()}
+        self.ticks: dict[Any, bool] = {}  # cell of a one-column-per-choice column → ticked?
         # Per record kind, its fields: column offset, or -1 for a constant.
         self.kinds: dict[str, dict[str, int]] = {}
         for n, c in enumerate(self.columns):
@@ -214,6 +216,7 @@ class ColumnReader:
             values.append(v)
             pieces.append(p)
             slow |= s
+        slow |= self._ticks(cells, values, n)
         check = self._suspects(values, n)
         # A row with no value at all is blank: skipped, as the row-by-row reader skips it.
         if live:
@@ -288,6 +291,30 @@ class ColumnReader:
             if check is None or off in check:
                 validate_bundle(bundle, row, mine)
             yield row, key, bundle, mine
+
+    def _ticks(self, cells: list[tuple[Any, ...]], values: list[list[Any]], n: int) -> set[int]:
+        """Rows whose one-column-per-choice ticks add a choice their joined cell does not hold (or that have no
+        joined column): the row-by-row reader merges those."""
+        out: set[int] = set()
+        plain = {c.name: j for j, c in enumerate(self.columns)}
+        for i, name, choice in self.plan.flags:
+            if i >= len(cells):
+                continue
+            ticked = [k for k, t in enumerate(map(self._truthy, cells[i])) if t]
+            if not ticked:
+                continue
+            joined: list[Any] = values[plain[name]] if name in plain else [None] * n
+            out.update(k for k in ticked if not (isinstance(joined[k], list) and choice in joined[k]))
+        return out
+
+    def _truthy(self, cell: Any) -> bool:
+        try:
+            return self.ticks[cell]
+        except KeyError:
+            result = self.ticks[cell] = truthy(cell)
+            return result
+        except TypeError:
+            return truthy(cell)
 
     def _suspects(self, values: list[list[Any]], n: int) -> set[int] | None:
         """Offsets of the rows a rule across fields may concern (None: all of them)."""

@@ -111,12 +111,32 @@ def test_it_reads_a_filled_official_template_by_columns(shared: Path, tmp_path: 
     assert len(rows) == 40
 
 
-def test_it_reads_a_form_export_by_columns_unless_it_has_a_column_per_choice(shared: Path, tmp_path: Path) -> None:
+def test_it_reads_a_form_export_by_columns_with_or_without_a_column_per_choice(
+    shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow: list[int] = []
+    by_rows = columns_module.ColumnReader._slow
+
+    def counted(self: Any, raw: list[Any], row: int) -> Any:
+        slow.append(row)
+        return by_rows(self, raw, row)
+
+    monkeypatch.setattr(columns_module.ColumnReader, "_slow", counted)
     xlsform = shared / "htcds" / "htcds_xlsform.xlsx"
     for split in (False, True):
-        path = write_xlsx(tmp_path / f"kobo-{split}.xlsx", kobo_table(25, split_choices=split, xlsform=xlsform))
+        table = kobo_table(25, split_choices=split, xlsform=xlsform)
+        if split:  # row 3 ticks a choice its joined cell leaves out: only that row is read row by row
+            table[2][table[0].index("grp_victim/vic_Methods_of_Control/TakesEarnings")] = 1
+        path = write_xlsx(tmp_path / f"kobo-{split}.xlsx", table)
+        slow.clear()
         rows = _same(open_source(path), open_source(path))
         assert len(rows) == 25
+        assert slow == ([3] if split else [])
+    # Without the joined column, every row with a tick is merged row by row.
+    joined = table[0].index("grp_victim/vic_Methods_of_Control")
+    path = write_csv(tmp_path / "ticks-only.csv", [r[:joined] + r[joined + 1 :] for r in table])
+    rows = _same(open_source(path), open_source(path))
+    assert "TakesEarnings" in rows[1][2]["participants"][0]["vic_MethodsOfControl"]
 
 
 def test_it_reads_a_mapped_sheet_with_constants_an_id_column_and_another_role(tmp_path: Path) -> None:
