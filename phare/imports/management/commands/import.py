@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 class Command(BaseCommand):
     help = "Import HTCDS data (official templates, KoBo/ODK exports, mapped sheets, JSON bundles) into an organisation."
+    # Django's system checks import every view to check the URLs: a second per run, and nothing a data command needs.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
