@@ -10,7 +10,7 @@ import yaml
 from htcds.sources import MappedSource, MappingError, checked_rows, open_source, parse_mapping, suggest_mapping
 from htcds.sources.mapped import suggestions_to_yaml
 from htcds.validation import errors
-from tests.fixtures.sources import write_csv, write_xlsx
+from tests.fixtures.sources import write_csv, write_ods, write_xlsx
 
 MAPPING = """
 source: shelter-2019
@@ -39,7 +39,7 @@ ROWS = [
 def test_it_imports_a_sheet_through_a_mapping(tmp_path: Path) -> None:
     mapping_path = tmp_path / "m.yaml"
     mapping_path.write_text(MAPPING, "utf-8")
-    for path in (write_csv(tmp_path / "s.csv", ROWS), write_xlsx(tmp_path / "s.xlsx", ROWS)):
+    for path in (write_csv(tmp_path / "s.csv", ROWS), write_xlsx(tmp_path / "s.xlsx", ROWS), write_ods(tmp_path / "s.ods", ROWS)):
         source = open_source(path, mapping_path)
         assert isinstance(source, MappedSource) and source.name == "shelter-2019"
         rows = list(checked_rows(source))

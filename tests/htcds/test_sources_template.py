@@ -124,3 +124,19 @@ def test_it_reads_a_spreadsheet_once_for_detection_and_rows_and_again_when_asked
     first = [key for _, key, _ in source]
     assert len(first) == 5 and len(opened) == 1  # detection's load is the one the rows came from
     assert [key for _, key, _ in source] == first and len(opened) == 2  # a second pass opens it again
+
+
+def test_it_reads_the_same_cases_from_a_template_saved_as_csv_xlsx_or_ods(tmp_path: Path) -> None:
+    from tests.fixtures.sources import big_template_rows, write_csv, write_ods, write_xlsx
+
+    rows = list(big_template_rows(30))  # real dates, Excel serial numbers and text dates among the cells
+    read = {}
+    for path in (write_csv(tmp_path / "t.csv", rows), write_xlsx(tmp_path / "t.xlsx", rows),
+                 write_ods(tmp_path / "t.ods", rows)):  # fmt: skip
+        source = open_source(path)
+        assert isinstance(source, TemplateSource), path
+        got = list(checked_rows(source))
+        assert all(errors(p) == [] for *_, p in got), path
+        read[path.suffix] = [bundle for _, _, bundle, _ in got]
+    assert len(read[".csv"]) == 30
+    assert read[".csv"] == read[".xlsx"] == read[".ods"]
