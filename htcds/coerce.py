@@ -8,6 +8,7 @@ is reported.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -51,6 +52,25 @@ def parse_date(value: Any, day_first: bool = True) -> date | None:
         except ValueError:
             continue
     return None
+
+
+_SLASHED = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{2,4})\s*")
+
+
+def month_first(values: Iterable[Any]) -> str | None:
+    """A value proving that a column's dd/dd/dddd dates are written month first ("12/31/2020"), when no value of
+    the column proves them day first ("31/12/2020"); else None. Dates such as 03/04/2021 prove nothing."""
+    proof = None
+    for v in values:
+        m = _SLASHED.fullmatch(v) if isinstance(v, str) else None
+        if m is None:
+            continue
+        first, second = int(m.group(1)), int(m.group(2))
+        if first > 12 >= second:
+            return None  # day first
+        if second > 12 >= first and proof is None:
+            proof = v.strip()
+    return proof
 
 
 def _fold(text: str) -> str:

@@ -150,7 +150,9 @@ def _date_checker(field: Field) -> Checker:
 def _date_hint(v: Any) -> str | None:
     from htcds.coerce import parse_date
 
-    parsed = parse_date(v)
+    # A sheet's text dates are read day first unless its column shows otherwise: a date that only reads month
+    # first (12/31/2020) gets that reading as the fix.
+    parsed = parse_date(v) or parse_date(v, day_first=False)
     return parsed.isoformat() if parsed else None
 
 

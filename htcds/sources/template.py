@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from htcds import codelists
-from htcds.catalogue import load
+from htcds.catalogue import Kind, load
+from htcds.coerce import month_first
 from htcds.sources.base import Plan, TabularSource
 from htcds.sources.problems import WARNING, source_problem
 from htcds.sources.tabular import cell_text, column_letter
@@ -117,7 +118,18 @@ class TemplateSource(TabularSource):
                     fix=f"make row {name_row + 1} and row {other + 1} agree", severity=WARNING))  # fmt: skip
         cat = load()
         for i in sorted(columns):
-            plan.plain.append((i, columns[i], make_converter(cat[columns[i]], (";",), self.day_first)))
+            target = cat[columns[i]]
+            day_first = self.day_first
+            if target.kind is Kind.DATE and day_first:
+                proof = month_first(r[i] for r in sample if i < len(r))
+                if proof is not None:  # read "12/31/2020" as written, and "04/05/2020" as 5 April, not 4 May
+                    day_first = False
+                    self.problems.append(source_problem(
+                        "month-first-dates", f"Column {column_letter(i)} holds dates such as {proof!r}, which only "
+                        "read month first: its dates are read as month/day/year.", row=plan.header_rows,
+                        column=plan.column_ref(i), field=target.name, value=proof, severity=WARNING,
+                        fix="write dates as YYYY-MM-DD if this is wrong"))  # fmt: skip
+            plan.plain.append((i, columns[i], make_converter(target, (";",), day_first)))
         return plan
 
     @staticmethod

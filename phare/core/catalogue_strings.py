@@ -419,4 +419,5 @@ STRINGS = [
     _('The mapping file is not valid.'),
     _('Repeated groups of a form export are not imported.'),
     _('The JSON item is not an HTCDS case bundle.'),
+    _("The column's dates are written month first (MM/DD/YYYY) and are read that way."),
 ]

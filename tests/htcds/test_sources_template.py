@@ -140,3 +140,33 @@ def test_it_reads_the_same_cases_from_a_template_saved_as_csv_xlsx_or_ods(tmp_pa
         read[path.suffix] = [bundle for _, _, bundle, _ in got]
     assert len(read[".csv"]) == 30
     assert read[".csv"] == read[".xlsx"] == read[".ods"]
+
+
+def test_it_reads_a_column_of_month_first_dates_as_written_and_says_so(tmp_path: Path) -> None:
+    from tests.fixtures.sources import write_csv
+
+    head = ["prs_FirstName", "prs_SecondName", "prs_Birthdate", "cas_IncomingReferralDate"]
+    # Birthdates written the United States way (12/31/1990 only reads month first); referral dates day first.
+    rows = [head, ["Ana", "Obi", "12/31/1990", "31/01/2021"], ["Bo", "Ade", "04/05/1988", "04/05/2021"]]
+    source = open_source(write_csv(tmp_path / "us.csv", rows))
+    got = list(checked_rows(source))
+    assert all(errors(p) == [] for *_, p in got)
+    assert [b["persons"][0]["prs_Birthdate"] for _, _, b, _ in got] == ["1990-12-31", "1988-04-05"]  # 5 April
+    assert [b["referrals"][0]["cas_IncomingReferralDate"] for _, _, b, _ in got] == ["2021-01-31", "2021-05-04"]
+    (warning,) = [p for p in source.problems if p.code == "month-first-dates"]
+    assert warning.field == "prs_Birthdate" and warning.value == "12/31/1990" and warning.severity == "warning"
+
+
+def test_it_keeps_a_column_with_dates_of_both_orders_day_first_and_offers_the_other_reading_as_the_fix(
+    tmp_path: Path,
+) -> None:
+    from tests.fixtures.sources import write_csv
+
+    rows = [["prs_FirstName", "prs_SecondName", "prs_Birthdate"], ["Ana", "Obi", "31/12/1990"],
+            ["Bo", "Ade", "12/31/1988"]]  # fmt: skip
+    source = open_source(write_csv(tmp_path / "mixed.csv", rows))
+    got = list(checked_rows(source))
+    assert got[0][2]["persons"][0]["prs_Birthdate"] == "1990-12-31"
+    (problem,) = errors(got[1][3])
+    assert problem.code == "invalid-date" and problem.suggestion == "1988-12-31"
+    assert not [p for p in source.problems if p.code == "month-first-dates"]
