@@ -7,7 +7,8 @@ written and how multi-values are split; plus constants and the column holding th
     sheet: Cases                      # optional; default the first sheet
     header_row: 1                     # optional, 1-based
     id_column: Case No
-    date_format: day-first            # or month-first, or a strptime pattern such as "%d.%m.%Y"
+    date_format: day-first            # or month-first, or a strptime pattern such as "%d.%m.%Y"; when absent,
+                                      # day first unless a date column's values show month first (12/31/1990)
     split: ","                        # default separator for multi-value columns
     role: Victim                      # or PotentialVictim
     columns:
@@ -31,7 +32,7 @@ from typing import Any
 
 from htcds import codelists
 from htcds.catalogue import PARTICIPANT_ROLES, Field, Kind, load
-from htcds.coerce import coerce_value, parse_date
+from htcds.coerce import coerce_value, month_first, parse_date
 from htcds.sources.base import Plan, TabularSource
 from htcds.sources.problems import ERROR, WARNING, Problem, source_problem
 from htcds.sources.tabular import cell_text, column_letter
@@ -58,7 +59,7 @@ class Mapping:
     sheet: str | None = None
     header_row: int = 1
     id_column: str | None = None
-    date_format: str = "day-first"
+    date_format: str | None = None  # None: day first, unless a date column's values show month first
     split: str = ";"
     role: str = "Victim"
     columns: dict[str, ColumnRule | None] = _field(default_factory=dict)  # None: ignore the column
@@ -78,7 +79,7 @@ def parse_mapping(data: Any) -> Mapping:
     m = Mapping(
         source=str(data.get("source") or "mapped"), sheet=data.get("sheet"),
         header_row=int(data.get("header_row") or 1), id_column=data.get("id_column"),
-        date_format=str(data.get("date_format") or "day-first"), split=str(data.get("split") or ";"),
+        date_format=str(data["date_format"]) if data.get("date_format") else None, split=str(data.get("split") or ";"),
         role=str(data.get("role") or "Victim"),
     )  # fmt: skip
     if m.role not in PARTICIPANT_ROLES:
@@ -169,7 +170,16 @@ class MappedSource(TabularSource):
             if rule is None:
                 continue
             f = cat[rule.field]
-            day_first, pattern = _date_options(rule.date_format or m.date_format)
+            spec = rule.date_format or m.date_format
+            day_first, pattern = _date_options(spec or "day-first")
+            if spec is None and f.kind is Kind.DATE:
+                proof = month_first(r[i] for r in rows[skip + 1 :] if i < len(r))
+                if proof is not None:  # the mapping does not say, and the column shows it
+                    day_first = False
+                    self.problems.append(source_problem(
+                        "month-first-dates", f"Column {col!r} holds dates such as {proof!r}, which only read month "
+                        "first: its dates are read as month/day/year.", row=m.header_row, column=col, field=f.name,
+                        value=proof, severity=WARNING, fix="set date_format in the mapping if this is wrong"))  # fmt: skip
             seps = [rule.split or m.split]
             plan.plain.append((i, rule.field, make_converter(f, seps, day_first, pattern, rule.values)))
         if m.id_column is not None:

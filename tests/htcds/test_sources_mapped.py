@@ -92,3 +92,21 @@ def test_it_prefers_the_person_and_case_fields_when_only_the_values_speak() -> N
     assert by_col["Phone number"].field == "prs_MobilePhone"
     assert by_col["Other number"].field in ("prs_MobilePhone", "prs_HomePhone")  # not an organisation's phone
     assert by_col["Where exploited"].field is not None and not by_col["Where exploited"].field.startswith("org_")
+
+
+def test_it_reads_month_first_dates_when_the_mapping_does_not_say_and_the_column_shows_them(tmp_path: Path) -> None:
+    rows = [["Name", "Born", "Seen"], ["Ana", "12/31/1990", "31/01/2021"], ["Bo", "04/05/1988", "04/05/2021"]]
+    path = write_csv(tmp_path / "us.csv", rows)
+    silent = parse_mapping({"source": "s", "columns": {"Name": "prs_FirstName", "Born": "prs_Birthdate",
+                                                       "Seen": "cas_OpenedDate"}})  # fmt: skip
+    source = MappedSource(path, silent)
+    got = [b for _, _, b, p in checked_rows(source) if not errors(p)]
+    assert [b["persons"][0]["prs_Birthdate"] for b in got] == ["1990-12-31", "1988-04-05"]
+    assert [b["case"]["cas_OpenedDate"] for b in got] == ["2021-01-31", "2021-05-04"]  # this column stays day first
+    assert [(p.code, p.field) for p in source.problems if p.code == "month-first-dates"] == [("month-first-dates",
+                                                                                              "prs_Birthdate")]  # fmt: skip
+    # A mapping that says day first is obeyed: 12/31/1990 is then an error, with the other reading as its fix.
+    said = parse_mapping({"source": "s", "date_format": "day-first", "columns": {"Name": "prs_FirstName",
+                                                                                "Born": "prs_Birthdate"}})  # fmt: skip
+    first = next(iter(checked_rows(MappedSource(path, said))))
+    assert [(p.code, p.suggestion) for p in errors(first[3])] == [("invalid-date", "1990-12-31")]
