@@ -54,23 +54,26 @@ def parse_date(value: Any, day_first: bool = True) -> date | None:
     return None
 
 
-_SLASHED = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{2,4})\s*")
+# Slashes only: month-first reading (parse_date's day_first=False) swaps only dd/mm, dotted and dashed dates are
+# always read day first.
+_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/\d{2,4}\s*")
 
 
-def month_first(values: Iterable[Any]) -> str | None:
-    """A value proving that a column's dd/dd/dddd dates are written month first ("12/31/2020"), when no value of
-    the column proves them day first ("31/12/2020"); else None. Dates such as 03/04/2021 prove nothing."""
-    proof = None
+def date_order(values: Iterable[Any]) -> tuple[str, str] | None:
+    """How a column writes its dd/dd/dddd dates, with the value that shows it: ("day-first", "31/12/2020") once any
+    value reads only day first, else ("month-first", "12/31/2020") if one reads only month first, else None
+    (03/04/2021 shows nothing). Day first wins a column that holds both, as it is what parse_date assumes."""
+    month: str | None = None
     for v in values:
-        m = _SLASHED.fullmatch(v) if isinstance(v, str) else None
+        m = _NUMERIC_DATE.fullmatch(v) if isinstance(v, str) else None
         if m is None:
             continue
         first, second = int(m.group(1)), int(m.group(2))
         if first > 12 >= second:
-            return None  # day first
-        if second > 12 >= first and proof is None:
-            proof = v.strip()
-    return proof
+            return "day-first", v.strip()
+        if second > 12 >= first and month is None:
+            month = v.strip()
+    return ("month-first", month) if month is not None else None
 
 
 def _fold(text: str) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 
 from htcds import codelists
 from htcds.catalogue import PARTICIPANT_ROLES, Field, Kind, load
-from htcds.coerce import coerce_value, month_first, parse_date
+from htcds.coerce import coerce_value, date_order, parse_date
 from htcds.sources.base import Plan, TabularSource
 from htcds.sources.problems import ERROR, WARNING, Problem, source_problem
 from htcds.sources.tabular import cell_text, column_letter
@@ -173,8 +173,9 @@ class MappedSource(TabularSource):
             spec = rule.date_format or m.date_format
             day_first, pattern = _date_options(spec or "day-first")
             if spec is None and f.kind is Kind.DATE:
-                proof = month_first(r[i] for r in rows[skip + 1 :] if i < len(r))
-                if proof is not None:  # the mapping does not say, and the column shows it
+                order = date_order(r[i] for r in rows[skip + 1 :] if i < len(r))
+                if order is not None and order[0] == "month-first":  # the mapping does not say; the column shows it
+                    proof = order[1]
                     day_first = False
                     self.problems.append(source_problem(
                         "month-first-dates", f"Column {col!r} holds dates such as {proof!r}, which only read month "
@@ -289,19 +290,6 @@ def _kind_of(f: Field) -> str | None:
     return None
 
 
-def _date_order(samples: list[str]) -> str | None:
-    """month-first when some sample has a middle part above 12 (03/25/2021), day-first when the first does."""
-    for v in samples:
-        m = re.match(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}$", v.strip())
-        if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            if b > 12 >= a:
-                return "month-first"
-            if a > 12 >= b:
-                return "day-first"
-    return None
-
-
 def suggest_mapping(headers: Sequence[str], sample_rows: Sequence[Sequence[Any]]) -> list[Suggestion]:
     """Propose, per column, the HTCDS field it most likely holds, from its header and its sample values.
 
@@ -357,7 +345,8 @@ def suggest_mapping(headers: Sequence[str], sample_rows: Sequence[Sequence[Any]]
             taken.add(candidate)
             f = cat[candidate]
             if f.kind is Kind.DATE:
-                sug.date_format = _date_order(samples)
+                order = date_order(samples)
+                sug.date_format = order[0] if order else None
             if f.choices and samples:
                 idx = choice_index(f)
                 for v in dict.fromkeys(samples):

@@ -17,7 +17,7 @@ from typing import Any
 
 from htcds import codelists
 from htcds.catalogue import Kind, load
-from htcds.coerce import month_first
+from htcds.coerce import date_order
 from htcds.sources.base import Plan, TabularSource
 from htcds.sources.problems import WARNING, source_problem
 from htcds.sources.tabular import cell_text, column_letter
@@ -121,8 +121,9 @@ class TemplateSource(TabularSource):
             target = cat[columns[i]]
             day_first = self.day_first
             if target.kind is Kind.DATE and day_first:
-                proof = month_first(r[i] for r in sample if i < len(r))
-                if proof is not None:  # read "12/31/2020" as written, and "04/05/2020" as 5 April, not 4 May
+                order = date_order(r[i] for r in sample if i < len(r))
+                if order is not None and order[0] == "month-first":  # "04/05/2020" is then 5 April, not 4 May
+                    proof = order[1]
                     day_first = False
                     self.problems.append(source_problem(
                         "month-first-dates", f"Column {column_letter(i)} holds dates such as {proof!r}, which only "
