@@ -505,6 +505,14 @@ def _check_answers(a: dict[str, Any], path: str, col: _Collector, comp: _Compile
                     f"{path}.answers[{j}].answer", "answer", ans.get("answer"))  # fmt: skip
 
 
+# Dates of one record that must come in order: (earlier, later).
+_DATE_ORDER = {
+    "case": (("cas_OpenedDate", "cas_ClosedDate"),),
+    "consent": (("con_Date", "con_WithdrawnDate"),),
+    "support_plan": (("spl_StartDate", "spl_ActualEndDate"), ("spl_StartDate", "spl_PlannedEndDate")),
+}
+
+
 def _date_pairs(rec: dict[str, Any], entity: str, path: str, col: _Collector, first: str, second: str) -> None:
     a, b = rec.get(first), rec.get(second)
     if a.__class__ is str and b.__class__ is str and b < a:
@@ -771,11 +779,6 @@ def texts_pass(entity: str, name: str, values: list[str]) -> bool:
     return joined.isprintable() or not _CONTROL.search(joined)
 
 
-_DATE_ORDER = {
-    "case": (("cas_OpenedDate", "cas_ClosedDate"),),
-    "consent": (("con_Date", "con_WithdrawnDate"),),
-    "support_plan": (("spl_StartDate", "spl_ActualEndDate"), ("spl_StartDate", "spl_PlannedEndDate")),
-}
 
 
 def rule_suspects(kind: str, columns: dict[str, list[Any]], n: int, role: str = "Victim") -> set[int] | None:
@@ -869,11 +872,9 @@ def _validate_full(bundle: Any, row: int | None, problems: list[Problem]) -> lis
                 _check_referral(rec, path, col)
             elif entity == "assessment":
                 _check_answers(rec, path, col, comp)
-            elif entity == "support_plan":
-                _date_pairs(rec, entity, path, col, "spl_StartDate", "spl_ActualEndDate")
-                _date_pairs(rec, entity, path, col, "spl_StartDate", "spl_PlannedEndDate")
-            elif entity == "consent":
-                _date_pairs(rec, entity, path, col, "con_Date", "con_WithdrawnDate")
+            elif entity in ("support_plan", "consent"):  # the case's own pair has its own message (_check_case)
+                for first, second in _DATE_ORDER[entity]:
+                    _date_pairs(rec, entity, path, col, first, second)
     persons = ids.get("persons", set())
     for key in _PERSON_REFS:
         for i, rec in enumerate(bundle.get(key) or ()):
