@@ -243,3 +243,14 @@ def test_it_converts_true_and_one_apart_in_a_remembering_column() -> None:
         alone = [make_converter(field)(raw) for raw in cells]  # each by a fresh converter
         convert = make_converter(field)  # one converter, which remembers what it saw
         assert [convert(raw) for raw in cells] == alone, name
+
+
+def test_it_converts_e_mail_cells_as_the_generic_coercion_does() -> None:
+    from htcds.coerce import coerce_value
+    from htcds.sources.values import make_converter
+
+    field = load()["prs_Email"]
+    for raw in ["  A@B.ORG ", "x\xa0Y@z.com", "", "   ", 1.0, 1.5, 7, True, date(2020, 1, 2), datetime(2020, 1, 2, 3, 4)]:
+        cell = raw.replace("\xa0", " ").strip() if isinstance(raw, str) else raw
+        generic = coerce_value(field, cell.isoformat() if isinstance(cell, date) else cell)
+        assert make_converter(field)(raw)[0] == generic, raw
