@@ -73,7 +73,7 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
         digests: list[tuple[tuple[str, str], str]] = []
         if not bad:
             for n, person in enumerate(bundle.get("persons") or ()):
-                values = model_values(Person, person, [])
+                values = model_values(Person, person, skipped)
                 if n == 0 and (keys is None or keys.duplicates):
                     probe = values
                 if keys is not None and key not in known:
@@ -83,7 +83,7 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
                     person[PRESEALED] = preseal_person(Person, keys.wrap, values)
                     if keys.duplicates:
                         digests.extend(mine)
-            skipped = skipped_fields(bundle)
+            skipped_fields(bundle, skipped, persons=False)  # the persons' went in above
         yield row, key, bundle, dicts, bad, h, probe, skipped, digests
 
 

@@ -70,10 +70,13 @@ _LIST_MODELS = {"persons": Person, "participants": CaseParticipant, "referrals":
                 "assessments": Assessment}  # fmt: skip
 
 
-def skipped_fields(bundle: dict[str, Any]) -> list[str]:
-    """Fields of the bundle that the import does not store (lookups, matched by hand afterwards)."""
-    skipped: list[str] = []
+def skipped_fields(bundle: dict[str, Any], skipped: list[str] | None = None, persons: bool = True) -> list[str]:
+    """Fields of the bundle that the import does not store (lookups, matched by hand afterwards), added to
+    `skipped`; `persons=False` for a caller that has already turned the persons into model values."""
+    skipped = [] if skipped is None else skipped
     for key, model in _LIST_MODELS.items():
+        if key == "persons" and not persons:
+            continue
         for rec in bundle.get(key) or ():
             model_values(model, rec, skipped)
     return skipped
