@@ -174,6 +174,7 @@ class ColumnReader:
         self.piece_order = sorted([(c.name, n) for n, c in enumerate(self.columns)] + [(k, -1) for k in plan.constants])
         self.const_piece = {k: f"({k!r}, {v!r}" for k, v in plan.constants.items()}
         self.ticks: dict[Any, bool] = {}  # cell of a one-column-per-choice column → ticked?
+        self.offsets = {c.name: j for j, c in enumerate(self.columns)}  # field → its column's offset
         # Per record kind, its fields: column offset, or -1 for a constant.
         self.kinds: dict[str, dict[str, int]] = {}
         for n, c in enumerate(self.columns):
@@ -296,7 +297,7 @@ class ColumnReader:
         """Rows whose one-column-per-choice ticks add a choice their joined cell does not hold (or that have no
         joined column): the row-by-row reader merges those."""
         out: set[int] = set()
-        plain = {c.name: j for j, c in enumerate(self.columns)}
+        plain = self.offsets
         for i, name, choice in self.plan.flags:
             if i >= len(cells):
                 continue
