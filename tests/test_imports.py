@@ -89,6 +89,32 @@ def test_it_exports_what_it_imported(org: Any, tmp_path: Path) -> None:
     random.shuffle(bundles)
 
 
+def test_it_exports_a_filtered_list_and_only_as_a_role_that_may_export(org: Any, tmp_path: Path) -> None:
+    from django.core.management.base import CommandError
+
+    from phare.accounts.models import Role, User
+    from phare.audit.models import AuditEvent
+    from phare.cases import actions
+    from phare.cases.models import Case
+
+    _run(_file(tmp_path, 3))
+    admin = User.objects.get(username="admin1")
+    closed = Case.objects.filter(organisation=org).order_by("seq")[1]
+    actions.close_case(admin, closed, reason="Safe")
+    out = tmp_path / "closed.json"
+    call_command("export", "json", "--org", "test-ngo", "--out", str(out), "--filter", "status=Closed",
+                 stdout=io.StringIO())  # fmt: skip
+    assert [b["case"]["id"] for b in json.loads(out.read_text("utf-8"))["bundles"]] == [closed.number]
+    assert AuditEvent.objects.get(action="export.cases").detail["filters"] == {"status": "Closed"}
+    User.objects.create_user("worker1", password="x-long-password-3", organisation=org, role=Role.CASE_WORKER)
+    refused = tmp_path / "refused.json"
+    with pytest.raises(CommandError, match="allowed to export"):  # a case worker sees names but may not export
+        call_command("export", "json", "--org", "test-ngo", "--out", str(refused), "--user", "worker1")
+    with pytest.raises(CommandError, match="opened_from"):
+        call_command("export", "json", "--org", "test-ngo", "--out", str(refused), "--filter", "opened_from=soon")
+    assert not refused.exists() and AuditEvent.objects.filter(action="export.cases").count() == 1
+
+
 def test_it_writes_the_rows_the_case_verbs_would(org: Any, tmp_path: Path) -> None:
     from phare.audit.log import verify
     from phare.audit.models import AuditEvent

@@ -3,16 +3,13 @@ without JavaScript; every read goes through the access layer, every write throug
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,7 +22,8 @@ from phare import access
 from phare.audit.log import record
 from phare.cases import actions
 from phare.cases import forms as cf
-from phare.cases.access import can_manage, can_write, get_case, require_write, sees_names, visible_cases
+from phare.cases.access import can_manage, can_write, get_case, require_write, sees_names
+from phare.cases.filters import filter_cases, filter_form, org_users
 from phare.cases.models import (
     Assessment,
     Case,
@@ -36,17 +34,16 @@ from phare.cases.models import (
     ExternalOrganisation,
     ParticipantRole,
     Person,
-    PersonIndex,
     QuestionSet,
     Referral,
     SupportPlan,
     TraffickingEvent,
 )
-from phare.crypto import blind_index, keys
+from phare.crypto import keys
+from phare.imports.actions import may_export
 
 PAGE_SIZE = 25
 COUNT_CAP = 1_000  # beyond this the list says "1000+": counting 200,000 filtered rows costs more than the page
-OPEN_STATUSES = (CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP)
 
 
 def _apply_problems(form: forms.Form, exc: actions.Invalid) -> None:
@@ -55,64 +52,7 @@ def _apply_problems(form: forms.Form, exc: actions.Invalid) -> None:
             form.add_error(field if field in form.fields else None, m)
 
 
-def _org_users(request: HttpRequest) -> QuerySet[Any]:
-    User = get_user_model()
-    return access.scoped(request.user, User).filter(is_active=True).order_by("username")
-
-
 # --- case list -------------------------------------------------------------------------------------------
-
-
-def name_search_case_ids(org_id: int, query: str) -> QuerySet[Any]:
-    """Ids of cases with a participant whose name has every token of the query (through the blind index)."""
-    tokens = actions.name_tokens(query)
-    digests = [blind_index(org_id, "name", t) for t in tokens]
-    people = (
-        PersonIndex.objects.filter(organisation_id=org_id, kind="name", digest__in=digests)
-        .values("person_id")
-        .annotate(n=Count("digest", distinct=True))
-        .filter(n=len(set(digests)))
-        .values("person_id")
-    )
-    # No organisation filter here: the people come from the organisation's own index, the caller's case query is
-    # scoped, and with one SQLite would scan every participant of the organisation instead of using person_id.
-    return CaseParticipant.objects.filter(person_id__in=people).values("case_id")
-
-
-def filter_cases(request: HttpRequest, form: cf.CaseFilterForm) -> QuerySet[Case]:
-    qs = visible_cases(request.user)
-    if not form.is_valid():
-        return qs
-    d = form.cleaned_data
-    user: Any = request.user
-    if d["q"]:
-        q = d["q"].strip()
-        if re.fullmatch(r"\d{4}-\d{1,6}", q):
-            year, seq = q.split("-")
-            qs = qs.filter(number=f"{year}-{int(seq):06d}")
-        elif re.fullmatch(r"\d{1,9}", q):
-            qs = qs.filter(seq=int(q))
-        elif sees_names(user):
-            qs = qs.filter(id__in=name_search_case_ids(user.organisation_id, q))
-        else:
-            qs = qs.none()
-    if d["status"] == "open":
-        qs = qs.filter(cas_Status__in=OPEN_STATUSES)
-    elif d["status"]:
-        qs = qs.filter(cas_Status=d["status"])
-    if d["owner"] == "me":
-        qs = qs.filter(cas_CaseOwner=user)
-    elif d["owner"]:
-        qs = qs.filter(cas_CaseOwner_id=int(d["owner"]))
-    if d["exploitation"]:
-        qs = qs.filter(exploitation_summary__contains=f"|{d['exploitation']}|")
-    if d["trafficking"]:
-        qs = qs.filter(trafficking_status=d["trafficking"])
-    if d["opened_from"]:
-        qs = qs.filter(cas_OpenedDate__gte=d["opened_from"])
-    if d["opened_to"]:
-        qs = qs.filter(cas_OpenedDate__lte=d["opened_to"])
-    return qs
 
 
 @dataclass
@@ -124,12 +64,8 @@ class Row:
 
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    owners = [
-        (str(u.id), u.get_full_name() or u.username)
-        for u in _org_users(request).only("id", "username", "first_name", "last_name")
-    ]
-    form = cf.CaseFilterForm(request.GET or None, owners=owners)
-    qs = filter_cases(request, form)
+    form = filter_form(request.user, request.GET)
+    qs = filter_cases(request.user, form)
     try:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
@@ -160,7 +96,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     ctx = {
         "form": form, "rows": rows, "page": page, "has_next": has_next, "has_prev": page > 1,
         "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP, "query": params.urlencode(),
-        "names": names, "can_write": can_write(request.user),
+        "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
+        "export_params": [(k, v) for k, values in params.lists() for v in values],
     }  # fmt: skip
     template = "cases/_list_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
     return render(request, template, ctx)
@@ -606,7 +543,7 @@ def case_reassign(request: HttpRequest, number: str) -> HttpResponse:
     case = _editable_case(request, number)
     if not can_manage(request.user) and case.cas_CaseOwner_id != request.user.pk:
         raise Http404("Not found")
-    form = cf.ReassignForm(request.POST or None, users=_org_users(request), initial={"owner": case.cas_CaseOwner_id})
+    form = cf.ReassignForm(request.POST or None, users=org_users(request.user), initial={"owner": case.cas_CaseOwner_id})
     if request.method == "POST" and form.is_valid():
         try:
             actions.reassign_case(request.user, case, form.cleaned_data["owner"], request=request)

@@ -1,6 +1,7 @@
-"""The verbs of importing through the pages: upload a file (its dry run is queued), confirm it (the import is
-queued), discard it, and save a column mapping. Each writes its audit event in its own transaction; the work
-itself runs in the worker (`phare.imports.jobs`), so a 100,000-row file never holds a web request."""
+"""The verbs of getting data in and out: upload a file (its dry run is queued), confirm it (the import is
+queued), discard it, save a column mapping, and export cases. Each writes its audit event in its own
+transaction; an import's work runs in the worker (`phare.imports.jobs`), so a 100,000-row file never holds a
+web request."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from typing import Any
 
 import yaml
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import get_valid_filename
 
+from htcds.sources import export as writers
 from htcds.sources.mapped import Mapping, parse_mapping
+from phare.accounts.permissions import EXPORT, can
 from phare.audit import log as audit
+from phare.cases.models import Case
 from phare.imports.models import SavedMapping
 from phare.jobs import queue
 from phare.jobs.models import Job
@@ -138,6 +144,44 @@ def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None =
         audit.record("import.mapping_saved", actor=actor, organisation=actor.organisation, target=saved,
                      request=request, detail={"name": name, "new": created})  # fmt: skip
     return saved
+
+
+# What an export writes: HTCDS JSON bundles (every record of a case), or the official template's layout.
+EXPORT_FORMATS = {"json": writers.write_json, "csv": writers.write_csv, "xlsx": writers.write_xlsx}
+
+
+def may_export(actor: Any) -> bool:
+    """An export holds names and contact details: only roles with the export permission, which all see them."""
+    return can(actor, EXPORT) and bool(getattr(actor, "sees_personal_data", False))
+
+
+def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path, filters: dict[str, str] | None = None,
+                 request: HttpRequest | None = None) -> int:  # fmt: skip
+    """Write `cases` (which the caller scoped through phare.access) to `out` as `fmt`; returns how many. The event
+    names the format, the count and the filters. A failed export leaves no file behind."""
+    from phare.imports.exporting import case_bundles
+
+    if not may_export(actor):
+        raise PermissionDenied
+    writer = EXPORT_FORMATS[fmt]
+    described = dict(filters or {})
+    if described.get("q"):
+        described["q"] = "(search)"  # a search may be a person's name; auditors must not read names
+    try:
+        with transaction.atomic():
+            n = writer(case_bundles(cases), out)
+            audit.record("export.cases", actor=actor, organisation=actor.organisation, target_type="export",
+                         target_id=fmt, request=request,
+                         detail={"cases": n, "file": out.name, "filters": described})  # fmt: skip
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def exports_root() -> Path:
+    """Where an export is written before it is sent: a file that exists only while the response streams."""
+    return Path(settings.DATA_DIR) / "files" / "exports"
 
 
 

@@ -68,20 +68,20 @@ def _bundle(case: Case, participants: list[CaseParticipant], lists: dict[str, li
     return bundle
 
 
-def case_bundles(organisation: Any) -> Iterator[dict[str, Any]]:
-    """Every case of the organisation as a bundle, in case order; read CHUNK cases at a time (one query per
-    table and chunk, not per case)."""
-    ids = list(Case.objects.filter(organisation=organisation).order_by("id").values_list("id", flat=True))
+def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
+    """The cases of `cases` as bundles, in case order; read CHUNK cases at a time (one query per table and chunk,
+    not per case). `cases` decides what leaves: callers scope it through phare.access (`visible_cases`)."""
+    ids = list(cases.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        cases = Case.objects.filter(organisation=organisation, id__in=chunk).order_by("id")
+        chosen = Case.objects.filter(id__in=chunk).order_by("id")
         participants: dict[int, list[CaseParticipant]] = {}
         keys.preload_person_keys(CaseParticipant.objects.filter(case_id__in=chunk).values_list("person__uid", flat=True))
-        for p in CaseParticipant.objects.filter(organisation=organisation, case_id__in=chunk).select_related("person").order_by("id"):
+        for p in CaseParticipant.objects.filter(case_id__in=chunk).select_related("person").order_by("id"):
             participants.setdefault(p.case_id, []).append(p)
         lists: dict[int, dict[str, list[models.Model]]] = {}
         for key, model in _LISTS:
-            for row in model.objects.filter(organisation=organisation, case_id__in=chunk).order_by("id"):
+            for row in model.objects.filter(case_id__in=chunk).order_by("id"):
                 lists.setdefault(row.case_id, {}).setdefault(key, []).append(row)
-        for case in cases:
+        for case in chosen:
             yield _bundle(case, participants.get(case.pk, []), lists.get(case.pk, {}))

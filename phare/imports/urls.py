@@ -10,4 +10,5 @@ urlpatterns = [
     path("import/<int:pk>/confirm/", views.confirm, name="confirm"),
     path("import/<int:pk>/discard/", views.discard, name="discard"),
     path("import/<int:pk>/rejected-rows.csv", views.rejected_rows, name="rejected_rows"),
+    path("export/", views.export, name="export"),
 ]

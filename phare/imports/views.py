@@ -1,15 +1,18 @@
-"""Import pages: upload a file and read its dry run, confirm, follow the progress, download rejected rows; and
-the mapping page that proposes which HTCDS field each column of another spreadsheet holds."""
+"""Import pages: upload a file and read its dry run, confirm, follow the progress, download rejected rows; the
+mapping page that proposes which HTCDS field each column of another spreadsheet holds; and the export of the
+case list's cases."""
 
 from __future__ import annotations
 
 import json
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,7 +22,8 @@ from htcds.catalogue import load
 from htcds.sources.mapped import MappingError, suggest_mapping
 from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
 from phare.access import get_or_404, scoped
-from phare.accounts.permissions import IMPORT, require_perm
+from phare.accounts.permissions import EXPORT, IMPORT, require_perm
+from phare.cases.filters import filter_cases, filter_form
 from phare.core.problems import problem_message
 from phare.imports import actions
 from phare.imports.models import SavedMapping
@@ -95,6 +99,31 @@ def rejected_rows(request: HttpRequest, pk: int) -> HttpResponseBase:
     if not path.exists():
         raise Http404("Not found")
     return FileResponse(path.open("rb"), as_attachment=True, filename=f"rejected-rows-{job.pk}.csv")
+
+
+@require_perm(EXPORT)
+@require_POST
+def export(request: HttpRequest) -> HttpResponseBase:
+    """The cases the case list shows for the filters posted with the button, as a file to download."""
+    form = filter_form(request.user, request.POST)
+    fmt = request.POST.get("format", "")
+    if fmt not in actions.EXPORT_FORMATS or not form.is_valid():
+        # Exporting every case when a filter is wrong would hand out more than the person asked for.
+        messages.error(request, _("The export was not made: choose a format, and correct the filters."))
+        return redirect("cases:list")
+    if not actions.may_export(request.user):  # the export permission without sight of personal data
+        raise PermissionDenied
+    filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
+    root = actions.exports_root()
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.NamedTemporaryFile(dir=root, suffix=f".{fmt}", delete=False) as tmp:
+        path = Path(tmp.name)
+    actions.export_cases(request.user, filter_cases(request.user, form), fmt, path, filters, request=request)
+    fh = path.open("rb")
+    path.unlink()  # the open file stays readable; nothing is left on disk once the response is sent
+    response = FileResponse(fh, as_attachment=True, filename=f"cases-{date.today().isoformat()}.{fmt}")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _analyse(upload: Any) -> tuple[list[str], list[list[str]]]:

@@ -1,5 +1,6 @@
-"""`phare export json|csv|xlsx|xlsform --org SLUG --out PATH` (audited; only for roles that see personal data),
-and the de-identified releases `phare export ctdc --k 11` and `phare export synthetic --epsilon E` (phare.sharing)."""
+"""`phare export json|csv|xlsx|xlsform --org SLUG --out PATH [--filter QUERY]` (audited; only for roles that may
+export), and the de-identified releases `phare export ctdc --k 11` and `phare export synthetic --epsilon E`
+(phare.sharing)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
 
 class Command(BaseCommand):
@@ -19,7 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("format", choices=["json", "csv", "xlsx", "xlsform", "template", "ctdc", "synthetic"])
         parser.add_argument("--org", required=True)
         parser.add_argument("--out", required=True)
-        parser.add_argument("--user", help="username the export is done as (must see personal data)")
+        parser.add_argument("--user", help="username the export is done as (a role that may export)")
+        parser.add_argument("--filter", default="",
+                            help="json/csv/xlsx: only the cases the case list shows for these filters, written as in "
+                                 "its address, e.g. 'status=open&opened_from=2024-01-01'")  # fmt: skip
         parser.add_argument("--extended", action="store_true", help="xlsform/template: all fields, not only Core")
         parser.add_argument("--k", type=int, help="ctdc: minimum equivalence class size (default: the organisation's)")
         parser.add_argument("--override-reason", default="", help="ctdc: an admin's written reason for k below threshold")
@@ -28,10 +31,12 @@ class Command(BaseCommand):
         parser.add_argument("--report", help="ctdc/synthetic: where to write the privacy and utility report (JSON)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from htcds.sources import export, xlsform
-        from phare.accounts.models import PERSONAL_DATA_ROLES, Organisation, User
-        from phare.audit import log as audit
-        from phare.imports.exporting import case_bundles
+        from django.http import QueryDict
+
+        from htcds.sources import xlsform
+        from phare.accounts.models import Organisation, User
+        from phare.cases.filters import filter_cases, filter_form
+        from phare.imports.actions import export_cases, may_export
 
         out = Path(opts["out"])
         fmt = opts["format"]
@@ -48,18 +53,18 @@ class Command(BaseCommand):
         if fmt in ("ctdc", "synthetic"):
             self._release(fmt, org, users, out, opts)
             return
-        actor = (
-            users.filter(username=opts["user"]).first()
-            if opts["user"]
-            else users.filter(role__in=PERSONAL_DATA_ROLES).order_by("id").first()
-        )
-        if actor is None or not actor.sees_personal_data:
-            raise CommandError("exports hold personal data: the acting user's role must be allowed to see it")
-        writer = {"json": export.write_json, "csv": export.write_csv, "xlsx": export.write_xlsx}[fmt]
-        with transaction.atomic():
-            n = writer(case_bundles(org), out)
-            audit.record("export.cases", actor=actor, organisation=org, target_type="export", target_id=fmt,
-                         detail={"cases": n, "file": out.name})  # fmt: skip
+        actor = users.filter(username=opts["user"]).first() if opts["user"] else None
+        if actor is None and not opts["user"]:
+            actor = next((u for u in users.order_by("id") if may_export(u)), None)
+        if actor is None or not may_export(actor):
+            raise CommandError("exports hold personal data: the acting user's role must be allowed to export "
+                               "(an admin or a supervisor; name one with --user)")  # fmt: skip
+        form = filter_form(actor, QueryDict(opts["filter"]))
+        if opts["filter"] and not form.is_valid():
+            wrong = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
+            raise CommandError(f"--filter: {wrong} (the filters are those of the case list's address)")
+        filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)} if form.is_bound else {}
+        n = export_cases(actor, filter_cases(actor, form), fmt, out, filters)
         self.stdout.write(f"{n} cases written to {out}")
 
     def _release(self, fmt: str, org: Any, users: Any, out: Path, opts: dict[str, Any]) -> None:

@@ -1,0 +1,81 @@
+"""The case list's filters, shared by the list page and the export of what it shows (page and `phare export`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, QuerySet
+
+from phare import access
+from phare.cases import actions
+from phare.cases import forms as cf
+from phare.cases.access import sees_names, visible_cases
+from phare.cases.models import Case, CaseParticipant, CaseStatus, PersonIndex
+from phare.crypto import blind_index
+
+OPEN_STATUSES = (CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP)
+
+
+def org_users(user: Any) -> QuerySet[Any]:
+    return access.scoped(user, get_user_model()).filter(is_active=True).order_by("username")
+
+
+def name_search_case_ids(org_id: int, query: str) -> QuerySet[Any]:
+    """Ids of cases with a participant whose name has every token of the query (through the blind index)."""
+    tokens = actions.name_tokens(query)
+    digests = [blind_index(org_id, "name", t) for t in tokens]
+    people = (
+        PersonIndex.objects.filter(organisation_id=org_id, kind="name", digest__in=digests)
+        .values("person_id")
+        .annotate(n=Count("digest", distinct=True))
+        .filter(n=len(set(digests)))
+        .values("person_id")
+    )
+    # No organisation filter here: the people come from the organisation's own index, the caller's case query is
+    # scoped, and with one SQLite would scan every participant of the organisation instead of using person_id.
+    return CaseParticipant.objects.filter(person_id__in=people).values("case_id")
+
+
+def filter_form(user: Any, data: Any) -> cf.CaseFilterForm:
+    """The case list's filters, bound to `data` (the list's query, or an export's copy of it)."""
+    users = org_users(user).only("id", "username", "first_name", "last_name")
+    owners = [(str(u.id), u.get_full_name() or u.username) for u in users]
+    return cf.CaseFilterForm(data or None, owners=owners)
+
+
+def filter_cases(user: Any, form: cf.CaseFilterForm) -> QuerySet[Case]:
+    """The cases the user may see that match the form (all of them if it is unbound or invalid)."""
+    qs = visible_cases(user)
+    if not form.is_valid():
+        return qs
+    d = form.cleaned_data
+    if d["q"]:
+        q = d["q"].strip()
+        if re.fullmatch(r"\d{4}-\d{1,6}", q):
+            year, seq = q.split("-")
+            qs = qs.filter(number=f"{year}-{int(seq):06d}")
+        elif re.fullmatch(r"\d{1,9}", q):
+            qs = qs.filter(seq=int(q))
+        elif sees_names(user):
+            qs = qs.filter(id__in=name_search_case_ids(user.organisation_id, q))
+        else:
+            qs = qs.none()
+    if d["status"] == "open":
+        qs = qs.filter(cas_Status__in=OPEN_STATUSES)
+    elif d["status"]:
+        qs = qs.filter(cas_Status=d["status"])
+    if d["owner"] == "me":
+        qs = qs.filter(cas_CaseOwner=user)
+    elif d["owner"]:
+        qs = qs.filter(cas_CaseOwner_id=int(d["owner"]))
+    if d["exploitation"]:
+        qs = qs.filter(exploitation_summary__contains=f"|{d['exploitation']}|")
+    if d["trafficking"]:
+        qs = qs.filter(trafficking_status=d["trafficking"])
+    if d["opened_from"]:
+        qs = qs.filter(cas_OpenedDate__gte=d["opened_from"])
+    if d["opened_to"]:
+        qs = qs.filter(cas_OpenedDate__lte=d["opened_to"])
+    return qs
