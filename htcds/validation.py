@@ -10,6 +10,7 @@ are only built for bad values.
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import re
 from collections.abc import Callable, Iterable
@@ -42,7 +43,7 @@ CODES: dict[str, str] = {
     "duplicate-value": "The same value is given twice in a multi-select field.",
     "invalid-country": "The value is not an ISO 3166-1 alpha-2 country code.",
     "invalid-language": "The value is not an ISO 639 language code.",
-    "invalid-date": "The value is not a date in the form YYYY-MM-DD.",
+    "invalid-date": "The value is not a real date, or not one written as YYYY-MM-DD.",
     "future-date": "The date is in the future.",
     "invalid-number": "The value is not a number.",
     "out-of-range": "The number is outside the field's range.",
@@ -135,16 +136,45 @@ def _date_checker(field: Field) -> Checker:
         if type(v) is not str:
             return "invalid-date", "Write the date as text in the form YYYY-MM-DD.", _date_hint(v)
         if len(v) != 10 or v[4] != "-" or v[7] != "-":
-            return "invalid-date", f"{v!r} is not a date in the form YYYY-MM-DD.", _date_hint(v)
+            hint = _date_hint(v)
+            return "invalid-date", (hint is None and _impossible(v)) or f"{v!r} is not a date in the form YYYY-MM-DD.", hint
         try:
             date.fromisoformat(v)
         except ValueError:
-            return "invalid-date", f"{v!r} is not a real calendar date.", None
+            return "invalid-date", _impossible(v) or f"{v!r} is not a real calendar date.", None
         if past_only and v > today:
             return "future-date", f"{v} is in the future; {field.label} cannot be.", None
         return None
 
     return check
+
+
+_SHAPED = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*|\s*(\d{1,2})([/.-])(\d{1,2})\5(\d{4}|\d{2})\s*")
+
+
+def _impossible(v: str) -> str | None:
+    """Why text shaped like a date names no day (31/31/2020, 30/02/2021, 2021-13-01), or None: saying only that
+    it is not YYYY-MM-DD would mislead, since sheets may write dates day or month first."""
+    m = _SHAPED.fullmatch(v)
+    if m is None:
+        return None
+    if m.group(1):
+        year, readings = int(m.group(1)), [(int(m.group(2)), int(m.group(3)))]
+    else:
+        a, b, year = int(m.group(4)), int(m.group(6)), int(m.group(7))
+        year += 2000 if year < 100 else 0
+        readings = [(b, a), (a, b)]  # (month, day): read day first, as sheets are by default, then month first
+    months = [(month, day) for month, day in readings if 1 <= month <= 12]
+    if not months:
+        first, *other = dict.fromkeys(str(month) for month, _ in readings)
+        if other:
+            return f"{v!r} is not a real date: neither {first} nor {other[0]} can be the month."
+        return f"{v!r} is not a real date: {first} cannot be the month."
+    for month, day in months:
+        if 1 <= day <= calendar.monthrange(year, month)[1]:
+            return None  # a real date in one reading: the caller's message and fix apply
+    month, day = months[0]
+    return f"{v!r} is not a real date: {calendar.month_name[month]} {year} has no day {day}."
 
 
 def _date_hint(v: Any) -> str | None:

@@ -389,7 +389,7 @@ STRINGS = [
     _('The same value is given twice in a multi-select field.'),
     _('The value is not an ISO 3166-1 alpha-2 country code.'),
     _('The value is not an ISO 639 language code.'),
-    _('The value is not a date in the form YYYY-MM-DD.'),
+    _('The value is not a real date, or not one written as YYYY-MM-DD.'),
     _('The date is in the future.'),
     _('The value is not a number.'),
     _("The number is outside the field's range."),

@@ -105,6 +105,24 @@ def test_it_flags_future_birth_dates_impossible_dates_and_ranges() -> None:
     assert sorted(codes(validate_bundle(b))) == ["future-date", "invalid-date", "out-of-range"]
 
 
+def test_it_says_why_a_text_shaped_like_a_date_names_no_day() -> None:
+    def said(value: str) -> tuple[str, str, str | None]:
+        b = good_bundle()
+        b["persons"][0]["prs_Birthdate"] = value
+        (p,) = validate_bundle(b)
+        return p.code, p.message, p.suggestion
+
+    # Sheets may write dates day or month first, so "not YYYY-MM-DD" would not tell the person what is wrong.
+    assert said("31/31/2020") == ("invalid-date", "'31/31/2020' is not a real date: 31 cannot be the month.", None)
+    assert said("31/13/2020")[1] == "'31/13/2020' is not a real date: neither 13 nor 31 can be the month."
+    assert said("30/02/2021")[1] == "'30/02/2021' is not a real date: February 2021 has no day 30."
+    assert said("2023-02-29")[1] == "'2023-02-29' is not a real date: February 2023 has no day 29."
+    assert said("2023-13-01")[1] == "'2023-13-01' is not a real date: 13 cannot be the month."
+    # A real date in another form keeps its reading as the fix; text that is no date keeps the form to use.
+    assert said("12/31/1990") == ("invalid-date", "'12/31/1990' is not a date in the form YYYY-MM-DD.", "1990-12-31")
+    assert said("last spring")[1] == "'last spring' is not a date in the form YYYY-MM-DD."
+
+
 def test_it_warns_about_deprecated_fields_without_failing() -> None:
     b = good_bundle()
     b["participants"][0]["vic_Vulnerabilities"] = ["Poverty"]
