@@ -81,6 +81,9 @@ def test_it_refuses_to_import_an_all_or_nothing_file_with_rejected_rows(org: Any
     queue.drain()
     r = client.post(f"/data/import/{pk}/confirm/", follow=True)
     assert b"all-or-nothing" in r.content and Job.objects.filter(kind="import.file").count() == 1
+    client.post("/language/", {"language": "fr"})
+    r = client.post(f"/data/import/{pk}/confirm/", follow=True)  # the refusal in the reader's language
+    assert "cet import est « tout ou rien »" in r.content.decode() and b"all-or-nothing" not in r.content
 
 
 def test_it_hides_other_organisations_imports_and_refuses_roles_without_import(

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
 
 from htcds.sources import export as writers
 from htcds.sources.mapped import Mapping, parse_mapping
@@ -37,7 +38,8 @@ MODES = ("atomic", "skip-bad")
 
 
 class ImportRefusedError(Exception):
-    """The upload or the confirmation cannot go ahead; the message says why and what to do."""
+    """The upload or the confirmation cannot go ahead; the message says why and what to do, in the language of the
+    request (the pages show it as it is)."""
 
 
 def files_root() -> Path:
@@ -79,7 +81,7 @@ def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapp
     """Keep the file (under a directory of its own, readable by Phare only) and queue its dry run."""
     name = get_valid_filename(Path(file.name or "upload").name)
     if not name.lower().endswith(SUFFIXES):
-        raise ImportRefusedError(f"{name}: Phare imports {', '.join(SUFFIXES)} files.")
+        raise ImportRefusedError(_("%(name)s: Phare imports %(suffixes)s files.") % {"name": name, "suffixes": ", ".join(SUFFIXES)})
     if mode not in MODES:
         raise ImportRefusedError(f"unknown mode {mode!r}")
     if mapping is not None and mapping.organisation_id != actor.organisation_id:
@@ -105,15 +107,15 @@ def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapp
 def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
     """Queue the import of a file whose dry run finished."""
     if dry.kind != JOB or not dry.payload.get("dry_run") or dry.status != Job.Status.DONE:
-        raise ImportRefusedError("Only a finished dry run can be imported.")
+        raise ImportRefusedError(_("Only a finished dry run can be imported."))
     if not file_of(dry).exists():
-        raise ImportRefusedError("This file was imported or discarded already: upload it again.")
+        raise ImportRefusedError(_("This file was imported or discarded already: upload it again."))
     result = dry.result or {}
     if result.get("file_problems") and not any(result.get(k) for k in ("created", "updated")):
-        raise ImportRefusedError("Nothing in this file can be imported: see the problems below.")
+        raise ImportRefusedError(_("Nothing in this file can be imported: see the problems below."))
     if dry.payload.get("mode") == "atomic" and result.get("rejected"):
-        raise ImportRefusedError("Some rows are rejected and this import is all-or-nothing: correct those rows "
-                                 "and upload the file again, or upload it again choosing to set bad rows aside.")
+        raise ImportRefusedError(_("Some rows are rejected and this import is all-or-nothing: correct those rows "
+                                   "and upload the file again, or upload it again choosing to set bad rows aside."))
     with transaction.atomic():
         job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk},
                             organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
@@ -135,7 +137,7 @@ def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None =
     """Save (or replace) a named mapping; MappingError lists every problem in it."""
     name = name.strip()[:120]
     if not name:
-        raise ImportRefusedError("Give the mapping a name.")
+        raise ImportRefusedError(_("Give the mapping a name."))
     parse_mapping(yaml.safe_load(body))
     with transaction.atomic():
         saved, created = SavedMapping.objects.update_or_create(
