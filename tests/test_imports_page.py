@@ -62,6 +62,11 @@ def test_it_checks_a_file_before_importing_it_and_shows_progress_until_done(org:
 
 
 def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, client_for: Any, tmp_path: Path) -> None:
+    from django.utils import translation
+
+    from htcds.validation import CODES
+    from phare.audit.models import AuditEvent
+
     client = client_for(make_user(Role.SUPERVISOR, org))
     pk = _upload(client, _csv(tmp_path, 4, bad_row=1), mode="skip-bad")
     queue.drain()
@@ -69,7 +74,15 @@ def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, clie
     real = int(client.post(f"/data/import/{pk}/confirm/")["Location"].rstrip("/").rsplit("/", 1)[1])
     queue.drain()
     csv = b"".join(client.get(f"/data/import/{real}/rejected-rows.csv").streaming_content)  # type: ignore[attr-defined]
-    assert b"Femnine!" in csv and b"Feminine" in csv
+    assert b"Femnine!" in csv and b"Feminine" in csv and b"is not one of the value names" in csv
+    client.post("/language/", {"language": "es"})
+    spanish = b"".join(client.get(f"/data/import/{real}/rejected-rows.csv").streaming_content).decode()  # type: ignore[attr-defined]
+    with translation.override("es"):
+        sentence = translation.gettext(CODES["invalid-choice"])
+    assert sentence != CODES["invalid-choice"] and sentence in spanish and "is not one of" not in spanish
+    assert spanish.splitlines()[0] == "row,source_key,column,field,value,code,message,fix"  # columns keep their names
+    # Its values come from the people in the file: each download is a read in the audit log.
+    assert AuditEvent.objects.filter(action="import.rejected_rows", target_id=str(real)).count() == 2
 
 
 def test_it_refuses_to_import_an_all_or_nothing_file_with_rejected_rows(org: Any, make_user: Any, client_for: Any,

@@ -133,6 +133,13 @@ def discard(actor: Any, job: Job, request: HttpRequest | None = None) -> None:
         transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
+def open_rejected_rows(actor: Any, job: Job, request: HttpRequest | None = None) -> None:
+    """Record that the actor downloads a job's rejected rows: their values come from the people in the file."""
+    with transaction.atomic():
+        audit.record("import.rejected_rows", actor=actor, organisation=actor.organisation, target=job, request=request,
+                     detail={"file": job.payload.get("name")})  # fmt: skip
+
+
 def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None = None) -> SavedMapping:
     """Save (or replace) a named mapping; MappingError lists every problem in it."""
     name = name.strip()[:120]

@@ -4,8 +4,11 @@ case list's cases."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from typing import Any
 import yaml
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -94,11 +97,39 @@ def discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_perm(IMPORT)
 def rejected_rows(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The rejected rows' problems as CSV, each message in the reader's language (the file keeps htcds's English
+    ones, beside their stable codes)."""
     job = _job(request, pk)
     path = actions.errors_file_of(job)
     if not path.exists():
         raise Http404("Not found")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=f"rejected-rows-{job.pk}.csv")
+    actions.open_rejected_rows(request.user, job, request=request)
+    fh = path.open(newline="", encoding="utf-8")
+    response = StreamingHttpResponse(_translated_rows(fh), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-rows-{job.pk}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _translated_rows(fh: Any) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    with fh:
+        rows = csv.reader(fh)
+        head = next(rows, None)
+        if head is None:
+            return
+        code, message = head.index("code"), head.index("message")
+        writer.writerow(head)
+        for row in rows:
+            if len(row) == len(head):
+                row[message] = problem_message(row[code], row[message])
+            writer.writerow(row)
+            if out.tell() > 65536:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+    yield out.getvalue()
 
 
 @require_perm(EXPORT)
