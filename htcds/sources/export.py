@@ -107,10 +107,17 @@ def write_xlsx(bundles: Iterable[dict[str, Any]], path: Path, **options: Any) ->
 
 
 def write_json(bundles: Iterable[dict[str, Any]], path: Path) -> int:
-    """`{"htcds_version": "2.0", "bundles": [...]}`; the bundle source reads it back as is."""
-    items = list(bundles)
-    path.write_text(json.dumps({"htcds_version": "2.0", "bundles": items}, ensure_ascii=False, indent=1), "utf-8")
-    return len(items)
+    """`{"htcds_version": "2.0", "bundles": [...]}`; the bundle source reads it back as is. Written a bundle at a
+    time, so that an organisation's whole export is never held in memory."""
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"htcds_version": "2.0", "bundles": [')
+        for bundle in bundles:
+            fh.write(",\n" if n else "\n")
+            fh.write(json.dumps(bundle, ensure_ascii=False, indent=1))
+            n += 1
+        fh.write("\n]}\n" if n else "]}\n")
+    return n
 
 
 def write_jsonl(bundles: Iterable[dict[str, Any]], path: Path) -> int:
