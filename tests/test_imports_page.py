@@ -277,3 +277,28 @@ def test_it_keeps_a_mapping_problems_detail_beside_its_translated_sentence() -> 
         assert problem_message("no-such-code", detail) == detail  # a code without a sentence keeps its message
     with translation.override("en"):
         assert problem_message("invalid-mapping", detail, detail=True) == detail
+
+
+def test_it_offers_the_blank_template_and_the_xlsform_to_collect_with(org: Any, make_user: Any, client_for: Any,
+                                                                      tmp_path: Path) -> None:  # fmt: skip
+    from python_calamine import CalamineWorkbook
+    from pyxform.xls2xform import convert
+
+    from htcds.sources.layout import TEMPLATE_FIELDS
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    page = client.get("/data/import/").content.decode()
+    assert 'href="/data/import/blank/template.xlsx"' in page and 'href="/data/import/blank/xlsform.xlsx?fields=all"' in page
+    blank = client.get("/data/import/blank/template.xlsx")
+    assert blank["Content-Disposition"] == 'attachment; filename="htcds-template.xlsx"'
+    (tmp_path / "blank.xlsx").write_bytes(blank.content)
+    assert tuple(CalamineWorkbook.from_path(str(tmp_path / "blank.xlsx")).get_sheet_by_name("Case Sheet").to_python()[0]) \
+        == TEMPLATE_FIELDS  # fmt: skip
+    for query, extended in (("", False), ("?fields=all", True)):
+        form = tmp_path / f"form{len(query)}.xlsx"
+        form.write_bytes(client.get(f"/data/import/blank/xlsform.xlsx{query}").content)
+        warnings: list[str] = []
+        xform = convert(xlsform=str(form), warnings=warnings).xform  # converts as KoBoToolbox and ODK would
+        assert "/prs_FirstName" in xform and ("/prs_HighestLevelOfEducation" in xform) is extended and warnings == []
+    assert client.get("/data/import/blank/other.xlsx").status_code == 404
+    assert client_for(make_user(Role.ANALYST, org)).get("/data/import/blank/template.xlsx").status_code == 403

@@ -10,5 +10,6 @@ urlpatterns = [
     path("import/<int:pk>/confirm/", views.confirm, name="confirm"),
     path("import/<int:pk>/discard/", views.discard, name="discard"),
     path("import/<int:pk>/rejected-rows.csv", views.rejected_rows, name="rejected_rows"),
+    path("import/blank/<str:kind>.xlsx", views.blank_form, name="blank_form"),
     path("export/", views.export, name="export"),
 ]

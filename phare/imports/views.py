@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from htcds.catalogue import load
 from htcds.sources.mapped import MappingError, suggest_mapping
 from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
+from htcds.sources.xlsform import write_blank_template, write_xlsform
 from phare.access import get_or_404, scoped
 from phare.accounts.permissions import EXPORT, IMPORT, require_perm
 from phare.cases.filters import filter_cases, filter_form
@@ -154,6 +155,27 @@ def export(request: HttpRequest) -> HttpResponseBase:
     path.unlink()  # the open file stays readable; nothing is left on disk once the response is sent
     response = FileResponse(fh, as_attachment=True, filename=f"cases-{date.today().isoformat()}.{fmt}")
     response["Cache-Control"] = "no-store"
+    return response
+
+
+# Forms to collect cases with, generated from the catalogue: they hold no data.
+BLANK_FORMS: dict[str, tuple[str, Callable[..., Path]]] = {"template": ("htcds-template", write_blank_template),
+                                                           "xlsform": ("htcds-xlsform", write_xlsform)}  # fmt: skip
+
+
+@require_perm(IMPORT)
+def blank_form(request: HttpRequest, kind: str) -> HttpResponse:
+    """A blank HTCDS Excel template or XLSForm, Core fields only or (`?fields=all`) every field."""
+    if kind not in BLANK_FORMS:
+        raise Http404("Not found")
+    stem, write = BLANK_FORMS[kind]
+    extended = request.GET.get("fields") == "all"
+    name = f"{stem}{'-all-fields' if extended else ''}.xlsx"
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder) / name, extended=extended)
+        body = path.read_bytes()
+    response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
