@@ -70,7 +70,10 @@ def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, clie
     client = client_for(make_user(Role.SUPERVISOR, org))
     pk = _upload(client, _csv(tmp_path, 4, bad_row=1), mode="skip-bad")
     queue.drain()
+    assert not AuditEvent.objects.filter(action="import.viewed").exists()
     assert b"Femnine!" in client.get(f"/data/import/{pk}/").content  # the row, the value and the fix are shown
+    # The report shows values typed about people: reading it is recorded, as reading a case is.
+    assert AuditEvent.objects.filter(action="import.viewed", target_id=str(pk)).count() == 1
     real = int(client.post(f"/data/import/{pk}/confirm/")["Location"].rstrip("/").rsplit("/", 1)[1])
     queue.drain()
     csv = b"".join(client.get(f"/data/import/{real}/rejected-rows.csv").streaming_content)  # type: ignore[attr-defined]
@@ -82,7 +85,7 @@ def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, clie
     assert sentence != CODES["invalid-choice"] and sentence in spanish and "is not one of" not in spanish
     assert spanish.splitlines()[0] == "row,source_key,column,field,value,code,message,fix"  # columns keep their names
     # Its values come from the people in the file: each download is a read in the audit log.
-    assert AuditEvent.objects.filter(action="import.rejected_rows", target_id=str(real)).count() == 2
+    assert AuditEvent.objects.filter(action="import.rejected_rows_read", target_id=str(real)).count() == 2
 
 
 def test_it_refuses_to_import_an_all_or_nothing_file_with_rejected_rows(org: Any, make_user: Any, client_for: Any,

@@ -177,7 +177,8 @@ UNCHANGING_ACTIONS = (
     "signin", "signin.failed", "signin.locked", "signout", "mfa.failed", "audit.search", "case.viewed",
     "person.viewed", "person.exported", "user.created", "user.language_set", "user.mfa_reset", "api.token.create",
     "api.token.revoke", "export.aggregate", "export.cases", "export.ctdc", "export.synthetic", "backup.created",
-    "retention.policy_set", "legal_hold.placed", "legal_hold.released", "import.rejected_rows",
+    "retention.policy_set", "legal_hold.placed", "legal_hold.released", "import.rejected_rows_read",
+    "import.viewed",
 )  # fmt: skip
 REFRESH_JOB = "dashboard.refresh"
 

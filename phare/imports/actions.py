@@ -133,10 +133,17 @@ def discard(actor: Any, job: Job, request: HttpRequest | None = None) -> None:
         transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
+def open_report(actor: Any, job: Job, request: HttpRequest | None = None) -> None:
+    """Record that the actor reads a check or import report whose rows show values from the file."""
+    with transaction.atomic():
+        audit.record("import.viewed", actor=actor, organisation=actor.organisation, target=job, request=request,
+                     detail={"file": job.payload.get("name")})  # fmt: skip
+
+
 def open_rejected_rows(actor: Any, job: Job, request: HttpRequest | None = None) -> None:
     """Record that the actor downloads a job's rejected rows: their values come from the people in the file."""
     with transaction.atomic():
-        audit.record("import.rejected_rows", actor=actor, organisation=actor.organisation, target=job, request=request,
+        audit.record("import.rejected_rows_read", actor=actor, organisation=actor.organisation, target=job, request=request,
                      detail={"file": job.payload.get("name")})  # fmt: skip
 
 

@@ -70,6 +70,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"job": job, "running": running, "result": job.result or {},
                "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
                "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
+    if not running and (job.result or {}).get("rows"):
+        actions.open_report(request.user, job, request=request)  # the rows show values typed about people
     if request.headers.get("HX-Request"):
         return render(request, "imports/_status.html", context)
     return render(request, "imports/detail.html", context)
