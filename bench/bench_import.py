@@ -3,7 +3,8 @@
 Measures, each in a fresh process (so peak memory is that step's own): the bare read of the file
 (python-calamine for XLSX, the csv module for CSV) and parse + coerce + validate through htcds.sources (by
 columns, as imports read sheets, and row by row, as they did before), then reports the ratios. With `--full` it also runs the whole `phare import` into a fresh SQLite database (and with
-`--pg` into PostgreSQL), and its dry run, sampling the memory of the importer and of its reading process together.
+`--pg` into PostgreSQL), and its dry run, sampling the memory of the importer and of its reading process together,
+then `phare export` of the imported cases in each format beside the bare write of the same file.
 Writes bench/results/import.json.
 
     python bench/bench_import.py [--rows 100000] [--full]
@@ -121,6 +122,54 @@ def full_import(path: Path, tmp: Path, pg_url: str = "", dry_run: bool = False) 
     return {"seconds": round(seconds, 2), "created": created, "rows_per_s": round(created / seconds), **peak}
 
 
+def exports(tmp: Path) -> dict[str, dict[str, float]]:
+    """`phare export` of every case the SQLite import left in `tmp`, each format beside the bare write of the same
+    content (csv.writer, openpyxl's write-only workbook, json.dumps per bundle), which is what the file itself
+    costs without reading the database, decrypting and assembling the cases."""
+    from openpyxl import Workbook
+    from python_calamine import CalamineWorkbook
+
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}", PHARE_DATA_DIR=str(tmp / "sqlite"))
+    phare = str(Path(sys.executable).with_name("phare"))
+    out: dict[str, dict[str, float]] = {}
+    for fmt in ("csv", "xlsx", "json"):
+        target = tmp / f"export.{fmt}"
+        start = time.perf_counter()
+        proc = subprocess.Popen([phare, "export", fmt, "--org", "bench", "--out", str(target)], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL)  # fmt: skip
+        peak = _watch_memory(proc)
+        seconds = time.perf_counter() - start
+        if proc.returncode:
+            raise SystemExit(f"phare export {fmt} failed ({proc.returncode})")
+        bare = tmp / f"bare.{fmt}"
+        if fmt == "csv":
+            with target.open(newline="", encoding="utf-8") as fh:
+                rows = list(csv.reader(fh))
+            start = time.perf_counter()
+            with bare.open("w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows(rows)
+        elif fmt == "xlsx":
+            rows = CalamineWorkbook.from_path(str(target)).get_sheet_by_name("Case Sheet").to_python()
+            start = time.perf_counter()
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet("Case Sheet")
+            for row in rows:
+                ws.append(row)
+            wb.save(bare)
+        else:
+            bundles = json.loads(target.read_text("utf-8"))["bundles"]
+            start = time.perf_counter()
+            with bare.open("w", encoding="utf-8") as fh:
+                for b in bundles:
+                    fh.write(json.dumps(b, ensure_ascii=False, indent=1))
+        bare_seconds = time.perf_counter() - start
+        out[fmt] = {"seconds": round(seconds, 2), "file_mb": round(target.stat().st_size / 1e6, 1),
+                    "peak_rss_mb": peak["peak_rss_importer_mb"],
+                    "bare_write_seconds": round(bare_seconds, 2), "time_ratio": round(seconds / bare_seconds, 1)}  # fmt: skip
+        print("export", fmt, json.dumps(out[fmt]), file=sys.stderr)
+    return out
+
+
 def _tree(pid: int) -> list[int]:
     out = [pid]
     for p in out:
@@ -186,6 +235,8 @@ def main() -> None:
         for label, path, pg, dry in runs:
             result[label] = {"rows": args.full, **full_import(path, data_dir, pg, dry)}
             print(label, json.dumps(result[label]), file=sys.stderr)
+            if label == "full_import_sqlite_csv":
+                result["export_sqlite"] = {"cases": result[label]["created"], **exports(data_dir)}
         result["target_full_import_seconds"] = 60
     out = ROOT / "bench" / "results" / "import.json"
     out.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
