@@ -183,22 +183,30 @@ def test_it_takes_a_lease_for_the_whole_file_before_an_all_or_nothing_import(org
 
 
 def test_it_deletes_uploads_nobody_imported_when_retention_runs(org: Any, make_user: Any, client_for: Any,
-                                                                 tmp_path: Path) -> None:  # fmt: skip
+                                                                 tmp_path: Path, settings: Any) -> None:  # fmt: skip
     import os
     import time
 
-    from phare.imports.actions import file_of
+    from phare.imports.actions import exports_root, file_of
     from phare.jobs.models import Job
     from phare.ops.actions import run_retention
 
+    settings.DATA_DIR = tmp_path / "data"
     client = client_for(make_user(Role.SUPERVISOR, org))
     old = Job.objects.get(pk=_upload(client, _csv(tmp_path, 2)))
     fresh = Job.objects.get(pk=_upload(client, _csv(tmp_path, 2)))
     week_ago = time.time() - 8 * 86400
     os.utime(file_of(old).parent, (week_ago, week_ago))
     assert run_retention(org, dry_run=True)["due"] == 0 and file_of(old).exists()  # a dry run deletes nothing
+    # An export file left by a crash between writing and sending it (sent ones are unlinked at once).
+    left, recent = exports_root() / str(org.pk) / "crashed.csv", exports_root() / str(org.pk) / "sending.csv"
+    left.parent.mkdir(parents=True)
+    left.write_text("prs_FirstName\nAmaka\n")
+    recent.write_text("prs_FirstName\nBola\n")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
     summary = run_retention(org)
-    assert summary["uploads_deleted"] == 1 and not file_of(old).exists() and file_of(fresh).exists()
+    assert summary["uploads_deleted"] == 2 and not file_of(old).exists() and file_of(fresh).exists()
+    assert not left.exists() and recent.exists()
 
 
 def test_it_deletes_a_discarded_upload_once_the_discard_is_recorded(org: Any, make_user: Any, client_for: Any,

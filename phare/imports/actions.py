@@ -196,21 +196,30 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path, filters
 
 
 def exports_root() -> Path:
-    """Where an export is written before it is sent: a file that exists only while the response streams."""
+    """Where an export is written before it is sent (a folder per organisation): the file is unlinked once opened
+    for sending; one a crash left behind is deleted by `sweep_uploads`."""
     return Path(settings.DATA_DIR) / "files" / "exports"
+
+
+EXPORT_KEEP = timedelta(hours=1)
 
 
 
 def sweep_uploads(organisation_id: int, older_than: timedelta) -> int:
-    """Delete this organisation's uploads (and rejected rows) nobody imported or discarded for `older_than`:
-    they hold personal data in clear. Returns how many were deleted."""
-    folder = files_root() / str(organisation_id)
-    if not folder.is_dir():
-        return 0
-    cutoff = time.time() - older_than.total_seconds()
+    """Delete this organisation's uploads (and rejected rows) nobody imported or discarded for `older_than`, and
+    any export file older than EXPORT_KEEP (a crash between writing and sending one): they hold personal data in
+    clear. Returns how many were deleted."""
     gone = 0
-    for upload in folder.iterdir():
+    folder = files_root() / str(organisation_id)
+    cutoff = time.time() - older_than.total_seconds()
+    for upload in folder.iterdir() if folder.is_dir() else ():
         if upload.is_dir() and upload.stat().st_mtime < cutoff:
             shutil.rmtree(upload, ignore_errors=True)
+            gone += 1
+    exports = exports_root() / str(organisation_id)
+    cutoff = time.time() - EXPORT_KEEP.total_seconds()
+    for export in exports.iterdir() if exports.is_dir() else ():
+        if export.stat().st_mtime < cutoff:
+            export.unlink(missing_ok=True)
             gone += 1
     return gone

@@ -148,7 +148,7 @@ def export(request: HttpRequest) -> HttpResponseBase:
     if not actions.may_export(request.user):  # the export permission without sight of personal data
         raise PermissionDenied
     filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
-    root = actions.exports_root()
+    root = actions.exports_root() / str(getattr(request.user, "organisation_id", ""))
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile(dir=root, suffix=f".{fmt}", delete=False) as tmp:
         path = Path(tmp.name)
