@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from functools import cache
 from typing import Any
 
 from django.db import models
@@ -22,17 +23,20 @@ from phare.cases.models import (
 from phare.crypto import keys
 
 
-def _record(obj: models.Model) -> dict[str, Any]:
+@cache
+def _fields(model: type[models.Model]) -> list[tuple[str, str, bool]]:
+    """The model's HTCDS fields: name, attribute, and whether it is a relation (exported as its id)."""
     cat = load()
+    return [(f.name, f.attname, f.is_relation) for f in model._meta.concrete_fields if f.name in cat]
+
+
+def _record(obj: models.Model) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f in obj._meta.concrete_fields:
-        name = f.name
-        if name not in cat:
-            continue
-        value = getattr(obj, f.attname)
+    for name, attname, relation in _fields(type(obj)):
+        value = getattr(obj, attname)
         if value in (None, "", []):
             continue
-        out[name] = value.isoformat() if isinstance(value, date) else str(value) if f.is_relation else value
+        out[name] = value.isoformat() if isinstance(value, date) else str(value) if relation else value
     return out
 
 
