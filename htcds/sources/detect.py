@@ -51,10 +51,15 @@ def open_source(path: Path, mapping: Mapping | Path | None = None, day_first: bo
             return src
         return BrokenSource(path, "unreadable-file", f"{path.name}: {exc}")
     headers = [cell_text(c) for c in head[0]]
+    if not any(headers) and not any(cell_text(c) for c in head[1]):
+        return BrokenSource(path, "empty-file", f"{path.name} holds nothing to import: its first rows are empty.",
+                            fix="save the sheet again with its header row at the top")  # fmt: skip
     found: TabularSource | None = None
+    filled = [h for h in headers if h]
     if looks_like_form_export(headers):
         found = FormExportSource(path, day_first=day_first)
-    elif max(recognised(headers), recognised([cell_text(c) for c in head[1]])) >= 3:
+    # Three HTCDS names or labels tell a template from another sheet; so does a short sheet whose every header is one.
+    elif max(recognised(headers), recognised([cell_text(c) for c in head[1]])) >= 3 or 0 < recognised(filled) == len(filled):
         found = TemplateSource(path, day_first=day_first)
     if found is not None:
         if not table.is_csv and found.sheet is None:  # a spreadsheet is loaded whole to read its headers: read it once, not twice

@@ -23,6 +23,7 @@ SOURCE_CODES: dict[str, str] = {
     "repeat-group-ignored": "Repeated groups of a form export are not imported.",
     "not-a-bundle": "The JSON item is not an HTCDS case bundle.",
     "month-first-dates": "The column's dates are written month first (MM/DD/YYYY) and are read that way.",
+    "empty-file": "The file holds nothing to import.",
 }
 
 

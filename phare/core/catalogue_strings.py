@@ -420,4 +420,5 @@ STRINGS = [
     _('Repeated groups of a form export are not imported.'),
     _('The JSON item is not an HTCDS case bundle.'),
     _("The column's dates are written month first (MM/DD/YYYY) and are read that way."),
+    _('The file holds nothing to import.'),
 ]

@@ -102,6 +102,22 @@ def test_it_turns_an_unreadable_file_into_a_problem(tmp_path: Path) -> None:
     other = tmp_path / "other.csv"
     other.write_text("a,b,c\n1,2,3\n", "utf-8")
     assert [p.code for p in open_source(other).problems] == ["unrecognised-layout"]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", "utf-8")
+    (problem,) = open_source(empty).problems
+    assert problem.code == "empty-file" and "empty.csv" in problem.message and problem.suggestion
+
+
+def test_it_reads_a_short_sheet_whose_every_header_is_an_htcds_name_or_label(tmp_path: Path) -> None:
+    for header in ("prs_FirstName,prs_SecondName", "First Name,Gender"):
+        path = tmp_path / "short.csv"
+        path.write_text(f"{header}\nAmaka,Obi\n" if "prs_" in header else f"{header}\nAmaka,Feminine\n", "utf-8")
+        source = open_source(path)
+        ((_, _, bundle),) = list(source)
+        assert source.kind == "htcds-template" and bundle["persons"][0]["prs_FirstName"] == "Amaka"
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("First Name,Village\nAmaka,Ikeja\n", "utf-8")  # one header is not HTCDS: a mapping decides
+    assert [p.code for p in open_source(mixed).problems] == ["unrecognised-layout"]
 
 
 def test_it_reads_a_spreadsheet_once_for_detection_and_rows_and_again_when_asked(tmp_path: Path,
