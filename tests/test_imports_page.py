@@ -313,3 +313,31 @@ def test_it_offers_the_blank_template_and_the_xlsform_to_collect_with(org: Any, 
         assert "/prs_FirstName" in xform and ("/prs_HighestLevelOfEducation" in xform) is extended and warnings == []
     assert client.get("/data/import/blank/other.xlsx").status_code == 404
     assert client_for(make_user(Role.ANALYST, org)).get("/data/import/blank/template.xlsx").status_code == 403
+
+
+def test_it_links_each_possible_duplicate_to_the_cases_to_compare(org: Any, make_user: Any, client_for: Any,
+                                                                  tmp_path: Path) -> None:  # fmt: skip
+    import re
+
+    from phare.cases.models import Case
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    first = _upload(client, _csv(tmp_path, 2))
+    queue.drain()
+    client.post(f"/data/import/{first}/confirm/")
+    queue.drain()
+    earlier = sorted(Case.objects.filter(organisation=org).values_list("number", flat=True))
+    # The same two people again, under ids of another system: new rows, people already recorded.
+    rows = list(big_template_rows(2))
+    rows = [r + (["id"] if i == 0 else [""] if i == 1 else [f"X{i}"]) for i, r in enumerate(rows)]
+    again = SimpleUploadedFile("again.csv", write_csv(tmp_path / "again.csv", rows).read_bytes(), content_type="text/csv")
+    dry = _upload(client, again)
+    queue.drain()
+    page = client.get(f"/data/import/{dry}/").content.decode()
+    compared = re.findall(r"compare with ((?:<a href=\"/cases/[\d-]+/\">[\d-]+</a>(?:, )?)+)", page)
+    assert len(compared) == 2 and sorted(re.findall(r">([\d-]+)</a>", "".join(compared))) == earlier
+    real = int(client.post(f"/data/import/{dry}/confirm/")["Location"].rstrip("/").rsplit("/", 1)[1])
+    queue.drain()
+    page = client.get(f"/data/import/{real}/").content.decode()
+    made = sorted(set(Case.objects.filter(organisation=org).values_list("number", flat=True)) - set(earlier))
+    assert len(made) == 2 and all(f'<a href="/cases/{n}/">{n}</a>: ' in page for n in made)  # and the case it became

@@ -27,10 +27,12 @@ from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
 from htcds.sources.xlsform import write_blank_template, write_xlsform
 from phare.access import get_or_404, scoped
 from phare.accounts.permissions import EXPORT, IMPORT, require_perm
+from phare.cases.access import visible_cases
 from phare.cases.filters import filter_cases, filter_form
+from phare.cases.models import CaseParticipant
 from phare.core.problems import problem_message
 from phare.imports import actions
-from phare.imports.models import SavedMapping
+from phare.imports.models import ImportedRecord, SavedMapping
 from phare.jobs.models import Job
 
 SAMPLE_ROWS = 20
@@ -72,9 +74,34 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
     if not running and (job.result or {}).get("rows"):
         actions.open_report(request.user, job, request=request)  # the rows show values typed about people
+        context["rows"] = _with_cases(request.user, job.result or {})
     if request.headers.get("HX-Request"):
         return render(request, "imports/_status.html", context)
     return render(request, "imports/detail.html", context)
+
+
+def _with_cases(user: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's rows, each possible duplicate with the cases the user may open to review it: the case the row
+    became (`new_case`, once imported) and those of the people already recorded it may be (`seen_in`)."""
+    rows = [dict(r) for r in result.get("rows") or []]
+    flagged = [r for r in rows if r.get("duplicates")]
+    if not flagged:
+        return rows
+    cases = visible_cases(user)
+    seen: dict[int, list[str]] = {}
+    people = {pid for r in flagged for pid in r["duplicates"]}
+    for pid, number in (scoped(user, CaseParticipant).filter(person_id__in=people, case__in=cases)
+                        .order_by("case__number").values_list("person_id", "case__number")):  # fmt: skip
+        seen.setdefault(pid, []).append(number)
+    made: dict[str, str] = {}
+    if not result.get("dry_run"):
+        made = dict(scoped(user, ImportedRecord).filter(source=result.get("source", ""), case__in=cases,
+                                                        source_key__in=[r["key"] for r in flagged])
+                    .values_list("source_key", "case__number"))  # fmt: skip
+    for r in flagged:
+        r["seen_in"] = sorted({n for pid in r["duplicates"] for n in seen.get(pid, [])})
+        r["new_case"] = made.get(r["key"])
+    return rows
 
 
 @require_perm(IMPORT)
