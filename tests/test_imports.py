@@ -68,6 +68,10 @@ def test_it_rejects_the_whole_file_in_atomic_mode_and_sets_bad_rows_aside_otherw
 
 
 def test_it_flags_possible_duplicates_of_existing_people(org: Any, tmp_path: Path) -> None:
+    import re
+
+    from phare.cases.models import Case
+
     path = _file(tmp_path, 2)
     _run(path)
     rows = list(big_template_rows(2, seed=99))
@@ -77,6 +81,23 @@ def test_it_flags_possible_duplicates_of_existing_people(org: Any, tmp_path: Pat
     report = _run(other, "--dry-run")
     assert report["created"] == 2
     assert len(report["rows"]) == 2 and all(r["duplicates"] for r in report["rows"])
+    out = io.StringIO()
+    call_command("import", str(other), "--org", "test-ngo", "--dry-run", stdout=out)
+    first = sorted(Case.objects.filter(organisation=org).values_list("number", flat=True))
+    said = re.findall(r"possible duplicate: compare with case ([\d-]+)", out.getvalue())
+    assert sorted(said) == first  # the cases to compare, not the database's person ids
+
+
+def test_it_imports_only_as_a_role_that_may_import(org: Any, tmp_path: Path) -> None:
+    from django.core.management.base import CommandError
+
+    from phare.accounts.models import Role, User
+    from phare.cases.models import Case
+
+    User.objects.create_user("worker1", password="x-long-password-3", organisation=org, role=Role.CASE_WORKER)
+    with pytest.raises(CommandError, match="allowed to import"):
+        _run(_file(tmp_path, 2), "--user", "worker1")
+    assert not Case.objects.filter(organisation=org).exists()
 
 
 def test_it_exports_what_it_imported(org: Any, tmp_path: Path) -> None:

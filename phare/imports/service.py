@@ -241,8 +241,16 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
 
 
 def stderr_progress(total_hint: str = "") -> Progress:
+    """On a terminal, one line rewritten as rows are read; in a log, a line per 10,000 rows."""
+    terminal = sys.stderr.isatty()
+
     def show(n: int) -> None:
-        sys.stderr.write(f"\r{n} rows{total_hint}")
+        if terminal:
+            sys.stderr.write(f"\r{n:,} rows read{total_hint}")
+        elif n % 10_000 == 0:
+            sys.stderr.write(f"{n:,} rows read{total_hint}\n")
+        else:
+            return
         sys.stderr.flush()
 
     return show

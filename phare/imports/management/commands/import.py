@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
         parser.add_argument("--org", required=True, help="organisation slug")
-        parser.add_argument("--user", help="username acting (default: the organisation's first admin)")
+        parser.add_argument("--user", help="username acting, a role that may import (default: the first such user)")
         parser.add_argument("--mapping", help="YAML mapping file for other spreadsheets")
         parser.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -27,7 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--errors", help="CSV for rejected rows (skip-bad mode); default PATH.errors.csv")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from phare.accounts.models import PERSONAL_DATA_ROLES, Organisation, User
+        from phare.accounts.models import Organisation, User
+        from phare.accounts.permissions import IMPORT, can
+        from phare.cases.models import CaseParticipant
         from phare.imports.service import run_import, stderr_progress
 
         path = Path(opts["path"])
@@ -35,13 +37,12 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"no organisation {opts['org']!r}")
         users = User.objects.filter(organisation=org, is_active=True)
-        actor = (
-            users.filter(username=opts["user"]).first()
-            if opts["user"]
-            else users.filter(role__in=PERSONAL_DATA_ROLES).order_by("id").first()
-        )
-        if actor is None:
-            raise CommandError("no active user in that organisation to act as (use --user)")
+        actor = users.filter(username=opts["user"]).first() if opts["user"] else None
+        if actor is None and not opts["user"]:
+            actor = next((u for u in users.order_by("id") if can(u, IMPORT)), None)
+        if actor is None or not can(actor, IMPORT):
+            raise CommandError("the acting user's role must be allowed to import (an admin or a supervisor of the "
+                               "organisation; name one with --user)")  # fmt: skip
         progress = None if opts["json"] else stderr_progress()
         mapping = Path(opts["mapping"]) if opts["mapping"] else None
         errors_csv = Path(opts["errors"]) if opts["errors"] else path.with_suffix(path.suffix + ".errors.csv")
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         # row), so a separate check first would only read the file twice.
         report = run_import(path, org, actor, mapping=mapping, dry_run=opts["dry_run"], mode=opts["mode"],
                             error_csv=None if opts["dry_run"] else errors_csv, progress=progress)  # fmt: skip
-        if progress:
+        if progress and sys.stderr.isatty():
             sys.stderr.write("\n")
         data = report.to_dict()
         if opts["json"]:
@@ -57,9 +58,17 @@ class Command(BaseCommand):
             return
         for p in data["file_problems"]:
             self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}")
+        # A possible duplicate is named by the cases of the people it may be, which the pages link to.
+        people = {pid for r in data.get("rows", []) for pid in r["duplicates"]}
+        cases: dict[int, set[str]] = {}
+        for pid, number in CaseParticipant.objects.filter(organisation=org, person_id__in=people).values_list(
+            "person_id", "case__number"
+        ):
+            cases.setdefault(pid, set()).add(number)
         for r in data.get("rows", []):
+            seen = sorted({n for pid in r["duplicates"] for n in cases.get(pid, ())})
             self.stdout.write(f"row {r['row']} ({r['key']}): {r['outcome']}"
-                              + (f", possible duplicate of person {r['duplicates']}" if r["duplicates"] else ""))  # fmt: skip
+                              + (f", possible duplicate: compare with case {', '.join(seen)}" if seen else ""))  # fmt: skip
             for p in r["problems"]:
                 fix = f" — fix: {p['fix']}" if p.get("fix") else ""
                 self.stdout.write(
