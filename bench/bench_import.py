@@ -2,7 +2,9 @@
 
 Measures, each in a fresh process (so peak memory is that step's own): the bare read of the file
 (python-calamine for XLSX, the csv module for CSV) and parse + coerce + validate through htcds.sources (by
-columns, as imports read sheets, and row by row, as they did before), then reports the ratios. With `--full` it also runs the whole `phare import` into a fresh SQLite database (and with
+columns, as imports read sheets, and row by row, as they did before), then reports the ratios; the bare read and
+the column reader again with the cyclic GC off, as `phare import` runs its reader. With `--full` it also runs the
+whole `phare import` into a fresh SQLite database (and with
 `--pg` into PostgreSQL), and its dry run, sampling the memory of the importer and of its reading process together,
 then `phare export` of the imported cases in each format beside the bare write of the same file.
 Writes bench/results/import.json.
@@ -48,7 +50,14 @@ def generate(rows: int, out_dir: Path) -> tuple[Path, Path]:
 
 
 def measure(kind: str, path: Path) -> dict[str, float]:
-    """Runs in the child process: one step over the file; time and peak RSS."""
+    """Runs in the child process: one step over the file; time and peak RSS. A kind ending in "-nogc" runs with
+    the cyclic garbage collector off, as `phare import` reads (phare.cases.bulk.relaxed_gc)."""
+    import gc
+
+    if kind.endswith("-nogc"):
+        gc.freeze()
+        gc.disable()
+        kind = kind.removesuffix("-nogc")
     start = time.perf_counter()
     n = 0
     if kind == "bare":
@@ -220,11 +229,15 @@ def main() -> None:
                                  "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}  # fmt: skip
     for label, path in (("csv", csv_path), ("xlsx", xlsx)):
         bare, sources, by_rows = child("bare", path), child("sources", path), child("rows", path)
+        bare_nogc, sources_nogc = child("bare-nogc", path), child("sources-nogc", path)
         result[label] = {"bare_read": bare, "parse_coerce_validate": sources,
                          "parse_coerce_validate_row_by_row": by_rows,
                          "time_ratio": round(sources["seconds"] / bare["seconds"], 2),
                          "time_ratio_row_by_row": round(by_rows["seconds"] / bare["seconds"], 2),
-                         "memory_ratio": round(sources["peak_rss_mb"] / bare["peak_rss_mb"], 2)}  # fmt: skip
+                         "memory_ratio": round(sources["peak_rss_mb"] / bare["peak_rss_mb"], 2),
+                         # Both again with the cyclic GC off, as the import runs its reader.
+                         "bare_read_gc_off": bare_nogc, "parse_coerce_validate_gc_off": sources_nogc,
+                         "time_ratio_gc_off": round(sources_nogc["seconds"] / bare_nogc["seconds"], 2)}  # fmt: skip
         print(label, json.dumps(result[label]), file=sys.stderr)
     if args.full:
         small_xlsx, small_csv = generate(args.full, data_dir)
