@@ -17,6 +17,7 @@ from python_calamine import CalamineWorkbook
 from phare.accounts.models import Role
 from phare.audit.models import AuditEvent
 from phare.cases import actions
+from phare.cases.models import Case
 from tests.test_cases_helpers import make_case
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +141,35 @@ def test_it_reimports_an_export_into_an_empty_organisation(three: dict[str, Any]
         return sorted([v for i, v in enumerate(r) if i not in skip] for r in sheet[2:])
 
     assert rows(first) == rows(second)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_writes_the_file_without_holding_a_transaction_and_never_unrecorded(org: Any, make_user: Any,
+                                                                             monkeypatch: pytest.MonkeyPatch,
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    from django.db import transaction
+
+    from phare.audit import log
+    from phare.imports import actions as export_actions
+
+    sup = make_user(Role.SUPERVISOR, org)
+    make_case(sup)
+    seen: list[bool] = []
+    write = export_actions.EXPORT_FORMATS["csv"]
+
+    def watched(bundles: Any, path: Path) -> int:
+        seen.append(transaction.get_connection().in_atomic_block)
+        return write(bundles, path)
+
+    monkeypatch.setitem(export_actions.EXPORT_FORMATS, "csv", watched)
+    out = tmp_path / "cases.csv"
+    assert export_actions.export_cases(sup, Case.objects.all(), "csv", out) == 1 and out.exists()
+    assert seen == [False]  # on SQLite a transaction is the write lock: the whole organisation would wait
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr(log, "record", broken)
+    with pytest.raises(RuntimeError):
+        export_actions.export_cases(sup, Case.objects.all(), "csv", out)
+    assert not out.exists()  # an export whose event could not be written is not left behind
