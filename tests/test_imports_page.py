@@ -62,10 +62,14 @@ def test_it_checks_a_file_before_importing_it_and_shows_progress_until_done(org:
 
 
 def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, client_for: Any, tmp_path: Path) -> None:
+    import csv
+    import io
+
     from django.utils import translation
 
     from htcds.validation import CODES
     from phare.audit.models import AuditEvent
+    from phare.jobs.models import Job
 
     client = client_for(make_user(Role.SUPERVISOR, org))
     pk = _upload(client, _csv(tmp_path, 4, bad_row=1), mode="skip-bad")
@@ -76,16 +80,30 @@ def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, clie
     assert AuditEvent.objects.filter(action="import.viewed", target_id=str(pk)).count() == 1
     real = int(client.post(f"/data/import/{pk}/confirm/")["Location"].rstrip("/").rsplit("/", 1)[1])
     queue.drain()
-    csv = b"".join(client.get(f"/data/import/{real}/rejected-rows.csv").streaming_content)  # type: ignore[attr-defined]
-    assert b"Femnine!" in csv and b"Feminine" in csv and b"is not one of the value names" in csv
+    body = b"".join(client.get(f"/data/import/{real}/rejected-rows.csv").streaming_content).decode()  # type: ignore[attr-defined]
+    rows = list(csv.reader(io.StringIO(body)))
+    # The file's own header rows and the rejected row as typed, with where it came from and what is wrong with it.
+    head = list(big_template_rows(0))
+    assert rows[0] == [*head[0], "phare_row", "phare_problems"] and rows[1][: len(head[1])] == head[1]
+    (bad,) = rows[2:]
+    assert bad[head[0].index("prs_Gender")] == "Femnine!" and bad[-2] == "4"
+    assert "(prs_Gender)" in bad[-1] and "is not one of the value names" in bad[-1] and "(fix: Feminine)" in bad[-1]
     client.post("/language/", {"language": "es"})
     spanish = b"".join(client.get(f"/data/import/{real}/rejected-rows.csv").streaming_content).decode()  # type: ignore[attr-defined]
     with translation.override("es"):
-        sentence = translation.gettext(CODES["invalid-choice"])
-    assert sentence != CODES["invalid-choice"] and sentence in spanish and "is not one of" not in spanish
-    assert spanish.splitlines()[0] == "row,source_key,column,field,value,code,message,fix"  # columns keep their names
+        sentence, fix = translation.gettext(CODES["invalid-choice"]), translation.gettext("fix")
+    assert sentence != CODES["invalid-choice"] and f"{sentence} ({fix}: Feminine)" in spanish
+    assert "is not one of" not in spanish and next(csv.reader(io.StringIO(spanish))) == rows[0]
     # Its values come from the people in the file: each download is a read in the audit log.
     assert AuditEvent.objects.filter(action="import.rejected_rows_read", target_id=str(real)).count() == 2
+    # Corrected, the same file goes back in: the row is imported and the added columns raise no warning.
+    bad[head[0].index("prs_Gender")] = "Feminine"
+    fixed = io.StringIO()
+    csv.writer(fixed).writerows([rows[0], rows[1], bad])
+    again = _upload(client, SimpleUploadedFile("fixed.csv", fixed.getvalue().encode(), content_type="text/csv"))
+    queue.drain()
+    result = Job.objects.get(pk=again).result or {}
+    assert (result["created"], result["rejected"], result["file_problems"]) == (1, 0, [])
 
 
 def test_it_refuses_to_import_an_all_or_nothing_file_with_rejected_rows(org: Any, make_user: Any, client_for: Any,

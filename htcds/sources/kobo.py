@@ -21,6 +21,7 @@ from typing import Any
 from htcds.catalogue import load
 from htcds.sources import _xlsform_names as xf
 from htcds.sources.base import Plan, Row, Source, TabularSource, convert_row, entity_map
+from htcds.sources.layout import EXTRA_COLUMNS
 from htcds.sources.problems import WARNING, source_problem
 from htcds.sources.tabular import cell_text, column_letter
 from htcds.sources.values import fold, make_converter
@@ -166,7 +167,7 @@ def _form_plan(headers: list[str], problems: list[Any], day_first: bool) -> Plan
             continue
         hit = resolve_header(h)
         if hit is None:
-            if not is_meta(h):
+            if not is_meta(h) and h not in EXTRA_COLUMNS:
                 problems.append(source_problem("unmapped-column", column=f"{column_letter(i)} ({h})", value=h, row=1,
                                                fix="map it in a mapping file if it should be kept",
                                                severity=WARNING))  # fmt: skip

@@ -25,6 +25,9 @@ TEMPLATE_FIELDS: tuple[str, ...] = (
 # Entities a one-row-per-case sheet can hold: the case, its victim (person and context), consent, referrals.
 ROW_ENTITIES = ("case", "person", "victim", "consent", "referral")
 ID_COLUMN = "id"
+# What Phare adds to the rows an import rejected (htcds.sources.rejected), skipped when they come back corrected.
+ROW_COLUMN, PROBLEMS_COLUMN = "phare_row", "phare_problems"
+EXTRA_COLUMNS = frozenset({ROW_COLUMN, PROBLEMS_COLUMN})
 
 
 def sheet_fields(extended: bool = False) -> list[Field]:

@@ -34,6 +34,7 @@ from htcds import codelists
 from htcds.catalogue import PARTICIPANT_ROLES, Field, Kind, load
 from htcds.coerce import coerce_value, date_order, parse_date
 from htcds.sources.base import Plan, TabularSource
+from htcds.sources.layout import EXTRA_COLUMNS
 from htcds.sources.problems import ERROR, WARNING, Problem, source_problem
 from htcds.sources.tabular import cell_text, column_letter
 from htcds.sources.values import GENDER_WORDS, choice_index, fold, make_converter
@@ -193,7 +194,7 @@ class MappedSource(TabularSource):
                 plan.id_required = True
         mapped = {fold(c) for c in m.columns} | ({fold(m.id_column)} if m.id_column else set())
         for i, h in enumerate(headers):
-            if h and fold(h) not in mapped:
+            if h and fold(h) not in mapped and h not in EXTRA_COLUMNS:
                 self.problems.append(source_problem("unmapped-column", row=m.header_row, value=h,
                                                     column=f"{column_letter(i)} ({h})", severity=WARNING,
                                                     fix="add it to the mapping's columns (or map it to ignore)"))  # fmt: skip

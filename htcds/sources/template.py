@@ -19,6 +19,7 @@ from htcds import codelists
 from htcds.catalogue import Kind, load
 from htcds.coerce import date_order
 from htcds.sources.base import Plan, TabularSource
+from htcds.sources.layout import EXTRA_COLUMNS
 from htcds.sources.problems import WARNING, source_problem
 from htcds.sources.tabular import cell_text, column_letter
 from htcds.sources.values import fold, make_converter
@@ -88,7 +89,7 @@ class TemplateSource(TabularSource):
                 by_label[i] = labels[fold(lab)]
             if not field and n and fold(n) in ID_HEADERS:
                 plan.id_columns.append(i)
-            elif not field and i not in by_label and (n or lab):
+            elif not field and i not in by_label and (n or lab) and (n or lab) not in EXTRA_COLUMNS:
                 self.problems.append(
                     source_problem(
                         "unmapped-column",

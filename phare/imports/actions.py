@@ -54,6 +54,11 @@ def errors_file_of(job: Job) -> Path:
     return file_of(job).with_name("rejected-rows.csv")
 
 
+def problems_file_of(job: Job) -> Path:
+    """The rejected rows' problems as data, beside their CSV: the download writes them in the reader's language."""
+    return file_of(job).with_name("rejected-rows.json")
+
+
 def progress_file_of(job: Job) -> Path:
     """Where an all-or-nothing import says how far it got: its own transaction hides the job's progress column
     until it ends (and on SQLite no other connection may write meanwhile)."""

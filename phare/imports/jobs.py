@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from phare.accounts.models import Organisation, User
-from phare.imports.actions import JOB, errors_file_of, file_of, load_saved_mapping, progress_file_of
+from phare.imports.actions import JOB, errors_file_of, file_of, load_saved_mapping, problems_file_of, progress_file_of
 from phare.imports.models import SavedMapping
 from phare.imports.service import Report, run_import
 from phare.jobs import queue
@@ -71,7 +71,7 @@ def run_file(job: Job) -> dict[str, Any]:
         # workers until it ends. Take a lease long enough for the whole file now, from its dry run's row count.
         Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() + queue.LEASE + SECONDS_PER_ROW * (total or 0))
     report = run_import(path, org, actor, mapping=mapping, dry_run=dry_run, mode=p.get("mode", "atomic"), error_csv=errors_csv,
-                        progress=_to_file(progress_file_of(job), total) if atomic else
+                        problems_json=None if dry_run else problems_file_of(job), progress=_to_file(progress_file_of(job), total) if atomic else
                         lambda n: queue.report_progress(job, n, total))  # fmt: skip
     progress_file_of(job).unlink(missing_ok=True)
     if not dry_run:

@@ -10,7 +10,7 @@ found by their source key and reported unchanged).
 
 from __future__ import annotations
 
-import csv
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from htcds.sources import Source, open_source, report_dict
 from htcds.sources.mapped import Mapping
+from htcds.sources.rejected import problems_text, write_rejected_rows
 from htcds.validation import ERROR
 from phare.audit import log as audit
 from phare.cases import actions, bulk
@@ -105,7 +106,8 @@ class _RejectedRowError(Exception):
 
 
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
-               mode: str = "atomic", error_csv: Path | None = None, progress: Progress | None = None) -> Report:  # fmt: skip
+               mode: str = "atomic", error_csv: Path | None = None, problems_json: Path | None = None,
+               progress: Progress | None = None) -> Report:  # fmt: skip
     """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
 
     skip-bad: each batch is one transaction. atomic: the whole run is one transaction, rolled back at the end if
@@ -204,13 +206,12 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     if created_total >= 1000:
         bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])
     if rejected_raw and error_csv is not None:
-        with error_csv.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["row", "source_key", "column", "field", "value", "code", "message", "fix"])
-            for row, key, probs in rejected_raw:
-                for p in probs:
-                    if p["severity"] == ERROR:
-                        w.writerow([row, key, p["column"], p["field"], p["value"], p["code"], p["message"], p["fix"]])
+        # The rejected rows as typed, with what is wrong with each: the file to correct and upload again.
+        wrong = {row: (key, [p for p in probs if p["severity"] == ERROR]) for row, key, probs in rejected_raw}
+        write_rejected_rows(open_source(path, mapping), {row: (key, problems_text(ps)) for row, (key, ps) in wrong.items()},
+                            error_csv)  # fmt: skip
+        if problems_json is not None:  # for the pages, which show each problem in the reader's language
+            problems_json.write_text(json.dumps({str(row): ps for row, (_, ps) in wrong.items()}, default=str), "utf-8")
     return report
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from htcds.catalogue import load
 from htcds.sources.mapped import MappingError, suggest_mapping
+from htcds.sources.rejected import problems_text
 from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
 from htcds.sources.xlsform import write_blank_template, write_xlsform
 from phare.access import get_or_404, scoped
@@ -127,33 +128,31 @@ def discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_perm(IMPORT)
 def rejected_rows(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """The rejected rows' problems as CSV, each message in the reader's language (the file keeps htcds's English
-    ones, beside their stable codes)."""
+    """The rejected rows as typed, each with its problems in the reader's language: the sheet to correct and
+    upload again."""
     job = _job(request, pk)
     path = actions.errors_file_of(job)
     if not path.exists():
         raise Http404("Not found")
     actions.open_rejected_rows(request.user, job, request=request)
+    problems_path = actions.problems_file_of(job)
+    problems = json.loads(problems_path.read_text("utf-8")) if problems_path.exists() else {}
     fh = path.open(newline="", encoding="utf-8")
-    response = StreamingHttpResponse(_translated_rows(fh), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_translated_rows(fh, problems), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="rejected-rows-{job.pk}.csv"'
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _translated_rows(fh: Any) -> Iterator[str]:
+def _translated_rows(fh: Any, problems: dict[str, list[dict[str, Any]]]) -> Iterator[str]:
+    """The stored rows, each one's problems written again in the reader's language (the file keeps English)."""
     out = io.StringIO()
     writer = csv.writer(out)
+    fix = _("fix")
     with fh:
-        rows = csv.reader(fh)
-        head = next(rows, None)
-        if head is None:
-            return
-        code, message = head.index("code"), head.index("message")
-        writer.writerow(head)
-        for row in rows:
-            if len(row) == len(head):
-                row[message] = problem_message(row[code], row[message])
+        for row in csv.reader(fh):
+            if len(row) >= 2 and row[-2] in problems:
+                row[-1] = problems_text(problems[row[-2]], lambda p: problem_message(p["code"], p["message"]), fix)
             writer.writerow(row)
             if out.tell() > 65536:
                 yield out.getvalue()
