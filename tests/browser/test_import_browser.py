@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ def test_it_imports_a_template_and_maps_a_legacy_sheet(live_server: Any, browser
     rows = list(big_template_rows(12))
     rows[5][rows[0].index("prs_Gender")] = "Femnine!"
     sheet = write_csv(tmp_path / "shelter-cases.csv", rows)
-    page = browser.new_context(viewport=PHONE).new_page()
+    page = browser.new_context(viewport=PHONE, accept_downloads=True).new_page()
     base = live_server.url
     sign_in(page, base, "boss", PASSWORD)
     page.click("nav >> text=Import")
@@ -50,7 +52,37 @@ def test_it_imports_a_template_and_maps_a_legacy_sheet(live_server: Any, browser
     page.reload()
     page.screenshot(path=str(shots / "import-done-phone.png"), full_page=True)
     assert Case.objects.filter(organisation=org).count() == 11
-    assert "Download the rejected rows" in page.content()
+    # The rejected row comes back as typed: corrected in that file, the file goes in again.
+    with page.expect_download() as download:
+        page.click("text=Download the rejected rows")
+    rejected = tmp_path / "rejected.csv"
+    download.value.save_as(rejected)
+    back = list(csv.reader(rejected.open(newline="", encoding="utf-8")))
+    (bad,) = back[2:]
+    assert bad[rows[0].index("prs_Gender")] == "Femnine!" and "(fix: Feminine)" in bad[-1]
+    bad[rows[0].index("prs_Gender")] = "Feminine"
+    with rejected.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(back)
+    page.click("nav >> text=Import")
+    page.set_input_files("#file", str(rejected))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert queue.drain() == 1
+    page.reload()
+    with page.expect_navigation():
+        page.click("text=Import now")
+    assert queue.drain() == 1
+    assert Case.objects.filter(organisation=org).count() == 12
+
+    # The case list exports what it shows, without JavaScript needed: a form posted by a button.
+    page.goto(f"{base}/cases/?status=open")
+    page.screenshot(path=str(shots / "cases-export-phone.png"), full_page=False)
+    with page.expect_download() as download:
+        page.click("form.export button[value=csv]")
+    exported = list(csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+    statuses = {r[rows[0].index("cas_Status")] for r in exported[2:]}
+    opened = Case.objects.filter(organisation=org, cas_Status__in=["Active", "FollowUp"]).count()
+    assert len(exported) - 2 == opened > 0 and statuses <= {"Active", "FollowUp"}
 
     legacy = tmp_path / "old-register.csv"
     legacy.write_text("File no,First name,Last name,Gender,DOB,Country of origin\n"
