@@ -173,3 +173,43 @@ def test_it_writes_the_file_without_holding_a_transaction_and_never_unrecorded(o
     with pytest.raises(RuntimeError):
         export_actions.export_cases(sup, Case.objects.all(), "csv", out)
     assert not out.exists()  # an export whose event could not be written is not left behind
+
+
+def test_it_hands_a_large_export_to_the_worker_for_its_requester_only(three: dict[str, Any], org: Any, make_user: Any,
+                                                                    client_for: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path, settings: Any) -> None:  # fmt: skip
+    import os
+    import time
+
+    from phare.imports import actions as export_actions
+    from phare.jobs import (
+        handlers,  # noqa: F401  (registers the job kinds, as the worker does)
+        queue,
+    )
+    from phare.jobs.models import Job
+
+    settings.DATA_DIR = tmp_path / "data"
+    monkeypatch.setattr(export_actions, "EXPORT_INLINE", 2)
+    client = client_for(three["sup"])
+    assert _csv_names(_body(_export(client, "csv", status="open"))) == ["Amaka", "Bola"]  # two: written at once
+    queued = _export(client, "csv")  # three: more than the page writes while the person waits
+    assert queued.status_code == 302
+    page = queued["Location"]
+    assert b'hx-trigger="every 2s"' in client.get(page).content
+    assert AuditEvent.objects.filter(action="export.cases").count() == 1  # recorded when the file is written
+    assert queue.drain() == 1
+    assert "Download the file (3 cases)" in client.get(page).content.decode()
+    colleague = client_for(make_user(Role.SUPERVISOR, org))  # same organisation, same role: still not theirs
+    assert colleague.get(page).status_code == 404 and colleague.get(page + "file").status_code == 404
+    assert _csv_names(_body(client.get(page + "file"))) == ["Amaka", "Bola", "Chidi"]
+    assert client.get(page + "file").status_code == 404  # once only
+    assert "downloaded or has expired" in client.get(page).content.decode()
+    event = AuditEvent.objects.filter(action="export.cases").latest("id")
+    assert event.actor_id == three["sup"].pk and event.detail["cases"] == 3
+    # A file nobody fetched within the hour is deleted when asked for, as by retention.
+    client.post("/data/export/", {"format": "json"})
+    queue.drain()
+    stale = export_actions.export_file_of(Job.objects.filter(kind="export.cases").latest("id"))
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    assert client.get(f"/data/export/{Job.objects.filter(kind='export.cases').latest('id').pk}/file").status_code == 404
+    assert not stale.exists()

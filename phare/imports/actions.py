@@ -210,6 +210,38 @@ def exports_root() -> Path:
 
 
 EXPORT_KEEP = timedelta(hours=1)
+EXPORT_JOB = "export.cases"
+# A selection up to this size is written while the person waits (about 1.5 s); a larger one goes to the worker,
+# so that no web request or proxy waits a minute for 100,000 cases.
+EXPORT_INLINE = 5_000
+
+
+def queue_export(actor: Any, fmt: str, data: dict[str, str], request: HttpRequest | None = None) -> Job:
+    """Hand a large export to the worker (`phare.imports.jobs.run_export`): `data` is the case list's filters as
+    posted. Its `export.cases` event is written when the file is."""
+    if not may_export(actor):
+        raise PermissionDenied
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return queue.enqueue(EXPORT_JOB, {"format": fmt, "data": data, "actor": actor.pk},
+                         organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
+
+
+def export_file_of(job: Job) -> Path:
+    """Where the worker writes a queued export; it is deleted once downloaded, or after EXPORT_KEEP."""
+    return exports_root() / str(job.organisation_id) / f"export-{job.pk}.{job.payload['format']}"
+
+
+def ready_export(job: Job) -> Path | None:
+    """A queued export's file if it is there and younger than EXPORT_KEEP (an older one is deleted now)."""
+    path = export_file_of(job)
+    try:
+        if time.time() - path.stat().st_mtime < EXPORT_KEEP.total_seconds():
+            return path
+    except FileNotFoundError:
+        return None
+    path.unlink(missing_ok=True)
+    return None
 
 
 

@@ -14,7 +14,17 @@ from typing import Any
 from django.utils import timezone
 
 from phare.accounts.models import Organisation, User
-from phare.imports.actions import JOB, errors_file_of, file_of, load_saved_mapping, problems_file_of, progress_file_of
+from phare.imports.actions import (
+    EXPORT_JOB,
+    JOB,
+    errors_file_of,
+    export_cases,
+    export_file_of,
+    file_of,
+    load_saved_mapping,
+    problems_file_of,
+    progress_file_of,
+)
 from phare.imports.models import SavedMapping
 from phare.imports.service import Report, run_import
 from phare.jobs import queue
@@ -49,6 +59,24 @@ def summary(report: Report) -> dict[str, Any]:
     data["rows_noteworthy"] = len(noteworthy)
     data["duplicates"] = sum(1 for r in noteworthy if r["duplicates"])
     return data
+
+
+@queue.handler(EXPORT_JOB)
+def run_export(job: Job) -> dict[str, Any]:
+    """A large export from the case list: the same filters, the same verb as the pages' inline export."""
+    from phare.cases.filters import filter_cases, filter_form
+
+    p = job.payload
+    if job.organisation_id is None:
+        raise ValueError("an export job names its organisation")
+    actor = User.objects.get(pk=p["actor"], organisation_id=job.organisation_id, is_active=True)
+    form = filter_form(actor, p["data"])
+    if not form.is_valid():
+        raise ValueError(f"the export's filters no longer read: {form.errors.as_text()}")
+    out = export_file_of(job)
+    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
+    return {"cases": export_cases(actor, filter_cases(actor, form), p["format"], out, filters)}
 
 
 @queue.handler(JOB)

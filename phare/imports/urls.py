@@ -12,4 +12,6 @@ urlpatterns = [
     path("import/<int:pk>/rejected-rows.csv", views.rejected_rows, name="rejected_rows"),
     path("import/blank/<str:kind>.xlsx", views.blank_form, name="blank_form"),
     path("export/", views.export, name="export"),
+    path("export/<int:pk>/", views.export_job, name="export_job"),
+    path("export/<int:pk>/file", views.export_download, name="export_download"),
 ]

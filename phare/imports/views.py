@@ -173,15 +173,52 @@ def export(request: HttpRequest) -> HttpResponseBase:
         return redirect("cases:list")
     if not actions.may_export(request.user):  # the export permission without sight of personal data
         raise PermissionDenied
+    cases = filter_cases(request.user, form)
+    if cases.count() > actions.EXPORT_INLINE:
+        job = actions.queue_export(request.user, fmt, {k: request.POST.get(k, "") for k in form.fields}, request)
+        return redirect("imports:export_job", pk=job.pk)
     filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
     root = actions.exports_root() / str(getattr(request.user, "organisation_id", ""))
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile(dir=root, suffix=f".{fmt}", delete=False) as tmp:
         path = Path(tmp.name)
-    actions.export_cases(request.user, filter_cases(request.user, form), fmt, path, filters, request=request)
+    actions.export_cases(request.user, cases, fmt, path, filters, request=request)
     fh = path.open("rb")
     path.unlink()  # the open file stays readable; nothing is left on disk once the response is sent
     response = FileResponse(fh, as_attachment=True, filename=f"cases-{date.today().isoformat()}.{fmt}")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _export_job(request: HttpRequest, pk: int) -> Job:
+    """A queued export, for the person who asked for it only (404 alike for anyone else's, in or out of the
+    organisation)."""
+    job = get_or_404(request.user, Job, pk=pk, kind=actions.EXPORT_JOB)
+    if job.payload.get("actor") != request.user.pk:
+        raise Http404("Not found")
+    return job
+
+
+@require_perm(EXPORT)
+def export_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A large export while the worker writes it, then its download link."""
+    job = _export_job(request, pk)
+    context = {"job": job, "running": job.status in RUNNING, "ready": actions.ready_export(job) is not None}
+    if request.headers.get("HX-Request"):
+        return render(request, "imports/_export_status.html", context)
+    return render(request, "imports/export.html", context)
+
+
+@require_perm(EXPORT)
+def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The file of a queued export, once: it is deleted as it is sent."""
+    job = _export_job(request, pk)
+    path = actions.ready_export(job)
+    if path is None:
+        raise Http404("Not found")
+    fh = path.open("rb")
+    path.unlink()  # the open file stays readable until sent
+    response = FileResponse(fh, as_attachment=True, filename=f"cases-{job.created.date().isoformat()}.{job.payload['format']}")
     response["Cache-Control"] = "no-store"
     return response
 
