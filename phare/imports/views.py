@@ -137,22 +137,25 @@ def rejected_rows(request: HttpRequest, pk: int) -> HttpResponseBase:
     actions.open_rejected_rows(request.user, job, request=request)
     problems_path = actions.problems_file_of(job)
     problems = json.loads(problems_path.read_text("utf-8")) if problems_path.exists() else {}
+    # Written here, in the request's language: the rows stream after the view has returned.
+    fix = _("fix")
+    texts = {row: problems_text(ps, lambda p: problem_message(p["code"], p["message"]), fix) for row, ps in problems.items()}
     fh = path.open(newline="", encoding="utf-8")
-    response = StreamingHttpResponse(_translated_rows(fh, problems), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_translated_rows(fh, texts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="rejected-rows-{job.pk}.csv"'
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _translated_rows(fh: Any, problems: dict[str, list[dict[str, Any]]]) -> Iterator[str]:
-    """The stored rows, each one's problems written again in the reader's language (the file keeps English)."""
+def _translated_rows(fh: Any, texts: dict[str, str]) -> Iterator[str]:
+    """The stored rows, each one's problems (last column) replaced by `texts[its row number]` (the file keeps
+    English)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    fix = _("fix")
     with fh:
         for row in csv.reader(fh):
-            if len(row) >= 2 and row[-2] in problems:
-                row[-1] = problems_text(problems[row[-2]], lambda p: problem_message(p["code"], p["message"]), fix)
+            if len(row) >= 2 and row[-2] in texts:
+                row[-1] = texts[row[-2]]
             writer.writerow(row)
             if out.tell() > 65536:
                 yield out.getvalue()
