@@ -45,6 +45,13 @@ def filter_form(user: Any, data: Any) -> cf.CaseFilterForm:
     return cf.CaseFilterForm(data or None, owners=owners)
 
 
+def applied_filters(form: cf.CaseFilterForm) -> dict[str, str]:
+    """The filters the form sets, as text (for an export's audit event); none for an unbound or invalid form."""
+    if not form.is_bound or not form.is_valid():
+        return {}
+    return {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
+
+
 def filter_cases(user: Any, form: cf.CaseFilterForm) -> QuerySet[Case]:
     """The cases the user may see that match the form (all of them if it is unbound or invalid)."""
     qs = visible_cases(user)

@@ -64,7 +64,7 @@ def summary(report: Report) -> dict[str, Any]:
 @queue.handler(EXPORT_JOB)
 def run_export(job: Job) -> dict[str, Any]:
     """A large export from the case list: the same filters, the same verb as the pages' inline export."""
-    from phare.cases.filters import filter_cases, filter_form
+    from phare.cases.filters import applied_filters, filter_cases, filter_form
 
     p = job.payload
     if job.organisation_id is None:
@@ -75,8 +75,7 @@ def run_export(job: Job) -> dict[str, Any]:
         raise ValueError(f"the export's filters no longer read: {form.errors.as_text()}")
     out = export_file_of(job)
     out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
-    return {"cases": export_cases(actor, filter_cases(actor, form), p["format"], out, filters)}
+    return {"cases": export_cases(actor, filter_cases(actor, form), p["format"], out, applied_filters(form))}
 
 
 @queue.handler(JOB)

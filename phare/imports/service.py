@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from htcds.sources import Source, open_source, report_dict
@@ -99,6 +99,17 @@ def _flag_duplicates(organisation_id: int, probes: list[tuple[RowResult, dict[st
     for (res, _), found in zip(probes, matches, strict=True):
         res.duplicates = [pid for pid, score in found if score >= 3]
     probes.clear()
+
+
+def compared_cases(participants: QuerySet[CaseParticipant], duplicates: list[list[int]]) -> list[list[str]]:
+    """For each row's possible duplicates (person ids), the numbers of those people's cases among `participants`
+    (which the caller scopes): what the row is to be compared with."""
+    people = {pid for ids in duplicates for pid in ids}
+    cases: dict[int, set[str]] = {}
+    if people:
+        for pid, number in participants.filter(person_id__in=people).values_list("person_id", "case__number"):
+            cases.setdefault(pid, set()).add(number)
+    return [sorted({n for pid in ids for n in cases.get(pid, ())}) for ids in duplicates]
 
 
 class _RejectedRowError(Exception):

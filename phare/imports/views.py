@@ -29,11 +29,12 @@ from htcds.sources.xlsform import write_blank_template, write_xlsform
 from phare.access import get_or_404, scoped
 from phare.accounts.permissions import EXPORT, IMPORT, require_perm
 from phare.cases.access import visible_cases
-from phare.cases.filters import filter_cases, filter_form
+from phare.cases.filters import applied_filters, filter_cases, filter_form
 from phare.cases.models import CaseParticipant
 from phare.core.problems import problem_message
 from phare.imports import actions
 from phare.imports.models import ImportedRecord, SavedMapping
+from phare.imports.service import compared_cases
 from phare.jobs.models import Job
 
 SAMPLE_ROWS = 20
@@ -89,18 +90,14 @@ def _with_cases(user: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
     if not flagged:
         return rows
     cases = visible_cases(user)
-    seen: dict[int, list[str]] = {}
-    people = {pid for r in flagged for pid in r["duplicates"]}
-    for pid, number in (scoped(user, CaseParticipant).filter(person_id__in=people, case__in=cases)
-                        .order_by("case__number").values_list("person_id", "case__number")):  # fmt: skip
-        seen.setdefault(pid, []).append(number)
+    seen = compared_cases(scoped(user, CaseParticipant).filter(case__in=cases), [r["duplicates"] for r in flagged])
     made: dict[str, str] = {}
     if not result.get("dry_run"):
         made = dict(scoped(user, ImportedRecord).filter(source=result.get("source", ""), case__in=cases,
                                                         source_key__in=[r["key"] for r in flagged])
                     .values_list("source_key", "case__number"))  # fmt: skip
-    for r in flagged:
-        r["seen_in"] = sorted({n for pid in r["duplicates"] for n in seen.get(pid, [])})
+    for r, numbers in zip(flagged, seen, strict=True):
+        r["seen_in"] = numbers
         r["new_case"] = made.get(r["key"])
     return rows
 
@@ -180,12 +177,11 @@ def export(request: HttpRequest) -> HttpResponseBase:
     if cases.count() > actions.EXPORT_INLINE:
         job = actions.queue_export(request.user, fmt, {k: request.POST.get(k, "") for k in form.fields}, request)
         return redirect("imports:export_job", pk=job.pk)
-    filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
     root = actions.exports_root() / str(getattr(request.user, "organisation_id", ""))
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile(dir=root, suffix=f".{fmt}", delete=False) as tmp:
         path = Path(tmp.name)
-    actions.export_cases(request.user, cases, fmt, path, filters, request=request)
+    actions.export_cases(request.user, cases, fmt, path, applied_filters(form), request=request)
     fh = path.open("rb")
     path.unlink()  # the open file stays readable; nothing is left on disk once the response is sent
     response = FileResponse(fh, as_attachment=True, filename=f"cases-{date.today().isoformat()}.{fmt}")

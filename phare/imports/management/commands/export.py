@@ -35,7 +35,7 @@ class Command(BaseCommand):
 
         from htcds.sources import xlsform
         from phare.accounts.models import Organisation, User
-        from phare.cases.filters import filter_cases, filter_form
+        from phare.cases.filters import applied_filters, filter_cases, filter_form
         from phare.imports.actions import export_cases, may_export
 
         out = Path(opts["out"])
@@ -63,8 +63,7 @@ class Command(BaseCommand):
         if opts["filter"] and not form.is_valid():
             wrong = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
             raise CommandError(f"--filter: {wrong} (the filters are those of the case list's address)")
-        filters = {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)} if form.is_bound else {}
-        n = export_cases(actor, filter_cases(actor, form), fmt, out, filters)
+        n = export_cases(actor, filter_cases(actor, form), fmt, out, applied_filters(form))
         self.stdout.write(f"{n} cases written to {out}")
 
     def _release(self, fmt: str, org: Any, users: Any, out: Path, opts: dict[str, Any]) -> None:

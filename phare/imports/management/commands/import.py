@@ -30,7 +30,7 @@ class Command(BaseCommand):
         from phare.accounts.models import Organisation, User
         from phare.accounts.permissions import IMPORT, can
         from phare.cases.models import CaseParticipant
-        from phare.imports.service import run_import, stderr_progress
+        from phare.imports.service import compared_cases, run_import, stderr_progress
 
         path = Path(opts["path"])
         org = Organisation.objects.filter(slug=opts["org"]).first()
@@ -59,14 +59,9 @@ class Command(BaseCommand):
         for p in data["file_problems"]:
             self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}")
         # A possible duplicate is named by the cases of the people it may be, which the pages link to.
-        people = {pid for r in data.get("rows", []) for pid in r["duplicates"]}
-        cases: dict[int, set[str]] = {}
-        for pid, number in CaseParticipant.objects.filter(organisation=org, person_id__in=people).values_list(
-            "person_id", "case__number"
-        ):
-            cases.setdefault(pid, set()).add(number)
-        for r in data.get("rows", []):
-            seen = sorted({n for pid in r["duplicates"] for n in cases.get(pid, ())})
+        rows = data.get("rows", [])
+        compared = compared_cases(CaseParticipant.objects.filter(organisation=org), [r["duplicates"] for r in rows])
+        for r, seen in zip(rows, compared, strict=True):
             self.stdout.write(f"row {r['row']} ({r['key']}): {r['outcome']}"
                               + (f", possible duplicate: compare with case {', '.join(seen)}" if seen else ""))  # fmt: skip
             for p in r["problems"]:
