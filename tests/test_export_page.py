@@ -197,6 +197,8 @@ def test_it_hands_a_large_export_to_the_worker_for_its_requester_only(three: dic
     page = queued["Location"]
     assert b'hx-trigger="every 2s"' in client.get(page).content
     assert AuditEvent.objects.filter(action="export.cases").count() == 1  # recorded when the file is written
+    requested = AuditEvent.objects.get(action="export.requested")  # and the request, with the job it queued
+    assert requested.actor_id == three["sup"].pk and requested.detail == {"format": "csv", "filters": {}}
     assert queue.drain() == 1
     assert "Download the file (3 cases)" in client.get(page).content.decode()
     colleague = client_for(make_user(Role.SUPERVISOR, org))  # same organisation, same role: still not theirs

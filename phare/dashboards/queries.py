@@ -178,7 +178,7 @@ UNCHANGING_ACTIONS = (
     "person.viewed", "person.exported", "user.created", "user.language_set", "user.mfa_reset", "api.token.create",
     "api.token.revoke", "export.aggregate", "export.cases", "export.ctdc", "export.synthetic", "backup.created",
     "retention.policy_set", "legal_hold.placed", "legal_hold.released", "import.rejected_rows_read",
-    "import.viewed",
+    "import.viewed", "export.requested",
 )  # fmt: skip
 REFRESH_JOB = "dashboard.refresh"
 

@@ -185,9 +185,7 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path, filters
     if not may_export(actor):
         raise PermissionDenied
     writer = EXPORT_FORMATS[fmt]
-    described = dict(filters or {})
-    if described.get("q"):
-        described["q"] = "(search)"  # a search may be a person's name; auditors must not read names
+    described = _described(filters or {})
     try:
         # Read outside a transaction: on SQLite each one takes the write lock (IMMEDIATE), and 100,000 cases take
         # most of a minute to write out. The event follows once the file is whole; if it cannot be recorded, the
@@ -201,6 +199,14 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path, filters
         out.unlink(missing_ok=True)
         raise
     return n
+
+
+def _described(filters: dict[str, str]) -> dict[str, str]:
+    """Filters as an audit event may hold them: a search may be a person's name, and auditors must not read names."""
+    out = {k: v for k, v in filters.items() if v}
+    if out.get("q"):
+        out["q"] = "(search)"
+    return out
 
 
 def exports_root() -> Path:
@@ -218,13 +224,17 @@ EXPORT_INLINE = 5_000
 
 def queue_export(actor: Any, fmt: str, data: dict[str, str], request: HttpRequest | None = None) -> Job:
     """Hand a large export to the worker (`phare.imports.jobs.run_export`): `data` is the case list's filters as
-    posted. Its `export.cases` event is written when the file is."""
+    posted. The request is recorded with the job; its `export.cases` event is written when the file is."""
     if not may_export(actor):
         raise PermissionDenied
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    return queue.enqueue(EXPORT_JOB, {"format": fmt, "data": data, "actor": actor.pk},
-                         organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
+    with transaction.atomic():
+        job = queue.enqueue(EXPORT_JOB, {"format": fmt, "data": data, "actor": actor.pk},
+                            organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
+        audit.record("export.requested", actor=actor, organisation=actor.organisation, target=job, request=request,
+                     detail={"format": fmt, "filters": _described(data)})  # fmt: skip
+    return job
 
 
 def export_file_of(job: Job) -> Path:
