@@ -152,6 +152,8 @@ PHARE_MASTER_KEY_FILE = os.getenv("PHARE_MASTER_KEY_FILE", "")
 # active flag changes (User.get_session_auth_hash; enforced by phare.accounts.middleware).
 PHARE_IDLE_TIMEOUT = envint("PHARE_IDLE_TIMEOUT", "900")
 PHARE_SESSION_MAX_AGE = 12 * 3600
+# Hours a one-time enrolment code (what a user needs, with their password, to enrol a second factor) stays valid.
+PHARE_ENROLMENT_CODE_HOURS = envint("PHARE_ENROLMENT_CODE_HOURS", "72")
 # How long dashboards may show counts older than the data while the worker recounts (seconds).
 PHARE_DASHBOARD_STALE_SECONDS = envint("PHARE_DASHBOARD_STALE_SECONDS", "900")
 SESSION_COOKIE_AGE = 12 * 3600
