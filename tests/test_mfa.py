@@ -77,7 +77,11 @@ def test_it_accepts_each_recovery_code_once(make_user: Any, org: Any) -> None:
     assert AuditEvent.objects.filter(action="mfa.recovery_code_used").count() == 1
 
 
-def test_it_does_not_require_mfa_of_roles_without_personal_data(make_user: Any, org: Any) -> None:
+def test_it_does_not_require_mfa_of_roles_without_personal_data_where_the_organisation_does_not(
+    make_user: Any, org: Any
+) -> None:
+    org.require_mfa = False
+    org.save(update_fields=["require_mfa"])
     analyst = make_user(Role.ANALYST, org)
     c = Client()
     r = _sign_in(c, analyst)
