@@ -3,6 +3,7 @@ without JavaScript; every read goes through the access layer, every write throug
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,6 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -228,7 +228,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         ids = [pid for pid, _ in ranked]
         people = visible_persons(user).in_bulk(ids)
         matches = [(people[pid], score) for pid, score in ranked if pid in people]
-        withheld = [match_token(user, pid) for pid, _ in ranked if pid not in people]
+        withheld = [match_token(request, pid) for pid, _ in ranked if pid not in people]
         record("person.lookup", actor=user, request=request, target_type="cases.person",
                detail={"shown": [str(p.uid) for p, _ in matches], "withheld": len(withheld)})  # fmt: skip
     initial = probe.cleaned_data if request.GET and probe.is_valid() else {}
@@ -265,24 +265,26 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 # --- people and cases the user cannot open ---------------------------------------------------------------
 
-_MATCH_SALT = "phare.cases.withheld-match"
-_MATCH_MAX_AGE = 3600
+_WITHHELD = "phare_withheld_matches"
+_WITHHELD_KEEP = 20
 
 
-def match_token(user: Any, person_id: int) -> str:
-    """An opaque, signed, expiring reference to a withheld match, valid for this user only: the page never
-    carries the person's id, and a token cannot be replayed by a colleague."""
-    return signing.dumps({"p": person_id, "u": user.pk}, salt=_MATCH_SALT, compress=True)
+def match_token(request: HttpRequest, person_id: int) -> str:
+    """A random reference to a withheld match, kept in the user's session: the page never carries the person's
+    id, and the reference means nothing in another session."""
+    refs: dict[str, int] = dict(request.session.get(_WITHHELD, {}))
+    for ref, pid in refs.items():
+        if pid == person_id:
+            return ref
+    ref = secrets.token_urlsafe(12)
+    refs[ref] = person_id
+    request.session[_WITHHELD] = dict(list(refs.items())[-_WITHHELD_KEEP:])
+    return ref
 
 
-def _withheld_person(user: Any, token: str) -> Person:
-    try:
-        data = signing.loads(token, salt=_MATCH_SALT, max_age=_MATCH_MAX_AGE)
-    except signing.BadSignature:
-        raise Http404("Not found") from None
-    if not isinstance(data, dict) or data.get("u") != user.pk:
-        raise Http404("Not found")
-    person = access.scoped(user, Person).filter(pk=int(data.get("p") or 0)).first()
+def _withheld_person(request: HttpRequest, token: str) -> Person:
+    pid = request.session.get(_WITHHELD, {}).get(token)
+    person = access.scoped(request.user, Person).filter(pk=int(pid or 0)).first()
     if person is None:
         raise Http404("Not found")
     return person
@@ -299,7 +301,7 @@ def withheld_match(request: HttpRequest, token: str) -> HttpResponse:
     and for roles allowed to break glass, open the person's cases for a few hours with a reason."""
     require_write(request.user)
     user: Any = request.user
-    person = _withheld_person(user, token)
+    person = _withheld_person(request, token)
     if visible_persons(user).filter(pk=person.pk).exists():
         return HttpResponseRedirect(reverse("cases:new"))
     ask = AccessRequestForm(request.POST if request.POST.get("do") == "ask" else None)
