@@ -117,7 +117,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "export_params": [(k, v) for k, values in params.lists() for v in values],
     }  # fmt: skip
     template = "cases/_list_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
-    return render(request, template, ctx)
+    response = render(request, template, ctx)
+    if names:
+        # A list that shows names is a read of those people: one event per page view, naming the cases shown
+        # (never what was searched for: a name typed into the search box is personal data too).
+        record("case.list_viewed", actor=request.user, request=request, target_type="cases.case",
+               detail={"cases": [r.case.number for r in rows], "page": page,
+                       "search": bool(form.is_valid() and form.cleaned_data.get("q"))})  # fmt: skip
+    return response
 
 
 # --- a case ----------------------------------------------------------------------------------------------
@@ -474,6 +481,9 @@ def participant_edit(request: HttpRequest, number: str, uid: str) -> HttpRespons
     form = _context_form(part.role, request.POST or None, case, initial=cf.initial_from(part, names))
     if form is None:
         raise Http404("Not found")
+    if request.method != "POST":
+        record("case.participant.viewed", actor=request.user, target=part, request=request,
+               detail={"case": case.number, "person": str(part.person.uid)})  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_participant(request.user, part, form.model_data(), request=request)
@@ -558,6 +568,9 @@ def record_edit(request: HttpRequest, number: str, kind: str, uid: str) -> HttpR
     form = form_cls(
         request.POST or None, organisation_id=case.organisation_id, initial=cf.initial_from(obj, form_cls.field_names)
     )
+    if request.method != "POST":
+        record(f"case.{model._meta.model_name}.viewed", actor=request.user, target=obj, request=request,
+               detail={"case": case.number})
     if request.method == "POST" and form.is_valid():
         try:
             update(request.user, obj, form.model_data(), request=request)
@@ -624,6 +637,7 @@ def assessment_view(request: HttpRequest, number: str, uid: str) -> HttpResponse
     texts = {q["code"]: q["text"] for q in _questions(case)}
     rows = [(texts.get(x["question"], x["question"]), cf.ANSWER_LABELS.get(x["answer"], x["answer"]), notes.get(x["question"], ""))
             for x in a.answers]  # fmt: skip
+    record("case.assessment.viewed", actor=request.user, target=a, request=request, detail={"case": case.number})
     return render(request, "cases/assessment.html", {"case": case, "a": a, "rows": rows})
 
 
