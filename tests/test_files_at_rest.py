@@ -205,6 +205,27 @@ def test_it_keeps_an_upload_sealed_from_its_arrival_to_its_import(switch_off: st
     assert leaks == expected[switch_off], seen
 
 
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_it_reads_the_mapping_pages_sample_from_memory(in_memory: bool, supervisor: Any, disk: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from phare.imports import views
+
+    if not in_memory:
+        monkeypatch.setattr(views, "memory_file", on_disk)
+    seen: list[list[str]] = []
+    open_table = views.open_table
+
+    def reading(path: Path, *args: Any) -> Any:
+        seen.append(disk())
+        return open_table(path, *args)
+
+    monkeypatch.setattr(views, "open_table", reading)
+    legacy = f"Given name,Sex\n{MARKER},female\n".encode()
+    page = supervisor.post("/data/import/mapping/", {"file": SimpleUploadedFile("legacy.csv", legacy)})
+    assert MARKER in page.content.decode()  # the sample is shown
+    assert len(seen) == 1 and (seen[0] == []) is in_memory
+
+
 def test_it_seals_a_large_upload_as_it_arrives(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path) -> None:
     from phare.crypto.uploads import SealedUploadHandler
 
@@ -485,5 +506,10 @@ def test_it_deletes_finished_job_rows_when_retention_runs(purging: bool, org: An
         assert left == {fresh, waiting, theirs, instance}  # only this organisation's, only finished and old
         call_command("retention", "run", stdout=io.StringIO())
         assert set(Job.objects.values_list("pk", flat=True)) == {fresh, waiting}
+        # Never sooner than an upload may wait for its confirmation (its check is a finished job).
+        settings.PHARE_JOB_KEEP_DAYS, settings.PHARE_UPLOAD_KEEP_DAYS = 1, 7
+        checked = job(org, "done", 3, "checked")
+        call_command("retention", "run", stdout=io.StringIO())
+        assert set(Job.objects.values_list("pk", flat=True)) == {waiting, checked}
     else:
         assert {old_done, old_failed} <= left

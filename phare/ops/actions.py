@@ -150,7 +150,9 @@ def due_for_purge(organisation: Any, today: date | None = None) -> tuple[Retenti
 
 
 def job_keep() -> timedelta:
-    return timedelta(days=settings.PHARE_JOB_KEEP_DAYS)
+    """How long a finished job's row is kept: PHARE_JOB_KEEP_DAYS, and never less than an upload waiting for its
+    confirmation (whose check is a finished job)."""
+    return timedelta(days=max(settings.PHARE_JOB_KEEP_DAYS, settings.PHARE_UPLOAD_KEEP_DAYS))
 
 
 def run_retention(organisation: Any, actor: Any = None, today: date | None = None, dry_run: bool = False) -> dict[str, Any]:
