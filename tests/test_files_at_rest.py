@@ -168,6 +168,7 @@ def test_it_keeps_an_upload_sealed_from_its_arrival_to_its_import(switch_off: st
     from phare.crypto import uploads
 
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # the upload goes to the handler that keeps large files
+    settings.PHARE_IMPORT_READER_MIN_BYTES = 0  # the import reads in a forked process, through the memory copy
     if switch_off == "sealing":
         unsealed(monkeypatch)
     elif switch_off == "memory copy":
@@ -191,6 +192,11 @@ def test_it_keeps_an_upload_sealed_from_its_arrival_to_its_import(switch_off: st
 
     monkeypatch.setattr(actions, "upload", arriving)
     monkeypatch.setattr(jobs, "run_import", reading)
+    from phare.imports import reading as reader
+
+    forked: list[bool] = []
+    use_reader_process = reader.use_reader_process
+    monkeypatch.setattr(reader, "use_reader_process", lambda source: forked.append(use_reader_process(source)) or forked[-1])
     dry = _upload(supervisor)
     seen["waiting"] = disk()
     assert queue.drain() == 1
@@ -199,6 +205,7 @@ def test_it_keeps_an_upload_sealed_from_its_arrival_to_its_import(switch_off: st
     # The import read the file as it was: the person is there, with the marker for a name.
     names = [p.person.prs_FirstName for p in CaseParticipant.objects.filter(case__organisation=org).select_related("person")]
     assert MARKER in names
+    assert forked[-1] is ((os.cpu_count() or 1) > 1)  # the import read in a forked process, from the memory copy
     assert handed == [TemporaryUploadedFile if switch_off == "upload handler" else uploads.SealedUploadedFile]
     leaks = {moment for moment, found in seen.items() if found}
     expected = {None: set(), "sealing": {"waiting", "reading"}, "memory copy": {"reading"}, "upload handler": {"arriving"}}

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 MAGIC = b"PHARESF1"
 CHUNK = 1 << 20  # bytes of plaintext per chunk: memory stays at a few chunks whatever the file's size
 _LAST = 1 << 31
+_TAG = 16
+_MAX_HEADER = 4096
 VALUE_PREFIX = "v1"
 
 
@@ -134,6 +136,8 @@ class _Reader(io.RawIOBase):
             raise SealedFileError("not a sealed file")
         try:
             (size,) = struct.unpack(">I", fh.read(4))
+            if size > _MAX_HEADER:
+                raise ValueError("header too long")
             raw = fh.read(size)
             header = json.loads(raw)
             key = _file_key(key_of(str(header["kid"])), keys.b64d(header["salt"]), binding)
@@ -156,6 +160,8 @@ class _Reader(io.RawIOBase):
             raise SealedFileError("the sealed file is cut short")
         (word,) = struct.unpack(">I", frame)
         last, size = bool(word & _LAST), word & ~_LAST
+        if size > CHUNK + _TAG:  # never read more than a chunk on the word of a damaged file
+            raise SealedFileError("the sealed file was altered")
         sealed = self._fh.read(size)
         try:
             plain = self._aead.decrypt(_nonce(self._prefix, self._index, last), sealed,

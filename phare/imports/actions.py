@@ -292,8 +292,11 @@ def queue_export(actor: Any, fmt: str, data: dict[str, str], request: HttpReques
 
 
 def export_filters_of(job: Job) -> dict[str, str]:
-    """A queued export's filters, as posted."""
-    return dict(open_value(_organisation_of(job), "export-filters", str(job.pk), job.payload["data"]))
+    """A queued export's filters, as posted (a job queued before they were sealed holds them as they are)."""
+    data = job.payload["data"]
+    if isinstance(data, dict):
+        return data
+    return dict(open_value(_organisation_of(job), "export-filters", str(job.pk), data))
 
 
 def export_file_of(job: Job) -> SealedFile:
