@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.test import Client
 from django.utils import timezone
@@ -138,3 +139,21 @@ def test_it_lets_nobody_review_their_own_grant(setting: dict[str, Any], client_f
     assert r.status_code == 403
     grant.refresh_from_db()
     assert grant.reviewed_at is None
+
+
+def test_it_refuses_a_grant_without_a_reason_or_for_too_long_at_the_verb(setting: dict[str, Any]) -> None:
+    """The verb's own checks (the form has the same limits; an API client or a command would not go through it)."""
+    from phare.accounts import breakglass
+
+    worker, case = setting["worker"], setting["case"]
+    with pytest.raises(ValueError, match="reason"):
+        breakglass.grant(worker, case, "too short", 1)
+    with pytest.raises(ValueError, match="hours"):
+        breakglass.grant(worker, case, REASON, 4)
+    with pytest.raises(ValueError, match="hours"):
+        breakglass.grant(worker, case, REASON, 0)
+    with pytest.raises(PermissionDenied):
+        breakglass.grant(setting["analyst"], case, REASON, 1)
+    with pytest.raises(PermissionDenied):
+        breakglass.grant(worker, setting["foreign"], REASON, 1)
+    assert not BreakGlassGrant.objects.exists()
