@@ -16,7 +16,16 @@ from phare.accounts.models import Role
 from phare.audit import log as audit_log
 from phare.audit.models import AuditEvent
 from phare.cases import actions
-from phare.cases.models import Case, CaseParticipant, Consent, Person, Referral, SupportPlan, TraffickingEvent
+from phare.cases.models import (
+    Case,
+    CaseComment,
+    CaseParticipant,
+    Consent,
+    Person,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
+)
 from tests.test_api import V1, bearer, token_for
 
 pytestmark = pytest.mark.django_db
@@ -112,11 +121,11 @@ def _last_before(count: int) -> int:
     return ids[-1] if ids else 0
 
 
-TABLES = (Person, Case, CaseParticipant, Referral, SupportPlan, TraffickingEvent, Consent)
+TABLES = (Person, Case, CaseParticipant, Referral, SupportPlan, TraffickingEvent, Consent, CaseComment)
 
 
 @pytest.mark.parametrize("verb", ["create_person", "open_case", "add_participant", "send_referral", "add_event",
-                                  "record_consent", "withdraw_consent", "close_case"])  # fmt: skip
+                                  "record_consent", "withdraw_consent", "close_case", "add_comment"])  # fmt: skip
 def test_it_leaves_nothing_when_the_audit_write_fails(world: dict[str, Any], verb: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     def broken(*args: Any, **kwargs: Any) -> Any:

@@ -153,3 +153,12 @@ def test_it_opens_a_withheld_match_with_emergency_access(team: dict[str, Any], c
     assert "Emergency access" not in page
     h.post(f"/cases/access/match/{token}/", {"do": "glass", "reason": "x" * 30, "hours": 1})
     assert BreakGlassGrant.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.AUDITOR])
+def test_it_lets_no_reading_role_open_a_case(org: Any, make_user: Any, client_for: Any, role: str) -> None:
+    c = client_for(make_user(role, org))
+    assert c.get("/cases/new/", PROBE).status_code == 403
+    assert c.post("/cases/new/", {"role": "Victim", "p-prs_FirstName": "Kemi", "p-prs_Gender": "Feminine"}).status_code == 403
+    assert not Case.objects.exists()
+    assert not AuditEvent.objects.filter(action="person.lookup").exists()
