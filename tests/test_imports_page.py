@@ -104,7 +104,9 @@ def test_it_sets_rejected_rows_aside_for_download(org: Any, make_user: Any, clie
     csv.writer(fixed).writerows([rows[0], rows[1], bad])
     again = _upload(client, SimpleUploadedFile("fixed.csv", fixed.getvalue().encode(), content_type="text/csv"))
     queue.drain()
-    result = Job.objects.get(pk=again).result or {}
+    from phare.imports.actions import result_of
+
+    result = result_of(Job.objects.get(pk=again))
     assert (result["created"], result["rejected"], result["file_problems"]) == (1, 0, [])
 
 
