@@ -157,6 +157,11 @@ CATALOGUE: list[Mutant] = [
      "replace": "WRITE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE, Role.ANALYST})",
      "tests": [T_LOOKUP + "::test_it_lets_no_reading_role_open_a_case"],
      "why": "analysts and auditors cannot write"},
+    {"id": "rejected-rows-any-role", "file": "phare/imports/views.py",
+     "find": "@require_perm(IMPORT)\ndef rejected_rows(",
+     "replace": "def rejected_rows(",
+     "tests": ["tests/test_imports_page.py::test_it_lets_only_roles_that_import_download_the_rejected_rows"],
+     "why": "the rejected-rows download (the file's values about people) needs the import permission"},
     # --- the audit log ---------------------------------------------------------------------------------------
     {"id": "audit-mac-without-previous", "file": "phare/audit/log.py",
      "find": "    return hmac.new(key or _key(), (prev + payload).encode(), hashlib.sha256).hexdigest()",
