@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest mutants bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ pytest: $(VENV)/.installed
 	$(BIN)/python scripts/test.py
 
 test: lint typecheck pytest
+
+# Every guard's mutant (tests/mutants/catalogue.py) must be caught by its tests; CI runs it after `make test`.
+mutants: $(VENV)/.installed
+	$(BIN)/python scripts/mutants.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_validate.py

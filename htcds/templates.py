@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS, Kind, load
+from htcds.cells import unneutralised_row
 from htcds.coerce import coerce_value
 
 # Misspellings found in the official templates, mapped to the standard's names.
@@ -72,13 +73,13 @@ def _cell(value: Any) -> Any:
 def read_rows(path: Path) -> list[list[Any]]:
     if path.suffix.lower() in (".csv", ".txt"):
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            return [list(r) for r in csv.reader(fh)]
+            return [unneutralised_row(list(r)) for r in csv.reader(fh)]  # Phare's CSV exports read back as written
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
     # The validation templates keep cases on "Case Sheet"; the plain one on its only sheet.
     sheet = "Case Sheet" if "Case Sheet" in wb.sheet_names else wb.sheet_names[0]
-    return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    return [unneutralised_row(r) for r in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)]
 
 
 def row_to_bundle(values: dict[str, Any], row_number: int) -> dict[str, Any]:

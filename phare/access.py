@@ -6,8 +6,11 @@ a row that does not exist and a row of another organisation, so that probing ids
 * `scoped` / `get_or_404`: a user sees rows of their own organisation only (and on PostgreSQL row-level
   security enforces the same below the ORM, see `phare.rls`). Within the tenant, roles narrow further in the
   app's own access module (`phare.cases.access`), using the hooks below.
-* Restricted rows (`restricted=True`): `restricted_open(user, model)` is the Q of restricted rows the user was
-  named on (`RestrictedAccess`) or holds an active break-glass grant for (`phare.accounts.views.break_glass`).
+* Rows opened to one user by name: `restricted_open(user, model)` is the Q of rows the user was named on
+  (`RestrictedAccess`) or holds an active break-glass grant for (`phare.accounts.views.break_glass`);
+  `phare.cases.access.visible_cases` adds it to what a case worker sees.
+* Fields: `field_shown(field, reads_personal)` is the one rule for what a role sees of a field, used by the
+  pages, the API, exports and PDFs.
 * Records another organisation shared by referral (`SharedRecord`, made by `share()`): `shared_uids` /
   `shared_case_ids` for a subquery, `readable` / `get_readable_or_404` for the read-only union; `scoped`
   (the writable set) never includes them.
@@ -32,9 +35,40 @@ def _label(model: type[Model]) -> str:
 
 
 def holds_personal_data(model: type[Model]) -> bool:
-    from phare.crypto.fields import EncryptedTextField
+    return any(personal_field(f) for f in model._meta.concrete_fields)
 
-    return any(isinstance(f, EncryptedTextField) for f in model._meta.concrete_fields)
+
+# Models whose every field is about one identifiable person: shown whole or not at all.
+PERSONAL_MODELS = frozenset({"cases.person"})
+
+
+def personal_field(field: Any) -> bool:
+    """Whether a model field holds personal data: identifying fields and free text (which Phare stores
+    encrypted), and every field of a person's own record."""
+    from phare.crypto.fields import EncryptedDateField, EncryptedTextField
+
+    if isinstance(field, EncryptedTextField | EncryptedDateField):
+        return True
+    model = getattr(field, "model", None)
+    return model is not None and model._meta.label_lower in PERSONAL_MODELS and not field.primary_key
+
+
+def field_shown(field: Any, reads_personal: bool) -> bool:
+    """The one rule for what a reader sees of a field: personal fields only to roles that read personal data
+    (`can(user, READ_PERSONAL)`); everything else to every role that may see the record."""
+    return reads_personal or not personal_field(field)
+
+
+def reads_personal(user: Any) -> bool:
+    from phare.accounts.permissions import READ_PERSONAL, can
+
+    return can(user, READ_PERSONAL)
+
+
+def shown_fields(user: Any, model: type[Model], names: Any) -> list[str]:
+    """`names` (fields of `model`) the user may see, in order."""
+    personal = reads_personal(user)
+    return [n for n in names if field_shown(model._meta.get_field(n), personal)]
 
 
 def _field_names(model: type[Model]) -> set[str]:
@@ -42,14 +76,15 @@ def _field_names(model: type[Model]) -> set[str]:
 
 
 def restricted_open(user: Any, model: type[Model]) -> Q:
-    """Restricted rows of `model` the user may open: named membership or an active break-glass grant."""
+    """Rows of `model` opened to this one user by name: a named membership (`RestrictedAccess`), or an
+    active break-glass grant, until it expires."""
     from phare.accounts.models import BreakGlassGrant, RestrictedAccess
 
     label = _label(model)
-    members = RestrictedAccess.objects.filter(user_id=user.pk, target_type=label).values("target_uid")
-    glass = BreakGlassGrant.objects.filter(user_id=user.pk, target_type=label, expires_at__gt=timezone.now()).values(
-        "target_uid"
-    )
+    mine = {"user_id": getattr(user, "pk", None), "organisation_id": getattr(user, "organisation_id", None),
+            "target_type": label}  # fmt: skip
+    members = RestrictedAccess.objects.filter(**mine).values("target_uid")
+    glass = BreakGlassGrant.objects.filter(expires_at__gt=timezone.now(), **mine).values("target_uid")
     return Q(uid__in=members) | Q(uid__in=glass)
 
 
@@ -96,9 +131,7 @@ def unshare(obj: Model, to_organisation: Any) -> None:
 
 
 def _may_read(user: Any, model: type[Model]) -> bool:
-    from phare.accounts.permissions import READ_PERSONAL, can
-
-    return not holds_personal_data(model) or can(user, READ_PERSONAL)
+    return not holds_personal_data(model) or reads_personal(user)
 
 
 def scoped(user: Any, model: type[M]) -> QuerySet[M]:
@@ -157,6 +190,11 @@ def get_readable_or_404(user: Any, model: type[M], **lookup: Any) -> M:
 
 def has_break_glass(user: Any, obj: Model) -> bool:
     """Whether the user holds an active break-glass grant for this row."""
+    return active_grant(user, obj) is not None
+
+
+def active_grant(user: Any, obj: Model) -> Any:
+    """The user's active break-glass grant for this row of their organisation, or None."""
     from phare.accounts.models import BreakGlassGrant
 
     lookup: dict[str, Any] = {
@@ -166,5 +204,5 @@ def has_break_glass(user: Any, obj: Model) -> bool:
         "target_uid": getattr(obj, "uid", None),
     }
     if None in lookup.values():
-        return False
-    return BreakGlassGrant.objects.filter(expires_at__gt=timezone.now(), **lookup).exists()
+        return None
+    return BreakGlassGrant.objects.filter(expires_at__gt=timezone.now(), **lookup).order_by("-expires_at").first()

@@ -9,8 +9,11 @@ The ORM filter in `phare.access` is the first line; this is the second, for the 
       organisation_id = current_setting('phare.org_id')::bigint
       OR (current_setting('phare.maintenance') = 'on' AND current_user <> '<app role>')
 
-  plus, on tables with a `uid`, a read-only policy for rows shared with the organisation by referral. Run it
-  again after each migration (it is idempotent): `phare migrate` does, once it has been installed.
+  plus, on tables with a `uid`, a read-only policy for rows shared with the organisation by referral: the share
+  must name that table and the row's own organisation as its owner. The shares themselves
+  (`accounts_sharedrecord`) are written only by the owner of what they open (a tenant cannot grant itself
+  another tenant's rows); owner and recipient may read them. Run it again after each migration (it is
+  idempotent): `phare migrate` does, once it has been installed.
 * Each HTTP request runs as the application role with `phare.org_id` set to the signed-in user's
   organisation (`RowLevelSecurityMiddleware` → `acting_for`): session-level settings made outside the view's
   transaction and reset when the request ends, so they hold for every transaction of the request
@@ -40,23 +43,32 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 EXEMPT = frozenset({"accounts.user", "audit.auditevent", "accounts.organisationkey", "accounts.personkey", "jobs.job"})
 POLICY = "phare_tenant"
 SHARED_POLICY = "phare_shared"
+SHARE_WRITE = "phare_share"
 
 
 def app_role() -> str:
     return str(getattr(settings, "PHARE_DB_ROLE", "") or "")
 
 
+SHARES = "accounts_sharedrecord"
+
+
 def tenant_tables() -> list[tuple[str, bool]]:
     """(table, has uid column) for every managed model with an `organisation_id` column, not exempt."""
-    seen: dict[str, bool] = {}
+    return sorted((table, has_uid) for table, has_uid, _ in _tenant_models())
+
+
+def _tenant_models() -> list[tuple[str, bool, str]]:
+    """(table, has uid column, model label) for every tenant table."""
+    seen: dict[str, tuple[bool, str]] = {}
     for model in apps.get_models():
         meta = model._meta
         if not meta.managed or meta.proxy or meta.label_lower in EXEMPT:
             continue
         columns = {f.column for f in meta.concrete_fields}
         if "organisation_id" in columns:
-            seen[meta.db_table] = "uid" in columns
-    return sorted(seen.items())
+            seen[meta.db_table] = ("uid" in columns, meta.label_lower)
+    return sorted((t, u, label) for t, (u, label) in seen.items())
 
 
 def exempt_tables() -> list[str]:
@@ -73,18 +85,37 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def tenant_condition(role: str) -> str:
+CURRENT_ORG = "NULLIF(current_setting('phare.org_id', true), '')::bigint"
+
+
+def tenant_condition(role: str, column: str = "organisation_id") -> str:
     return (
-        "(organisation_id = NULLIF(current_setting('phare.org_id', true), '')::bigint"
+        f"({column} = {CURRENT_ORG}"
         f" OR (current_setting('phare.maintenance', true) = 'on' AND current_user <> {_lit(role)}))"
     )
 
 
-SHARED_CONDITION = (
-    "(uid IN (SELECT s.target_uid FROM accounts_sharedrecord s"
-    " WHERE s.organisation_id = NULLIF(current_setting('phare.org_id', true), '')::bigint"
-    " AND s.revoked_at IS NULL))"
-)
+def shared_condition(table: str, label: str) -> str:
+    """Rows of `table` (model `label`) that their own organisation shared with the current one: the share names
+    this table and this row's organisation as its owner, so a share a tenant wrote about someone else's row
+    (which the policies below refuse anyway) would still open nothing."""
+    return (
+        f"(uid IN (SELECT s.target_uid FROM {SHARES} s WHERE s.organisation_id = {CURRENT_ORG}"
+        f" AND s.revoked_at IS NULL AND s.target_type = {_lit(label)} AND s.owner_id = {_q(table)}.organisation_id))"
+    )
+
+
+def shares_statements(role: str) -> list[str]:
+    """The shares table's own policies: owner and recipient read; only the owner writes."""
+    t = _q(SHARES)
+    either = f"({tenant_condition(role)} OR {tenant_condition(role, 'owner_id')})"
+    owner = tenant_condition(role, "owner_id")
+    return [
+        f"CREATE POLICY {POLICY} ON {t} FOR SELECT USING {either}",
+        f"CREATE POLICY {SHARE_WRITE}_insert ON {t} FOR INSERT WITH CHECK {owner}",
+        f"CREATE POLICY {SHARE_WRITE}_update ON {t} FOR UPDATE USING {owner} WITH CHECK {owner}",
+        f"CREATE POLICY {SHARE_WRITE}_delete ON {t} FOR DELETE USING {owner}",
+    ]
 
 
 def install_statements(role: str, password: str | None = None) -> list[str]:
@@ -109,17 +140,21 @@ def install_statements(role: str, password: str | None = None) -> list[str]:
     ]
     if password:
         stmts.append(f"ALTER ROLE {_q(role)} LOGIN PASSWORD {_lit(password)}")
-    for table, has_uid in tenant_tables():
+    for table, has_uid, label in _tenant_models():
         t = _q(table)
         stmts += [
             f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
             f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
             f"DROP POLICY IF EXISTS {POLICY} ON {t}",
-            f"CREATE POLICY {POLICY} ON {t} USING {tenant_condition(role)} WITH CHECK {tenant_condition(role)}",
             f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {t}",
+            *(f"DROP POLICY IF EXISTS {SHARE_WRITE}_{verb} ON {t}" for verb in ("insert", "update", "delete")),
         ]
+        if table == SHARES:
+            stmts += shares_statements(role)
+            continue
+        stmts.append(f"CREATE POLICY {POLICY} ON {t} USING {tenant_condition(role)} WITH CHECK {tenant_condition(role)}")
         if has_uid:
-            stmts.append(f"CREATE POLICY {SHARED_POLICY} ON {t} FOR SELECT USING {SHARED_CONDITION}")
+            stmts.append(f"CREATE POLICY {SHARED_POLICY} ON {t} FOR SELECT USING {shared_condition(table, label)}")
     for table in exempt_tables():  # a table exempted after an earlier install (the job queue) loses its policies
         t = _q(table)
         stmts += [f"DROP POLICY IF EXISTS {POLICY} ON {t}", f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {t}",

@@ -104,6 +104,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 PHARE_DB_ROLE = os.getenv("PHARE_DB_ROLE", "")
 # Days an uploaded import file that was never imported nor discarded is kept (`phare retention run` deletes it).
 PHARE_UPLOAD_KEEP_DAYS = envint("PHARE_UPLOAD_KEEP_DAYS", "7")
+# Days a finished background job (its row: an import's report, an export's request) is kept before
+# `phare retention run` deletes it.
+PHARE_JOB_KEEP_DAYS = envint("PHARE_JOB_KEEP_DAYS", "30")
+# An upload too large for memory is sealed as it arrives, never kept in clear in a temporary file.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler", "phare.crypto.uploads.SealedUploadHandler"]
 # An import of a file of at least PHARE_IMPORT_READER_MIN_BYTES reads it in a second process while it writes
 # (phare/imports/reading.py), when the machine has a second core.
 PHARE_IMPORT_READER_PROCESS = envbool("PHARE_IMPORT_READER_PROCESS", "True")

@@ -7,16 +7,14 @@ import secrets
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from phare import access
 from phare.accounts.middleware import SESSION_SEEN, SESSION_STARTED
-from phare.accounts.models import PERSONAL_DATA_ROLES, BreakGlassGrant, OrganisationNote, Role, User
+from phare.accounts.models import PERSONAL_DATA_ROLES, OrganisationNote, Role, User
 from phare.accounts.permissions import MATRIX, can, require_role
 from phare.audit.models import AuditEvent
 
@@ -164,78 +162,6 @@ def test_it_passes_the_deploy_check_with_production_settings() -> None:
     env.pop("SECRET_KEY")
     bad = subprocess.run([sys.executable, "-m", "phare.cli", "check"], capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and "SECRET_KEY" in bad.stderr
-
-
-def _restricted_note(org: Any) -> Any:
-    """A restricted tenant row: the cases app's Case when present, else a note (restriction is per model)."""
-    from django.apps import apps
-
-    try:
-        case_model = apps.get_model("cases", "Case")
-    except LookupError:
-        return None
-    from phare.accounts.testing import build_tenant_rows
-
-    owner = User.objects.create(username=f"owner-{org.slug}", organisation=org, role=Role.CASE_WORKER)
-    case = build_tenant_rows(org, owner, "BG")[case_model]
-    case_model.objects.filter(pk=case.pk).update(restricted=True)
-    case.refresh_from_db()
-    return case
-
-
-def test_it_grants_break_glass_for_one_restricted_case_with_a_reason_for_at_most_3_hours(
-    make_user: Any, org: Any, other_org: Any, client_for: Any
-) -> None:
-    case = _restricted_note(org)
-    if case is None:
-        pytest.skip("needs the cases app")
-    worker = make_user(Role.CASE_WORKER, org)
-    label = case._meta.label_lower
-    url = f"/accounts/break-glass/{label}/{case.uid}/"
-    c = client_for(worker)
-    assert not access.has_break_glass(worker, case)
-    assert c.post(url, {"reason": "too short", "hours": 1}).status_code == 200  # a real reason is required
-    assert c.post(url, {"reason": "Police called: victim at risk tonight", "hours": 5}).status_code == 200
-    assert not BreakGlassGrant.objects.filter(user=worker).exists()
-    r = c.post(url, {"reason": "Police called: victim at risk tonight", "hours": 3, "next": f"/cases/{case.number}/"})
-    assert r.status_code == 302
-    grant = BreakGlassGrant.objects.get(user=worker)
-    assert grant.expires_at <= timezone.now() + timedelta(hours=3)
-    assert access.has_break_glass(worker, case)
-    assert access.scoped(worker, type(case)).filter(access.restricted_open(worker, type(case)), pk=case.pk).exists()
-    event = AuditEvent.objects.get(action="breakglass.granted")
-    assert event.target_id == str(case.uid) and "victim at risk" in event.detail["reason"]
-    # only one case: another restricted case stays closed
-    other_case = _restricted_note(other_org)
-    assert (
-        c.post(f"/accounts/break-glass/{label}/{other_case.uid}/", {"reason": "x" * 20, "hours": 1}).status_code == 404
-    )
-    # analysts cannot break glass; expired grants no longer open the case
-    assert client_for(make_user(Role.ANALYST, org)).get(url).status_code == 403
-    BreakGlassGrant.objects.filter(user=worker).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert not access.has_break_glass(worker, case)
-
-
-def test_it_puts_break_glass_in_the_admins_review_queue(make_user: Any, org: Any, client_for: Any) -> None:
-    case = _restricted_note(org)
-    if case is None:
-        pytest.skip("needs the cases app")
-    worker = make_user(Role.CASE_WORKER, org)
-    admin = make_user(Role.ADMIN, org)
-    client_for(worker).post(f"/accounts/break-glass/{case._meta.label_lower}/{case.uid}/",
-                            {"reason": "Urgent medical follow-up needed", "hours": 1})  # fmt: skip
-    grant = BreakGlassGrant.objects.get(user=worker)
-    assert client_for(worker).get("/accounts/break-glass/review/").status_code == 403
-    c = client_for(admin)
-    page = c.get("/accounts/break-glass/review/").content.decode()
-    assert "Urgent medical follow-up needed" in page
-    assert (
-        c.post("/accounts/break-glass/review/", {"grant": grant.pk, "note": "justified", "revoke": "1"}).status_code
-        == 302
-    )
-    grant.refresh_from_db()
-    assert grant.reviewed_by_id == admin.pk and not grant.is_active
-    assert AuditEvent.objects.filter(action="breakglass.reviewed").exists()
 
 
 def test_it_shares_a_record_by_referral_read_only(make_user: Any, org: Any, other_org: Any) -> None:

@@ -227,3 +227,89 @@ def test_it_catches_a_rollback_to_an_older_copy_with_an_anchor_kept_outside(tmp_
     from phare.audit.log import verify_anchors
 
     assert "rolled back" in verify_anchors([json.loads(anchors.read_text("utf-8"))]).reason
+
+
+def test_it_calls_a_wiped_log_broken_when_the_database_holds_records(make_user: Any, org: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from phare.audit import log
+    from phare.cases import actions
+
+    actions.open_case(make_user(Role.SUPERVISOR, org), person_data={"prs_FirstName": "Ama"})
+    assert verify().ok
+    _unlock()
+    AuditEvent.objects.all().delete()
+    AuditHead.objects.all().delete()
+    v = verify()
+    assert not v.ok and "wiped" in v.reason and "1 cases" in v.reason
+    with pytest.raises(CommandError):
+        call_command("audit", "verify", stdout=io.StringIO(), stderr=io.StringIO())
+    monkeypatch.setattr(log, "_held_records", lambda: "")  # negative control: without the check, "intact"
+    assert verify().ok
+
+
+def test_it_calls_an_organisation_with_cases_but_no_events_broken(make_user: Any, org: Any, other_org: Any) -> None:
+    from datetime import date
+
+    from phare.cases import actions
+    from phare.cases.models import Case
+
+    actions.open_case(make_user(Role.SUPERVISOR, org), person_data={"prs_FirstName": "Ama"})
+    assert verify().ok
+    Case.objects.create(organisation=other_org, number="2024-000001", seq=1, cas_OpenedDate=date(2024, 1, 1))
+    v = verify()
+    assert not v.ok and str(other_org.pk) in v.reason and "no audit event" in v.reason
+
+
+def test_it_checks_each_organisations_own_chain(org: Any, other_org: Any, make_user: Any) -> None:
+    a, b = make_user(Role.SUPERVISOR, org), make_user(Role.SUPERVISOR, other_org)
+    with transaction.atomic():
+        for actor in (a, b, a, a, b):
+            record("case.update", actor=actor, target_type="cases.case", target_id="x")
+    seqs = [(e.organisation_id, e.org_seq) for e in AuditEvent.objects.order_by("id")]
+    assert seqs == [(org.pk, 1), (other_org.pk, 1), (org.pk, 2), (org.pk, 3), (other_org.pk, 2)]
+    first_b = AuditEvent.objects.filter(organisation=other_org).order_by("id").first()
+    assert first_b is not None and first_b.org_prev_hash == "0" * 64
+    assert verify().ok
+    # A writer that numbered an organisation's events wrongly (even with the key: re-MACed here) is caught.
+    from phare.audit.log import _content, _digest, _head_mac
+
+    _unlock()
+    events = list(AuditEvent.objects.order_by("id"))
+    prev = "0" * 64
+    for e in events:
+        if e.pk == events[3].pk:
+            e.org_seq = 5
+        e.prev_hash = prev
+        e.hash = _digest(prev, _content(e))
+        AuditEvent.objects.filter(pk=e.pk).update(org_seq=e.org_seq, prev_hash=e.prev_hash, hash=e.hash)
+        prev = e.hash
+    AuditHead.objects.filter(pk=1).update(last_hash=prev, mac=_head_mac(events[-1].pk, prev, len(events)))
+    v = verify()
+    assert not v.ok and "own chain" in v.reason and v.broken_at == events[3].pk
+
+
+def test_it_binds_each_event_to_the_previous_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Swap two events and re-link every prev_hash, without the key: the MAC covers the previous hash, so the
+    swapped events no longer verify. (If the MAC left the previous hash out, the re-linked chain would pass.)"""
+    with transaction.atomic():  # events of no organisation: only the instance chain binds them
+        events = [record("case.update", target_type="cases.case", target_id=str(i), detail={"i": i}) for i in range(4)]
+    assert {e.org_seq for e in events} == {0}
+    _unlock()
+    fields = ("organisation_id", "actor_id", "actor_name", "action", "target_type", "target_id", "ip", "at",
+              "detail", "hash", "org_seq", "org_prev_hash")  # fmt: skip
+    rows = [AuditEvent.objects.values(*fields).get(pk=e.pk) for e in events]
+    rows[1], rows[2] = rows[2], rows[1]
+    prev = "0" * 64
+    for e, row in zip(events, rows, strict=True):  # each row keeps its own MAC: the attacker has no key
+        AuditEvent.objects.filter(pk=e.pk).update(**{**row, "hash": f"tmp{e.pk}"})
+    for e, row in zip(events, rows, strict=True):
+        AuditEvent.objects.filter(pk=e.pk).update(hash=row["hash"], prev_hash=prev)
+        prev = row["hash"]
+    v = verify()
+    assert not v.ok and v.broken_at == events[1].pk
+
+
+def test_it_calls_an_empty_instance_intact() -> None:
+    assert not Organisation.objects.exists()
+    v = verify()
+    assert v.ok and v.checked == 0

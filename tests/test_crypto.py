@@ -67,6 +67,31 @@ def test_it_refuses_a_token_moved_to_another_row_or_column() -> None:
         OrganisationNote.objects.get(pk=a.pk)
 
 
+def _move_and_relabel(org: Organisation) -> OrganisationNote:
+    """Copy row a's token into row b, relabelled with b's uid, so that only the cipher's associated data can
+    tell that it was sealed for a."""
+    a = OrganisationNote.objects.create(organisation=org, body="alpha secret")
+    b = OrganisationNote.objects.create(organisation=org, body="beta")
+    prefix, kid, uid, body = _raw(OrganisationNote, "body", a.pk).split(":", 3)
+    assert uid == str(a.uid)
+    with connection.cursor() as cur:
+        cur.execute("UPDATE accounts_organisationnote SET body = %s WHERE id = %s",
+                    [f"{prefix}:{kid}:{b.uid}:{body}", b.pk])  # fmt: skip
+    return b
+
+
+def test_it_binds_each_token_to_its_row_in_the_associated_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    b = _move_and_relabel(_org())
+    with pytest.raises(TamperedValueError):
+        OrganisationNote.objects.get(pk=b.pk)
+    # Negative control: associated data without the row's uid lets the relabelled token open in the other row.
+    from phare.crypto import fields
+
+    monkeypatch.setattr(fields, "_aad", lambda table, column, uid: f"{table}|{column}".encode())
+    b = _move_and_relabel(_org("crypt-2"))
+    assert OrganisationNote.objects.get(pk=b.pk).body == "alpha secret"
+
+
 def test_it_detects_a_flipped_bit() -> None:
     note = OrganisationNote.objects.create(organisation=_org(), body="integrity")
     token = _raw(OrganisationNote, "body", note.pk)

@@ -212,6 +212,6 @@ def test_it_hands_a_large_export_to_the_worker_for_its_requester_only(three: dic
     client.post("/data/export/", {"format": "json"})
     queue.drain()
     stale = export_actions.export_file_of(Job.objects.filter(kind="export.cases").latest("id"))
-    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    os.utime(stale.path, (time.time() - 7200, time.time() - 7200))
     assert client.get(f"/data/export/{Job.objects.filter(kind='export.cases').latest('id').pk}/file").status_code == 404
     assert not stale.exists()

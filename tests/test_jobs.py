@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -94,3 +95,30 @@ def test_it_fails_a_job_of_unknown_kind_with_a_clear_error() -> None:
     queue.drain()
     job.refresh_from_db()
     assert job.status == "failed" and "no handler for job kind" in job.error
+
+
+def test_it_keeps_the_worker_alive_through_a_locked_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`phare worker` survives a transient "database is locked" (an import holding SQLite's write lock) and
+    retries; without the retry the worker process dies on the first one."""
+    from django.core.management import call_command
+    from django.db import OperationalError
+
+    from phare.jobs.management.commands import worker
+
+    answers: list[Any] = [OperationalError("database is locked"), OperationalError("database is locked"), 1, 0]
+
+    def drain(name: str, limit: int | None = None) -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return int(answer)
+
+    monkeypatch.setattr(worker.queue, "drain", drain)
+    monkeypatch.setattr(worker.time, "sleep", lambda seconds: None)
+    call_command("worker", "--once", "--poll", "0", stdout=io.StringIO())
+    assert answers == []  # it went on after both failures, ran the job, and stopped when idle
+    # Negative control: the same locked database, caught by nothing, ends the worker.
+    answers[:] = [OperationalError("database is locked"), 0]
+    monkeypatch.setattr(worker, "OperationalError", LookupError)
+    with pytest.raises(OperationalError):
+        call_command("worker", "--once", "--poll", "0", stdout=io.StringIO())

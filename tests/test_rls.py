@@ -217,3 +217,111 @@ def test_it_reinstalls_the_policies_after_migrate() -> None:
     assert not all(enabled for _, enabled, _, _ in rls.status())
     call_command("migrate", verbosity=0)
     assert all(enabled and forced and policies for _, enabled, forced, policies in rls.status())
+
+
+def _case_of(org: Organisation) -> Any:
+    from phare.cases.models import Case
+
+    return Case.objects.filter(organisation=org).get()
+
+
+def _reads_case(org: Organisation, case: Any) -> bool:
+    from phare.cases.models import Case
+
+    with rls.acting_for(org.pk, role=ROLE):
+        return Case.objects.filter(pk=case.pk).exists()
+
+
+def _write_share(acting: Organisation, **values: Any) -> bool:
+    """As the application role acting for `acting`, insert a share; whether the database accepted it."""
+    from phare.accounts.models import SharedRecord
+
+    try:
+        with transaction.atomic(), rls.acting_for(acting.pk, role=ROLE):
+            SharedRecord.objects.create(**values)
+    except DatabaseError:
+        return False
+    return True
+
+
+def test_it_lets_only_the_owner_share_a_record() -> None:
+    a, b, _rows_b, _ = _world()
+    case_b = _case_of(b)
+    assert not _reads_case(a, case_b)
+    # A names itself as the recipient of B's case: refused, whoever it claims the owner is.
+    assert not _write_share(a, organisation=a, owner=b, target_type="cases.case", target_uid=case_b.uid)
+    # Claiming to own it passes the shares table's check (A may share its own rows)... but opens nothing: the
+    # case's own policy wants a share from the case's organisation.
+    assert _write_share(a, organisation=a, owner=a, target_type="cases.case", target_uid=case_b.uid)
+    assert not _reads_case(a, case_b)
+    from phare.accounts.models import SharedRecord
+
+    with rls.acting_for(a.pk, role=ROLE):
+        SharedRecord.objects.filter(target_uid=case_b.uid).delete()
+    # A share names the table it opens: B sharing its case's uid under another table's name opens nothing.
+    assert _write_share(b, organisation=a, owner=b, target_type="accounts.organisationnote", target_uid=case_b.uid)
+    assert not _reads_case(a, case_b)
+    # The owner's real share opens it.
+    assert _write_share(b, organisation=a, owner=b, target_type="cases.case", target_uid=case_b.uid)
+    assert _reads_case(a, case_b)
+
+
+def test_it_fails_with_the_old_share_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control: with the shares table under the plain tenant policy and a shared-read condition that
+    trusts any share (as before), a tenant grants itself another tenant's case."""
+    monkeypatch.setattr(rls, "shares_statements", lambda role: [
+        f"CREATE POLICY {rls.POLICY} ON {rls.SHARES} USING {rls.tenant_condition(role)}"
+        f" WITH CHECK {rls.tenant_condition(role)}"])  # fmt: skip
+    monkeypatch.setattr(rls, "shared_condition", lambda table, label: (
+        f"(uid IN (SELECT s.target_uid FROM {rls.SHARES} s WHERE s.organisation_id = {rls.CURRENT_ORG}"
+        " AND s.revoked_at IS NULL))"))  # fmt: skip
+    a, b, _rows_b, _ = _world()
+    case_b = _case_of(b)
+    assert _write_share(a, organisation=a, owner=b, target_type="cases.case", target_uid=case_b.uid)
+    assert _reads_case(a, case_b)
+
+
+def test_it_closes_a_revoked_share_below_the_orm(monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, _rows_b, _ = _world()
+    case_b = _case_of(b)
+    with rls.acting_for(b.pk, role=ROLE):
+        access.share(case_b, a)
+    assert _reads_case(a, case_b)
+    with rls.acting_for(b.pk, role=ROLE):
+        access.unshare(case_b, a)
+    assert not _reads_case(a, case_b)
+    # The recipient cannot revive a revoked share (only the owner writes shares).
+    from phare.accounts.models import SharedRecord
+
+    with rls.acting_for(a.pk, role=ROLE):
+        assert SharedRecord.objects.filter(target_uid=case_b.uid).update(revoked_at=None) == 0
+    assert not _reads_case(a, case_b)
+    # Negative control: a shared-read condition that forgets revoked_at keeps the case open after revoking.
+    monkeypatch.setattr(rls, "shared_condition", lambda table, label: (
+        f"(uid IN (SELECT s.target_uid FROM {rls.SHARES} s WHERE s.organisation_id = {rls.CURRENT_ORG}"
+        f" AND s.target_type = {rls._lit(label)} AND s.owner_id = {rls._q(table)}.organisation_id))"))  # fmt: skip
+    rls.install(ROLE)
+    assert _reads_case(a, case_b)
+
+
+def test_it_refuses_to_move_rows_to_another_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An UPDATE with no WHERE, as the application role: WITH CHECK refuses every row it would hand to
+    another organisation."""
+    a, b, _rows_b, _ = _world()
+    with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic(), \
+            rls.acting_for(a.pk, role=ROLE):  # fmt: skip
+        OrganisationNote.objects.update(organisation_id=b.pk)
+    assert OrganisationNote.objects.filter(organisation=a).count() == 1
+    # Negative control: a policy whose WITH CHECK lets anything through moves A's note into B.
+    monkeypatch.setattr(rls, "tenant_condition", lambda role, column="organisation_id": (
+        f"({column} = {rls.CURRENT_ORG} OR current_setting('phare.maintenance', true) = 'on')"))  # fmt: skip
+    real = rls.install_statements
+
+    def loose(role: str, password: str | None = None) -> list[str]:
+        return [s.replace(" WITH CHECK (", " WITH CHECK (true OR ") for s in real(role, password)]
+
+    monkeypatch.setattr(rls, "install_statements", loose)
+    rls.install(ROLE)
+    with transaction.atomic(), rls.acting_for(a.pk, role=ROLE):
+        OrganisationNote.objects.update(organisation_id=b.pk)
+    assert OrganisationNote.objects.filter(organisation=a).count() == 0

@@ -26,7 +26,6 @@ pytestmark = pytest.mark.django_db
 
 VICTIM = "VICTIMX"
 ACCESS_EXAMPLES, ACCESS_BATCH = 250, 40  # 10,000 access-layer attempts
-HTTP_EXAMPLES, HTTP_BATCH = 40, 16  # 640 requests, GET and POST
 ROLES = [Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE, Role.ANALYST, Role.AUDITOR]
 
 
@@ -46,7 +45,7 @@ def _world() -> World:
     world = World(a, [], users)
     for n in range(2):
         v = Organisation.objects.create(slug=f"victim{n}", org_Name=f"Victim {n}")
-        owner = User.objects.create(username=f"victim-owner-{n}", organisation=v, role=Role.SUPERVISOR)
+        owner = User.objects.create(username=f"{VICTIM}-owner-{n}", organisation=v, role=Role.SUPERVISOR)
         for model, obj in build_tenant_rows(v, owner, VICTIM).items():
             world.victims.setdefault(model, []).append(obj)
         _unique_case_numbers(v, n)
@@ -159,16 +158,6 @@ def _fill(route: str, values: dict[str, Any]) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route).lstrip("^").rstrip("$")
 
 
-def _pools(world: World) -> dict[str, list[Any]]:
-    objs = [o for objs in world.victims.values() for o in objs]
-    ints = sorted({o.pk for o in objs} | {u.pk for u in User.objects.exclude(organisation=world.attacker_org)})
-    uids = [o.uid for o in objs if hasattr(o, "uid")] or [uuid.uuid4()]
-    words = [o.number for o in objs if hasattr(o, "number")] + [m._meta.label_lower for m in world.models]
-    words += ["people", "events", "referrals", "support-plans", "consents", "assessments", "comments", "event"]
-    return {"IntConverter": ints, "UUIDConverter": uids, "StringConverter": words + [str(u) for u in uids],
-            "SlugConverter": [o.slug for o in world.victim_orgs] + words, "PathConverter": words}  # fmt: skip
-
-
 def _victim_snapshot(world: World) -> str:
     h = hashlib.sha256()
     with connection.cursor() as cur:
@@ -181,53 +170,148 @@ def _victim_snapshot(world: World) -> str:
     return h.hexdigest()
 
 
-def _run_http(world: World, examples: int, batch: int) -> tuple[int, list[str]]:
-    patterns = _patterns()
-    pools = _pools(world)
-    clients = {r: login_with_mfa(Client(raise_request_exception=False), u) for r, u in world.users.items()}
-    tally = [0]
+# Routes that end the session itself: requesting them would sign the sweep's client out.
+_SKIP = ("accounts/logout/", "accounts/login/")
+
+
+def _all_routes(resolver: URLResolver | None = None, prefix: str = "") -> list[tuple[str, list[str]]]:
+    """(route template, parameter names) of every URL pattern, with or without parameters."""
+    import re
+
+    out: list[tuple[str, list[str]]] = []
+    for p in (resolver or get_resolver()).url_patterns:
+        route = str(p.pattern)
+        if isinstance(p, URLResolver):
+            out += _all_routes(p, prefix + route)
+        elif isinstance(p, URLPattern) and not route.startswith(("^static", "static")) and prefix + route not in _SKIP:
+            out.append((prefix + route, re.findall(r"<(?:\w+:)?(\w+)>", route)))
+    return sorted(set((r, tuple(ps)) for r, ps in out))  # type: ignore[misc]
+
+
+# An API id parameter names the model whose victim ids fill it; any other id parameter gets every victim uid.
+_ID_MODELS = {"case_id": "cases.case", "person_id": "cases.person", "participant_id": "cases.caseparticipant",
+              "referral_id": "cases.referral", "comment_id": "cases.casecomment", "event_id": "cases.traffickingevent",
+              "plan_id": "cases.supportplan", "consent_id": "cases.consent", "assessment_id": "cases.assessment",
+              "organisation_id": "cases.externalorganisation"}  # fmt: skip
+_KINDS = ["events", "plans", "consents", "referrals-in", "referrals-out", "csv", "xlsx", "ctdc", "synthetic"]
+
+
+def _sweep(world: World) -> list[str]:
+    """Every route of the site, once for each victim record that fits its parameters: a request that names
+    another organisation's case by its number, its records by their uid, its rows by their id. Checking every
+    route each run (instead of drawing a few at random) is what makes a missing filter impossible to miss."""
+    objs = [o for objs in world.victims.values() for o in objs]
+    by_label: dict[str, list[Any]] = {}
+    for o in objs:
+        by_label.setdefault(o._meta.label_lower, []).append(o)
+    numbers = dict(_unfiltered("cases.case").exclude(organisation=world.attacker_org)
+                   .values_list("organisation_id", "number"))  # fmt: skip
+    from phare.cases.views import RECORDS
+
+    kind_models = {kind: spec[1]._meta.label_lower for kind, spec in RECORDS.items()}
+    # The attacker's own case number with a victim's record uid: the case opens, the record must not.
+    own = _unfiltered("cases.case").filter(organisation=world.attacker_org).values_list("number", flat=True).first()
+    urls: list[str] = []
+    for route, params in _all_routes():
+        if not params:
+            urls.append(_fill(route, {}))
+            continue
+        if "kind" in params and "uid" in params and route.startswith("cases/"):
+            # a record page: each kind with the uids of its own model (other pairs answer 404 by design)
+            for kind, label in kind_models.items():
+                for o in by_label.get(label, []):
+                    for number in (numbers.get(o.organisation_id), own):
+                        urls.append(_fill(route, {"number": number, "kind": kind, "uid": o.uid}))
+            continue
+        for o in objs:
+            values: dict[str, Any] = {}
+            for name in params:
+                if name == "number":
+                    values[name] = numbers.get(o.organisation_id, "VCASE-0")
+                elif name in _ID_MODELS:
+                    fits = [x for x in by_label.get(_ID_MODELS[name], []) if x.organisation_id == o.organisation_id]
+                    values[name] = (fits[0].pk if name == "organisation_id" else fits[0].uid) if fits else uuid.uuid4()
+                elif name in ("uid", "target_uid") or name.endswith("_id"):
+                    values[name] = getattr(o, "uid", None) or uuid.uuid4()
+                elif name in ("pk", "id"):
+                    values[name] = o.pk
+                elif name == "target_type":
+                    values[name] = o._meta.label_lower
+                else:
+                    values[name] = None
+            kinds = _KINDS if any(v is None for v in values.values()) else [""]
+            for kind in kinds:
+                urls.append(_fill(route, {k: kind if v is None else v for k, v in values.items()}))
+                if "number" in values and len(params) > 1:
+                    urls.append(_fill(route, {k: kind if v is None else own if k == "number" else v
+                                              for k, v in values.items()}))  # fmt: skip
+    return sorted(set(urls))
+
+
+# Who sweeps: the roles that see the most of their own organisation write (GET and POST); the others read.
+SWEEP = {Role.ADMIN: True, Role.SUPERVISOR: True, Role.CASE_WORKER: False, Role.ANALYST: False}
+
+
+def _run_http(world: World, roles: dict[str, bool], first_leak: bool = False) -> tuple[int, list[str]]:
+    """Request every URL of the sweep as each role (session for the pages, a token for the API), GET and, for
+    the roles marked so, POST; a leak is a victim's marker in a response or a victim row changed."""
+    from phare.api import tokens
+
+    urls = _sweep(world)
     leaks: list[str] = []
-
-    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(
-        role=st.sampled_from(ROLES),
-        picks=st.lists(
-            st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.booleans()), min_size=batch, max_size=batch
-        ),
-    )
-    def check(role: str, picks: list[tuple[int, int, bool]]) -> None:
-        before = _victim_snapshot(world)
-        for p, seed, post in picks:
-            route, params = patterns[p % len(patterns)]
-            values = {}
-            for i, (name, conv) in enumerate(sorted(params.items())):
-                pool = pools.get(conv, pools["StringConverter"])
-                values[name] = pool[(seed // (i + 1) + i * 7) % len(pool)]
-            url = _fill(route, values)
-            r = clients[role].post(url, {"reason": "x" * 30, "hours": 1}) if post else clients[role].get(url)
-            tally[0] += 1
-            if VICTIM.encode() in r.content:
-                leaks.append(f"{'POST' if post else 'GET'} {url} as {role}: {r.status_code}")
-        if _victim_snapshot(world) != before:
-            leaks.append(f"victim rows changed by {role}")
-
-    check()
-    return tally[0], leaks
+    attempts = 0
+    before = _victim_snapshot(world)
+    for role, posts in roles.items():
+        user = world.users[role]
+        client = login_with_mfa(Client(raise_request_exception=False), user)
+        bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens.create(user, list(tokens.SCOPES), 1)[1]}"}
+        for url in urls:
+            if first_leak and leaks:
+                return attempts, leaks
+            extra = bearer if url.startswith("/api/") else {}
+            for post in (False, True) if posts else (False,):
+                r = client.post(url, {"reason": "x" * 30, "hours": 1}, **extra) if post else client.get(url, **extra)
+                attempts += 1
+                body = b"".join(r.streaming_content) if getattr(r, "streaming", False) else r.content
+                if VICTIM.encode() in body:
+                    leaks.append(f"{'POST' if post else 'GET'} {url} as {role}: {r.status_code}")
+    if _victim_snapshot(world) != before:
+        leaks.append("victim rows changed")
+    return attempts, leaks
 
 
 def test_it_lets_no_request_to_any_url_read_or_change_another_organisations_rows() -> None:
     world = _world()
-    assert any("<uuid:uid>" in r or "<int:pk>" in r for r, _ in _patterns())
-    attempts, leaks = _run_http(world, HTTP_EXAMPLES, HTTP_BATCH)
-    assert attempts >= HTTP_EXAMPLES * HTTP_BATCH
+    urls = _sweep(world)
+    assert any("/api/v1/cases/" in u for u in urls) and any(u.startswith("/cases/VCASE-") for u in urls)
+    attempts, leaks = _run_http(world, SWEEP)
+    assert attempts == (len(SWEEP) + sum(SWEEP.values())) * len(urls) and len(urls) > 200
     assert leaks == []
 
 
-def test_it_finds_the_http_leak_when_the_access_layer_filter_is_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+def _unfiltered(model_label: str) -> Any:
+    from django.apps import apps
+
+    return apps.get_model(model_label)._default_manager.all()
+
+
+# One call site at a time, each replaced by a version without the tenant filter (what a careless change would
+# do): the sweep above must find the leak each one opens.
+CALL_SITES: dict[str, tuple[str, Any]] = {
+    "case page (get_case)": ("phare.cases.views.get_case",
+                             lambda user, number: _unfiltered("cases.case").filter(number=number).first()),
+    "case list (visible_cases)": ("phare.cases.filters.visible_cases", lambda user: _unfiltered("cases.case")),
+    "API case (_case)": ("phare.api.v1._case", lambda user, case_id: _unfiltered("cases.case").get(uid=case_id)),
+    "API persons (visible_persons)": ("phare.api.v1.visible_persons", lambda user: _unfiltered("cases.person")),
+    "record pages (_participant)": ("phare.cases.views._participant", lambda case, request, **lookup:
+                                    _unfiltered("cases.caseparticipant").select_related("person").get(**lookup)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("site", sorted(CALL_SITES))
+def test_it_finds_the_leak_when_one_call_site_forgets_the_tenant(site: str, monkeypatch: pytest.MonkeyPatch) -> None:
     world = _world()
-    if not any("<str:number>" in r for r, _ in _patterns()):
-        pytest.skip("needs the cases pages")
-    monkeypatch.setattr(access, "ENFORCE_TENANT_FILTER", False)
-    supervisor = login_with_mfa(Client(raise_request_exception=False), world.users[Role.SUPERVISOR])
-    leaked = [n for n in ("VCASE-0", "VCASE-1") if VICTIM.encode() in supervisor.get(f"/cases/{n}/").content]
-    assert leaked  # the same check that passes above catches a missing filter
+    target, replacement = CALL_SITES[site]
+    monkeypatch.setattr(target, replacement)
+    _attempts, leaks = _run_http(world, {Role.SUPERVISOR: False}, first_leak=True)
+    assert leaks, f"the sweep did not notice {site} without its tenant filter"

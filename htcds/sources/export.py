@@ -15,11 +15,18 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
-from htcds import codelists
+from htcds import cells, codelists
 from htcds.catalogue import VICTIM_ROLES, Field, Kind
 from htcds.sources.layout import ID_COLUMN, sheet_fields
+
+
+class Openable(Protocol):
+    """Where a writer writes: a Path, or anything that opens like one (Phare keeps its files sealed at rest)."""
+
+    def open(self, mode: str, buffering: int = ..., encoding: str | None = ..., errors: str | None = ...,
+             newline: str | None = ...) -> IO[Any]: ...  # fmt: skip
 
 
 def flatten_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -82,31 +89,47 @@ def sheet_rows(bundles: Iterable[dict[str, Any]], extended: bool = False, labels
         yield row
 
 
-def write_csv(bundles: Iterable[dict[str, Any]], path: Path, **options: Any) -> int:
+def write_csv(bundles: Iterable[dict[str, Any]], path: Openable, **options: Any) -> int:
+    """No cell starts a formula (htcds.cells): a name typed as `=HYPERLINK(…)` is written `'=HYPERLINK(…)`."""
     n = -2
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         for row in sheet_rows(bundles, **options):
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(cells.csv_row(row))
             n += 1
     return n
 
 
-def write_xlsx(bundles: Iterable[dict[str, Any]], path: Path, **options: Any) -> int:
-    """Streams rows (openpyxl write-only mode), so a large export does not hold the sheet in memory."""
+def write_xlsx(bundles: Iterable[dict[str, Any]], path: Openable, sheet_file: Path | None = None, **options: Any) -> int:
+    """Streams rows (openpyxl write-only mode), so a large export does not hold the sheet in memory; no cell is a
+    formula (htcds.cells). openpyxl keeps the sheet's XML in a file until it zips it: a temporary file of its own, or
+    `sheet_file` (a caller that must not leave personal data in clear on disk passes one held in memory)."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Case Sheet")
+    if sheet_file is not None:
+        _sheet_writer(ws, sheet_file)
     n = -2
     for row in sheet_rows(bundles, native=True, **options):
-        ws.append(row)
+        ws.append(cells.xlsx_row(ws, row))
         n += 1
-    wb.save(path)
+    with path.open("wb") as fh:
+        wb.save(fh)
     return n
 
 
-def write_json(bundles: Iterable[dict[str, Any]], path: Path) -> int:
+def _sheet_writer(ws: Any, out: Path) -> None:
+    """Give a write-only worksheet the writer openpyxl would make itself, on `out` instead of a temporary file
+    (openpyxl removes the file once zipped, as it removes its own)."""
+    from openpyxl.worksheet import _writer
+
+    _writer.ALL_TEMP_FILES.append(str(out))
+    ws._writer = _writer.WorksheetWriter(ws, out=str(out))
+    ws._writer.write_top()
+
+
+def write_json(bundles: Iterable[dict[str, Any]], path: Openable) -> int:
     """`{"htcds_version": "2.0", "bundles": [...]}`; the bundle source reads it back as is. Written a bundle at a
     time, so that an organisation's whole export is never held in memory."""
     n = 0
@@ -120,7 +143,7 @@ def write_json(bundles: Iterable[dict[str, Any]], path: Path) -> int:
     return n
 
 
-def write_jsonl(bundles: Iterable[dict[str, Any]], path: Path) -> int:
+def write_jsonl(bundles: Iterable[dict[str, Any]], path: Openable) -> int:
     n = 0
     with path.open("w", encoding="utf-8") as fh:
         for b in bundles:

@@ -3,7 +3,8 @@
 A sheet's rejected rows are copied as they were typed, under the sheet's own header rows, with two columns
 added at the end: `phare_row` (the row's number in the original file) and `phare_problems` (what is wrong with
 it, and the fix when there is one). Every source skips those two columns when the corrected file comes back.
-A JSON source has no cells to copy: its file lists each rejected item's key with its problems.
+A JSON source has no cells to copy: its file lists each rejected item's key with its problems. No cell starts a
+formula (htcds.cells): the file is opened in a spreadsheet to be corrected, and its values come from anyone.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
+from htcds import cells
 from htcds.sources.base import Source, TabularSource
+from htcds.sources.export import Openable
 from htcds.sources.layout import PROBLEMS_COLUMN, ROW_COLUMN
 from htcds.sources.tabular import open_table
 
@@ -46,7 +48,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]], out: Path) -> int:
+def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]], out: Openable) -> int:
     """Write `rejected` (row number → (source key, problems text)) of a freshly opened `source` to `out` as CSV;
     returns how many rows were written."""
     with out.open("w", newline="", encoding="utf-8") as fh:
@@ -54,7 +56,7 @@ def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]],
         if not isinstance(source, TabularSource) or source.path is None:
             writer.writerow(["source_key", ROW_COLUMN, PROBLEMS_COLUMN])
             for row, (key, text) in sorted(rejected.items()):
-                writer.writerow([key, row, text])
+                writer.writerow(cells.csv_row([key, row, text]))
             return len(rejected)
         _, _, header_rows = source._start()
         rows = open_table(source.path, source.sheet).rows
@@ -62,11 +64,11 @@ def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]],
         # The two columns go after the widest header row, named in each header row (names, labels) alike.
         width = max(map(len, head), default=0)
         for raw in head:
-            writer.writerow([*map(_cell, raw), *([""] * (width - len(raw))), ROW_COLUMN, PROBLEMS_COLUMN])
+            writer.writerow(cells.csv_row([*map(_cell, raw), *([""] * (width - len(raw))), ROW_COLUMN, PROBLEMS_COLUMN]))
         written = 0
         for number, raw in enumerate(rows, start=header_rows + 1):
             if number in rejected:
-                writer.writerow([*map(_cell, raw), *([""] * (width - len(raw))), number, rejected[number][1]])
+                writer.writerow(cells.csv_row([*map(_cell, raw), *([""] * (width - len(raw))), number, rejected[number][1]]))
                 written += 1
                 if written == len(rejected):
                     break

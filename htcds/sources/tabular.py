@@ -2,7 +2,8 @@
 
 CSV files come from everywhere: KoBo writes `;`-separated files, Excel on Windows writes cp1252, most
 tools write UTF-8 with or without a BOM. The delimiter and the encoding are therefore sniffed, not assumed.
-CSV rows are streamed so a 100,000-row file is never held twice in memory.
+CSV rows are streamed so a 100,000-row file is never held twice in memory. A text cell that Phare's writers
+neutralised against formulas (`'=…`, `'+234…`, htcds.cells) reads back as it was before.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+
+from htcds.cells import unneutralise, unneutralised_row
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -76,14 +79,16 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
         if encoding == "utf-8-sig":
             first = first.lstrip("\ufeff")
         reader = csv.reader(fh, delimiter=_sniff_delimiter(first))
-        yield from reader
+        for row in reader:
+            yield unneutralised_row(row)
 
 
 def _plain(value: Any) -> Any:
-    """Calamine hands back dates as date/datetime and empty cells as ""; keep dates, drop midnight times."""
-    if isinstance(value, datetime) and value.time() == time():
-        return value.date()
-    return value
+    """Calamine hands back dates as date/datetime and empty cells as ""; keep dates, drop midnight times. A text
+    saved from a neutralised CSV (`'+234…`) reads as it was."""
+    if isinstance(value, datetime):
+        return value.date() if value.time() == time() else value
+    return unneutralise(value)
 
 
 def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]:
@@ -101,9 +106,10 @@ def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]
 
     def rows() -> Iterator[list[Any]]:
         for r in data.iter_rows():
-            # Text and numbers pass as they are; only a datetime needs a look (a call per cell was a fifth of
-            # reading a large sheet).
-            yield [v if v.__class__ is not datetime else _plain(v) for v in r]
+            # Text and numbers pass as they are; only a datetime or a text starting with an apostrophe needs a look
+            # (a call per cell was a fifth of reading a large sheet).
+            yield [v if (c := v.__class__) is not datetime and (c is not str or v[:1] != "'") else _plain(v)  # type: ignore[index]
+                   for v in r]
 
     return chosen, rows()
 
@@ -141,4 +147,4 @@ def is_blank(value: Any) -> bool:
 def read_text_csv(text: str) -> list[list[str]]:
     """Parse CSV held in memory (uploads, tests) with the same delimiter sniffing as files."""
     first = text.split("\n", 1)[0]
-    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(first))]
+    return [unneutralised_row(list(r)) for r in csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(first))]

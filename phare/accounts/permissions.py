@@ -6,9 +6,10 @@
 | write_cases         |   ✓   |     ✓      |      ✓      |    ✓     |         |         |
 | export / import     |   ✓   |     ✓      |             |          |         |         |
 | refer               |   ✓   |     ✓      |      ✓      |          |         |         |
+| manage_cases        |   ✓   |     ✓      |             |          |         |         |
 | break_glass         |   ✓   |     ✓      |      ✓      |          |         |         |
 | manage_users        |   ✓   |            |             |          |         |         |
-| review_break_glass  |   ✓   |            |             |          |         |    ✓    |
+| review_break_glass  |   ✓   |     ✓      |             |          |         |    ✓    |
 | read_audit          |   ✓   |            |             |          |         |    ✓    |
 | read_aggregates     |   ✓   |     ✓      |             |          |    ✓    |    ✓    |
 
@@ -32,6 +33,8 @@ WRITE_CASES = "write_cases"
 EXPORT = "export"
 IMPORT = "import"
 REFER = "refer"
+# See every case (restricted ones too), reassign them, decide colleagues' access requests.
+MANAGE_CASES = "manage_cases"
 BREAK_GLASS = "break_glass"
 MANAGE_USERS = "manage_users"
 REVIEW_BREAK_GLASS = "review_break_glass"
@@ -45,6 +48,7 @@ ALL_PERMS = frozenset(
         EXPORT,
         IMPORT,
         REFER,
+        MANAGE_CASES,
         BREAK_GLASS,
         MANAGE_USERS,
         REVIEW_BREAK_GLASS,
@@ -55,7 +59,8 @@ ALL_PERMS = frozenset(
 
 MATRIX: dict[str, frozenset[str]] = {
     Role.ADMIN: ALL_PERMS,
-    Role.SUPERVISOR: frozenset({READ_PERSONAL, WRITE_CASES, EXPORT, IMPORT, REFER, BREAK_GLASS, READ_AGGREGATES}),
+    Role.SUPERVISOR: frozenset({READ_PERSONAL, WRITE_CASES, EXPORT, IMPORT, REFER, MANAGE_CASES, BREAK_GLASS,
+                               REVIEW_BREAK_GLASS, READ_AGGREGATES}),
     Role.CASE_WORKER: frozenset({READ_PERSONAL, WRITE_CASES, REFER, BREAK_GLASS}),
     Role.HELPLINE: frozenset({READ_PERSONAL, WRITE_CASES}),
     Role.ANALYST: frozenset({READ_AGGREGATES}),

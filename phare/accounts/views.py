@@ -464,19 +464,20 @@ class BreakGlassForm(forms.Form):
     hours = forms.IntegerField(min_value=1, max_value=BreakGlassGrant.MAX_DURATION_HOURS, initial=1)
 
 
-def _restricted_target(request: HttpRequest, target_type: str, uid: Any) -> Any:
+def _grant_target(request: HttpRequest, target_type: str, uid: Any) -> Any:
+    """A record of the user's organisation that a break-glass grant may open (cases: any the user cannot
+    already see; other records: restricted ones). 404 alike for missing and another organisation's."""
     try:
         model = apps.get_model(target_type)
     except (LookupError, ValueError):
         raise Http404("Not found") from None
     names = {f.name for f in model._meta.concrete_fields}
-    if not {"uid", "organisation", "restricted"} <= names:
+    if not {"uid", "organisation"} <= names or ("restricted" not in names and model._meta.label_lower != "cases.case"):
         raise Http404("Not found")
-    row = model._default_manager.filter(
-        organisation_id=_org(request),
-        uid=uid,
-        restricted=True,
-    ).first()
+    rows = model._default_manager.filter(organisation_id=_org(request), uid=uid)
+    if model._meta.label_lower != "cases.case":
+        rows = rows.filter(restricted=True)
+    row = rows.first()
     if row is None:
         raise Http404("Not found")
     return row
@@ -485,52 +486,46 @@ def _restricted_target(request: HttpRequest, target_type: str, uid: Any) -> Any:
 @require_perm(BREAK_GLASS)
 @transaction.atomic
 def break_glass(request: HttpRequest, target_type: str, uid: Any) -> HttpResponseBase:
-    """Open one restricted record of the user's own organisation for at most three hours, with a reason."""
-    row = _restricted_target(request, target_type, uid)
+    """Open one record of the user's own organisation for at most three hours, with a reason."""
+    from phare.accounts import breakglass
+
+    row = _grant_target(request, target_type, uid)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        now = timezone.now()
-        grant = BreakGlassGrant.objects.create(
-            organisation_id=_org(request),
-            user=_me(request),
-            target_type=row._meta.label_lower,
-            target_uid=row.uid,
-            reason=form.cleaned_data["reason"],
-            granted_at=now,
-            expires_at=now + timedelta(hours=form.cleaned_data["hours"]),
-        )
-        record(
-            "breakglass.granted", actor=request.user, target=row, request=request,
-            detail={"grant": grant.pk, "reason": grant.reason, "expires_at": grant.expires_at.isoformat()},
-        )  # fmt: skip
-        return redirect(_safe_next(request))
+        breakglass.grant(_me(request), row, form.cleaned_data["reason"], form.cleaned_data["hours"], request=request)
+        default = f"/cases/{row.number}/" if hasattr(row, "number") else "/"
+        return redirect(_safe_next(request, default))
     return render(request, "accounts/break_glass.html", {"form": form, "row": row, "next": _safe_next(request, "")})
 
 
 @require_perm(REVIEW_BREAK_GLASS)
 @transaction.atomic
 def break_glass_review(request: HttpRequest) -> HttpResponseBase:
+    from phare.accounts import breakglass
+
     grants = BreakGlassGrant.objects.filter(organisation_id=_org(request))
     if request.method == "POST":
         grant = grants.filter(pk=request.POST.get("grant") or 0, reviewed_at__isnull=True).first()
         if grant is None:
             raise Http404("Not found")
-        if grant.user_id == request.user.pk:
-            raise PermissionDenied  # nobody reviews their own emergency access
-        grant.reviewed_by = _me(request)
-        grant.reviewed_at = timezone.now()
-        grant.review_note = request.POST.get("note", "")[:2000]
-        if request.POST.get("revoke"):
-            grant.expires_at = min(grant.expires_at, grant.reviewed_at)
-        grant.save()
-        record(
-            "breakglass.reviewed", actor=request.user, request=request, target_type="accounts.breakglassgrant",
-            target_id=str(grant.pk), detail={"note": grant.review_note, "revoked": bool(request.POST.get("revoke"))},
-        )  # fmt: skip
+        breakglass.review(_me(request), grant, request.POST.get("note", ""), bool(request.POST.get("revoke")),
+                          request=request)  # fmt: skip
         return redirect("accounts:break_glass_review")
-    pending = grants.filter(reviewed_at__isnull=True).select_related("user")
-    done = grants.filter(reviewed_at__isnull=False).select_related("user", "reviewed_by")[:50]
-    return render(request, "accounts/break_glass_review.html", {"pending": pending, "done": done})
+    pending = list(grants.filter(reviewed_at__isnull=True).select_related("user"))
+    done = list(grants.filter(reviewed_at__isnull=False).select_related("user", "reviewed_by")[:50])
+    _label_targets([*pending, *done])
+    return render(request, "accounts/break_glass_review.html", {"pending": pending, "done": done,
+                                                                 "now": timezone.now()})  # fmt: skip
+
+
+def _label_targets(grants: list[BreakGlassGrant]) -> None:
+    """Name each grant's record as people know it (a case by its number), not by its uid."""
+    from phare.cases.models import Case
+
+    numbers = dict(Case.objects.filter(uid__in=[g.target_uid for g in grants if g.target_type == "cases.case"])
+                   .values_list("uid", "number"))  # fmt: skip
+    for g in grants:
+        g.target_label = numbers.get(g.target_uid) or f"{g.target_type} {g.target_uid}"  # type: ignore[attr-defined]
 
 
 # -- audit search ------------------------------------------------------------------------------------------

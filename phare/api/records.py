@@ -128,10 +128,11 @@ def make_model(name: str, entity: str, *, strict: bool, extra: dict[str, Any] | 
 
 
 def to_json(obj: models.Model, entity: str, personal: bool) -> dict[str, Any]:
-    """The HTCDS fields of a row; encrypted ones only for callers who may read personal data."""
+    """The HTCDS fields of a row that the reader may see (`phare.access.field_shown`: personal fields only for
+    callers who may read personal data)."""
     out: dict[str, Any] = {}
     for s in specs(entity):
-        if s.encrypted and not personal:
+        if not access.field_shown(s.model_field, personal):
             continue
         value = getattr(obj, s.model_field.attname)
         if value is None or value == "" or value == []:

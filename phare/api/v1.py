@@ -34,7 +34,7 @@ from phare.api import records, tokens
 from phare.api.models import ApiToken
 from phare.audit import log as audit
 from phare.cases import actions
-from phare.cases.access import ALL_CASES_ROLES, can_manage, can_write, visible_cases
+from phare.cases.access import can_manage, can_write, visible_cases, visible_persons
 from phare.cases.models import (
     Assessment,
     Case,
@@ -230,15 +230,6 @@ def need_personal(user: Any) -> None:
 def need_write(user: Any) -> None:
     if not (can_write(user) and personal(user)):
         raise Denied("Your role cannot change cases.")
-
-
-def visible_persons(user: Any) -> QuerySet[Person]:
-    """Persons of the user's organisation the user may see: all for roles that see every case, else those on
-    the cases the user may see."""
-    qs = access.scoped(user, Person)
-    if getattr(user, "role", None) in ALL_CASES_ROLES:
-        return qs
-    return qs.filter(id__in=CaseParticipant.objects.filter(case__in=visible_cases(user)).values("person_id"))
 
 
 def _case(user: Any, case_id: UUID) -> Case:
@@ -592,10 +583,11 @@ def _participant_values(request: HttpRequest, user: Any, data: dict[str, Any],
 
 
 def _person_ref(user: Any, value: Any, case: Case | None, path: str) -> Person | None:
-    """A person of the user's organisation by id (on `case`, when given); 422 unknown-reference otherwise."""
+    """A person the user may see, by id (on `case`, when given); 422 unknown-reference otherwise, alike for a
+    missing id, another organisation's person and a person on cases the user may not open."""
     if value is None:
         return None
-    qs = access.scoped(user, Person)
+    qs = visible_persons(user)
     if case is not None:
         qs = qs.filter(participations__case=case)
     try:

@@ -44,6 +44,14 @@ def _head_mac(last_id: int, last_hash: str, count: int, key: bytes | None = None
 
 
 def _content(e: AuditEvent) -> dict[str, Any]:
+    content = _base_content(e)
+    if e.org_seq:
+        content["org_seq"] = e.org_seq
+        content["org_prev"] = e.org_prev_hash
+    return content
+
+
+def _base_content(e: AuditEvent) -> dict[str, Any]:
     return {
         "organisation": e.organisation_id,
         "actor": e.actor_id,
@@ -93,6 +101,12 @@ def record(
             cur.execute("SELECT pg_advisory_xact_lock(4242)")
     head = AuditHead.objects.select_for_update().filter(pk=1).first()
     last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    org_id = getattr(organisation, "pk", organisation)
+    org_seq, org_prev = 0, ""
+    if org_id is not None:
+        org_last = (AuditEvent.objects.filter(organisation_id=org_id, org_seq__gt=0).order_by("-id")
+                    .values_list("org_seq", "hash").first())  # fmt: skip
+        org_seq, org_prev = (org_last[0] + 1, org_last[1]) if org_last else (1, GENESIS)
     event = AuditEvent(
         organisation=organisation,
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
@@ -104,19 +118,19 @@ def record(
         at=timezone.now(),
         detail=detail or {},
         prev_hash=last or GENESIS,
+        org_seq=org_seq,
+        org_prev_hash=org_prev,
     )
     event.hash = _digest(event.prev_hash, _content(event), key)
     event.save()
     count = (head.count if head else 0) + 1
-    AuditHead.objects.update_or_create(
-        pk=1,
-        defaults={
-            "last_id": event.pk,
-            "last_hash": event.hash,
-            "count": count,
-            "mac": _head_mac(event.pk, event.hash, count, key),
-        },
-    )
+    values = {"last_id": event.pk, "last_hash": event.hash, "count": count,
+              "mac": _head_mac(event.pk, event.hash, count, key)}  # fmt: skip
+    # The head row is already locked above: one UPDATE, not update_or_create's savepoint and second read.
+    if head is None:
+        AuditHead.objects.create(pk=1, **values)
+    else:
+        AuditHead.objects.filter(pk=1).update(**values)
     return event
 
 
@@ -129,30 +143,67 @@ class Verdict:
 
 
 def verify() -> Verdict:
-    """Walk the chain in id order; report the first event whose link or content does not match, then check
-    that the chain ends where the head says it does."""
+    """Walk the chain in id order; report the first event whose link or content does not match, or that breaks
+    its organisation's own sequence; then check that the chain ends where the head says it does, and that a
+    log with no events is not standing in for a wiped one."""
     key = _key()
     prev = GENESIS
     n = 0
     last_id = 0
+    orgs: dict[int, tuple[int, str]] = {}  # organisation -> (its last sequence number, its last event's hash)
     for e in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         n += 1
         if e.prev_hash != prev:
             return Verdict(False, n, e.id, "link to the previous event is broken (deleted, inserted or reordered rows)")
         if not hmac.compare_digest(_digest(prev, _content(e), key), e.hash):
             return Verdict(False, n, e.id, "content does not match its hash (edited row)")
+        if e.org_seq:
+            seq, org_prev = orgs.get(e.organisation_id or 0, (0, GENESIS))
+            if e.organisation_id is None or e.org_seq != seq + 1 or e.org_prev_hash != org_prev:
+                return Verdict(False, n, e.id, f"organisation {e.organisation_id}'s own chain is broken: event "
+                                               f"{e.org_seq} follows its event {seq}")  # fmt: skip
+            orgs[e.organisation_id] = (e.org_seq, e.hash)
         prev = e.hash
         last_id = e.id
     head = AuditHead.objects.filter(pk=1).first()
     if head is None:
         if n:
             return Verdict(False, n, None, "the chain head is missing")
+        held = _held_records()
+        if held:
+            return Verdict(False, 0, None, f"the log is empty, but the database holds {held}: the log was wiped")
         return Verdict(True, 0)
     if not hmac.compare_digest(_head_mac(head.last_id, head.last_hash, head.count, key), head.mac):
         return Verdict(False, n, head.last_id, "the chain head was altered")
     if head.last_id != last_id or head.last_hash != prev or head.count != n:
         return Verdict(False, n, head.last_id, "the chain is shorter or longer than its head records (truncated)")
+    silent = _organisations_with_cases_but_no_events()
+    if silent:
+        return Verdict(False, n, None, f"organisations {silent} hold cases but have no audit event")
     return Verdict(True, n)
+
+
+def _held_records() -> str:
+    """What the database holds that must have left audit events ("" when it holds nothing)."""
+    from django.apps import apps
+
+    counts = []
+    for label, noun in (("accounts.Organisation", "organisations"), ("accounts.User", "users"), ("cases.Case", "cases")):
+        found = apps.get_model(label)._default_manager.count()
+        if found:
+            counts.append(f"{found} {noun}")
+    return ", ".join(counts)
+
+
+def _organisations_with_cases_but_no_events() -> list[int]:
+    from django.apps import apps
+
+    with_cases = set(apps.get_model("cases.Case")._default_manager.values_list("organisation_id", flat=True).distinct())
+    if not with_cases:
+        return []
+    with_events = set(AuditEvent.objects.filter(organisation_id__in=with_cases)
+                      .values_list("organisation_id", flat=True).distinct())  # fmt: skip
+    return sorted(with_cases - with_events)
 
 
 def anchor() -> dict[str, Any]:

@@ -18,6 +18,11 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The organisation's own chain inside the global one: its n-th event (1, 2, ...) and the hash of its
+    # previous one, both under the event's MAC, so that an organisation's log can be checked (and later kept)
+    # on its own. 0 for events without an organisation and for events written before this chain existed.
+    org_seq = models.BigIntegerField(default=0)
+    org_prev_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["id"]

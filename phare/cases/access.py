@@ -1,8 +1,15 @@
-"""Who sees which cases, and whose names, inside one organisation.
+"""Who sees which cases and people, and whose names, inside one organisation.
 
 The tenant boundary itself is `phare.access.scoped`; this module narrows within the tenant by role:
-case workers and helpline operators see the cases they own or are assigned to, supervisors and admins all of
-the organisation's cases, analysts and auditors all cases but never a name (and cannot write).
+
+* supervisors and admins see every case of the organisation, restricted ones included;
+* case workers and helpline operators see the cases they own or are assigned to, and the one case an active
+  break-glass grant (reason, at most three hours, reviewed) opens for them;
+* analysts and auditors see the cases that are not restricted, never a name, and cannot write.
+
+People follow their cases: a person is visible when one of their cases is (or, for a person not yet on any case,
+to the user who registered them). Every page, the API and the exports call `visible_cases` / `visible_persons`,
+so a break-glass grant or a role change takes effect everywhere at once.
 """
 
 from __future__ import annotations
@@ -14,11 +21,10 @@ from django.http import Http404
 
 from phare import access
 from phare.accounts.models import Role
-from phare.cases.models import Case, CaseAssignment
+from phare.cases.models import Case, CaseAssignment, CaseParticipant, Person
 
 ALL_CASES_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR})
 WRITE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE})
-MANAGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 
 def sees_names(user: Any) -> bool:
@@ -30,8 +36,10 @@ def can_write(user: Any) -> bool:
 
 
 def can_manage(user: Any) -> bool:
-    """Reassign cases to others, see restricted cases of the whole organisation."""
-    return getattr(user, "role", None) in MANAGE_ROLES
+    """Reassign cases to others, see restricted cases of the whole organisation, decide access requests."""
+    from phare.accounts.permissions import MANAGE_CASES, can
+
+    return can(user, MANAGE_CASES)
 
 
 def visible_cases(user: Any) -> QuerySet[Case]:
@@ -41,8 +49,20 @@ def visible_cases(user: Any) -> QuerySet[Case]:
         if role in (Role.ANALYST, Role.AUDITOR):
             return qs.filter(restricted=False)
         return qs
-    assigned = CaseAssignment.objects.filter(user=user).values("case_id")
-    return qs.filter(Q(cas_CaseOwner=user) | Q(id__in=assigned))
+    assigned = CaseAssignment.objects.filter(user_id=getattr(user, "pk", None) or 0).values("case_id")
+    return qs.filter(Q(cas_CaseOwner_id=getattr(user, "pk", None)) | Q(id__in=assigned)
+                     | access.restricted_open(user, Case))  # fmt: skip
+
+
+def visible_persons(user: Any) -> QuerySet[Person]:
+    """People of the user's organisation the user may see: those on a case the user may see, and people the
+    user registered who are not on any case yet (an API client creates the person, then the case)."""
+    qs = access.scoped(user, Person)
+    if can_manage(user):
+        return qs
+    on_cases = CaseParticipant.objects.filter(case__in=visible_cases(user)).values("person_id")
+    own_new = Q(created_by_id=getattr(user, "pk", None), participations__isnull=True)
+    return qs.filter(Q(id__in=on_cases) | own_new)
 
 
 def get_case(user: Any, number: str) -> Case:
@@ -51,6 +71,16 @@ def get_case(user: Any, number: str) -> Case:
         return visible_cases(user).select_related("cas_CaseOwner", "primary_person").get(number=number)
     except Case.DoesNotExist:
         raise Http404("Not found") from None
+
+
+def opened_by_break_glass(user: Any, case: Case) -> Any:
+    """The active break-glass grant through which `user` sees `case`, if that is the only way they see it."""
+
+    if getattr(user, "role", None) in ALL_CASES_ROLES or case.cas_CaseOwner_id == getattr(user, "pk", None):
+        return None
+    if CaseAssignment.objects.filter(case=case, user_id=getattr(user, "pk", None) or 0).exists():
+        return None
+    return access.active_grant(user, case)
 
 
 def require_write(user: Any) -> None:

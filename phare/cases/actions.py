@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Model, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -179,6 +179,19 @@ def _audit(
                  target=target, request=request, detail=detail)  # fmt: skip
 
 
+def _staff(actor: Any) -> Any:
+    """The actor as a user row to point at (None for system actors without a database row)."""
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _require_visible(actor: Any, person: Person) -> None:
+    """Not found, alike for a person of another organisation and one the actor may not see."""
+    from phare.cases.access import visible_persons
+
+    if not visible_persons(actor).filter(pk=person.pk).exists():
+        raise Http404("Not found")
+
+
 def _same_org(*objs: Model | None) -> None:
     orgs = {getattr(o, "organisation_id", None) for o in objs if o is not None}
     if len(orgs) > 1:
@@ -218,7 +231,7 @@ def next_number(organisation_id: int, opened: date) -> tuple[int, str]:
 def create_person(actor: Any, data: Data, request: HttpRequest | None = None) -> Person:
     check("person", data)
     with transaction.atomic():
-        person = Person(organisation=actor.organisation, **data)
+        person = Person(organisation=actor.organisation, created_by=_staff(actor), **data)
         person.save()
         PersonIndex.objects.bulk_create(index_rows(person))
         _audit("person.create", actor, person, None, request)
@@ -281,14 +294,20 @@ def _rank(digests: dict[str, str], hits: Iterable[tuple[int, str]], limit: int) 
     return [(pid, s) for s, pid in sorted(((s, pid) for pid, s in scores.items() if s >= threshold), reverse=True)[:limit]]
 
 
-def find_matches(organisation_id: int, data: Data, limit: int = 10) -> list[tuple[Person, int]]:
-    """People of the organisation likely to be the one being entered: by name tokens, birth date, phone,
-    e-mail and identity number through the blind index; best first with a score."""
+def match_ids(organisation_id: int, data: Data, limit: int = 10) -> list[tuple[int, int]]:
+    """Ids of the organisation's people likely to be the one being entered, by name tokens, birth date, phone,
+    e-mail and identity number through the blind index; best first with a score. Ids only: the caller decides
+    which of them the user may see before anything of them is read."""
     digests = _match_digests(organisation_id, data, lambda kind, value: blind_index(organisation_id, kind, value))
     if not digests:
         return []
     rows = PersonIndex.objects.filter(_digest_q(digests), organisation_id=organisation_id)
-    best = _rank(digests, rows.values_list("person_id", "kind")[:_MATCH_HITS], limit)
+    return _rank(digests, rows.values_list("person_id", "kind")[:_MATCH_HITS], limit)
+
+
+def find_matches(organisation_id: int, data: Data, limit: int = 10) -> list[tuple[Person, int]]:
+    """`match_ids` with the people themselves, for callers that may see the whole organisation."""
+    best = match_ids(organisation_id, data, limit)
     people = Person.objects.in_bulk([pid for pid, _ in best])
     return [(people[pid], s) for pid, s in best if pid in people]
 
@@ -331,15 +350,18 @@ def open_case(
     restricted: bool = False,
     request: HttpRequest | None = None,
 ) -> Case:
-    """Open a case around a person (existing, or created from `person_data`) in the given role."""
+    """Open a case around a person (existing, or created from `person_data`) in the given role. An existing
+    person must be one the actor may see: re-using a person is reading them."""
     if person is None:
         check("person", person_data or {})
+    else:
+        _require_visible(actor, person)
     check_participant(role, context or {})
     org = actor.organisation
     opened = opened or timezone.localdate()
     with transaction.atomic():
         if person is None:
-            person = Person(organisation=org, **(person_data or {}))
+            person = Person(organisation=org, created_by=_staff(actor), **(person_data or {}))
             person.save()
             PersonIndex.objects.bulk_create(index_rows(person))
         _same_org(actor, person)
@@ -366,10 +388,12 @@ def add_participant(
 ) -> CaseParticipant:
     if person is None:
         check("person", person_data or {})
+    else:
+        _require_visible(actor, person)
     check_participant(role, context or {})
     with transaction.atomic():
         if person is None:
-            person = Person(organisation_id=case.organisation_id, **(person_data or {}))
+            person = Person(organisation_id=case.organisation_id, created_by=_staff(actor), **(person_data or {}))
             person.save()
             PersonIndex.objects.bulk_create(index_rows(person))
         _same_org(case, person)
@@ -624,3 +648,47 @@ def add_external_organisation(actor: Any, data: Data, request: HttpRequest | Non
         org = ExternalOrganisation.objects.create(organisation=actor.organisation, **data)
         _audit("directory.add", actor, org, None, request)
     return org
+
+
+# --- access to people and cases the user cannot open ------------------------------------------------------
+
+
+def request_access(actor: Any, person: Person, note: str = "", request: HttpRequest | None = None) -> Any:
+    """Ask a supervisor for access to the cases of a person the duplicate check matched among records the actor
+    cannot open. One waiting request per person and requester."""
+    from phare.cases.models import AccessRequest
+
+    _same_org(actor, person)
+    with transaction.atomic():
+        req = AccessRequest.objects.filter(organisation_id=person.organisation_id, requester=actor, person=person,
+                                           outcome="").first()  # fmt: skip
+        if req is None:
+            req = AccessRequest.objects.create(organisation_id=person.organisation_id, requester=actor, person=person,
+                                               note=(note or "").strip()[:2000])  # fmt: skip
+        audit.record("access.requested", actor=actor, target=req, request=request, detail={"request": str(req.uid)})
+    return req
+
+
+def decide_access_request(actor: Any, req: Any, grant: bool, request: HttpRequest | None = None) -> list[str]:
+    """A supervisor grants (the requester is assigned to every case of the person) or declines a request.
+    Returns the numbers of the cases the requester was assigned to."""
+    from phare.cases.access import can_manage
+
+    if not can_manage(actor) or req.organisation_id != actor.organisation_id:
+        raise PermissionError("only a supervisor or an admin of the organisation decides access requests")
+    if req.outcome:
+        raise Invalid({"__all__": [_("This request was already decided.")]})
+    numbers: list[str] = []
+    with transaction.atomic():
+        if grant:
+            cases = Case.objects.filter(organisation_id=req.organisation_id, participants__person=req.person).distinct()
+            for case in cases:
+                assign_worker(actor, case, req.requester, request=request)
+                numbers.append(case.number)
+        req.outcome = "granted" if grant else "declined"
+        req.decided_by = actor
+        req.decided_at = timezone.now()
+        req.save(update_fields=["outcome", "decided_by", "decided_at"])
+        audit.record("access.granted" if grant else "access.declined", actor=actor, target=req, request=request,
+                     detail={"request": str(req.uid), "requester": req.requester_id, "cases": numbers})  # fmt: skip
+    return numbers

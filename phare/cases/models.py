@@ -119,6 +119,9 @@ class Person(models.Model):
     prs_MigrationStatus = models.JSONField(_("Migration and protection status"), default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Who registered the person: until they are on a case, only that user (and supervisors) may see them.
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+                                   db_index=False, editable=False)  # fmt: skip
 
     def __str__(self) -> str:
         return " ".join(p for p in (self.prs_FirstName, self.prs_SecondName) if p) or str(_("(no name)"))
@@ -388,3 +391,26 @@ class CaseEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["case", "at"])]
+
+
+class AccessRequest(models.Model):
+    """A user's request to work on a person's cases they cannot open, made when the duplicate check found a
+    possible match among them. The requester never learns whom it matched; a supervisor decides."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "", _("Waiting")
+        GRANTED = "granted", _("Granted")
+        DECLINED = "declined", _("Declined")
+
+    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
+    uid = models.UUIDField(default=uuid4, unique=True, editable=False)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, models.CASCADE, related_name="+", db_index=False)
+    note = EncryptedTextField(_("Why you need access"), blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True, default="")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "outcome", "created"], name="accessreq_org_pending")]

@@ -3,13 +3,17 @@ without JavaScript; every read goes through the access layer, every write throug
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,12 +23,25 @@ from django.utils.translation import gettext_lazy
 
 from htcds.catalogue import load
 from phare import access
+from phare.accounts import breakglass
+from phare.accounts.permissions import BREAK_GLASS, can
+from phare.accounts.views import BreakGlassForm
 from phare.audit.log import record
 from phare.cases import actions
 from phare.cases import forms as cf
-from phare.cases.access import can_manage, can_write, get_case, require_write, sees_names
+from phare.cases.access import (
+    can_manage,
+    can_write,
+    get_case,
+    opened_by_break_glass,
+    require_write,
+    sees_names,
+    visible_cases,
+    visible_persons,
+)
 from phare.cases.filters import filter_cases, filter_form, org_users
 from phare.cases.models import (
+    AccessRequest,
     Assessment,
     Case,
     CaseEvent,
@@ -100,41 +117,43 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "export_params": [(k, v) for k, values in params.lists() for v in values],
     }  # fmt: skip
     template = "cases/_list_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
-    return render(request, template, ctx)
+    response = render(request, template, ctx)
+    if names:
+        # A list that shows names is a read of those people: one event per page view, naming the cases shown
+        # (never what was searched for: a name typed into the search box is personal data too).
+        record("case.list_viewed", actor=request.user, request=request, target_type="cases.case",
+               detail={"cases": [r.case.number for r in rows], "page": page,
+                       "search": bool(form.is_valid() and form.cleaned_data.get("q"))})  # fmt: skip
+    return response
 
 
 # --- a case ----------------------------------------------------------------------------------------------
 
 
-def _person_fields(person: Person) -> list[tuple[str, str]]:
-    cat = load()
-    return [(str(gettext_lazy(cat[n].label)), cf.display_value(n, getattr(person, n))) for n in cf.PERSON_FIELDS
-            if cf.display_value(n, getattr(person, n))]  # fmt: skip
-
-
-def _context_fields(p: CaseParticipant) -> list[tuple[str, str]]:
-    cat = load()
-    names = (
-        cf.VICTIM_FIELDS if p.role in actions.VICTIM_ROLES else cf.PERPETRATOR_FIELDS if p.role == "Perpetrator" else ()
-    )
-    out = []
-    for n in names:
-        v = getattr(p, n)
-        text = str(v) if isinstance(v, ExternalOrganisation) else cf.display_value(n, v)
-        if text:
-            out.append((str(gettext_lazy(cat[n].label)), text))
-    return out
-
-
-def _record_fields(obj: Any, names: tuple[str, ...]) -> list[tuple[str, str]]:
+def _record_fields(obj: Any, names: tuple[str, ...], personal: bool) -> list[tuple[str, str]]:
+    """(label, value) of the fields of `obj` that have a value and that the reader may see: personal fields
+    only for roles that read personal data (`phare.access.field_shown`, the rule the API and exports use)."""
     cat = load()
     out = []
     for n in names:
+        if not access.field_shown(obj._meta.get_field(n), personal):
+            continue
         v = getattr(obj, n)
         text = str(v) if isinstance(v, ExternalOrganisation) else cf.display_value(n, v)
         if text:
             out.append((str(gettext_lazy(cat[n].label)), text))
     return out
+
+
+def _shown_text(obj: Any, name: str, personal: bool) -> str:
+    """The text of one field if the reader may see it, else ""."""
+    return str(getattr(obj, name) or "") if access.field_shown(obj._meta.get_field(name), personal) else ""
+
+
+def _context_names(p: CaseParticipant) -> tuple[str, ...]:
+    if p.role in actions.VICTIM_ROLES:
+        return tuple(cf.VICTIM_FIELDS)
+    return tuple(cf.PERPETRATOR_FIELDS) if p.role == "Perpetrator" else ()
 
 
 @login_required
@@ -148,8 +167,8 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
         .order_by("id")
     )
     people = [
-        {"p": p, "name": cf.person_display(p.person, names), "fields": _person_fields(p.person) if names else [],
-         "context": _context_fields(p)} for p in participants
+        {"p": p, "name": cf.person_display(p.person, names), "fields": _record_fields(p.person, cf.PERSON_FIELDS, names),
+         "context": _record_fields(p, _context_names(p), names)} for p in participants
     ]  # fmt: skip
     referrals = list(
         case.referrals.select_related("cas_ReferringOrganisation", "cas_ReferredOrganisation").order_by("id")
@@ -159,33 +178,39 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     lifecycle = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id"))
     timeline: list[dict[str, Any]] = []
     for c in comments:
-        timeline.append({"when": c.cco_CreatedDate, "kind": "comment", "obj": c})
+        timeline.append({"when": c.cco_CreatedDate, "kind": "comment", "obj": c,
+                         "text": _shown_text(c, "cco_CaseComment", names)})
     for e in lifecycle:
-        timeline.append({"when": timezone.localdate(e.at), "kind": "lifecycle", "obj": e})
+        timeline.append({"when": timezone.localdate(e.at), "kind": "lifecycle", "obj": e,
+                         "text": _shown_text(e, "note", names)})
     timeline.sort(key=lambda x: (x["when"], x["obj"].id), reverse=True)
     plans = list(case.support_plans.order_by("-spl_StartDate", "-id"))
     consents = list(case.consents.order_by("-id"))
     assessments = list(case.assessments.order_by("-asm_Date", "-id"))
     ctx = {
         "case": case, "names": names, "people": people,
+        "closure_reason": _shown_text(case, "cas_ReasonForCaseClosure", names),
         "referrals": [{"r": r, "fields": _record_fields(r, cf.IncomingReferralForm.field_names if r.direction == "Incoming"
-                                                        else cf.OutgoingReferralForm.field_names)} for r in referrals],
+                                                        else cf.OutgoingReferralForm.field_names, names)} for r in referrals],
         "timeline": timeline,
-        "events": [{"e": e, "fields": _record_fields(e, cf.EventForm.field_names if names else ("hte_Type", "hte_Date", "hte_City", "hte_Country"))} for e in events],
-        "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names)} for s in plans],
-        "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_WithdrawnDate"))} for c in consents],
-        "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"))} for a in assessments],
+        "events": [{"e": e, "fields": _record_fields(e, cf.EventForm.field_names, names)} for e in events],
+        "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names, names)} for s in plans],
+        "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_WithdrawnDate"), names)} for c in consents],
+        "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"), names)} for a in assessments],
         "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
         "status_label": CaseStatus(case.cas_Status).label,
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
+    grant = opened_by_break_glass(request.user, case)
+    ctx["grant"] = grant
     response = render(request, "cases/case.html", ctx)
     # Every read is audited, in the request's transaction, before the page leaves: the auditor can answer
     # "who saw this person". Recorded after rendering because recording takes the audit chain's lock, which
     # is then held until the transaction commits.
     record("case.viewed", actor=request.user, target=case, request=request,
-           detail={"persons": [str(p.person.uid) for p in participants] if names else [], "names_shown": names})  # fmt: skip
+           detail={"persons": [str(p.person.uid) for p in participants] if names else [], "names_shown": names,
+                   **({"break_glass": grant.pk} if grant is not None else {})})  # fmt: skip
     return response
 
 
@@ -195,13 +220,24 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 def case_new(request: HttpRequest) -> HttpResponse:
     """Step 1: a few identifying fields, and the likely matches among people already known. Step 2: the full
-    person and victim forms; or open the case around a matched person."""
+    person and victim forms; or open the case around a matched person.
+
+    The check only names people the user may already see; for a match among records the user cannot open it
+    says that one exists and offers to ask for access, never a name, birth date or identifier. Every lookup is
+    audited (which people it showed, how many it withheld; never what was typed)."""
     require_write(request.user)
     user: Any = request.user
     probe = cf.MatchProbeForm(request.GET or None)
     matches: list[tuple[Person, int]] = []
+    withheld: list[str] = []
     if request.GET and probe.is_valid() and probe.probe():
-        matches = actions.find_matches(user.organisation_id, probe.probe())
+        ranked = actions.match_ids(user.organisation_id, probe.probe())
+        ids = [pid for pid, _ in ranked]
+        people = visible_persons(user).in_bulk(ids)
+        matches = [(people[pid], score) for pid, score in ranked if pid in people]
+        withheld = [match_token(request, pid) for pid, _ in ranked if pid not in people]
+        record("person.lookup", actor=user, request=request, target_type="cases.person",
+               detail={"shown": [str(p.uid) for p, _ in matches], "withheld": len(withheld)})  # fmt: skip
     initial = probe.cleaned_data if request.GET and probe.is_valid() else {}
     person_form = cf.PersonForm(request.POST or None, organisation_id=user.organisation_id, initial=initial, prefix="p")
     victim_form = cf.VictimForm(request.POST or None, organisation_id=user.organisation_id, prefix="v")
@@ -209,7 +245,10 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         existing = request.POST.get("person")
         if existing and role_form.is_valid():
-            person = access.get_or_404(request.user, Person, uid=existing)
+            try:
+                person = visible_persons(user).get(uid=existing)
+            except (Person.DoesNotExist, ValueError, ValidationError):
+                raise Http404("Not found") from None
             if victim_form.is_valid():
                 case = actions.open_case(user, person=person, role=role_form.cleaned_data["role"],
                                          context=_context_for(role_form.cleaned_data["role"], victim_form), request=request)  # fmt: skip
@@ -227,8 +266,128 @@ def case_new(request: HttpRequest) -> HttpResponse:
     names = sees_names(user)
     return render(request, "cases/new.html", {
         "probe": probe, "matches": [(p, s, cf.person_display(p, names)) for p, s in matches], "searched": bool(request.GET),
-        "person_form": person_form, "victim_form": victim_form, "role_form": role_form,
+        "withheld": withheld, "person_form": person_form, "victim_form": victim_form, "role_form": role_form,
     })  # fmt: skip
+
+
+# --- people and cases the user cannot open ---------------------------------------------------------------
+
+_WITHHELD = "phare_withheld_matches"
+_WITHHELD_KEEP = 20
+
+
+def match_token(request: HttpRequest, person_id: int) -> str:
+    """A random reference to a withheld match, kept in the user's session: the page never carries the person's
+    id, and the reference means nothing in another session."""
+    refs: dict[str, int] = dict(request.session.get(_WITHHELD, {}))
+    for ref, pid in refs.items():
+        if pid == person_id:
+            return ref
+    ref = secrets.token_urlsafe(12)
+    refs[ref] = person_id
+    request.session[_WITHHELD] = dict(list(refs.items())[-_WITHHELD_KEEP:])
+    return ref
+
+
+def _withheld_person(request: HttpRequest, token: str) -> Person:
+    pid = request.session.get(_WITHHELD, {}).get(token)
+    person = access.scoped(request.user, Person).filter(pk=int(pid or 0)).first()
+    if person is None:
+        raise Http404("Not found")
+    return person
+
+
+class AccessRequestForm(forms.Form):
+    note = forms.CharField(label=gettext_lazy("Why you need access"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+
+
+@login_required
+def withheld_match(request: HttpRequest, token: str) -> HttpResponse:
+    """A possible match among records the user cannot open: ask a supervisor for access, or, in an emergency
+    and for roles allowed to break glass, open the person's cases for a few hours with a reason."""
+    require_write(request.user)
+    user: Any = request.user
+    person = _withheld_person(request, token)
+    if visible_persons(user).filter(pk=person.pk).exists():
+        return HttpResponseRedirect(reverse("cases:new"))
+    ask = AccessRequestForm(request.POST if request.POST.get("do") == "ask" else None)
+    glass = BreakGlassForm(request.POST if request.POST.get("do") == "glass" else None)
+    may_glass = can(user, BREAK_GLASS)
+    if request.method == "POST" and request.POST.get("do") == "ask" and ask.is_valid():
+        actions.request_access(user, person, ask.cleaned_data["note"], request=request)
+        messages.success(request, _("Your request was sent to the supervisors. You will see the cases once one of them gives you access."))
+        return HttpResponseRedirect(reverse("cases:new"))
+    if request.method == "POST" and request.POST.get("do") == "glass" and may_glass and glass.is_valid():
+        cases = list(access.scoped(user, Case).filter(participants__person=person).distinct().order_by("id"))
+        with transaction.atomic():
+            for case in cases:
+                breakglass.grant(user, case, glass.cleaned_data["reason"], glass.cleaned_data["hours"], request=request)
+        if cases:
+            return HttpResponseRedirect(reverse("cases:case", args=[cases[0].number]))
+        return HttpResponseRedirect(reverse("cases:new"))
+    return render(request, "cases/withheld.html", {"ask": ask, "glass": glass, "may_glass": may_glass})
+
+
+@login_required
+def case_emergency(request: HttpRequest, number: str) -> HttpResponse:
+    """Break glass on a case of the organisation by its number (a supervisor may give a number over the phone)."""
+    user: Any = request.user
+    if not can(user, BREAK_GLASS):
+        raise PermissionDenied
+    case = access.scoped(user, Case).filter(number=number).first()
+    if case is None:
+        raise Http404("Not found")
+    if visible_cases(user).filter(pk=case.pk).exists():
+        return HttpResponseRedirect(reverse("cases:case", args=[case.number]))
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        breakglass.grant(user, case, form.cleaned_data["reason"], form.cleaned_data["hours"], request=request)
+        return HttpResponseRedirect(reverse("cases:case", args=[case.number]))
+    return render(request, "accounts/break_glass.html", {"form": form, "row": case, "next": ""})
+
+
+@login_required
+def access_requests(request: HttpRequest) -> HttpResponse:
+    """The supervisors' queue of access requests: who asks, for whose cases, and why."""
+    user: Any = request.user
+    if not can_manage(user):
+        raise PermissionDenied
+    pending = access.scoped(user, AccessRequest).filter(outcome="").select_related("requester", "person")
+    if request.method == "POST":
+        wanted = request.POST.get("request") or ""
+        req = pending.filter(uid=wanted).first() if _is_uuid(wanted) else None
+        if req is None:
+            raise Http404("Not found")
+        granted = request.POST.get("decision") == "grant"
+        try:
+            numbers = actions.decide_access_request(user, req, granted, request=request)
+        except actions.Invalid as exc:
+            messages.error(request, " ".join(m for ms in exc.problems.values() for m in ms))
+        else:
+            if granted:
+                messages.success(request, _("Access given to %(n)s.") % {"n": ", ".join(numbers) or _("no case")})
+            else:
+                messages.success(request, _("Request declined."))
+        return HttpResponseRedirect(reverse("cases:access_requests"))
+    rows = list(pending.order_by("created"))
+    keys.preload_person_keys(r.person.uid for r in rows)
+    cases: dict[int, list[str]] = {}
+    for pid, num in (Case.objects.filter(organisation_id=user.organisation_id, participants__person_id__in=[r.person_id for r in rows])
+                     .values_list("participants__person_id", "number").distinct()):  # fmt: skip
+        cases.setdefault(pid, []).append(num)
+    items = [{"r": r, "name": cf.person_display(r.person, True), "cases": sorted(cases.get(r.person_id, []))} for r in rows]
+    record("access.requests_viewed", actor=user, request=request, target_type="cases.accessrequest",
+           detail={"persons": [str(r.person.uid) for r in rows]})  # fmt: skip
+    return render(request, "cases/access_requests.html", {"items": items})
+
+
+def _is_uuid(value: str | None) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 class RoleForm(forms.Form):
@@ -322,6 +481,9 @@ def participant_edit(request: HttpRequest, number: str, uid: str) -> HttpRespons
     form = _context_form(part.role, request.POST or None, case, initial=cf.initial_from(part, names))
     if form is None:
         raise Http404("Not found")
+    if request.method != "POST":
+        record("case.participant.viewed", actor=request.user, target=part, request=request,
+               detail={"case": case.number, "person": str(part.person.uid)})  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_participant(request.user, part, form.model_data(), request=request)
@@ -406,6 +568,9 @@ def record_edit(request: HttpRequest, number: str, kind: str, uid: str) -> HttpR
     form = form_cls(
         request.POST or None, organisation_id=case.organisation_id, initial=cf.initial_from(obj, form_cls.field_names)
     )
+    if request.method != "POST":
+        record(f"case.{model._meta.model_name}.viewed", actor=request.user, target=obj, request=request,
+               detail={"case": case.number})
     if request.method == "POST" and form.is_valid():
         try:
             update(request.user, obj, form.model_data(), request=request)
@@ -472,6 +637,7 @@ def assessment_view(request: HttpRequest, number: str, uid: str) -> HttpResponse
     texts = {q["code"]: q["text"] for q in _questions(case)}
     rows = [(texts.get(x["question"], x["question"]), cf.ANSWER_LABELS.get(x["answer"], x["answer"]), notes.get(x["question"], ""))
             for x in a.answers]  # fmt: skip
+    record("case.assessment.viewed", actor=request.user, target=a, request=request, detail={"case": case.number})
     return render(request, "cases/assessment.html", {"case": case, "a": a, "rows": rows})
 
 

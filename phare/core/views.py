@@ -41,6 +41,9 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("spl_PlannedEndDate", "id")[:HOME_LIMIT]
     )  # fmt: skip
     names = sees_names(user)
+    if names and (open_cases or follow_ups):
+        record("home.viewed", actor=user, request=request, target_type="cases.case",
+               detail={"cases": [c.number for c in (*open_cases, *follow_ups)]})  # fmt: skip
     return render(request, "core/home.html", {
         "open_cases": [(c, person_display(c.primary_person, names)) for c in open_cases],
         "follow_ups": [(c, person_display(c.primary_person, names)) for c in follow_ups],

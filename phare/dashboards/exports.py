@@ -2,7 +2,8 @@
 
 PNG and PDF are drawn with matplotlib's Agg backend (PDF through `PdfPages`: figures and text pages, nothing
 else needed). XLSX is written with openpyxl: a cover sheet, one sheet per section with a table per figure,
-and a sheet of native Excel bar charts over those tables. Suppressed cells are written as "<k" text.
+and a sheet of native Excel bar charts over those tables. Suppressed cells are written as "<k" text. No cell of the
+CSV or the XLSX starts a formula (htcds.cells).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Rectangle
 
+from htcds import cells
 from phare.dashboards import world
 from phare.dashboards.figures import MONTHS_SHOWN, SECTIONS, Figure
 from phare.dashboards.svg import COLOURS, MAP_SCALE, SUPPRESSED, shade
@@ -45,19 +47,16 @@ def _shape(text: str) -> str:
     return str(get_display(arabic_reshaper.reshape(text)))
 
 
-def _cell(text: str) -> str:
-    """No spreadsheet formulas from names (an owner or partner called "=HYPERLINK(...)")."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_bytes(fig: Figure) -> bytes:
+    """No cell starts a formula (htcds.cells): labels come from names people typed (an owner or partner called
+    "=HYPERLINK(...)"), and so may column names and summary texts."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([_("Code"), _("Category"), *fig.columns])
+    w.writerow(cells.csv_row([_("Code"), _("Category"), *fig.columns]))
     for row in fig.rows:
-        w.writerow([row.code, _cell(row.label), *[c.value if c.value is not None else c.text for c in row.cells]])
+        w.writerow(cells.csv_row([row.code, row.label, *[c.value if c.value is not None else c.text for c in row.cells]]))
     if fig.totals:
-        w.writerow(["", _("Total"), *[c.value if c.value is not None else c.text for c in fig.totals]])
+        w.writerow(cells.csv_row(["", _("Total"), *[c.value if c.value is not None else c.text for c in fig.totals]]))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV correctly
 
 
@@ -198,13 +197,13 @@ def xlsx_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[
     assert cover is not None
     cover.title = _("Summary")[:31]
     cover.sheet_view.rightToLeft = rtl
-    cover.append([title])
+    cover.append(cells.xlsx_row(cover, [title]))
     cover["A1"].font = Font(bold=True, size=14)
     for line in subtitle:
-        cover.append([line])
+        cover.append(cells.xlsx_row(cover, [line]))
     cover.append([])
     for label, value in key_figures:
-        cover.append([label, value])
+        cover.append(cells.xlsx_row(cover, [label, value]))
     cover.column_dimensions["A"].width = 48
     charts = wb.create_sheet(_("Charts")[:31])
     charts.sheet_view.rightToLeft = rtl
@@ -219,28 +218,28 @@ def xlsx_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[
             ws.column_dimensions["A"].width = 44
             sheets[name] = ws
         start = ws.max_row + 2 if ws.max_row > 1 else 1
-        ws.cell(row=start, column=1, value=fig.title).font = Font(bold=True)
-        ws.cell(row=start + 1, column=1, value=_("Category")).font = Font(bold=True)
+        cells.set_text(ws.cell(row=start, column=1), fig.title).font = Font(bold=True)
+        cells.set_text(ws.cell(row=start + 1, column=1), _("Category")).font = Font(bold=True)
         for j, col in enumerate(fig.columns):
-            ws.cell(row=start + 1, column=2 + j, value=col).font = Font(bold=True)
+            cells.set_text(ws.cell(row=start + 1, column=2 + j), col).font = Font(bold=True)
         r = start + 1
         for row in fig.rows:
             r += 1
-            ws.cell(row=r, column=1, value=row.label)
+            cells.set_text(ws.cell(row=r, column=1), row.label)
             for j, c in enumerate(row.cells):
-                ws.cell(row=r, column=2 + j, value=c.value if c.value is not None else c.text)
+                cells.set_text(ws.cell(row=r, column=2 + j), c.value if c.value is not None else c.text)
         if fig.totals:
             r += 1
-            ws.cell(row=r, column=1, value=_("Total")).font = Font(bold=True)
+            cells.set_text(ws.cell(row=r, column=1), _("Total")).font = Font(bold=True)
             for j, c in enumerate(fig.totals):
-                ws.cell(row=r, column=2 + j, value=c.value if c.value is not None else c.text)
+                cells.set_text(ws.cell(row=r, column=2 + j), c.value if c.value is not None else c.text)
         for label, value in fig.summary:
             r += 1
-            ws.cell(row=r, column=1, value=label)
-            ws.cell(row=r, column=2, value=value)
+            cells.set_text(ws.cell(row=r, column=1), label)
+            cells.set_text(ws.cell(row=r, column=2), value)
         if fig.note:
             r += 1
-            ws.cell(row=r, column=1, value=fig.note).font = Font(italic=True)
+            cells.set_text(ws.cell(row=r, column=1), fig.note).font = Font(italic=True)
         if fig.rows:
             chart = BarChart()
             chart.type = "col" if fig.kind == "months" else "bar"

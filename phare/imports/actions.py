@@ -1,7 +1,12 @@
 """The verbs of getting data in and out: upload a file (its dry run is queued), confirm it (the import is
 queued), discard it, save a column mapping, and export cases. Each writes its audit event in its own
 transaction; an import's work runs in the worker (`phare.imports.jobs`), so a 100,000-row file never holds a
-web request."""
+web request.
+
+Every file kept here holds personal data and is sealed at rest with the organisation's key
+(`phare.crypto.sealed.SealedFile`): the upload waiting for its import, its rejected rows and their problems, and an
+export waiting for download. So are the personal values a job row would hold: the rows of an import's report (the
+values typed, the problems naming them) and a queued export's filters (a search may be a name)."""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from htcds.sources.mapped import Mapping, parse_mapping
 from phare.accounts.permissions import EXPORT, can
 from phare.audit import log as audit
 from phare.cases.models import Case
+from phare.crypto.sealed import SealedFile, memory_file, open_value, seal_value
 from phare.imports.models import SavedMapping
 from phare.jobs import queue
 from phare.jobs.models import Job
@@ -46,23 +52,53 @@ def files_root() -> Path:
     return Path(settings.DATA_DIR) / "files" / "imports"
 
 
-def file_of(job: Job) -> Path:
-    return files_root() / str(job.payload["file"])
+def _organisation_of(job: Job) -> int:
+    if job.organisation_id is None:
+        raise ValueError("an import or export job names its organisation")
+    return int(job.organisation_id)
 
 
-def errors_file_of(job: Job) -> Path:
-    return file_of(job).with_name("rejected-rows.csv")
+def file_of(job: Job) -> SealedFile:
+    """The uploaded file (sealed: `clear_copy()` gives it to a reader)."""
+    return SealedFile(files_root() / str(job.payload["file"]), _organisation_of(job), "import-upload")
 
 
-def problems_file_of(job: Job) -> Path:
+def errors_file_of(job: Job) -> SealedFile:
+    return SealedFile(file_of(job).parent / "rejected-rows.csv", _organisation_of(job), "import-rejected-rows")
+
+
+def problems_file_of(job: Job) -> SealedFile:
     """The rejected rows' problems as data, beside their CSV: the download writes them in the reader's language."""
-    return file_of(job).with_name("rejected-rows.json")
+    return SealedFile(file_of(job).parent / "rejected-rows.json", _organisation_of(job), "import-problems")
 
 
 def progress_file_of(job: Job) -> Path:
     """Where an all-or-nothing import says how far it got: its own transaction hides the job's progress column
-    until it ends (and on SQLite no other connection may write meanwhile)."""
-    return file_of(job).with_name(f"progress-{job.pk}.json")
+    until it ends (and on SQLite no other connection may write meanwhile). Counts only: kept in clear."""
+    return file_of(job).parent / f"progress-{job.pk}.json"
+
+
+# The parts of an import's report that hold the file's values: sealed on the job's row, opened by `result_of`.
+SEALED_RESULT = ("rows", "file_problems")
+
+
+def seal_result(job: Job, result: dict[str, Any]) -> dict[str, Any]:
+    """An import's report as its job row keeps it: counts in clear, the rows and problems (values typed about
+    people, messages naming them) sealed with the organisation's key and bound to this job."""
+    kept = {k: v for k, v in result.items() if k not in SEALED_RESULT}
+    kept["file_problems_count"] = len(result.get("file_problems") or ())
+    kept["sealed"] = seal_value(_organisation_of(job), "import-result", str(job.pk),
+                                {k: result.get(k) or [] for k in SEALED_RESULT})  # fmt: skip
+    return kept
+
+
+def result_of(job: Job) -> dict[str, Any]:
+    """A job's result as the pages show it: an import's sealed rows and problems opened."""
+    result = dict(job.result or {})
+    token = result.pop("sealed", None)
+    if token:
+        result.update(open_value(_organisation_of(job), "import-result", str(job.pk), token))
+    return result
 
 
 def progress_of(job: Job) -> dict[str, Any]:
@@ -93,9 +129,11 @@ def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapp
         raise ImportRefusedError("unknown mapping")
     folder = Path(str(actor.organisation_id)) / secrets.token_hex(12)
     (files_root() / folder).mkdir(parents=True, mode=0o700)
-    with (files_root() / folder / name).open("wb") as fh:
-        for chunk in file.chunks():
-            fh.write(chunk)
+    try:
+        SealedFile(files_root() / folder / name, actor.organisation_id, "import-upload").write_chunks(file.chunks())
+    except BaseException:
+        shutil.rmtree(files_root() / folder, ignore_errors=True)
+        raise
     payload = {"file": str(folder / name), "name": name, "mode": mode, "dry_run": True, "actor": actor.pk,
                "mapping": mapping.pk if mapping else None}  # fmt: skip
     try:
@@ -115,7 +153,7 @@ def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
         raise ImportRefusedError(_("Only a finished dry run can be imported."))
     if not file_of(dry).exists():
         raise ImportRefusedError(_("This file was imported or discarded already: upload it again."))
-    result = dry.result or {}
+    result = result_of(dry)
     if result.get("file_problems") and not any(result.get(k) for k in ("created", "updated")):
         raise ImportRefusedError(_("Nothing in this file can be imported: see the problems below."))
     if dry.payload.get("mode") == "atomic" and result.get("rejected"):
@@ -176,10 +214,12 @@ def may_export(actor: Any) -> bool:
     return can(actor, EXPORT) and bool(getattr(actor, "sees_personal_data", False))
 
 
-def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path, filters: dict[str, str] | None = None,
-                 request: HttpRequest | None = None) -> int:  # fmt: skip
+def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | SealedFile,
+                 filters: dict[str, str] | None = None, request: HttpRequest | None = None) -> int:  # fmt: skip
     """Write `cases` (which the caller scoped through phare.access) to `out` as `fmt`; returns how many. The event
-    names the format, the count and the filters. A failed export leaves no file behind."""
+    names the format, the count and the filters. A failed export leaves no file behind. `out` is the path a
+    command-line user chose, or a file Phare keeps sealed (`export_file`); either way, an XLSX sheet is assembled
+    in memory, never in a temporary file in clear."""
     from phare.imports.exporting import case_bundles
 
     if not may_export(actor):
@@ -190,7 +230,11 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path, filters
         # Read outside a transaction: on SQLite each one takes the write lock (IMMEDIATE), and 100,000 cases take
         # most of a minute to write out. The event follows once the file is whole; if it cannot be recorded, the
         # file is deleted, so no export leaves unrecorded.
-        n = writer(case_bundles(cases), out)
+        if fmt == "xlsx":
+            with memory_file("sheet.xml") as sheet:
+                n = writers.write_xlsx(case_bundles(cases), out, sheet_file=sheet)
+        else:
+            n = writer(case_bundles(cases), out)
         with transaction.atomic():
             audit.record("export.cases", actor=actor, organisation=actor.organisation, target_type="export",
                          target_id=fmt, request=request,
@@ -210,9 +254,16 @@ def _described(filters: dict[str, str]) -> dict[str, str]:
 
 
 def exports_root() -> Path:
-    """Where an export is written before it is sent (a folder per organisation): the file is unlinked once opened
-    for sending; one a crash left behind is deleted by `sweep_uploads`."""
+    """Where an export is written, sealed, before it is sent (a folder per organisation): the file is unlinked once
+    opened for sending; one a crash left behind is deleted by `sweep_uploads`."""
     return Path(settings.DATA_DIR) / "files" / "exports"
+
+
+def export_file(actor: Any, fmt: str) -> SealedFile:
+    """A new file for an export the page writes while the person waits (sealed, like the worker's)."""
+    root = exports_root() / str(actor.organisation_id)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return SealedFile(root / f"page-{secrets.token_hex(12)}.{fmt}", actor.organisation_id, "export")
 
 
 EXPORT_KEEP = timedelta(hours=1)
@@ -230,35 +281,47 @@ def queue_export(actor: Any, fmt: str, data: dict[str, str], request: HttpReques
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     with transaction.atomic():
-        job = queue.enqueue(EXPORT_JOB, {"format": fmt, "data": data, "actor": actor.pk},
-                            organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
+        job = queue.enqueue(EXPORT_JOB, {"format": fmt, "actor": actor.pk}, organisation=actor.organisation_id,
+                            max_attempts=1)  # fmt: skip
+        # The filters wait on the job sealed, bound to it: a search may be a person's name.
+        job.payload["data"] = seal_value(actor.organisation_id, "export-filters", str(job.pk), data)
+        job.save(update_fields=["payload"])
         audit.record("export.requested", actor=actor, organisation=actor.organisation, target=job, request=request,
                      detail={"format": fmt, "filters": _described(data)})  # fmt: skip
     return job
 
 
-def export_file_of(job: Job) -> Path:
-    """Where the worker writes a queued export; it is deleted once downloaded, or after EXPORT_KEEP."""
-    return exports_root() / str(job.organisation_id) / f"export-{job.pk}.{job.payload['format']}"
+def export_filters_of(job: Job) -> dict[str, str]:
+    """A queued export's filters, as posted (a job queued before they were sealed holds them as they are)."""
+    data = job.payload["data"]
+    if isinstance(data, dict):
+        return data
+    return dict(open_value(_organisation_of(job), "export-filters", str(job.pk), data))
 
 
-def ready_export(job: Job) -> Path | None:
+def export_file_of(job: Job) -> SealedFile:
+    """Where the worker writes a queued export (sealed); it is deleted once downloaded, or after EXPORT_KEEP."""
+    path = exports_root() / str(job.organisation_id) / f"export-{job.pk}.{job.payload['format']}"
+    return SealedFile(path, _organisation_of(job), "export")
+
+
+def ready_export(job: Job) -> SealedFile | None:
     """A queued export's file if it is there and younger than EXPORT_KEEP (an older one is deleted now)."""
-    path = export_file_of(job)
+    out = export_file_of(job)
     try:
-        if time.time() - path.stat().st_mtime < EXPORT_KEEP.total_seconds():
-            return path
+        if time.time() - out.path.stat().st_mtime < EXPORT_KEEP.total_seconds():
+            return out
     except FileNotFoundError:
         return None
-    path.unlink(missing_ok=True)
+    out.unlink(missing_ok=True)
     return None
 
 
 
 def sweep_uploads(organisation_id: int, older_than: timedelta) -> int:
     """Delete this organisation's uploads (and rejected rows) nobody imported or discarded for `older_than`, and
-    any export file older than EXPORT_KEEP (a crash between writing and sending one): they hold personal data in
-    clear. Returns how many were deleted."""
+    any export file older than EXPORT_KEEP (a crash between writing and sending one): sealed, they still hold
+    personal data. Returns how many were deleted."""
     gone = 0
     folder = files_root() / str(organisation_id)
     cutoff = time.time() - older_than.total_seconds()

@@ -1,4 +1,6 @@
-"""The worker's side of imports started from the pages: a dry run, or the import itself, of an uploaded file."""
+"""The worker's side of imports started from the pages: a dry run, or the import itself, of an uploaded file; and
+of a large export from the case list. The files are sealed at rest (phare.imports.actions): an import reads a copy
+of its upload held in memory, and its report's rows go on the job's row sealed."""
 
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from phare.imports.actions import (
     errors_file_of,
     export_cases,
     export_file_of,
+    export_filters_of,
     file_of,
     load_saved_mapping,
     problems_file_of,
     progress_file_of,
+    seal_result,
 )
 from phare.imports.models import SavedMapping
 from phare.imports.service import Report, run_import
@@ -70,7 +74,7 @@ def run_export(job: Job) -> dict[str, Any]:
     if job.organisation_id is None:
         raise ValueError("an export job names its organisation")
     actor = User.objects.get(pk=p["actor"], organisation_id=job.organisation_id, is_active=True)
-    form = filter_form(actor, p["data"])
+    form = filter_form(actor, export_filters_of(job))
     if not form.is_valid():
         raise ValueError(f"the export's filters no longer read: {form.errors.as_text()}")
     out = export_file_of(job)
@@ -85,7 +89,7 @@ def run_file(job: Job) -> dict[str, Any]:
         raise ValueError("an import job names its organisation")
     org = Organisation.objects.get(pk=job.organisation_id)
     actor = User.objects.get(pk=p["actor"], organisation=org)
-    path = file_of(job)
+    upload = file_of(job)
     saved = SavedMapping.objects.filter(pk=p["mapping"], organisation=org).first() if p.get("mapping") else None
     mapping = load_saved_mapping(saved) if saved else None
     dry_run = bool(p.get("dry_run"))
@@ -97,14 +101,14 @@ def run_file(job: Job) -> dict[str, Any]:
         # An all-or-nothing import is one transaction: its progress and lease renewals stay invisible to other
         # workers until it ends. Take a lease long enough for the whole file now, from its dry run's row count.
         Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() + queue.LEASE + SECONDS_PER_ROW * (total or 0))
-    report = run_import(path, org, actor, mapping=mapping, dry_run=dry_run, mode=p.get("mode", "atomic"), error_csv=errors_csv,
-                        problems_json=None if dry_run else problems_file_of(job), progress=_to_file(progress_file_of(job), total) if atomic else
-                        lambda n: queue.report_progress(job, n, total))  # fmt: skip
+    with upload.clear_copy() as path:  # in memory only, under the file's own name, for the length of the run
+        report = run_import(path, org, actor, mapping=mapping, dry_run=dry_run, mode=p.get("mode", "atomic"), error_csv=errors_csv,
+                            problems_json=None if dry_run else problems_file_of(job), progress=_to_file(progress_file_of(job), total) if atomic else
+                            lambda n: queue.report_progress(job, n, total))  # fmt: skip
     progress_file_of(job).unlink(missing_ok=True)
     if not dry_run:
-        # The uploaded file holds personal data in clear: gone once imported (the rejected rows stay for
-        # download until discarded).
-        path.unlink(missing_ok=True)
+        # The uploaded file is not needed once imported (the rejected rows stay for download until discarded).
+        upload.unlink(missing_ok=True)
         if not (errors_csv and errors_csv.exists()):
-            shutil.rmtree(path.parent, ignore_errors=True)
-    return summary(report)
+            shutil.rmtree(upload.parent, ignore_errors=True)
+    return seal_result(job, summary(report))

@@ -22,6 +22,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from htcds.sources import Source, open_source, report_dict
+from htcds.sources.export import Openable
 from htcds.sources.mapped import Mapping
 from htcds.sources.rejected import problems_text, write_rejected_rows
 from htcds.validation import ERROR
@@ -117,7 +118,7 @@ class _RejectedRowError(Exception):
 
 
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
-               mode: str = "atomic", error_csv: Path | None = None, problems_json: Path | None = None,
+               mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
                progress: Progress | None = None) -> Report:  # fmt: skip
     """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
 
@@ -222,7 +223,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         write_rejected_rows(open_source(path, mapping), {row: (key, problems_text(ps)) for row, (key, ps) in wrong.items()},
                             error_csv)  # fmt: skip
         if problems_json is not None:  # for the pages, which show each problem in the reader's language
-            problems_json.write_text(json.dumps({str(row): ps for row, (_, ps) in wrong.items()}, default=str), "utf-8")
+            with problems_json.open("w", encoding="utf-8") as fh:  # sealed, from the pages
+                fh.write(json.dumps({str(row): ps for row, (_, ps) in wrong.items()}, default=str))
     return report
 
 

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from htcds import cells
 from htcds.catalogue import load
 from htcds.sources.mapped import MappingError, suggest_mapping
 from htcds.sources.rejected import problems_text
@@ -32,9 +33,11 @@ from phare.cases.access import visible_cases
 from phare.cases.filters import applied_filters, filter_cases, filter_form
 from phare.cases.models import CaseParticipant
 from phare.core.problems import problem_message
+from phare.crypto.sealed import memory_file
 from phare.imports import actions
 from phare.imports.models import ImportedRecord, SavedMapping
 from phare.imports.service import compared_cases
+from phare.jobs import queue
 from phare.jobs.models import Job
 
 SAMPLE_ROWS = 20
@@ -71,12 +74,13 @@ def index(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     running = job.status in RUNNING
-    context = {"job": job, "running": running, "result": job.result or {},
+    result = actions.result_of(job)  # its rows are sealed on the job's row
+    context = {"job": job, "running": running, "result": result, "error": queue.error_of(job),
                "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
                "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
-    if not running and (job.result or {}).get("rows"):
+    if not running and result.get("rows"):
         actions.open_report(request.user, job, request=request)  # the rows show values typed about people
-        context["rows"] = _with_cases(request.user, job.result or {})
+        context["rows"] = _with_cases(request.user, result)
     if request.headers.get("HX-Request"):
         return render(request, "imports/_status.html", context)
     return render(request, "imports/detail.html", context)
@@ -152,7 +156,7 @@ def _translated_rows(fh: Any, texts: dict[str, str]) -> Iterator[str]:
     with fh:
         for row in csv.reader(fh):
             if len(row) >= 2 and row[-2] in texts:
-                row[-1] = texts[row[-2]]
+                row[-1] = cells.neutralise(texts[row[-2]])
             writer.writerow(row)
             if out.tell() > 65536:
                 yield out.getvalue()
@@ -177,10 +181,7 @@ def export(request: HttpRequest) -> HttpResponseBase:
     if cases.count() > actions.EXPORT_INLINE:
         job = actions.queue_export(request.user, fmt, {k: request.POST.get(k, "") for k in form.fields}, request)
         return redirect("imports:export_job", pk=job.pk)
-    root = actions.exports_root() / str(getattr(request.user, "organisation_id", ""))
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with tempfile.NamedTemporaryFile(dir=root, suffix=f".{fmt}", delete=False) as tmp:
-        path = Path(tmp.name)
+    path = actions.export_file(request.user, fmt)  # sealed at rest, like every file Phare keeps
     actions.export_cases(request.user, cases, fmt, path, applied_filters(form), request=request)
     fh = path.open("rb")
     path.unlink()  # the open file stays readable; nothing is left on disk once the response is sent
@@ -202,7 +203,8 @@ def _export_job(request: HttpRequest, pk: int) -> Job:
 def export_job(request: HttpRequest, pk: int) -> HttpResponse:
     """A large export while the worker writes it, then its download link."""
     job = _export_job(request, pk)
-    context = {"job": job, "running": job.status in RUNNING, "ready": actions.ready_export(job) is not None}
+    context = {"job": job, "running": job.status in RUNNING, "ready": actions.ready_export(job) is not None,
+               "error": queue.error_of(job)}  # fmt: skip
     if request.headers.get("HX-Request"):
         return render(request, "imports/_export_status.html", context)
     return render(request, "imports/export.html", context)
@@ -245,8 +247,7 @@ def blank_form(request: HttpRequest, kind: str) -> HttpResponse:
 
 def _analyse(upload: Any) -> tuple[list[str], list[list[str]]]:
     suffix = Path(upload.name or "").suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"sample{suffix}"
+    with memory_file(f"sample{suffix}") as path:  # never in clear on disk
         with path.open("wb") as fh:
             for chunk in upload.chunks():
                 fh.write(chunk)

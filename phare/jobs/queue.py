@@ -4,6 +4,10 @@ Claiming is one conditional UPDATE, so two workers never run the same job. A wor
 whose lease expired (the worker was killed with -9, the machine rebooted) is claimed again, so handlers must
 be idempotent: they key their writes (an import's rows by source key, a purge by record id) so that running
 twice changes nothing the second time.
+
+A job row holds no personal value in clear: an organisation's job's error message (which may quote a value from a
+file) is sealed with the organisation's key (`error_of` opens it), handlers seal what their payload and result
+would hold (phare.imports.actions), and `purge_finished` deletes finished rows once retention says so.
 """
 
 from __future__ import annotations
@@ -87,6 +91,38 @@ def claim(worker: str | None = None, kinds: list[str] | None = None) -> Job | No
         return job
 
 
+def _error_text(job: Job, exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(exc)).strip()
+    if job.organisation_id is None:
+        return text
+    from phare.crypto.sealed import seal_value
+
+    return seal_value(job.organisation_id, "job-error", str(job.pk), text)
+
+
+def error_of(job: Job) -> str:
+    """The job's error message as the pages show it (an organisation's job's message is sealed on its row)."""
+    from phare.crypto.sealed import VALUE_PREFIX, SealedFileError, open_value
+
+    if job.organisation_id is None or not job.error.startswith(VALUE_PREFIX + ":"):
+        return job.error  # the worker's own messages (a lease that ran out) name no value
+    try:
+        return str(open_value(job.organisation_id, "job-error", str(job.pk), job.error))
+    except SealedFileError:
+        return ""
+
+
+def purge_finished(organisation_id: int | None, older_than: timedelta, dry_run: bool = False) -> int:
+    """Delete the rows of the jobs of `organisation_id` (None: the instance's own) that finished, done or failed,
+    more than `older_than` ago; returns how many (with `dry_run`, how many would be)."""
+    mine = Q(organisation__isnull=True) if organisation_id is None else Q(organisation_id=organisation_id)
+    finished = Job.objects.filter(mine, status__in=[Job.Status.DONE, Job.Status.FAILED],
+                                  finished__lt=timezone.now() - older_than)  # fmt: skip
+    if dry_run:
+        return finished.count()
+    return int(finished.delete()[0])
+
+
 def run_one(job: Job) -> Job:
     from phare.crypto import keys
 
@@ -102,7 +138,7 @@ def run_one(job: Job) -> Job:
         final = job.attempts >= job.max_attempts
         Job.objects.filter(pk=job.pk).update(
             status=Job.Status.FAILED if final else Job.Status.QUEUED,
-            error="".join(traceback.format_exception_only(exc)).strip(),
+            error=_error_text(job, exc),
             run_after=timezone.now() + timedelta(seconds=30 * job.attempts),
             lease_until=None,
             finished=timezone.now() if final else None,

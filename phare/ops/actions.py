@@ -30,6 +30,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto.keys import shred_person
+from phare.jobs import queue
 from phare.ops.models import LegalHold, PurgeRecord, RetentionPolicy
 
 # Free-text fields sealed with the organisation key, per model: blanked when a case is anonymised.
@@ -148,18 +149,27 @@ def due_for_purge(organisation: Any, today: date | None = None) -> tuple[Retenti
     return policy, list(candidates.exclude(pk__in=held.values("pk"))), held.count()
 
 
+def job_keep() -> timedelta:
+    """How long a finished job's row is kept: PHARE_JOB_KEEP_DAYS, and never less than an upload waiting for its
+    confirmation (whose check is a finished job)."""
+    return timedelta(days=max(settings.PHARE_JOB_KEEP_DAYS, settings.PHARE_UPLOAD_KEEP_DAYS))
+
+
 def run_retention(organisation: Any, actor: Any = None, today: date | None = None, dry_run: bool = False) -> dict[str, Any]:
     policy, due, held = due_for_purge(organisation, today)
     summary: dict[str, Any] = {"organisation": organisation.slug, "policy": policy.action if policy else None,
                                "due": len(due), "held": held, "done": 0, "dry_run": dry_run}  # fmt: skip
     if dry_run:
+        summary["jobs_due"] = queue.purge_finished(organisation.pk, job_keep(), dry_run=True)
         return summary
     from phare.imports.actions import sweep_uploads
 
     # Files uploaded for an import that was never confirmed nor discarded.
     summary["uploads_deleted"] = sweep_uploads(organisation.pk, timedelta(days=settings.PHARE_UPLOAD_KEEP_DAYS))
+    # Finished jobs' rows: an import's report and an export's request, sealed, still name what people typed.
+    summary["jobs_deleted"] = queue.purge_finished(organisation.pk, job_keep())
     if policy is None:
-        if summary["uploads_deleted"]:
+        if summary["uploads_deleted"] or summary["jobs_deleted"]:
             with transaction.atomic():
                 record("retention.run", actor=actor, organisation=organisation, detail=summary)
         return summary
@@ -170,6 +180,12 @@ def run_retention(organisation: Any, actor: Any = None, today: date | None = Non
     with transaction.atomic():
         record("retention.run", actor=actor, organisation=organisation, detail=summary)
     return summary
+
+
+def run_instance_retention(dry_run: bool = False) -> dict[str, Any]:
+    """What retention deletes that belongs to no organisation: finished jobs of the instance itself."""
+    key = "jobs_due" if dry_run else "jobs_deleted"
+    return {"organisation": None, key: queue.purge_finished(None, job_keep(), dry_run=dry_run)}
 
 
 # --- data-subject rights -------------------------------------------------------------------------------------

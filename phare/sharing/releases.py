@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from htcds import cells
 from htcds.deid import ctdc
 from htcds.deid.aggregates import dp_count_table
 from htcds.deid.hierarchies import ctdc_hierarchies
@@ -103,11 +104,13 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "crosswalk"}
 
 
-def write_rows(out: Path, rows: list[dict[str, Any]]) -> None:
+def write_rows(out: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    """A release as CSV (`columns`: those of the first row by default); no cell starts a formula (htcds.cells)."""
+    columns = columns if columns is not None else list(rows[0]) if rows else []
     with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(fh)
+        writer.writerow(cells.csv_row(columns))
+        writer.writerows(cells.csv_row([r.get(c) for c in columns]) for r in rows)
 
 
 def _write(out: Path, rows: list[dict[str, Any]], report_path: Path | None, report: dict[str, Any]) -> None:

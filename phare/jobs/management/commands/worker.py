@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import InterfaceError, OperationalError, connection
 
 from phare.jobs import queue
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -31,8 +35,20 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         name = queue.worker_name()
         self.stdout.write(f"worker {name} started")
+        failures = 0
         while not stopping:
-            ran = queue.drain(name, limit=1)
+            try:
+                ran = queue.drain(name, limit=1)
+            except (OperationalError, InterfaceError) as exc:
+                # "database is locked" (SQLite while an import holds the write lock), a dropped connection, a
+                # restarting server: transient. Drop the connection, wait a little longer each time, go on.
+                failures += 1
+                wait = min(opts["poll"] * (2 ** min(failures, 5)), 60.0)
+                log.warning("worker %s: database unavailable (%s); retrying in %.1f s", name, exc, wait)
+                connection.close()
+                time.sleep(wait)
+                continue
+            failures = 0
             if opts["once"] and not ran:
                 break
             if not ran:

@@ -7,11 +7,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from phare.accounts.models import Organisation
-from phare.ops.actions import run_retention, set_retention_policy
+from phare.ops.actions import run_instance_retention, run_retention, set_retention_policy
 
 
 class Command(BaseCommand):
-    help = "Apply retention schedules: anonymise or erase closed cases past their organisation's retention period."
+    help = ("Apply retention schedules: anonymise or erase closed cases past their organisation's retention period; "
+            "delete uploads nobody imported and finished jobs' rows past PHARE_JOB_KEEP_DAYS.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -41,3 +42,5 @@ class Command(BaseCommand):
         for org in orgs:
             summary = run_retention(org, today=opts.get("today"), dry_run=opts["dry_run"])
             self.stdout.write(json.dumps(summary))
+        if not opts.get("org"):
+            self.stdout.write(json.dumps(run_instance_retention(dry_run=opts["dry_run"])))

@@ -6,7 +6,6 @@ ones: numbers become intervals, categories fold rare values into "Other".
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from htcds.deid.hierarchies import Hierarchy, categorical_hierarchy, ctdc_hierar
 from htcds.deid.kanon import k_anonymise
 from htcds.deid.risk import risk_report
 from phare.sharing.management.commands.risk import read_csv, split
+from phare.sharing.releases import write_rows
 
 
 def automatic(values: list[str]) -> Hierarchy:
@@ -58,10 +58,7 @@ class Command(BaseCommand):
         hierarchies = {q: builtin.get(q) or automatic([r[q] for r in rows]) for q in qi}
         result = k_anonymise(rows, hierarchies, k=opts["k"], suppression_budget=opts["suppression_budget"])
         out_rows = result.rows()
-        with open(opts["out"], "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(out_rows)
+        write_rows(Path(opts["out"]), out_rows, columns=list(rows[0]))  # no cell starts a formula
         report = {"anonymisation": result.to_json(),
                   "risk_after": risk_report(out_rows, qi, k=opts["k"], sensitive=sensitive).to_json() if out_rows else None}  # fmt: skip
         if opts["report"]:

@@ -9,18 +9,22 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from htcds.cells import unneutralised_row
 from htcds.deid.risk import risk_report
 
 
-def read_csv(path: Path, needed: list[str]) -> list[dict[str, str]]:
+def read_csv(path: Path, needed: list[str]) -> list[dict[str, Any]]:
     if not path.exists():
         raise CommandError(f"{path}: no such file")
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in needed if c not in (reader.fieldnames or [])]
+        # A CSV written by Phare neutralised formula-like cells (htcds.cells): read them as they were.
+        reader = (unneutralised_row(r) for r in csv.reader(fh))
+        columns = next(reader, [])
+        missing = [c for c in needed if c not in columns]
         if missing:
-            raise CommandError(f"{path}: no column {', '.join(missing)}; the columns are {', '.join(reader.fieldnames or [])}")
-        return list(reader)
+            raise CommandError(f"{path}: no column {', '.join(missing)}; the columns are {', '.join(columns)}")
+        # As csv.DictReader reads: blank lines skipped, missing cells None.
+        return [{c: r[i] if i < len(r) else None for i, c in enumerate(columns)} for r in reader if r]
 
 
 def split(value: str | None) -> list[str]:

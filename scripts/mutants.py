@@ -1,0 +1,157 @@
+"""`make mutants`: apply each mutant of the catalogue (tests/mutants/catalogue.py) in a scratch copy of the tree,
+run the tests that must notice it, and fail naming every mutant that survives.
+
+A mutant is killed when its tests fail (pytest exit status 1). Anything else is reported: a survivor (the tests
+pass with the guard gone), a stale entry (its `find` text is no longer in the file exactly once: the guard moved,
+update the entry), or a broken mutant (the mutated file does not compile, or pytest could not run the tests).
+
+    python scripts/mutants.py                 # every mutant, on SQLite and (for PostgreSQL-only guards) PostgreSQL
+    python scripts/mutants.py --only ID ...   # some of them
+    python scripts/mutants.py --jobs 2        # two scratch copies at once (default: the machine's cores, at most 4)
+    python scripts/mutants.py --json out.json # the outcome of each, for bench/ or CI logs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from queue import Queue
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.mutants.catalogue import CATALOGUE, Mutant  # noqa: E402
+
+PG_URL = os.getenv("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "var", "artifacts", "__pycache__", "*.pyc", "test_*-*", ".mypy_cache",
+                                     ".ruff_cache", "*.egg-info")  # fmt: skip
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("postgres://", "postgresql://", 1), connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def scratch_copy(base: Path, n: int) -> Path:
+    dest = base / f"tree{n}"
+    shutil.copytree(ROOT, dest, ignore=COPY_IGNORE)
+    return dest
+
+
+def check_entry(m: Mutant) -> str:
+    """'' when the entry applies, else why not."""
+    path = ROOT / m["file"]
+    if not path.exists():
+        return f"{m['file']} does not exist"
+    count = path.read_text("utf-8").count(m["find"])
+    if count != 1:
+        return f"its code occurs {count} times in {m['file']} (expected once): the guard moved, update the entry"
+    return ""
+
+
+def run_one(m: Mutant, tree: Path, db: str, slot: int) -> dict[str, object]:
+    path = tree / m["file"]
+    original = path.read_text("utf-8")
+    mutated = original.replace(m["find"], m["replace"], 1)
+    started = time.monotonic()
+    try:
+        compile(mutated, str(path), "exec")
+    except SyntaxError as exc:
+        return {"id": m["id"], "db": db, "outcome": "broken", "detail": f"does not compile: {exc}"}
+    path.write_text(mutated, "utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env["PHARE_DATA_DIR"] = str(tree / "var" / f"mutant-{db}")
+    env["PHARE_TEST_DB_NAME"] = f"test_mutant_{slot}"
+    env["CI"] = env.get("CI", "")
+    if db == "postgresql":
+        env["DATABASE_URL"] = PG_URL
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:warnings", "-m", "not browser", *m["tests"]],
+            cwd=tree, env=env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        status, tail = proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+    except subprocess.TimeoutExpired:
+        status, tail = -1, ["timed out after 900 s"]
+    finally:
+        path.write_text(original, "utf-8")
+    outcome = {1: "killed", 0: "survived"}.get(status, "broken")
+    return {"id": m["id"], "db": db, "outcome": outcome, "seconds": round(time.monotonic() - started, 1),
+            "detail": " | ".join(tail)}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", default=None, help="mutant ids to run")
+    parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4))
+    parser.add_argument("--json", help="write the outcomes to this file")
+    args = parser.parse_args()
+
+    ids = [m["id"] for m in CATALOGUE]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        print(f"duplicate mutant ids: {sorted(dupes)}")
+        return 1
+    chosen = [m for m in CATALOGUE if args.only is None or m["id"] in args.only]
+    pg = postgres_available()
+    if not pg and os.getenv("CI"):
+        print(f"PostgreSQL is required in CI but does not answer at {PG_URL}")
+        return 1
+    results: list[dict[str, object]] = []
+    work: list[tuple[Mutant, str]] = []
+    for m in chosen:
+        problem = check_entry(m)
+        if problem:
+            results.append({"id": m["id"], "db": "-", "outcome": "stale", "detail": problem})
+            continue
+        db = "postgresql" if m.get("db") == "postgresql" else "sqlite"
+        if db == "postgresql" and not pg:
+            results.append({"id": m["id"], "db": db, "outcome": "skipped", "detail": "PostgreSQL does not answer"})
+            continue
+        work.append((m, db))
+
+    lock = threading.Lock()
+    with tempfile.TemporaryDirectory(prefix="phare-mutants-") as tmp:
+        slots: Queue[tuple[int, Path]] = Queue()
+        for n in range(max(1, min(args.jobs, len(work) or 1))):
+            slots.put((n, scratch_copy(Path(tmp), n)))
+
+        def task(item: tuple[Mutant, str]) -> None:
+            slot, tree = slots.get()
+            try:
+                res = run_one(item[0], tree, item[1], slot)
+            finally:
+                slots.put((slot, tree))
+            with lock:
+                results.append(res)
+                print(f"{res['outcome']:>8}  {res['id']} ({res['db']}, {res.get('seconds', 0)} s)", flush=True)
+
+        with ThreadPoolExecutor(max_workers=slots.qsize()) as pool:
+            list(pool.map(task, work))
+
+    bad = [r for r in results if r["outcome"] not in ("killed", "skipped")]
+    killed = sum(1 for r in results if r["outcome"] == "killed")
+    print(f"\n{killed} of {len(results)} mutants killed")
+    for r in bad:
+        print(f"  {r['outcome'].upper()}: {r['id']} ({r['db']}): {r['detail']}")  # type: ignore[union-attr]
+    if args.json:
+        Path(args.json).write_text(json.dumps(sorted(results, key=lambda r: str(r["id"])), indent=1) + "\n", "utf-8")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
