@@ -124,6 +124,7 @@ def test_it_needs_the_enrolment_code_not_the_password_alone_to_enrol(
     make_user: Any, org: Any, monkeypatch: Any
 ) -> None:
     victim = make_user(Role.CASE_WORKER, org)  # created, password known to an attacker, never enrolled
+    enrolment.issue_code(victim)  # the code the administrator handed to the victim, unknown to the attacker
 
     def attacker_with_the_password_only() -> int:
         c = Client()
@@ -137,13 +138,14 @@ def test_it_needs_the_enrolment_code_not_the_password_alone_to_enrol(
             c.post("/accounts/mfa/", {"code": mfa.current_token(device)})
         return int(c.get("/").status_code)
 
-    # Negative control: with the code check switched off, the password alone enrols the attacker's authenticator.
-    monkeypatch.setattr(enrolment, "check", lambda user, code: EnrolmentCode.objects.create(
-        user=user, code_hash="x", expires_at=timezone.now() + timedelta(hours=1)))  # fmt: skip
+    # Negative control: with the code's comparison switched off, the password alone enrols the attacker's
+    # authenticator.
+    monkeypatch.setattr(enrolment, "check", lambda user, code: enrolment.pending(user))
     assert attacker_with_the_password_only() == 200
     MFADevice.objects.all().delete()
     SignInAttempt.objects.all().delete()
     monkeypatch.undo()
+    enrolment.issue_code(victim)
     assert attacker_with_the_password_only() == 302
     assert not MFADevice.objects.filter(user=victim, confirmed=True).exists()
     assert AuditEvent.objects.filter(action="mfa.failed", actor=victim, detail__step="enrolment_code").exists()
@@ -178,6 +180,15 @@ def test_it_uses_an_enrolment_code_once_for_its_own_user_before_it_expires(make_
     assert row.used_at is not None and code not in row.code_hash and code.replace("-", "") not in row.code_hash
     events = AuditEvent.objects.filter(action="user.enrolment_code_issued", target_id=str(alice.pk))
     assert events.count() == 2 and not any(code in str(e.detail) for e in events)
+
+
+def test_it_redeems_a_code_once_even_for_two_sessions_that_both_proved_it(make_user: Any, org: Any) -> None:
+    user = make_user(Role.CASE_WORKER, org)
+    code = enrolment.issue_code(user)
+    first, second = enrolment.check(user, code), enrolment.check(user, code)
+    assert first is not None and second is not None and first.pk == second.pk
+    assert enrolment.redeem(first) and not enrolment.redeem(second)
+    assert enrolment.check(user, code) is None
 
 
 def test_it_counts_wrong_enrolment_codes_like_wrong_passwords(make_user: Any, org: Any, monkeypatch: Any) -> None:

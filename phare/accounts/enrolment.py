@@ -81,8 +81,6 @@ def check(user: Any, code: str) -> EnrolmentCode | None:
 
 
 def redeem(row: EnrolmentCode) -> bool:
-    """Use the code up (once: a second, concurrent redemption finds it used)."""
-    updated = EnrolmentCode.objects.filter(pk=row.pk, used_at__isnull=True, expires_at__gt=timezone.now()).update(
-        used_at=timezone.now()
-    )
+    """Use up a code `pending` just returned: once only, even when two sessions redeem it at the same time."""
+    updated = EnrolmentCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=timezone.now())
     return updated == 1

@@ -181,12 +181,10 @@ def mfa_view(request: HttpRequest) -> HttpResponseBase:
 
 
 def _proved_enrolment_code(request: HttpRequest, user: User) -> EnrolmentCode | None:
+    """The code this session proved, while it is still the user's valid one (not used, not expired, not replaced)."""
     pk = request.session.get(SESSION_ENROLMENT)
-    if not pk:
-        return None
-    return EnrolmentCode.objects.filter(
-        pk=pk, user=user, used_at__isnull=True, expires_at__gt=timezone.now()
-    ).first()
+    found = enrolment.pending(user) if pk else None
+    return found if found is not None and found.pk == pk else None
 
 
 def _enrol(request: HttpRequest, user: User, key: str, ip: str) -> HttpResponseBase:
