@@ -157,6 +157,11 @@ PHARE_MASTER_KEY_FILE = os.getenv("PHARE_MASTER_KEY_FILE", "")
 # active flag changes (User.get_session_auth_hash; enforced by phare.accounts.middleware).
 PHARE_IDLE_TIMEOUT = envint("PHARE_IDLE_TIMEOUT", "900")
 PHARE_SESSION_MAX_AGE = 12 * 3600
+# The demo organisation (`phare run`): its users are enrolled with known authenticator secrets and `phare demo code`
+# prints their codes. No other organisation's users ever are.
+PHARE_DEMO_ORG = "demo"
+# Hours a one-time enrolment code (what a user needs, with their password, to enrol a second factor) stays valid.
+PHARE_ENROLMENT_CODE_HOURS = envint("PHARE_ENROLMENT_CODE_HOURS", "72")
 # How long dashboards may show counts older than the data while the worker recounts (seconds).
 PHARE_DASHBOARD_STALE_SECONDS = envint("PHARE_DASHBOARD_STALE_SECONDS", "900")
 SESSION_COOKIE_AGE = 12 * 3600
@@ -180,6 +185,19 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
 if SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Addresses or networks (CIDR) of the reverse proxies in front of Phare, comma-separated. Only when the peer is
+# one of them is X-Forwarded-For read (right to left, skipping these hops) for the client's real address, which
+# the sign-in throttle counts by and the audit log records (phare/accounts/proxies.py, docs/deploy.md).
+PHARE_TRUSTED_PROXIES = [p.strip() for p in os.getenv("PHARE_TRUSTED_PROXIES", "").split(",") if p.strip()]
+for _proxy in PHARE_TRUSTED_PROXIES:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"PHARE_TRUSTED_PROXIES: {_proxy!r} is not an address or a network") from None
 
 LOGGING = {
     "version": 1,

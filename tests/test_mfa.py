@@ -1,4 +1,5 @@
-"""Sign-in: password, then TOTP (enrolled at first sign-in with an inline QR code), recovery codes, lockout."""
+"""Sign-in: password, then TOTP (enrolled at first sign-in with the administrator's one-time enrolment code and an
+inline QR code), recovery codes, lockout. More in tests/test_signin_*.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from phare.accounts import mfa
+from phare.accounts import enrolment, mfa
 from phare.accounts.models import MFADevice, RecoveryCode, Role, SignInAttempt
 from phare.audit.models import AuditEvent
 from tests.conftest import PASSWORD
@@ -21,14 +22,20 @@ def _sign_in(client: Client, user: Any, password: str = PASSWORD) -> Any:
     return client.post("/accounts/login/", {"username": user.username, "password": password})
 
 
-def test_it_enrols_at_first_sign_in_with_an_inline_qr_code_and_ten_hashed_recovery_codes(
+def test_it_enrols_at_first_sign_in_with_the_enrolment_code_an_inline_qr_code_and_ten_hashed_recovery_codes(
     make_user: Any, org: Any
 ) -> None:
     user = make_user(Role.CASE_WORKER, org)
+    enrolment_code = enrolment.issue_code(user)
     c = Client()
     r = _sign_in(c, user)
     assert r.status_code == 302 and r["Location"].startswith("/accounts/mfa/")
     assert c.get("/").status_code == 302  # nothing else before the second factor
+    # first the one-time code the administrator handed over: no QR code, no secret before it
+    page = c.get("/accounts/mfa/").content.decode()
+    assert "enrolment_code" in page and "<svg" not in page
+    assert not MFADevice.objects.filter(user=user).exists()
+    assert c.post("/accounts/mfa/", {"enrolment_code": enrolment_code}).status_code == 302
     page = c.get("/accounts/mfa/")
     body = page.content.decode()
     assert "<svg" in body and "http" not in body.split("<svg", 1)[1].split("</svg>")[0].replace("http://www.w3.org", "")
@@ -47,6 +54,7 @@ def test_it_enrols_at_first_sign_in_with_an_inline_qr_code_and_ten_hashed_recove
     assert len(stored) == 10 and not any(code in h or code.replace("-", "") in h for code in codes for h in stored)
     assert c.get("/").status_code == 200
     assert AuditEvent.objects.filter(action="mfa.enrolled", actor=user).exists()
+    assert enrolment.check(user, enrolment_code) is None  # used up
 
 
 def test_it_asks_for_the_code_at_each_sign_in_and_refuses_a_replayed_code(make_user: Any, org: Any) -> None:
@@ -77,7 +85,11 @@ def test_it_accepts_each_recovery_code_once(make_user: Any, org: Any) -> None:
     assert AuditEvent.objects.filter(action="mfa.recovery_code_used").count() == 1
 
 
-def test_it_does_not_require_mfa_of_roles_without_personal_data(make_user: Any, org: Any) -> None:
+def test_it_does_not_require_mfa_of_roles_without_personal_data_where_the_organisation_does_not(
+    make_user: Any, org: Any
+) -> None:
+    org.require_mfa = False
+    org.save(update_fields=["require_mfa"])
     analyst = make_user(Role.ANALYST, org)
     c = Client()
     r = _sign_in(c, analyst)

@@ -15,6 +15,7 @@ from base64 import b32encode
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.utils import timezone
 from django_otp.oath import TOTP  # type: ignore[import-untyped]
 
@@ -112,9 +113,52 @@ def confirmed_device(user: Any) -> MFADevice | None:
 
 
 def enrol_demo_device(user: Any) -> str:
-    """Give a demo user a confirmed authenticator and return its otpauth:// URI (for `phare demo` to print or
-    show as a QR code). Real second factor: the demo user adds the URI to an authenticator app."""
+    """Give a user a confirmed authenticator with a fresh random secret and return its otpauth:// URI (tests and
+    benchmarks sign in with it through `current_token`)."""
     device = new_device(user)
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return otpauth_uri(device)
+
+
+# -- the demo organisation's known authenticators -------------------------------------------------------------
+
+
+class NotDemoError(ValueError):
+    """Raised for a user outside the demo organisation: known secrets and printed codes are for the demo only."""
+
+
+def is_demo_user(user: Any) -> bool:
+    org = getattr(user, "organisation", None)
+    return org is not None and org.slug == settings.PHARE_DEMO_ORG
+
+
+def demo_secret(user: Any) -> bytes:
+    """The demo user's TOTP secret, derived from the instance's MFA key and the user's name: the same at every
+    `phare run` on this instance, and nobody without the instance's keys can work it out."""
+    if not is_demo_user(user):
+        raise NotDemoError(user.get_username())
+    material = f"phare-demo-totp|{user.organisation.slug}|{user.pk}|{user.get_username()}".encode()
+    return hmac.new(keys.instance_key("mfa"), material, hashlib.sha256).digest()[:20]
+
+
+def enrol_demo_user(user: Any) -> MFADevice:
+    """Enrol a demo user with their known secret, unless they already set up an authenticator of their own."""
+    device = confirmed_device(user)
+    if device is not None:
+        return device
+    sealed = keys.seal_bytes(keys.instance_key("mfa"), demo_secret(user), _aad(user.pk))
+    device, _ = MFADevice.objects.update_or_create(
+        user=user, defaults={"secret": sealed, "confirmed": True, "last_t": -1}
+    )
+    return device
+
+
+def demo_code(user: Any) -> str:
+    """The current code of a demo user's authenticator (`phare demo code USER`); NotDemoError for anyone else."""
+    if not is_demo_user(user):
+        raise NotDemoError(user.get_username())
+    device = confirmed_device(user)
+    if device is None:
+        device = enrol_demo_user(user)
+    return current_token(device)

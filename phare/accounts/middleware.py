@@ -40,13 +40,22 @@ class SecurityHeadersMiddleware:
         return response
 
 
-# Paths a signed-in user may reach before the second factor.
-MFA_EXEMPT = ("/accounts/mfa/", "/accounts/logout/", "/accounts/login/", "/static/", "/healthz")
+# Paths a signed-in user may reach before the second factor (the language picker is on the second step's page).
+MFA_EXEMPT = ("/accounts/mfa/", "/accounts/logout/", "/accounts/login/", "/static/", "/healthz", "/language/")
+
+
+def second_factor_pending(request: HttpRequest) -> bool:
+    """Signed in with a password, and the second factor this user needs not passed yet in this session."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or request.session.get(SESSION_MFA):
+        return False
+    return bool(getattr(user, "needs_mfa", True))
 
 
 class SessionPolicyMiddleware:
     """Idle timeout (PHARE_IDLE_TIMEOUT, 15 min), absolute lifetime (PHARE_SESSION_MAX_AGE, 12 h), and the
-    second factor for every role that reads personal data (or anyone who enrolled one).
+    second factor for every role that reads personal data, every role of an organisation that requires it
+    (Organisation.require_mfa), and anyone who enrolled one (User.needs_mfa).
 
     Role, organisation, activity and epoch changes end sessions through `User.get_session_auth_hash`, which
     Django's AuthenticationMiddleware checks on every request."""
@@ -70,8 +79,7 @@ class SessionPolicyMiddleware:
             # Refresh "last seen" at most once a minute: no session write on every request.
             if now - seen > 60 or SESSION_SEEN not in request.session:
                 request.session[SESSION_SEEN] = now
-            gated = not request.session.get(SESSION_MFA) and not request.path.startswith(MFA_EXEMPT)
-            if gated and getattr(user, "needs_mfa", True):
+            if not request.path.startswith(MFA_EXEMPT) and second_factor_pending(request):
                 return redirect("/accounts/mfa/?" + urlencode({"next": request.get_full_path()}))
         return self.get_response(request)
 

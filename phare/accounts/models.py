@@ -4,7 +4,7 @@ An Organisation is a tenant: every tenant-owned row elsewhere carries a foreign 
 be enforced by PostgreSQL row-level security and the data distributed by organisation later.
 
 Besides users, this module holds the key hierarchy (organisation and person keys, wrapped: never a clear key
-in the database), multi-factor devices and recovery codes, sign-in attempts (for throttling), restricted-case
+in the database), multi-factor devices, recovery and enrolment codes, sign-in attempts (for throttling), restricted-case
 membership, break-glass grants and records shared with another organisation by referral.
 """
 
@@ -47,6 +47,9 @@ class Organisation(models.Model):
     org_Phone = models.CharField(_("Phone"), max_length=32, blank=True)
     language = models.CharField(_("Default language"), max_length=8, default="en")
     k_threshold = models.PositiveIntegerField(_("Minimum k for shared data"), default=11)
+    # Roles that read personal data always need the second factor; this extends it to every role. On for new
+    # organisations; organisations that existed before the setting keep their behaviour (migration 0004).
+    require_mfa = models.BooleanField(_("Require a second factor for every role"), default=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,7 +72,12 @@ class User(AbstractUser):
 
     @property
     def needs_mfa(self) -> bool:
-        return self.role in PERSONAL_DATA_ROLES or MFADevice.objects.filter(user=self, confirmed=True).exists()
+        if self.role in PERSONAL_DATA_ROLES:
+            return True
+        org = self.organisation
+        if org is not None and org.require_mfa:
+            return True
+        return MFADevice.objects.filter(user=self, confirmed=True).exists()
 
     def get_session_auth_hash(self) -> str:
         """Django stores this in the session and compares it on every request: any change to the password,
@@ -135,14 +143,31 @@ class RecoveryCode(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
 
+class EnrolmentCode(models.Model):
+    """A one-time code an administrator hands over so that a user can enrol a second factor (first enrolment,
+    or again after a reset): the password alone never enrols an authenticator. Stored as a SHA-256 hash of an
+    80-bit random code; single use; expires (phare.accounts.enrolment)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="enrolment_codes")
+    code_hash = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
 class SignInAttempt(models.Model):
-    """Each password or second-factor guess; failures in a sliding window lock the account."""
+    """Each password, second-factor or enrolment-code guess. `username` holds the account key
+    (phare.accounts.throttle.account_key), never the raw typed form; `ip` the real client address."""
 
     username = models.CharField(max_length=150, db_index=True)
     ip = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=16, default="password")
     ok = models.BooleanField(default=False)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "at"], name="signinattempt_ip_at")]
 
 
 class RestrictedAccess(models.Model):

@@ -8,6 +8,8 @@ app_name = "accounts"
 
 urlpatterns: list[URLPattern] = [
     path("mfa/", views.mfa_view, name="mfa"),
+    path("password/", views.password_change, name="password"),
+    path("security/", views.security_settings, name="security"),
     path("users/", views.users, name="users"),
     path("users/new/", views.user_edit, name="user_new"),
     path("users/<int:pk>/", views.user_edit, name="user_edit"),

@@ -9,22 +9,25 @@ from typing import Any
 from django import forms
 from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import login, logout
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from phare.accounts import mfa, throttle
+from phare.accounts import enrolment, mfa, throttle
 from phare.accounts.middleware import SESSION_MFA, SESSION_SEEN, SESSION_STARTED
-from phare.accounts.models import BreakGlassGrant, MFADevice, Role, User
+from phare.accounts.models import BreakGlassGrant, EnrolmentCode, MFADevice, Organisation, Role, User
 from phare.accounts.permissions import (
     BREAK_GLASS,
     MANAGE_USERS,
@@ -61,37 +64,63 @@ def _safe_next(request: HttpRequest, default: str = "/") -> str:
 # -- signing in --------------------------------------------------------------------------------------------
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, authenticating the account the throttle counted the attempt against
+    (`throttle.attempted`): a look-alike or case variant of a name signs in to that account or to none."""
+
+    account: User | None = None
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            name = self.account.get_username() if self.account is not None else username
+            self.user_cache = authenticate(self.request, username=name, password=password)
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+def _signin_organisation(account: User | None) -> Any:
+    """The organisation whose audit page shows a sign-in attempt: the account's (none for unknown names)."""
+    return account.organisation if account is not None else None
+
+
 @transaction.atomic
 def login_view(request: HttpRequest) -> HttpResponseBase:
-    form = AuthenticationForm(request, data=request.POST or None)
-    locked = False
+    form = SignInForm(request, data=request.POST or None)
+    locked = ""
     if request.method == "POST":
         username = request.POST.get("username", "")
         ip = client_ip(request)
-        if throttle.is_locked(username, ip):
-            locked = True
-            record("signin.locked", request=request, detail={"username": username[:150]})
+        who = throttle.attempted(username)
+        form.account = who.account
+        audit = {"organisation": _signin_organisation(who.account), "target": who.account, "request": request}
+        locked = throttle.lock_reason(who.key, ip) or ""
+        if locked:
+            record("signin.locked", **audit, detail={"username": username[:150], "reason": locked})
         elif form.is_valid():
             user = form.get_user()
-            throttle.note(username, True, ip)
+            throttle.note(who.key, True, ip)
             login(request, user)
             request.session[SESSION_STARTED] = request.session[SESSION_SEEN] = time.time()
             request.session[SESSION_MFA] = False
             record("signin", actor=user, request=request)
             if user.needs_mfa:
-                return redirect(f"/accounts/mfa/?next={_safe_next(request)}")
+                return redirect("/accounts/mfa/?" + urlencode({"next": _safe_next(request)}))
             return redirect(_safe_next(request))
         else:
-            throttle.note(username, False, ip)
-            record("signin.failed", request=request, detail={"username": username[:150]})
-            if throttle.is_locked(username):
-                record("signin.locked", request=request, detail={"username": username[:150]})
-    status = 429 if locked else 200
+            throttle.note(who.key, False, ip)
+            record("signin.failed", **audit, detail={"username": username[:150]})
+            now_locked = throttle.lock_reason(who.key, ip)
+            if now_locked:
+                record("signin.locked", **audit, detail={"username": username[:150], "reason": now_locked})
     return render(
         request,
         "accounts/login.html",
         {"form": form, "locked": locked, "next": _safe_next(request, ""), "expired": "expired" in request.GET},
-        status=status,
+        status=429 if locked else 200,
     )
 
 
@@ -108,41 +137,35 @@ class CodeForm(forms.Form):
     code = forms.CharField(max_length=16, strip=True, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}))
 
 
+class EnrolmentCodeForm(forms.Form):
+    enrolment_code = forms.CharField(
+        label=gettext_lazy("Enrolment code"), max_length=40, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )  # fmt: skip
+
+
+# The enrolment code this session proved (its id): the authenticator step needs it, and uses it up.
+SESSION_ENROLMENT = "phare_enrolment_code"
+
+
 @transaction.atomic
 def mfa_view(request: HttpRequest) -> HttpResponseBase:
-    """The second step: verify a code, or enrol an authenticator on first sign-in."""
+    """The second step: verify a code; or, with no authenticator yet, take the one-time enrolment code the
+    administrator handed over, then enrol an authenticator."""
     if not request.user.is_authenticated:
         return redirect(settings.LOGIN_URL)
     user = _me(request)
-    device = mfa.confirmed_device(user)
-    form = CodeForm(request.POST or None)
     ip = client_ip(request)
-    error = ""
-    if request.method == "POST" and throttle.is_locked(user.username, ip):
+    key = throttle.key_of(user)
+    if request.method == "POST" and throttle.is_locked(key, ip):
         record("signin.locked", actor=user, request=request, detail={"step": "mfa"})
         logout(request)
         return redirect(settings.LOGIN_URL)
+    device = mfa.confirmed_device(user)
     if device is None:
-        pending = MFADevice.objects.filter(user=user, confirmed=False).first()
-        if pending is None or request.method == "GET":
-            pending = mfa.new_device(user)
-        if request.method == "POST" and form.is_valid():
-            if mfa.verify_totp(pending, form.cleaned_data["code"]):
-                pending.confirmed = True
-                pending.save(update_fields=["confirmed"])
-                codes = mfa.new_recovery_codes(user)
-                _mfa_passed(request, user, "mfa.enrolled")
-                return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _safe_next(request)})
-            throttle.note(user.username, False, ip, kind="mfa")
-            record("mfa.failed", actor=user, request=request, detail={"step": "enrol"})
-            error = _("That code did not match. Check the time on your phone and try again.")
-        uri = mfa.otpauth_uri(pending)
-        secret = uri.split("secret=")[1].split("&")[0]
-        return render(
-            request,
-            "accounts/mfa_enrol.html",
-            {"form": form, "qr": mfa.qr_svg(uri), "secret": secret, "error": error, "next": _safe_next(request, "")},
-        )
+        return _enrol(request, user, key, ip)
+    form = CodeForm(request.POST or None)
+    error = ""
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
         if mfa.verify_totp(device, code):
@@ -151,17 +174,105 @@ def mfa_view(request: HttpRequest) -> HttpResponseBase:
         if mfa.use_recovery_code(user, code):
             _mfa_passed(request, user, "mfa.recovery_code_used")
             return redirect(_safe_next(request))
-        throttle.note(user.username, False, ip, kind="mfa")
+        throttle.note(key, False, ip, kind="mfa")
         record("mfa.failed", actor=user, request=request)
         error = _("That code did not match.")
     return render(request, "accounts/mfa_verify.html", {"form": form, "error": error, "next": _safe_next(request, "")})
 
 
+def _proved_enrolment_code(request: HttpRequest, user: User) -> EnrolmentCode | None:
+    """The code this session proved, while it is still the user's valid one (not used, not expired, not replaced)."""
+    pk = request.session.get(SESSION_ENROLMENT)
+    found = enrolment.pending(user) if pk else None
+    return found if found is not None and found.pk == pk else None
+
+
+def _enrol(request: HttpRequest, user: User, key: str, ip: str) -> HttpResponseBase:
+    nxt = _safe_next(request, "")
+    proved = _proved_enrolment_code(request, user)
+    if proved is None:
+        request.session.pop(SESSION_ENROLMENT, None)
+        code_form = EnrolmentCodeForm(request.POST or None)
+        error = ""
+        if request.method == "POST" and code_form.is_valid():
+            found = enrolment.check(user, code_form.cleaned_data["enrolment_code"])
+            if found is not None:
+                request.session[SESSION_ENROLMENT] = found.pk
+                record("mfa.enrolment_code_accepted", actor=user, request=request)
+                return redirect("/accounts/mfa/?" + urlencode({"next": nxt}) if nxt else "/accounts/mfa/")
+            throttle.note(key, False, ip, kind="enrolment")
+            record("mfa.failed", actor=user, request=request, detail={"step": "enrolment_code"})
+            error = _("That enrolment code is not valid: it may be mistyped, used already or expired. "
+                      "Ask your administrator for a new one.")  # fmt: skip
+        return render(request, "accounts/mfa_enrolment_code.html", {"form": code_form, "error": error, "next": nxt})
+    form = CodeForm(request.POST or None)
+    error = ""
+    pending = MFADevice.objects.filter(user=user, confirmed=False).first()
+    if pending is None or request.method == "GET":
+        pending = mfa.new_device(user)
+    if request.method == "POST" and form.is_valid():
+        if mfa.verify_totp(pending, form.cleaned_data["code"]):
+            if not enrolment.redeem(proved):  # used up or expired meanwhile (another session)
+                request.session.pop(SESSION_ENROLMENT, None)
+                return redirect("/accounts/mfa/")
+            request.session.pop(SESSION_ENROLMENT, None)
+            pending.confirmed = True
+            pending.save(update_fields=["confirmed"])
+            codes = mfa.new_recovery_codes(user)
+            _mfa_passed(request, user, "mfa.enrolled")
+            return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _safe_next(request)})
+        throttle.note(key, False, ip, kind="mfa")
+        record("mfa.failed", actor=user, request=request, detail={"step": "enrol"})
+        error = _("That code did not match. Check the time on your phone and try again.")
+    uri = mfa.otpauth_uri(pending)
+    secret = uri.split("secret=")[1].split("&")[0]
+    return render(
+        request,
+        "accounts/mfa_enrol.html",
+        {"form": form, "qr": mfa.qr_svg(uri), "secret": secret, "error": error, "next": nxt,
+         "personal": user.sees_personal_data},
+    )  # fmt: skip
+
+
 def _mfa_passed(request: HttpRequest, user: User, action: str) -> None:
-    throttle.note(user.username, True, client_ip(request), kind="mfa")
+    throttle.note(throttle.key_of(user), True, client_ip(request), kind="mfa")
     request.session.cycle_key()
     request.session[SESSION_MFA] = True
     record(action, actor=user, request=request)
+
+
+class OwnPasswordForm(PasswordChangeForm):
+    def clean_new_password1(self) -> str:
+        new = str(self.cleaned_data["new_password1"])
+        if self.user.check_password(new):
+            raise ValidationError(_("Choose a password different from the current one."))
+        return new
+
+
+@login_required
+@transaction.atomic
+def password_change(request: HttpRequest) -> HttpResponseBase:
+    """Change one's own password: the current one first (counted as a sign-in guess), Django's validators, and
+    every other session of the user ends (the session hash covers the password); this one goes on."""
+    user = _me(request)
+    ip = client_ip(request)
+    key = throttle.key_of(user)
+    form = OwnPasswordForm(user, request.POST or None)
+    if request.method == "POST":
+        if throttle.is_locked(key, ip):
+            record("signin.locked", actor=user, request=request, detail={"step": "password_change"})
+            logout(request)
+            return redirect(settings.LOGIN_URL)
+        if form.is_valid():
+            form.save()
+            update_session_auth_hash(request, user)
+            record("user.password_changed", actor=user, target=user, request=request)
+            messages.success(request, _("Your password was changed. Your other sessions have ended."))
+            return redirect("accounts:password")
+        if "old_password" in form.errors:
+            throttle.note(key, False, ip, kind="password")
+            record("user.password_change_failed", actor=user, target=user, request=request)
+    return render(request, "accounts/password_change.html", {"form": form})
 
 
 # -- user administration -----------------------------------------------------------------------------------
@@ -172,7 +283,7 @@ def _org_users(request: HttpRequest) -> Any:
 
 
 class UserForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=150, validators=[User.username_validator])
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(required=False)
@@ -205,8 +316,9 @@ class UserForm(forms.Form):
         return active
 
     def clean_username(self) -> str:
-        name = str(self.cleaned_data["username"])
-        if self.target is None and User.objects.filter(username__iexact=name).exists():
+        name = User.normalize_username(str(self.cleaned_data["username"]).strip())
+        # One account per name whatever its case or Unicode form (the sign-in and its throttle treat them alike).
+        if self.target is None and throttle.accounts_named(name):
             raise ValidationError(_("This username is taken."))
         return name
 
@@ -225,7 +337,15 @@ class UserForm(forms.Form):
 
 @require_perm(MANAGE_USERS)
 def users(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/users.html", {"users": _org_users(request).order_by("username")})
+    now = timezone.now()
+    rows = _org_users(request).order_by("username").annotate(
+        has_mfa=Exists(MFADevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+        code_until=Subquery(
+            EnrolmentCode.objects.filter(user=OuterRef("pk"), used_at__isnull=True, expires_at__gt=now)
+            .order_by("-expires_at").values("expires_at")[:1]
+        ),
+    )  # fmt: skip
+    return render(request, "accounts/users.html", {"users": rows})
 
 
 @require_perm(MANAGE_USERS)
@@ -261,7 +381,10 @@ def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
         after = {"role": target.role, "is_active": target.is_active}
         if not before:
             record("user.created", actor=actor, target=target, request=request, detail=after)
-        elif before != after or d.get("password"):
+            # The password alone never enrols a second factor: the new user also needs this code, shown once.
+            code = enrolment.issue_code(target, issued_by=actor, request=request)
+            return _show_enrolment_code(request, target, code, created=True)
+        if before != after or d.get("password"):
             record(
                 "user.permissions_changed", actor=actor, target=target, request=request,
                 detail={"before": before, "after": after, "password_reset": bool(d.get("password"))},
@@ -270,21 +393,65 @@ def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
     return render(request, "accounts/user_form.html", {"form": form, "target": target})
 
 
-@require_POST
+def _show_enrolment_code(request: HttpRequest, target: User, code: str, *, created: bool) -> HttpResponse:
+    """The code, once: in the answer to the POST that issued it (never at an address that can be fetched again;
+    authenticated pages are sent with Cache-Control: no-store)."""
+    found = enrolment.pending(target)
+    return render(request, "accounts/enrolment_code.html",
+                  {"target": target, "code": code, "created": created, "expires_at": found.expires_at if found else None,
+                   "hours": int(enrolment.lifetime().total_seconds() // 3600)})  # fmt: skip
+
+
 @require_perm(MANAGE_USERS)
 @transaction.atomic
 def user_reset_mfa(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Reset a user's second factor (or give them a new enrolment code): asks first, then ends their sessions,
+    removes their authenticator and recovery codes, and shows the one-time code they need to enrol again."""
     target = _org_users(request).filter(pk=pk).first()
     if target is None:
         raise Http404("Not found")
-    if target.role not in assignable_roles(request.user) or target.pk == request.user.pk:
+    if target.role not in assignable_roles(request.user) or target.pk == request.user.pk or target.is_superuser:
         raise PermissionDenied
+    has_device = MFADevice.objects.filter(user=target, confirmed=True).exists()
+    if request.method != "POST":
+        return render(request, "accounts/reset_mfa_confirm.html", {"target": target, "has_device": has_device})
     MFADevice.objects.filter(user=target).delete()
     target.recovery_codes.all().delete()
     target.session_epoch += 1
     target.save(update_fields=["session_epoch"])
-    record("user.mfa_reset", actor=request.user, target=target, request=request)
-    return redirect("accounts:users")
+    record("user.mfa_reset", actor=request.user, target=target, request=request, detail={"had_device": has_device})
+    code = enrolment.issue_code(target, issued_by=_me(request), request=request)
+    return _show_enrolment_code(request, target, code, created=False)
+
+
+class SecurityForm(forms.Form):
+    require_mfa = forms.BooleanField(
+        required=False, label=gettext_lazy("Require a second factor for every role"),
+        help_text=gettext_lazy("Admins, supervisors, case workers and helpline operators always need one: they read "
+                        "personal data. With this on, analysts and auditors need one too."),
+    )  # fmt: skip
+
+
+@require_perm(MANAGE_USERS)
+@transaction.atomic
+def security_settings(request: HttpRequest) -> HttpResponseBase:
+    """The organisation's sign-in rules, for its admins."""
+    org = Organisation.objects.select_for_update().get(pk=_org(request))
+    # An unticked box posts nothing: the form is bound on any POST, not only a non-empty one.
+    form = SecurityForm(request.POST if request.method == "POST" else None, initial={"require_mfa": org.require_mfa})
+    if request.method == "POST" and form.is_valid():
+        wanted = bool(form.cleaned_data["require_mfa"])
+        if wanted != org.require_mfa:
+            before = org.require_mfa
+            org.require_mfa = wanted
+            org.save(update_fields=["require_mfa"])
+            record("organisation.security_changed", actor=request.user, organisation=org, target=org, request=request,
+                   detail={"require_mfa": {"before": before, "after": wanted}})  # fmt: skip
+        messages.success(request, _("Security settings saved."))
+        return redirect("accounts:security")
+    people = _org_users(request).filter(is_active=True)
+    without = people.exclude(Exists(MFADevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+    return render(request, "accounts/security.html", {"form": form, "org": org, "without": without.count()})
 
 
 # -- break-glass -------------------------------------------------------------------------------------------

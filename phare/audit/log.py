@@ -66,9 +66,10 @@ def _base_content(e: AuditEvent) -> dict[str, Any]:
 
 
 def client_ip(request: HttpRequest | None) -> str:
-    if request is None:
-        return ""
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The client's real address behind the trusted proxies: the same answer the sign-in throttle counts by."""
+    from phare.accounts.proxies import client_address
+
+    return client_address(request)
 
 
 def record(

@@ -60,13 +60,15 @@ def sign_in(page: Any, base_url: str, username: str, password: str) -> None:
     from phare.accounts import mfa
     from phare.accounts.models import User
 
+    user = User.objects.get(username=username)
+    if user.needs_mfa:
+        enrol_authenticator(user)  # enrolment itself (with its one-time code) is tested in tests/test_signin_mfa.py
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
     page.wait_for_load_state()
     if "/accounts/mfa" in page.url:
-        user = User.objects.get(username=username)
         device = mfa.confirmed_device(user)
         assert device is not None, "enrol the test user's authenticator first (enrol_authenticator)"
         page.fill("input[name=code]", mfa.current_token(device))
