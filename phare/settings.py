@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "phare.dashboards",
     "phare.api",
     "phare.sharing",
+    "phare.work",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "phare.core.context.navigation",
+                "phare.work.context.bell",
             ]
         },
     }

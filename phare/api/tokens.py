@@ -24,6 +24,8 @@ SCOPES: dict[str, str] = {
     "persons:write": "Create and change persons",
     "organisations:read": "Read the directory of external organisations",
     "organisations:write": "Add external organisations",
+    "tasks:read": "Read tasks on the cases the user may open",
+    "tasks:write": "Create and complete tasks",
 }
 MAX_DAYS = 366
 # last_used_at is refreshed at most this often, so that reads do not write on every request.

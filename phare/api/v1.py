@@ -1182,3 +1182,10 @@ def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Status[di
         raise Unprocessable([records.problem("missing-required", "org_Name", "An organisation needs a name.", None,
                                              "body.org_Name")])  # fmt: skip
     return Status(201, organisation_json(actions.add_external_organisation(user, values, request=request)))
+
+
+# --- the work around cases (tasks): phare.work.api, on the same API, its auth and its error handlers ---------
+
+from phare.work.api import router as work_router  # noqa: E402
+
+api.add_router("", work_router)

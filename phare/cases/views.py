@@ -39,7 +39,7 @@ from phare.cases.access import (
     visible_cases,
     visible_persons,
 )
-from phare.cases.filters import filter_cases, filter_form, org_users
+from phare.cases.filters import filter_cases, filter_form
 from phare.cases.models import (
     AccessRequest,
     Assessment,
@@ -706,21 +706,9 @@ def case_programme(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def case_reassign(request: HttpRequest, number: str) -> HttpResponse:
+    """Reassigning is a hand-over (reason, eligible receivers, notifications): phare.work.views.handovers."""
     case = _editable_case(request, number)
-    if not can_manage(request.user) and case.cas_CaseOwner_id != request.user.pk:
-        raise Http404("Not found")
-    form = cf.ReassignForm(request.POST or None, users=org_users(request.user), initial={"owner": case.cas_CaseOwner_id})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.reassign_case(request.user, case, form.cleaned_data["owner"], request=request)
-        except actions.Invalid as exc:
-            _apply_problems(form, exc)
-        else:
-            messages.success(request, _("Case reassigned."))
-            if can_manage(request.user):
-                return _back(case)
-            return HttpResponseRedirect(reverse("cases:list"))
-    return _form_page(request, case, _("Reassign the case"), [form])
+    return HttpResponseRedirect(reverse("work:handover_new", args=[case.number]))
 
 
 @login_required
