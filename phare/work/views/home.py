@@ -149,14 +149,18 @@ def home(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {"today": today, "role": role}
     works = role in (Role.CASE_WORKER, Role.HELPLINE, Role.SUPERVISOR, Role.ADMIN)
     if works:
-        ctx["work"] = _worker(user, today)
+        work = _worker(user, today)
+        # Supervisors and admins see their own lists only when something is in them; their team comes first.
+        work["shown"] = role in (Role.CASE_WORKER, Role.HELPLINE) or any(
+            work[k] for k in ("open_count", "due_count", "handovers_in_count", "referrals_count", "services_count"))
+        ctx["work"] = work
     if can(user, MANAGE_CASES):
         ctx["team"] = _team(user, today)
     if role == Role.AUDITOR and can(user, READ_AUDIT):
         ctx["audit"] = _auditor(user)
     if role == Role.ADMIN:
         ctx["admin"] = _admin(user)
-    if works and sees_names(user) and (ctx["work"]["open_cases"] or ctx["work"]["due"]):
+    if works and ctx["work"]["shown"] and sees_names(user) and (ctx["work"]["open_cases"] or ctx["work"]["due"]):
         shown = [c.number for c, _name in ctx["work"]["open_cases"]] + [d.case.number for d in ctx["work"]["due"]]
         record("home.viewed", actor=user, request=request, target_type="cases.case",
                detail={"cases": sorted(set(shown))})  # fmt: skip
