@@ -39,6 +39,11 @@ def test_it_asks_for_a_reason_and_offers_only_working_roles() -> None:
     for wrong in (t[Role.ANALYST], t[Role.AUDITOR]):
         with pytest.raises(Invalid):
             ho.hand_over(boss, case, wrong, "Because")
+    # nor offered, where the receiver would accept first
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    with pytest.raises(Invalid):
+        ho.hand_over(boss, case, t[Role.ANALYST], "Because")
+    assert not Handover.objects.exists()
     page = client(boss).get(f"/work/cases/{case.number}/hand-over/").content.decode()
     assert t["colleague"].username in page and t[Role.ANALYST].username not in page
 

@@ -77,3 +77,19 @@ def test_it_mails_only_a_link_and_the_case_number(settings: object) -> None:
     for personal in ("Ama", "Owusu", "court"):
         assert personal not in text
     assert Notification.objects.get(kind=Kind.TASK_ASSIGNED).emailed_at is not None
+
+
+def test_it_tells_the_owner_of_a_referral_and_the_supervisors_of_emergency_access() -> None:
+    from phare.accounts import breakglass
+
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    directory = case_actions.add_external_organisation(boss, {"org_Name": "Harbour Police"})
+    case_actions.receive_referral(boss, case, {"cas_ReferringOrganisation": directory})
+    assert Notification.objects.filter(recipient=worker, kind=Kind.REFERRAL_RECEIVED, case=case).exists()
+    case_actions.update_case(boss, case, {"restricted": True})
+    breakglass.grant(t["colleague"], case, "A call from the hospital at night", 1)
+    assert Notification.objects.filter(recipient=boss, kind=Kind.BREAK_GLASS, case=case).exists()
+    home = client(worker).get("/").content.decode()
+    assert "A referral was received" in client(worker).get("/work/notifications/").content.decode()
+    assert "Referral received" in home

@@ -656,6 +656,9 @@ def receive_referral(actor: Any, case: Case, data: Data, request: HttpRequest | 
                                     **record)  # fmt: skip
         _case_event(case, actor, "referred", {"direction": "Incoming", "referral": r.id})
         _audit("case.referral.receive", actor, r, case, request)
+        from phare.work.actions.notifications import referral_received
+
+        referral_received(actor, case, r)
     return r
 
 

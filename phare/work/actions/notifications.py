@@ -42,6 +42,24 @@ def notify_all(recipients: Iterable[Any], kind: str, **kw: Any) -> int:
     return sum(notify(r, kind, **kw) is not None for r in recipients)
 
 
+def referral_received(actor: Any, case: Case, referral: Any) -> None:
+    """Inside `receive_referral`: the case's owner hears of a referral someone else recorded on it."""
+    notify(case.cas_CaseOwner, Kind.REFERRAL_RECEIVED, case=case, subject=referral, actor=actor)
+
+
+def break_glass_used(actor: Any, row: Any) -> None:
+    """Inside a break-glass grant: the organisation's supervisors hear of it (they may open every case, so the
+    notification may name it)."""
+    from django.contrib.auth import get_user_model
+
+    from phare.accounts.models import Role
+
+    case = row if isinstance(row, Case) else None
+    bosses = get_user_model().objects.filter(organisation_id=actor.organisation_id, is_active=True,
+                                             role=Role.SUPERVISOR)  # fmt: skip
+    notify_all(bosses, Kind.BREAK_GLASS, case=case, actor=actor)
+
+
 def email_body(kind: str, case_number: str, link: str) -> tuple[str, str]:
     """Subject and body of a notification e-mail: the kind's wording, the case number, a link. Nothing else,
     so that a mailbox never holds a victim's personal data."""
