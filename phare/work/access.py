@@ -116,3 +116,28 @@ def receivers_for(case: Case) -> QuerySet[Any]:
     return (get_user_model().objects.filter(organisation_id=case.organisation_id, is_active=True,
                                             role__in=WORKING_ROLES)
             .exclude(pk=case.cas_CaseOwner_id or 0).order_by("username"))  # fmt: skip
+
+
+def attention_case_ids(user: Any, what: str) -> Any:
+    """Ids of the user's visible cases that need attention (a subquery for the case list's quick filters):
+    `overdue` (a follow-up past its date, or an open task past its due date) or `approval` (a request
+    waiting for a supervisor)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    cases = visible_cases(user)
+    if what == "overdue":
+        late_tasks = visible_tasks(user).filter(done_at__isnull=True, due__lt=today).values("case_id")
+        return cases.filter(Q(follow_up_date__lt=today) | Q(id__in=late_tasks)).values("id")
+    if what == "approval":
+        return visible_approvals(user).filter(state=ApprovalRequest.State.PENDING).values("case_id")
+    return cases.none().values("id")
+
+
+def next_due(user: Any, case_ids: list[int]) -> dict[int, Any]:
+    """The earliest open task due date per case, among the tasks the user may see (one query for a page)."""
+    from django.db.models import Min
+
+    rows = (visible_tasks(user).filter(case_id__in=case_ids, done_at__isnull=True).values("case_id")
+            .annotate(d=Min("due")).values_list("case_id", "d"))  # fmt: skip
+    return dict(rows)
