@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from phare.access import get_or_404, scoped
+from phare.accounts.models import Role
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
-from phare.sharing import releases
-from phare.sharing.models import PrivacyBudget, Release
+from phare.sharing import actions, releases
+from phare.sharing.models import PrivacySpend, Release
 
 
 def _org(request: HttpRequest) -> Any:
@@ -36,10 +37,27 @@ def index(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     k = int(request.GET.get("k") or org.k_threshold)
     preview = releases.preview_risk(org, k)
-    budgets = [(b, releases.remaining_epsilon(b)) for b in scoped(request.user, PrivacyBudget)]
+    ledger = releases.ledger_for(org)
+    spends = scoped(request.user, PrivacySpend).select_related("release", "actor").order_by("-at")
     recent = scoped(request.user, Release).order_by("-at")[:20]
-    return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "budgets": budgets,
+    return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "ledger": ledger,
+                                                  "spends": spends, "is_admin": request.user.role == Role.ADMIN,  # type: ignore[union-attr]
                                                   "releases": recent, "columns": releases.AGGREGATE_COLUMNS})  # fmt: skip
+
+
+@login_required
+@require_perm(READ_AGGREGATES)
+@require_POST
+def budget(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    try:
+        actions.set_privacy_budget(request.user, org, float(request.POST.get("total_epsilon") or 0),
+                                   float(request.POST.get("total_delta") or 0))  # fmt: skip
+    except (actions.BudgetChangeRefusedError, ValueError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Privacy budget saved."))
+    return redirect("sharing:index")
 
 
 @login_required
@@ -53,7 +71,8 @@ def release(request: HttpRequest, kind: str) -> HttpResponse:
             outcome = releases.release_ctdc(request.user, org, int(request.POST.get("k") or org.k_threshold), tmp,
                                             override_reason=request.POST.get("override_reason", ""))  # fmt: skip
         elif kind == "synthetic":
-            outcome = releases.release_synthetic(request.user, org, float(request.POST.get("epsilon") or 1), tmp)
+            outcome = releases.release_synthetic(request.user, org, float(request.POST.get("epsilon") or 1), tmp,
+                                                 delta=float(request.POST.get("delta") or 1e-6))  # fmt: skip
         elif kind == "aggregate":
             attributes = [a for a in request.POST.getlist("attributes") if a]
             outcome = releases.release_aggregate(request.user, org, attributes, float(request.POST.get("epsilon") or 1))
