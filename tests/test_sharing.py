@@ -65,7 +65,7 @@ def admin(org: Organisation) -> User:
 def test_it_releases_only_consenting_victims_k_anonymised(org: Organisation, analyst: User, tmp_path: Path) -> None:
     make_cases(org, 600, research_every=2)
     out, rep = tmp_path / "ctdc.csv", tmp_path / "report.json"
-    outcome = releases.release_ctdc(analyst, org, 11, out, rep)
+    outcome = releases.release_ctdc(analyst, org, 11, out, rep, accept_withheld=True)
     report = json.loads(rep.read_text())
     assert report["filters"]["excluded_no_research_consent"] == 300
     assert report["filters"]["excluded_not_a_victim"] == 60  # every 10th case is even, so all consented
@@ -75,9 +75,44 @@ def test_it_releases_only_consenting_victims_k_anonymised(org: Organisation, ana
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    assert pycanon.k_anonymity(frame, list(releases.CTDC_QI)) >= 11
+    qis = [c for members in report["anonymisation"]["quasi_identifiers"].values() for c in members]
+    assert len(qis) == len(rows[0]) and pycanon.k_anonymity(frame, qis) >= 11
     assert AuditEvent.objects.filter(action="export.ctdc").count() == 1
     assert "prs_" not in out.read_text()
+
+
+def test_it_is_k_anonymous_over_every_codebook_quasi_identifier(org: Organisation, analyst: User,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    # Three victims controlled with drugs: k over five chosen columns leaves them unique on that flag (k = 1 over
+    # what is published); over every codebook column they are suppressed or the family generalised.
+    make_cases(org, 400)
+    drugged = CaseParticipant.objects.filter(organisation=org, vic_TraffickingStatus="ActualVictimOfTrafficking")[:3]
+    CaseParticipant.objects.filter(pk__in=[p.pk for p in drugged]).update(vic_MethodsOfControl=["PsychoactiveSubstance"])
+    outcome = releases.release_ctdc(analyst, org, 11, tmp_path / "c.csv", tmp_path / "r.json", accept_withheld=True)
+    import pandas as pd
+
+    frame = pd.DataFrame(list(csv.DictReader((tmp_path / "c.csv").open())))
+    assert pycanon.k_anonymity(frame, list(frame.columns)) >= 11
+    named = json.loads((tmp_path / "r.json").read_text())["anonymisation"]["quasi_identifiers"]
+    assert "meansOfControlPsychoactiveSubstances" in named["meansOfControl"] and "isSexualExploit" in named["typeOfExploitation"]
+    assert outcome.report["risk_after"]["min_class_size"] >= 11
+
+
+def test_it_says_what_k_costs_before_withholding_a_column_and_offers_the_trade_offs(org: Organisation, analyst: User,
+                                                                                   tmp_path: Path) -> None:  # fmt: skip
+    # 60 victims, every one different: k = 11 over every quasi-identifier would empty whole families. That is
+    # refused with the choices; dropping families or accepting the withholding are explicit.
+    make_cases(org, 67)
+    with pytest.raises(releases.ReleaseRefusedError, match=r"withholds .* for every record. Drop a family") as refused:
+        releases.release_ctdc(analyst, org, 11, tmp_path / "c.csv")
+    assert "drop " in str(refused.value) or "coarsen " in str(refused.value)
+    assert not Release.objects.exists() and not (tmp_path / "c.csv").exists()
+    preview = releases.preview_risk(org)
+    assert preview["trade_offs"] and {"change", "family", "records_at_risk"} <= set(preview["trade_offs"][0])
+    outcome = releases.release_ctdc(analyst, org, 11, tmp_path / "c.csv", accept_withheld=True)
+    assert outcome.report["anonymisation"]["withheld_families"]
+    dropped = releases.release_ctdc(analyst, org, 11, tmp_path / "d.csv", drop=("meansOfControl",), accept_withheld=True)
+    assert not any(c.startswith("meansOfControl") for c in dropped.rows[0])
 
 
 def test_it_refuses_k_below_the_threshold_unless_an_admin_writes_a_reason(org: Organisation, analyst: User,
@@ -87,7 +122,8 @@ def test_it_refuses_k_below_the_threshold_unless_an_admin_writes_a_reason(org: O
         releases.release_ctdc(analyst, org, 5, tmp_path / "a.csv")
     with pytest.raises(releases.ReleaseRefusedError, match="only an organisation admin"):
         releases.release_ctdc(analyst, org, 5, tmp_path / "a.csv", override_reason="pilot")
-    outcome = releases.release_ctdc(admin, org, 5, tmp_path / "a.csv", override_reason="Ministry pilot, signed DPA")
+    outcome = releases.release_ctdc(admin, org, 5, tmp_path / "a.csv", override_reason="Ministry pilot, signed DPA",
+                                    accept_withheld=True)  # fmt: skip
     assert outcome.release.override_reason == "Ministry pilot, signed DPA"
     event = AuditEvent.objects.get(action="export.ctdc")
     assert event.detail["override_reason"] == "Ministry pilot, signed DPA"
@@ -260,7 +296,8 @@ def test_it_explains_a_missing_column(tmp_path: Path, capsys: Any) -> None:
 def test_it_releases_from_the_export_command(org: Organisation, analyst: User, tmp_path: Path) -> None:
     make_cases(org, 200)
     call_command("export", "ctdc", "--org", "hub", "--k", "11", "--out", str(tmp_path / "c.csv"),
-                 "--report", str(tmp_path / "c.json"))  # fmt: skip
+                 "--report", str(tmp_path / "c.json"), "--accept-withheld", "--drop", "meansOfControl")  # fmt: skip
+    assert "meansOfControlDebtBondage" not in (tmp_path / "c.csv").read_text().splitlines()[0]
     assert json.loads((tmp_path / "c.json").read_text())["anonymisation"]["k"] == 11
     call_command("export", "synthetic", "--org", "hub", "--epsilon", "2", "--out", str(tmp_path / "s.csv"))
     assert len((tmp_path / "s.csv").read_text().splitlines()) > 100

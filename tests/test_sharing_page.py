@@ -27,7 +27,7 @@ def test_it_releases_and_serves_the_file_only_to_its_organisation(org: Any, othe
                                                                  client_for: Callable[[Any], Client]) -> None:  # fmt: skip
     make_cases(org, 200)
     client = client_for(make_user("analyst", org))
-    response = client.post("/sharing/release/ctdc/", {"k": "11"})
+    response = client.post("/sharing/release/ctdc/", {"k": "11", "accept_withheld": "on"})
     assert response.status_code == 302
     rel = Release.objects.get()
     download = client.get(f"/sharing/releases/{rel.pk}.csv")

@@ -24,8 +24,7 @@ from htcds import cells
 from htcds.deid import ctdc, domains
 from htcds.deid.aggregates import dp_count_table
 from htcds.deid.budget import PrivacyBudgetLedger, Spend, release_rho
-from htcds.deid.hierarchies import ctdc_hierarchies
-from htcds.deid.kanon import k_anonymise
+from htcds.deid.ctdc_kanon import anonymise_ctdc, family_table, qi_set, trade_offs
 from htcds.deid.risk import risk_report
 from htcds.deid.synth import synthesise, utility_report
 from phare.accounts.models import Role
@@ -34,9 +33,8 @@ from phare.audit.log import record
 from phare.sharing.models import PrivacyBudget, PrivacySpend, Release
 from phare.sharing.records import PERSON_FIELD, victim_records
 
-# Quasi-identifiers of the CTDC release: what an attacker could know about a victim from outside.
-CTDC_QI = ("gender", "ageBroad", "citizenship", "CountryOfExploitation", "yearOfRegistration")
-CTDC_SENSITIVE = ("isSexualExploit", "isForcedLabour")
+# Quasi-identifiers of the CTDC release: every codebook column (htcds.deid.ctdc_kanon), since an attacker may
+# know anything about a victim from outside; flags by codebook family.
 UNIT_OF_PRIVACY = ("one person: each person released is one row (their first registration as a possible or "
                    "actual victim with consent to research), so adding or removing a person changes one row")  # fmt: skip
 
@@ -70,15 +68,25 @@ def ctdc_table(organisation: Any, synthetic_columns: bool = False) -> ctdc.CTDCE
 
 
 def preview_risk(organisation: Any, k: int | None = None) -> dict[str, Any]:
-    """The risk of the CTDC table before anonymisation: what the analyst sees before choosing k."""
+    """The risk of the CTDC table before anonymisation, over every quasi-identifier it holds, and the choices that
+    would lower it: what the analyst sees before choosing k."""
     export = ctdc_table(organisation)
     k = k or organisation.k_threshold
-    report = risk_report(export.rows, list(CTDC_QI), k=k, sensitive=list(CTDC_SENSITIVE)) if export.rows else None
-    return {"filters": export.counts(), "risk": report.to_json() if report else None, "k": k}
+    report = None
+    options: list[dict[str, Any]] = []
+    if export.rows:
+        families = qi_set(list(export.rows[0]))
+        report = risk_report(family_table(export.rows, families), list(families), k=k).to_json()
+        options = trade_offs(export.rows, k)[:6] if report["records_at_risk"] else []
+    return {"filters": export.counts(), "risk": report, "k": k, "trade_offs": options}
 
 
 def release_ctdc(actor: Any, organisation: Any, k: int, out: Path, report_path: Path | None = None,
-                 override_reason: str = "", suppression_budget: float = 0.05) -> Outcome:  # fmt: skip
+                 override_reason: str = "", suppression_budget: float = 0.05, drop: tuple[str, ...] = (),
+                 accept_withheld: bool = False) -> Outcome:  # fmt: skip
+    """The CTDC microdata, k-anonymous over every codebook quasi-identifier present (less the ``drop``ped
+    families, which leave the file). When that withholds a family whole, the release is refused unless
+    ``accept_withheld``, and the refusal names the trade-offs."""
     _check_actor(actor, organisation)
     if k < organisation.k_threshold:
         if not override_reason.strip():
@@ -91,17 +99,27 @@ def release_ctdc(actor: Any, organisation: Any, k: int, out: Path, report_path: 
     export = ctdc_table(organisation)
     if not export.rows:
         raise ReleaseRefusedError(f"no record may be released: {export.counts()}")
-    hierarchies = ctdc_hierarchies()
-    result = k_anonymise(export.rows, {q: hierarchies[q] for q in CTDC_QI}, k=k,
-                         suppression_budget=suppression_budget)  # fmt: skip
-    rows = result.rows()
-    after = risk_report(rows, list(CTDC_QI), k=k, sensitive=list(CTDC_SENSITIVE)) if rows else None
+    try:
+        plan = anonymise_ctdc(export.rows, k, suppression_budget, drop)
+    except ValueError as exc:
+        raise ReleaseRefusedError(str(exc)) from exc
+    if plan.withheld and not accept_withheld:
+        choices = "; ".join(f"{o['change']} {o['family']}: {o['records_at_risk']} records under k"
+                            for o in trade_offs(export.rows, k, drop)[:5])  # fmt: skip
+        raise ReleaseRefusedError(
+            f"k = {k} over every quasi-identifier withholds {', '.join(plan.withheld)} for every record. Drop a "
+            f"family from the file instead, or coarsen one ({choices}), or release with them withheld"
+        )
+    rows = plan.rows
+    qi_columns = [c for members in plan.families.values() for c in members]
+    after = risk_report(rows, qi_columns, k=k) if rows else None
     report = {
         "kind": "ctdc",
         "organisation": organisation.slug,
+        "unit": "one row per person (their first registration as a possible or actual victim with research consent)",
         "filters": export.counts(),
         "filters_applied": ["consent purposes include Research", "trafficking status is possible or actual victim"],
-        "anonymisation": result.to_json(),
+        "anonymisation": plan.to_json(),
         "risk_after": after.to_json() if after else None,
         "override_reason": override_reason or None,
         "crosswalk": ctdc.crosswalk_table(),
@@ -110,7 +128,8 @@ def release_ctdc(actor: Any, organisation: Any, k: int, out: Path, report_path: 
         release = Release.objects.create(organisation=organisation, kind="ctdc", actor=actor, records=len(rows),
                                          k=k, override_reason=override_reason, report=_summary(report))  # fmt: skip
         record("export.ctdc", actor=actor, organisation=organisation, target=release,
-               detail={"k": k, "records": len(rows), "override_reason": override_reason or None})  # fmt: skip
+               detail={"k": k, "records": len(rows), "override_reason": override_reason or None,
+                       "dropped": list(drop), "withheld": plan.withheld})  # fmt: skip
     _write(out, rows, report_path, report)
     return Outcome(release, rows, report)
 

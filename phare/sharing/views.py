@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from htcds.deid.ctdc_kanon import QI_FAMILIES
 from phare.access import get_or_404, scoped
 from phare.accounts.models import Role
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
@@ -42,7 +43,8 @@ def index(request: HttpRequest) -> HttpResponse:
     recent = scoped(request.user, Release).order_by("-at")[:20]
     return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "ledger": ledger,
                                                   "spends": spends, "is_admin": request.user.role == Role.ADMIN,  # type: ignore[union-attr]
-                                                  "releases": recent, "columns": releases.AGGREGATE_COLUMNS})  # fmt: skip
+                                                  "releases": recent, "columns": releases.AGGREGATE_COLUMNS,
+                                                  "families": list(QI_FAMILIES)})  # fmt: skip
 
 
 @login_required
@@ -69,7 +71,9 @@ def release(request: HttpRequest, kind: str) -> HttpResponse:
     try:
         if kind == "ctdc":
             outcome = releases.release_ctdc(request.user, org, int(request.POST.get("k") or org.k_threshold), tmp,
-                                            override_reason=request.POST.get("override_reason", ""))  # fmt: skip
+                                            override_reason=request.POST.get("override_reason", ""),
+                                            drop=tuple(request.POST.getlist("drop")),
+                                            accept_withheld=bool(request.POST.get("accept_withheld")))  # fmt: skip
         elif kind == "synthetic":
             outcome = releases.release_synthetic(request.user, org, float(request.POST.get("epsilon") or 1), tmp,
                                                  delta=float(request.POST.get("delta") or 1e-6))  # fmt: skip

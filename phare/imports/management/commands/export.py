@@ -26,6 +26,10 @@ class Command(BaseCommand):
         parser.add_argument("--extended", action="store_true", help="xlsform/template: all fields, not only Core")
         parser.add_argument("--k", type=int, help="ctdc: minimum equivalence class size (default: the organisation's)")
         parser.add_argument("--override-reason", default="", help="ctdc: an admin's written reason for k below threshold")
+        parser.add_argument("--drop", action="append", default=[],
+                            help="ctdc: a quasi-identifier family to leave out of the file (repeatable)")
+        parser.add_argument("--accept-withheld", action="store_true",
+                            help="ctdc: release even if reaching k withholds a family for every record")  # fmt: skip
         parser.add_argument("--epsilon", type=float, help="synthetic: privacy budget to spend")
         parser.add_argument("--delta", type=float, default=1e-6, help="synthetic: delta (below 1/n and the budget's)")
         parser.add_argument("--report", help="ctdc/synthetic: where to write the report that goes with the file (JSON)")
@@ -80,7 +84,8 @@ class Command(BaseCommand):
         try:
             if fmt == "ctdc":
                 outcome = releases.release_ctdc(actor, org, opts["k"] or org.k_threshold, out, report,
-                                                override_reason=opts["override_reason"])  # fmt: skip
+                                                override_reason=opts["override_reason"], drop=tuple(opts["drop"]),
+                                                accept_withheld=opts["accept_withheld"])  # fmt: skip
             else:
                 if not opts["epsilon"]:
                     raise CommandError("synthetic needs --epsilon")
