@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -324,3 +325,27 @@ def test_it_releases_dp_aggregates_with_small_cells_suppressed(org: Organisation
     assert len({c["CountryOfExploitation"] for c in cells} - {*COUNTRIES, "Total"}) <= 3
     with pytest.raises(releases.ReleaseRefusedError, match="two or three"):
         releases.release_aggregate(analyst, org, ["gender"], 1.0)
+
+
+def test_it_reads_real_ctdc_layouts_from_the_command_line(tmp_path: Path) -> None:
+    # -99 and 0/00 for unknown, the 2021 banner line and column, and every codebook column a quasi-identifier.
+    from django.core.management.base import CommandError
+
+    from tests.fixtures.ctdc_layout import ctdc_file
+
+    src = ctdc_file(tmp_path / "ctdc2021.csv", 3000, layout="2021")
+    out = io.StringIO()
+    call_command("risk", str(src), "--sensitive", "isSexualExploit", "--json", stdout=out)
+    before = json.loads(out.getvalue())
+    assert before["file"]["banner_columns"] and before["file"]["problems"] == 0
+    assert "meansOfControl" in before["quasi_identifier_columns"] and "t_closeness" in before
+    anon = tmp_path / "anon.csv"
+    call_command("anonymize", str(src), "--k", "11", "--accept-withheld", "--out", str(anon), stdout=io.StringIO())
+    import pandas as pd
+
+    frame = pd.read_csv(anon, dtype=str, keep_default_na=False)
+    assert pycanon.k_anonymity(frame, list(frame.columns)) >= 11
+    with (tmp_path / "bad.csv").open("w") as fh:
+        fh.write(src.read_text().replace("\n,2016,", "\n,2016.5,", 1))
+    with pytest.raises(CommandError, match=r"(?s)not-a-year.*--problems-as-missing"):
+        call_command("anonymize", str(tmp_path / "bad.csv"), "--k", "11", "--out", str(anon))
