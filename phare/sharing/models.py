@@ -50,3 +50,18 @@ class Release(models.Model):
     override_reason = models.TextField(blank=True)
     report = models.JSONField(default=dict)
     internal_report = models.JSONField(default=dict)
+
+
+class ResearchDataset(models.Model):
+    """Counts from a published CTDC file, for comparing an organisation's figures with CTDC's. Aggregate only:
+    CTDC rows are not people to manage, so they never become cases, and no row is kept."""
+
+    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255)
+    source = models.CharField(max_length=255)  # the file's name, as loaded
+    loaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
+    loaded_at = models.DateTimeField(auto_now_add=True)
+    records = models.PositiveIntegerField(default=0)
+    marginals = models.JSONField(default=dict)  # column -> value -> count
+    pairs = models.JSONField(default=dict)  # "a x b" -> [[value of a, value of b, count], ...]
+    reading = models.JSONField(default=dict)  # what the reader did: banner, problems

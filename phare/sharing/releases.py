@@ -13,6 +13,7 @@ raw data (filter counts, utility) goes to the release's internal report, which n
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -78,7 +79,9 @@ def preview_risk(organisation: Any, k: int | None = None) -> dict[str, Any]:
         families = qi_set(list(export.rows[0]))
         report = risk_report(family_table(export.rows, families), list(families), k=k).to_json()
         options = trade_offs(export.rows, k)[:6] if report["records_at_risk"] else []
-    return {"filters": export.counts(), "risk": report, "k": k, "trade_offs": options}
+    own = {c: dict(Counter(str(r.get(c)) for r in export.rows)) for c in ("gender", "ageBroad", "isSexualExploit",
+                                                                        "isForcedLabour")}  # fmt: skip
+    return {"filters": export.counts(), "risk": report, "k": k, "trade_offs": options, "own_marginals": own}
 
 
 def release_ctdc(actor: Any, organisation: Any, k: int, out: Path, report_path: Path | None = None,

@@ -16,7 +16,24 @@ from phare.access import get_or_404, scoped
 from phare.accounts.models import Role
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
 from phare.sharing import actions, releases
-from phare.sharing.models import PrivacySpend, Release
+from phare.sharing.models import PrivacySpend, Release, ResearchDataset
+
+COMPARED = ("gender", "ageBroad", "isSexualExploit", "isForcedLabour")
+
+
+def comparison(dataset: ResearchDataset, own: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Shares of each value in the CTDC file and in the organisation's own CTDC table, side by side."""
+    out: list[dict[str, Any]] = []
+    for column in COMPARED:
+        theirs = dataset.marginals.get(column)
+        if not theirs:
+            continue
+        mine = own.get(column, {})
+        total_theirs, total_mine = sum(theirs.values()) or 1, sum(mine.values()) or 1
+        for value in sorted(set(theirs) | set(mine), key=lambda v: -theirs.get(v, 0)):
+            out.append({"column": column, "value": value, "ctdc": 100 * theirs.get(value, 0) / total_theirs,
+                        "ours": 100 * mine.get(value, 0) / total_mine})  # fmt: skip
+    return out
 
 
 def _org(request: HttpRequest) -> Any:
@@ -41,10 +58,13 @@ def index(request: HttpRequest) -> HttpResponse:
     ledger = releases.ledger_for(org)
     spends = scoped(request.user, PrivacySpend).select_related("release", "actor").order_by("-at")
     recent = scoped(request.user, Release).order_by("-at")[:20]
+    datasets = list(scoped(request.user, ResearchDataset).order_by("-loaded_at")[:5])
+    own = preview.get("own_marginals", {})
+    research = [(d, comparison(d, own)) for d in datasets]
     return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "ledger": ledger,
                                                   "spends": spends, "is_admin": request.user.role == Role.ADMIN,  # type: ignore[union-attr]
                                                   "releases": recent, "columns": releases.AGGREGATE_COLUMNS,
-                                                  "families": list(QI_FAMILIES)})  # fmt: skip
+                                                  "families": list(QI_FAMILIES), "research": research})  # fmt: skip
 
 
 @login_required
