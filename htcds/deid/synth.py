@@ -246,8 +246,11 @@ def synthesise(
     # 4. consistent margins, then edge tables fitted to them
     margins: list[Floats] = []
     for a in range(d):
-        weighted = noisy_one[a] / sigma_one**2
-        weight = 1 / sigma_one**2
+        # A pooled cell sums the noise of every value pooled into it: its variance is that many times larger,
+        # so its margin leans on the two-way tables, which measured it as one cell.
+        var_one = sigma_one**2 * np.array([g.size for g in members[a]], dtype=float)
+        weighted = noisy_one[a] / var_one
+        weight = 1 / var_one
         for (i, j), y in noisy_two.items():
             if a in (i, j):
                 var = sigma_two**2 * (sizes[j] if a == i else sizes[i])
