@@ -566,7 +566,7 @@ class AuditSearchForm(forms.Form):
     action = forms.ChoiceField(label=gettext_lazy("What"), required=False)
     target = forms.CharField(label=gettext_lazy("Record"), required=False, max_length=64,
                              help_text=gettext_lazy("A case number, or a record's identifier from this page"))
-    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(label=gettext_lazy("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=gettext_lazy("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     viewed_only = forms.BooleanField(label=gettext_lazy("Only reads (who viewed this record)"), required=False)
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from django.utils.formats import localize
 from django.utils.functional import Promise
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 
+from htcds import codelists
 from phare.audit.models import AuditEvent
 
 _ = gettext_lazy
@@ -154,7 +155,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "user": _("User"),
     "action": _("What"),
     "target": _("Record"),
-    "since": _("From"),
+    "since": _("Since"),
     "until": _("Until"),
     "viewed_only": _("Only reads"),
     "count": _("Number"),
@@ -176,6 +177,9 @@ DETAIL_LABELS: dict[str, Promise] = {
     "job": _("Job"),
     "scopes": _("Scopes"),
     "name": _("Name"),
+    "cases_created": _("Cases created"),
+    "cases_total": _("Cases in all"),
+    "seed": _("Seed"),
 }
 
 VALUE_WORDS: dict[str, Promise] = {
@@ -317,5 +321,7 @@ def _value(key: str, value: Any) -> str:
     text = str(value)
     if key == "role" and text in Role.values:
         return str(Role(text).label)
+    if key == "language":
+        return codelists.language_name(text, (get_language() or "en")[:2])
     words = VALUE_WORDS.get(text)
     return str(words) if words is not None else text[:300]

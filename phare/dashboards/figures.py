@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import gettext as pygettext
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
-import pycountry
 from django.utils import formats
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from htcds import codelists
 from htcds.catalogue import load
 from phare.cases.ages import AGE_BANDS
 from phare.cases.models import CaseStatus
@@ -81,23 +79,9 @@ def _not_recorded() -> str:
     return _("Not recorded")
 
 
-@cache
-def _iso_countries(lang: str) -> pygettext.NullTranslations:
-    return pygettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
-
-
 def country_name(code: str) -> str:
-    """The country's common name in the active language (Debian's iso-codes translations, via pycountry)."""
-    c = pycountry.countries.get(alpha_2=code)
-    if c is None:
-        return code
-    name = getattr(c, "common_name", None) or c.name
-    tr = _iso_countries((get_language() or "en")[:2])
-    out = tr.gettext(name)
-    if out != name:
-        return out
-    official = tr.gettext(c.name)
-    return official if official != c.name else name
+    """The country's name in the active language (CLDR through Babel: htcds.codelists.country_name)."""
+    return codelists.country_name(code, (get_language() or "en")[:2])
 
 
 def _choice_label(field_name: str, code: str) -> str:
