@@ -180,6 +180,39 @@ DETAIL_LABELS: dict[str, Promise] = {
     "cases_created": _("Cases created"),
     "cases_total": _("Cases in all"),
     "seed": _("Seed"),
+    "cases": _("Cases"),
+    "page": _("Page"),
+    "search": _("Search"),
+    "file": _("File"),
+    "to": _("To"),
+    "from": _("From"),
+    "request": _("Request"),
+    "records": _("Records"),
+    "persons": _("People"),
+    "person": _("Person"),
+    "persons_shredded": _("People erased"),
+    "hold": _("Legal hold"),
+    "years": _("Years"),
+    "withheld": _("Withheld"),
+    "shown": _("Shown"),
+    "tables": _("Tables"),
+    "requester": _("Asked by"),
+    "owner": _("Owner"),
+    "owner_from": _("Owner before"),
+    "owner_to": _("Owner after"),
+    "override_reason": _("Reason for overriding"),
+    "new": _("New"),
+    "mapping": _("Mapping"),
+    "expires_at": _("Expires"),
+    "dry_run_job": _("Check"),
+    "days": _("Days"),
+    "created": _("Created"),
+    "attributes": _("Attributes"),
+    "active": _("Active"),
+    "answered": _("Answered"),
+    "status_from": _("Status before"),
+    "to_tenant": _("To organisation"),
+    "demo": _("Demo"),
 }
 
 VALUE_WORDS: dict[str, Promise] = {
@@ -324,4 +357,8 @@ def _value(key: str, value: Any) -> str:
     if key == "language":
         return codelists.language_name(text, (get_language() or "en")[:2])
     words = VALUE_WORDS.get(text)
-    return str(words) if words is not None else text[:300]
+    if words is not None:
+        return str(words)
+    # HTCDS values ("Victim", "ForcedLabour") have their labels in the catalogue's translations; any other text
+    # is shown as it was recorded.
+    return gettext(text)[:300] if text.isidentifier() else text[:300]
