@@ -89,7 +89,7 @@ def country_name(alpha2: str, language: str | None = None) -> str:
     """The country's name: in `language` (ISO 639-1, "en" included) from CLDR through Babel; without a language,
     ISO 3166's English short name (what files and exports carry)."""
     if language:
-        name = _cldr(language).territories.get(alpha2)
+        name = cldr_locale(language).territories.get(alpha2)
         if name:
             return str(name)
     c = pycountry.countries.get(alpha_2=alpha2)
@@ -109,7 +109,7 @@ def language_name(code: str, language: str | None = None) -> str:
         return code
     if language:
         # CLDR keys a language by its shortest code: the two-letter one where it exists.
-        name = _cldr(language).languages.get(getattr(lang, "alpha_2", None) or lang.alpha_3)
+        name = cldr_locale(language).languages.get(getattr(lang, "alpha_2", None) or lang.alpha_3)
         if name:
             return str(name[:1].upper() + name[1:])
     name = str(lang.name)
@@ -123,7 +123,8 @@ _CLDR_LOCALES = {"pt": "pt_PT"}
 
 
 @lru_cache(maxsize=16)
-def _cldr(language: str) -> Any:
+def cldr_locale(language: str) -> Any:
+    """Babel's locale (CLDR data) for one of Phare's interface languages; English for an unknown one."""
     from babel import Locale, UnknownLocaleError
 
     code = language.replace("-", "_")

@@ -42,3 +42,23 @@ def test_it_draws_every_chart_text_at_the_readable_size() -> None:
     for out in (svg.bars(fig), svg.months(_monthly(12, 9))):
         assert f'font-size="{svg.FONT}"' in out and "font-size=\"8" not in out and "font-size=\"11\"" not in out
         assert re.search(r'viewBox="0 0 (\d+)', out).group(1) == str(svg.WIDTH)  # type: ignore[union-attr]
+
+
+def test_it_names_a_few_months_and_never_crowds_two_years() -> None:
+    from django.utils import translation
+
+    from phare.dashboards.figures import axis_labels
+
+    with translation.override("fr"):
+        assert [label for _i, label in axis_labels(["2026-07", "2026-08", "2026-09"], 6)] == ["juil.", "août", "sept."]
+    codes = ["2025-12", *[f"2026-{m:02d}" for m in range(1, 13)]]
+    assert axis_labels(codes, 6, min_gap=3) == [(1, "2026")]  # December 2025 alone would crowd 2026
+
+
+def test_it_puts_two_figures_on_each_report_page_and_the_map_alone() -> None:
+    from phare.dashboards.exports import _pages
+
+    figs = [_monthly(3, 1) for _ in range(5)]
+    figs.insert(2, Figure("map", "profile", "Map", "map", ["People"], []))
+    assert [[f.kind for f in page] for page in _pages(figs)] == [["months", "months"], ["map"], ["months", "months"],
+                                                                 ["months"]]  # fmt: skip

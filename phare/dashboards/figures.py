@@ -130,6 +130,20 @@ def month_label(ym: str) -> str:
     return formats.date_format(date(int(ym[:4]), int(ym[5:7]), 1), "YEAR_MONTH_FORMAT")
 
 
+def axis_labels(codes: list[str], months_fit: int, min_gap: int = 1) -> list[tuple[int, str]]:
+    """Where to label a monthly axis, and with what: each month (its short name) when at most `months_fit` are
+    shown, else each year under its first month, at least `min_gap` months apart (a year that would crowd the
+    next one is left out) so that labels never run into each other."""
+    if len(codes) <= months_fit:
+        from babel.dates import format_date
+
+        locale = codelists.cldr_locale((get_language() or "en")[:2])
+        return [(i, format_date(date(int(c[:4]), int(c[5:7]), 1), "LLL", locale=locale)) for i, c in enumerate(codes)]
+    years = [(i, c[:4]) for i, c in enumerate(codes) if i == 0 or codes[i - 1][:4] != c[:4]]
+    return [y for y, after in zip(years, [*years[1:], (len(codes) + min_gap, "")], strict=True)
+            if after[0] - y[0] >= min_gap]  # fmt: skip
+
+
 def _month_figure(key: str, title: str, series: list[tuple[str, Mapping[str, int]]], filters: Filters,
                   k: int | None) -> Figure:  # fmt: skip
     months = _months([s for _n, s in series], filters)

@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from phare.dashboards import world
-from phare.dashboards.figures import MONTHS_SHOWN, Figure, num
+from phare.dashboards.figures import MONTHS_SHOWN, Figure, axis_labels, num
 
 COLOURS = ("#0b5cad", "#d9730d", "#2a9d8f", "#7b4fa0")
 SUPPRESSED = "#c4c9d2"
@@ -119,7 +119,6 @@ def months(fig: Figure, rtl: bool = False, width: int = WIDTH, height: int = 220
     if rows:
         slot = plot_w / len(rows)
         bw = max(slot * 0.8 / series, 1)
-        last_label = -1e9
         for i, row in enumerate(rows):
             x0 = left + i * slot + slot * 0.1
             for j, cell in enumerate(row.cells):
@@ -128,14 +127,12 @@ def months(fig: Figure, rtl: bool = False, width: int = WIDTH, height: int = 220
                 out.append(f'<rect x="{x0 + j * bw:.1f}" y="{top + plot_h - h:.1f}" width="{bw:.1f}" '
                            f'height="{h:.1f}" fill="{colour}"><title>{_t(row.label)} · {_t(fig.columns[j])}: '
                            f'{_t(cell.text)}</title></rect>')  # fmt: skip
-            year = row.code[:4]
-            first_of_year = i == 0 or rows[i - 1].code[:4] != year
+        # A year's label is about 32 units wide.
+        for i, label in axis_labels([r.code for r in rows], 6, min_gap=int(40 // slot) + 1):
             at = left + i * slot
-            if first_of_year and at - last_label >= 40:  # a year's label is about 32 units wide
-                out.append(f'<line x1="{at:.1f}" x2="{at:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 5}" '
-                           f'stroke="{MUTED}"/><text x="{at:.1f}" y="{height - bottom + 20}" fill="{MUTED}" '
-                           f'text-anchor="start" direction="ltr">{_t(year)}</text>')  # fmt: skip
-                last_label = at
+            out.append(f'<line x1="{at:.1f}" x2="{at:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 5}" '
+                       f'stroke="{MUTED}"/><text x="{at:.1f}" y="{height - bottom + 20}" fill="{MUTED}" '
+                       f'text-anchor="start" direction="ltr">{_t(label)}</text>')  # fmt: skip
     else:
         out.append(f'<text x="{width // 2}" y="{height // 2}" fill="{MUTED}" text-anchor="middle">{_t(_("No data"))}</text>')
     out.append("</svg>")
