@@ -70,3 +70,13 @@ def test_it_labels_the_user_form_in_the_readers_language(make_user: Any, org: An
     admin = make_user(Role.ADMIN, org, language="fr")
     body = client_for(admin).get("/accounts/users/new/").content.decode()
     assert "Nom d\u2019utilisateur" in body and "Prénom" in body and "First name" not in body
+
+
+def test_it_sums_up_the_problems_of_a_refused_form_and_puts_the_focus_there(make_user: Any, org: Any,
+                                                                           client_for: Any) -> None:  # fmt: skip
+    admin = make_user(Role.ADMIN, org)
+    r = client_for(admin).post("/accounts/users/new/", {"username": "", "role": Role.ANALYST})
+    body = r.content.decode()
+    assert r.status_code == 200 and 'class="error-summary" role="alert" tabindex="-1" autofocus' in body
+    assert 'href="#id_username"' in body and 'href="#id_password"' in body
+    assert "<title>Error:" in body

@@ -97,7 +97,7 @@ def test_it_shows_every_main_page_accessibly_in_each_language(live_server: Any, 
     assert problems == {}, problems
 
 
-def test_it_offers_a_skip_link_and_shows_where_the_focus_is(live_server: Any, browser: Any) -> None:
+def test_it_offers_a_skip_link_and_moves_the_focus_where_it_helps(live_server: Any, browser: Any) -> None:
     admin = _world()
     page = browser.new_context(viewport=DESKTOP).new_page()
     sign_in(page, live_server.url, admin.username, PASSWORD)
@@ -110,6 +110,11 @@ def test_it_offers_a_skip_link_and_shows_where_the_focus_is(live_server: Any, br
     assert skip.evaluate("el => getComputedStyle(el).outlineStyle") != "none"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+    # A refused submit puts the focus on the summary of what to fix.
+    page.goto(live_server.url + "/accounts/users/new/")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.className") == "error-summary"
 
 
 def test_it_draws_dashboard_charts_legible_on_a_phone(live_server: Any, browser: Any, shots: Path) -> None:
