@@ -3,9 +3,7 @@ multi-selects as checkbox lists, country and language pickers, and the validator
 
 from __future__ import annotations
 
-import gettext as pygettext
 from datetime import date
-from functools import cache
 from typing import Any
 
 import pycountry
@@ -24,23 +22,16 @@ from phare.core.problems import message_of
 TEXT_STORED_NUMBERS = {"prs_MailingLatitude", "prs_MailingLongitude", "hte_Latitude", "hte_Longitude"}
 
 
-@cache
-def _iso_translation(domain: str, lang: str) -> pygettext.NullTranslations:
-    return pygettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True)
-
-
 def country_choices() -> list[tuple[str, str]]:
     lang = (get_language() or "en")[:2]
-    tr = _iso_translation("iso3166-1", lang)
-    items = [(c.alpha_2, tr.gettext(c.name)) for c in pycountry.countries]
+    items = [(c.alpha_2, codelists.country_name(c.alpha_2, lang)) for c in pycountry.countries]
     return sorted(items, key=lambda x: codelists._fold(x[1]))
 
 
 def language_choices() -> list[tuple[str, str]]:
     """Living languages that have a two-letter code (the ones people pick), stored as ISO 639-2/T codes."""
     lang = (get_language() or "en")[:2]
-    tr = _iso_translation("iso639-3", lang)
-    items = [(lg.alpha_3, tr.gettext(lg.name)) for lg in pycountry.languages if hasattr(lg, "alpha_2")]
+    items = [(lg.alpha_3, codelists.language_name(lg.alpha_3, lang)) for lg in pycountry.languages if hasattr(lg, "alpha_2")]
     return sorted(items, key=lambda x: codelists._fold(x[1]))
 
 
@@ -344,12 +335,10 @@ def display_value(name: str, value: Any) -> str:
         return str(value)
     if f.codelist == "country":
         lang = (get_language() or "en")[:2]
-        tr = _iso_translation("iso3166-1", lang)
         vals = value if isinstance(value, list) else [value]
-        return ", ".join(tr.gettext(codelists.country_name(v)) for v in vals)
+        return ", ".join(codelists.country_name(v, lang) for v in vals)
     if f.codelist == "language":
-        lg = pycountry.languages.get(alpha_3=value)
-        return str(_iso_translation("iso639-3", (get_language() or "en")[:2]).gettext(lg.name)) if lg else str(value)
+        return codelists.language_name(str(value), (get_language() or "en")[:2])
     if f.choices:
         vals = value if isinstance(value, list) else [value]
         return ", ".join(str(_(f.label_of(v))) for v in vals)

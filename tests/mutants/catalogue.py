@@ -38,6 +38,11 @@ T_READS = "tests/test_read_audit.py"
 T_CELLS = "tests/htcds/test_cells.py"
 T_FORMULAS = "tests/test_formulas.py"
 T_AT_REST = "tests/test_files_at_rest.py"
+T_USERS = "tests/test_users_page.py"
+GUARD_TAIL = ('''    if target.role not in assignable_roles(request.user) or target.pk == request.user.pk or target.is_superuser:
+        raise PermissionDenied
+    if request.method != "POST":
+        return render(request, "accounts/user_active_confirm.html"''')
 T_THROTTLE = "tests/test_signin_throttle.py"
 T_SIGNIN_MFA = "tests/test_signin_mfa.py"
 T_SHARING = "tests/test_sharing.py"
@@ -473,6 +478,29 @@ CATALOGUE: list[Mutant] = [
      "replace": "        if user is None:",
      "tests": ["tests/test_signin_demo.py::test_it_refuses_codes_for_any_other_organisation"],
      "why": "phare demo code prints codes for the demo organisation's users only"},
+    # --- user management (issue 20) ----------------------------------------------------------------------------
+    {"id": "deactivate-other-organisation", "file": "phare/accounts/views.py",
+     "find": "    target = _org_users(request).filter(pk=pk).first()\n    if target is None:\n        raise Http404(\"Not found\")\n"
+             + GUARD_TAIL,
+     "replace": "    target = User.objects.filter(pk=pk).first()\n    if target is None:\n        raise Http404(\"Not found\")\n"
+                + GUARD_TAIL,
+     "tests": [T_USERS + "::test_it_refuses_deactivation_to_others_and_of_oneself"],
+     "why": "an admin cannot deactivate another organisation's users (404 alike for missing)"},
+    {"id": "deactivate-oneself", "file": "phare/accounts/views.py",
+     "find": GUARD_TAIL,
+     "replace": GUARD_TAIL.replace(" or target.pk == request.user.pk", ""),
+     "tests": [T_USERS + "::test_it_refuses_deactivation_to_others_and_of_oneself"],
+     "why": "an admin cannot lock themselves (and possibly the organisation) out"},
+    {"id": "deactivate-unaudited", "file": "phare/accounts/actions.py",
+     "find": "    record(\"user.deactivated\", actor=actor, target=target, request=request)",
+     "replace": "    pass",
+     "tests": [T_USERS + "::test_it_deactivates_after_asking_and_ends_the_users_sessions"],
+     "why": "deactivating a user is in the audit log"},
+    {"id": "api-docs-raw-html", "file": "phare/api/views.py",
+     "find": "    md.inlinePatterns.deregister(\"html\")\n",
+     "replace": "",
+     "tests": ["tests/test_api_docs.py::test_it_shows_html_in_markdown_as_text"],
+     "why": "Markdown on the API docs page never passes raw HTML through"},
     # --- robustness ------------------------------------------------------------------------------------------
     {"id": "worker-dies-on-lock", "file": "phare/jobs/management/commands/worker.py",
      "find": "            except (OperationalError, InterfaceError) as exc:",
