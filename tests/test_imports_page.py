@@ -384,3 +384,32 @@ def test_it_lets_only_roles_that_import_download_the_rejected_rows(org: Any, mak
     monkeypatch.setattr(permissions, "can", lambda user, perm: True)
     r = colleagues[Role.CASE_WORKER].get(url)
     assert r.status_code == 200 and b"Femnine!" in b"".join(r.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_it_refuses_a_csv_field_over_the_limit_with_a_clear_message_on_both_pages(org: Any, make_user: Any,
+                                                                                  client_for: Any, tmp_path: Path) -> None:  # fmt: skip
+    """A 300,000-character field: the mapping page says which limit, and the check of an upload reports it as the
+    file's problem; neither answers 500 nor shows a traceback."""
+    from phare.cases.models import Case
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    body = ("Ref,Name,Notes\nA1,Ana," + "z" * 300_000 + "\n").encode()
+    page = client.post("/data/import/mapping/", {"file": SimpleUploadedFile("legacy.csv", body)})
+    assert page.status_code == 200
+    assert b"PHARE_IMPORT_MAX_CELL_CHARS" in page.content and b"Traceback" not in page.content
+    rows = list(big_template_rows(4_500))
+    rows[4_002][rows[0].index("prs_SecondName")] = "y" * 300_000  # after thousands of good rows
+    path = write_csv(tmp_path / "cases.csv", rows)
+    pk = _upload(client, SimpleUploadedFile("cases.csv", path.read_bytes()))
+    queue.drain()
+    from phare.imports.actions import result_of
+    from phare.jobs.models import Job
+
+    assert result_of(Job.objects.get(pk=pk))["created"] > 0  # rows before the long cell were read
+    page = client.get(f"/data/import/{pk}/")
+    assert page.status_code == 200
+    assert b"PHARE_IMPORT_MAX_CELL_CHARS" in page.content and b"Import now" not in page.content
+    assert b"could not be read to its end" in page.content
+    client.post(f"/data/import/{pk}/confirm/")  # the first row read well: still nothing may be imported
+    assert queue.drain() == 0
+    assert Case.objects.filter(organisation=org).count() == 0

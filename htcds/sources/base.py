@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 Row = tuple[int, str, dict[str, Any]]
 
 
+def unreadable(exc: UnreadableFileError, path: Path | None) -> Problem:
+    """The problem for a file that cannot be read on: over a limit (`file-too-large`) or broken."""
+    from htcds.sources.limits import TooLargeError
+
+    code = "file-too-large" if isinstance(exc, TooLargeError) else "unreadable-file"
+    return source_problem(code, str(exc), value=str(path or ""))
+
+
 def entity_map() -> dict[str, str]:
     return {f.name: f.entity for f in load().fields}
 
@@ -53,7 +61,7 @@ class Source:
                 self._seen.add(key)
                 yield row_number, key, bundle
         except UnreadableFileError as exc:
-            self.problems.append(source_problem("unreadable-file", str(exc), value=str(self.path or "")))
+            self.problems.append(unreadable(exc, self.path))
 
     def _rows(self) -> Iterator[Row]:
         raise NotImplementedError
@@ -169,7 +177,7 @@ class TabularSource(Source):
         return plan, _chain(buffered[plan.header_rows :], rows), plan.header_rows
 
     def _rows(self) -> Iterator[Row]:
-        return self._converted(*self._start())
+        yield from self._converted(*self._start())  # a generator, so a file refused on opening is a problem
 
     def _converted(self, plan: Plan, rows: Iterator[list[Any]], number: int) -> Iterator[Row]:
         entities = entity_map()
@@ -193,7 +201,7 @@ class TabularSource(Source):
                 return
             yield from ColumnReader(self, plan, entity_map()).rows(rows, number)
         except UnreadableFileError as exc:
-            self.problems.append(source_problem("unreadable-file", str(exc), value=str(self.path or "")))
+            self.problems.append(unreadable(exc, self.path))
 
 
 def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:

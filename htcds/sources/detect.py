@@ -4,13 +4,13 @@ headers are a form export's → form export; a sheet with HTCDS field names or l
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 from typing import Any
 
 from htcds.sources.base import Row, Source, TabularSource
 from htcds.sources.bundles import BundleSource, bundle_items
 from htcds.sources.kobo import FormExportSource, FormJsonSource, json_records, looks_like_form_export
+from htcds.sources.limits import TooLargeError, load_json
 from htcds.sources.mapped import MappedSource, Mapping, load_mapping
 from htcds.sources.problems import source_problem
 from htcds.sources.tabular import Table, UnreadableFileError, cell_text, open_table
@@ -41,6 +41,8 @@ def open_source(path: Path, mapping: Mapping | Path | None = None, day_first: bo
             return _json_source(path, day_first)
         table = open_table(path)
         head = [next(table.rows, []), next(table.rows, [])]
+    except TooLargeError as exc:
+        return BrokenSource(path, "file-too-large", str(exc))
     except UnreadableFileError as exc:
         return BrokenSource(path, "unreadable-file", str(exc))
     except Exception as exc:  # a mapping error, or a decoder's; reported, never raised at the caller
@@ -73,10 +75,7 @@ def open_source(path: Path, mapping: Mapping | Path | None = None, day_first: bo
 def _json_source(path: Path, day_first: bool) -> Source:
     if path.suffix.lower() != ".json":
         return BundleSource(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableFileError(f"{path.name} is not JSON: {exc}") from exc
+    data = load_json(path)
     if bundle_items(data) is not None:
         return BundleSource(path, data=data)
     if json_records(data) is not None:

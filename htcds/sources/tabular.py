@@ -70,30 +70,50 @@ def _sniff_delimiter(first_line: str) -> str:
 
 
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
+    from htcds.sources import limits
+
+    limits.check_csv(path)
     with path.open("rb") as raw:
         head = raw.read(65536)
     encoding = _sniff_encoding(head)
+    limits.csv_field_limit()
     with path.open(newline="", encoding=encoding, errors="replace") as fh:
         first = fh.readline()
         fh.seek(0)
         if encoding == "utf-8-sig":
             first = first.lstrip("\ufeff")
         reader = csv.reader(fh, delimiter=_sniff_delimiter(first))
-        for row in reader:
-            yield unneutralised_row(row)
+        try:
+            for row in reader:
+                yield unneutralised_row(row)
+        except csv.Error as exc:
+            line = reader.line_num
+            if "field limit" in str(exc):
+                raise limits.TooLargeError(f"{path.name}, line {line}: a cell holds more characters than one cell "
+                                           "may.", "max_cell_chars") from exc  # fmt: skip
+            raise UnreadableFileError(f"{path.name}, line {line}: {exc}") from exc
 
 
-def _plain(value: Any) -> Any:
+class _CellTooLongError(Exception):
+    pass
+
+
+def _plain(value: Any, longest: int) -> Any:
     """Calamine hands back dates as date/datetime and empty cells as ""; keep dates, drop midnight times. A text
     saved from a neutralised CSV (`'+234…`) reads as it was."""
     if isinstance(value, datetime):
         return value.date() if value.time() == time() else value
+    if len(value) > longest:
+        raise _CellTooLongError
     return unneutralise(value)
 
 
 def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]:
     from python_calamine import CalamineWorkbook
 
+    from htcds.sources import limits
+
+    limits.check_workbook(path)  # before the reader allocates the sheet's whole rectangle
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of broken file
@@ -104,12 +124,18 @@ def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]
         raise UnreadableFileError(f"{path.name} has no sheet.")
     data = wb.get_sheet_by_name(chosen)
 
+    longest = limits.LIMITS.max_cell_chars
+
     def rows() -> Iterator[list[Any]]:
-        for r in data.iter_rows():
-            # Text and numbers pass as they are; only a datetime or a text starting with an apostrophe needs a look
-            # (a call per cell was a fifth of reading a large sheet).
-            yield [v if (c := v.__class__) is not datetime and (c is not str or v[:1] != "'") else _plain(v)  # type: ignore[index]
-                   for v in r]
+        for n, r in enumerate(data.iter_rows(), start=1):
+            # Text and numbers pass as they are; only a datetime, a text starting with an apostrophe or a text over
+            # the length limit needs a look (a call per cell was a fifth of reading a large sheet).
+            try:
+                yield [v if (c := v.__class__) is not datetime and (c is not str or (v[:1] != "'" and len(v) <= longest))  # type: ignore[index, arg-type]
+                       else _plain(v, longest) for v in r]  # fmt: skip
+            except _CellTooLongError as exc:
+                column = next(i for i, v in enumerate(r) if isinstance(v, str) and len(v) > longest)
+                raise limits.cell_too_long(str(r[column]), n, column) from exc
 
     return chosen, rows()
 

@@ -147,6 +147,12 @@ def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapp
     return job
 
 
+def cut_short(file_problems: list[dict[str, Any]]) -> bool:
+    from phare.imports.service import cut_short as stopped
+
+    return stopped(file_problems)
+
+
 def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
     """Queue the import of a file whose dry run finished."""
     if dry.kind != JOB or not dry.payload.get("dry_run") or dry.status != Job.Status.DONE:
@@ -154,7 +160,8 @@ def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
     if not file_of(dry).exists():
         raise ImportRefusedError(_("This file was imported or discarded already: upload it again."))
     result = result_of(dry)
-    if result.get("file_problems") and not any(result.get(k) for k in ("created", "updated")):
+    if (result.get("file_problems") and not any(result.get(k) for k in ("created", "updated"))) or cut_short(
+            result.get("file_problems") or []):
         raise ImportRefusedError(_("Nothing in this file can be imported: see the problems below."))
     if dry.payload.get("mode") == "atomic" and result.get("rejected"):
         raise ImportRefusedError(_("Some rows are rejected and this import is all-or-nothing: correct those rows "

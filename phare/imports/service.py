@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,17 @@ class _RejectedRowError(Exception):
     """An atomic import met a rejected row: undo everything it wrote."""
 
 
+# A file that stops being readable partway (over a limit, broken further down): what was read is not the file.
+STOPPING = frozenset({("file-too-large", None), ("unreadable-file", None)})
+
+
+def cut_short(problems: Iterable[Any]) -> bool:
+    """Whether the file could not be read to its end (problems as Problem objects or report dicts); a line of JSON
+    Lines that is not JSON is that line's problem only."""
+    return any(((p.get("code"), p.get("row")) if isinstance(p, dict) else (p.code, p.row)) in STOPPING
+               for p in problems)  # fmt: skip
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
                progress: Progress | None = None) -> Report:  # fmt: skip
@@ -196,7 +207,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             try:
                 with transaction.atomic():
                     read()
-                    if rejected_raw:
+                    if rejected_raw or cut_short(source.problems):
                         raise _RejectedRowError
             except _RejectedRowError:
                 created_total = 0  # nothing written: the file goes in whole or not at all
@@ -210,7 +221,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                                      "message": f"Lookup fields are matched by hand after the import; "
                                                 f"{lookup_rows} rows name an organisation or place in them.",
                                      "fix": None})  # fmt: skip
-    if dry_run or (mode == "atomic" and rejected_raw):
+    if dry_run or (mode == "atomic" and (rejected_raw or cut_short(source.problems))):
         return report
     with transaction.atomic():
         audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=source.name,

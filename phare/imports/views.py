@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from htcds import cells
 from htcds.catalogue import load
+from htcds.sources.limits import TooLargeError
 from htcds.sources.mapped import MappingError, suggest_mapping
 from htcds.sources.rejected import problems_text
 from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
@@ -77,7 +78,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     result = actions.result_of(job)  # its rows are sealed on the job's row
     context = {"job": job, "running": running, "result": result, "error": queue.error_of(job),
                "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
-               "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
+               "errors_kept": actions.errors_file_of(job).exists(),
+               "cut_short": actions.cut_short(result.get("file_problems") or [])}  # fmt: skip
     if not running and result.get("rows"):
         actions.open_report(request.user, job, request=request)  # the rows show values typed about people
         context["rows"] = _with_cases(request.user, result)
@@ -314,8 +316,10 @@ def mapping(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 headers, samples = _analyse(upload)
+            except TooLargeError as exc:  # names the limit and what to do, in English after the sentence
+                messages.error(request, problem_message("file-too-large", str(exc), detail=True))
             except (UnreadableFileError, ValueError) as exc:
-                messages.error(request, str(exc))
+                messages.error(request, problem_message("unreadable-file", str(exc), detail=True))
             else:
                 suggestions = suggest_mapping(headers, samples)
                 context["rows"] = [

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         from phare.accounts.models import Organisation, User
         from phare.accounts.permissions import IMPORT, can
         from phare.cases.models import CaseParticipant
-        from phare.imports.service import compared_cases, run_import, stderr_progress
+        from phare.imports.service import compared_cases, cut_short, run_import, stderr_progress
 
         path = Path(opts["path"])
         org = Organisation.objects.filter(slug=opts["org"]).first()
@@ -53,8 +53,11 @@ class Command(BaseCommand):
         if progress and sys.stderr.isatty():
             sys.stderr.write("\n")
         data = report.to_dict()
+        stopped = cut_short(data["file_problems"])
         if opts["json"]:
             self.stdout.write(json.dumps(data, default=str))
+            if stopped:
+                sys.exit(1)
             return
         for p in data["file_problems"]:
             self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}")
@@ -72,5 +75,8 @@ class Command(BaseCommand):
         counts = {k: data[k] for k in ("created", "updated", "unchanged", "rejected")}
         verb = "would be" if opts["dry_run"] else "were"
         self.stdout.write(", ".join(f"{v} {verb} {k}" for k, v in counts.items()))
+        if stopped:
+            raise CommandError("the file could not be read to its end (see the file's problem above)"
+                               + ("" if opts["dry_run"] or opts["mode"] == "skip-bad" else ": nothing imported"))
         if not opts["dry_run"] and opts["mode"] == "atomic" and counts["rejected"]:
             raise CommandError("nothing imported: fix the rejected rows or use --mode skip-bad")
