@@ -386,6 +386,25 @@ def test_it_lets_only_roles_that_import_download_the_rejected_rows(org: Any, mak
     assert r.status_code == 200 and b"Femnine!" in b"".join(r.streaming_content)  # type: ignore[attr-defined]
 
 
+def test_it_answers_a_damaged_mapping_form_with_a_message_never_a_500(org: Any, make_user: Any,
+                                                                       client_for: Any) -> None:  # fmt: skip
+    """The mapping page's hidden fields come back as the page wrote them, or the form is refused whole."""
+    from phare.imports.models import SavedMapping
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    form = {"save": "1", "name": "Edited", "header": ["Ref", "Sex"], "field-0": "id", "field-1": "prs_Gender"}
+    for proposal in ("{not json", "[1, 2]", '{"field": "prs_Gender", "values": "female"}', "[" * 100_000,
+                     '{"field": 3}'):  # fmt: skip
+        r = client.post("/data/import/mapping/", {**form, "proposal-0": "{}", "proposal-1": proposal})
+        assert r.status_code == 400, (proposal[:20], r.status_code)
+        assert b"came back damaged" in r.content
+    assert not SavedMapping.objects.filter(name="Edited").exists()
+    r = client.post("/data/import/mapping/", {**form, "proposal-0": "{}", "proposal-1": '{"field": "prs_Gender"}'})
+    assert r.status_code == 302 and SavedMapping.objects.filter(name="Edited").exists()
+    # A mapping chosen on upload by a number that is not one is "not found", not a crash.
+    assert client.post("/data/import/", {"file": SimpleUploadedFile("a.csv", b"x\n1\n"), "mapping": "x'"}).status_code == 404
+
+
 def test_it_refuses_a_csv_field_over_the_limit_with_a_clear_message_on_both_pages(org: Any, make_user: Any,
                                                                                   client_for: Any, tmp_path: Path) -> None:  # fmt: skip
     """A 300,000-character field: the mapping page says which limit, and the check of an upload reports it as the

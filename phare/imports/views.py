@@ -263,14 +263,32 @@ def _analyse(upload: Any) -> tuple[list[str], list[list[str]]]:
     return headers, samples
 
 
+class DamagedFormError(Exception):
+    """A posted form that the page cannot have sent (a hidden field edited or cut short)."""
+
+
+def _proposal(post: Any, i: int) -> dict[str, Any]:
+    """The proposal the page wrote in a hidden field for column `i`, as the page wrote it or refused."""
+    try:
+        proposal = json.loads(post.get(f"proposal-{i}") or "{}")
+    except (ValueError, RecursionError) as exc:
+        raise DamagedFormError from exc
+    if not isinstance(proposal, dict) or not all(
+        isinstance(proposal.get(k), t | None) for k, t in (("field", str), ("values", dict), ("date_format", str))
+    ):
+        raise DamagedFormError
+    return proposal
+
+
 def _mapping_yaml(post: Any) -> str:
     """The mapping the user checked: column -> field, "id" or "ignore"; value translations and date orders
-    proposed for a column are kept only while its field is still the proposed one."""
+    proposed for a column are kept only while its field is still the proposed one. DamagedFormError for a
+    proposal the page did not write."""
     columns: dict[str, Any] = {}
     id_column = None
     for i, header in enumerate(post.getlist("header")):
         choice = (post.get(f"field-{i}") or "").strip()
-        proposal = json.loads(post.get(f"proposal-{i}") or "{}")
+        proposal = _proposal(post, i)
         if choice == "id":
             id_column = id_column or header
         elif not choice or choice == "ignore":
@@ -292,7 +310,14 @@ def _mapping_yaml(post: Any) -> str:
 def mapping(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"fields": load().fields, "sample_rows": SAMPLE_ROWS}
     if request.method == "POST" and "save" in request.POST:
-        body = _mapping_yaml(request.POST)
+        try:
+            body = _mapping_yaml(request.POST)
+        except DamagedFormError:
+            # Only an edited or truncated page sends this: say so instead of guessing what the columns meant.
+            messages.error(request, _("The mapping form came back damaged and was not saved: upload the file again "
+                                      "to map its columns."))  # fmt: skip
+            context["saved"] = scoped(request.user, SavedMapping)
+            return render(request, "imports/mapping.html", context, status=400)
         try:
             saved = actions.save_mapping(request.user, request.POST.get("name", ""), body, request=request)
         except MappingError as exc:
