@@ -77,14 +77,9 @@ def check_size(path: Path, what: str) -> None:
         raise TooLargeError(f"{path.name}: the {what} is larger than Phare reads at once.", "max_bytes")
 
 
-def check_csv(path: Path) -> None:
-    """Refuse a CSV file over `max_bytes`, or with more lines than `max_rows` (a cell may span lines, so a file
-    of fewer rows can be refused: the message says lines)."""
-    check_size(path, "CSV file")
-    lines = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            lines += chunk.count(b"\n")
+def check_lines(path: Path, lines: int) -> None:
+    """Refuse a CSV file with more lines than `max_rows` (a cell may span lines, so a file of fewer rows can be
+    refused: the message says lines). The reader counts them as it decides the file's encoding."""
     if lines > LIMITS.max_rows:
         raise TooLargeError(f"{path.name} holds {lines:,} lines, more than Phare reads at once.", "max_rows")
 

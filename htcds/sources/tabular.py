@@ -8,6 +8,7 @@ neutralised against formulas (`'=…`, `'+234…`, htcds.cells) reads back as it
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -48,19 +49,53 @@ class Table:
     sheet: str = ""
 
 
-def _sniff_encoding(head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is still UTF-8.
-        if exc.start >= len(head) - 3:
-            return "utf-8"
-        return "cp1252"
+def _encoding(path: Path) -> str:
+    """The file's encoding, decided on the whole file (a Windows-1252 accent on line 90,000 must not turn into
+    U+FFFD): a byte order mark, else UTF-16 by its zero bytes, else UTF-8 if every byte reads as UTF-8, else
+    Windows-1252 if every byte does; else the file is refused. Counts the lines on the way, for the row limit."""
+    from htcds.sources import limits
+
+    limits.check_size(path, "CSV file")
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+        if head.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8-sig"
+        elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            encoding = "utf-16"
+        elif len(head) >= 4 and head.count(b"\x00") * 3 > len(head):  # UTF-16 without its mark: ASCII half zeros
+            encoding = "utf-16-le" if head[1::2].count(b"\x00") > head[0::2].count(b"\x00") else "utf-16-be"
+        else:
+            encoding = ""
+        fh.seek(0)
+        utf8 = codecs.getincrementaldecoder("utf-8")() if not encoding else None
+        cp1252 = codecs.getincrementaldecoder("cp1252")()
+        lines = 0
+        cp_ok = True
+        while chunk := fh.read(4 << 20):
+            lines += chunk.count(b"\n")
+            if utf8 is not None:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = None
+            if utf8 is None and not encoding and cp_ok:
+                try:
+                    cp1252.decode(chunk)
+                except UnicodeDecodeError:
+                    cp_ok = False
+        if utf8 is not None:
+            try:
+                utf8.decode(b"", final=True)
+                encoding = encoding or "utf-8"
+            except UnicodeDecodeError:
+                utf8 = None
+        if not encoding:
+            if not cp_ok:
+                raise UnreadableFileError(f"{path.name} is neither UTF-8 nor Windows-1252 text: save it again as "
+                                          "\"CSV UTF-8\".")  # fmt: skip
+            encoding = "cp1252"
+    limits.check_lines(path, lines)
+    return encoding
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -72,14 +107,13 @@ def _sniff_delimiter(first_line: str) -> str:
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
     from htcds.sources import limits
 
-    limits.check_csv(path)
-    with path.open("rb") as raw:
-        head = raw.read(65536)
-    encoding = _sniff_encoding(head)
+    encoding = _encoding(path)
     limits.csv_field_limit()
-    with path.open(newline="", encoding=encoding, errors="replace") as fh:
+    with path.open(newline="", encoding=encoding) as fh:
         first = fh.readline()
         fh.seek(0)
+        if encoding.startswith("utf-16") and first.startswith("\ufeff"):
+            first = first[1:]
         if encoding == "utf-8-sig":
             first = first.lstrip("\ufeff")
         reader = csv.reader(fh, delimiter=_sniff_delimiter(first))
@@ -92,6 +126,9 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
                 raise limits.TooLargeError(f"{path.name}, line {line}: a cell holds more characters than one cell "
                                            "may.", "max_cell_chars") from exc  # fmt: skip
             raise UnreadableFileError(f"{path.name}, line {line}: {exc}") from exc
+        except UnicodeError as exc:
+            raise UnreadableFileError(f"{path.name} is not {encoding} text throughout: save it again as \"CSV "
+                                      f"UTF-8\".") from exc  # fmt: skip
 
 
 class _CellTooLongError(Exception):

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from htcds import codelists
 from htcds.sources import Source, open_source, report_dict
 from htcds.sources.export import Openable
 from htcds.sources.mapped import Mapping
@@ -200,7 +201,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 progress(n)
         flush()
 
-    with bulk.relaxed_gc():
+    # Local phone numbers in the file are the organisation's country's.
+    with bulk.relaxed_gc(), codelists.phone_region(organisation.org_ShippingCountry):
         if dry_run or mode != "atomic":
             read()
         else:

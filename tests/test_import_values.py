@@ -1,0 +1,132 @@
+"""Imports store exactly what a file meant, or refuse the row with its problem (issue 17). Each test imports a file
+of tests/fixtures/files/ through `phare import` and reads the stored values back through `phare export json`."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from phare.accounts.models import Role
+from tests.fixtures.sources import write_xlsx
+
+pytestmark = pytest.mark.django_db
+
+FILES = Path(__file__).resolve().parent / "fixtures" / "files"
+
+
+def run_import(org: Any, path: Path, *args: str) -> dict[str, Any]:
+    """`phare import --json`, with the rejected rows written away from the fixtures."""
+    out = io.StringIO()
+    errors = Path(tempfile.mkdtemp()) / "errors.csv"
+    with contextlib.suppress(SystemExit):  # a refused file: the report is still printed
+        call_command("import", str(path), "--org", org.slug, "--json", "--errors", str(errors), *args, stdout=out,
+                     stderr=io.StringIO())  # fmt: skip
+    return dict(json.loads(out.getvalue()))
+
+
+def exported(org: Any, tmp_path: Path) -> list[dict[str, Any]]:
+    """Every case of the organisation as `phare export json` writes it, oldest first."""
+    out = tmp_path / f"export-{org.slug}.json"
+    call_command("export", "json", "--org", org.slug, "--out", str(out), stdout=io.StringIO())
+    bundles: list[dict[str, Any]] = json.loads(out.read_text("utf-8"))["bundles"]
+    return bundles
+
+
+def person(bundle: dict[str, Any]) -> dict[str, Any]:
+    first: dict[str, Any] = bundle["persons"][0]
+    return first
+
+
+def by_name(bundles: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {person(b)["prs_FirstName"]: b for b in bundles}
+
+
+def problems_of(report: dict[str, Any], row: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = next((r["problems"] for r in report["rows"] if r["row"] == row), [])
+    return found
+
+
+@pytest.fixture
+def admin(org: Any, make_user: Any) -> Any:
+    return make_user(Role.ADMIN, org)
+
+
+def test_it_never_reads_a_year_alone_nor_text_as_an_excel_serial(org: Any, admin: Any, tmp_path: Path) -> None:
+    """"1990" was stored as 1905-06-12 (Excel's day 1990) and "44927" as 2023-01-01: a year alone is refused with
+    its problem, and text is never a serial; a spreadsheet cell typed as a number in a date column still is."""
+    report = run_import(org, FILES / "year_alone.csv", "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (2, 2)
+    year = problems_of(report, 2)
+    assert [(p["code"], p["field"], p["value"]) for p in year] == [("invalid-date", "prs_Birthdate", "1990")]
+    assert "year alone" in year[0]["message"]
+    assert [p["code"] for p in problems_of(report, 3)] == ["invalid-date"]
+    stored = by_name(exported(org, tmp_path))
+    assert set(stored) == {"Chidi", "Dana"}
+    assert person(stored["Chidi"])["prs_Birthdate"] == "1988-05-04"
+    assert person(stored["Dana"])["prs_Birthdate"] == "1988-05-04"  # day first
+    # The same rows in a workbook, the year and the serial typed as numbers: the serial is a date there.
+    rows = [line.split(",") for line in (FILES / "year_alone.csv").read_text().splitlines()]
+    rows[1][2], rows[2][2] = 1990, 44927  # type: ignore[call-overload]
+    rows[1][0], rows[2][0] = "Esi", "Farah"
+    report = run_import(org, write_xlsx(tmp_path / "year_alone.xlsx", [rows[0], rows[1], rows[2]]), "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (1, 1)
+    assert "year alone" in problems_of(report, 2)[0]["message"]
+    assert person(by_name(exported(org, tmp_path))["Farah"])["prs_Birthdate"] == "2023-01-01"
+
+
+def _copy(name: str, tmp_path: Path) -> Path:
+    return Path(shutil.copy(FILES / name, tmp_path / name))
+
+
+def test_it_stores_phones_in_e164_reading_local_numbers_in_the_organisations_country(org: Any, admin: Any,
+                                                                                      tmp_path: Path) -> None:  # fmt: skip
+    """"+44 (0)20 7946 0958" was stored as +4402079460958 (the trunk zero kept) and local numbers were refused."""
+    org.org_ShippingCountry = "NG"
+    org.save()
+    report = run_import(org, FILES / "phones.csv", "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (5, 1), [(r["row"], r["problems"]) for r in report["rows"] if r["problems"]]
+    assert {p["field"] for p in problems_of(report, 7)} == {"prs_MobilePhone"}
+    stored = {n: (person(b).get("prs_MobilePhone"), person(b).get("prs_HomePhone"))
+              for n, b in by_name(exported(org, tmp_path)).items()}  # fmt: skip
+    assert stored == {"Ana": ("+442079460958", None), "Bola": ("+2348031234567", "+2348095550101"),
+                      "Chidi": ("+2348031234568", None), "Dana": ("+2348031234569", None),
+                      "Esi": ("+442079460959", "+442079460960")}  # fmt: skip
+
+
+def test_it_reads_a_local_number_typed_on_the_case_page_in_the_organisations_country(org: Any) -> None:
+    from phare.cases.forms import PersonForm
+
+    org.org_ShippingCountry = "NG"
+    org.save()
+    form = PersonForm({"prs_FirstName": "Ana", "prs_MobilePhone": "0803 123 4567",
+                       "prs_HomePhone": "+44 (0)20 7946 0958"}, organisation_id=org.pk)  # fmt: skip
+    assert form.is_valid(), form.errors
+    assert form.model_data()["prs_MobilePhone"] == "+2348031234567"
+    assert form.model_data()["prs_HomePhone"] == "+442079460958"
+
+
+def test_it_decides_the_encoding_on_the_whole_file(org: Any, admin: Any, tmp_path: Path) -> None:
+    """A Windows-1252 accent after the first 64 KiB became U+FFFD ("Zo\ufffd"); Excel's "Unicode text" (UTF-16,
+    tabs) and a file in neither encoding crashed or were misread."""
+    report = run_import(org, FILES / "cp1252_late_accent.csv")
+    assert (report["created"], report["rejected"]) == (2_370, 0)
+    stored = by_name(exported(org, tmp_path))
+    assert person(stored["Zoë"])["prs_SecondName"] == "Müller"
+    assert person(stored["Zoë"])["prs_Citizenship"] == ["CI"]
+    text = _copy("utf16_unicode_text.txt", tmp_path).rename(tmp_path / "unicode.csv")
+    report = run_import(org, text)
+    assert report["created"] == 3
+    stored = by_name(exported(org, tmp_path))
+    assert person(stored["Анна"])["prs_SecondName"] == "Иванова" and person(stored["فاطمة"])["prs_SecondName"] == "الزهراء"
+    report = run_import(org, FILES / "neither_utf8_nor_cp1252.csv")
+    assert report["created"] == 0
+    assert [p["code"] for p in report["file_problems"]] == ["unreadable-file"]
+    assert "CSV UTF-8" in report["file_problems"][0]["message"]
