@@ -130,3 +130,20 @@ def test_it_decides_the_encoding_on_the_whole_file(org: Any, admin: Any, tmp_pat
     assert report["created"] == 0
     assert [p["code"] for p in report["file_problems"]] == ["unreadable-file"]
     assert "CSV UTF-8" in report["file_problems"][0]["message"]
+
+
+def test_it_reads_the_mailing_block_by_its_visible_labels_whatever_cells_are_filled(org: Any, admin: Any,
+                                                                                   tmp_path: Path) -> None:  # fmt: skip
+    """The official templates name the mailing columns in one order (row 1, hidden) and label them in another
+    (row 2): the data of a 200-row sample decided which to trust, so a street with a postal code only, or a city that
+    is also a country, swapped the address."""
+    report = run_import(org, FILES / "mailing_by_labels.csv")
+    assert (report["created"], report["rejected"]) == (203, 0)
+    assert {p["code"] for p in report["file_problems"]} == {"header-mismatch"}
+    stored = by_name(exported(org, tmp_path))
+    mailing = {n: {k.removeprefix("prs_Mailing"): v for k, v in person(stored[n]).items() if k.startswith("prs_Mailing")}
+               for n in ("Ana", "Bola", "Dana")}  # fmt: skip
+    assert mailing == {"Ana": {"Street": "12 Marina Way", "PostalCode": "018956"},
+                       "Bola": {"City": "Singapore", "Country": "SG"},
+                       "Dana": {"Street": "3 Rue Neuve", "City": "Lyon", "State": "Rhône", "PostalCode": "69002",
+                                "Country": "FR"}}  # fmt: skip
