@@ -64,6 +64,8 @@ _COUNTRY_ALIASES = {
     "czechrepublic": "CZ",
     "turkey": "TR",
     "kosovo": "XK",
+    "vatican": "VA",
+    "vaticancity": "VA",
 }
 
 
@@ -75,8 +77,19 @@ def _country_index() -> dict[str, str]:
             value = getattr(c, attr, None)
             if value:
                 index.setdefault(_fold(value), c.alpha_2)
+    for c in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(c, attr, None)
+            if value:
+                index.setdefault(_loose(value), c.alpha_2)
     index.update(_COUNTRY_ALIASES)
     return index
+
+
+def _loose(text: str) -> str:
+    """A country name without what lists word differently: a bracketed part ("Holy See (Vatican City State)") and
+    "the" ("Congo, The Democratic Republic of the" as the HTCDS templates' "Congo, Democratic Republic of the")."""
+    return "~" + _fold(re.sub(r"\([^)]*\)|\bthe\b", " ", text, flags=re.IGNORECASE))
 
 
 def normalise_country(value: str) -> str | None:
@@ -84,7 +97,8 @@ def normalise_country(value: str) -> str | None:
     text = value.strip()
     if text.upper() in COUNTRY_ALPHA2:
         return text.upper()
-    return _country_index().get(_fold(text))
+    index = _country_index()
+    return index.get(_fold(text)) or index.get(_loose(text))
 
 
 def country_name(alpha2: str, language: str | None = None) -> str:

@@ -139,6 +139,8 @@ def coerce_value(field: Field, value: Any, multi_separator: str = ";", day_first
     if kind is Kind.BOOLEAN:
         if isinstance(value, bool):
             return value
+        if isinstance(value, int | float) and value in (0, 1):  # a spreadsheet's 1/0 typed as numbers
+            return bool(value)
         folded = _fold(str(value))
         return True if folded in _TRUE else False if folded in _FALSE else value
     if kind in (Kind.NUMBER, Kind.INTEGER, Kind.LATITUDE, Kind.LONGITUDE):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from phare.accounts.models import Role
 from tests.fixtures.sources import write_xlsx
@@ -147,3 +148,129 @@ def test_it_reads_the_mailing_block_by_its_visible_labels_whatever_cells_are_fil
                        "Bola": {"City": "Singapore", "Country": "SG"},
                        "Dana": {"Street": "3 Rue Neuve", "City": "Lyon", "State": "Rhône", "PostalCode": "69002",
                                 "Country": "FR"}}  # fmt: skip
+
+
+def test_it_refuses_two_columns_with_one_header_instead_of_keeping_the_last(org: Any, admin: Any,
+                                                                            tmp_path: Path) -> None:  # fmt: skip
+    from phare.cases.models import Case
+
+    report = run_import(org, FILES / "duplicate_headers.csv")
+    assert [p["code"] for p in report["file_problems"]] == ["duplicate-column"]
+    assert "B (prs_SecondName) and D (prs_SecondName)" in report["file_problems"][0]["message"]
+    assert report["created"] == 0 and not Case.objects.filter(organisation=org).exists()
+    with pytest.raises(CommandError, match="cannot be imported as it is"):
+        call_command("import", str(FILES / "duplicate_headers.csv"), "--org", org.slug, "--dry-run",
+                     stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+
+
+def test_it_finds_the_header_below_a_title_and_fails_a_sheet_that_matches_nothing(org: Any, admin: Any,
+                                                                                  tmp_path: Path) -> None:  # fmt: skip
+    report = run_import(org, FILES / "title_line.csv")
+    assert report["created"] == 2
+    assert [p["code"] for p in report["file_problems"]] == ["title-rows"]
+    assert person(by_name(exported(org, tmp_path))["Bola"])["prs_Gender"] == "Masculine"
+    with pytest.raises(CommandError, match="cannot be imported as it is"):
+        call_command("import", str(FILES / "nothing_matches.csv"), "--org", org.slug, stdout=io.StringIO(),
+                     stderr=io.StringIO())  # fmt: skip
+    report = run_import(org, FILES / "nothing_matches.csv", "--mapping", str(FILES / "legacy_codes.yaml"))
+    assert [p["code"] for p in report["file_problems"] if p["severity"] == "error"] == ["unrecognised-layout"]
+
+
+def test_it_reads_numeric_codes_yes_no_keys_and_one_zero_booleans_of_a_mapped_workbook(org: Any, admin: Any,
+                                                                                      tmp_path: Path) -> None:  # fmt: skip
+    """A code typed as 1 in XLSX came back as 1.0 and matched no `values:` key; `Yes:` unquoted is True in YAML;
+    a boolean typed 1/0 was refused."""
+    sheet = write_xlsx(tmp_path / "legacy.xlsx", [["Ref", "Name", "Surname", "Sex", "Consent", "Deceased"],
+                                                  ["A1", "Ana", "Adeyemi", 1, "Yes", 0],
+                                                  ["A2", "Bola", "Baker", 2, "No", 1]])  # fmt: skip
+    report = run_import(org, sheet, "--mapping", str(FILES / "legacy_codes.yaml"))
+    assert (report["created"], report["rejected"]) == (2, 0), report
+    stored = by_name(exported(org, tmp_path))
+    assert (person(stored["Ana"])["prs_Gender"], person(stored["Bola"])["prs_Gender"]) == ("Feminine", "Masculine")
+    assert [c["con_Consent"] for c in stored["Ana"]["consents"]] == [True]
+    assert [c["con_Consent"] for c in stored["Bola"]["consents"]] == [False]
+    assert (person(stored["Ana"])["prs_Deceased"], person(stored["Bola"])["prs_Deceased"]) == (False, True)
+
+
+def test_it_refuses_a_mapping_with_a_wrong_date_format_or_a_missing_id_column(org: Any, admin: Any,
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    from phare.cases.models import Case
+
+    sheet = write_xlsx(tmp_path / "legacy.xlsx", [["Ref", "Name", "Surname"], ["A1", "Ana", "Adeyemi"]])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns:\n  Name: prs_FirstName\n  Born: {field: prs_Birthdate, date_format: '%d/%q'}\n")
+    with pytest.raises(CommandError, match="cannot be imported as it is"):
+        call_command("import", str(sheet), "--org", org.slug, "--mapping", str(bad), stdout=io.StringIO(),
+                     stderr=io.StringIO())  # fmt: skip
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("id_column: Case number\ncolumns:\n  Name: prs_FirstName\n  Surname: prs_SecondName\n")
+    report = run_import(org, sheet, "--mapping", str(missing))
+    assert [p["code"] for p in report["file_problems"]] == ["invalid-mapping"] and report["created"] == 0
+    assert not Case.objects.filter(organisation=org).exists()
+
+
+def test_it_accepts_every_value_of_the_templates_own_drop_down_lists(org: Any, admin: Any, tmp_path: Path) -> None:
+    """"Holy See" and "Congo, Democratic Republic of the", picked from the template's own country list, were refused."""
+    report = run_import(org, FILES / "template_dropdown_countries.csv")
+    assert (report["created"], report["rejected"]) == (2, 0)
+    stored = by_name(exported(org, tmp_path))
+    assert (person(stored["Ana"])["prs_Citizenship"], person(stored["Ana"])["prs_MailingCountry"]) == (["VA"], "CD")
+    assert (person(stored["Bola"])["prs_Citizenship"], person(stored["Bola"])["prs_MailingCountry"]) == (["CD"], "VA")
+
+
+def test_it_reads_every_drop_down_value_of_the_official_multi_select_template() -> None:
+    """Each list of the template's `validation` sheet, read as the import reads a cell of its column."""
+    from python_calamine import CalamineWorkbook
+
+    from htcds.catalogue import load
+    from htcds.sources.values import make_converter
+    from htcds.validation import validate_record
+    from tests.htcds.conftest import shared_dir
+
+    path = shared_dir() / "htcds" / "HTCDS Excel Spreadsheet multi select with validation v2.0.xlsm"
+    if not path.exists():
+        pytest.skip("the official templates are not here (PHARE_SHARED)")
+    lists = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("validation").to_python()
+    fields = {"Gender": "prs_Gender", "Country": "prs_Citizenship", "Country Code": "prs_Citizenship",
+              "Method of Recruitment": "vic_MethodOfRecruitment", "Methods of Control": "vic_MethodsOfControl",
+              "Type of Exploitation": "vic_TypeOfExploitation", "Forced Labour Industry": "vic_ForcedLabourIndustry",
+              "Vulnerabilities": "vic_Vulnerabilities", "Status": "cas_Status",
+              "Reason for Incoming Referral": "cas_ReasonForIncomingReferral",
+              "Reason for Outgoing Referral": "cas_ReasonForOutgoingReferral", "Trafficking Status": "vic_TraffickingStatus",
+              "Trafficking Status Decision Making Organization": "vic_TraffickingStatusDecisionMakingOrg"}  # fmt: skip
+    cat = load()
+    refused = []
+    for j, header in enumerate(lists[2]):
+        name = fields.get(str(header))
+        if name is None:
+            continue
+        convert, entity = make_converter(cat[name]), cat[name].entity
+        record_of = "participant" if entity == "victim" else entity
+        for row in lists[3:]:
+            if j < len(row) and row[j] not in ("", None):
+                value, _ = convert(row[j])
+                record = {name: value, **({"role": "Victim"} if record_of == "participant" else {})}
+                if any(p.field == name and p.severity == "error" for p in validate_record(record_of, record)):
+                    refused.append((header, row[j]))
+    assert refused == []
+
+
+def test_it_stores_a_reimported_change_in_every_entity_and_empties_cleared_cells(org: Any, admin: Any,
+                                                                                tmp_path: Path) -> None:  # fmt: skip
+    """Only the person and the victim's context were updated: a changed status, referral details, consent, event
+    and plan stayed as first imported, and an emptied cell kept its old value."""
+    first = run_import(org, FILES / "reimport_v1.csv")
+    assert first["created"] == 2
+    again = _copy("reimport_v2.csv", tmp_path).rename(tmp_path / "reimport_v1.csv")  # the same file, edited
+    report = run_import(org, again)
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 1)
+    stored = by_name(exported(org, tmp_path))
+    ana, bola = stored["Ana"], stored["Bola"]
+    assert ana["case"]["cas_Status"] == "FollowUp"
+    assert [r.get("cas_IncomingReferralDetails") for r in ana["referrals"]] == ["Sent by the police"]
+    assert [c["con_Consent"] for c in ana["consents"]] == [False]
+    assert [e["hte_City"] for e in ana["events"]] == ["Abuja"]
+    assert [p["spl_Objectives"] for p in ana["support_plans"]] == ["Find work"]
+    assert "prs_MailingCity" not in person(ana)  # emptied in the file
+    assert bola["case"]["cas_Status"] == "Active" and person(bola)["prs_MailingCity"] == "Kumasi"
+    assert [e["hte_City"] for e in bola["events"]] == ["Accra"]

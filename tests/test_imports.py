@@ -283,6 +283,6 @@ def test_it_writes_nothing_of_a_file_cut_short_by_a_limit_and_exits_non_zero(org
     assert [p["code"] for p in data["file_problems"]] == ["file-too-large"]
     assert "PHARE_IMPORT_MAX_CELL_CHARS" in data["file_problems"][0]["message"]
     assert Case.objects.count() == 0
-    with pytest.raises(CommandError, match="could not be read to its end"):
+    with pytest.raises(CommandError, match="cannot be imported as it is"):
         call_command("import", str(path), "--org", "test-ngo", stdout=io.StringIO(), stderr=io.StringIO())
     assert Case.objects.count() == 0

@@ -428,7 +428,7 @@ def test_it_refuses_a_csv_field_over_the_limit_with_a_clear_message_on_both_page
     page = client.get(f"/data/import/{pk}/")
     assert page.status_code == 200
     assert b"PHARE_IMPORT_MAX_CELL_CHARS" in page.content and b"Import now" not in page.content
-    assert b"could not be read to its end" in page.content
+    assert b"cannot be imported as it is" in page.content
     client.post(f"/data/import/{pk}/confirm/")  # the first row read well: still nothing may be imported
     assert queue.drain() == 0
     assert Case.objects.filter(organisation=org).count() == 0

@@ -63,6 +63,8 @@ def configure(**values: int) -> Limits:
 class TooLargeError(UnreadableFileError):
     """A file over one of the limits: the message says which, its value, and what to do."""
 
+    code = "file-too-large"
+
     def __init__(self, message: str, limit: str) -> None:
         setting = SETTINGS[limit]
         value = getattr(LIMITS, limit)

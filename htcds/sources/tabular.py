@@ -27,7 +27,15 @@ _CASE_SHEETS = ("Case Sheet", "Cases", "cases")
 
 
 class UnreadableFileError(Exception):
-    """The file is not CSV or a spreadsheet we can open; carries a message fit for the person importing."""
+    """The file cannot be read as it is; carries a message fit for the person importing, and the code of the
+    problem it becomes (unreadable-file, file-too-large, duplicate-column)."""
+
+    code = "unreadable-file"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 def column_letter(index: int) -> str:

@@ -106,8 +106,13 @@ def make_converter(field: Field, separators: Sequence[str] = (";",), day_first: 
             raw = raw.replace("\xa0", " ").strip()
             if not raw:
                 return None, None
-        if vmap and isinstance(raw, str | int | float) and raw in vmap:
-            raw = vmap[raw]
+        if vmap and isinstance(raw, str | int | float):
+            # A spreadsheet hands back a code typed as 2 as the number 2.0; the mapping's keys are text.
+            key = raw if isinstance(raw, str) else str(int(raw)) if float(raw).is_integer() else str(raw)
+            if isinstance(raw, bool):
+                key = "True" if raw else "False"
+            if key in vmap:
+                raw = vmap[key]
         if kind is Kind.MULTI_CHOICE:
             items = raw if isinstance(raw, list) else split_values(field, str(raw), separators, index)
             if vmap:

@@ -147,10 +147,10 @@ def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapp
     return job
 
 
-def cut_short(file_problems: list[dict[str, Any]]) -> bool:
-    from phare.imports.service import cut_short as stopped
+def refused(file_problems: list[dict[str, Any]]) -> bool:
+    from phare.imports.service import refused as refusing
 
-    return stopped(file_problems)
+    return refusing(file_problems)
 
 
 def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
@@ -160,7 +160,7 @@ def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
     if not file_of(dry).exists():
         raise ImportRefusedError(_("This file was imported or discarded already: upload it again."))
     result = result_of(dry)
-    if (result.get("file_problems") and not any(result.get(k) for k in ("created", "updated"))) or cut_short(
+    if (result.get("file_problems") and not any(result.get(k) for k in ("created", "updated"))) or refused(
             result.get("file_problems") or []):
         raise ImportRefusedError(_("Nothing in this file can be imported: see the problems below."))
     if dry.payload.get("mode") == "atomic" and result.get("rejected"):

@@ -79,7 +79,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"job": job, "running": running, "result": result, "error": queue.error_of(job),
                "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
                "errors_kept": actions.errors_file_of(job).exists(),
-               "cut_short": actions.cut_short(result.get("file_problems") or [])}  # fmt: skip
+               "refused": actions.refused(result.get("file_problems") or [])}  # fmt: skip
     if not running and result.get("rows"):
         actions.open_report(request.user, job, request=request)  # the rows show values typed about people
         context["rows"] = _with_cases(request.user, result)

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         from phare.accounts.models import Organisation, User
         from phare.accounts.permissions import IMPORT, can
         from phare.cases.models import CaseParticipant
-        from phare.imports.service import compared_cases, cut_short, run_import, stderr_progress
+        from phare.imports.service import compared_cases, refused, run_import, stderr_progress
 
         path = Path(opts["path"])
         org = Organisation.objects.filter(slug=opts["org"]).first()
@@ -53,7 +53,7 @@ class Command(BaseCommand):
         if progress and sys.stderr.isatty():
             sys.stderr.write("\n")
         data = report.to_dict()
-        stopped = cut_short(data["file_problems"])
+        stopped = refused(data["file_problems"])
         if opts["json"]:
             self.stdout.write(json.dumps(data, default=str))
             if stopped:
@@ -76,7 +76,7 @@ class Command(BaseCommand):
         verb = "would be" if opts["dry_run"] else "were"
         self.stdout.write(", ".join(f"{v} {verb} {k}" for k, v in counts.items()))
         if stopped:
-            raise CommandError("the file could not be read to its end (see the file's problem above)"
+            raise CommandError("the file cannot be imported as it is (see the file's problem above)"
                                + ("" if opts["dry_run"] or opts["mode"] == "skip-bad" else ": nothing imported"))
         if not opts["dry_run"] and opts["mode"] == "atomic" and counts["rejected"]:
             raise CommandError("nothing imported: fix the rejected rows or use --mode skip-bad")
