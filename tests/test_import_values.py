@@ -274,3 +274,42 @@ def test_it_stores_a_reimported_change_in_every_entity_and_empties_cleared_cells
     assert "prs_MailingCity" not in person(ana)  # emptied in the file
     assert bola["case"]["cas_Status"] == "Active" and person(bola)["prs_MailingCity"] == "Kumasi"
     assert [e["hte_City"] for e in bola["events"]] == ["Accra"]
+
+
+def test_it_keeps_two_files_that_number_their_cases_alike_apart(org: Any, admin: Any, tmp_path: Path) -> None:
+    """Two shelters' files both number their cases 1 and 2: the second import overwrote the first's people. Each
+    file is its own source by default; --source names a later version as the same source."""
+    first = run_import(org, FILES / "shelter_a.csv")
+    second = run_import(org, FILES / "shelter_b.csv")
+    assert (first["source"], second["source"]) == ("shelter_a.csv", "shelter_b.csv")
+    assert (first["created"], second["created"], second["updated"]) == (2, 2, 0)
+    assert set(by_name(exported(org, tmp_path))) == {"Ana", "Bola", "Chidi", "Dana"}
+    june = tmp_path / "shelter_a_june.csv"
+    june.write_text((FILES / "shelter_a.csv").read_text().replace("Adeyemi", "Adeyemi-Okafor"))
+    report = run_import(org, june, "--source", "shelter_a.csv")
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 1)
+    stored = by_name(exported(org, tmp_path))
+    assert set(stored) == {"Ana", "Bola", "Chidi", "Dana"}
+    assert person(stored["Ana"])["prs_SecondName"] == "Adeyemi-Okafor"
+    assert person(stored["Chidi"])["prs_SecondName"] == "Costa"
+
+
+def test_it_imports_under_the_source_name_given_on_the_check_page(org: Any, admin: Any, client_for: Any,
+                                                                  tmp_path: Path) -> None:  # fmt: skip
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from phare.imports.models import ImportedRecord
+    from phare.jobs import (
+        handlers,  # noqa: F401  (registers the job kinds, as the worker does)
+        queue,
+    )
+
+    client = client_for(admin)
+    r = client.post("/data/import/", {"file": SimpleUploadedFile("shelter_a.csv", (FILES / "shelter_a.csv").read_bytes())})
+    pk = int(r["Location"].rstrip("/").rsplit("/", 1)[1])
+    queue.drain()
+    page = client.get(f"/data/import/{pk}/")
+    assert b'name="source" value="shelter_a.csv"' in page.content
+    client.post(f"/data/import/{pk}/confirm/", {"source": "Shelter A register"})
+    queue.drain()
+    assert set(ImportedRecord.objects.filter(organisation=org).values_list("source", flat=True)) == {"Shelter A register"}

@@ -153,8 +153,8 @@ def refused(file_problems: list[dict[str, Any]]) -> bool:
     return refusing(file_problems)
 
 
-def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
-    """Queue the import of a file whose dry run finished."""
+def confirm(actor: Any, dry: Job, request: HttpRequest | None = None, source: str = "") -> Job:
+    """Queue the import of a file whose dry run finished, under the source name its check showed or `source`."""
     if dry.kind != JOB or not dry.payload.get("dry_run") or dry.status != Job.Status.DONE:
         raise ImportRefusedError(_("Only a finished dry run can be imported."))
     if not file_of(dry).exists():
@@ -167,7 +167,8 @@ def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
         raise ImportRefusedError(_("Some rows are rejected and this import is all-or-nothing: correct those rows "
                                    "and upload the file again, or upload it again choosing to set bad rows aside."))
     with transaction.atomic():
-        job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk},
+        name = source.strip()[:120] or str(result.get("source") or "")
+        job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk, "source": name},
                             organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
         audit.record("import.confirm", actor=actor, organisation=actor.organisation, target=job, request=request,
                      detail={"file": dry.payload.get("name"), "dry_run_job": dry.pk})  # fmt: skip

@@ -174,16 +174,31 @@ def refused(problems: Iterable[Any]) -> bool:
 _REFUSING_FILE = frozenset((code, None) for code in REFUSING)
 
 
+SOURCE_LENGTH = 120  # ImportedRecord.source
+
+
+def default_source_name(path: Path, source: Source) -> str:
+    """Where a file's rows come from, by default: a mapping's own source name when it sets one, else the file's name
+    and, for a workbook, its sheet. Two files that both number their cases 1, 2 are two sources, so neither
+    overwrites the other's cases; the next version of a file keeps its name, or is given the same one (--source,
+    the check page)."""
+    if source.kind == "mapped" and source.name not in ("", "mapped"):
+        return source.name[:SOURCE_LENGTH]
+    sheet = getattr(getattr(source, "opened", None), "sheet", "") or getattr(source, "sheet", None) or ""
+    return (f"{path.name} [{sheet}]" if sheet else path.name)[:SOURCE_LENGTH]
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
-               progress: Progress | None = None) -> Report:  # fmt: skip
+               progress: Progress | None = None, source_name: str = "") -> Report:  # fmt: skip
     """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
 
     skip-bad: each batch is one transaction. atomic: the whole run is one transaction, rolled back at the end if
     any row was rejected (no further row is written once one is). A dry run writes nothing."""
     source: Source = open_source(path, mapping)
-    report = Report(source.name, source.kind, dry_run)
-    known = dict(ImportedRecord.objects.filter(organisation=organisation, source=source.name)
+    name = source_name.strip()[:SOURCE_LENGTH] or default_source_name(path, source)
+    report = Report(name, source.kind, dry_run)
+    known = dict(ImportedRecord.objects.filter(organisation=organisation, source=name)
                  .values_list("source_key", "content_hash"))  # fmt: skip
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
     writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
@@ -209,7 +224,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
-            created = _write_batch(pending, organisation, actor, source.name, writer, set(source.columns))
+            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns))
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
@@ -271,7 +286,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     if dry_run or (mode == "atomic" and (rejected_raw or refused(source.problems))):
         return report
     with transaction.atomic():
-        audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=source.name,
+        audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=name,
                      detail={"file": path.name, "mode": mode, **report.counts()})  # fmt: skip
     if created_total >= 1000:
         bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])

@@ -113,7 +113,7 @@ def _with_cases(user: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
 def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     dry = _job(request, pk)
     try:
-        job = actions.confirm(request.user, dry, request=request)
+        job = actions.confirm(request.user, dry, request=request, source=request.POST.get("source", ""))
     except actions.ImportRefusedError as exc:
         messages.error(request, str(exc))
         return redirect("imports:detail", pk=dry.pk)

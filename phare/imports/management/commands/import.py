@@ -24,6 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
         parser.add_argument("--mode", choices=["atomic", "skip-bad"], default="atomic")
+        parser.add_argument("--source", default="", help="the name this file's rows are known by, so a later version "
+                            "of it updates the same cases (default: the file's name and sheet, or the mapping's source)")
         parser.add_argument("--errors", help="CSV for rejected rows (skip-bad mode); default PATH.errors.csv")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -49,7 +51,8 @@ class Command(BaseCommand):
         # Without --dry-run the import checks every row as it goes (atomic mode rolls back on the first rejected
         # row), so a separate check first would only read the file twice.
         report = run_import(path, org, actor, mapping=mapping, dry_run=opts["dry_run"], mode=opts["mode"],
-                            error_csv=None if opts["dry_run"] else errors_csv, progress=progress)  # fmt: skip
+                            error_csv=None if opts["dry_run"] else errors_csv, progress=progress,
+                            source_name=opts["source"])  # fmt: skip
         if progress and sys.stderr.isatty():
             sys.stderr.write("\n")
         data = report.to_dict()
