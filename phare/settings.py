@@ -113,6 +113,12 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 # (phare/imports/reading.py), when the machine has a second core.
 PHARE_IMPORT_READER_PROCESS = envbool("PHARE_IMPORT_READER_PROCESS", "True")
 PHARE_IMPORT_READER_MIN_BYTES = envint("PHARE_IMPORT_READER_MIN_BYTES", str(1 << 20))
+# What an imported file may hold before it is read (docs/import.md): a small XLSX can claim billions of cells.
+PHARE_IMPORT_MAX_MB = envint("PHARE_IMPORT_MAX_MB", "512")
+PHARE_IMPORT_MAX_ROWS = envint("PHARE_IMPORT_MAX_ROWS", "1000000")
+PHARE_IMPORT_MAX_CELLS = envint("PHARE_IMPORT_MAX_CELLS", "20000000")
+PHARE_IMPORT_MAX_CELL_CHARS = envint("PHARE_IMPORT_MAX_CELL_CHARS", "32767")
+PHARE_IMPORT_MAX_JSON_DEPTH = envint("PHARE_IMPORT_MAX_JSON_DEPTH", "64")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

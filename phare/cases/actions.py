@@ -427,6 +427,27 @@ def update_case(actor: Any, case: Case, data: Data, request: HttpRequest | None 
     return changed
 
 
+# The case's own HTCDS fields a file may state (its owner and organisations are matched, not typed).
+CASE_FILE_FIELDS = ("cas_Status", "cas_OpenedDate", "cas_ClosedDate", "cas_ReasonForCaseClosure")
+
+
+def update_case_fields(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> list[str]:
+    """The case's HTCDS fields as an imported file states them (a re-import of a changed row): its status, dates and
+    closure reason, checked as the standard says, and recorded as a status change when the status moves."""
+    data = {k: v for k, v in data.items() if k in CASE_FILE_FIELDS}
+    check("case", {k: v for k, v in data.items() if v not in (None, "")})
+    with transaction.atomic():
+        before = case.cas_Status
+        changed = _assign(case, data)
+        if not changed:
+            return changed
+        case.save()
+        if "cas_Status" in changed:
+            _case_event(case, actor, "status", {"from": before, "to": case.cas_Status})
+        _audit("case.update", actor, case, case, request, fields=changed)
+    return changed
+
+
 def set_programme(actor: Any, case: Case, programme: str, request: HttpRequest | None = None) -> None:
     """Put the case in one of the organisation's programmes ("" for none)."""
     programme = " ".join(programme.split())
@@ -581,6 +602,10 @@ def _plan_dates(data: Data) -> None:
 def record_consent(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> Consent:
     consent: Consent = _add(Consent, "consent", "case.consent.record", actor, case, data, request)
     return consent
+
+
+def update_consent(actor: Any, consent: Consent, data: Data, request: HttpRequest | None = None) -> list[str]:
+    return _update("consent", "case.consent.update", actor, consent, data, request)
 
 
 def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, reason: str = "",

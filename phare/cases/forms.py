@@ -13,7 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from htcds import codelists
 from htcds.catalogue import Field, Kind, load
+from htcds.sources.values import phone_text
 from htcds.validation import errors, validate_record
+from phare.accounts.models import Organisation
 from phare.cases.actions import to_record
 from phare.cases.models import CaseStatus, ExternalOrganisation, Person
 from phare.core.problems import message_of
@@ -109,12 +111,19 @@ class HTCDSForm(forms.Form):
 
     def __init__(self, *args: Any, organisation_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.organisation_id = organisation_id
         cat = load()
         for name in self.field_names:
             self.fields[name] = form_field(cat[name], organisation_id, name in self.required_fields)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        phones = [n for n in self.field_names if load()[n].text_format == "e164" and isinstance(data.get(n), str)]
+        if phones:  # as imports read them: E.164, local numbers in the organisation's country
+            region = None if self.organisation_id is None else (
+                Organisation.objects.filter(pk=self.organisation_id).values_list("org_ShippingCountry", flat=True).first())
+            for n in phones:
+                data[n] = phone_text(data[n].strip(), region or None) if data[n].strip() else data[n]
         record = to_record({k: v for k, v in data.items() if k in self.field_names})
         record.update(self.extra_record)
         for p in errors(validate_record(self.entity, record)):
