@@ -790,6 +790,9 @@ def delete_case(actor: Any, case: Case, reason: str, request: HttpRequest | None
         alone = list(Person.objects.filter(pk__in=person_ids).exclude(participations__case__in=Case.objects.exclude(pk=case.pk))
                      .values_list("pk", "uid"))  # fmt: skip
         _audit("case.deleted", actor, case, case, request, reason=reason.strip(), persons_deleted=[str(u) for _p, u in alone])
+        from phare.documents.actions import forget_files_of
+
+        forget_files_of(case)
         number = case.number
         case.delete()
         for _pk, uid in alone:
@@ -830,9 +833,16 @@ def merge_persons(actor: Any, keep: Person, other: Person, request: HttpRequest 
                 filled.append(f.name)
         keep.save()
         for field in _person_links():
-            if field.model is PersonIndex:
+            if field.model is PersonIndex or field.model._meta.label_lower == "documents.document":
                 continue
-            field.model._default_manager.filter(**{field.name: other}).update(**{field.name: keep})
+            # Row by row, saved: their sealed fields are sealed with the key of the person they are about, and
+            # must be sealed again with the kept person's key before the other's key is destroyed.
+            for row in field.model._default_manager.filter(**{field.name: other}):
+                setattr(row, field.name, keep)
+                row.save()
+        from phare.documents.actions import move_documents
+
+        move_documents(other, keep)
         PersonIndex.objects.filter(person=other).delete()
         _reindex(keep)
         cases = list(Case.objects.filter(participants__person=keep).distinct())

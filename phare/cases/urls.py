@@ -2,6 +2,7 @@ from django.urls import path
 
 from phare.cases import views
 from phare.core.views import set_language
+from phare.documents import views as documents
 
 app_name = "cases"
 
@@ -28,6 +29,10 @@ urlpatterns = [
     path("<str:number>/assessments/add/", views.assessment_add, name="assessment_add"),
     path("<str:number>/assessments/<str:uid>/", views.assessment_view, name="assessment"),
     path("<str:number>/consents/<str:uid>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+    path("<str:number>/documents/add/", documents.document_add, name="document_add"),
+    path("<str:number>/documents/<str:uid>/download/", documents.document_download, name="document_download"),
+    path("<str:number>/documents/<str:uid>/preview/", documents.document_preview, name="document_preview"),
+    path("<str:number>/documents/<str:uid>/delete/", documents.document_delete, name="document_delete"),
     path("<str:number>/<str:kind>/add/", views.record_add, name="record_add"),
     path("<str:number>/<str:kind>/<str:uid>/edit/", views.record_edit, name="record_edit"),
 ]

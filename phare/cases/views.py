@@ -204,7 +204,7 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     ctx["grant"] = grant
     ctx["header"] = _header(case, participants, consents, names)
     ctx["on_hold"] = case.legal_holds.filter(released_at__isnull=True).exists()
-    ctx["documents"] = None
+    ctx["documents"] = _documents(request.user, case) if names else None
     response = render(request, "cases/case.html", ctx)
     # Every read is audited, in the request's transaction, before the page leaves: the auditor can answer
     # "who saw this person". Recorded after rendering because recording takes the audit chain's lock, which
@@ -259,6 +259,15 @@ def _timeline(comments: list[Any], lifecycle: list[CaseEvent], names: bool) -> l
                     "text": _shown_text(e, "note", names), "fold": False, "head": ""})  # fmt: skip
     out.sort(key=lambda x: (x["day"], x["at"]), reverse=True)
     return out
+
+
+def _documents(user: Any, case: Case) -> list[Any]:
+    from phare.documents.access import visible_documents
+
+    docs = list(visible_documents(user).filter(case=case).select_related("uploaded_by", "person").order_by("-uploaded_at"))
+    for d in docs:
+        d.about = cf.person_display(d.person, True) if d.person else ""  # type: ignore[attr-defined]
+    return docs
 
 
 def _age(born: Any, today: Any) -> int:
