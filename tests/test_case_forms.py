@@ -205,3 +205,56 @@ def test_it_merges_two_records_of_one_person_keeping_every_record() -> None:
     ev = AuditEvent.objects.get(action="person.merged")
     assert ev.detail["merged"] == str(other.uid)
     assert actions.match_ids(org.id, {"prs_MobilePhone": "+2348031234567"})[0][0] == keep.pk
+
+
+# --- the printed case -------------------------------------------------------------------------------------
+
+
+def test_it_prints_the_case_with_what_the_reader_may_see_and_audits_it() -> None:
+    org = make_org()
+    worker, analyst = make_user(org), make_user(org, Role.ANALYST)
+    case = make_case(worker)
+    actions.add_comment(worker, case, "Interview at the shelter.")
+    r = _client(worker).get(f"/cases/{case.number}/print.pdf")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    assert r["Content-Disposition"].startswith("attachment;")
+    assert AuditEvent.objects.filter(action="case.printed", actor=worker).exists()
+    from phare.cases import printing
+
+    seen: list[str] = []
+    real = printing.visual_lines
+
+    def spy(text: str, *a: Any, **kw: Any) -> list[str]:
+        seen.append(text)
+        return real(text, *a, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(printing, "visual_lines", spy)
+        _client(worker).get(f"/cases/{case.number}/print.pdf")
+        printed_for_worker = "\n".join(seen)
+        seen.clear()
+        assert _client(analyst).get(f"/cases/{case.number}/print.pdf").status_code == 200
+        printed_for_analyst = "\n".join(seen)
+    assert "Amaka" in printed_for_worker and "Interview at the shelter." in printed_for_worker
+    assert "CONFIDENTIAL" in printed_for_worker and "printed for" in printed_for_worker
+    # The field rule: an analyst's copy has the case, never a name, a birth date or a comment's text.
+    assert case.number in printed_for_analyst
+    for secret in ("Amaka", "Obi", "1999-04-02", "Interview at the shelter."):
+        assert secret not in printed_for_analyst, secret
+
+
+def test_it_prints_arabic_joined_and_right_to_left() -> None:
+    from phare.cases.printing import visual_lines
+
+    lines = visual_lines("الحالة 2024-000001 مغلقة", "Helvetica", 10, 400, rtl=True)
+    assert len(lines) == 1
+    line = lines[0]
+    # Joined forms (Arabic presentation forms), the last word of the sentence first, the case number kept whole.
+    assert all(not ("\u0600" <= ch <= "\u06ff") for ch in line)
+    assert line.index("2024-000001") > 0 and line.startswith("\ufe94")  # ة final form of مغلقة, drawn leftmost
+    worker = make_user(make_org())
+    worker.language = "ar"
+    worker.save()
+    case = make_case(worker)
+    r = _client(worker).get(f"/cases/{case.number}/print.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF") and b"DejaVuSans" in r.content

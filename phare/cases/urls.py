@@ -14,6 +14,7 @@ urlpatterns = [
     path("access/requests/", views.access_requests, name="access_requests"),
     path("access/match/<str:token>/", views.withheld_match, name="withheld"),
     path("<str:number>/", views.case_page, name="case"),
+    path("<str:number>/print.pdf", views.case_print, name="print"),
     path("<str:number>/close/", views.case_close, name="close"),
     path("<str:number>/delete/", views.case_delete, name="delete"),
     path("<str:number>/emergency/", views.case_emergency, name="emergency"),

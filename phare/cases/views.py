@@ -161,9 +161,8 @@ def _context_names(p: CaseParticipant) -> tuple[str, ...]:
     return tuple(cf.PERPETRATOR_FIELDS) if p.role == "Perpetrator" else ()
 
 
-@login_required
-def case_page(request: HttpRequest, number: str) -> HttpResponse:
-    case = get_case(request.user, number)
+def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """Everything the case page (and its printed version) shows this reader, each value through the field rule."""
     names = sees_names(request.user)
     keys.preload_person_keys(CaseParticipant.objects.filter(case=case).values_list("person__uid", flat=True))
     participants = list(
@@ -205,6 +204,16 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     ctx["header"] = _header(case, participants, consents, names)
     ctx["on_hold"] = case.legal_holds.filter(released_at__isnull=True).exists()
     ctx["documents"] = _documents(request.user, case) if names else None
+    ctx["participants"] = participants
+    ctx["print_url"] = reverse("cases:print", args=[case.number])
+    return ctx
+
+
+@login_required
+def case_page(request: HttpRequest, number: str) -> HttpResponse:
+    case = get_case(request.user, number)
+    ctx = case_context(request, case)
+    names, participants, grant = ctx["names"], ctx["participants"], ctx["grant"]
     response = render(request, "cases/case.html", ctx)
     # Every read is audited, in the request's transaction, before the page leaves: the auditor can answer
     # "who saw this person". Recorded after rendering because recording takes the audit chain's lock, which
@@ -298,6 +307,24 @@ def _header(case: Case, participants: list[CaseParticipant], consents: list[Cons
         out["consent"], out["consent_class"] = _("No consent recorded"), "warn"
     out["others"] = max(0, len(participants) - 1)
     return out
+
+
+@login_required
+def case_print(request: HttpRequest, number: str) -> HttpResponse:
+    """The case as a PDF in the reader's language, showing what the case page shows them; audited as a read."""
+    from phare.cases.printing import case_pdf
+
+    case = get_case(request.user, number)
+    ctx = case_context(request, case)
+    pdf = case_pdf(ctx, request.user)
+    names = ctx["names"]
+    record("case.printed", actor=request.user, target=case, request=request,
+           detail={"persons": [str(p.person.uid) for p in ctx["participants"]] if names else [], "names_shown": names,
+                   **({"break_glass": ctx["grant"].pk} if ctx["grant"] is not None else {})})  # fmt: skip
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="case-{case.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- opening a case --------------------------------------------------------------------------------------
