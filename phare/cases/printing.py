@@ -21,7 +21,10 @@ from django.utils.translation import get_language, get_language_bidi
 from django.utils.translation import gettext as _
 
 FONTS = Path(__file__).parent / "fonts"
-_LTR_RUN = re.compile(r"[0-9A-Za-z@#][0-9A-Za-z@#\-/:.+_]*[0-9A-Za-z]|[0-9]")
+_LTR = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff@#"  # digits, Latin, Greek, Cyrillic
+# A run that keeps its own left-to-right order inside Arabic: words, numbers, dates, a signed number, with the
+# spaces and joiners between them (a Latin name of two words stays in its order).
+_LTR_RUN = re.compile(rf"[-+]?[{_LTR}](?:[{_LTR}\-/:.+_' ]*[{_LTR}])?")
 _ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
 
 
