@@ -202,3 +202,33 @@ def test_it_moves_documents_when_two_records_merge(team: dict[str, Any]) -> None
     assert doc.person_id == team["person"].pk and doc.subject == str(team["person"].uid)
     keys.reset_caches()
     assert actions.sealed_file(doc).read_bytes() == PDF and doc.title == "ID card"
+
+
+# --- the API ---------------------------------------------------------------------------------------------
+
+
+def test_it_takes_and_lists_documents_through_the_api(team: dict[str, Any]) -> None:
+    from tests.test_api import V1, bearer, token_for
+
+    api = Client()
+    owner = bearer(token_for(team["owner"]))
+    case = team["case"]
+    r = api.post(f"{V1}/cases/{case.uid}/documents", {"file": SimpleUploadedFile("id.pdf", PDF), "kind": "identity",
+                                                      "title": "ID", "person_id": str(team["person"].uid)}, **owner)  # fmt: skip
+    assert r.status_code == 201, r.content
+    doc_id = r.json()["id"]
+    assert r.json()["person_id"] == str(team["person"].uid)
+    listed = api.get(f"{V1}/cases/{case.uid}/documents", **owner).json()["items"]
+    assert [d["id"] for d in listed] == [doc_id]
+    r = api.get(f"{V1}/cases/{case.uid}/documents/{doc_id}/content", **owner)
+    assert r.status_code == 200 and r.content == PDF and r["Content-Disposition"].startswith("attachment;")
+    r = api.post(f"{V1}/cases/{case.uid}/documents", {"file": SimpleUploadedFile("x.exe", b"MZ\x90"), "kind": "other"}, **owner)
+    assert r.status_code == 422
+    # A colleague who cannot open the case: not found, alike for the list, the content and an upload.
+    colleague = bearer(token_for(team["colleague"]))
+    assert api.get(f"{V1}/cases/{case.uid}/documents", **colleague).status_code == 404
+    assert api.get(f"{V1}/cases/{case.uid}/documents/{doc_id}/content", **colleague).status_code == 404
+    r = api.post(f"{V1}/cases/{case.uid}/documents", {"file": SimpleUploadedFile("p.pdf", PDF), "kind": "identity"},
+                 **colleague)  # fmt: skip
+    assert r.status_code == 404
+    assert Document.objects.count() == 1
