@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "phare.dashboards",
     "phare.api",
     "phare.sharing",
+    "phare.documents",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +108,8 @@ PHARE_UPLOAD_KEEP_DAYS = envint("PHARE_UPLOAD_KEEP_DAYS", "7")
 # Days a finished background job (its row: an import's report, an export's request) is kept before
 # `phare retention run` deletes it.
 PHARE_JOB_KEEP_DAYS = envint("PHARE_JOB_KEEP_DAYS", "30")
+# The largest document (MB) a case keeps (phare.documents).
+PHARE_DOCUMENT_MAX_MB = envint("PHARE_DOCUMENT_MAX_MB", "20")
 # An upload too large for memory is sealed as it arrives, never kept in clear in a temporary file.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler", "phare.crypto.uploads.SealedUploadHandler"]
 # An import of a file of at least PHARE_IMPORT_READER_MIN_BYTES reads it in a second process while it writes
