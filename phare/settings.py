@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "phare.api",
     "phare.sharing",
     "phare.documents",
+    "phare.work",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "phare.core.context.navigation",
+                "phare.work.context.bell",
             ]
         },
     }

@@ -197,6 +197,19 @@ def _require_visible(actor: Any, person: Person) -> None:
         raise Http404("Not found")
 
 
+def _gate(actor: Any, case: Case, gated: str) -> None:
+    """Refuse (`NeedsApproval`) a verb the organisation puts behind a supervisor's approval (phare.work.gates)."""
+    from phare.work import gates
+
+    gates.check(actor, case, gated)
+
+
+def _write_roles() -> frozenset[str]:
+    from phare.cases.access import WRITE_ROLES
+
+    return WRITE_ROLES
+
+
 def _same_org(*objs: Model | None) -> None:
     orgs = {getattr(o, "organisation_id", None) for o in objs if o is not None}
     if len(orgs) > 1:
@@ -543,6 +556,7 @@ def close_case(actor: Any, case: Case, *, reason: str, status: str = CaseStatus.
         raise Invalid({"cas_ReasonForCaseClosure": [_("A closed case needs a reason for closure.")]})
     if case.is_closed:
         raise Invalid({"cas_Status": [_("The case is already closed.")]})
+    _gate(actor, case, "close")
     closed = closed or timezone.localdate()
     check("case", {"cas_Status": status, "cas_ReasonForCaseClosure": reason, "cas_OpenedDate": case.cas_OpenedDate,
                    "cas_ClosedDate": closed})  # fmt: skip
@@ -570,14 +584,19 @@ def reopen_case(actor: Any, case: Case, *, reason: str = "", request: HttpReques
         _audit("case.reopen", actor, case, case, request, status_from=old)
 
 
-def reassign_case(actor: Any, case: Case, owner: Any, request: HttpRequest | None = None) -> None:
+def reassign_case(actor: Any, case: Case, owner: Any, request: HttpRequest | None = None, *, note: str = "") -> None:
+    """Give the case a new owner (`note`: the hand-over's reason, shown on the timeline). Pages hand cases over
+    through `phare.work.actions.handovers.hand_over`, which asks for the reason and notifies both sides."""
     if owner is None or owner.organisation_id != case.organisation_id:
         raise Invalid({"cas_CaseOwner": [_("Choose a user of your organisation.")]})
+    if not owner.is_active or owner.role not in _write_roles():
+        raise Invalid({"cas_CaseOwner": [_("Choose a colleague whose role works on cases.")]})
+    _gate(actor, case, "reassign")
     with transaction.atomic():
         old = case.cas_CaseOwner_id
         case.cas_CaseOwner = owner
         case.save()
-        _case_event(case, actor, "reassigned", {"from": old, "to": owner.id})
+        _case_event(case, actor, "reassigned", {"from": old, "to": owner.id}, note=note.strip())
         _audit("case.reassign", actor, case, case, request, owner_from=old, owner_to=owner.id)
 
 
@@ -645,6 +664,7 @@ def update_event(actor: Any, event: TraffickingEvent, data: Data, request: HttpR
 
 def add_support_plan(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> SupportPlan:
     _plan_dates(data)
+    _gate(actor, case, "support_plan")
     plan: SupportPlan = _add(SupportPlan, "support_plan", "case.support_plan.add", actor, case, data, request)
     return plan
 
@@ -711,6 +731,7 @@ def send_referral(actor: Any, case: Case, data: Data, request: HttpRequest | Non
     check("referral", record)
     target = data.get("cas_ReferredOrganisation")
     _same_org(case, target)
+    _gate(actor, case, "referral")
     with transaction.atomic():
         r = Referral.objects.create(organisation_id=case.organisation_id, case=case, direction=Direction.OUTGOING,
                                     to_tenant_id=getattr(target, "tenant_id", None), **record)  # fmt: skip
@@ -729,6 +750,9 @@ def receive_referral(actor: Any, case: Case, data: Data, request: HttpRequest | 
                                     **record)  # fmt: skip
         _case_event(case, actor, "referred", {"direction": "Incoming", "referral": r.id})
         _audit("case.referral.receive", actor, r, case, request)
+        from phare.work.actions.notifications import referral_received
+
+        referral_received(actor, case, r)
     return r
 
 

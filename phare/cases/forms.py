@@ -448,6 +448,12 @@ class CaseFilterForm(forms.Form):
     trafficking = forms.ChoiceField(label=_("Trafficking Status"), required=False)
     opened_from = forms.DateField(label=_("Opened from"), required=False, widget=DateInput())
     opened_to = forms.DateField(label=_("Opened until"), required=False, widget=DateInput())
+    attention = forms.ChoiceField(label=_("Needs attention"), required=False,
+                                  choices=[("", _("Any")), ("overdue", _("Overdue")),
+                                           ("approval", _("Waiting for approval"))])  # fmt: skip
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+        ("", _("Newest first")), ("opened", _("Oldest first")), ("number", _("Case number")),
+        ("-number", _("Case number, last first")), ("-updated", _("Last activity")), ("status", _("Status"))])
 
     def __init__(self, *args: Any, owners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

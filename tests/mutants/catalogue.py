@@ -47,6 +47,10 @@ T_THROTTLE = "tests/test_signin_throttle.py"
 T_SIGNIN_MFA = "tests/test_signin_mfa.py"
 T_SHARING = "tests/test_sharing.py"
 T_LIMITS = "tests/htcds/test_sources_limits.py"
+T_TASKS = "tests/test_tasks.py"
+T_NOTIFY = "tests/test_notifications.py"
+T_APPROVALS = "tests/test_approvals.py"
+T_HANDOVERS = "tests/test_handovers.py"
 
 CATALOGUE: list[Mutant] = [
     # --- the tenant boundary --------------------------------------------------------------------------------
@@ -502,6 +506,57 @@ CATALOGUE: list[Mutant] = [
      "replace": "",
      "tests": ["tests/test_api_docs.py::test_it_shows_html_in_markdown_as_text"],
      "why": "Markdown on the API docs page never passes raw HTML through"},
+    # --- the work around cases (tasks, notifications, approvals, hand-overs) ------------------------------------
+    {"id": "work-tasks-on-any-case", "file": "phare/work/access.py",
+     "find": "    return qs.filter(case__in=visible_cases(user).values(\"id\"))",
+     "replace": "    return qs",
+     "tests": [T_TASKS + "::test_it_never_shows_a_task_on_a_case_its_reader_may_not_open"],
+     "why": "a task never reveals a case its reader may not open"},
+    {"id": "work-notifications-on-any-case", "file": "phare/work/access.py",
+     "find": "    return own.filter(Q(case__isnull=True) | Q(case__in=visible_cases(user).values(\"id\")))",
+     "replace": "    return own",
+     "tests": [T_NOTIFY + "::test_it_hides_a_notification_about_a_case_the_reader_can_no_longer_open"],
+     "why": "a notification never reveals a case its reader may no longer open"},
+    {"id": "work-task-for-anyone", "file": "phare/work/access.py",
+     "find": "    return visible_cases(user).filter(pk=case.pk).exists()\n",
+     "replace": "    return True\n",
+     "tests": [T_TASKS + "::test_it_refuses_an_assignee_who_may_not_work_the_case"],
+     "why": "a task goes only to a colleague who may work its case"},
+    {"id": "work-task-unaudited", "file": "phare/work/actions/tasks.py",
+     "find": "        _audit(\"task.create\", actor, task, request, assignee=assignee.pk, due=due.isoformat())",
+     "replace": "        pass",
+     "tests": [T_TASKS + "::test_it_creates_changes_completes_and_reopens_a_task_each_audited"],
+     "why": "every task write is audited"},
+    {"id": "work-gate-open", "file": "phare/work/gates.py",
+     "find": "        raise NeedsApproval(gated)",
+     "replace": "        pass",
+     "tests": [T_APPROVALS + "::test_it_refuses_a_gated_close_until_a_supervisor_approves"],
+     "why": "until approved, a gated action has not happened"},
+    {"id": "work-gate-opens-for-anything", "file": "phare/work/gates.py",
+     "find": "    if _APPROVED.get() == (case.pk, gated) or decides_alone(actor):",
+     "replace": "    if _APPROVED.get() is not None or decides_alone(actor):",
+     "tests": [T_APPROVALS + "::test_it_opens_the_gate_only_for_the_approved_case_and_action"],
+     "why": "an approval opens the gate for its own case and action only"},
+    {"id": "work-anyone-decides", "file": "phare/work/actions/approvals.py",
+     "find": "    if not can_manage(actor) or req.organisation_id != actor.organisation_id:",
+     "replace": "    if req.organisation_id != actor.organisation_id:",
+     "tests": [T_APPROVALS + "::test_it_lets_no_one_approve_their_own_request_nor_a_case_worker_decide"],
+     "why": "only a supervisor or admin decides a request"},
+    {"id": "work-handover-to-any-role", "file": "phare/work/actions/handovers.py",
+     "find": "            or receiver.role not in WORKING_ROLES):  # fmt: skip",
+     "replace": "            ):  # fmt: skip",
+     "tests": [T_HANDOVERS + "::test_it_asks_for_a_reason_and_offers_only_working_roles"],
+     "why": "a case is handed only to a colleague whose role works cases"},
+    {"id": "work-receivers-any-role", "file": "phare/work/access.py",
+     "find": "                                            role__in=WORKING_ROLES)\n            .exclude(",
+     "replace": "                                            )\n            .exclude(",
+     "tests": [T_HANDOVERS + "::test_it_asks_for_a_reason_and_offers_only_working_roles"],
+     "why": "the hand-over page offers only colleagues whose role works cases"},
+    {"id": "work-offer-names-the-case", "file": "phare/work/actions/handovers.py",
+     "find": "            notify(receiver, Kind.HANDOVER_OFFERED, subject=h, actor=actor)",
+     "replace": "            notify(receiver, Kind.HANDOVER_OFFERED, case=case, subject=h, actor=actor)",
+     "tests": [T_HANDOVERS + "::test_it_waits_for_the_receiver_when_the_organisation_asks"],
+     "why": "an offered hand-over does not point at a case its receiver cannot open yet"},
     # --- robustness ------------------------------------------------------------------------------------------
     {"id": "limits-no-workbook-check", "file": "htcds/sources/tabular.py",
      "find": "    limits.check_workbook(path)  # before the reader allocates the sheet's whole rectangle",
