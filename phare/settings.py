@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "phare.dashboards",
     "phare.api",
     "phare.sharing",
+    "phare.referrals",
 ]
 
 MIDDLEWARE = [
