@@ -15,4 +15,5 @@ urlpatterns = [
     path("dashboards/", include("phare.dashboards.urls")),
     path("api/", include("phare.api.urls")),
     path("sharing/", include("phare.sharing.urls")),
+    path("referrals/", include("phare.referrals.urls")),
 ]
