@@ -50,6 +50,8 @@ def configure(tree: Path, modules: list[str]) -> None:
         "", "[tool.mutmut]",
         'source_paths = ["phare", "htcds"]',
         f"only_mutate = {json.dumps(modules)}",
+        # mutmut copies only the source paths and tests; some tests read the tools, scripts and docs beside them
+        'also_copy = ["tools", "scripts", "docs", "bench", "README.md", "Makefile"]',
         'pytest_add_cli_args = ["-p", "no:warnings", "-m", "not browser", "-x", "-q"]',
         f"pytest_add_cli_args_test_selection = {json.dumps(['tests/', *SLOW_OR_BROWSER])}",
         "",
@@ -98,14 +100,14 @@ def main() -> int:
     if not args.resume or not tree.exists():
         tree = copy_tree(work)
         configure(tree, args.modules)
-    env = {**os.environ, "PHARE_DATA_DIR": str(work / "data")}
+    env = {**os.environ, "PHARE_DATA_DIR": str(work / "data"), "PHARE_SHARED": os.getenv("PHARE_SHARED", str(ROOT.parent / "shared"))}
     env.pop("DATABASE_URL", None)  # SQLite: the score is about the guards, not the database
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
     run = subprocess.run([str(mutmut), "run", "--max-children", str(args.children)], cwd=tree, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     seconds = round(time.monotonic() - started)
-    result = {"tool": "mutmut " + subprocess.run([str(mutmut), "--version"], capture_output=True, text=True).stdout.split()[-1],
+    result = {"tool": "mutmut " + subprocess.run([str(mutmut), "--version"], cwd=tree, capture_output=True, text=True).stdout.split()[-1],
               "modules": args.modules, "seconds": seconds, "exit_status": run.returncode,
               "cores": os.cpu_count(), "target_score": 0.9, **scores(tree)}  # fmt: skip
     RESULTS.write_text(json.dumps(result, indent=1) + "\n", "utf-8")
