@@ -111,9 +111,10 @@ def list_organisation(actor: Any, data: dict[str, Any], request: HttpRequest | N
 # --- consent -----------------------------------------------------------------------------------------------
 
 
-def record_consent(actor: Any, case: Case, recipient: Organisation, *, given: date | None = None,
-                   how: str = "", request: HttpRequest | None = None) -> Consent:  # fmt: skip
-    """The person's consent to be referred to `recipient`: an HTCDS consent with purpose Referral, scoped."""
+def record_consent(actor: Any, case: Case, recipient: Organisation | None, *, partner: str = "",
+                   given: date | None = None, how: str = "", request: HttpRequest | None = None) -> Consent:  # fmt: skip
+    """The person's consent to be referred to `recipient` (an organisation of this instance) or `partner` (the
+    card id of an organisation on another system): an HTCDS consent with purpose Referral, scoped to it."""
     _require(actor)
     who = parts.primary_participant(case)
     data: dict[str, Any] = {"con_Consent": True, "con_Purpose": ["Referral"], "con_Date": given or timezone.localdate(),
@@ -122,16 +123,20 @@ def record_consent(actor: Any, case: Case, recipient: Organisation, *, given: da
         data["con_HowInformed"] = how
     with transaction.atomic():
         consent = case_actions.record_consent(actor, case, data, request=request)
-        ReferralConsent.objects.create(organisation_id=case.organisation_id, consent=consent, recipient=recipient)
+        ReferralConsent.objects.create(organisation_id=case.organisation_id, consent=consent, recipient=recipient,
+                                       partner=partner if recipient is None else "")  # fmt: skip
         audit.record("referral.consent.record", actor=actor, target=consent, request=request,
-                     detail={"case": case.number, "recipient": recipient.pk})  # fmt: skip
+                     detail={"case": case.number, "recipient": recipient.pk if recipient else partner})  # fmt: skip
     return consent
 
 
-def live_consent(case: Case, recipient_id: int) -> Consent | None:
-    """The person's consent, not withdrawn, to be referred to this organisation."""
-    scoped = ReferralConsent.objects.filter(organisation_id=case.organisation_id, recipient_id=recipient_id,
-                                            consent__case=case).values("consent_id")  # fmt: skip
+def live_consent(case: Case, recipient_id: int | None, partner: str = "") -> Consent | None:
+    """The person's consent, not withdrawn, to be referred to this organisation (or partner on another system)."""
+    to = {"recipient_id": recipient_id} if recipient_id is not None else {"recipient__isnull": True, "partner": partner}
+    if recipient_id is None and not partner:
+        return None
+    scoped = ReferralConsent.objects.filter(organisation_id=case.organisation_id, consent__case=case,
+                                            **to).values("consent_id")  # fmt: skip
     for c in Consent.objects.filter(pk__in=scoped, con_Consent=True, con_WithdrawnDate__isnull=True).order_by("-id"):
         if "Referral" in (c.con_Purpose or []):
             return c
@@ -247,12 +252,21 @@ def shared_content(user: Any, t: Transfer) -> dict[str, Any]:
         return {}
 
 
-def _import(actor: Any, t: Transfer, bundle: dict[str, Any], request: HttpRequest | None) -> Case:
-    """A new case in the receiver's tenant from the shared bundle, through the ordinary verbs (each audited),
-    every personal field sealed under the receiver's own keys."""
+def check_bundle(bundle: dict[str, Any]) -> None:
     found = errors(validate_bundle(bundle))
     if found:
         raise Refused("referral-invalid-bundle", "; ".join(f"{p.path}: {p.message}" for p in found[:5]))
+
+
+def _import(actor: Any, t: Transfer, bundle: dict[str, Any], request: HttpRequest | None) -> Case:
+    return import_bundle(actor, bundle, _partner_entry(actor.organisation_id, t.organisation), t.referral_id, request)
+
+
+def import_bundle(actor: Any, bundle: dict[str, Any], referring: ExternalOrganisation, source_referral_id: int | None,
+                  request: HttpRequest | None) -> Case:  # fmt: skip
+    """A new case in the receiver's tenant from a shared bundle, through the ordinary verbs (each audited),
+    every personal field sealed under the receiver's own keys."""
+    check_bundle(bundle)
     skipped: list[str] = []
     person_rec = (bundle.get("persons") or [{}])[0]
     part_rec = (bundle.get("participants") or [{}])[0]
@@ -261,13 +275,14 @@ def _import(actor: Any, t: Transfer, bundle: dict[str, Any], request: HttpReques
                                   context=model_values(CaseParticipant, part_rec, skipped), request=request)  # fmt: skip
     person = case.primary_person
     out = (bundle.get("referrals") or [{}])[0]
-    incoming = {"cas_ReferringOrganisation": _partner_entry(actor.organisation_id, t.organisation),
+    incoming = {"cas_ReferringOrganisation": referring,
                 "cas_IncomingReferralDate": date.fromisoformat(out["cas_OutgoingReferralDate"])
                 if out.get("cas_OutgoingReferralDate") else timezone.localdate(),
                 "cas_ReasonForIncomingReferral": out.get("cas_ReasonForOutgoingReferral", ""),
                 "cas_IncomingReferralDetails": out.get("cas_OutgoingReferralDetails", "")}  # fmt: skip
     r = case_actions.receive_referral(actor, case, incoming, request=request)
-    Referral.objects.filter(pk=r.pk).update(source_referral_id=t.referral_id)
+    if source_referral_id is not None:
+        Referral.objects.filter(pk=r.pk).update(source_referral_id=source_referral_id)
     for rec in bundle.get("consents") or ():
         case_actions.record_consent(actor, case, {**model_values(Consent, rec, skipped), "person": person}, request=request)
     from phare.cases.models import SupportPlan, TraffickingEvent

@@ -64,7 +64,9 @@ class ReferralConsent(models.Model):
 
     organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+")
     consent = models.OneToOneField("cases.Consent", models.CASCADE, related_name="referral_scope")
-    recipient = models.ForeignKey(ORG, models.CASCADE, related_name="+", db_index=False)
+    # An organisation of this instance, or a partner on another system (its card's `id`).
+    recipient = models.ForeignKey(ORG, models.CASCADE, null=True, related_name="+", db_index=False)
+    partner = models.CharField(max_length=255, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "recipient"], name="refconsent_org_recipient")]
