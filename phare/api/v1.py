@@ -1182,3 +1182,9 @@ def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Status[di
         raise Unprocessable([records.problem("missing-required", "org_Name", "An organisation needs a name.", None,
                                              "body.org_Name")])  # fmt: skip
     return Status(201, organisation_json(actions.add_external_organisation(user, values, request=request)))
+
+
+# Referral packages between systems (phare.referrals.api): mounted last, since it builds on the helpers above.
+from phare.referrals.api import router as _referrals_router  # noqa: E402
+
+api.add_router("/referrals", _referrals_router)

@@ -196,3 +196,123 @@ def case_transfers(user: Any, case: Any) -> list[Transfer]:
     return list(Transfer.objects.filter(Q(organisation_id=user.organisation_id, case=case)
                                         | Q(receiver_id=user.organisation_id, receiver_case=case))
                 .select_related("organisation", "receiver").order_by("-sent_at"))  # fmt: skip
+
+
+# --- between systems: cards, partners, packages ---------------------------------------------------------------
+
+
+class TrustForm(forms.Form):
+    card = forms.FileField(label=gettext_lazy("The partner's card (JSON)"))
+    fingerprint = forms.CharField(label=gettext_lazy("Fingerprint the partner gave you"), required=False, max_length=100)
+
+
+@login_required
+def partners(request: HttpRequest) -> HttpResponse:
+    """The organisation's card (download), its trusted partners on other systems, and (admins) trusting a card."""
+    import json
+
+    from phare.referrals import packages
+    from phare.referrals.models import TrustedCard
+
+    user: Any = request.user
+    _require_refer(user)
+    form = TrustForm(request.POST or None, request.FILES or None) if can(user, MANAGE_USERS) else None
+    if form is not None and request.method == "POST" and form.is_valid():
+        try:
+            c = json.loads(form.cleaned_data["card"].read(200_000))
+            row = packages.trust(user, user.organisation, c, expected=form.cleaned_data["fingerprint"], request=request)
+        except (ValueError, packages.PackageRefused) as e:
+            form.add_error(None, getattr(e, "message", _("This is not an organisation card.")))
+        else:
+            messages.success(request, _("You now trust %(name)s.") % {"name": row.name})
+            return HttpResponseRedirect(reverse("referrals:partners"))
+    mine = packages.card(user.organisation)
+    rows = TrustedCard.objects.filter(organisation_id=user.organisation_id, revoked_at__isnull=True).order_by("name")
+    return render(request, "referrals/partners.html", {
+        "card": mine, "fingerprint": packages.show_fingerprint(mine["fingerprint"]), "form": form,
+        "partners": [{"p": p, "fingerprint": packages.show_fingerprint(p.fingerprint)} for p in rows]})  # fmt: skip
+
+
+@login_required
+def card_download(request: HttpRequest) -> HttpResponse:
+    import json
+
+    from phare.referrals import packages
+
+    user: Any = request.user
+    _require_refer(user)
+    response = HttpResponse(json.dumps(packages.card(user.organisation), indent=2, ensure_ascii=False),
+                            content_type="application/json")  # fmt: skip
+    response["Content-Disposition"] = f'attachment; filename="{user.organisation.slug}-card.json"'
+    return response
+
+
+class PackForm(ReferForm):
+    partner = forms.ChoiceField(label=gettext_lazy("Partner on another system"))
+
+    def __init__(self, user: Any, *args: Any, **kw: Any) -> None:
+        super().__init__(user, *args, **kw)
+        from phare.referrals.models import TrustedCard
+
+        del self.fields["to"]
+        field: Any = self.fields["partner"]
+        field.choices = [(t.fingerprint, t.name) for t in TrustedCard.objects.filter(
+            organisation_id=user.organisation_id, revoked_at__isnull=True).order_by("name")]  # fmt: skip
+
+
+@login_required
+def package_make(request: HttpRequest, number: str) -> HttpResponse:
+    """Download a referral package of a case for a trusted partner on another system."""
+    from phare.referrals import packages
+
+    user: Any = request.user
+    _require_refer(user)
+    case = get_case(user, number)
+    form = PackForm(user, request.POST or None, initial={"parts": list(parts.DEFAULT_PARTS)})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        partner = packages.trusted(user.organisation, fp=d["partner"])
+        try:
+            if partner is None:
+                raise packages.PackageRefused("partner-untrusted")
+            if d["consent"] and actions.live_consent(case, None, partner.partner_id) is None:
+                actions.record_consent(user, case, None, partner=partner.partner_id, how=d["how_informed"], request=request)
+            token, claims = packages.pack(user, case, partner, services=d["services"], chosen=d["parts"],
+                                          urgency=d["urgency"], reason=d["reason"], details=d["details"], request=request)  # fmt: skip
+        except (actions.Refused, packages.PackageRefused) as e:
+            form.add_error(None, e.message)
+        else:
+            response = HttpResponse(token + "\n", content_type="application/jose")
+            response["Content-Disposition"] = f'attachment; filename="referral-{claims["id"]}.jwe"'
+            return response
+    preview = [{"part": x["part"], "rows": [(_label(k), display_value(k, v)) for k, v in x["rows"]], "default": x["default"]}
+               for x in parts.preview(case)]  # fmt: skip
+    record("referral.preview_viewed", actor=user, request=request, target=case, detail={"case": case.number})
+    return render(request, "referrals/package.html", {"case": case, "form": form, "preview": preview})
+
+
+class OpenForm(forms.Form):
+    package = forms.FileField(label=gettext_lazy("Referral package"), required=False)
+    token = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+@login_required
+def package_open(request: HttpRequest) -> HttpResponse:
+    """Upload a package: checked and shown as a dry run; imported when confirmed."""
+    from phare.referrals import packages
+
+    user: Any = request.user
+    _require_refer(user)
+    form = OpenForm(request.POST or None, request.FILES or None)
+    result = None
+    token = ""
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["package"]
+        token = upload.read(5_000_000).decode("ascii", "replace") if upload else form.cleaned_data["token"]
+        confirm = request.POST.get("confirm") == "1" and not upload
+        result = packages.open_package(user, token, dry_run=not confirm, request=request)
+        if result.ok and not result.dry_run and result.case:
+            messages.success(request, _("Imported: case %(n)s is open.") % {"n": result.case})
+            return HttpResponseRedirect(reverse("cases:case", args=[result.case]))
+    shown = _rows(result.claims.get("bundle") or {}) if result is not None and result.ok else []
+    return render(request, "referrals/open.html", {"form": form, "result": result, "token": token, "shared": shown})
