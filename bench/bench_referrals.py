@@ -83,8 +83,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "referrals.json")
     args = ap.parse_args()
 
-    sender_sign, sender_enc = OKPKey.generate_key("Ed25519"), OKPKey.generate_key("X25519")
-    recv_sign, recv_enc = OKPKey.generate_key("Ed25519"), OKPKey.generate_key("X25519")
+    sender_sign, recv_enc = OKPKey.generate_key("Ed25519"), OKPKey.generate_key("X25519")
     sign_pub = packages._public(sender_sign, "sig", packages.SIGN_ALG)
     to_pub = packages._public(recv_enc, "enc", packages.KEY_ALG)
     iss, aud = "urn:phare:org:bench-sender", "urn:phare:org:bench-receiver"
