@@ -75,7 +75,7 @@ def test_the_same_through_the_api() -> None:
     case = rich_case(ua)
     body = {"case": case.number, "partner": card_b["fingerprint"], "services": ["Legal"]}
     r = Client().post(f"{V1}/referrals/packages", body, content_type="application/json", **bearer(token_for(ua)))
-    assert r.status_code == 422 and r.json()["code"] == "referral-no-consent"
+    assert r.status_code == 422 and r.json()["detail"][0]["code"] == "referral-no-consent"
     from phare.referrals import actions
 
     actions.record_consent(ua, case, None, partner=card_b["id"])
@@ -88,4 +88,4 @@ def test_the_same_through_the_api() -> None:
     done = Client().post(f"{V1}/referrals/packages/open", {"package": pkg}, content_type="application/json", **bearer(tb))
     assert done.status_code == 200 and done.json()["case"]
     bad = Client().post(f"{V1}/referrals/packages/open", {"package": pkg}, content_type="application/json", **bearer(tb))
-    assert bad.status_code == 422 and bad.json()["code"] == "package-replayed"
+    assert bad.status_code == 422 and bad.json()["detail"][0]["code"] == "package-replayed"

@@ -11,11 +11,11 @@ from ninja import Router, Schema, Status
 from pydantic import Field as PField
 
 from phare.accounts.permissions import MANAGE_USERS, can
-from phare.api.v1 import ERRORS, Denied, Error, need, need_personal
+from phare.api.v1 import ERRORS, Denied, need, need_personal
 from phare.cases.access import get_case
 from phare.referrals import actions, packages, parts
 
-router = Router(tags=["referral packages"])
+router: Router = Router(tags=["referral packages"])
 
 
 class TrustIn(Schema):
@@ -37,13 +37,9 @@ class OpenIn(Schema):
     dry_run: bool = False
 
 
-class Refusal(Schema):
-    code: str
-    message: str
-
-
 def _refuse(e: Any) -> Status[dict[str, Any]]:
-    return Status(422, {"code": e.code, "message": e.message})
+    """A refusal in the API's one problem format (the reason's stable code, its message)."""
+    return Status(422, {"detail": [{"code": e.code, "message": e.message, "path": "body"}]})
 
 
 @router.get("/card", response={200: dict[str, Any], **ERRORS}, summary="Your organisation's card")
@@ -52,7 +48,7 @@ def get_card(request: HttpRequest) -> dict[str, Any]:
     return packages.card(user.organisation)
 
 
-@router.post("/partners", response={201: dict[str, Any], 422: Refusal, 400: Error, 401: Error, 403: Error},
+@router.post("/partners", response={201: dict[str, Any], **ERRORS},
              summary="Trust a partner's card")  # fmt: skip
 def trust_partner(request: HttpRequest, payload: TrustIn) -> Status[dict[str, Any]]:
     user = need(request, "organisations:write")
@@ -65,7 +61,7 @@ def trust_partner(request: HttpRequest, payload: TrustIn) -> Status[dict[str, An
     return Status(201, {"partner": row.partner_id, "name": row.name, "fingerprint": row.fingerprint})
 
 
-@router.post("/packages", response={201: dict[str, Any], 422: Refusal, 400: Error, 401: Error, 403: Error, 404: Error},
+@router.post("/packages", response={201: dict[str, Any], **ERRORS},
              summary="Pack the chosen parts of a case for a trusted partner")  # fmt: skip
 def pack(request: HttpRequest, payload: PackIn) -> Status[dict[str, Any]]:
     user = need(request, "cases:read", "cases:write")
@@ -83,7 +79,7 @@ def pack(request: HttpRequest, payload: PackIn) -> Status[dict[str, Any]]:
                         "parts": claims["referral"]["parts"], "package": token})  # fmt: skip
 
 
-@router.post("/packages/open", response={200: dict[str, Any], 422: Refusal, 400: Error, 401: Error, 403: Error},
+@router.post("/packages/open", response={200: dict[str, Any], **ERRORS},
              summary="Check a package addressed to your organisation, and import it unless dry_run")  # fmt: skip
 def open_package(request: HttpRequest, payload: OpenIn) -> Status[dict[str, Any]]:
     user = need(request, "cases:read", "cases:write")
@@ -93,5 +89,5 @@ def open_package(request: HttpRequest, payload: OpenIn) -> Status[dict[str, Any]
     except actions.Refused as e:
         return _refuse(e)
     if not out.ok:
-        return Status(422, {"code": out.code, "message": out.message})
+        return Status(422, {"detail": [{"code": out.code, "message": out.message, "path": "body.package"}]})
     return Status(200, out.to_dict())
