@@ -40,7 +40,7 @@ class Part:
 
 
 PARTS: tuple[Part, ...] = (
-    Part("referral", _("Referral"), _("Why and when you refer, your details for the receiver, and the person's "
+    Part("referral", _("Referral"), _("Why and when you refer, and the person's "
                                       "consent to this referral."), {
         "referral": ("cas_ReasonForOutgoingReferral", "cas_OutgoingReferralDate", "cas_OutgoingReferralDetails"),
         "consent": ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed"),
