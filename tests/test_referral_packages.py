@@ -77,11 +77,12 @@ def test_it_packs_signs_encrypts_and_opens_with_a_dry_run_then_imports() -> None
     assert person.prs_FirstName == "Amaka" and not person.prs_IdentityNumber
     again = packages.open_package(ub, token)
     assert not again.ok and again.code == "package-replayed"
+    assert packages.open_package(ub, token, dry_run=True).code == "package-replayed"
     # the same person again: the dry run names the case that may be theirs
     token2, _c, _ = _packed(ua, pa)
     assert packages.open_package(ub, token2, dry_run=True).matches == [done.case]
     assert AuditEvent.objects.filter(action="referral.package.open", organisation=b).count() == 1
-    assert AuditEvent.objects.filter(action="referral.package.refused", organisation=b).count() == 1
+    assert AuditEvent.objects.filter(action="referral.package.refused", organisation=b).count() == 2
 
 
 def test_it_refuses_without_consent_or_trust() -> None:
@@ -105,6 +106,14 @@ def test_it_refuses_expired_misaddressed_untrusted_and_unsigned_packages() -> No
     packages.trust(uc, c, packages.card(a))
     token, claims, _ = _packed(ua, pa)
     assert packages.open_package(uc, token).code == "package-not-addressed"
+    # signed by A for C but encrypted to B (a package forwarded to the wrong party), or claiming another issuer
+    kp = packages.keypair(a)
+    sign, _enc = packages.private_keys(kp)
+    b_enc_key = packages.card(b)["keys"][1]
+    for bad, code in (({"aud": "urn:phare:org:pr-c"}, "package-not-addressed"),
+                      ({"iss": "urn:phare:org:someone-else"}, "package-untrusted")):  # fmt: skip
+        forwarded = packages.seal({**claims, "id": f"f-{code}", **bad}, sign, kp.kid, b_enc_key)
+        assert packages.open_package(ub, forwarded).code == code
     # B stops trusting A
     TrustedCard.objects.filter(organisation=b).update(revoked_at=claims and TrustedCard.objects.first().created)  # type: ignore[union-attr]
     assert packages.open_package(ub, token).code == "package-untrusted"
