@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "phare.sharing",
     "phare.documents",
     "phare.work",
+    "phare.referrals",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("phare.api.urls")),
     path("sharing/", include("phare.sharing.urls")),
     path("work/", include("phare.work.urls")),
+    path("referrals/", include("phare.referrals.urls")),
 ]
 
 # Error pages in the site's look and the reader's language (phare/core/errors.py).

@@ -1266,3 +1266,7 @@ def add_document(request: HttpRequest, case_id: UUID, file: File[UploadedFile], 
 from phare.work.api import router as work_router  # noqa: E402
 
 api.add_router("", work_router)
+# Referral packages between systems (phare.referrals.api): mounted last, since it builds on the helpers above.
+from phare.referrals.api import router as _referrals_router  # noqa: E402
+
+api.add_router("/referrals", _referrals_router)

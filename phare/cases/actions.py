@@ -569,6 +569,9 @@ def close_case(actor: Any, case: Case, *, reason: str, status: str = CaseStatus.
         case.save()
         _case_event(case, actor, "closed", {"from": old, "to": status}, note=reason.strip())
         _audit("case.close", actor, case, case, request, status=status)
+        from phare.referrals.actions import case_closed
+
+        case_closed(actor, case, request)  # a case opened from a referral reports its closure to the sender
 
 
 def reopen_case(actor: Any, case: Case, *, reason: str = "", request: HttpRequest | None = None) -> None:
@@ -705,6 +708,9 @@ def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, re
         consent.save()
         _case_event(consent.case, actor, "withdrawn", {"record": "consent", "uid": str(consent.uid)})
         _audit("case.consent.withdraw", actor, consent, consent.case, request)
+        from phare.referrals.actions import consent_withdrawn
+
+        consent_withdrawn(actor, consent, request)  # referrals resting on this consent stop, and the receiver is told
 
 
 def record_assessment(actor: Any, case: Case, data: Data, answers: Iterable[Mapping[str, str]],
