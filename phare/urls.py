@@ -17,4 +17,11 @@ urlpatterns = [
     path("api/", include("phare.api.urls")),
     path("sharing/", include("phare.sharing.urls")),
     path("work/", include("phare.work.urls")),
+    path("referrals/", include("phare.referrals.urls")),
 ]
+
+# Error pages in the site's look and the reader's language (phare/core/errors.py).
+handler400 = "phare.core.errors.bad_request"
+handler403 = "phare.core.errors.permission_denied"
+handler404 = "phare.core.errors.page_not_found"
+handler500 = "phare.core.errors.server_error"

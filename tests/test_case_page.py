@@ -91,7 +91,8 @@ def test_it_opens_a_case_from_the_form_and_shows_htcds_messages_next_to_fields()
     r = cl.post("/cases/new/", {"role": "Victim", "p-prs_FirstName": "Esi", "p-prs_MobilePhone": "0801 234",
                                 "v-vic_TypeOfExploitation": ["ForcedLabour"]})  # fmt: skip
     assert r.status_code == 200
-    assert b"E.164" in r.content  # the validator's message, next to the phone field
+    assert b'id="id_p-prs_MobilePhone_error"' in r.content and b"country code" in r.content  # next to the field
+    assert b"E.164" not in r.content  # in words a worker uses
     r = cl.post("/cases/new/", {"role": "Victim", "p-prs_FirstName": "Esi", "p-prs_SecondName": "Mensah",
                                 "p-prs_Gender": "Feminine", "p-prs_Citizenship": ["GH"],
                                 "v-vic_TypeOfExploitation": ["ForcedLabour", "ForcedBegging"],
@@ -165,9 +166,9 @@ def test_it_shows_htcds_messages_next_to_fields_in_the_users_language() -> None:
     worker = make_user(make_org())
     worker.language = "es"
     worker.save()
-    r = _client(worker).post("/cases/new/", {"role": "Victim", "p-prs_FirstName": "Esi", "p-prs_MobilePhone": "0801 234"})
+    r = _client(worker).post("/cases/new/", {"role": "Victim", "p-prs_FirstName": "Esi", "p-prs_Birthdate": "2999-01-01"})
     assert r.status_code == 200
     with translation.override("es"):
-        sentence = translation.gettext(CODES["invalid-phone"])
-    assert sentence != CODES["invalid-phone"] and sentence in r.content.decode()
-    assert "is not an E.164 number" not in r.content.decode()
+        sentence = translation.gettext(CODES["future-date"])
+    assert sentence != CODES["future-date"] and sentence in r.content.decode()
+    assert "is in the future" not in r.content.decode()
