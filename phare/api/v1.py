@@ -1261,3 +1261,12 @@ def add_document(request: HttpRequest, case_id: UUID, file: File[UploadedFile], 
     doc = documents.upload_document(user, case, file, kind=kind, title=title[:255], person=person, consent=consent,
                                     request=request)  # fmt: skip
     return Status(201, document_json(doc))
+# --- the work around cases (tasks): phare.work.api, on the same API, its auth and its error handlers ---------
+
+from phare.work.api import router as work_router  # noqa: E402
+
+api.add_router("", work_router)
+# Referral packages between systems (phare.referrals.api): mounted last, since it builds on the helpers above.
+from phare.referrals.api import router as _referrals_router  # noqa: E402
+
+api.add_router("/referrals", _referrals_router)

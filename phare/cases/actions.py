@@ -197,6 +197,19 @@ def _require_visible(actor: Any, person: Person) -> None:
         raise Http404("Not found")
 
 
+def _gate(actor: Any, case: Case, gated: str) -> None:
+    """Refuse (`NeedsApproval`) a verb the organisation puts behind a supervisor's approval (phare.work.gates)."""
+    from phare.work import gates
+
+    gates.check(actor, case, gated)
+
+
+def _write_roles() -> frozenset[str]:
+    from phare.cases.access import WRITE_ROLES
+
+    return WRITE_ROLES
+
+
 def _same_org(*objs: Model | None) -> None:
     orgs = {getattr(o, "organisation_id", None) for o in objs if o is not None}
     if len(orgs) > 1:
@@ -481,6 +494,27 @@ def update_case(actor: Any, case: Case, data: Data, request: HttpRequest | None 
     return changed
 
 
+# The case's own HTCDS fields a file may state (its owner and organisations are matched, not typed).
+CASE_FILE_FIELDS = ("cas_Status", "cas_OpenedDate", "cas_ClosedDate", "cas_ReasonForCaseClosure")
+
+
+def update_case_fields(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> list[str]:
+    """The case's HTCDS fields as an imported file states them (a re-import of a changed row): its status, dates and
+    closure reason, checked as the standard says, and recorded as a status change when the status moves."""
+    data = {k: v for k, v in data.items() if k in CASE_FILE_FIELDS}
+    check("case", {k: v for k, v in data.items() if v not in (None, "")})
+    with transaction.atomic():
+        before = case.cas_Status
+        changed = _assign(case, data)
+        if not changed:
+            return changed
+        case.save()
+        if "cas_Status" in changed:
+            _case_event(case, actor, "status", {"from": before, "to": case.cas_Status})
+        _audit("case.update", actor, case, case, request, fields=changed)
+    return changed
+
+
 def set_programme(actor: Any, case: Case, programme: str, request: HttpRequest | None = None) -> None:
     """Put the case in one of the organisation's programmes ("" for none)."""
     require_open(case)
@@ -522,6 +556,7 @@ def close_case(actor: Any, case: Case, *, reason: str, status: str = CaseStatus.
         raise Invalid({"cas_ReasonForCaseClosure": [_("A closed case needs a reason for closure.")]})
     if case.is_closed:
         raise Invalid({"cas_Status": [_("The case is already closed.")]})
+    _gate(actor, case, "close")
     closed = closed or timezone.localdate()
     check("case", {"cas_Status": status, "cas_ReasonForCaseClosure": reason, "cas_OpenedDate": case.cas_OpenedDate,
                    "cas_ClosedDate": closed})  # fmt: skip
@@ -534,6 +569,9 @@ def close_case(actor: Any, case: Case, *, reason: str, status: str = CaseStatus.
         case.save()
         _case_event(case, actor, "closed", {"from": old, "to": status}, note=reason.strip())
         _audit("case.close", actor, case, case, request, status=status)
+        from phare.referrals.actions import case_closed
+
+        case_closed(actor, case, request)  # a case opened from a referral reports its closure to the sender
 
 
 def reopen_case(actor: Any, case: Case, *, reason: str = "", request: HttpRequest | None = None) -> None:
@@ -549,14 +587,19 @@ def reopen_case(actor: Any, case: Case, *, reason: str = "", request: HttpReques
         _audit("case.reopen", actor, case, case, request, status_from=old)
 
 
-def reassign_case(actor: Any, case: Case, owner: Any, request: HttpRequest | None = None) -> None:
+def reassign_case(actor: Any, case: Case, owner: Any, request: HttpRequest | None = None, *, note: str = "") -> None:
+    """Give the case a new owner (`note`: the hand-over's reason, shown on the timeline). Pages hand cases over
+    through `phare.work.actions.handovers.hand_over`, which asks for the reason and notifies both sides."""
     if owner is None or owner.organisation_id != case.organisation_id:
         raise Invalid({"cas_CaseOwner": [_("Choose a user of your organisation.")]})
+    if not owner.is_active or owner.role not in _write_roles():
+        raise Invalid({"cas_CaseOwner": [_("Choose a colleague whose role works on cases.")]})
+    _gate(actor, case, "reassign")
     with transaction.atomic():
         old = case.cas_CaseOwner_id
         case.cas_CaseOwner = owner
         case.save()
-        _case_event(case, actor, "reassigned", {"from": old, "to": owner.id})
+        _case_event(case, actor, "reassigned", {"from": old, "to": owner.id}, note=note.strip())
         _audit("case.reassign", actor, case, case, request, owner_from=old, owner_to=owner.id)
 
 
@@ -624,6 +667,7 @@ def update_event(actor: Any, event: TraffickingEvent, data: Data, request: HttpR
 
 def add_support_plan(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> SupportPlan:
     _plan_dates(data)
+    _gate(actor, case, "support_plan")
     plan: SupportPlan = _add(SupportPlan, "support_plan", "case.support_plan.add", actor, case, data, request)
     return plan
 
@@ -646,6 +690,10 @@ def record_consent(actor: Any, case: Case, data: Data, request: HttpRequest | No
     return consent
 
 
+def update_consent(actor: Any, consent: Consent, data: Data, request: HttpRequest | None = None) -> list[str]:
+    return _update("consent", "case.consent.update", actor, consent, data, request)
+
+
 def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, reason: str = "",
                      request: HttpRequest | None = None) -> None:  # fmt: skip
     on = on or timezone.localdate()
@@ -660,6 +708,9 @@ def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, re
         consent.save()
         _case_event(consent.case, actor, "withdrawn", {"record": "consent", "uid": str(consent.uid)})
         _audit("case.consent.withdraw", actor, consent, consent.case, request)
+        from phare.referrals.actions import consent_withdrawn
+
+        consent_withdrawn(actor, consent, request)  # referrals resting on this consent stop, and the receiver is told
 
 
 def record_assessment(actor: Any, case: Case, data: Data, answers: Iterable[Mapping[str, str]],
@@ -686,6 +737,7 @@ def send_referral(actor: Any, case: Case, data: Data, request: HttpRequest | Non
     check("referral", record)
     target = data.get("cas_ReferredOrganisation")
     _same_org(case, target)
+    _gate(actor, case, "referral")
     with transaction.atomic():
         r = Referral.objects.create(organisation_id=case.organisation_id, case=case, direction=Direction.OUTGOING,
                                     to_tenant_id=getattr(target, "tenant_id", None), **record)  # fmt: skip
@@ -704,6 +756,9 @@ def receive_referral(actor: Any, case: Case, data: Data, request: HttpRequest | 
                                     **record)  # fmt: skip
         _case_event(case, actor, "referred", {"direction": "Incoming", "referral": r.id})
         _audit("case.referral.receive", actor, r, case, request)
+        from phare.work.actions.notifications import referral_received
+
+        referral_received(actor, case, r)
     return r
 
 

@@ -3,9 +3,8 @@ multi-selects as checkbox lists, country and language pickers, and the validator
 
 from __future__ import annotations
 
-import gettext as pygettext
+import re
 from datetime import date
-from functools import cache
 from typing import Any
 
 import pycountry
@@ -15,29 +14,23 @@ from django.utils.translation import gettext_lazy as _
 
 from htcds import codelists
 from htcds.catalogue import Field, Kind, load
+from htcds.sources.values import phone_text
 from htcds.validation import errors, validate_record
 from phare.cases.actions import TEXT_STORED_NUMBERS, to_record
 from phare.cases.models import CaseStatus, ExternalOrganisation, Person
 from phare.core.problems import message_of
 
 
-@cache
-def _iso_translation(domain: str, lang: str) -> pygettext.NullTranslations:
-    return pygettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True)
-
-
 def country_choices() -> list[tuple[str, str]]:
     lang = (get_language() or "en")[:2]
-    tr = _iso_translation("iso3166-1", lang)
-    items = [(c.alpha_2, tr.gettext(c.name)) for c in pycountry.countries]
+    items = [(c.alpha_2, codelists.country_name(c.alpha_2, lang)) for c in pycountry.countries]
     return sorted(items, key=lambda x: codelists._fold(x[1]))
 
 
 def language_choices() -> list[tuple[str, str]]:
     """Living languages that have a two-letter code (the ones people pick), stored as ISO 639-2/T codes."""
     lang = (get_language() or "en")[:2]
-    tr = _iso_translation("iso639-3", lang)
-    items = [(lg.alpha_3, tr.gettext(lg.name)) for lg in pycountry.languages if hasattr(lg, "alpha_2")]
+    items = [(lg.alpha_3, codelists.language_name(lg.alpha_3, lang)) for lg in pycountry.languages if hasattr(lg, "alpha_2")]
     return sorted(items, key=lambda x: codelists._fold(x[1]))
 
 
@@ -73,13 +66,13 @@ def default_region(organisation_id: int | None) -> str | None:
 
 
 def read_phone(value: str, region: str | None) -> str | None:
-    """A phone number as typed (spaces, dots, dashes, a local trunk zero) in international form, or None."""
-    import re
+    """A phone number as typed (spaces, dots, brackets, a local trunk zero) in E.164, read exactly as imports read
+    it (htcds.sources.values.phone_text), or None when it cannot be one."""
+    number = phone_text(value.strip(), region)
+    return number if _E164.fullmatch(number) else None
 
-    text = re.sub(r"[\s.()\-/]", "", value or "")
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    return codelists.normalise_phone(text, None if text.startswith("+") else region)
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 # Labels the catalogue gives as a field name: shown in words.
@@ -178,8 +171,8 @@ class HTCDSForm(forms.Form):
 
     def __init__(self, *args: Any, organisation_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cat = load()
         self.organisation_id = organisation_id
+        cat = load()
         for name in self.field_names:
             self.fields[name] = form_field(cat[name], organisation_id, name in self.required_fields)
 
@@ -455,6 +448,12 @@ class CaseFilterForm(forms.Form):
     trafficking = forms.ChoiceField(label=_("Trafficking Status"), required=False)
     opened_from = forms.DateField(label=_("Opened from"), required=False, widget=DateInput())
     opened_to = forms.DateField(label=_("Opened until"), required=False, widget=DateInput())
+    attention = forms.ChoiceField(label=_("Needs attention"), required=False,
+                                  choices=[("", _("Any")), ("overdue", _("Overdue")),
+                                           ("approval", _("Waiting for approval"))])  # fmt: skip
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+        ("", _("Newest first")), ("opened", _("Oldest first")), ("number", _("Case number")),
+        ("-number", _("Case number, last first")), ("-updated", _("Last activity")), ("status", _("Status"))])
 
     def __init__(self, *args: Any, owners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -486,12 +485,10 @@ def display_value(name: str, value: Any) -> str:
         return str(value)
     if f.codelist == "country":
         lang = (get_language() or "en")[:2]
-        tr = _iso_translation("iso3166-1", lang)
         vals = value if isinstance(value, list) else [value]
-        return ", ".join(tr.gettext(codelists.country_name(v)) for v in vals)
+        return ", ".join(codelists.country_name(v, lang) for v in vals)
     if f.codelist == "language":
-        lg = pycountry.languages.get(alpha_3=value)
-        return str(_iso_translation("iso639-3", (get_language() or "en")[:2]).gettext(lg.name)) if lg else str(value)
+        return codelists.language_name(str(value), (get_language() or "en")[:2])
     if f.choices:
         vals = value if isinstance(value, list) else [value]
         return ", ".join(str(_(f.label_of(v))) for v in vals)

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from htcds.catalogue import load
 from phare import access
 from phare.accounts import breakglass
+from phare.accounts.models import Role
 from phare.accounts.permissions import BREAK_GLASS, can
 from phare.accounts.views import BreakGlassForm
 from phare.audit.log import record
@@ -39,7 +40,7 @@ from phare.cases.access import (
     visible_cases,
     visible_persons,
 )
-from phare.cases.filters import filter_cases, filter_form, org_users
+from phare.cases.filters import filter_cases, filter_form, ordering
 from phare.cases.models import (
     AccessRequest,
     Assessment,
@@ -58,6 +59,7 @@ from phare.cases.models import (
 )
 from phare.crypto import keys
 from phare.imports.actions import may_export
+from phare.work.access import next_due
 
 PAGE_SIZE = 25
 COUNT_CAP = 1_000  # beyond this the list says "1000+": counting 200,000 filtered rows costs more than the page
@@ -83,11 +85,31 @@ class Row:
     case: Case
     name: str
     types: str
+    next_due: Any = None
+
+
+# The list's quick filters: (label, query); the chip whose query the list's own matches is marked current.
+CHIPS = [(gettext_lazy("My open"), "owner=me&status=open"), (gettext_lazy("Overdue"), "attention=overdue"),
+         (gettext_lazy("Waiting for approval"), "attention=approval"), (gettext_lazy("All"), "status=")]
+
+
+def _without(params: Any, key: str) -> str:
+    rest = params.copy()
+    rest.pop(key, None)
+    return str(rest.urlencode())
+
+
+def _chips(data: Any) -> list[tuple[Any, str, bool]]:
+    mine = {k: v for k, v in data.items() if v and k not in ("page", "sort")}
+    return [(label, q, dict(p.split("=") for p in q.split("&") if not p.endswith("=")) == mine) for label, q in CHIPS]
 
 
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    form = filter_form(request.user, request.GET)
+    data = request.GET
+    if not data and getattr(request.user, "role", None) in (Role.CASE_WORKER, Role.HELPLINE):
+        data = QueryDict("owner=me&status=open")  # a case worker's list starts with their own open cases
+    form = filter_form(request.user, data)
     qs = filter_cases(request.user, form)
     try:
         page = max(1, int(request.GET.get("page", "1")))
@@ -96,8 +118,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     start = (page - 1) * PAGE_SIZE
     cases = list(
         qs.select_related("cas_CaseOwner", "primary_person")
-        .order_by("-cas_OpenedDate", "-id")
+        .order_by(*ordering(form))
         .only("number", "cas_Status", "cas_OpenedDate", "exploitation_summary", "trafficking_status", "restricted",
+              "updated", "follow_up_date",
               "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name",
               "primary_person__uid")[start : start + PAGE_SIZE + 1]
     )  # fmt: skip
@@ -112,13 +135,17 @@ def case_list(request: HttpRequest) -> HttpResponse:
         c.primary_person = people.get(c.primary_person_id) if c.primary_person_id else None
     total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
     names = sees_names(request.user)
-    rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types))
+    due = next_due(request.user, [c.id for c in cases])
+    rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types),
+                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None))
             for c in cases]  # fmt: skip
-    params = request.GET.copy()
+    params = data.copy()
     params.pop("page", None)
     ctx = {
         "form": form, "rows": rows, "page": page, "has_next": has_next, "has_prev": page > 1,
         "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP, "query": params.urlencode(),
+        "pages": max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
+        "today": timezone.localdate(), "chips": _chips(data), "sort_query": _without(params, "sort"),
         "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
         "export_params": [(k, v) for k, values in params.lists() for v in values],
     }  # fmt: skip
@@ -839,21 +866,9 @@ def case_programme(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def case_reassign(request: HttpRequest, number: str) -> HttpResponse:
+    """Reassigning is a hand-over (reason, eligible receivers, notifications): phare.work.views.handovers."""
     case = _editable_case(request, number)
-    if not can_manage(request.user) and case.cas_CaseOwner_id != request.user.pk:
-        raise Http404("Not found")
-    form = cf.ReassignForm(request.POST or None, users=org_users(request.user), initial={"owner": case.cas_CaseOwner_id})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.reassign_case(request.user, case, form.cleaned_data["owner"], request=request)
-        except actions.Invalid as exc:
-            _apply_problems(form, exc)
-        else:
-            messages.success(request, _("Case reassigned."))
-            if can_manage(request.user):
-                return _back(case)
-            return HttpResponseRedirect(reverse("cases:list"))
-    return _form_page(request, case, _("Reassign the case"), [form], allow_closed=True)
+    return HttpResponseRedirect(reverse("work:handover_new", args=[case.number]))
 
 
 @login_required
