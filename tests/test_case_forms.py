@@ -280,3 +280,13 @@ def test_it_shows_every_change_of_the_case_on_the_timeline_with_who() -> None:
     assert "<details" in timeline and "Read all" in timeline  # the long comment is folded
     seen_by_analyst = _client(analyst).get(f"/cases/{case.number}/").content.decode()
     assert "Changed: person (Mobile Phone)" in seen_by_analyst and "A long note." not in seen_by_analyst
+
+
+def test_it_finds_a_known_person_by_a_local_phone_number() -> None:
+    org = make_org()
+    org.org_ShippingCountry = "NG"
+    org.save()
+    worker = make_user(org)
+    make_case(worker, first="Esi", second="Mensah", person={"prs_MobilePhone": "+2348031234567"})
+    page = _client(worker).get("/cases/new/", {"prs_MobilePhone": "0803 123 4567"}).content.decode()
+    assert "Esi Mensah" in page.split('id="matches"')[1]
