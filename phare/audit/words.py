@@ -116,6 +116,8 @@ ACTIONS: dict[str, Promise] = {
     "keys.master_rotation": _("changed the master key"),
     "keys.org_rotated": _("changed the organisation's encryption keys"),
     "demo.generate": _("generated demo cases"),
+    "sharing.budget": _("changed the organisation's privacy budget"),
+    "sharing.research_dataset": _("added a research dataset"),
 }
 
 # The audit page's "what" filter: a family of actions each (the value is the code prefix the search matches).
@@ -136,6 +138,7 @@ FAMILIES: list[tuple[str, Promise]] = [
     ("organisation.", _("Organisation settings")),
     ("backup.", _("Backups")),
     ("keys.", _("Encryption keys")),
+    ("sharing.", _("Safe sharing")),
 ]
 
 # Labels of the detail fields (the keys events write in `detail`).
@@ -213,6 +216,10 @@ DETAIL_LABELS: dict[str, Promise] = {
     "status_from": _("Status before"),
     "to_tenant": _("To organisation"),
     "demo": _("Demo"),
+    "total_epsilon": _("Total ε"),
+    "total_delta": _("Total δ"),
+    "source": _("Source"),
+    "problems": _("Problems"),
 }
 
 VALUE_WORDS: dict[str, Promise] = {
