@@ -26,6 +26,8 @@ SCOPES: dict[str, Promise] = {
     "persons:write": gettext_lazy("Create and change persons"),
     "organisations:read": gettext_lazy("Read the directory of external organisations"),
     "organisations:write": gettext_lazy("Add external organisations"),
+    "tasks:read": gettext_lazy("Read tasks on the cases the user may open"),
+    "tasks:write": gettext_lazy("Create and complete tasks"),
 }
 MAX_DAYS = 366
 # last_used_at is refreshed at most this often, so that reads do not write on every request.

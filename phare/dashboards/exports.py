@@ -41,8 +41,8 @@ def _shape(text: str) -> str:
     if not get_language_bidi():
         return text
     try:
-        import arabic_reshaper  # type: ignore[import-not-found]
-        from bidi.algorithm import get_display  # type: ignore[import-not-found]
+        import arabic_reshaper
+        from bidi.algorithm import get_display
     except ImportError:
         return text
     return str(get_display(arabic_reshaper.reshape(text)))
