@@ -313,3 +313,37 @@ def test_it_imports_under_the_source_name_given_on_the_check_page(org: Any, admi
     client.post(f"/data/import/{pk}/confirm/", {"source": "Shelter A register"})
     queue.drain()
     assert set(ImportedRecord.objects.filter(organisation=org).values_list("source", flat=True)) == {"Shelter A register"}
+
+
+def validate(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    out = io.StringIO()
+    code = 0
+    try:
+        call_command("htcds", "validate", str(path), "--json", *args, stdout=out, stderr=io.StringIO())
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, dict(json.loads(out.getvalue()))
+
+
+@pytest.mark.parametrize("name", ["cp1252_late_accent.csv", "utf16_unicode_text.txt", "year_alone.csv", "phones.csv",
+                                  "mailing_by_labels.csv", "duplicate_headers.csv", "title_line.csv",
+                                  "nothing_matches.csv", "template_dropdown_countries.csv", "reimport_v1.csv",
+                                  "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv"])  # fmt: skip
+def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, org: Any, admin: Any,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    """One reader: `phare htcds validate` read files its own way (tracebacks on Windows-1252, semicolons and
+    UTF-16; the filled templates called invalid; an empty file "0 records valid")."""
+    from phare.imports.service import refused
+
+    org.org_ShippingCountry = "NG"
+    org.save()
+    path = _copy(name, tmp_path)
+    if path.suffix == ".txt":
+        path = path.rename(path.with_suffix(".csv"))
+    dry = run_import(org, path, "--dry-run")
+    code, report = validate(path, "--country", "NG")
+    accepted = dry["rejected"] == 0 and not refused(dry["file_problems"]) and dry["created"] > 0
+    assert (code == 0) is accepted and report["valid"] is accepted, (report["problems"][:3], dry["file_problems"])
+    assert report["records"] == sum(dry[k] for k in ("created", "updated", "unchanged", "rejected"))
+    rejected_rows = {r["row"] for r in dry["rows"] if r["outcome"] == "rejected"}
+    assert {p["row"] for p in report["problems"] if p["severity"] == "error" and p["row"]} == rejected_rows
