@@ -347,3 +347,18 @@ def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, or
     assert report["records"] == sum(dry[k] for k in ("created", "updated", "unchanged", "rejected"))
     rejected_rows = {r["row"] for r in dry["rows"] if r["outcome"] == "rejected"}
     assert {p["row"] for p in report["problems"] if p["severity"] == "error" and p["row"]} == rejected_rows
+
+
+def test_it_says_created_0_when_an_all_or_nothing_import_is_rolled_back_and_exits_non_zero(org: Any, admin: Any) -> None:
+    from phare.cases.models import Case
+
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("import", str(FILES / "year_alone.csv"), "--org", org.slug, "--json", stdout=out)
+    assert exited.value.code == 1
+    report = json.loads(out.getvalue())
+    assert (report["created"], report["would_create"], report["rejected"], report["rolled_back"]) == (0, 2, 2, True)
+    assert not Case.objects.filter(organisation=org).exists()
+    with pytest.raises(CommandError):  # a mapping file that is not there
+        call_command("import", str(FILES / "shelter_a.csv"), "--org", org.slug, "--mapping", str(FILES / "nowhere.yaml"),
+                     stdout=io.StringIO())  # fmt: skip

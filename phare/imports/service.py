@@ -67,16 +67,20 @@ class Report:
     dry_run: bool
     rows: list[RowResult] = field(default_factory=list)
     file_problems: list[dict[str, Any]] = field(default_factory=list)
+    rolled_back: bool = False  # an all-or-nothing import undone: nothing was created nor updated
 
     def counts(self) -> dict[str, int]:
         out = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         for r in self.rows:
             out[r.outcome] += 1
+        if self.rolled_back:
+            out["would_create"], out["would_update"] = out["created"], out["updated"]
+            out["created"] = out["updated"] = 0
         return out
 
     def to_dict(self, details: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {"source": self.source, "kind": self.kind, "dry_run": self.dry_run, **self.counts(),
-                             "file_problems": self.file_problems}  # fmt: skip
+                             "rolled_back": self.rolled_back, "file_problems": self.file_problems}  # fmt: skip
         if details:
             # The rows to look at: rejected, with a warning, or a possible duplicate. Listing 100,000 rows that went
             # in cleanly would say nothing the counts do not.
@@ -273,6 +277,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                         raise _RejectedRowError
             except _RejectedRowError:
                 created_total = 0  # nothing written: the file goes in whole or not at all
+                report.rolled_back = True
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
     if lookup_rows:
