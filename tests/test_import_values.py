@@ -362,3 +362,25 @@ def test_it_says_created_0_when_an_all_or_nothing_import_is_rolled_back_and_exit
     with pytest.raises(CommandError):  # a mapping file that is not there
         call_command("import", str(FILES / "shelter_a.csv"), "--org", org.slug, "--mapping", str(FILES / "nowhere.yaml"),
                      stdout=io.StringIO())  # fmt: skip
+
+
+def test_it_creates_an_organisation_with_its_first_administrator_and_no_demo_users(db: Any) -> None:
+    from phare.accounts.models import EnrolmentCode, Organisation, User
+    from phare.audit.models import AuditEvent
+
+    out = io.StringIO()
+    call_command("org", "create", "safe-haven", "--name", "Safe Haven", "--country", "Nigeria", stdout=out,
+                 stderr=io.StringIO())  # fmt: skip
+    org = Organisation.objects.get(slug="safe-haven")
+    assert (org.org_Name, org.org_ShippingCountry) == ("Safe Haven", "NG")
+    assert list(User.objects.filter(organisation=org).values_list("username", "role")) == [("safe-haven-admin", "admin")]
+    text = out.getvalue()
+    password = text.split("password: ")[1].split()[0]
+    assert User.objects.get(username="safe-haven-admin").check_password(password)
+    assert EnrolmentCode.objects.filter(user__organisation=org, used_at__isnull=True).count() == 1
+    assert "enrolment code: " in text
+    assert AuditEvent.objects.filter(action="organisation.create").exists()
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("org", "create", "safe-haven", "--name", "Again", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="not a country"):
+        call_command("org", "create", "other", "--name", "Other", "--country", "Atlantis", stdout=io.StringIO())
