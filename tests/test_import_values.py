@@ -384,3 +384,21 @@ def test_it_creates_an_organisation_with_its_first_administrator_and_no_demo_use
         call_command("org", "create", "safe-haven", "--name", "Again", stdout=io.StringIO())
     with pytest.raises(CommandError, match="not a country"):
         call_command("org", "create", "other", "--name", "Other", "--country", "Atlantis", stdout=io.StringIO())
+
+
+def test_it_gives_each_case_the_owner_its_file_names(org: Any, admin: Any, make_user: Any) -> None:
+    """The `Case Owner` column was dropped: every case went to whoever imported. A username or a full name finds the
+    user; an unknown owner is a warning with its fix (the case then goes to the importer, who is named)."""
+    from phare.cases.models import Case
+
+    ada = make_user(Role.CASE_WORKER, org, username="ada.worker")
+    grace = make_user(Role.CASE_WORKER, org, username="gh", first_name="Grace", last_name="Hopper")
+    report = run_import(org, FILES / "case_owners.csv")
+    assert (report["created"], report["rejected"]) == (3, 0)
+    owners = {c.primary_person.prs_FirstName if c.primary_person else "": c.cas_CaseOwner
+              for c in Case.objects.filter(organisation=org).select_related("primary_person", "cas_CaseOwner")}  # fmt: skip
+    assert owners == {"Ana": ada, "Bola": grace, "Chidi": admin}
+    warning = [p for p in report["file_problems"] if p["code"] == "unknown-owner"]
+    assert [p["value"] for p in warning] == ["Nobody Known"]
+    assert "(row 4)" in warning[0]["message"] and admin.username in warning[0]["message"] and warning[0]["fix"]
+    assert "cas_CaseOwner" not in str([p for p in report["file_problems"] if p["code"] == "lookup-not-imported"])

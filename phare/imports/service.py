@@ -192,6 +192,36 @@ def default_source_name(path: Path, source: Source) -> str:
     return (f"{path.name} [{sheet}]" if sheet else path.name)[:SOURCE_LENGTH]
 
 
+def owner_key(name: Any) -> str:
+    return " ".join(str(name or "").casefold().split())
+
+
+def owner_index(organisation: Any) -> dict[str, Any]:
+    """The organisation's active users by username and by full name (a name two users share names neither), for
+    the `Case Owner` a file names."""
+    from phare.accounts.models import User
+
+    users = list(User.objects.filter(organisation=organisation, is_active=True))
+    index: dict[str, Any] = {owner_key(u.username): u for u in users}
+    by_name: dict[str, list[Any]] = {}
+    for u in users:
+        if u.get_full_name().strip():
+            by_name.setdefault(owner_key(u.get_full_name()), []).append(u)
+    for name, same in by_name.items():
+        if len(same) == 1:
+            index.setdefault(name, same[0])
+    return index
+
+
+def unknown_owner(named: str, rows: list[int], actor: Any, column: str) -> dict[str, Any]:
+    shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    return {"code": "unknown-owner", "severity": "warning", "entity": "case", "field": "cas_CaseOwner", "value": named,
+            "row": None, "path": "case.cas_CaseOwner", "column": column,
+            "message": f"{named} (row {shown}) is not a user of this organisation by username or full name; those "
+                       f"cases go to {actor.username}, who imports them.",
+            "fix": "create the user, or write their username, and import the file again"}  # fmt: skip
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
                progress: Progress | None = None, source_name: str = "") -> Report:  # fmt: skip
@@ -205,8 +235,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     known = dict(ImportedRecord.objects.filter(organisation=organisation, source=name)
                  .values_list("source_key", "content_hash"))  # fmt: skip
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
+    owners = owner_index(organisation)
     writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
-                          lambda _seq, _case: actor, timezone.localdate())  # fmt: skip
+                          lambda _seq, case: owners.get(owner_key(case.get("cas_CaseOwner"))) or actor,
+                          timezone.localdate())  # fmt: skip
     memo = writer.indexes  # the duplicate check's digests are the new people's index rows: computed once
 
     def index(kind: str, value: str) -> str:
@@ -217,6 +249,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     probes: list[tuple[RowResult, dict[str, Any]]] = []
     lookup_fields: set[str] = set()  # lookups named in the file (not imported: matched by hand afterwards)
     lookup_rows = 0
+    unknown: dict[str, list[int]] = {}  # owners named in the file who are not users: name -> rows
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
 
@@ -243,6 +276,9 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         for n, (row, key, bundle, problems, bad, h, probe, skipped, digests) in enumerate(prepared, start=1):
             memo.update(digests)
             res = RowResult(row, key, "created", problems)
+            named = (bundle.get("case") or {}).get("cas_CaseOwner")
+            if named not in (None, "") and owner_key(named) not in owners and not bad:
+                unknown.setdefault(str(named), []).append(row)
             if bad:
                 res.outcome = "rejected"
                 rejected_raw.append((row, key, res.problems))
@@ -256,6 +292,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
                 pending.append((res, bundle, h))
+                skipped = [f for f in skipped if f != "cas_CaseOwner"]  # matched to a user above
                 if skipped:
                     lookup_fields.update(skipped)
                     lookup_rows += 1
@@ -280,6 +317,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 report.rolled_back = True
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
+    for named, rows in unknown.items():  # one warning per name, not one per row
+        report.file_problems.append(unknown_owner(named, rows, actor, source.columns.get("cas_CaseOwner", "")))
     if lookup_rows:
         # One warning for the file, not one per row: organisations and places named in lookup fields are
         # matched to the directory by hand afterwards.
