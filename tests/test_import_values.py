@@ -402,3 +402,22 @@ def test_it_gives_each_case_the_owner_its_file_names(org: Any, admin: Any, make_
     assert [p["value"] for p in warning] == ["Nobody Known"]
     assert "(row 4)" in warning[0]["message"] and admin.username in warning[0]["message"] and warning[0]["fix"]
     assert "cas_CaseOwner" not in str([p for p in report["file_problems"] if p["code"] == "lookup-not-imported"])
+
+
+def test_it_generates_an_xlsform_that_enforces_what_the_import_enforces() -> None:
+    """The form took local numbers the import then refused, and let a case be closed without a reason."""
+    import re
+
+    from htcds.sources.values import phone_text
+    from htcds.sources.xlsform import xlsform_sheets
+
+    survey = {r[1]: r for r in xlsform_sheets(extended=True)["survey"][1:] if r[1]}
+    closure = survey["cas_ReasonForCaseClosure"]
+    assert closure[4] == "${cas_Status} = 'Closed' or ${cas_Status} = 'ClosedReferred'"
+    pattern = re.search(r"regex\(\., '(.*)'\)", survey["prs_MobilePhone"][5])
+    assert pattern is not None
+    for typed in ("+44 (0)20 7946 0958", "+234 803.123.4567", "+1-202-555-0143", "0803 123 4567", "803 123 4567",
+                  "+0 123 4567", "call me"):  # fmt: skip
+        takes = re.fullmatch(pattern.group(1), typed) is not None
+        stored = phone_text(typed)
+        assert takes is bool(re.fullmatch(r"\+[1-9]\d{6,14}", stored)), (typed, stored)
