@@ -421,3 +421,21 @@ def test_it_generates_an_xlsform_that_enforces_what_the_import_enforces() -> Non
         takes = re.fullmatch(pattern.group(1), typed) is not None
         stored = phone_text(typed)
         assert takes is bool(re.fullmatch(r"\+[1-9]\d{6,14}", stored)), (typed, stored)
+
+
+def test_it_flags_the_same_person_twice_in_a_file_and_across_scripts(org: Any, admin: Any, tmp_path: Path) -> None:
+    """Names in Cyrillic, Arabic or Chinese were never compared (only a-z survived folding), and two rows of one
+    file for the same person were not flagged."""
+    report = run_import(org, FILES / "same_person_twice.csv")
+    assert report["created"] == 5
+    flagged = {r["row"]: [p["fix"] for p in r["problems"] if p["code"] == "duplicate-in-file"] for r in report["rows"]}
+    assert flagged == {3: ["compare with row 2; keep one row per person"],
+                       5: ["compare with row 4; keep one row per person"]}  # fmt: skip
+    again = tmp_path / "later.csv"
+    again.write_text("id,prs_FirstName,prs_SecondName,prs_Birthdate,prs_Gender\n9,Ганна,Іванова,1990-04-02,Feminine\n"
+                     "10,أنا,إيفانوفا,1990-04-02,Feminine\n", "utf-8")  # fmt: skip
+    from phare.cases.actions import name_tokens
+
+    assert name_tokens("Анна", "Иванова") == ["anna", "ivanova"]
+    report = run_import(org, _copy("same_person_twice.csv", tmp_path).rename(tmp_path / "other-source.csv"))
+    assert all(r["duplicates"] for r in report["rows"] if r["row"] in (2, 3))  # both scripts match Anna Ivanova

@@ -192,6 +192,26 @@ def default_source_name(path: Path, source: Source) -> str:
     return (f"{path.name} [{sheet}]" if sheet else path.name)[:SOURCE_LENGTH]
 
 
+def same_person_in_file(probe: dict[str, Any], row: int, seen: dict[tuple[str, ...], int]) -> dict[str, Any] | None:
+    """A warning when the row's person was on an earlier row of the file: the same phone, e-mail, or names (in any
+    script) with the same birth date. Records the row's own marks in `seen`."""
+    marks: list[tuple[str, ...]] = [("phone", str(probe[f])) for f in ("prs_MobilePhone", "prs_HomePhone") if probe.get(f)]
+    if probe.get("prs_Email"):
+        marks.append(("email", str(probe["prs_Email"]).strip().lower()))
+    names = actions.name_tokens(*(str(probe.get(f) or "") for f in ("prs_FirstName", "prs_MiddleName", "prs_SecondName")))
+    if names and probe.get("prs_Birthdate"):
+        marks.append(("name", " ".join(sorted(names)), str(probe["prs_Birthdate"])))
+    earlier = next((seen[m] for m in marks if m in seen), None)
+    for m in marks:
+        seen.setdefault(m, row)
+    if earlier is None:
+        return None
+    return {"code": "duplicate-in-file", "severity": "warning", "entity": "person", "field": None, "value": None,
+            "row": row, "path": "", "column": "", "fix": f"compare with row {earlier}; keep one row per person",
+            "message": f"Row {row} may be the same person as row {earlier} (the same phone, e-mail, or names and birth "
+                       "date): both would become cases."}  # fmt: skip
+
+
 def owner_key(name: Any) -> str:
     return " ".join(str(name or "").casefold().split())
 
@@ -250,6 +270,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     lookup_fields: set[str] = set()  # lookups named in the file (not imported: matched by hand afterwards)
     lookup_rows = 0
     unknown: dict[str, list[int]] = {}  # owners named in the file who are not users: name -> rows
+    seen_people: dict[tuple[str, ...], int] = {}  # a person's phone, e-mail or names and birth date -> first row
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
 
@@ -288,6 +309,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 probes.append((res, probe))
                 if len(probes) == BATCH:
                     _flag_duplicates(organisation.pk, probes, index, before)
+            if not bad and probe:  # the same person twice in this file
+                twin = same_person_in_file(probe, row, seen_people)
+                if twin is not None:
+                    res.problems.append(twin)
             known[key] = h
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
