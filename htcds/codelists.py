@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 import pycountry
@@ -102,7 +103,12 @@ def normalise_country(value: str) -> str | None:
 
 
 def country_name(alpha2: str, language: str | None = None) -> str:
-    """The country's name, in `language` (ISO 639-1) when pycountry ships a translation for it."""
+    """The country's name: in `language` (ISO 639-1, "en" included) from CLDR through Babel; without a language,
+    ISO 3166's English short name (what files and exports carry)."""
+    if language:
+        name = cldr_locale(language).territories.get(alpha2)
+        if name:
+            return str(name)
     c = pycountry.countries.get(alpha_2=alpha2)
     if c is None:
         return alpha2
@@ -113,13 +119,36 @@ def country_name(alpha2: str, language: str | None = None) -> str:
 
 
 def language_name(code: str, language: str | None = None) -> str:
-    lang = pycountry.languages.get(alpha_3=code)
+    """An ISO 639 language's name: in `language` from CLDR through Babel (capitalised, as it stands alone in a list
+    or a field), else ISO 639's English name."""
+    lang = pycountry.languages.get(alpha_3=code) or pycountry.languages.get(alpha_2=code)
     if lang is None:
         return code
+    if language:
+        # CLDR keys a language by its shortest code: the two-letter one where it exists.
+        name = cldr_locale(language).languages.get(getattr(lang, "alpha_2", None) or lang.alpha_3)
+        if name:
+            return str(name[:1].upper() + name[1:])
     name = str(lang.name)
     if language and language != "en":
         return _iso_translation("iso639-3", language).gettext(name)
     return name
+
+
+# Phare's Portuguese is European Portuguese; CLDR's plain "pt" is Brazil's.
+_CLDR_LOCALES = {"pt": "pt_PT"}
+
+
+@lru_cache(maxsize=16)
+def cldr_locale(language: str) -> Any:
+    """Babel's locale (CLDR data) for one of Phare's interface languages; English for an unknown one."""
+    from babel import Locale, UnknownLocaleError
+
+    code = language.replace("-", "_")
+    try:
+        return Locale.parse(_CLDR_LOCALES.get(code, code))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
 
 
 @lru_cache(maxsize=32)

@@ -12,7 +12,9 @@ The ORM filter in `phare.access` is the first line; this is the second, for the 
   plus, on tables with a `uid`, a read-only policy for rows shared with the organisation by referral: the share
   must name that table and the row's own organisation as its owner. The shares themselves
   (`accounts_sharedrecord`) are written only by the owner of what they open (a tenant cannot grant itself
-  another tenant's rows); owner and recipient may read them. Run it again after each migration (it is
+  another tenant's rows); owner and recipient may read them. A referral in flight (`referrals_transfer`) has
+  two parties: sender and receiver read and update it, only the sender creates it; the referral directory
+  (`referrals_directorylisting`) is read by every tenant and written by its own. Run it again after each migration (it is
   idempotent): `phare migrate` does, once it has been installed.
 * Each HTTP request runs as the application role with `phare.org_id` set to the signed-in user's
   organisation (`RowLevelSecurityMiddleware` → `acting_for`): session-level settings made outside the view's
@@ -118,6 +120,45 @@ def shares_statements(role: str) -> list[str]:
     ]
 
 
+TRANSFERS = "referrals_transfer"
+DIRECTORY = "referrals_directorylisting"
+
+
+def two_party_statements(role: str, table: str = TRANSFERS, other: str = "receiver_id") -> list[str]:
+    """A row with two parties (a referral in flight: its sender `organisation_id` and its receiver): both read
+    it and either may update it (each through its own verbs), but an update cannot hand it to a third
+    organisation; only the sender creates or deletes it."""
+    t = _q(table)
+    either = f"({tenant_condition(role)} OR {tenant_condition(role, other)})"
+    sender = tenant_condition(role)
+    return [
+        f"CREATE POLICY {POLICY} ON {t} FOR SELECT USING {either}",
+        f"CREATE POLICY {SHARE_WRITE}_insert ON {t} FOR INSERT WITH CHECK {sender}",
+        f"CREATE POLICY {SHARE_WRITE}_update ON {t} FOR UPDATE USING {either} WITH CHECK {either}",
+        f"CREATE POLICY {SHARE_WRITE}_delete ON {t} FOR DELETE USING {sender}",
+    ]
+
+
+def directory_statements(role: str, table: str = DIRECTORY) -> list[str]:
+    """The referral directory: every organisation of the instance reads every listing (names, services,
+    places: nothing personal); each writes only its own."""
+    t = _q(table)
+    own = tenant_condition(role)
+    return [
+        f"CREATE POLICY {POLICY} ON {t} FOR SELECT USING (true)",
+        f"CREATE POLICY {SHARE_WRITE}_insert ON {t} FOR INSERT WITH CHECK {own}",
+        f"CREATE POLICY {SHARE_WRITE}_update ON {t} FOR UPDATE USING {own} WITH CHECK {own}",
+        f"CREATE POLICY {SHARE_WRITE}_delete ON {t} FOR DELETE USING {own}",
+    ]
+
+
+# Tenant tables every organisation of the instance reads (their policies say so; nothing personal in them).
+READ_BY_ALL = frozenset({"referrals.directorylisting"})
+# Tables whose policies are not the plain tenant one.
+# (Looked up by name when installing, so that a test can swap one for the policy it replaced.)
+SPECIAL = {SHARES: "shares_statements", TRANSFERS: "two_party_statements", DIRECTORY: "directory_statements"}
+
+
 def install_statements(role: str, password: str | None = None) -> list[str]:
     login = f"LOGIN PASSWORD {_lit(password)}" if password else "NOLOGIN"
     stmts = [
@@ -149,8 +190,8 @@ def install_statements(role: str, password: str | None = None) -> list[str]:
             f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {t}",
             *(f"DROP POLICY IF EXISTS {SHARE_WRITE}_{verb} ON {t}" for verb in ("insert", "update", "delete")),
         ]
-        if table == SHARES:
-            stmts += shares_statements(role)
+        if table in SPECIAL:
+            stmts += globals()[SPECIAL[table]](role)
             continue
         stmts.append(f"CREATE POLICY {POLICY} ON {t} USING {tenant_condition(role)} WITH CHECK {tenant_condition(role)}")
         if has_uid:

@@ -78,7 +78,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     result = actions.result_of(job)  # its rows are sealed on the job's row
     context = {"job": job, "running": running, "result": result, "error": queue.error_of(job),
                "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
-               "errors_kept": actions.errors_file_of(job).exists(),
+               "errors_kept": actions.errors_file_of(job).exists(), "no_worker": queue.unclaimed_too_long(job),
                "refused": actions.refused(result.get("file_problems") or [])}  # fmt: skip
     if not running and result.get("rows"):
         actions.open_report(request.user, job, request=request)  # the rows show values typed about people

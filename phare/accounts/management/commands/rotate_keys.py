@@ -96,6 +96,9 @@ def rotate_org_data_key(org: Organisation) -> int:
         old.save(update_fields=["active"])
         new_pk, _ = keys.active_org_key(org.pk, "data")
         keys.rewrap_person_keys(old.pk, new_pk)
+        from phare.referrals.packages import rewrap_keypairs
+
+        rewrap_keypairs(org.pk, new_pk)  # the referral key pairs are sealed with the data key too
     n = reseal(org.pk)
     record("keys.org_rotated", organisation=org, detail={"from": old.pk, "to": new_pk, "rows": n})
     return n
