@@ -313,3 +313,129 @@ def test_it_imports_under_the_source_name_given_on_the_check_page(org: Any, admi
     client.post(f"/data/import/{pk}/confirm/", {"source": "Shelter A register"})
     queue.drain()
     assert set(ImportedRecord.objects.filter(organisation=org).values_list("source", flat=True)) == {"Shelter A register"}
+
+
+def validate(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    out = io.StringIO()
+    code = 0
+    try:
+        call_command("htcds", "validate", str(path), "--json", *args, stdout=out, stderr=io.StringIO())
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, dict(json.loads(out.getvalue()))
+
+
+@pytest.mark.parametrize("name", ["cp1252_late_accent.csv", "utf16_unicode_text.txt", "year_alone.csv", "phones.csv",
+                                  "mailing_by_labels.csv", "duplicate_headers.csv", "title_line.csv",
+                                  "nothing_matches.csv", "template_dropdown_countries.csv", "reimport_v1.csv",
+                                  "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv"])  # fmt: skip
+def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, org: Any, admin: Any,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    """One reader: `phare htcds validate` read files its own way (tracebacks on Windows-1252, semicolons and
+    UTF-16; the filled templates called invalid; an empty file "0 records valid")."""
+    from phare.imports.service import refused
+
+    org.org_ShippingCountry = "NG"
+    org.save()
+    path = _copy(name, tmp_path)
+    if path.suffix == ".txt":
+        path = path.rename(path.with_suffix(".csv"))
+    dry = run_import(org, path, "--dry-run")
+    code, report = validate(path, "--country", "NG")
+    accepted = dry["rejected"] == 0 and not refused(dry["file_problems"]) and dry["created"] > 0
+    assert (code == 0) is accepted and report["valid"] is accepted, (report["problems"][:3], dry["file_problems"])
+    assert report["records"] == sum(dry[k] for k in ("created", "updated", "unchanged", "rejected"))
+    rejected_rows = {r["row"] for r in dry["rows"] if r["outcome"] == "rejected"}
+    assert {p["row"] for p in report["problems"] if p["severity"] == "error" and p["row"]} == rejected_rows
+
+
+def test_it_says_created_0_when_an_all_or_nothing_import_is_rolled_back_and_exits_non_zero(org: Any, admin: Any) -> None:
+    from phare.cases.models import Case
+
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("import", str(FILES / "year_alone.csv"), "--org", org.slug, "--json", stdout=out)
+    assert exited.value.code == 1
+    report = json.loads(out.getvalue())
+    assert (report["created"], report["would_create"], report["rejected"], report["rolled_back"]) == (0, 2, 2, True)
+    assert not Case.objects.filter(organisation=org).exists()
+    with pytest.raises(CommandError):  # a mapping file that is not there
+        call_command("import", str(FILES / "shelter_a.csv"), "--org", org.slug, "--mapping", str(FILES / "nowhere.yaml"),
+                     stdout=io.StringIO())  # fmt: skip
+
+
+def test_it_creates_an_organisation_with_its_first_administrator_and_no_demo_users(db: Any) -> None:
+    from phare.accounts.models import EnrolmentCode, Organisation, User
+    from phare.audit.models import AuditEvent
+
+    out = io.StringIO()
+    call_command("org", "create", "safe-haven", "--name", "Safe Haven", "--country", "Nigeria", stdout=out,
+                 stderr=io.StringIO())  # fmt: skip
+    org = Organisation.objects.get(slug="safe-haven")
+    assert (org.org_Name, org.org_ShippingCountry) == ("Safe Haven", "NG")
+    assert list(User.objects.filter(organisation=org).values_list("username", "role")) == [("safe-haven-admin", "admin")]
+    text = out.getvalue()
+    password = text.split("password: ")[1].split()[0]
+    assert User.objects.get(username="safe-haven-admin").check_password(password)
+    assert EnrolmentCode.objects.filter(user__organisation=org, used_at__isnull=True).count() == 1
+    assert "enrolment code: " in text
+    assert AuditEvent.objects.filter(action="organisation.create").exists()
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("org", "create", "safe-haven", "--name", "Again", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="not a country"):
+        call_command("org", "create", "other", "--name", "Other", "--country", "Atlantis", stdout=io.StringIO())
+
+
+def test_it_gives_each_case_the_owner_its_file_names(org: Any, admin: Any, make_user: Any) -> None:
+    """The `Case Owner` column was dropped: every case went to whoever imported. A username or a full name finds the
+    user; an unknown owner is a warning with its fix (the case then goes to the importer, who is named)."""
+    from phare.cases.models import Case
+
+    ada = make_user(Role.CASE_WORKER, org, username="ada.worker")
+    grace = make_user(Role.CASE_WORKER, org, username="gh", first_name="Grace", last_name="Hopper")
+    report = run_import(org, FILES / "case_owners.csv")
+    assert (report["created"], report["rejected"]) == (3, 0)
+    owners = {c.primary_person.prs_FirstName if c.primary_person else "": c.cas_CaseOwner
+              for c in Case.objects.filter(organisation=org).select_related("primary_person", "cas_CaseOwner")}  # fmt: skip
+    assert owners == {"Ana": ada, "Bola": grace, "Chidi": admin}
+    warning = [p for p in report["file_problems"] if p["code"] == "unknown-owner"]
+    assert [p["value"] for p in warning] == ["Nobody Known"]
+    assert "(row 4)" in warning[0]["message"] and admin.username in warning[0]["message"] and warning[0]["fix"]
+    assert "cas_CaseOwner" not in str([p for p in report["file_problems"] if p["code"] == "lookup-not-imported"])
+
+
+def test_it_generates_an_xlsform_that_enforces_what_the_import_enforces() -> None:
+    """The form took local numbers the import then refused, and let a case be closed without a reason."""
+    import re
+
+    from htcds.sources.values import phone_text
+    from htcds.sources.xlsform import xlsform_sheets
+
+    survey = {r[1]: r for r in xlsform_sheets(extended=True)["survey"][1:] if r[1]}
+    closure = survey["cas_ReasonForCaseClosure"]
+    assert closure[4] == "${cas_Status} = 'Closed' or ${cas_Status} = 'ClosedReferred'"
+    pattern = re.search(r"regex\(\., '(.*)'\)", survey["prs_MobilePhone"][5])
+    assert pattern is not None
+    for typed in ("+44 (0)20 7946 0958", "+234 803.123.4567", "+1-202-555-0143", "0803 123 4567", "803 123 4567",
+                  "+0 123 4567", "call me"):  # fmt: skip
+        takes = re.fullmatch(pattern.group(1), typed) is not None
+        stored = phone_text(typed)
+        assert takes is bool(re.fullmatch(r"\+[1-9]\d{6,14}", stored)), (typed, stored)
+
+
+def test_it_flags_the_same_person_twice_in_a_file_and_across_scripts(org: Any, admin: Any, tmp_path: Path) -> None:
+    """Names in Cyrillic, Arabic or Chinese were never compared (only a-z survived folding), and two rows of one
+    file for the same person were not flagged."""
+    report = run_import(org, FILES / "same_person_twice.csv")
+    assert report["created"] == 5
+    flagged = {r["row"]: [p["fix"] for p in r["problems"] if p["code"] == "duplicate-in-file"] for r in report["rows"]}
+    assert flagged == {3: ["compare with row 2; keep one row per person"],
+                       5: ["compare with row 4; keep one row per person"]}  # fmt: skip
+    again = tmp_path / "later.csv"
+    again.write_text("id,prs_FirstName,prs_SecondName,prs_Birthdate,prs_Gender\n9,Ганна,Іванова,1990-04-02,Feminine\n"
+                     "10,أنا,إيفانوفا,1990-04-02,Feminine\n", "utf-8")  # fmt: skip
+    from phare.cases.actions import name_tokens
+
+    assert name_tokens("Анна", "Иванова") == ["anna", "ivanova"]
+    report = run_import(org, _copy("same_person_twice.csv", tmp_path).rename(tmp_path / "other-source.csv"))
+    assert all(r["duplicates"] for r in report["rows"] if r["row"] in (2, 3))  # both scripts match Anna Ivanova

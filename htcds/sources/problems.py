@@ -24,6 +24,8 @@ SOURCE_CODES: dict[str, str] = {
     "not-a-bundle": "The JSON item is not an HTCDS case bundle.",
     "month-first-dates": "The column's dates are written month first (MM/DD/YYYY) and are read that way.",
     "empty-file": "The file holds nothing to import.",
+    "duplicate-in-file": "The row may be the same person as an earlier row of the file.",
+    "unknown-owner": "The case owner named is not a user of the organisation; the case goes to the person importing.",
     "title-rows": "Rows above the header row are left out.",
     "duplicate-column": "Two columns hold the same field; one would overwrite the other, so the file is refused.",
     "file-too-large": "The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting).",

@@ -17,7 +17,11 @@ from htcds.sources.layout import ROW_ENTITIES, sheet_fields
 _GROUP_LABELS = {"case": "Case", "person": "Person", "victim": "Victim context", "consent": "Consent",
                  "referral": "Referrals"}  # fmt: skip
 _EMAIL = r"regex(., '^[^@\s]+@[^@\s]+\.[^@\s]+$')"
-_PHONE = r"regex(., '^\+?[0-9 ().-]{7,20}$')"
+# What the import takes without knowing the country: an international number (+ and a country code), written with
+# spaces, dots, dashes or brackets as people write it (+44 (0)20 7946 0958); a local number would be refused.
+_PHONE = r"regex(., '^\+[1-9][0-9 ().-]{6,24}$')"
+# A closed case needs a reason for closure (htcds.validation: closure-reason-required).
+_CLOSED = "${cas_Status} = 'Closed' or ${cas_Status} = 'ClosedReferred'"
 
 
 def form_fields(extended: bool = False) -> list[Field]:
@@ -81,6 +85,8 @@ def xlsform_sheets(extended: bool = False, title: str = "HTCDS 2.0 case", form_i
                     row[5] = _EMAIL
                 elif f.text_format == "e164":
                     row[5], row[3] = _PHONE, "International format, e.g. +234 803 123 4567"
+            if f.name == "cas_ReasonForCaseClosure" and "cas_Status" in names:
+                row[4] = _CLOSED
             survey.append(row)
         survey.append(["end_group", "", "", "", "", "", "", ""])
     settings = [["form_title", "form_id", "version"], [title, form_id, version]]

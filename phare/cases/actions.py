@@ -16,6 +16,7 @@ from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
+from anyascii import anyascii
 from django.db import transaction
 from django.db.models import Max, Model, Q, QuerySet
 from django.http import Http404, HttpRequest
@@ -111,10 +112,11 @@ def fold(text: str) -> str:
 
 
 def name_tokens(*names: str) -> list[str]:
-    """Folded name tokens: accents, case and punctuation do not matter ("Ámaka-Obi" -> amaka, obi)."""
+    """Folded name tokens in Latin letters: accents, case, punctuation and script do not matter ("Ámaka-Obi" ->
+    amaka, obi; "Анна" -> anna, so a name typed in Cyrillic once and in Latin letters another time is compared)."""
     out: list[str] = []
     for name in names:
-        for tok in re.split(r"[^a-z0-9]+", fold(name or "")):
+        for tok in re.split(r"[^a-z0-9]+", anyascii(fold(name or "")).lower()):
             if len(tok) >= 2 and tok not in out:
                 out.append(tok)
     return out

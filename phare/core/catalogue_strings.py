@@ -421,6 +421,8 @@ STRINGS = [
     _('The JSON item is not an HTCDS case bundle.'),
     _("The column's dates are written month first (MM/DD/YYYY) and are read that way."),
     _('The file holds nothing to import.'),
+    _('The row may be the same person as an earlier row of the file.'),
+    _('The case owner named is not a user of the organisation; the case goes to the person importing.'),
     _('Rows above the header row are left out.'),
     _('Two columns hold the same field; one would overwrite the other, so the file is refused.'),
     _("The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting)."),

@@ -160,7 +160,8 @@ def confirm(actor: Any, dry: Job, request: HttpRequest | None = None, source: st
     if not file_of(dry).exists():
         raise ImportRefusedError(_("This file was imported or discarded already: upload it again."))
     result = result_of(dry)
-    if (result.get("file_problems") and not any(result.get(k) for k in ("created", "updated"))) or refused(
+    file_errors = [p for p in result.get("file_problems") or [] if p.get("severity") == "error"]
+    if (file_errors and not any(result.get(k) for k in ("created", "updated"))) or refused(
             result.get("file_problems") or []):
         raise ImportRefusedError(_("Nothing in this file can be imported: see the problems below."))
     if dry.payload.get("mode") == "atomic" and result.get("rejected"):

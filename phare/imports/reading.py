@@ -74,7 +74,7 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
         if not bad:
             for n, person in enumerate(bundle.get("persons") or ()):
                 values = model_values(Person, person, skipped)
-                if n == 0 and (keys is None or keys.duplicates):
+                if n == 0:  # for the duplicate checks: with the people recorded, and within the file
                     probe = values
                 if keys is not None and key not in known:
                     who = SimpleNamespace(**{f: values.get(f) for f in PERSON_INDEX_FIELDS})

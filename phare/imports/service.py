@@ -67,16 +67,20 @@ class Report:
     dry_run: bool
     rows: list[RowResult] = field(default_factory=list)
     file_problems: list[dict[str, Any]] = field(default_factory=list)
+    rolled_back: bool = False  # an all-or-nothing import undone: nothing was created nor updated
 
     def counts(self) -> dict[str, int]:
         out = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         for r in self.rows:
             out[r.outcome] += 1
+        if self.rolled_back:
+            out["would_create"], out["would_update"] = out["created"], out["updated"]
+            out["created"] = out["updated"] = 0
         return out
 
     def to_dict(self, details: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {"source": self.source, "kind": self.kind, "dry_run": self.dry_run, **self.counts(),
-                             "file_problems": self.file_problems}  # fmt: skip
+                             "rolled_back": self.rolled_back, "file_problems": self.file_problems}  # fmt: skip
         if details:
             # The rows to look at: rejected, with a warning, or a possible duplicate. Listing 100,000 rows that went
             # in cleanly would say nothing the counts do not.
@@ -188,6 +192,56 @@ def default_source_name(path: Path, source: Source) -> str:
     return (f"{path.name} [{sheet}]" if sheet else path.name)[:SOURCE_LENGTH]
 
 
+def same_person_in_file(probe: dict[str, Any], row: int, seen: dict[tuple[str, ...], int]) -> dict[str, Any] | None:
+    """A warning when the row's person was on an earlier row of the file: the same phone, e-mail, or names (in any
+    script) with the same birth date. Records the row's own marks in `seen`."""
+    marks: list[tuple[str, ...]] = [("phone", str(probe[f])) for f in ("prs_MobilePhone", "prs_HomePhone") if probe.get(f)]
+    if probe.get("prs_Email"):
+        marks.append(("email", str(probe["prs_Email"]).strip().lower()))
+    names = actions.name_tokens(*(str(probe.get(f) or "") for f in ("prs_FirstName", "prs_MiddleName", "prs_SecondName")))
+    if names and probe.get("prs_Birthdate"):
+        marks.append(("name", " ".join(sorted(names)), str(probe["prs_Birthdate"])))
+    earlier = next((seen[m] for m in marks if m in seen), None)
+    for m in marks:
+        seen.setdefault(m, row)
+    if earlier is None:
+        return None
+    return {"code": "duplicate-in-file", "severity": "warning", "entity": "person", "field": None, "value": None,
+            "row": row, "path": "", "column": "", "fix": f"compare with row {earlier}; keep one row per person",
+            "message": f"Row {row} may be the same person as row {earlier} (the same phone, e-mail, or names and birth "
+                       "date): both would become cases."}  # fmt: skip
+
+
+def owner_key(name: Any) -> str:
+    return " ".join(str(name or "").casefold().split())
+
+
+def owner_index(organisation: Any) -> dict[str, Any]:
+    """The organisation's active users by username and by full name (a name two users share names neither), for
+    the `Case Owner` a file names."""
+    from phare.accounts.models import User
+
+    users = list(User.objects.filter(organisation=organisation, is_active=True))
+    index: dict[str, Any] = {owner_key(u.username): u for u in users}
+    by_name: dict[str, list[Any]] = {}
+    for u in users:
+        if u.get_full_name().strip():
+            by_name.setdefault(owner_key(u.get_full_name()), []).append(u)
+    for name, same in by_name.items():
+        if len(same) == 1:
+            index.setdefault(name, same[0])
+    return index
+
+
+def unknown_owner(named: str, rows: list[int], actor: Any, column: str) -> dict[str, Any]:
+    shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    return {"code": "unknown-owner", "severity": "warning", "entity": "case", "field": "cas_CaseOwner", "value": named,
+            "row": None, "path": "case.cas_CaseOwner", "column": column,
+            "message": f"{named} (row {shown}) is not a user of this organisation by username or full name; those "
+                       f"cases go to {actor.username}, who imports them.",
+            "fix": "create the user, or write their username, and import the file again"}  # fmt: skip
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
                progress: Progress | None = None, source_name: str = "") -> Report:  # fmt: skip
@@ -201,8 +255,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     known = dict(ImportedRecord.objects.filter(organisation=organisation, source=name)
                  .values_list("source_key", "content_hash"))  # fmt: skip
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
+    owners = owner_index(organisation)
     writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
-                          lambda _seq, _case: actor, timezone.localdate())  # fmt: skip
+                          lambda _seq, case: owners.get(owner_key(case.get("cas_CaseOwner"))) or actor,
+                          timezone.localdate())  # fmt: skip
     memo = writer.indexes  # the duplicate check's digests are the new people's index rows: computed once
 
     def index(kind: str, value: str) -> str:
@@ -213,6 +269,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     probes: list[tuple[RowResult, dict[str, Any]]] = []
     lookup_fields: set[str] = set()  # lookups named in the file (not imported: matched by hand afterwards)
     lookup_rows = 0
+    unknown: dict[str, list[int]] = {}  # owners named in the file who are not users: name -> rows
+    seen_people: dict[tuple[str, ...], int] = {}  # a person's phone, e-mail or names and birth date -> first row
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
 
@@ -239,6 +297,9 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         for n, (row, key, bundle, problems, bad, h, probe, skipped, digests) in enumerate(prepared, start=1):
             memo.update(digests)
             res = RowResult(row, key, "created", problems)
+            named = (bundle.get("case") or {}).get("cas_CaseOwner")
+            if named not in (None, "") and owner_key(named) not in owners and not bad:
+                unknown.setdefault(str(named), []).append(row)
             if bad:
                 res.outcome = "rejected"
                 rejected_raw.append((row, key, res.problems))
@@ -248,10 +309,15 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 probes.append((res, probe))
                 if len(probes) == BATCH:
                     _flag_duplicates(organisation.pk, probes, index, before)
+            if not bad and probe:  # the same person twice in this file
+                twin = same_person_in_file(probe, row, seen_people)
+                if twin is not None:
+                    res.problems.append(twin)
             known[key] = h
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
                 pending.append((res, bundle, h))
+                skipped = [f for f in skipped if f != "cas_CaseOwner"]  # matched to a user above
                 if skipped:
                     lookup_fields.update(skipped)
                     lookup_rows += 1
@@ -273,8 +339,11 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                         raise _RejectedRowError
             except _RejectedRowError:
                 created_total = 0  # nothing written: the file goes in whole or not at all
+                report.rolled_back = True
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
+    for named, rows in unknown.items():  # one warning per name, not one per row
+        report.file_problems.append(unknown_owner(named, rows, actor, source.columns.get("cas_CaseOwner", "")))
     if lookup_rows:
         # One warning for the file, not one per row: organisations and places named in lookup fields are
         # matched to the directory by hand afterwards.

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from htcds import catalogue, schema
-from htcds.validation import ERROR, Problem, validate_bundle
+from htcds.validation import ERROR, Problem
 
 
 class Command(BaseCommand):
@@ -23,10 +23,13 @@ class Command(BaseCommand):
         fields.add_argument("--json", action="store_true")
         fields.add_argument("--entity", help="Only this entity (person, victim, case, ...).")
         validate = sub.add_parser(
-            "validate", help="Validate a JSON bundle, a JSON list of bundles, or a CSV/XLSX template."
+            "validate", help="Check a file as phare import --dry-run reads it (templates, KoBo/ODK exports, "
+            "mapped sheets, HTCDS JSON), without a database."
         )
         validate.add_argument("path")
         validate.add_argument("--json", action="store_true")
+        validate.add_argument("--mapping", help="YAML mapping file for other spreadsheets, as phare import takes it")
+        validate.add_argument("--country", default=None, help="country (ISO alpha-2) of local phone numbers")
         out = sub.add_parser("schema", help="Write JSON Schema files (draft 2020-12).")
         out.add_argument("--out", required=True)
         out.add_argument("--json", action="store_true")
@@ -50,42 +53,42 @@ class Command(BaseCommand):
             self.stdout.write(f"{f.name:42} {f.entity:13} {f.kind:13}{values} {flags}".rstrip())
 
     def _validate(self, opts: dict[str, Any]) -> None:
+        """Reads the file exactly as `phare import --dry-run` does (htcds.sources: the same detection, encodings,
+        delimiters, coercion and mailing columns) and gives its verdict: a row the import takes is valid, a value it
+        had to read differently is a warning ("read as ..."), a file it refuses is an error."""
+        from htcds import codelists
+        from htcds.sources import open_source
+        from htcds.sources.checked import checked_rows
+        from htcds.sources.problems import source_problem
+
         path = Path(opts["path"])
         if not path.exists():
             raise CommandError(f"{path}: no such file")
         problems: list[Problem] = []
         count = 0
-        if path.suffix.lower() == ".json":
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise CommandError(
-                    f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-                ) from exc
-            bundles = data if isinstance(data, list) else [data]
-            for i, b in enumerate(bundles):
-                validate_bundle(b, i if isinstance(data, list) else None, problems)
-            count = len(bundles)
-        elif path.suffix.lower() in (".csv", ".xlsx", ".xlsm", ".xls", ".ods"):
-            from htcds.templates import detect_layout, iter_bundles, read_rows
-
-            layout = detect_layout(read_rows(path))
-            for col, header in layout.unknown:
-                problems.append(Problem("unknown-field", f"Column {col + 1} header {header!r} is not an HTCDS field.",
-                                        "bundle", header, None, 1, f"column {col + 1}"))  # fmt: skip
-            for row, b in iter_bundles(path):
-                validate_bundle(b, row, problems)
+        mapping = Path(opts["mapping"]) if opts["mapping"] else None
+        with codelists.phone_region(opts["country"]):
+            source = open_source(path, mapping)
+            seen: set[int] = set()
+            for row, _key, _bundle, mine in checked_rows(source):
                 count += 1
-        else:
-            raise CommandError(f"{path}: expected .json, .csv, .xlsx, .xlsm or .ods")
+                seen.add(row)
+                problems.extend(mine)
+        problems[:0] = [p for p in source.problems if p.row not in seen]
+        if count == 0 and not any(p.severity == ERROR for p in problems):
+            problems.append(source_problem("empty-file", f"{path.name} holds no record to import.",
+                                           fix="check that the cases are on the first sheet, below the header"))  # fmt: skip
+        columns = {id(p): source.column_of(p) for p in problems}
         n_errors = sum(1 for p in problems if p.severity == ERROR)
         if opts["json"]:
-            self.stdout.write(json.dumps({"path": str(path), "records": count, "valid": n_errors == 0, "errors": n_errors,
-                                          "warnings": len(problems) - n_errors,
-                                          "problems": [p.to_dict() for p in problems]}, indent=1, ensure_ascii=False, default=str))  # fmt: skip
+            shown = [{**p.to_dict(), "column": columns[id(p)]} for p in problems]
+            self.stdout.write(json.dumps({"path": str(path), "kind": source.kind, "records": count, "valid": n_errors == 0,
+                                          "errors": n_errors, "warnings": len(problems) - n_errors, "problems": shown},
+                                         indent=1, ensure_ascii=False, default=str))  # fmt: skip
         else:
             for p in problems:
-                self.stdout.write(f"{p.severity}: {p}")
+                where = f" [{columns[id(p)]}]" if columns[id(p)] else ""
+                self.stdout.write(f"{p.severity}: {p}{where}")
             verdict = "valid" if n_errors == 0 else "NOT valid"
             self.stdout.write(
                 f"{path}: {count} record(s), {n_errors} error(s), {len(problems) - n_errors} warning(s): {verdict}"

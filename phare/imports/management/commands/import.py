@@ -59,7 +59,7 @@ class Command(BaseCommand):
         stopped = refused(data["file_problems"])
         if opts["json"]:
             self.stdout.write(json.dumps(data, default=str))
-            if stopped:
+            if stopped or data["rolled_back"]:
                 sys.exit(1)
             return
         for p in data["file_problems"]:
