@@ -154,13 +154,13 @@ def run_or_kill(proc: subprocess.Popen[bytes], delay: float) -> bool:
 
 
 def make_csv(path: Path, rows: int, prefix: str) -> None:
-    from tests.fixtures.sources import big_template_rows
+    from tests.fixtures.sources import big_template_rows, csv_row
 
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         for i, r in enumerate(big_template_rows(rows)):
             head = "id" if i == 0 else "" if i == 1 else f"{prefix}{i - 2:05d}"
-            w.writerow([head] + ["" if v is None else v for v in r])
+            w.writerow([head, *csv_row(r)])
 
 
 # -- children (run with the scratch environment) ---------------------------------------------------------------

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 def generate(rows: int, out_dir: Path) -> tuple[Path, Path]:
     from openpyxl import Workbook
 
-    from tests.fixtures.sources import big_template_rows
+    from tests.fixtures.sources import big_template_rows, csv_row
 
     xlsx, csv_path = out_dir / f"htcds_{rows}.xlsx", out_dir / f"htcds_{rows}.csv"
     if not xlsx.exists() or not csv_path.exists():
@@ -44,7 +44,7 @@ def generate(rows: int, out_dir: Path) -> tuple[Path, Path]:
             writer = csv.writer(fh)
             for r in big_template_rows(rows):
                 ws.append(r)
-                writer.writerow(["" if v is None else v for v in r])
+                writer.writerow(csv_row(r))
         wb.save(xlsx)
     return xlsx, csv_path
 

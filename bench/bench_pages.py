@@ -5,7 +5,8 @@
 Needs the demo organisation (`phare demo --cases N`). `--fill` tops it up to `--cases` by duplicating the
 existing synthetic cases in SQL (new numbers and uids, same people), which is much faster than generating them;
 the pages only care about the number of rows. Measures, with Django's test Client as the demo supervisor (who
-sees every case): the case list's first page, a filtered page, a name search, and a case page; p50/p95 over
+sees every case): the case list's first page, a filtered page, a name search, a case page, the supervisor's and the
+case worker's home pages and the case worker's task list (`--tasks` tasks on open cases); p50/p95 over
 `--requests` requests each and the number of SQL queries per page. Writes bench/results/pages.json.
 Runs on SQLite by default and on PostgreSQL when DATABASE_URL is set.
 """
@@ -80,6 +81,47 @@ def fill(org_id: int, target: int) -> None:
             cur.execute("ANALYZE")
 
 
+def fill_tasks(org_id: int, target: int) -> None:
+    """Tasks on the organisation's open cases, for their owners, due from a month ago to a month ahead, one in
+    five done: what the home pages and the task list count and list."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from phare.work.models import Task
+
+    have = Task.objects.filter(organisation_id=org_id).count()
+    if have >= target:
+        return
+    rng = random.Random(7)
+    today = timezone.localdate()
+    cases = list(Case.objects.filter(organisation_id=org_id, cas_Status__in=["Active", "FollowUp"])
+                 .exclude(cas_CaseOwner__isnull=True).order_by("?").values_list("id", "cas_CaseOwner_id")[: target - have])  # fmt: skip
+    titles = ["Call back about the appointment", "Book an interpreter", "Ask the shelter for a bed", "Court date letter"]
+    rows = [Task(organisation_id=org_id, case_id=cid, assignee_id=owner, title=rng.choice(titles),
+                 due=today + timedelta(days=rng.randint(-30, 30)),
+                 done_at=timezone.now() if rng.random() < 0.2 else None) for cid, owner in cases]  # fmt: skip
+    with transaction.atomic():
+        Task.objects.bulk_create(rows, batch_size=2000)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+
+
+def signed_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    try:  # pass the second factor for the benchmark session, as the sign-in view would
+        from phare.accounts.middleware import SESSION_MFA, SESSION_SEEN, SESSION_STARTED
+
+        session = client.session
+        session[SESSION_MFA] = True
+        session[SESSION_STARTED] = session[SESSION_SEEN] = time.time()
+        session.save()
+    except ImportError:
+        pass
+    return client
+
+
 def measure(client: Client, urls: list[str], n: int) -> dict[str, float | int]:
     times: list[float] = []
     queries: list[int] = []
@@ -107,6 +149,7 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=200_000)
     ap.add_argument("--fill", action="store_true")
     ap.add_argument("--org", default="demo")
+    ap.add_argument("--tasks", type=int, default=20_000, help="with --fill: tasks on open cases for the home pages")
     args = ap.parse_args()
 
     from phare.accounts.models import Organisation, Role, User
@@ -115,20 +158,14 @@ def main() -> None:
     if args.fill:
         t0 = time.monotonic()
         fill(org.id, args.cases)
+        fill_tasks(org.id, args.tasks)
         print(f"filled to {Case.objects.filter(organisation=org).count()} cases in {time.monotonic() - t0:.0f} s")
     total = Case.objects.filter(organisation=org).count()
     sup = User.objects.get(organisation=org, role=Role.SUPERVISOR, username=f"{args.org}-supervisor")
-    client = Client()
-    client.force_login(sup)
-    try:  # pass the second factor for the benchmark session, as the sign-in view would
-        from phare.accounts.middleware import SESSION_MFA, SESSION_SEEN, SESSION_STARTED
-
-        session = client.session
-        session[SESSION_MFA] = True
-        session[SESSION_STARTED] = session[SESSION_SEEN] = time.time()
-        session.save()
-    except ImportError:
-        pass
+    client = signed_in(sup)
+    # The demo's case worker owns half the organisation's cases: the worst case for "my" lists and counts.
+    worker = User.objects.get(organisation=org, role=Role.CASE_WORKER, username=f"{args.org}-caseworker")
+    worker_client = signed_in(worker)
     rng = random.Random(1)
     numbers = list(Case.objects.filter(organisation=org).order_by("?").values_list("number", flat=True)[:200])
     surnames: list[str] = []
@@ -147,9 +184,19 @@ def main() -> None:
     for urls in pages.values():  # warm caches (templates, keys, catalogue)
         client.get(urls[0])
     results = {name: measure(client, urls, args.requests) for name, urls in pages.items()}
+    # Each role's home page and the task list (phare.work), as the supervisor and as the case worker.
+    worker_pages = {"home_case_worker": ["/"], "tasks_case_worker": ["/work/tasks/"], "tasks_overdue": ["/work/tasks/?when=overdue"]}
+    results["home_supervisor"] = measure(client, ["/"], args.requests)
+    for name, urls in worker_pages.items():
+        worker_client.get(urls[0])
+        results[name] = measure(worker_client, urls, args.requests)
+    from phare.work.models import Task
+
+    tasks = Task.objects.filter(organisation=org).count()
     out = {
         "database": connection.vendor,
         "cases": total,
+        "tasks": tasks,
         "python": platform.python_version(),
         "machine": f"{platform.machine()} x{os.cpu_count()}",
         "target_p95_ms": 150,

@@ -10,8 +10,12 @@ from __future__ import annotations
 import gettext
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 import pycountry
@@ -61,6 +65,8 @@ _COUNTRY_ALIASES = {
     "czechrepublic": "CZ",
     "turkey": "TR",
     "kosovo": "XK",
+    "vatican": "VA",
+    "vaticancity": "VA",
 }
 
 
@@ -72,8 +78,19 @@ def _country_index() -> dict[str, str]:
             value = getattr(c, attr, None)
             if value:
                 index.setdefault(_fold(value), c.alpha_2)
+    for c in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(c, attr, None)
+            if value:
+                index.setdefault(_loose(value), c.alpha_2)
     index.update(_COUNTRY_ALIASES)
     return index
+
+
+def _loose(text: str) -> str:
+    """A country name without what lists word differently: a bracketed part ("Holy See (Vatican City State)") and
+    "the" ("Congo, The Democratic Republic of the" as the HTCDS templates' "Congo, Democratic Republic of the")."""
+    return "~" + _fold(re.sub(r"\([^)]*\)|\bthe\b", " ", text, flags=re.IGNORECASE))
 
 
 def normalise_country(value: str) -> str | None:
@@ -81,11 +98,17 @@ def normalise_country(value: str) -> str | None:
     text = value.strip()
     if text.upper() in COUNTRY_ALPHA2:
         return text.upper()
-    return _country_index().get(_fold(text))
+    index = _country_index()
+    return index.get(_fold(text)) or index.get(_loose(text))
 
 
 def country_name(alpha2: str, language: str | None = None) -> str:
-    """The country's name, in `language` (ISO 639-1) when pycountry ships a translation for it."""
+    """The country's name: in `language` (ISO 639-1, "en" included) from CLDR through Babel; without a language,
+    ISO 3166's English short name (what files and exports carry)."""
+    if language:
+        name = cldr_locale(language).territories.get(alpha2)
+        if name:
+            return str(name)
     c = pycountry.countries.get(alpha_2=alpha2)
     if c is None:
         return alpha2
@@ -96,13 +119,36 @@ def country_name(alpha2: str, language: str | None = None) -> str:
 
 
 def language_name(code: str, language: str | None = None) -> str:
-    lang = pycountry.languages.get(alpha_3=code)
+    """An ISO 639 language's name: in `language` from CLDR through Babel (capitalised, as it stands alone in a list
+    or a field), else ISO 639's English name."""
+    lang = pycountry.languages.get(alpha_3=code) or pycountry.languages.get(alpha_2=code)
     if lang is None:
         return code
+    if language:
+        # CLDR keys a language by its shortest code: the two-letter one where it exists.
+        name = cldr_locale(language).languages.get(getattr(lang, "alpha_2", None) or lang.alpha_3)
+        if name:
+            return str(name[:1].upper() + name[1:])
     name = str(lang.name)
     if language and language != "en":
         return _iso_translation("iso639-3", language).gettext(name)
     return name
+
+
+# Phare's Portuguese is European Portuguese; CLDR's plain "pt" is Brazil's.
+_CLDR_LOCALES = {"pt": "pt_PT"}
+
+
+@lru_cache(maxsize=16)
+def cldr_locale(language: str) -> Any:
+    """Babel's locale (CLDR data) for one of Phare's interface languages; English for an unknown one."""
+    from babel import Locale, UnknownLocaleError
+
+    code = language.replace("-", "_")
+    try:
+        return Locale.parse(_CLDR_LOCALES.get(code, code))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
 
 
 @lru_cache(maxsize=32)
@@ -147,12 +193,40 @@ def normalise_language(value: str) -> str | None:
 E164_RE = re.compile(r"^\+[1-9]\d{1,14}$")
 
 
-@lru_cache(maxsize=65536)  # a bulk load normalises each number twice (duplicate check, then index)
-def normalise_phone(value: str, default_region: str | None = None) -> str | None:
-    """Return the E.164 form of a phone number, or None when it cannot be a valid number."""
-    text = value.strip()
+# The country whose local numbers (0803 123 4567) are read while it is set: an organisation's (phone_region).
+PHONE_REGION: ContextVar[str | None] = ContextVar("PHONE_REGION", default=None)
+
+
+@contextmanager
+def phone_region(region: str | None) -> Iterator[None]:
+    """Read local phone numbers as numbers of `region` (ISO 3166-1 alpha-2) inside the block."""
+    token = PHONE_REGION.set(region or None)
     try:
-        number = phonenumbers.parse(text, default_region)
+        yield
+    finally:
+        PHONE_REGION.reset(token)
+
+
+def normalise_phone(value: str, default_region: str | None = None) -> str | None:
+    """Return the E.164 form of a phone number, or None when it cannot be a valid number. A local number needs a
+    region: `default_region`, else the one `phone_region` set."""
+    return _normalise_phone(value, default_region or PHONE_REGION.get())
+
+
+@lru_cache(maxsize=65536)  # a bulk load normalises each number twice (duplicate check, then index)
+def _normalise_phone(value: str, region: str | None) -> str | None:
+    text = value.strip()
+    if text.startswith("00") and text[2:3].isdigit():
+        # 00 is the international prefix of most countries (not of all: Nigeria dials 009): 0044 20 ... is +44 20 ...
+        # whatever the region when that reading is a real number.
+        try:
+            abroad = phonenumbers.parse("+" + text[2:], None)
+        except phonenumbers.NumberParseException:
+            abroad = None
+        if abroad is not None and phonenumbers.is_valid_number(abroad):
+            return phonenumbers.format_number(abroad, phonenumbers.PhoneNumberFormat.E164)
+    try:
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):

@@ -35,6 +35,10 @@ def parse_date(value: Any, day_first: bool = True) -> date | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
+        # Only a spreadsheet cell typed as a number is an Excel serial; a year alone (1990) never is: read as a
+        # serial it would be a day of 1905.
+        if is_year(value):
+            return None
         if 1 <= value < 2958466:  # Excel's range: 1900-01-01 to 9999-12-31
             return _EXCEL_EPOCH + timedelta(days=int(value))
         return None
@@ -43,8 +47,6 @@ def parse_date(value: Any, day_first: bool = True) -> date | None:
     text = value.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ].*", text):
         text = text[:10]
-    if re.fullmatch(r"\d{1,5}(\.0+)?", text) and not re.fullmatch(r"\d{8}", text):
-        return parse_date(float(text))
     formats = _DATE_FORMATS if day_first else tuple(f.replace("%d/%m", "%m/%d") for f in _DATE_FORMATS)
     for fmt in formats:
         try:
@@ -52,6 +54,20 @@ def parse_date(value: Any, day_first: bool = True) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def is_year(value: Any) -> bool:
+    """A year alone, as a number or text (1990, "1990", 1990.0): never a date, nor an Excel serial."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        if not value.is_integer():
+            return False
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        return len(text) == 4 and text.isdigit() and 1000 <= int(text) <= 2999
+    return isinstance(value, int) and 1000 <= value <= 2999
 
 
 # Slashes only: month-first reading (parse_date's day_first=False) swaps only dd/mm, dotted and dashed dates are
@@ -123,6 +139,8 @@ def coerce_value(field: Field, value: Any, multi_separator: str = ";", day_first
     if kind is Kind.BOOLEAN:
         if isinstance(value, bool):
             return value
+        if isinstance(value, int | float) and value in (0, 1):  # a spreadsheet's 1/0 typed as numbers
+            return bool(value)
         folded = _fold(str(value))
         return True if folded in _TRUE else False if folded in _FALSE else value
     if kind in (Kind.NUMBER, Kind.INTEGER, Kind.LATITUDE, Kind.LONGITUDE):

@@ -133,6 +133,11 @@ def _date_checker(field: Field) -> Checker:
     today = _today()
 
     def check(v: Any) -> Failure | None:
+        if type(v) is not str or len(v) == 4:
+            from htcds.coerce import is_year
+
+            if is_year(v):
+                return "invalid-date", f"{v} is a year alone, not a date: write the whole date (YYYY-MM-DD).", None
         if type(v) is not str:
             return "invalid-date", "Write the date as text in the form YYYY-MM-DD.", _date_hint(v)
         if len(v) != 10 or v[4] != "-" or v[7] != "-":

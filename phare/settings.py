@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "phare.dashboards",
     "phare.api",
     "phare.sharing",
+    "phare.documents",
+    "phare.work",
     "phare.referrals",
 ]
 
@@ -80,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "phare.core.context.navigation",
+                "phare.work.context.bell",
             ]
         },
     }
@@ -108,12 +111,20 @@ PHARE_UPLOAD_KEEP_DAYS = envint("PHARE_UPLOAD_KEEP_DAYS", "7")
 # Days a finished background job (its row: an import's report, an export's request) is kept before
 # `phare retention run` deletes it.
 PHARE_JOB_KEEP_DAYS = envint("PHARE_JOB_KEEP_DAYS", "30")
+# The largest document (MB) a case keeps (phare.documents).
+PHARE_DOCUMENT_MAX_MB = envint("PHARE_DOCUMENT_MAX_MB", "20")
 # An upload too large for memory is sealed as it arrives, never kept in clear in a temporary file.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler", "phare.crypto.uploads.SealedUploadHandler"]
 # An import of a file of at least PHARE_IMPORT_READER_MIN_BYTES reads it in a second process while it writes
 # (phare/imports/reading.py), when the machine has a second core.
 PHARE_IMPORT_READER_PROCESS = envbool("PHARE_IMPORT_READER_PROCESS", "True")
 PHARE_IMPORT_READER_MIN_BYTES = envint("PHARE_IMPORT_READER_MIN_BYTES", str(1 << 20))
+# What an imported file may hold before it is read (docs/import.md): a small XLSX can claim billions of cells.
+PHARE_IMPORT_MAX_MB = envint("PHARE_IMPORT_MAX_MB", "512")
+PHARE_IMPORT_MAX_ROWS = envint("PHARE_IMPORT_MAX_ROWS", "1000000")
+PHARE_IMPORT_MAX_CELLS = envint("PHARE_IMPORT_MAX_CELLS", "20000000")
+PHARE_IMPORT_MAX_CELL_CHARS = envint("PHARE_IMPORT_MAX_CELL_CHARS", "32767")
+PHARE_IMPORT_MAX_JSON_DEPTH = envint("PHARE_IMPORT_MAX_JSON_DEPTH", "64")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -169,6 +180,8 @@ SESSION_COOKIE_AGE = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A refused form gets the site's page, in the reader's language (phare/core/errors.py).
+CSRF_FAILURE_VIEW = "phare.core.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -33,7 +33,7 @@ from phare.jobs import (
     queue,
 )
 from phare.jobs.models import Job
-from tests.fixtures.sources import big_template_rows
+from tests.fixtures.sources import big_template_rows, csv_row
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def _csv(bad: bool = False) -> bytes:
     if bad:
         rows[2][rows[0].index("prs_Gender")] = "Femnine!"  # this row is rejected, its marker name with it
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
+    csv.writer(out).writerows(map(csv_row, rows))  # dates as a spreadsheet saves them
     return out.getvalue().encode()
 
 

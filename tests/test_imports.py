@@ -264,3 +264,25 @@ def test_it_warns_once_per_file_about_lookups_it_leaves_to_be_matched(org: Any, 
     warnings = [p for p in report["file_problems"] if p["code"] == "lookup-not-imported"]
     assert len(warnings) == 1 and warnings[0]["field"] == "vic_LocationOfExploitation" and warnings[0]["value"] == 3
     assert not any(p["code"] == "lookup-not-imported" for r in report["rows"] for p in r["problems"])
+
+
+def test_it_writes_nothing_of_a_file_cut_short_by_a_limit_and_exits_non_zero(org: Any, tmp_path: Path) -> None:
+    """A cell over the length limit 4,000 rows down: the rows before it are not the file, so an all-or-nothing
+    import writes none of them, and the command fails without a traceback."""
+    from django.core.management.base import CommandError
+
+    from phare.cases.models import Case
+
+    rows = list(big_template_rows(4_500))
+    rows[4_002][rows[0].index("prs_SecondName")] = "y" * 300_000
+    path = write_csv(tmp_path / "cases.csv", rows)
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("import", str(path), "--org", "test-ngo", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert [p["code"] for p in data["file_problems"]] == ["file-too-large"]
+    assert "PHARE_IMPORT_MAX_CELL_CHARS" in data["file_problems"][0]["message"]
+    assert Case.objects.count() == 0
+    with pytest.raises(CommandError, match="cannot be imported as it is"):
+        call_command("import", str(path), "--org", "test-ngo", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Case.objects.count() == 0

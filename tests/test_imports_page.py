@@ -384,3 +384,51 @@ def test_it_lets_only_roles_that_import_download_the_rejected_rows(org: Any, mak
     monkeypatch.setattr(permissions, "can", lambda user, perm: True)
     r = colleagues[Role.CASE_WORKER].get(url)
     assert r.status_code == 200 and b"Femnine!" in b"".join(r.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_it_answers_a_damaged_mapping_form_with_a_message_never_a_500(org: Any, make_user: Any,
+                                                                       client_for: Any) -> None:  # fmt: skip
+    """The mapping page's hidden fields come back as the page wrote them, or the form is refused whole."""
+    from phare.imports.models import SavedMapping
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    form = {"save": "1", "name": "Edited", "header": ["Ref", "Sex"], "field-0": "id", "field-1": "prs_Gender"}
+    for proposal in ("{not json", "[1, 2]", '{"field": "prs_Gender", "values": "female"}', "[" * 100_000,
+                     '{"field": 3}'):  # fmt: skip
+        r = client.post("/data/import/mapping/", {**form, "proposal-0": "{}", "proposal-1": proposal})
+        assert r.status_code == 400, (proposal[:20], r.status_code)
+        assert b"came back damaged" in r.content
+    assert not SavedMapping.objects.filter(name="Edited").exists()
+    r = client.post("/data/import/mapping/", {**form, "proposal-0": "{}", "proposal-1": '{"field": "prs_Gender"}'})
+    assert r.status_code == 302 and SavedMapping.objects.filter(name="Edited").exists()
+    # A mapping chosen on upload by a number that is not one is "not found", not a crash.
+    assert client.post("/data/import/", {"file": SimpleUploadedFile("a.csv", b"x\n1\n"), "mapping": "x'"}).status_code == 404
+
+
+def test_it_refuses_a_csv_field_over_the_limit_with_a_clear_message_on_both_pages(org: Any, make_user: Any,
+                                                                                  client_for: Any, tmp_path: Path) -> None:  # fmt: skip
+    """A 300,000-character field: the mapping page says which limit, and the check of an upload reports it as the
+    file's problem; neither answers 500 nor shows a traceback."""
+    from phare.cases.models import Case
+
+    client = client_for(make_user(Role.SUPERVISOR, org))
+    body = ("Ref,Name,Notes\nA1,Ana," + "z" * 300_000 + "\n").encode()
+    page = client.post("/data/import/mapping/", {"file": SimpleUploadedFile("legacy.csv", body)})
+    assert page.status_code == 200
+    assert b"PHARE_IMPORT_MAX_CELL_CHARS" in page.content and b"Traceback" not in page.content
+    rows = list(big_template_rows(4_500))
+    rows[4_002][rows[0].index("prs_SecondName")] = "y" * 300_000  # after thousands of good rows
+    path = write_csv(tmp_path / "cases.csv", rows)
+    pk = _upload(client, SimpleUploadedFile("cases.csv", path.read_bytes()))
+    queue.drain()
+    from phare.imports.actions import result_of
+    from phare.jobs.models import Job
+
+    assert result_of(Job.objects.get(pk=pk))["created"] > 0  # rows before the long cell were read
+    page = client.get(f"/data/import/{pk}/")
+    assert page.status_code == 200
+    assert b"PHARE_IMPORT_MAX_CELL_CHARS" in page.content and b"Import now" not in page.content
+    assert b"cannot be imported as it is" in page.content
+    client.post(f"/data/import/{pk}/confirm/")  # the first row read well: still nothing may be imported
+    assert queue.drain() == 0
+    assert Case.objects.filter(organisation=org).count() == 0

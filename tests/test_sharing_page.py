@@ -27,7 +27,7 @@ def test_it_releases_and_serves_the_file_only_to_its_organisation(org: Any, othe
                                                                  client_for: Callable[[Any], Client]) -> None:  # fmt: skip
     make_cases(org, 200)
     client = client_for(make_user("analyst", org))
-    response = client.post("/sharing/release/ctdc/", {"k": "11"})
+    response = client.post("/sharing/release/ctdc/", {"k": "11", "accept_withheld": "on"})
     assert response.status_code == 302
     rel = Release.objects.get()
     download = client.get(f"/sharing/releases/{rel.pk}.csv")
@@ -49,3 +49,25 @@ def test_it_refuses_a_low_k_with_a_message_and_writes_nothing(org: Any, make_use
 def test_it_is_closed_to_case_workers(org: Any, make_user: Callable[..., Any], client_for: Callable[[Any], Client]) -> None:
     client = client_for(make_user("case_worker", org))
     assert client.get("/sharing/").status_code == 403
+
+
+def test_it_shows_the_one_ledger_with_each_releases_cost_and_lets_only_an_admin_set_it(
+    org: Any, make_user: Callable[..., Any], client_for: Callable[[Any], Client]
+) -> None:
+    from phare.audit.models import AuditEvent
+    from phare.sharing.models import PrivacyBudget
+
+    make_cases(org, 200)
+    analyst = client_for(make_user("analyst", org))
+    assert analyst.post("/sharing/release/aggregate/", {"attributes": ["gender", "ageBroad"], "epsilon": "0.5"}).status_code == 302
+    html = analyst.get("/sharing/").content.decode()
+    assert "aggregate genderxageBroad" in html and "0.125" in html  # its cost: rho = 0.5^2 / 2
+    assert 'name="total_epsilon"' not in html
+    analyst.post("/sharing/budget/", {"total_epsilon": "50", "total_delta": "1e-5"})
+    assert PrivacyBudget.objects.get(organisation=org).total_epsilon == 10.0
+    admin = client_for(make_user("admin", org))
+    assert 'name="total_epsilon"' in admin.get("/sharing/").content.decode()
+    admin.post("/sharing/budget/", {"total_epsilon": "4", "total_delta": "1e-6"})
+    budget = PrivacyBudget.objects.get(organisation=org)
+    assert (budget.total_epsilon, budget.total_delta) == (4.0, 1e-6)
+    assert AuditEvent.objects.get(action="sharing.budget").detail["after"]["total_epsilon"] == 4.0

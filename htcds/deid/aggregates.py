@@ -3,16 +3,21 @@
 A table of counts by two or three attributes is the release most partners ask for. Two protections are
 layered, because they answer two different rules:
 
-* differential privacy: every cell gets discrete Laplace noise of scale 1/epsilon. Adding or removing
-  one person changes one cell by one (L1 sensitivity 1), so the whole table is epsilon-DP. The noise
-  comes from OpenDP's vetted sampler when ``opendp`` is installed (it uses a cryptographic RNG and
-  integer arithmetic, so it leaks nothing through floating-point artefacts). Without OpenDP, or with
-  ``mechanism="numpy"`` for reproducible tests, the same distribution is drawn as the difference of
-  two geometric variables with numpy's generator: mathematically the same mechanism, but not
-  hardened against timing or floating-point side channels, so use it for tests and demos only;
+* differential privacy: every cell gets discrete Laplace noise of scale 1/epsilon from OpenDP's sampler
+  (integer arithmetic and the operating system's cryptographic generator, so nothing leaks through
+  floating-point artefacts and no seed can replay it). Adding or removing one person changes one cell by
+  one (L1 sensitivity 1, given one record per person), so the whole table is epsilon-DP, and OpenDP's own
+  privacy map certifies the epsilon. The categories of every attribute are public (code lists, a declared
+  year range: htcds.deid.domains), never read from the data, since a category seen once is a person;
 * small-cell suppression, the rule most data-sharing agreements carry (CTDC's is 11): published values
   under the threshold are withheld. The threshold is applied to the noisy values, never the true ones,
-  so the suppression pattern is itself differentially private (post-processing).
+  so the suppression pattern is itself differentially private (post-processing). A line (a category) whose
+every value, total included, is withheld is left out of the published cells: that too is decided on noisy
+values only, and it keeps a table over 250 countries readable.
+
+Totals are the noisy cells summed before clipping at zero, then clipped: summing clipped cells would add
+the positive half of the noise of every empty cell (about 70 phantom victims over 250 countries at
+epsilon 1). So a line's visible cells need not add up exactly to its total.
 
 Secondary suppression. When totals are published, a single withheld value in a row (or any line of a
 3-way table) is just the total minus the rest. The table is therefore treated with its margins as one
@@ -28,15 +33,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from htcds.deid import noise
 from htcds.deid._table import Codes, Table, encode, n_rows, normalise, to_columns
 from htcds.deid.budget import PrivacyBudgetLedger
 
 TOTAL = "Total"
-Mechanism = Literal["auto", "opendp", "numpy"]
+MAX_CELLS = 100_000
+"""Largest table (public categories multiplied out): OpenDP's exact samplers take tens of microseconds a cell."""
 Ints = np.ndarray[Any, np.dtype[np.int64]]
 Bools = np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -62,10 +69,19 @@ class CountTable:
         mask: Bools = self.reason != NOT_SUPPRESSED
         return mask
 
+    def shown(self) -> list[Bools]:
+        """Per axis, which indices have a published value somewhere in their slice (decided on noisy values)."""
+        visible = self.reason == NOT_SUPPRESSED
+        axes = range(visible.ndim)
+        return [visible.any(axis=tuple(b for b in axes if b != a)) for a in axes]
+
     def cells(self) -> list[dict[str, object]]:
-        """Long format: one dict per published value, None where withheld."""
+        """Long format: one dict per published value, None where withheld; lines withheld throughout left out."""
         out: list[dict[str, object]] = []
+        shown = self.shown()
         for index in np.ndindex(*self.values.shape):
+            if not all(shown[axis][i] for axis, i in enumerate(index)):
+                continue
             cell: dict[str, object] = {}
             for axis, i in enumerate(index):
                 cats = self.categories[axis]
@@ -90,33 +106,13 @@ class CountTable:
         }
 
 
-def _noise_opendp(counts: Ints, epsilon: float) -> tuple[Ints, str]:
-    from importlib.metadata import version
-
-    import opendp.prelude as dp
-
-    dp.enable_features("contrib")
-    measurement = dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int), scale=1.0 / epsilon)
-    # The accountant of the library, not our arithmetic, certifies the epsilon.
-    certified = float(measurement.map(1))  # type: ignore[no-untyped-call]
-    if certified > epsilon * (1 + 1e-9):
-        raise AssertionError("OpenDP reports a larger epsilon than requested")
-    noisy = np.asarray(measurement(counts.ravel().tolist()), dtype=np.int64).reshape(counts.shape)
-    return noisy, f"opendp {version('opendp')} make_laplace (discrete Laplace), scale 1/epsilon"
-
-
-def _noise_numpy(counts: Ints, epsilon: float, rng: np.random.Generator) -> tuple[Ints, str]:
-    # X - Y with X, Y geometric(1 - e^-eps) is discrete Laplace with P(k) proportional to e^(-eps|k|).
-    p = -math.expm1(-epsilon)
-    noise = rng.geometric(p, counts.shape) - rng.geometric(p, counts.shape)
-    return counts + noise.astype(np.int64), "numpy discrete Laplace (difference of geometrics), scale 1/epsilon"
-
-
 def _with_margins(cells: Ints) -> Ints:
+    """The noisy cells with their totals, both clipped at zero; totals summed before clipping (unbiased)."""
     out = cells
     for axis in range(cells.ndim):
         out = np.concatenate([out, out.sum(axis=axis, keepdims=True)], axis=axis)
-    return out
+    clipped: Ints = np.clip(out, 0, None)
+    return clipped
 
 
 def secondary_suppression(values: Ints, primary: Bools) -> np.ndarray[Any, np.dtype[np.int8]]:
@@ -153,24 +149,28 @@ def dp_count_table(
     table: Table,
     attributes: Sequence[str],
     epsilon: float,
+    categories: Mapping[str, Sequence[object]],
     threshold: int = 11,
     totals: bool = True,
-    categories: Mapping[str, Sequence[object]] | None = None,
-    mechanism: Mechanism = "auto",
-    seed: int | None = None,
     ledger: PrivacyBudgetLedger | None = None,
     purpose: str = "aggregate table",
 ) -> CountTable:
-    """epsilon-DP counts of ``table`` by two or three ``attributes``, with cell suppression.
+    """epsilon-DP counts of ``table`` (one record per person) by two or three ``attributes``, with cell
+    suppression.
 
-    ``categories`` fixes the categories per attribute; give them when they are public code lists,
-    because categories read from the data reveal which values occur (a category seen once is a
-    person). Noisy counts are clipped at zero before totals are formed, so totals add up.
+    ``categories`` gives every attribute's public categories; a value outside them is an error
+    (htcds.deid.domains.coerce fits the data first).
     """
     if not 2 <= len(attributes) <= 3:
         raise ValueError("count tables are by 2 or 3 attributes")
     if epsilon <= 0:
         raise ValueError("epsilon must be positive")
+    without = [a for a in attributes if a not in categories]
+    if without:
+        raise ValueError(f"no public categories for {', '.join(without)}: categories read from the data reveal them")
+    shape = tuple(len(dict.fromkeys(categories[a])) for a in attributes)
+    if math.prod(shape) > MAX_CELLS:
+        raise ValueError(f"a table of {math.prod(shape):,} cells is too large: choose at most one country attribute")
     if ledger is not None:
         ledger.spend(epsilon, 0.0, purpose)
     cols = to_columns(table, list(attributes))
@@ -180,36 +180,21 @@ def dp_count_table(
     cats: list[tuple[str, ...]] = []
     for name in attributes:
         c, labels = encode(cols[name])
-        if categories is not None and name in categories:
-            fixed = [str(normalise(v)) for v in categories[name]]
-            position = {v: i for i, v in enumerate(fixed)}
-            missing = [str(v) for v in labels if str(v) not in position]
-            if missing:
-                raise ValueError(f"{name}: values outside the given categories: {missing[:5]}")
-            c = np.array([position[str(v)] for v in labels], dtype=np.int64)[c]
-            cats.append(tuple(fixed))
-        else:
-            cats.append(tuple(str(v) for v in labels))
-        codes.append(c)
-    shape = tuple(len(c) for c in cats)
+        fixed = list(dict.fromkeys(str(normalise(v)) for v in categories[name]))
+        position = {v: i for i, v in enumerate(fixed)}
+        missing = [str(v) for v in labels if str(v) not in position]
+        if missing:
+            raise ValueError(f"{name}: values outside the given categories: {missing[:5]}")
+        codes.append(np.array([position[str(v)] for v in labels], dtype=np.int64)[c])
+        cats.append(tuple(fixed))
     flat = np.ravel_multi_index(tuple(codes), shape)
     true_counts = np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(np.int64)
 
-    use_opendp = mechanism == "opendp"
-    if mechanism == "auto":
-        try:
-            import opendp  # noqa: F401
-
-            use_opendp = True
-        except ImportError:
-            use_opendp = False
-    if use_opendp:
-        noisy, described = _noise_opendp(true_counts, epsilon)
-    else:
-        noisy, described = _noise_numpy(true_counts, epsilon, np.random.default_rng(seed))
-    noisy = np.clip(noisy, 0, None)
-
-    values = _with_margins(noisy) if totals else noisy
+    noisy, certified = noise.laplace(true_counts, 1.0 / epsilon)
+    # The library's privacy map, not our arithmetic, certifies the epsilon.
+    if certified > epsilon * (1 + 1e-9):
+        raise AssertionError(f"OpenDP certifies epsilon {certified:g}, more than the {epsilon:g} asked for")
+    values = _with_margins(noisy) if totals else np.clip(noisy, 0, None)
     primary = values < threshold
     reason = secondary_suppression(values, primary) if totals else np.where(primary, PRIMARY, 0).astype(np.int8)
     return CountTable(
@@ -220,5 +205,5 @@ def dp_count_table(
         totals=totals,
         epsilon=epsilon,
         threshold=threshold,
-        mechanism=described,
+        mechanism=noise.described("make_laplace (discrete Laplace), scale 1/epsilon"),
     )

@@ -14,6 +14,12 @@ Conventions, chosen to never assert what the case file does not say:
 
 Only records whose consent purposes include research and whose trafficking status is possible or
 actual victim are exported; :func:`to_ctdc_rows` reports how many records each filter dropped.
+
+One row per person. A person who is a victim in several cases would otherwise weigh several rows, and both
+k-anonymity (a class of k rows could be fewer people) and differential privacy (whose unit is a person, and
+whose noise is scaled to one row) would promise more than they keep. Given ``person_field``, the first record
+of each person that passes both filters is kept, in the order given: phare.sharing gives them by case opening
+date, so the row is the person's first registration as a victim, as CTDC counts registrations.
 Consent purposes are not an HTCDS 2.0 field: Phare stores them under ``con_Purposes`` (a list), and the
 key can be overridden.
 """
@@ -442,6 +448,7 @@ class CTDCExport:
     records_in: int = 0
     excluded_no_research_consent: int = 0
     excluded_not_a_victim: int = 0
+    excluded_repeat_participation: int = 0
 
     @property
     def records_out(self) -> int:
@@ -458,11 +465,14 @@ def to_ctdc_rows(
     records: Iterable[Mapping[str, object]],
     synthetic_columns_only: bool = False,
     consent_field: str = CONSENT_PURPOSES_FIELD,
+    person_field: str | None = None,
 ) -> CTDCExport:
     """Filter and convert records; consent is checked first, so a record without research consent is
-    counted there whatever its trafficking status."""
+    counted there whatever its trafficking status. With ``person_field``, a person's later qualifying
+    records are dropped (counted as repeat participations)."""
     export = CTDCExport()
     convert = to_ctdc_synthetic_row if synthetic_columns_only else to_ctdc_row
+    released: set[object] = set()
     for record in records:
         export.records_in += 1
         if RESEARCH not in _as_list(record.get(consent_field)):
@@ -471,6 +481,12 @@ def to_ctdc_rows(
         if str(record.get("vic_TraffickingStatus") or "") not in VICTIM_STATUSES:
             export.excluded_not_a_victim += 1
             continue
+        if person_field is not None:
+            person = record.get(person_field)
+            if person is not None and person in released:
+                export.excluded_repeat_participation += 1
+                continue
+            released.add(person)
         export.rows.append(convert(record))
     return export
 

@@ -26,8 +26,18 @@ rho = 1 / (2 sigma^2); an exponential-mechanism choice at epsilon_r costs rho = 
 (Cesar and Rogers, 2021); rho adds up over the measurements. The total rho is the one that converts to
 the requested (epsilon, delta) by epsilon = rho + 2 sqrt(rho ln(1/delta)), and it is split in thirds:
 one-way marginals, edge selection, two-way marginals. Everything after the measurements is
-post-processing and costs nothing. The column domains are taken from the data unless given; a domain
-taken from the data reveals which values occur, so pass ``domains`` when they are public code lists.
+post-processing and costs nothing.
+
+What keeps that accounting true of the release (htcds.deid.noise, htcds.deid.domains):
+
+* every column's domain is public (a code list or a declared range), never read from the data, and a value
+  whose noisy count is lost in the noise is published as "(other)", never as itself: otherwise a value held
+  by one person would appear because it occurs, whatever the noise;
+* noise and the private choices come from OpenDP's samplers (discrete Gaussian on integer counts,
+  report-noisy-max for the tree), which draw from the operating system's generator; no seed is accepted,
+  and OpenDP's privacy maps, not this module's arithmetic, certify each measurement's rho;
+* the neighbouring relation is one *person* added or removed: the caller must give one record per person
+  (phare.sharing releases the first qualifying participation of each person).
 """
 
 from __future__ import annotations
@@ -37,22 +47,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
+from htcds.deid import noise
 from htcds.deid._table import Codes, Table, encode, n_rows, normalise, to_columns
-from htcds.deid.budget import PrivacyBudgetLedger
+from htcds.deid.budget import PrivacyBudgetLedger, zcdp_epsilon, zcdp_rho
+from htcds.deid.domains import POOLED
 
 Floats = np.ndarray[Any, np.dtype[np.float64]]
-
-
-def zcdp_rho(epsilon: float, delta: float) -> float:
-    """Largest zCDP rho whose (epsilon, delta)-DP guarantee meets the one asked for."""
-    if epsilon <= 0 or not 0 < delta < 1:
-        raise ValueError("need epsilon > 0 and 0 < delta < 1")
-    log_term = math.log(1 / delta)
-    return (math.sqrt(log_term + epsilon) - math.sqrt(log_term)) ** 2
 
 
 @dataclass(frozen=True)
@@ -68,15 +73,16 @@ class SynthesisResult:
     pooled_values: dict[str, int]
     n_records: int
     seconds: float
-    notes: list[str] = field(default_factory=list)
+    mechanisms: list[str] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, object]]:
         names = list(self.columns)
         return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
 
     def to_json(self) -> dict[str, object]:
+        """Only DP or public quantities: what may go out with the release (timing stays inside)."""
         out = asdict(self)
-        del out["columns"]
+        del out["columns"], out["seconds"]
         out["tree"] = [list(edge) for edge in self.tree]
         out["method"] = "MST (simplified): noisy 1- and 2-way marginals on a private maximum spanning tree"
         return out
@@ -112,46 +118,58 @@ def _fit(table: Floats, rows: Floats, cols: Floats, iterations: int = 30) -> Flo
     return t
 
 
+def _rare_threshold(sigma: float, size: int) -> float:
+    """Noisy count under which a value is pooled: at least 3 sigma, and high enough that the values of a
+    large public domain (200-odd countries) that nobody holds seldom pass it on noise alone (on average under
+    one in twenty per column)."""
+    z = max(3.0, NormalDist().inv_cdf(1 - 0.05 / max(size, 1)))
+    return z * sigma
+
+
 def synthesise(
     table: Table,
     epsilon: float,
+    domains: Mapping[str, Sequence[object]],
     delta: float = 1e-6,
     columns: Sequence[str] | None = None,
     n_records: int | None = None,
-    seed: int | None = None,
-    domains: Mapping[str, Sequence[object]] | None = None,
     ledger: PrivacyBudgetLedger | None = None,
     purpose: str = "synthetic microdata",
 ) -> SynthesisResult:
-    """Synthetic records with the same columns as ``table`` under (epsilon, delta)-DP.
+    """Synthetic records with the same columns as ``table`` under (epsilon, delta)-DP, one person per record.
 
-    ``n_records`` defaults to the noisy record count (free: it is derived from the noisy marginals).
-    With a ``ledger`` the spend is recorded first and a refused spend stops the synthesis.
+    ``domains`` gives every column's public domain; a column without one, or a value outside it, is an error
+    (htcds.deid.domains.coerce fits the data first). ``n_records`` defaults to the noisy record count (free:
+    it is derived from the noisy marginals). With a ``ledger`` the spend is recorded first and a refused
+    spend stops the synthesis.
     """
     started = time.perf_counter()
     rho = zcdp_rho(epsilon, delta)
-    if ledger is not None:
-        ledger.spend(epsilon, delta, purpose)
-    rng = np.random.default_rng(seed)
     cols = to_columns(table, columns)
     names = list(cols)
     d = len(names)
     if d == 0 or n_rows(cols) == 0:
         raise ValueError("nothing to synthesise")
+    without = [name for name in names if name not in domains]
+    if without:
+        raise ValueError(f"no public domain for {', '.join(without)}: a domain read from the data reveals its values")
+    if ledger is not None:
+        ledger.spend(epsilon, delta, purpose, rho=rho)
+    rng = noise.post_processing_rng()
 
     codes: list[Codes] = []
     labels: list[list[object]] = []
     for name in names:
         c, lab = encode(cols[name])
-        if domains is not None and name in domains:
-            public = list(dict.fromkeys(normalise(v) for v in domains[name]))
-            unknown = set(lab) - set(public)
-            if unknown:
-                raise ValueError(f"{name}: values outside the given domain: {sorted(map(str, unknown))[:5]}")
-            remap = np.array([public.index(v) for v in lab], dtype=np.int64)
-            c, lab = remap[c], public
-        codes.append(c)
-        labels.append(lab)
+        # Compared as text, so a year read as the int 2016 is the domain's "2016".
+        public: list[object] = list(dict.fromkeys(str(normalise(v)) for v in domains[name]))
+        position = {v: i for i, v in enumerate(public)}
+        unknown = {str(v) for v in lab} - set(position)
+        if unknown:
+            raise ValueError(f"{name}: values outside the given domain: {sorted(unknown)[:5]}")
+        remap = np.array([position[str(v)] for v in lab], dtype=np.int64)
+        codes.append(remap[c])
+        labels.append(public)
 
     rho_one = rho / 3 if d > 1 else rho
     rho_select = rho / 3 if d > 1 else 0.0
@@ -159,17 +177,18 @@ def synthesise(
     sigma_one = math.sqrt(d / (2 * rho_one))
     sigma_two = math.sqrt((d - 1) / (2 * rho_two)) if d > 1 else math.inf
     eps_round = math.sqrt(8 * rho_select / (d - 1)) if d > 1 else 0.0
+    certified = {"one_way": 0.0, "edge_selection": 0.0, "two_way": 0.0}
 
     # 1. one-way marginals, and pooling of values lost in the noise
     noisy_one: list[Floats] = []
     pooled: list[Codes] = []  # original code -> working code
     members: list[list[Codes]] = []  # working code -> original codes
-    noisy_raw: list[Floats] = []
     for c, lab in zip(codes, labels, strict=True):
-        y = np.bincount(c, minlength=len(lab)).astype(float) + rng.normal(0, sigma_one, len(lab))
-        noisy_raw.append(y)
-        rare = y < 3 * sigma_one
-        if rare.sum() >= 2:
+        measured, cost = noise.gaussian(np.bincount(c, minlength=len(lab)).astype(np.int64), sigma_one)
+        certified["one_way"] += cost
+        y = measured.astype(float)
+        rare = y < _rare_threshold(sigma_one, len(lab))
+        if rare.any():
             keep = np.flatnonzero(~rare)
             mapping = np.empty(len(lab), dtype=np.int64)
             mapping[keep] = np.arange(keep.size)
@@ -189,9 +208,9 @@ def synthesise(
     probs_one = [np.clip(y, 0, None) / max(np.clip(y, 0, None).sum(), 1e-12) for y in noisy_one]
 
     # 2. private choice of the tree edges
-    def pair_counts(i: int, j: int) -> Floats:
+    def pair_counts(i: int, j: int) -> Codes:
         flat = np.bincount(work[i] * sizes[j] + work[j], minlength=sizes[i] * sizes[j])
-        return flat.reshape(sizes[i], sizes[j]).astype(float)
+        return flat.reshape(sizes[i], sizes[j]).astype(np.int64)
 
     candidates = list(combinations(range(d), 2))
     scores = {}
@@ -209,21 +228,29 @@ def synthesise(
     edges: list[tuple[int, int]] = []
     while len(edges) < d - 1:
         open_edges = [e for e in candidates if find(e[0]) != find(e[1])]
-        w = np.array([scores[e] for e in open_edges])
-        logits = eps_round * w / 2  # sensitivity 1
-        p = np.exp(logits - logits.max())
-        i, j = open_edges[int(rng.choice(len(open_edges), p=p / p.sum()))]
+        chosen, cost = noise.noisy_max([scores[e] for e in open_edges], eps_round)  # sensitivity 1
+        certified["edge_selection"] += cost
+        i, j = open_edges[chosen]
         edges.append((i, j))
         component[find(i)] = find(j)
 
     # 3. two-way marginals of the tree edges
-    noisy_two = {(i, j): pair_counts(i, j) + rng.normal(0, sigma_two, (sizes[i], sizes[j])) for i, j in edges}
+    noisy_two: dict[tuple[int, int], Floats] = {}
+    for i, j in edges:
+        measured, cost = noise.gaussian(pair_counts(i, j), sigma_two)
+        certified["two_way"] += cost
+        noisy_two[(i, j)] = measured.astype(float)
+    if sum(certified.values()) > rho * (1 + 1e-9):
+        raise AssertionError(f"OpenDP certifies rho {sum(certified.values()):g}, more than the {rho:g} asked for")
 
     # 4. consistent margins, then edge tables fitted to them
     margins: list[Floats] = []
     for a in range(d):
-        weighted = noisy_one[a] / sigma_one**2
-        weight = 1 / sigma_one**2
+        # A pooled cell sums the noise of every value pooled into it: its variance is that many times larger,
+        # so its margin leans on the two-way tables, which measured it as one cell.
+        var_one = sigma_one**2 * np.array([g.size for g in members[a]], dtype=float)
+        weighted = noisy_one[a] / var_one
+        weight = 1 / var_one
         for (i, j), y in noisy_two.items():
             if a in (i, j):
                 var = sigma_two**2 * (sizes[j] if a == i else sizes[i])
@@ -268,22 +295,17 @@ def synthesise(
                 filled[order[lo:hi]] = rng.permutation(values)
             out[child] = filled
 
-    # Undo the pooling: a pooled record gets one of the pooled values, weighted by their noisy counts.
+    # A pooled value is published as "(other)", never as one of the values pooled: which of them a record
+    # would get depends on counts that are mostly noise, and publishing them is how a value held by one
+    # person would surface.
     columns_out: dict[str, list[object]] = {}
     pooled_count: dict[str, int] = {}
     for a, name in enumerate(names):
-        label_array = np.asarray(labels[a], dtype=object)
+        label_array = np.asarray([*labels[a], POOLED], dtype=object)
         groups = members[a]
-        original = np.empty(n, dtype=np.int64)
-        for w_code, group in enumerate(groups):
-            where = np.flatnonzero(out[a] == w_code)
-            if group.size == 1:
-                original[where] = group[0]
-            elif where.size:
-                weights = np.clip(noisy_raw[a][group], 0, None) + 1e-9
-                original[where] = group[rng.choice(group.size, size=where.size, p=weights / weights.sum())]
+        working_labels = np.array([g[0] if g.size == 1 else len(labels[a]) for g in groups], dtype=np.int64)
         pooled_count[name] = max((g.size for g in groups if g.size > 1), default=0)
-        columns_out[name] = label_array[original].tolist()
+        columns_out[name] = label_array[working_labels[out[a]]].tolist()
 
     return SynthesisResult(
         columns=columns_out,
@@ -295,16 +317,21 @@ def synthesise(
             "rho_one_way": rho_one,
             "rho_edge_selection": rho_select,
             "rho_two_way": rho_two,
+            "rho_certified_by_opendp": sum(certified.values()),
             "sigma_one_way": sigma_one,
             "sigma_two_way": sigma_two,
             "epsilon_per_selection_round": eps_round,
             "rho_spent": rho_one + rho_select + rho_two,
-            "epsilon_implied": rho + 2 * math.sqrt(rho * math.log(1 / delta)),
+            "epsilon_implied": zcdp_epsilon(rho, delta),
         },
         tree=[(names[i], names[j]) for i, j in edges],
         pooled_values=pooled_count,
         n_records=n,
         seconds=time.perf_counter() - started,
+        mechanisms=[
+            noise.described("make_gaussian (discrete Gaussian) on one- and two-way marginals"),
+            noise.described("make_noisy_max (exponential mechanism, zCDP) for the tree edges"),
+        ],
     )
 
 

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 Row = tuple[int, str, dict[str, Any]]
 
 
+def unreadable(exc: UnreadableFileError, path: Path | None) -> Problem:
+    """The problem for a file that cannot be read on: broken, over a limit (`file-too-large`), two columns for one
+    field (`duplicate-column`)."""
+    return source_problem(exc.code, str(exc), value=str(path or ""))
+
+
 def entity_map() -> dict[str, str]:
     return {f.name: f.entity for f in load().fields}
 
@@ -53,7 +59,7 @@ class Source:
                 self._seen.add(key)
                 yield row_number, key, bundle
         except UnreadableFileError as exc:
-            self.problems.append(source_problem("unreadable-file", str(exc), value=str(self.path or "")))
+            self.problems.append(unreadable(exc, self.path))
 
     def _rows(self) -> Iterator[Row]:
         raise NotImplementedError
@@ -140,11 +146,14 @@ class TabularSource(Source):
     """A sheet read through a Plan that a subclass builds from the header rows (and a sample of data)."""
 
     sample_size = 200
+    # Headers that name one field twice are refused; a mapping may feed a field from several columns on purpose.
+    one_column_per_field = True
 
     def __init__(self, path: Path, name: str, sheet: str | None = None) -> None:
         super().__init__(path, name)
         self.sheet = sheet
         self.opened: Table | None = None  # the sheet as detection opened it, taken by the first pass
+        self.skip = 0  # title rows above the header
 
     def build_plan(self, head: list[list[Any]], sample: list[list[Any]]) -> Plan:
         raise NotImplementedError
@@ -156,20 +165,24 @@ class TabularSource(Source):
         assert self.path is not None
         table, self.opened = self.opened or open_table(self.path, self.sheet), None
         rows = table.rows
+        for _ in range(self.skip):
+            next(rows, None)
         buffered: list[list[Any]] = []
         for r in rows:
             buffered.append(r)
             if len(buffered) >= self.sample_size + 2:
                 break
         plan = self.build_plan(buffered[:2], buffered[2:])
+        if self.one_column_per_field:
+            _one_column_per_field(plan)
         for i, name, _ in plan.plain:
             self.columns.setdefault(name, plan.column_ref(i))
         for i, name, _ in plan.flags:
             self.columns.setdefault(name, plan.column_ref(i))
-        return plan, _chain(buffered[plan.header_rows :], rows), plan.header_rows
+        return plan, _chain(buffered[plan.header_rows :], rows), self.skip + plan.header_rows
 
     def _rows(self) -> Iterator[Row]:
-        return self._converted(*self._start())
+        yield from self._converted(*self._start())  # a generator, so a file refused on opening is a problem
 
     def _converted(self, plan: Plan, rows: Iterator[list[Any]], number: int) -> Iterator[Row]:
         entities = entity_map()
@@ -193,7 +206,20 @@ class TabularSource(Source):
                 return
             yield from ColumnReader(self, plan, entity_map()).rows(rows, number)
         except UnreadableFileError as exc:
-            self.problems.append(source_problem("unreadable-file", str(exc), value=str(self.path or "")))
+            self.problems.append(unreadable(exc, self.path))
+
+
+def _one_column_per_field(plan: Plan) -> None:
+    """Two columns feeding one single-valued field would leave one of them out, row after row, unseen: refuse the
+    file instead (multi-valued fields take both columns' values)."""
+    cat = load()
+    first: dict[str, int] = {}
+    for i, name, _ in plan.plain:
+        if name in first and not cat[name].multiple:
+            raise UnreadableFileError(f"Columns {plan.column_ref(first[name])} and {plan.column_ref(i)} both hold "
+                                      f"{name}; one would overwrite the other in every row. Delete or rename one of "
+                                      "them.", "duplicate-column")  # fmt: skip
+        first.setdefault(name, i)
 
 
 def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:

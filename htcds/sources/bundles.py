@@ -6,11 +6,11 @@ The source key is the case's own id, so re-importing an export updates rather th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from htcds.sources import limits
 from htcds.sources.base import Row, Source
 from htcds.sources.problems import source_problem
 from htcds.sources.tabular import UnreadableFileError
@@ -43,19 +43,19 @@ class BundleSource(Source):
             yield from enumerate(bundle_items(self.data) or [], start=1)
             return
         assert self.path is not None
-        text = self.path.read_text(encoding="utf-8-sig")
         if self.path.suffix.lower() in (".jsonl", ".ndjson"):
-            for n, line in enumerate(text.splitlines(), start=1):
-                if line.strip():
-                    try:
-                        yield n, json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        self.problems.append(source_problem("unreadable-file", f"Line {n} is not JSON: {exc}", row=n))
+            limits.check_size(self.path, "JSON file")
+            with self.path.open(encoding="utf-8-sig") as fh:
+                for n, line in enumerate(fh, start=1):
+                    if line.strip():
+                        try:
+                            yield n, limits.loads(line, f"Line {n}")
+                        except limits.TooLargeError:
+                            raise
+                        except UnreadableFileError as exc:
+                            self.problems.append(source_problem("unreadable-file", str(exc), row=n))
             return
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UnreadableFileError(f"{self.path.name} is not JSON: {exc}") from exc
+        data = limits.load_json(self.path)
         items = bundle_items(data)
         if items is None:
             raise UnreadableFileError(f"{self.path.name} holds no HTCDS case bundle.")

@@ -238,7 +238,9 @@ class FormJsonSource(Source):
         data = self.data
         if data is None:
             assert self.path is not None
-            data = json.loads(self.path.read_text(encoding="utf-8-sig"))
+            from htcds.sources.limits import load_json
+
+            data = load_json(self.path)
         records = json_records(data) or []
         headers: list[str] = []
         position: dict[str, int] = {}

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as _field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,8 @@ from htcds.catalogue import PARTICIPANT_ROLES, Field, Kind, load
 from htcds.coerce import coerce_value, date_order, parse_date
 from htcds.sources.base import Plan, TabularSource
 from htcds.sources.layout import EXTRA_COLUMNS
-from htcds.sources.problems import ERROR, WARNING, Problem, source_problem
-from htcds.sources.tabular import cell_text, column_letter
+from htcds.sources.problems import WARNING, Problem, source_problem
+from htcds.sources.tabular import UnreadableFileError, cell_text, column_letter
 from htcds.sources.values import GENDER_WORDS, choice_index, fold, make_converter
 
 
@@ -83,6 +84,9 @@ def parse_mapping(data: Any) -> Mapping:
         date_format=str(data["date_format"]) if data.get("date_format") else None, split=str(data.get("split") or ";"),
         role=str(data.get("role") or "Victim"),
     )  # fmt: skip
+    if m.date_format is not None and not _valid_date_format(m.date_format):
+        problems.append(_bad(f"date_format {m.date_format!r} is not day-first, month-first nor a date pattern such as "
+                             "%d.%m.%Y.", "date_format", m.date_format))  # fmt: skip
     if m.role not in PARTICIPANT_ROLES:
         problems.append(_bad(f"role must be one of {', '.join(PARTICIPANT_ROLES)}.", "role", m.role))
     columns = data.get("columns") or {}
@@ -109,8 +113,11 @@ def parse_mapping(data: Any) -> Mapping:
         if not isinstance(values, dict):
             problems.append(_bad(f"`values` of column {col!r} must map source values to HTCDS values.", col))
             values = {}
-        m.columns[col] = ColumnRule(name, {str(k).strip(): v for k, v in values.items()}, rule.get("split"),
-                                    rule.get("date_format"))  # fmt: skip
+        fmt = rule.get("date_format")
+        if fmt is not None and not _valid_date_format(str(fmt)):
+            problems.append(_bad(f"date_format {fmt!r} of column {col!r} is not day-first, month-first nor a date "
+                                 "pattern such as %d.%m.%Y.", col, fmt))  # fmt: skip
+        m.columns[col] = ColumnRule(name, _value_keys(values), rule.get("split"), fmt)
     constants = data.get("constants") or {}
     for name, value in constants.items() if isinstance(constants, dict) else ():
         if name not in cat:
@@ -120,6 +127,40 @@ def parse_mapping(data: Any) -> Mapping:
     if problems:
         raise MappingError(problems)
     return m
+
+
+def _valid_date_format(spec: str) -> bool:
+    """day-first, month-first (or dmy, mdy), or a strptime pattern naming a day, a month and a year that reads back
+    the date it writes."""
+    if spec in ("day-first", "dmy", "month-first", "mdy"):
+        return True
+    if not all(any(d in spec for d in group) for group in (("%d", "%j"), ("%m", "%b", "%B", "%j"), ("%Y", "%y"))):
+        return False
+    sample = datetime(2001, 2, 3)
+    try:
+        return datetime.strptime(sample.strftime(spec), spec).date() == sample.date()
+    except ValueError:
+        return False
+
+
+# YAML 1.1 reads unquoted Yes/No/On/Off/True/False keys as booleans: `values: {Yes: true}` means the text "Yes".
+_BOOLEAN_WORDS = {True: ("Yes", "yes", "YES", "Y", "y", "True", "true", "TRUE", "On", "on"),
+                  False: ("No", "no", "NO", "N", "n", "False", "false", "FALSE", "Off", "off")}  # fmt: skip
+
+
+def _value_keys(values: dict[Any, Any]) -> dict[str, Any]:
+    """A column's `values:` keyed by the text a cell holds; a boolean key stands for every word YAML reads as it,
+    a number for its digits (1, 1.0 → "1")."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(k, bool):
+            for word in _BOOLEAN_WORDS[k]:
+                out.setdefault(word, v)
+        elif isinstance(k, float) and k.is_integer():
+            out[str(int(k))] = v
+        else:
+            out[str(k).strip()] = v
+    return out
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -142,6 +183,7 @@ def _date_options(spec: str) -> tuple[bool, str | None]:
 
 class MappedSource(TabularSource):
     kind = "mapped"
+    one_column_per_field = False
 
     def __init__(self, path: Path, mapping: Mapping) -> None:
         super().__init__(path, mapping.source, mapping.sheet)
@@ -186,12 +228,16 @@ class MappedSource(TabularSource):
             plan.plain.append((i, rule.field, make_converter(f, seps, day_first, pattern, rule.values)))
         if m.id_column is not None:
             i = by_fold.get(fold(m.id_column))
-            if i is None:
-                self.problems.append(source_problem("invalid-mapping", f"The id column {m.id_column!r} is not in the file.",
-                                                    column=m.id_column, severity=ERROR))  # fmt: skip
+            if i is None:  # without its ids, every row would be a new case on each re-import
+                raise UnreadableFileError(f"The mapping's id column {m.id_column!r} is not in the file (its headers are "
+                                          f"on row {m.header_row}): correct id_column or the header.", "invalid-mapping")  # fmt: skip
             else:
                 plan.id_columns.append(i)
                 plan.id_required = True
+        if not plan.plain:
+            raise UnreadableFileError(f"None of the mapping's columns is a header of the file on row {m.header_row}: "
+                                      "nothing would be imported. Check the header row and the mapping's column names.",
+                                      "unrecognised-layout")  # fmt: skip
         mapped = {fold(c) for c in m.columns} | ({fold(m.id_column)} if m.id_column else set())
         for i, h in enumerate(headers):
             if h and fold(h) not in mapped and h not in EXTRA_COLUMNS:

@@ -24,6 +24,9 @@ SOURCE_CODES: dict[str, str] = {
     "not-a-bundle": "The JSON item is not an HTCDS case bundle.",
     "month-first-dates": "The column's dates are written month first (MM/DD/YYYY) and are read that way.",
     "empty-file": "The file holds nothing to import.",
+    "title-rows": "Rows above the header row are left out.",
+    "duplicate-column": "Two columns hold the same field; one would overwrite the other, so the file is refused.",
+    "file-too-large": "The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting).",
 }
 
 

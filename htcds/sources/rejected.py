@@ -15,6 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from htcds import cells
+from htcds.catalogue import Kind, load
+from htcds.coerce import parse_date
 from htcds.sources.base import Source, TabularSource
 from htcds.sources.export import Openable
 from htcds.sources.layout import PROBLEMS_COLUMN, ROW_COLUMN
@@ -48,6 +50,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _day(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        day = parse_date(value)
+        return value if day is None else day
+    return value
+
+
 def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]], out: Openable) -> int:
     """Write `rejected` (row number → (source key, problems text)) of a freshly opened `source` to `out` as CSV;
     returns how many rows were written."""
@@ -58,7 +67,11 @@ def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]],
             for row, (key, text) in sorted(rejected.items()):
                 writer.writerow(cells.csv_row([key, row, text]))
             return len(rejected)
-        _, _, header_rows = source._start()
+        plan, _, header_rows = source._start()
+        kinds = {f.name: f.kind for f in load().fields}
+        # A number in a date column is a date typed as Excel's day count: a CSV cell is text, and text is never
+        # read as a day count, so the copy carries the date it means.
+        dates = {i for i, name, _ in plan.plain if kinds.get(name) is Kind.DATE}
         rows = open_table(source.path, source.sheet).rows
         head = [next(rows, []) for _ in range(header_rows)]
         # The two columns go after the widest header row, named in each header row (names, labels) alike.
@@ -68,6 +81,7 @@ def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]],
         written = 0
         for number, raw in enumerate(rows, start=header_rows + 1):
             if number in rejected:
+                raw = [_day(v) if i in dates else v for i, v in enumerate(raw)]
                 writer.writerow(cells.csv_row([*map(_cell, raw), *([""] * (width - len(raw))), number, rejected[number][1]]))
                 written += 1
                 if written == len(rejected):

@@ -3,9 +3,9 @@
 Handled quirks (all present in IOM's own files):
 - row 1 holds field names and row 2 labels, but either may come first, and a sheet may have only one;
 - `vic_TraffickinStatusDecisionMakingOrg` is misspelt in the field-name row;
-- the mailing-address columns are in one order in the field-name row and another in the label row; people
-  type under the label they read, so the order the data itself supports (is the "country" column full of
-  countries?) decides, and the disagreement is reported;
+- the mailing-address columns are in one order in the field-name row (hidden) and another in the label row;
+  people type under the label they read, so the label decides, whatever cells are filled, and the
+  disagreement is reported;
 - the "Reason for Outgoing Referral" column has a label but no field name;
 - values are labels ("Debt bondage ", "Follow up", "Closed Referred"), several per cell joined by `;`,
   and dates are real dates, Excel serial numbers or text.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from htcds import codelists
 from htcds.catalogue import Kind, load
 from htcds.coerce import date_order
 from htcds.sources.base import Plan, TabularSource
@@ -106,17 +105,17 @@ class TemplateSource(TabularSource):
             if i not in by_name:  # the unnamed "Reason for Outgoing Referral" column
                 columns[i] = f
         disagree = {i: (by_name[i], by_label[i]) for i in by_name if i in by_label and by_name[i] != by_label[i]}
-        if disagree:
-            use_labels = self._labels_fit_better(disagree, sample)
-            for i, (n, lab) in disagree.items():
-                chosen = lab if use_labels else n
-                columns[i] = chosen
-                self.problems.append(source_problem(
-                    "header-mismatch",
-                    f"Column {column_letter(i)} is named {n} but labelled {rows[other][i]!r}; read as {chosen} because the "
-                    f"data fits the {'labels' if use_labels else 'field names'} better.",
-                    row=min(name_row, other) + 1, column=f"{column_letter(i)} ({n})", field=chosen, value=n,
-                    fix=f"make row {name_row + 1} and row {other + 1} agree", severity=WARNING))  # fmt: skip
+        for i, (n, lab) in disagree.items():
+            # The label is what people read as they type: IOM's templates hide the field-name row, and their
+            # mailing-address names are in another order than the labels. Never decided by the data: a city that
+            # is also a country, or only a street and a postal code filled in, would swap the address.
+            columns[i] = lab
+            self.problems.append(source_problem(
+                "header-mismatch",
+                f"Column {column_letter(i)} is named {n} but labelled {rows[other][i]!r}; read as {lab}, the label "
+                "people see as they type.",
+                row=min(name_row, other) + 1, column=f"{column_letter(i)} ({n})", field=lab, value=n,
+                fix=f"make row {name_row + 1} and row {other + 1} agree", severity=WARNING))  # fmt: skip
         cat = load()
         for i in sorted(columns):
             target = cat[columns[i]]
@@ -133,22 +132,3 @@ class TemplateSource(TabularSource):
                         fix="write dates as YYYY-MM-DD if this is wrong"))  # fmt: skip
             plan.plain.append((i, columns[i], make_converter(target, (";",), day_first)))
         return plan
-
-    @staticmethod
-    def _labels_fit_better(disagree: dict[int, tuple[str, str]], sample: list[list[Any]]) -> bool:
-        """Score both readings of the disputed columns on sample data; only country columns can be checked,
-        which is enough for the official template's mailing-address mix-up."""
-        cat = load()
-
-        def score(pick: int) -> int:
-            hits = 0
-            for i, pair in disagree.items():
-                if cat[pair[pick]].codelist != "country":
-                    continue
-                for r in sample:
-                    v = r[i] if i < len(r) else None
-                    if isinstance(v, str) and v.strip():
-                        hits += 1 if codelists.normalise_country(v) else -1
-            return hits
-
-        return score(1) > score(0)

@@ -106,8 +106,13 @@ def make_converter(field: Field, separators: Sequence[str] = (";",), day_first: 
             raw = raw.replace("\xa0", " ").strip()
             if not raw:
                 return None, None
-        if vmap and isinstance(raw, str | int | float) and raw in vmap:
-            raw = vmap[raw]
+        if vmap and isinstance(raw, str | int | float):
+            # A spreadsheet hands back a code typed as 2 as the number 2.0; the mapping's keys are text.
+            key = raw if isinstance(raw, str) else str(int(raw)) if float(raw).is_integer() else str(raw)
+            if isinstance(raw, bool):
+                key = "True" if raw else "False"
+            if key in vmap:
+                raw = vmap[key]
         if kind is Kind.MULTI_CHOICE:
             items = raw if isinstance(raw, list) else split_values(field, str(raw), separators, index)
             if vmap:
@@ -176,19 +181,25 @@ def _plain_text(raw: Any) -> tuple[Any, Note | None]:
 
 _PHONE_PUNCT = str.maketrans("", "", " -().\xa0")
 
-
 def _phone(raw: Any) -> tuple[Any, Note | None]:
     text, _ = _plain_text(raw)
-    return (None if text is None else _phone_text(text)), None
+    return (None if text is None else phone_text(text)), None
 
 
-def _phone_text(text: str) -> str:
-    """Numbers already written internationally (+44 7700 900123) only lose their punctuation; others go
-    through libphonenumber, which is 50 times slower and only needed to read national forms."""
+def phone_text(text: str, region: str | None = None) -> str:
+    """A phone number in E.164 (+442079460958), or the text as typed when it cannot be one (validation then says
+    so). Local numbers are read in `region`, by default the one set by `codelists.phone_region`. Numbers already written
+    internationally with no trunk zero (+44 7700 900123) only lose their punctuation; others (+44 (0)20 7946 0958,
+    020 7946 0958, 0044 ...) go through libphonenumber, which is 50 times slower."""
     compact = text.translate(_PHONE_PUNCT)
-    if compact.startswith("+") and compact[1:].isdigit() and 7 <= len(compact) <= 16 and compact[1] != "0":
+    if _FAST_PHONE.match(compact) and "(" not in text:
         return compact
-    return codelists.normalise_phone(text) or text
+    return codelists.normalise_phone(text, region) or text
+
+
+# International, 7 to 16 characters, and no 0 among the first four digits, where a trunk zero kept after a
+# country code of one to three digits would be (those go through libphonenumber, which drops it).
+_FAST_PHONE = re.compile(r"\+(?![0-9]{0,3}0)[1-9][0-9]{5,14}\Z")
 
 
 def _email(raw: Any) -> tuple[Any, Note | None]:
@@ -211,7 +222,7 @@ def text_column(cells: Sequence[Any]) -> list[str | None] | None:
     return [v or None for v in map(str.strip, cells)]
 
 
-_INTERNATIONAL_LINES = re.compile(r"^\+[1-9]\d{5,14}$", re.M)  # _phone_text's test, for a column joined by newlines
+_INTERNATIONAL_LINES = re.compile(r"^\+(?![0-9]{0,3}0)[1-9]\d{5,14}$", re.M)  # phone_text's test, for a column joined by newlines
 
 
 def phone_column(cells: Sequence[Any]) -> list[str | None] | None:
@@ -219,12 +230,15 @@ def phone_column(cells: Sequence[Any]) -> list[str | None] | None:
     if texts is None:
         return None
     present = [t for t in texts if t is not None]
-    joined = "\n".join(present).translate(_PHONE_PUNCT)
+    joined = "\n".join(present)
+    if "(" in joined:  # a bracketed trunk zero, +44 (0)20 ...: each through phone_text
+        return [None if t is None else phone_text(t) for t in texts]
+    joined = joined.translate(_PHONE_PUNCT)
     # Commonest: every number already international, and no cell with a newline of its own.
     if joined.count("\n") == len(present) - 1 and len(_INTERNATIONAL_LINES.findall(joined)) == len(present):
         compact = iter(joined.split("\n"))
         return [None if t is None else next(compact) for t in texts]
-    return [None if t is None else _phone_text(t) for t in texts]
+    return [None if t is None else phone_text(t) for t in texts]
 
 
 def email_column(cells: Sequence[Any]) -> list[str | None] | None:

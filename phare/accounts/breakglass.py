@@ -43,6 +43,9 @@ def grant(actor: Any, row: Model, reason: str, hours: int, request: HttpRequest 
         record("breakglass.granted", actor=actor, target=row, request=request,
                detail={"grant": g.pk, "reason": g.reason, "expires_at": g.expires_at.isoformat(),
                        **({"case": row.number} if hasattr(row, "number") else {})})  # fmt: skip
+        from phare.work.actions.notifications import break_glass_used
+
+        break_glass_used(actor, row)
     return g
 
 

@@ -134,3 +134,12 @@ def assignable_roles(actor: Any) -> list[str]:
     if not can(actor, MANAGE_USERS):
         return []
     return [r for r in Role.values if RANK[Role(r)] <= RANK[Role(actor.role)]]
+
+
+def lowest_role(actor: Any) -> str:
+    """The role a new user gets unless the admin picks another: the assignable role with the fewest permissions,
+    preferring one that reads no personal data (least privilege: an admin raises it on purpose)."""
+    roles = assignable_roles(actor)
+    if not roles:
+        return ""
+    return min(roles, key=lambda r: (len(MATRIX[r]), r in PERSONAL_DATA_ROLES))

@@ -35,6 +35,7 @@ from phare.accounts.permissions import (
     REVIEW_BREAK_GLASS,
     assignable_roles,
     can,
+    lowest_role,
     require_perm,
 )
 from phare.audit.log import client_ip, record
@@ -283,13 +284,19 @@ def _org_users(request: HttpRequest) -> Any:
 
 
 class UserForm(forms.Form):
-    username = forms.CharField(max_length=150, validators=[User.username_validator])
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(required=False)
-    role = forms.ChoiceField(choices=Role.choices)
-    is_active = forms.BooleanField(required=False, initial=True)
-    password = forms.CharField(widget=forms.PasswordInput, required=False, strip=False)
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150, validators=[User.username_validator],
+                               help_text=gettext_lazy("What they type to sign in: letters, digits and @ . + - _"))
+    first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150, required=False)
+    email = forms.EmailField(label=gettext_lazy("E-mail"), required=False)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices,
+                             help_text=gettext_lazy("New users get the role with the least access; give more only "
+                                                    "as their work needs it."))
+    is_active = forms.BooleanField(label=gettext_lazy("Active (may sign in)"), required=False, initial=True)
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               required=False, strip=False,
+                               help_text=gettext_lazy("For a new user, the initial password to hand over; for "
+                                                      "someone else, only to set a new one."))
 
     def __init__(self, *args: Any, actor: User, target: User | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -300,6 +307,8 @@ class UserForm(forms.Form):
         role_field.choices = [(v, label) for v, label in Role.choices if v in allowed]
         if target is not None:
             self.fields["username"].disabled = True
+        else:
+            role_field.initial = lowest_role(actor)
 
     def clean_role(self) -> str:
         role = str(self.cleaned_data["role"])
@@ -346,6 +355,29 @@ def users(request: HttpRequest) -> HttpResponse:
         ),
     )  # fmt: skip
     return render(request, "accounts/users.html", {"users": rows})
+
+
+@require_perm(MANAGE_USERS)
+@transaction.atomic
+def user_active(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Deactivate a user (they can no longer sign in and their sessions end) or reactivate them: asks first."""
+    from phare.accounts import actions
+
+    target = _org_users(request).filter(pk=pk).first()
+    if target is None:
+        raise Http404("Not found")
+    if target.role not in assignable_roles(request.user) or target.pk == request.user.pk or target.is_superuser:
+        raise PermissionDenied
+    if request.method != "POST":
+        return render(request, "accounts/user_active_confirm.html", {"target": target})
+    if target.is_active:
+        actions.deactivate_user(_me(request), target, request=request)
+        messages.success(request, _("%(name)s is deactivated: they can no longer sign in and their sessions have "
+                                    "ended.") % {"name": target.username})  # fmt: skip
+    else:
+        actions.reactivate_user(_me(request), target, request=request)
+        messages.success(request, _("%(name)s can sign in again.") % {"name": target.username})
+    return redirect("accounts:users")
 
 
 @require_perm(MANAGE_USERS)
@@ -530,22 +562,41 @@ def _label_targets(grants: list[BreakGlassGrant]) -> None:
 
 
 class AuditSearchForm(forms.Form):
-    user = forms.CharField(required=False, max_length=150)
-    action = forms.CharField(required=False, max_length=64)
-    target = forms.CharField(required=False, max_length=64, help_text="Record uid or id")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    viewed_only = forms.BooleanField(required=False, label="Only reads (who viewed this record)")
+    user = forms.CharField(label=gettext_lazy("Who (username)"), required=False, max_length=150)
+    action = forms.ChoiceField(label=gettext_lazy("What"), required=False)
+    target = forms.CharField(label=gettext_lazy("Record"), required=False, max_length=64,
+                             help_text=gettext_lazy("A case number, or a record's identifier from this page"))
+    since = forms.DateField(label=gettext_lazy("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    viewed_only = forms.BooleanField(label=gettext_lazy("Only reads (who viewed this record)"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from phare.audit.words import FAMILIES
+
+        super().__init__(*args, **kwargs)
+        action = self.fields["action"]
+        assert isinstance(action, forms.ChoiceField)
+        action.choices = [("", _("Everything")), *FAMILIES]
 
 
 READ_ACTIONS = Q(action__contains="view") | Q(action__contains="read") | Q(action__endswith=".open")
+AUDIT_PAGE_SIZE = 50
 
 
 @require_perm(READ_AUDIT)
 @transaction.atomic
 def audit_search(request: HttpRequest) -> HttpResponse:
-    form = AuditSearchForm(request.GET or None)
-    events = AuditEvent.objects.filter(organisation_id=_org(request))
+    """The organisation's audit log in words (phare.audit.words), newest first, fifty events a page."""
+    from django.core.paginator import Paginator
+
+    from phare.audit.words import describe
+    from phare.cases.models import Case
+
+    query = request.GET.copy()
+    query.pop("page", None)
+    form = AuditSearchForm(query or None)
+    org = _org(request)
+    events = AuditEvent.objects.filter(organisation_id=org)
     filters: dict[str, Any] = {}
     if form.is_valid():
         d = form.cleaned_data
@@ -554,7 +605,12 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         if d["action"]:
             events = events.filter(action__startswith=d["action"])
         if d["target"]:
-            events = events.filter(target_id=d["target"])
+            # A case number names the case and the records inside it (their events carry the number).
+            uid = Case.objects.filter(organisation_id=org, number=d["target"]).values_list("uid", flat=True).first()
+            wanted = Q(target_id=d["target"])
+            if uid is not None:
+                wanted |= Q(target_id=str(uid)) | Q(detail__case=d["target"])
+            events = events.filter(wanted)
         if d["since"]:
             events = events.filter(at__gte=_day_start(d["since"]))
         if d["until"]:
@@ -563,8 +619,10 @@ def audit_search(request: HttpRequest) -> HttpResponse:
             events = events.filter(READ_ACTIONS)
         filters = {k: str(v) for k, v in d.items() if v}
     record("audit.search", actor=request.user, request=request, detail=filters)
-    rows = list(events.order_by("-id")[:500])
-    return render(request, "accounts/audit.html", {"form": form, "events": rows, "capped": len(rows) == 500})
+    page = Paginator(events.order_by("-id"), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    return render(request, "accounts/audit.html", {"form": form, "events": rows, "lines": describe(rows), "page": page,
+                                                   "query": query.urlencode()})  # fmt: skip
 
 
 def _day_start(d: date) -> datetime:

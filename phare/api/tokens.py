@@ -11,19 +11,23 @@ from typing import Any
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from phare.api.models import ApiToken
 from phare.audit import log as audit
 
 PREFIX = "phr_"
-SCOPES: dict[str, str] = {
-    "cases:read": "Read cases and their records (participants, referrals, comments, events, plans, consents, "
-    "assessments)",
-    "cases:write": "Open, change and close cases, add records to them",
-    "persons:read": "Read persons (identifying data)",
-    "persons:write": "Create and change persons",
-    "organisations:read": "Read the directory of external organisations",
-    "organisations:write": "Add external organisations",
+SCOPES: dict[str, Promise] = {
+    "cases:read": gettext_lazy("Read cases and their records (participants, referrals, comments, events, plans, "
+                               "consents, assessments)"),
+    "cases:write": gettext_lazy("Open, change and close cases, add records to them"),
+    "persons:read": gettext_lazy("Read persons (identifying data)"),
+    "persons:write": gettext_lazy("Create and change persons"),
+    "organisations:read": gettext_lazy("Read the directory of external organisations"),
+    "organisations:write": gettext_lazy("Add external organisations"),
+    "tasks:read": gettext_lazy("Read tasks on the cases the user may open"),
+    "tasks:write": gettext_lazy("Create and complete tasks"),
 }
 MAX_DAYS = 366
 # last_used_at is refreshed at most this often, so that reads do not write on every request.

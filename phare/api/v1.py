@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema, Status
+from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
 from ninja.errors import ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field as PField
@@ -1184,6 +1184,88 @@ def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Status[di
     return Status(201, organisation_json(actions.add_external_organisation(user, values, request=request)))
 
 
+# --- documents -------------------------------------------------------------------------------------------
+
+
+class DocumentOut(Schema):
+    id: UUID
+    kind: str
+    title: str | None = None
+    filename: str | None = None
+    content_type: str
+    size: int
+    person_id: UUID | None = None
+    consent_id: UUID | None = None
+    uploaded_at: str
+
+
+def document_json(d: Any) -> dict[str, Any]:
+    return {"id": d.uid, "kind": d.kind, "title": d.title or None, "filename": d.filename, "content_type": d.content_type,
+            "size": d.size, "person_id": d.person.uid if d.person_id else None,
+            "consent_id": d.consent.uid if d.consent_id else None, "uploaded_at": d.uploaded_at.isoformat()}  # fmt: skip
+
+
+def _documents_of(user: Any, case: Case) -> Any:
+    from phare.documents.access import visible_documents
+
+    return visible_documents(user).filter(case=case).select_related("person", "consent")
+
+
+@api.get("/cases/{case_id}/documents", response={200: _page("DocumentPage", DocumentOut), **ERRORS},
+         exclude_none=True, tags=["documents"])  # fmt: skip
+def list_documents(request: HttpRequest, case_id: UUID, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+    user = need(request, "cases:read")
+    need_personal(user)
+    return _sub_list(request, case_id, "documents", lambda case: _documents_of(user, case),
+                     lambda d, _names: document_json(d), cursor, limit, personal_only=True)  # fmt: skip
+
+
+@api.get("/cases/{case_id}/documents/{document_id}/content", response={200: None, **ERRORS}, tags=["documents"],
+         summary="Download a document (always as an attachment)")  # fmt: skip
+def download_document(request: HttpRequest, case_id: UUID, document_id: UUID) -> HttpResponse:
+    from phare.crypto.sealed import SealedFileError
+    from phare.documents import actions as documents
+
+    user = need(request, "cases:read")
+    need_personal(user)
+    doc = _documents_of(user, _case(user, case_id)).filter(uid=document_id).first()
+    if doc is None:
+        raise Http404
+    try:
+        stream = documents.open_document(user, doc, request=request)
+    except SealedFileError:
+        return api.create_response(request, {"detail": "The document can no longer be opened: its person was erased."},
+                                   status=410)  # fmt: skip
+    with stream:
+        response = HttpResponse(stream.read(), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="document-{str(doc.uid)[:8]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@api.post("/cases/{case_id}/documents", response={201: DocumentOut, **ERRORS}, exclude_none=True, tags=["documents"],
+          summary="Attach a document (multipart: file, kind, and optionally title, person_id, consent_id)")  # fmt: skip
+@transaction.atomic
+def add_document(request: HttpRequest, case_id: UUID, file: File[UploadedFile], kind: Form[str], title: Form[str] = "",
+                 person_id: Form[UUID | None] = None, consent_id: Form[UUID | None] = None) -> Status[dict[str, Any]]:  # fmt: skip
+    from phare.cases.models import Consent
+    from phare.documents import actions as documents
+
+    user, case = _for_write(request, case_id)
+    person = _person_ref(user, str(person_id), case, "body.person_id") if person_id else None
+    consent = Consent.objects.filter(case=case, uid=consent_id).first() if consent_id else None
+    if consent_id and consent is None:
+        raise Unprocessable([records.problem("unknown-reference", "consent_id", "No such consent on this case.", str(consent_id),
+                                             "body.consent_id")])  # fmt: skip
+    doc = documents.upload_document(user, case, file, kind=kind, title=title[:255], person=person, consent=consent,
+                                    request=request)  # fmt: skip
+    return Status(201, document_json(doc))
+# --- the work around cases (tasks): phare.work.api, on the same API, its auth and its error handlers ---------
+
+from phare.work.api import router as work_router  # noqa: E402
+
+api.add_router("", work_router)
 # Referral packages between systems (phare.referrals.api): mounted last, since it builds on the helpers above.
 from phare.referrals.api import router as _referrals_router  # noqa: E402
 

@@ -9,31 +9,50 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from phare.api import tokens
 from phare.api.models import ApiToken
 
 
+def _markdown(text: str) -> str:
+    """The OpenAPI document's descriptions are Markdown written in Phare's code (not by users); rendered with raw
+    HTML turned off all the same, so that `<token>` shows as typed."""
+    import markdown
+
+    md = markdown.Markdown(extensions=["fenced_code", "tables"], output_format="html")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return str(md.convert(text))
+
+
 def docs(request: HttpRequest) -> HttpResponse:
     from phare.api.v1 import api
 
     schema = api.get_openapi_schema(path_prefix="/api/v1")
-    ops = []
+    groups: dict[str, list[dict[str, Any]]] = {}
     for path, methods in schema.get("paths", {}).items():
         for method, op in methods.items():
-            params = [p.get("name", "") for p in op.get("parameters", [])]
+            params = [{"name": p.get("name", ""), "where": p.get("in", ""), "required": bool(p.get("required")),
+                       "about": _markdown(p.get("description", "") or p.get("schema", {}).get("description", ""))}
+                      for p in op.get("parameters", [])]  # fmt: skip
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-            ops.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                        "tags": ", ".join(op.get("tags", [])), "params": params,
-                        "body": str(body.get("$ref", "")).rsplit("/", 1)[-1],
-                        "responses": sorted(op.get("responses", {}))})  # fmt: skip
-    return render(request, "api/docs.html", {"ops": ops, "info": schema.get("info", {}), "scopes": tokens.SCOPES})
+            tag = ", ".join(op.get("tags", [])) or "api"
+            groups.setdefault(tag, []).append(
+                {"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                 "about": _markdown(op.get("description", "")), "params": params,
+                 "body": str(body.get("$ref", "")).rsplit("/", 1)[-1], "responses": sorted(op.get("responses", {})),
+                 "anchor": op.get("operationId", f"{method}-{path}")}
+            )  # fmt: skip
+    info = schema.get("info", {})
+    return render(request, "api/docs.html", {"groups": groups, "info": info, "about": _markdown(info.get("description", "")),
+                                             "scopes": tokens.SCOPES})  # fmt: skip
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, required=False)
-    scopes = forms.MultipleChoiceField(label=_("Scopes"), choices=[(k, f"{k}: {v}") for k, v in tokens.SCOPES.items()],
+    scopes = forms.MultipleChoiceField(label=_("Scopes"), choices=[(k, format_lazy("{}: {}", k, v)) for k, v in tokens.SCOPES.items()],
                                        widget=forms.CheckboxSelectMultiple)  # fmt: skip
     days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=tokens.MAX_DAYS, initial=90)
 

@@ -7,6 +7,7 @@ checked against the HTCDS catalogue with `htcds.validation.validate_record` befo
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -48,6 +49,8 @@ from phare.crypto import blind_index
 
 Data = Mapping[str, Any]
 VICTIM_ROLES = frozenset({"Victim", "PotentialVictim"})
+# Fields whose model column is sealed text though HTCDS makes them numbers.
+TEXT_STORED_NUMBERS = frozenset({"prs_MailingLatitude", "prs_MailingLongitude", "hte_Latitude", "hte_Longitude"})
 STATUS_RANK = {"ActualVictimOfTrafficking": 3, "PossibleVictimOfTrafficking": 2, "NotAVictimOfTrafficking": 1}
 
 
@@ -74,8 +77,10 @@ def to_record(data: Data) -> dict[str, Any]:
             value = value.isoformat()
         elif isinstance(value, Model):
             value = str(value.pk)
-        elif isinstance(value, float) and key.endswith(("Latitude", "Longitude")):
-            pass
+        elif isinstance(value, str) and key in TEXT_STORED_NUMBERS:
+            # Stored as sealed text, checked as the number HTCDS says it is: "6.33" is the number 6.33.
+            with contextlib.suppress(ValueError):
+                value = float(value.strip().replace(",", "."))
         rec[key] = value
     return rec
 
@@ -192,10 +197,29 @@ def _require_visible(actor: Any, person: Person) -> None:
         raise Http404("Not found")
 
 
+def _gate(actor: Any, case: Case, gated: str) -> None:
+    """Refuse (`NeedsApproval`) a verb the organisation puts behind a supervisor's approval (phare.work.gates)."""
+    from phare.work import gates
+
+    gates.check(actor, case, gated)
+
+
+def _write_roles() -> frozenset[str]:
+    from phare.cases.access import WRITE_ROLES
+
+    return WRITE_ROLES
+
+
 def _same_org(*objs: Model | None) -> None:
     orgs = {getattr(o, "organisation_id", None) for o in objs if o is not None}
     if len(orgs) > 1:
         raise PermissionError("rows of different organisations")
+
+
+def require_open(case: Case) -> None:
+    """A closed case is read-only until it is reopened."""
+    if case.is_closed:
+        raise Invalid({"__all__": [_("This case is closed: reopen it before changing it.")]})
 
 
 def refresh_summary(case: Case) -> None:
@@ -228,8 +252,13 @@ def next_number(organisation_id: int, opened: date) -> tuple[int, str]:
 # --- people ----------------------------------------------------------------------------------------------
 
 
+def _htcds(data: Data) -> dict[str, Any]:
+    """The HTCDS fields of person data (the alias is Phare's own)."""
+    return {k: v for k, v in data.items() if k != "alias"}
+
+
 def create_person(actor: Any, data: Data, request: HttpRequest | None = None) -> Person:
-    check("person", data)
+    check("person", _htcds(data))
     with transaction.atomic():
         person = Person(organisation=actor.organisation, created_by=_staff(actor), **data)
         person.save()
@@ -239,7 +268,7 @@ def create_person(actor: Any, data: Data, request: HttpRequest | None = None) ->
 
 
 def update_person(actor: Any, person: Person, data: Data, request: HttpRequest | None = None) -> list[str]:
-    check("person", data)
+    check("person", _htcds(data))
     with transaction.atomic():
         changed = _assign(person, data)
         if changed:
@@ -248,6 +277,9 @@ def update_person(actor: Any, person: Person, data: Data, request: HttpRequest |
         if "prs_Birthdate" in changed:
             for p in person.participations.select_related("case"):
                 _set_registration_band(p, person.prs_Birthdate, p.case.cas_OpenedDate)
+        if changed:
+            for case in Case.objects.filter(participants__person=person).distinct():
+                _case_event(case, actor, "changed", {"record": "person", "uid": str(person.uid), "fields": changed})
         _audit("person.update", actor, person, None, request, fields=changed)
     return changed
 
@@ -337,6 +369,30 @@ def find_match_ids(organisation_id: int, probes: list[Data], index: Callable[[st
 
 # --- cases -----------------------------------------------------------------------------------------------
 
+NAME_FIELDS = ("prs_FirstName", "prs_MiddleName", "prs_SecondName", "alias")
+
+
+def _has(data: Data, key: str) -> bool:
+    value = data.get(key)
+    return value not in (None, "", []) and not (isinstance(value, str) and not value.strip())
+
+
+def intake_problems(person_data: Data, context: Data | None = None) -> dict[str, list[str]]:
+    """What a new case's person lacks to be told apart from anyone else: a name, alias or pseudonym, and a sex or
+    an age (a birth date or the age when trafficked). An empty form would otherwise open a "(no name)" case."""
+    context = context or {}
+    out: dict[str, list[str]] = {}
+    if not any(_has(person_data, k) for k in NAME_FIELDS):
+        out["prs_FirstName"] = [_("Give a name, or an alias or pseudonym if the person does not give one.")]
+    if not (_has(person_data, "prs_Gender") or _has(person_data, "prs_Birthdate") or _has(context, "vic_AgeWhenTrafficked")):
+        out["prs_Gender"] = [_("Give the person's sex, or an age (a birth date or the age when trafficked).")]
+    return out
+
+
+def _require_a_name(person_data: Data) -> None:
+    if not any(_has(person_data, k) for k in NAME_FIELDS):
+        raise Invalid({"prs_FirstName": intake_problems(person_data)["prs_FirstName"]})
+
 
 def open_case(
     actor: Any,
@@ -351,9 +407,11 @@ def open_case(
     request: HttpRequest | None = None,
 ) -> Case:
     """Open a case around a person (existing, or created from `person_data`) in the given role. An existing
-    person must be one the actor may see: re-using a person is reading them."""
+    person must be one the actor may see: re-using a person is reading them. A new person needs at least a name,
+    alias or pseudonym (the registration form also asks for a sex or an age: `intake_problems`)."""
     if person is None:
-        check("person", person_data or {})
+        _require_a_name(person_data or {})
+        check("person", _htcds(person_data or {}))
     else:
         _require_visible(actor, person)
     check_participant(role, context or {})
@@ -386,8 +444,9 @@ def add_participant(
     context: Data | None = None,
     request: HttpRequest | None = None,
 ) -> CaseParticipant:
+    require_open(case)
     if person is None:
-        check("person", person_data or {})
+        check("person", _htcds(person_data or {}))
     else:
         _require_visible(actor, person)
     check_participant(role, context or {})
@@ -401,6 +460,7 @@ def add_participant(
                                            age_band_at_registration=band_on(person.prs_Birthdate, case.cas_OpenedDate),
                                            **(context or {}))  # fmt: skip
         refresh_summary(case)
+        _case_event(case, actor, "added", {"record": "participant", "role": role, "uid": str(p.uid)})
         _audit("case.participant.add", actor, p, case, request, role=role)
     return p
 
@@ -408,27 +468,56 @@ def add_participant(
 def update_participant(
     actor: Any, participant: CaseParticipant, context: Data, request: HttpRequest | None = None
 ) -> list[str]:
+    require_open(participant.case)
     check_participant(participant.role, context)
     with transaction.atomic():
         changed = _assign(participant, context)
         participant.save()
         refresh_summary(participant.case)
+        if changed:
+            _case_event(participant.case, actor, "changed", {"record": "participant", "uid": str(participant.uid),
+                                                             "fields": changed})  # fmt: skip
         _audit("case.participant.update", actor, participant, participant.case, request, fields=changed)
     return changed
 
 
 def update_case(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> list[str]:
     """Follow-up date and the restricted flag; status and owner change through their own verbs."""
+    require_open(case)
     allowed = {"follow_up_date", "restricted"}
     with transaction.atomic():
         changed = _assign(case, {k: v for k, v in data.items() if k in allowed})
         case.save()
+        if changed:
+            _case_event(case, actor, "changed", {"record": "case", "fields": changed})
+        _audit("case.update", actor, case, case, request, fields=changed)
+    return changed
+
+
+# The case's own HTCDS fields a file may state (its owner and organisations are matched, not typed).
+CASE_FILE_FIELDS = ("cas_Status", "cas_OpenedDate", "cas_ClosedDate", "cas_ReasonForCaseClosure")
+
+
+def update_case_fields(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> list[str]:
+    """The case's HTCDS fields as an imported file states them (a re-import of a changed row): its status, dates and
+    closure reason, checked as the standard says, and recorded as a status change when the status moves."""
+    data = {k: v for k, v in data.items() if k in CASE_FILE_FIELDS}
+    check("case", {k: v for k, v in data.items() if v not in (None, "")})
+    with transaction.atomic():
+        before = case.cas_Status
+        changed = _assign(case, data)
+        if not changed:
+            return changed
+        case.save()
+        if "cas_Status" in changed:
+            _case_event(case, actor, "status", {"from": before, "to": case.cas_Status})
         _audit("case.update", actor, case, case, request, fields=changed)
     return changed
 
 
 def set_programme(actor: Any, case: Case, programme: str, request: HttpRequest | None = None) -> None:
     """Put the case in one of the organisation's programmes ("" for none)."""
+    require_open(case)
     programme = " ".join(programme.split())
     if len(programme) > 100:
         raise Invalid({"programme": [_("A programme name has at most 100 characters.")]})
@@ -436,6 +525,8 @@ def set_programme(actor: Any, case: Case, programme: str, request: HttpRequest |
         before = case.programme
         case.programme = programme
         case.save(update_fields=["programme", "updated"])
+        if before != programme:
+            _case_event(case, actor, "changed", {"record": "case", "fields": ["programme"]})
         _audit("case.programme_set", actor, case, case, request, before=before, after=programme)
 
 
@@ -465,6 +556,7 @@ def close_case(actor: Any, case: Case, *, reason: str, status: str = CaseStatus.
         raise Invalid({"cas_ReasonForCaseClosure": [_("A closed case needs a reason for closure.")]})
     if case.is_closed:
         raise Invalid({"cas_Status": [_("The case is already closed.")]})
+    _gate(actor, case, "close")
     closed = closed or timezone.localdate()
     check("case", {"cas_Status": status, "cas_ReasonForCaseClosure": reason, "cas_OpenedDate": case.cas_OpenedDate,
                    "cas_ClosedDate": closed})  # fmt: skip
@@ -495,14 +587,19 @@ def reopen_case(actor: Any, case: Case, *, reason: str = "", request: HttpReques
         _audit("case.reopen", actor, case, case, request, status_from=old)
 
 
-def reassign_case(actor: Any, case: Case, owner: Any, request: HttpRequest | None = None) -> None:
+def reassign_case(actor: Any, case: Case, owner: Any, request: HttpRequest | None = None, *, note: str = "") -> None:
+    """Give the case a new owner (`note`: the hand-over's reason, shown on the timeline). Pages hand cases over
+    through `phare.work.actions.handovers.hand_over`, which asks for the reason and notifies both sides."""
     if owner is None or owner.organisation_id != case.organisation_id:
         raise Invalid({"cas_CaseOwner": [_("Choose a user of your organisation.")]})
+    if not owner.is_active or owner.role not in _write_roles():
+        raise Invalid({"cas_CaseOwner": [_("Choose a colleague whose role works on cases.")]})
+    _gate(actor, case, "reassign")
     with transaction.atomic():
         old = case.cas_CaseOwner_id
         case.cas_CaseOwner = owner
         case.save()
-        _case_event(case, actor, "reassigned", {"from": old, "to": owner.id})
+        _case_event(case, actor, "reassigned", {"from": old, "to": owner.id}, note=note.strip())
         _audit("case.reassign", actor, case, case, request, owner_from=old, owner_to=owner.id)
 
 
@@ -521,12 +618,13 @@ def assign_worker(actor: Any, case: Case, user: Any, request: HttpRequest | None
 def add_comment(
     actor: Any, case: Case, text: str, *, on: date | None = None, request: HttpRequest | None = None
 ) -> CaseComment:
+    require_open(case)
     if not (text or "").strip():
         raise Invalid({"cco_CaseComment": [_("Write a comment.")]})
     on = on or timezone.localdate()
     check("comment", {"cco_CaseComment": text, "cco_CreatedDate": on})
     with transaction.atomic():
-        c = CaseComment.objects.create(organisation_id=case.organisation_id, case=case, author=actor,
+        c = CaseComment.objects.create(organisation_id=case.organisation_id, case=case, author=_staff(actor),
                                        cco_CaseComment=text.strip(), cco_CreatedDate=on)  # fmt: skip
         _audit("case.comment.add", actor, c, case, request)
     return c
@@ -535,20 +633,25 @@ def add_comment(
 def _add(
     model: type[Any], entity: str, action: str, actor: Any, case: Case, data: Data, request: HttpRequest | None
 ) -> Any:
+    require_open(case)
     check(entity, {k: v for k, v in data.items() if k != "person"})
     _same_org(case, data.get("person"))
     with transaction.atomic():
         obj = model.objects.create(organisation_id=case.organisation_id, case=case, **data)
+        _case_event(case, actor, "added", {"record": entity, "uid": str(obj.uid)})
         _audit(action, actor, obj, case, request)
     return obj
 
 
 def _update(entity: str, action: str, actor: Any, obj: Any, data: Data, request: HttpRequest | None) -> list[str]:
+    require_open(obj.case)
     check(entity, {k: v for k, v in data.items() if k != "person"})
     _same_org(obj, data.get("person"))
     with transaction.atomic():
         changed = _assign(obj, data)
         obj.save()
+        if changed:
+            _case_event(obj.case, actor, "changed", {"record": entity, "uid": str(obj.uid), "fields": changed})
         _audit(action, actor, obj, obj.case, request, fields=changed)
     return changed
 
@@ -564,6 +667,7 @@ def update_event(actor: Any, event: TraffickingEvent, data: Data, request: HttpR
 
 def add_support_plan(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> SupportPlan:
     _plan_dates(data)
+    _gate(actor, case, "support_plan")
     plan: SupportPlan = _add(SupportPlan, "support_plan", "case.support_plan.add", actor, case, data, request)
     return plan
 
@@ -586,9 +690,14 @@ def record_consent(actor: Any, case: Case, data: Data, request: HttpRequest | No
     return consent
 
 
+def update_consent(actor: Any, consent: Consent, data: Data, request: HttpRequest | None = None) -> list[str]:
+    return _update("consent", "case.consent.update", actor, consent, data, request)
+
+
 def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, reason: str = "",
                      request: HttpRequest | None = None) -> None:  # fmt: skip
     on = on or timezone.localdate()
+    require_open(consent.case)
     if consent.con_WithdrawnDate:
         raise Invalid({"con_WithdrawnDate": [_("This consent is already withdrawn.")]})
     if consent.con_Date and on < consent.con_Date:
@@ -597,6 +706,7 @@ def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, re
         consent.con_WithdrawnDate = on
         consent.withdrawn_reason = reason.strip()
         consent.save()
+        _case_event(consent.case, actor, "withdrawn", {"record": "consent", "uid": str(consent.uid)})
         _audit("case.consent.withdraw", actor, consent, consent.case, request)
         from phare.referrals.actions import consent_withdrawn
 
@@ -606,6 +716,7 @@ def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, re
 def record_assessment(actor: Any, case: Case, data: Data, answers: Iterable[Mapping[str, str]],
                       request: HttpRequest | None = None) -> Assessment:  # fmt: skip
     """`answers`: [{"question": code, "answer": value, "notes": text}]; notes are stored encrypted."""
+    require_open(case)
     import json
 
     clean = [{"question": a["question"], "answer": a["answer"]} for a in answers if a.get("answer")]
@@ -614,16 +725,19 @@ def record_assessment(actor: Any, case: Case, data: Data, answers: Iterable[Mapp
     with transaction.atomic():
         a = Assessment.objects.create(organisation_id=case.organisation_id, case=case, answers=clean,
                                       answer_notes=json.dumps(notes) if notes else "", **data)  # fmt: skip
+        _case_event(case, actor, "added", {"record": "assessment", "uid": str(a.uid)})
         _audit("case.assessment.record", actor, a, case, request, answered=len(clean))
     return a
 
 
 def send_referral(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> Referral:
     """An outgoing referral; if the referred organisation is a Phare tenant, it is linked for in-system transfer."""
+    require_open(case)
     record = {k: v for k, v in data.items() if k != "direction"}
     check("referral", record)
     target = data.get("cas_ReferredOrganisation")
     _same_org(case, target)
+    _gate(actor, case, "referral")
     with transaction.atomic():
         r = Referral.objects.create(organisation_id=case.organisation_id, case=case, direction=Direction.OUTGOING,
                                     to_tenant_id=getattr(target, "tenant_id", None), **record)  # fmt: skip
@@ -633,6 +747,7 @@ def send_referral(actor: Any, case: Case, data: Data, request: HttpRequest | Non
 
 
 def receive_referral(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> Referral:
+    require_open(case)
     record = {k: v for k, v in data.items() if k != "direction"}
     check("referral", record)
     _same_org(case, data.get("cas_ReferringOrganisation"))
@@ -641,6 +756,9 @@ def receive_referral(actor: Any, case: Case, data: Data, request: HttpRequest | 
                                     **record)  # fmt: skip
         _case_event(case, actor, "referred", {"direction": "Incoming", "referral": r.id})
         _audit("case.referral.receive", actor, r, case, request)
+        from phare.work.actions.notifications import referral_received
+
+        referral_received(actor, case, r)
     return r
 
 
@@ -698,3 +816,98 @@ def decide_access_request(actor: Any, req: Any, grant: bool, request: HttpReques
         audit.record("access.granted" if grant else "access.declined", actor=actor, target=req, request=request,
                      detail={"request": str(req.uid), "requester": req.requester_id, "cases": numbers})  # fmt: skip
     return numbers
+
+
+# --- mistakes: a case opened by error, two records of one person -----------------------------------------
+
+
+def _require_manager(actor: Any, *rows: Model) -> None:
+    from phare.cases.access import can_manage
+
+    if not can_manage(actor) or any(getattr(r, "organisation_id", None) != actor.organisation_id for r in rows):
+        raise PermissionError("only a supervisor or an admin of the organisation does this")
+
+
+def delete_case(actor: Any, case: Case, reason: str, request: HttpRequest | None = None) -> str:
+    """Delete a case opened by mistake, with everything recorded on it; the people on no other case go with it
+    (their keys destroyed, so nothing of them survives in backups either). Supervisors only, with a reason kept in
+    the audit log. Returns the case's number."""
+    from phare.crypto.keys import shred_person
+    from phare.ops.actions import under_hold
+
+    _require_manager(actor, case)
+    if not (reason or "").strip():
+        raise Invalid({"reason": [_("Say why the case is deleted.")]})
+    if under_hold(case):
+        raise Invalid({"__all__": [_("The case is under legal hold and cannot be deleted.")]})
+    with transaction.atomic():
+        person_ids = list(CaseParticipant.objects.filter(case=case).values_list("person_id", flat=True))
+        alone = list(Person.objects.filter(pk__in=person_ids).exclude(participations__case__in=Case.objects.exclude(pk=case.pk))
+                     .values_list("pk", "uid"))  # fmt: skip
+        _audit("case.deleted", actor, case, case, request, reason=reason.strip(), persons_deleted=[str(u) for _p, u in alone])
+        from phare.documents.actions import forget_files_of
+
+        forget_files_of(case)
+        number = case.number
+        case.delete()
+        for _pk, uid in alone:
+            shred_person(uid)
+        Person.objects.filter(pk__in=[pk for pk, _u in alone]).delete()
+    return number
+
+
+def _person_links() -> list[Any]:
+    """Every foreign key to Person, hidden ones (related_name="+") included."""
+    rels: Any = Person._meta._get_fields(forward=False, reverse=True, include_hidden=True)
+    return [rel.field for rel in rels if getattr(rel, "field", None) is not None and rel.field.many_to_one]
+
+
+def merge_persons(actor: Any, keep: Person, other: Person, request: HttpRequest | None = None) -> list[str]:
+    """Two records of one person become one: every case, record and document of `other` moves to `keep`, and the
+    fields `keep` lacks are filled from `other` (lists are joined). `other` is then deleted and its key destroyed.
+    Supervisors only; audited with both uids. Returns the fields filled in."""
+    from phare.crypto.keys import shred_person
+
+    _require_manager(actor, keep, other)
+    if keep.pk == other.pk:
+        raise Invalid({"__all__": [_("Choose two different records.")]})
+    skip = {"id", "uid", "organisation", "created", "updated", "created_by"}
+    filled: list[str] = []
+    with transaction.atomic():
+        for f in Person._meta.concrete_fields:
+            if f.name in skip:
+                continue
+            mine, theirs = getattr(keep, f.attname), getattr(other, f.attname)
+            if isinstance(mine, list) and isinstance(theirs, list) and theirs:
+                joined = mine + [v for v in theirs if v not in mine]
+                if joined != mine:
+                    setattr(keep, f.attname, joined)
+                    filled.append(f.name)
+            elif mine in (None, "") and theirs not in (None, "", []):
+                setattr(keep, f.attname, theirs)
+                filled.append(f.name)
+        keep.save()
+        for field in _person_links():
+            if field.model is PersonIndex or field.model._meta.label_lower == "documents.document":
+                continue
+            # Row by row, saved: their sealed fields are sealed with the key of the person they are about, and
+            # must be sealed again with the kept person's key before the other's key is destroyed.
+            for row in field.model._default_manager.filter(**{field.name: other}):
+                setattr(row, field.name, keep)
+                row.save()
+        from phare.documents.actions import move_documents
+
+        move_documents(other, keep)
+        PersonIndex.objects.filter(person=other).delete()
+        _reindex(keep)
+        cases = list(Case.objects.filter(participants__person=keep).distinct())
+        for p in CaseParticipant.objects.filter(person=keep).select_related("case"):
+            _set_registration_band(p, keep.prs_Birthdate, p.case.cas_OpenedDate)
+        for case in cases:
+            refresh_summary(case)
+        _audit("person.merged", actor, keep, None, request, merged=str(other.uid), fields_filled=filled,
+               cases=[c.number for c in cases])  # fmt: skip
+        other_uid = other.uid
+        other.delete()
+        shred_person(other_uid)
+    return filled

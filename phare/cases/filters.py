@@ -85,4 +85,18 @@ def filter_cases(user: Any, form: cf.CaseFilterForm) -> QuerySet[Case]:
         qs = qs.filter(cas_OpenedDate__gte=d["opened_from"])
     if d["opened_to"]:
         qs = qs.filter(cas_OpenedDate__lte=d["opened_to"])
+    if d.get("attention"):
+        from phare.work.access import attention_case_ids
+
+        qs = qs.filter(id__in=attention_case_ids(user, d["attention"]))
     return qs
+
+
+SORTS = {"": ("-cas_OpenedDate", "-id"), "opened": ("cas_OpenedDate", "id"), "number": ("number",),
+         "-number": ("-number",), "-updated": ("-updated", "-id"), "status": ("cas_Status", "-cas_OpenedDate", "-id")}
+
+
+def ordering(form: cf.CaseFilterForm) -> tuple[str, ...]:
+    """The list's order: the form's `sort`, newest first when it is unset or not understood."""
+    key = form.cleaned_data.get("sort", "") if form.is_bound and form.is_valid() else ""
+    return SORTS.get(key or "", SORTS[""])

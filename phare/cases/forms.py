@@ -3,9 +3,8 @@ multi-selects as checkbox lists, country and language pickers, and the validator
 
 from __future__ import annotations
 
-import gettext as pygettext
+import re
 from datetime import date
-from functools import cache
 from typing import Any
 
 import pycountry
@@ -15,32 +14,23 @@ from django.utils.translation import gettext_lazy as _
 
 from htcds import codelists
 from htcds.catalogue import Field, Kind, load
+from htcds.sources.values import phone_text
 from htcds.validation import errors, validate_record
-from phare.cases.actions import to_record
+from phare.cases.actions import TEXT_STORED_NUMBERS, to_record
 from phare.cases.models import CaseStatus, ExternalOrganisation, Person
 from phare.core.problems import message_of
-
-# Fields whose model column is an encrypted text though HTCDS makes them numbers.
-TEXT_STORED_NUMBERS = {"prs_MailingLatitude", "prs_MailingLongitude", "hte_Latitude", "hte_Longitude"}
-
-
-@cache
-def _iso_translation(domain: str, lang: str) -> pygettext.NullTranslations:
-    return pygettext.translation(domain, pycountry.LOCALES_DIR, languages=[lang], fallback=True)
 
 
 def country_choices() -> list[tuple[str, str]]:
     lang = (get_language() or "en")[:2]
-    tr = _iso_translation("iso3166-1", lang)
-    items = [(c.alpha_2, tr.gettext(c.name)) for c in pycountry.countries]
+    items = [(c.alpha_2, codelists.country_name(c.alpha_2, lang)) for c in pycountry.countries]
     return sorted(items, key=lambda x: codelists._fold(x[1]))
 
 
 def language_choices() -> list[tuple[str, str]]:
     """Living languages that have a two-letter code (the ones people pick), stored as ISO 639-2/T codes."""
     lang = (get_language() or "en")[:2]
-    tr = _iso_translation("iso639-3", lang)
-    items = [(lg.alpha_3, tr.gettext(lg.name)) for lg in pycountry.languages if hasattr(lg, "alpha_2")]
+    items = [(lg.alpha_3, codelists.language_name(lg.alpha_3, lang)) for lg in pycountry.languages if hasattr(lg, "alpha_2")]
     return sorted(items, key=lambda x: codelists._fold(x[1]))
 
 
@@ -63,15 +53,47 @@ class LazyChoices:
         yield from self.fn()
 
 
+LONG_TEXT_MAX = 20_000  # characters of a comment, a description or notes: pages, not books
+
+
+def default_region(organisation_id: int | None) -> str | None:
+    """The organisation's country, for reading phone numbers written without their country code."""
+    from phare.accounts.models import Organisation
+
+    if not organisation_id:
+        return None
+    return Organisation.objects.filter(pk=organisation_id).values_list("org_ShippingCountry", flat=True).first() or None
+
+
+def read_phone(value: str, region: str | None) -> str | None:
+    """A phone number as typed (spaces, dots, brackets, a local trunk zero) in E.164, read exactly as imports read
+    it (htcds.sources.values.phone_text), or None when it cannot be one."""
+    number = phone_text(value.strip(), region)
+    return number if _E164.fullmatch(number) else None
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+# Labels the catalogue gives as a field name: shown in words.
+LABELS = {"per_Organisation": _("Organisation of the perpetrator"), "alias": _("Alias or pseudonym")}
+
+
+def label_of(name: str) -> str:
+    if name in LABELS:
+        return str(LABELS[name])
+    f = load().by_name.get(name)
+    return str(_(f.label)) if f is not None else name
+
+
 def form_field(f: Field, organisation_id: int | None = None, required: bool = False) -> forms.Field:
-    label = _(f.label)
+    label = LABELS.get(f.name) or _(f.label)
     help_text = _(f.description) if f.description else ""
     kw: dict[str, Any] = {"label": label, "help_text": help_text, "required": required}
     if f.codelist in ("country", "language"):
         source = country_choices if f.codelist == "country" else language_choices
         if f.multiple:
-            return forms.MultipleChoiceField(choices=LazyChoices(source, blank=False),
-                                             widget=forms.SelectMultiple(attrs={"size": 6}), **kw)  # fmt: skip
+            return forms.MultipleChoiceField(choices=LazyChoices(source, blank=False), widget=SearchableCheckboxes, **kw)
         return forms.ChoiceField(choices=LazyChoices(source), **kw)
     if f.kind is Kind.CHOICE:
         return forms.ChoiceField(choices=[("", "—"), *((c.name, _(c.label)) for c in f.choices)], **kw)
@@ -97,14 +119,45 @@ def form_field(f: Field, organisation_id: int | None = None, required: bool = Fa
         )
         return forms.ModelChoiceField(queryset=qs, **kw)
     if f.kind is Kind.LONG_TEXT:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **kw)
+        # The limit is in the page (the browser stops at it) and checked here: a refusal keeps the text.
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=LONG_TEXT_MAX, **kw)
     if f.text_format == "email":
         return forms.CharField(widget=forms.EmailInput, max_length=255, **kw)
     if f.text_format == "e164":
-        return forms.CharField(
-            widget=forms.TextInput(attrs={"type": "tel", "placeholder": "+2348012345678"}), max_length=32, **kw
-        )
+        return forms.CharField(widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}), max_length=32, **kw)
     return forms.CharField(max_length=f.max_length or 255, **kw)
+
+
+class SearchableCheckboxes(forms.CheckboxSelectMultiple):
+    """A long list (countries) as checkboxes in a box that scrolls, the chosen ones first: several values
+    without Ctrl-click and without JavaScript; phare/forms.js adds a filter box above it."""
+
+    template_name = "cases/widgets/searchable.html"
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        ctx = super().get_context(name, value, attrs)
+        chosen = set(ctx["widget"]["value"] or [])
+        ctx["widget"]["chosen_first"] = sorted(
+            (opt for _g, options, _i in ctx["widget"]["optgroups"] for opt in options),
+            key=lambda o: o["value"] not in chosen,
+        )
+        return ctx
+
+
+def _filled(bf: Any) -> bool:
+    v = bf.value()
+    return v not in (None, "", [], "unknown")
+
+
+class Section:
+    """A group of a form's fields shown together; the short intake opens only the first."""
+
+    def __init__(self, title: str, fields: list[Any], open_: bool) -> None:
+        self.title, self.fields, self.open = title, fields, open_
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.errors for f in self.fields)
 
 
 class HTCDSForm(forms.Form):
@@ -118,12 +171,25 @@ class HTCDSForm(forms.Form):
 
     def __init__(self, *args: Any, organisation_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.organisation_id = organisation_id
         cat = load()
         for name in self.field_names:
             self.fields[name] = form_field(cat[name], organisation_id, name in self.required_fields)
 
+    def _read_phones(self, data: dict[str, Any]) -> None:
+        phones = [n for n in self.field_names if load()[n].text_format == "e164" and data.get(n)]
+        region = default_region(self.organisation_id) if phones else None
+        for name in phones:
+            number = read_phone(data[name], region)
+            if number is None:
+                self.add_error(name, _("This does not look like a phone number. Write it as you would dial it from "
+                                       "abroad, starting with + and the country code."))  # fmt: skip
+            else:
+                data[name] = number
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        self._read_phones(data)
         record = to_record({k: v for k, v in data.items() if k in self.field_names})
         record.update(self.extra_record)
         for p in errors(validate_record(self.entity, record)):
@@ -133,6 +199,26 @@ class HTCDSForm(forms.Form):
             elif p.field not in self.fields:
                 self.add_error(None, message_of(p))
         return data
+
+    # The short intake: these fields first, then folded sections of (title, field names); fields named nowhere
+    # go to a last "More" section. Empty: every field in one open section.
+    intake: tuple[str, ...] = ()
+    folded: tuple[tuple[Any, tuple[str, ...]], ...] = ()
+
+    def sections(self) -> list[Section]:
+        """The first fields open, the rest in sections revealed on demand (opened when one of theirs is in error
+        or filled in): a first contact on a phone is one screen, not a hundred inputs."""
+        if not self.intake:
+            return [Section("", list(self), True)]
+        placed = set(self.intake).union(*(names for _t, names in self.folded))
+        groups = [*self.folded, (_("More"), tuple(n for n in self.fields if n not in placed))]
+        out = [Section("", [self[n] for n in self.intake if n in self.fields], True)]
+        for title, names in groups:
+            fields = [self[n] for n in names if n in self.fields]
+            if fields:
+                opened = any(f.errors for f in fields) or (self.is_bound and any(_filled(f) for f in fields))
+                out.append(Section(str(title), fields, opened))
+        return out
 
     def model_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -159,6 +245,9 @@ def _names(entity: str, skip: set[str] | None = None) -> tuple[str, ...]:
 
 
 PERSON_FIELDS = _names("person")
+# What a case page shows of a person: the standard's fields with Phare's alias after the names.
+PERSON_SHOWN = (*PERSON_FIELDS[: PERSON_FIELDS.index("prs_SecondName") + 1], "alias",
+                *PERSON_FIELDS[PERSON_FIELDS.index("prs_SecondName") + 1 :])  # fmt: skip
 VICTIM_FIELDS = _names("victim")
 PERPETRATOR_FIELDS = tuple(n for n in _names("perpetrator"))
 
@@ -166,18 +255,58 @@ PERPETRATOR_FIELDS = tuple(n for n in _names("perpetrator"))
 class PersonForm(HTCDSForm):
     entity = "person"
     field_names = PERSON_FIELDS
+    intake: tuple[str, ...] = ("prs_FirstName", "prs_SecondName", "alias", "prs_Gender", "prs_Birthdate", "prs_Citizenship",
+              "prs_MobilePhone", "prs_PrimaryLanguage")  # fmt: skip
+    folded: tuple[tuple[Any, tuple[str, ...]], ...] = (
+        (_("Contact and address"), ("prs_Salutation", "prs_Title", "prs_Email", "prs_HomePhone", "prs_MailingStreet",
+                                    "prs_MailingCity", "prs_MailingState", "prs_MailingPostalCode", "prs_MailingCountry",
+                                    "prs_MailingLatitude", "prs_MailingLongitude")),
+        (_("Identity, family and status"), ("prs_MiddleName", "prs_IdentityNumber", "prs_MigrationStatus",
+                                            "prs_MaritalStatus", "prs_NumberOfChildren", "prs_SecondaryLanguage",
+                                            "prs_HighestLevelOfEducation", "prs_Deceased")),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        alias = forms.CharField(label=_("Alias or pseudonym"), required=False, max_length=255,
+                                help_text=_("The name to use when the person does not give theirs."))  # fmt: skip
+        # After the names, where a worker looks for it.
+        order = list(self.fields)
+        at = order.index("prs_SecondName") + 1 if "prs_SecondName" in order else len(order)
+        self.fields = {**{k: self.fields[k] for k in order[:at]}, "alias": alias,
+                       **{k: self.fields[k] for k in order[at:]}}
+
+    def model_data(self) -> dict[str, Any]:
+        return {**super().model_data(), "alias": (self.cleaned_data.get("alias") or "").strip()}
 
 
 class VictimForm(HTCDSForm):
     entity = "participant"
     field_names = VICTIM_FIELDS
     extra_record = {"role": "Victim"}
+    intake = ("vic_TraffickingStatus", "vic_TypeOfExploitation", "vic_AgeWhenTrafficked")
+    folded = (
+        (_("Recruitment"), ("vic_MethodOfRecruitment", "vic_LocationOfRecruitment", "vic_RecruitmentWebsitesAndApps",
+                            "vic_RelationshipToTrafficker")),
+        (_("Exploitation"), ("vic_MethodsOfControl", "vic_ForcedLabourIndustry", "vic_ForcedLabourIndustryTier2",
+                             "vic_ForcedLabourIndustryTier3", "vic_TypeOfSexExploitation", "vic_LocationOfExploitation",
+                             "vic_ExploitationWebsitesAndApps")),
+    )  # fmt: skip
 
 
 class PerpetratorForm(HTCDSForm):
     entity = "participant"
     field_names = PERPETRATOR_FIELDS
     extra_record = {"role": "Perpetrator"}
+
+
+class PerpetratorPersonForm(PersonForm):
+    """Only what fits a perpetrator: who they are and how to recognise them, not their schooling or children."""
+
+    field_names = ("prs_FirstName", "prs_SecondName", "prs_Gender", "prs_Birthdate", "prs_Citizenship",
+                   "prs_MobilePhone", "prs_IdentityNumber", "prs_PrimaryLanguage")  # fmt: skip
+    intake = ()
+    folded = ()
 
 
 class CommentForm(HTCDSForm):
@@ -201,10 +330,16 @@ class SupportPlanForm(HTCDSForm):
 class ConsentForm(HTCDSForm):
     entity = "consent"
     field_names = ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed")
+    # A consent is for something, given on a day: without them the record proves nothing.
+    required_fields = frozenset({"con_Purpose", "con_Date"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["con_Consent"] = forms.BooleanField(label=_("Consent"), required=False, initial=True)
+        # Never ticked in advance: the worker ticks it when the person has said yes.
+        self.fields["con_Consent"] = forms.BooleanField(
+            label=_("The person gives consent"), required=False, initial=False,
+            help_text=_("Tick only once the person has said yes, for the purposes below."),
+        )  # fmt: skip
 
 
 class IncomingReferralForm(HTCDSForm):
@@ -313,6 +448,12 @@ class CaseFilterForm(forms.Form):
     trafficking = forms.ChoiceField(label=_("Trafficking Status"), required=False)
     opened_from = forms.DateField(label=_("Opened from"), required=False, widget=DateInput())
     opened_to = forms.DateField(label=_("Opened until"), required=False, widget=DateInput())
+    attention = forms.ChoiceField(label=_("Needs attention"), required=False,
+                                  choices=[("", _("Any")), ("overdue", _("Overdue")),
+                                           ("approval", _("Waiting for approval"))])  # fmt: skip
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+        ("", _("Newest first")), ("opened", _("Oldest first")), ("number", _("Case number")),
+        ("-number", _("Case number, last first")), ("-updated", _("Last activity")), ("status", _("Status"))])
 
     def __init__(self, *args: Any, owners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -344,12 +485,10 @@ def display_value(name: str, value: Any) -> str:
         return str(value)
     if f.codelist == "country":
         lang = (get_language() or "en")[:2]
-        tr = _iso_translation("iso3166-1", lang)
         vals = value if isinstance(value, list) else [value]
-        return ", ".join(tr.gettext(codelists.country_name(v)) for v in vals)
+        return ", ".join(codelists.country_name(v, lang) for v in vals)
     if f.codelist == "language":
-        lg = pycountry.languages.get(alpha_3=value)
-        return str(_iso_translation("iso639-3", (get_language() or "en")[:2]).gettext(lg.name)) if lg else str(value)
+        return codelists.language_name(str(value), (get_language() or "en")[:2])
     if f.choices:
         vals = value if isinstance(value, list) else [value]
         return ", ".join(str(_(f.label_of(v))) for v in vals)

@@ -96,6 +96,8 @@ class Person(models.Model):
     prs_MiddleName = EncryptedTextField(_("Middle Name"), blank=True)
     prs_SecondName = EncryptedTextField(_("Second Name"), blank=True)
     prs_Birthdate = EncryptedDateField(_("Birthdate"), null=True, blank=True)
+    # Not an HTCDS field: the name a person gives when they will not give theirs, or one the worker makes up.
+    alias = EncryptedTextField(_("Alias or pseudonym"), blank=True, default="")
     prs_Gender = models.CharField(_("Gender"), max_length=32, blank=True)
     prs_Deceased = models.BooleanField(_("Deceased"), null=True, blank=True)
     prs_MaritalStatus = models.CharField(_("Marital Status"), max_length=32, blank=True)
@@ -124,7 +126,8 @@ class Person(models.Model):
                                    db_index=False, editable=False)  # fmt: skip
 
     def __str__(self) -> str:
-        return " ".join(p for p in (self.prs_FirstName, self.prs_SecondName) if p) or str(_("(no name)"))
+        name = " ".join(p for p in (self.prs_FirstName, self.prs_SecondName) if p)
+        return name or (f"«{self.alias}»" if self.alias else str(_("(no name)")))
 
 
 class PersonIndex(models.Model):

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from htcds.catalogue import load
 from phare import access
 from phare.accounts import breakglass
+from phare.accounts.models import Role
 from phare.accounts.permissions import BREAK_GLASS, can
 from phare.accounts.views import BreakGlassForm
 from phare.audit.log import record
@@ -39,7 +40,7 @@ from phare.cases.access import (
     visible_cases,
     visible_persons,
 )
-from phare.cases.filters import filter_cases, filter_form, org_users
+from phare.cases.filters import filter_cases, filter_form, ordering
 from phare.cases.models import (
     AccessRequest,
     Assessment,
@@ -58,9 +59,16 @@ from phare.cases.models import (
 )
 from phare.crypto import keys
 from phare.imports.actions import may_export
+from phare.work.access import next_due
 
 PAGE_SIZE = 25
 COUNT_CAP = 1_000  # beyond this the list says "1000+": counting 200,000 filtered rows costs more than the page
+
+
+def error_summary(forms_: list[Any]) -> dict[str, Any]:
+    """The context of cases/_errors.html: the refused forms and how many problems they hold."""
+    refused = [f for f in forms_ if f is not None and f.is_bound and f.errors]
+    return {"error_forms": refused, "error_count": sum(len(e) for f in refused for e in f.errors.values())}
 
 
 def _apply_problems(form: forms.Form, exc: actions.Invalid) -> None:
@@ -77,11 +85,31 @@ class Row:
     case: Case
     name: str
     types: str
+    next_due: Any = None
+
+
+# The list's quick filters: (label, query); the chip whose query the list's own matches is marked current.
+CHIPS = [(gettext_lazy("My open"), "owner=me&status=open"), (gettext_lazy("Overdue"), "attention=overdue"),
+         (gettext_lazy("Waiting for approval"), "attention=approval"), (gettext_lazy("All"), "status=")]
+
+
+def _without(params: Any, key: str) -> str:
+    rest = params.copy()
+    rest.pop(key, None)
+    return str(rest.urlencode())
+
+
+def _chips(data: Any) -> list[tuple[Any, str, bool]]:
+    mine = {k: v for k, v in data.items() if v and k not in ("page", "sort")}
+    return [(label, q, dict(p.split("=") for p in q.split("&") if not p.endswith("=")) == mine) for label, q in CHIPS]
 
 
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    form = filter_form(request.user, request.GET)
+    data = request.GET
+    if not data and getattr(request.user, "role", None) in (Role.CASE_WORKER, Role.HELPLINE):
+        data = QueryDict("owner=me&status=open")  # a case worker's list starts with their own open cases
+    form = filter_form(request.user, data)
     qs = filter_cases(request.user, form)
     try:
         page = max(1, int(request.GET.get("page", "1")))
@@ -90,8 +118,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     start = (page - 1) * PAGE_SIZE
     cases = list(
         qs.select_related("cas_CaseOwner", "primary_person")
-        .order_by("-cas_OpenedDate", "-id")
+        .order_by(*ordering(form))
         .only("number", "cas_Status", "cas_OpenedDate", "exploitation_summary", "trafficking_status", "restricted",
+              "updated", "follow_up_date",
               "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name",
               "primary_person__uid")[start : start + PAGE_SIZE + 1]
     )  # fmt: skip
@@ -106,13 +135,17 @@ def case_list(request: HttpRequest) -> HttpResponse:
         c.primary_person = people.get(c.primary_person_id) if c.primary_person_id else None
     total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
     names = sees_names(request.user)
-    rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types))
+    due = next_due(request.user, [c.id for c in cases])
+    rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types),
+                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None))
             for c in cases]  # fmt: skip
-    params = request.GET.copy()
+    params = data.copy()
     params.pop("page", None)
     ctx = {
         "form": form, "rows": rows, "page": page, "has_next": has_next, "has_prev": page > 1,
         "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP, "query": params.urlencode(),
+        "pages": max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
+        "today": timezone.localdate(), "chips": _chips(data), "sort_query": _without(params, "sort"),
         "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
         "export_params": [(k, v) for k, values in params.lists() for v in values],
     }  # fmt: skip
@@ -133,7 +166,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
 def _record_fields(obj: Any, names: tuple[str, ...], personal: bool) -> list[tuple[str, str]]:
     """(label, value) of the fields of `obj` that have a value and that the reader may see: personal fields
     only for roles that read personal data (`phare.access.field_shown`, the rule the API and exports use)."""
-    cat = load()
     out = []
     for n in names:
         if not access.field_shown(obj._meta.get_field(n), personal):
@@ -141,7 +173,7 @@ def _record_fields(obj: Any, names: tuple[str, ...], personal: bool) -> list[tup
         v = getattr(obj, n)
         text = str(v) if isinstance(v, ExternalOrganisation) else cf.display_value(n, v)
         if text:
-            out.append((str(gettext_lazy(cat[n].label)), text))
+            out.append((cf.label_of(n), text))
     return out
 
 
@@ -156,9 +188,8 @@ def _context_names(p: CaseParticipant) -> tuple[str, ...]:
     return tuple(cf.PERPETRATOR_FIELDS) if p.role == "Perpetrator" else ()
 
 
-@login_required
-def case_page(request: HttpRequest, number: str) -> HttpResponse:
-    case = get_case(request.user, number)
+def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """Everything the case page (and its printed version) shows this reader, each value through the field rule."""
     names = sees_names(request.user)
     keys.preload_person_keys(CaseParticipant.objects.filter(case=case).values_list("person__uid", flat=True))
     participants = list(
@@ -167,7 +198,7 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
         .order_by("id")
     )
     people = [
-        {"p": p, "name": cf.person_display(p.person, names), "fields": _record_fields(p.person, cf.PERSON_FIELDS, names),
+        {"p": p, "name": cf.person_display(p.person, names), "fields": _record_fields(p.person, cf.PERSON_SHOWN, names),
          "context": _record_fields(p, _context_names(p), names)} for p in participants
     ]  # fmt: skip
     referrals = list(
@@ -176,14 +207,7 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     comments = list(case.comments.select_related("author").order_by("-cco_CreatedDate", "-id"))
     events = list(case.events.order_by("hte_Date", "id"))
     lifecycle = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id"))
-    timeline: list[dict[str, Any]] = []
-    for c in comments:
-        timeline.append({"when": c.cco_CreatedDate, "kind": "comment", "obj": c,
-                         "text": _shown_text(c, "cco_CaseComment", names)})
-    for e in lifecycle:
-        timeline.append({"when": timezone.localdate(e.at), "kind": "lifecycle", "obj": e,
-                         "text": _shown_text(e, "note", names)})
-    timeline.sort(key=lambda x: (x["when"], x["obj"].id), reverse=True)
+    timeline = _timeline(comments, lifecycle, names)
     plans = list(case.support_plans.order_by("-spl_StartDate", "-id"))
     consents = list(case.consents.order_by("-id"))
     assessments = list(case.assessments.order_by("-asm_Date", "-id"))
@@ -204,6 +228,19 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     }  # fmt: skip
     grant = opened_by_break_glass(request.user, case)
     ctx["grant"] = grant
+    ctx["header"] = _header(case, participants, consents, names)
+    ctx["on_hold"] = case.legal_holds.filter(released_at__isnull=True).exists()
+    ctx["documents"] = _documents(request.user, case) if names else None
+    ctx["participants"] = participants
+    ctx["print_url"] = reverse("cases:print", args=[case.number])
+    return ctx
+
+
+@login_required
+def case_page(request: HttpRequest, number: str) -> HttpResponse:
+    case = get_case(request.user, number)
+    ctx = case_context(request, case)
+    names, participants, grant = ctx["names"], ctx["participants"], ctx["grant"]
     response = render(request, "cases/case.html", ctx)
     # Every read is audited, in the request's transaction, before the page leaves: the auditor can answer
     # "who saw this person". Recorded after rendering because recording takes the audit chain's lock, which
@@ -211,6 +248,109 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     record("case.viewed", actor=request.user, target=case, request=request,
            detail={"persons": [str(p.person.uid) for p in participants] if names else [], "names_shown": names,
                    **({"break_glass": grant.pk} if grant is not None else {})})  # fmt: skip
+    return response
+
+
+RECORD_NAMES = {
+    "participant": gettext_lazy("person on the case"), "person": gettext_lazy("person"), "case": gettext_lazy("case"),
+    "event": gettext_lazy("trafficking event"), "support_plan": gettext_lazy("support plan"),
+    "consent": gettext_lazy("consent"), "assessment": gettext_lazy("assessment"), "referral": gettext_lazy("referral"),
+    "document": gettext_lazy("document"),
+}  # fmt: skip
+KIND_NAMES = {
+    "opened": gettext_lazy("Case opened"), "closed": gettext_lazy("Case closed"), "reopened": gettext_lazy("Case reopened"),
+    "reassigned": gettext_lazy("Case reassigned"), "assigned": gettext_lazy("Worker assigned"),
+    "status": gettext_lazy("Moved to follow-up"), "referred": gettext_lazy("Referral recorded"),
+}  # fmt: skip
+CASE_FIELD_NAMES = {"programme": gettext_lazy("Programme"), "follow_up_date": gettext_lazy("Follow-up due"),
+                    "restricted": gettext_lazy("Restricted")}  # fmt: skip
+FOLD_AT = 400  # characters of a comment shown before "read more"
+
+
+def _what(e: CaseEvent) -> str:
+    """One line for a change of the case, from its kind and detail (record kinds and field names only)."""
+    record_name = str(RECORD_NAMES.get(str(e.detail.get("record", "")), e.detail.get("record", "")))
+    if e.kind == "added":
+        return _("Added: %(what)s") % {"what": record_name}
+    if e.kind == "changed":
+        fields = [str(CASE_FIELD_NAMES[f]) if f in CASE_FIELD_NAMES else cf.label_of(f) for f in e.detail.get("fields", [])]
+        return _("Changed: %(what)s (%(fields)s)") % {"what": record_name, "fields": ", ".join(fields)}
+    if e.kind == "withdrawn":
+        return _("Consent withdrawn")
+    if e.kind == "deleted":
+        return _("Deleted: %(what)s") % {"what": record_name}
+    return str(KIND_NAMES.get(e.kind, e.kind))
+
+
+def _timeline(comments: list[Any], lifecycle: list[CaseEvent], names: bool) -> list[dict[str, Any]]:
+    """Every change of the case, newest first, with who and when; the text of comments and notes only for readers
+    of personal data (`field_shown`)."""
+    out: list[dict[str, Any]] = []
+    for c in comments:
+        text = _shown_text(c, "cco_CaseComment", names)
+        out.append({"at": c.created, "day": c.cco_CreatedDate, "kind": "comment", "who": c.author, "what": _("Comment"),
+                    "text": text, "fold": len(text) > FOLD_AT, "head": text[:300]})  # fmt: skip
+    for e in lifecycle:
+        out.append({"at": e.at, "day": timezone.localdate(e.at), "kind": e.kind, "who": e.actor, "what": _what(e),
+                    "text": _shown_text(e, "note", names), "fold": False, "head": ""})  # fmt: skip
+    out.sort(key=lambda x: (x["day"], x["at"]), reverse=True)
+    return out
+
+
+def _documents(user: Any, case: Case) -> list[Any]:
+    from phare.documents.access import visible_documents
+
+    docs = list(visible_documents(user).filter(case=case).select_related("uploaded_by", "person").order_by("-uploaded_at"))
+    for d in docs:
+        d.about = cf.person_display(d.person, True) if d.person else ""  # type: ignore[attr-defined]
+    return docs
+
+
+def _age(born: Any, today: Any) -> int:
+    return int(today.year - born.year - ((today.month, today.day) < (born.month, born.day)))
+
+
+def _header(case: Case, participants: list[CaseParticipant], consents: list[Consent], names: bool) -> dict[str, Any]:
+    """The summary at the top of the case page: who the case is about, and what needs doing. A person's fields
+    are personal (`field_shown`): readers who may not see them get the case's own facts only."""
+    victims = [p for p in participants if p.role in actions.VICTIM_ROLES] or participants
+    main = victims[0] if victims else None
+    out: dict[str, Any] = {"name": cf.person_display(main.person, names) if main else "", "age": "", "sex": "",
+                           "nationality": ""}  # fmt: skip
+    if main is not None and access.field_shown(Person._meta.get_field("prs_Birthdate"), names):
+        person = main.person
+        if person.prs_Birthdate:
+            out["age"] = str(_age(person.prs_Birthdate, timezone.localdate()))
+        elif main.vic_AgeWhenTrafficked is not None:
+            out["age"] = _("%(n)s when trafficked") % {"n": main.vic_AgeWhenTrafficked}
+        out["sex"] = cf.display_value("prs_Gender", person.prs_Gender)
+        out["nationality"] = cf.display_value("prs_Citizenship", person.prs_Citizenship)
+    live = [c for c in consents if not c.con_WithdrawnDate]
+    if any(c.con_Consent for c in live):
+        out["consent"], out["consent_class"] = _("Consent given"), "ok"
+    elif consents:
+        out["consent"], out["consent_class"] = _("Consent withdrawn or refused"), "warn"
+    else:
+        out["consent"], out["consent_class"] = _("No consent recorded"), "warn"
+    out["others"] = max(0, len(participants) - 1)
+    return out
+
+
+@login_required
+def case_print(request: HttpRequest, number: str) -> HttpResponse:
+    """The case as a PDF in the reader's language, showing what the case page shows them; audited as a read."""
+    from phare.cases.printing import case_pdf
+
+    case = get_case(request.user, number)
+    ctx = case_context(request, case)
+    pdf = case_pdf(ctx, request.user)
+    names = ctx["names"]
+    record("case.printed", actor=request.user, target=case, request=request,
+           detail={"persons": [str(p.person.uid) for p in ctx["participants"]] if names else [], "names_shown": names,
+                   **({"break_glass": ctx["grant"].pk} if ctx["grant"] is not None else {})})  # fmt: skip
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="case-{case.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -254,7 +394,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                                          context=_context_for(role_form.cleaned_data["role"], victim_form), request=request)  # fmt: skip
                 messages.success(request, _("Case %(n)s opened.") % {"n": case.number})
                 return HttpResponseRedirect(reverse("cases:case", args=[case.number]))
-        elif person_form.is_valid() and victim_form.is_valid() and role_form.is_valid():
+        elif _intake_ok(person_form, victim_form) and role_form.is_valid():
             try:
                 case = actions.open_case(user, person_data=person_form.model_data(), role=role_form.cleaned_data["role"],
                                          context=_context_for(role_form.cleaned_data["role"], victim_form), request=request)  # fmt: skip
@@ -267,7 +407,20 @@ def case_new(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/new.html", {
         "probe": probe, "matches": [(p, s, cf.person_display(p, names)) for p, s in matches], "searched": bool(request.GET),
         "withheld": withheld, "person_form": person_form, "victim_form": victim_form, "role_form": role_form,
+        **error_summary([role_form, person_form, victim_form] if request.method == "POST" else []),
     })  # fmt: skip
+
+
+def _intake_ok(person_form: cf.PersonForm, victim_form: cf.VictimForm) -> bool:
+    """Both forms valid, and enough to tell the person apart (`actions.intake_problems`), each problem on its field."""
+    ok = person_form.is_valid() & victim_form.is_valid()
+    if not ok:
+        return False
+    problems = actions.intake_problems(person_form.model_data(), victim_form.model_data())
+    for field, msgs in problems.items():
+        for m in msgs:
+            person_form.add_error(field, m)
+    return not problems
 
 
 # --- people and cases the user cannot open ---------------------------------------------------------------
@@ -414,7 +567,8 @@ def _back(case: Case, anchor: str = "") -> HttpResponseRedirect:
 
 
 def _form_page(request: HttpRequest, case: Case, title: str, forms_: list[forms.Form], **extra: Any) -> HttpResponse:
-    return render(request, "cases/form.html", {"case": case, "title": title, "forms": forms_, **extra})
+    return render(request, "cases/form.html", {"case": case, "title": title, "forms": forms_, **error_summary(forms_),
+                                               **extra})  # fmt: skip
 
 
 @login_required
@@ -457,7 +611,8 @@ def participant_add(request: HttpRequest, number: str) -> HttpResponse:
     role = request.GET.get("role") or request.POST.get("role") or "Victim"
     if role not in ("Victim", "PotentialVictim", "Perpetrator", "Other"):
         raise Http404("Not found")
-    person_form = cf.PersonForm(request.POST or None, organisation_id=case.organisation_id, prefix="p")
+    person_cls = cf.PerpetratorPersonForm if role == "Perpetrator" else cf.PersonForm
+    person_form = person_cls(request.POST or None, organisation_id=case.organisation_id, prefix="p")
     ctx_form = _context_form(role, request.POST or None, case)
     if request.method == "POST" and person_form.is_valid() and (ctx_form is None or ctx_form.is_valid()):
         context = {k: v for k, v in ctx_form.model_data().items()} if ctx_form else {}
@@ -528,9 +683,14 @@ class PersonChoiceForm(forms.Form):
 
 
 def _person_choice(case: Case, data: Any, initial: Any = None) -> PersonChoiceForm:
+    field_qs = Person.objects.filter(organisation_id=case.organisation_id, participations__case=case).distinct()
+    if initial is None:
+        only = list(field_qs.values_list("pk", flat=True)[:2])
+        initial = only[0] if len(only) == 1 else None  # the only person of the case is the one meant
     form = PersonChoiceForm(data, initial={"person": initial}, prefix="x")
     field: Any = form.fields["person"]
-    field.queryset = Person.objects.filter(organisation_id=case.organisation_id, participations__case=case).distinct()
+    field.queryset = field_qs
+    keys.preload_person_keys(field_qs.values_list("uid", flat=True))
     return form
 
 
@@ -672,7 +832,7 @@ def case_reopen(request: HttpRequest, number: str) -> HttpResponse:
         else:
             messages.success(request, _("Case reopened."))
             return _back(case)
-    return _form_page(request, case, _("Reopen the case"), [form])
+    return _form_page(request, case, _("Reopen the case"), [form], allow_closed=True)
 
 
 @login_required
@@ -706,21 +866,9 @@ def case_programme(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def case_reassign(request: HttpRequest, number: str) -> HttpResponse:
+    """Reassigning is a hand-over (reason, eligible receivers, notifications): phare.work.views.handovers."""
     case = _editable_case(request, number)
-    if not can_manage(request.user) and case.cas_CaseOwner_id != request.user.pk:
-        raise Http404("Not found")
-    form = cf.ReassignForm(request.POST or None, users=org_users(request.user), initial={"owner": case.cas_CaseOwner_id})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.reassign_case(request.user, case, form.cleaned_data["owner"], request=request)
-        except actions.Invalid as exc:
-            _apply_problems(form, exc)
-        else:
-            messages.success(request, _("Case reassigned."))
-            if can_manage(request.user):
-                return _back(case)
-            return HttpResponseRedirect(reverse("cases:list"))
-    return _form_page(request, case, _("Reassign the case"), [form])
+    return HttpResponseRedirect(reverse("work:handover_new", args=[case.number]))
 
 
 @login_required
@@ -735,3 +883,81 @@ def organisation_add(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(nxt if nxt.startswith("/cases/") else reverse("cases:list"))
     return render(request, "cases/form.html", {"case": None, "title": _("Add to the directory"), "forms": [form],
                                                "hidden": {"next": request.GET.get("next", "")}})  # fmt: skip
+
+
+# --- mistakes: deleting a case, merging two records of one person ----------------------------------------
+
+
+class DeleteCaseForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Why is the case deleted?"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=gettext_lazy("Kept in the audit log. Deleting removes the case, everything "
+                                                    "recorded on it, and the people on no other case."))  # fmt: skip
+    confirm = forms.BooleanField(label=gettext_lazy("I understand that this cannot be undone."))
+
+
+def _managed_case(request: HttpRequest, number: str) -> Case:
+    if not can_manage(request.user):
+        raise Http404("Not found")
+    return get_case(request.user, number)
+
+
+@login_required
+def case_delete(request: HttpRequest, number: str) -> HttpResponse:
+    """A case opened by mistake: a supervisor deletes it, with a reason."""
+    case = _managed_case(request, number)
+    form = DeleteCaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.delete_case(request.user, case, form.cleaned_data["reason"], request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            messages.success(request, _("Case %(n)s deleted.") % {"n": number})
+            return HttpResponseRedirect(reverse("cases:list"))
+    return _form_page(request, case, _("Delete the case"), [form], allow_closed=True, danger=True,
+                      submit=_("Delete the case"))  # fmt: skip
+
+
+class MergeForm(forms.Form):
+    other = forms.ChoiceField(label=gettext_lazy("The other record of this person"), widget=forms.RadioSelect,
+                              help_text=gettext_lazy("Its cases, records and documents move to this person; what this "
+                                                     "record lacks is filled from it; then it is deleted."))  # fmt: skip
+
+
+@login_required
+def person_merge(request: HttpRequest, number: str, uid: str) -> HttpResponse:
+    """Two records of one person: a supervisor picks the other one among the likely matches and merges it here."""
+    case = _managed_case(request, number)
+    keep = _participant(case, request, person__uid=uid).person
+    user: Any = request.user
+    data = {k: getattr(keep, k) for k in actions.PERSON_INDEX_FIELDS}
+    ranked = [(pid, score) for pid, score in actions.match_ids(user.organisation_id, data, limit=11) if pid != keep.pk]
+    people = visible_persons(user).in_bulk([pid for pid, _s in ranked])
+    keys.preload_person_keys(p.uid for p in people.values())
+    choices = []
+    for pid, _score in ranked[:10]:
+        p = people.get(pid)
+        if p is None:
+            continue
+        nums = ", ".join(Case.objects.filter(participants__person=p).order_by("number").values_list("number", flat=True))
+        born = p.prs_Birthdate.isoformat() if p.prs_Birthdate else "—"
+        choices.append((str(p.uid), f"{cf.person_display(p, True)} · {born} · {nums or _('no case')}"))
+    form = MergeForm(request.POST or None)
+    form.fields["other"].choices = choices  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        other = visible_persons(user).get(uid=form.cleaned_data["other"])
+        try:
+            actions.merge_persons(user, keep, other, request=request)
+        except actions.Invalid as exc:
+            _apply_problems(form, exc)
+        else:
+            messages.success(request, _("The two records are now one."))
+            return _back(case, "people")
+    record("person.lookup", actor=user, request=request, target_type="cases.person",
+           detail={"shown": [c[0] for c in choices], "withheld": 0, "for": str(keep.uid)})  # fmt: skip
+    intro = _("Records that look like %(name)s. Choose the one that is the same person.") % {"name": cf.person_display(keep, True)}
+    if not choices:
+        intro = _("No other record looks like this person.")
+    return _form_page(request, case, _("Merge two records of one person"), [form] if choices else [], allow_closed=True,
+                      intro=intro, submit=_("Merge"))  # fmt: skip

@@ -421,4 +421,7 @@ STRINGS = [
     _('The JSON item is not an HTCDS case bundle.'),
     _("The column's dates are written month first (MM/DD/YYYY) and are read that way."),
     _('The file holds nothing to import.'),
+    _('Rows above the header row are left out.'),
+    _('Two columns hold the same field; one would overwrite the other, so the file is refused.'),
+    _("The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting)."),
 ]

@@ -50,11 +50,14 @@ class UserLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = getattr(request, "user", None)
+        lang = translation.get_language() or settings.LANGUAGE_CODE
         if user is not None and user.is_authenticated:
             chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
             lang = preferred_language(user, getattr(request, "LANGUAGE_CODE", None), chosen)
-            translation.activate(lang)
             request.LANGUAGE_CODE = lang
-        response = self.get_response(request)
-        response.headers.setdefault("Content-Language", translation.get_language() or settings.LANGUAGE_CODE)
+        # override, not activate: the thread goes back to its language afterwards, so that one user's language
+        # never leaks into work done outside a request on the same thread.
+        with translation.override(lang):
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", lang)
         return response

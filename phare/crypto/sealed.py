@@ -215,15 +215,28 @@ def _org_key(kid: str) -> bytes:
         raise SealedFileError(f"the key of this sealed file is missing: {exc}") from exc
 
 
+def _person_key(kid: str) -> bytes:
+    if not kid.startswith("p"):
+        raise SealedFileError("this sealed file names a person's key")
+    try:
+        return keys.key_by_kid(kid)
+    except keys.CryptoKeyError as exc:
+        raise SealedFileError(f"the person's key of this sealed file is gone: {exc}") from exc
+
+
 class SealedFile:
     """A file kept sealed at rest with its organisation's data key, opened like a Path: `open("w")` seals what is
     written (into `NAME.part`, renamed once whole, so nobody opens half a file), `open("r")` / `open("rb")` opens it
-    a chunk at a time. `purpose` and the place under DATA_DIR are bound into it."""
+    a chunk at a time. `purpose` and the place under DATA_DIR are bound into it.
 
-    def __init__(self, path: Path, organisation_id: int, purpose: str) -> None:
+    With `subject` (a person's uid), the file is sealed with that person's key instead (a document about them):
+    destroying the key (erasure, `keys.shred_person`) leaves the file unreadable wherever a copy of it lies."""
+
+    def __init__(self, path: Path, organisation_id: int, purpose: str, subject: Any = None) -> None:
         self.path = Path(path)
         self.organisation_id = int(organisation_id)
         self.purpose = purpose
+        self.subject = str(subject) if subject else ""
         try:
             self.ref = self.path.relative_to(Path(settings.DATA_DIR)).as_posix()
         except ValueError:
@@ -241,7 +254,8 @@ class SealedFile:
         return self.path.parent
 
     def _binding(self) -> bytes:
-        return f"{self.organisation_id}|{self.purpose}|{self.ref}".encode()
+        person = f"|p:{self.subject}" if self.subject else ""
+        return f"{self.organisation_id}|{self.purpose}|{self.ref}{person}".encode()
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -256,7 +270,7 @@ class SealedFile:
             raise ValueError(f"a sealed file opens for reading or writing, not {mode!r}")
         if "w" in mode:
             return self._writer(mode, encoding, errors, newline)
-        raw = _Reader(self.path.open("rb"), _org_key, self._binding())
+        raw = _Reader(self.path.open("rb"), _person_key if self.subject else _org_key, self._binding())
         binary = io.BufferedReader(raw, CHUNK)
         if mode == "rb":
             return binary
@@ -266,8 +280,13 @@ class SealedFile:
         part = self.path.with_name(self.path.name + ".part")
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         fh = _Finishing(os.fdopen(fd, "wb"), part, self.path)
-        pk, key = keys.active_org_key(self.organisation_id, "data")
-        binary = _BinaryWriter(_Writer(fh, key, keys.kid("o", pk, key), self._binding()), CHUNK)
+        if self.subject:
+            pk, key = keys.person_key_for(self.organisation_id, self.subject)
+            kid = keys.kid("p", pk, key)
+        else:
+            pk, key = keys.active_org_key(self.organisation_id, "data")
+            kid = keys.kid("o", pk, key)
+        binary = _BinaryWriter(_Writer(fh, key, kid, self._binding()), CHUNK)
         if mode == "wb":
             return binary
         return _TextWriter(binary, encoding=encoding or "utf-8", errors=errors, newline=newline, write_through=False)

@@ -25,10 +25,11 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from htcds import cells
 from phare.dashboards import world
-from phare.dashboards.figures import MONTHS_SHOWN, SECTIONS, Figure
+from phare.dashboards.figures import MONTHS_SHOWN, SECTIONS, Figure, axis_labels
 from phare.dashboards.svg import COLOURS, MAP_SCALE, SUPPRESSED, shade
 
 PDF_ROWS = 14
@@ -40,8 +41,8 @@ def _shape(text: str) -> str:
     if not get_language_bidi():
         return text
     try:
-        import arabic_reshaper  # type: ignore[import-not-found]
-        from bidi.algorithm import get_display  # type: ignore[import-not-found]
+        import arabic_reshaper
+        from bidi.algorithm import get_display
     except ImportError:
         return text
     return str(get_display(arabic_reshaper.reshape(text)))
@@ -66,7 +67,7 @@ def _clip(label: str, n: int = 40) -> str:
 
 def draw(fig: Figure, ax: Axes, max_rows: int = 25) -> None:
     """Draw one figure on matplotlib axes."""
-    ax.set_title(_shape(fig.title), fontsize=11, loc="left")
+    ax.set_title(_shape(fig.title), fontsize=11, loc="right" if get_language_bidi() else "left")
     if fig.kind == "map":
         _draw_map(fig, ax)
         return
@@ -78,9 +79,11 @@ def draw(fig: Figure, ax: Axes, max_rows: int = 25) -> None:
             xs = [i + j * width for i in range(len(rows))]
             ys = [r.cells[j].value or 0 for r in rows]
             ax.bar(xs, ys, width=width, color=COLOURS[j % len(COLOURS)], label=_shape(name))
-        step = max(1, len(rows) // 8)
-        ax.set_xticks([i for i in range(len(rows)) if i % step == 0])
-        ax.set_xticklabels([_shape(r.label) for i, r in enumerate(rows) if i % step == 0], fontsize=7, rotation=30)
+        # Months by name when few, else the year under its first month; counts in whole numbers.
+        labels = axis_labels([r.code for r in rows], 12, min_gap=3)
+        ax.set_xticks([i for i, _label in labels])
+        ax.set_xticklabels([_shape(label) for _i, label in labels], fontsize=8)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8, frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
         return
@@ -95,6 +98,8 @@ def draw(fig: Figure, ax: Axes, max_rows: int = 25) -> None:
     for y, r, v in zip(ys, rows, values, strict=True):
         ax.text(v + peak * 0.01, y, r.cells[0].text, va="center", fontsize=7, color="#5b6577")
     ax.set_xlim(0, peak * 1.15)
+    ax.set_ylim(-0.8, max(len(rows), 4) - 0.2)  # a few rows keep slim bars
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     if get_language_bidi():
         ax.invert_xaxis()
@@ -141,9 +146,41 @@ def _table_text(fig: Figure, rows: int = PDF_ROWS) -> list[list[str]]:
     return out
 
 
+def _pages(figs: Sequence[Figure]) -> list[list[Figure]]:
+    """Two figures a page (a month's report fits on a few pages); the map, which needs the width, alone."""
+    pages: list[list[Figure]] = []
+    for fig in figs:
+        if fig.kind == "map":
+            pages.append([fig])
+        elif pages and len(pages[-1]) == 1 and pages[-1][0].kind != "map":
+            pages[-1].append(fig)
+        else:
+            pages.append([fig])
+    return pages
+
+
+def _box(rect: tuple[float, float, float, float], rtl: bool) -> tuple[float, float, float, float]:
+    """A box given for left-to-right pages, mirrored for right-to-left ones."""
+    x, y, w, h = rect
+    return (1 - x - w, y, w, h) if rtl else rect
+
+
+def _pdf_table(page: MplFigure, fig: Figure, rect: tuple[float, float, float, float], rtl: bool, size: float) -> None:
+    tax = page.add_axes(_box(rect, rtl))
+    tax.axis("off")
+    table = _table_text(fig)
+    t = tax.table(cellText=table[1:], colLabels=table[0], loc="upper center", cellLoc="right" if rtl else "left")
+    t.auto_set_font_size(False)
+    t.set_fontsize(size)
+    t.scale(1, 1.2)
+    if fig.summary:
+        tax.text(0.0, 0.0, "  ·  ".join(f"{_shape(a)}: {b}" for a, b in fig.summary), fontsize=7,
+                 transform=tax.transAxes)  # fmt: skip
+
+
 def pdf_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[str, str]],
               figs: Sequence[Figure]) -> bytes:  # fmt: skip
-    """A4 pages: a cover with the key figures, then one page per figure with its chart and a short table."""
+    """A4 pages: a cover with the key figures, then two figures a page, each chart beside its short table."""
     buf = io.BytesIO()
     rtl = get_language_bidi()
     ha = "right" if rtl else "left"
@@ -161,25 +198,22 @@ def pdf_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[s
         pdf.savefig(cover)
         plt.close(cover)
         section = ""
-        for fig in figs:
+        for group in _pages(figs):
             page = plt.figure(figsize=(8.27, 11.69))
-            if fig.section != section:
-                section = fig.section
-                page.text(xa, 0.965, _shape(str(SECTIONS.get(section, section))), fontsize=14, ha=ha, weight="bold")
-            ax = page.add_axes((0.3, 0.5, 0.62, 0.4) if fig.kind == "bar" else (0.08, 0.5, 0.84, 0.4))
-            draw(fig, ax, max_rows=PDF_ROWS)
-            table = _table_text(fig)
-            tax = page.add_axes((0.08, 0.06, 0.84, 0.38))
-            tax.axis("off")
-            t = tax.table(cellText=table[1:], colLabels=table[0], loc="upper center", cellLoc="right" if rtl else "left")
-            t.auto_set_font_size(False)
-            t.set_fontsize(8)
-            t.scale(1, 1.25)
-            if fig.summary:
-                tax.text(0.0, 0.0, "  ·  ".join(f"{_shape(a)}: {b}" for a, b in fig.summary), fontsize=9,
-                         transform=tax.transAxes)  # fmt: skip
-            if fig.note:
-                page.text(xa, 0.03, _shape(fig.note), fontsize=8, ha=ha, color="#5b6577")
+            for slot, fig in enumerate(group):
+                top = 0.96 if slot == 0 else 0.48  # the top of this figure's half page
+                if fig.section != section:
+                    section = fig.section
+                    page.text(xa, top, _shape(str(SECTIONS.get(section, section))), fontsize=13, ha=ha, weight="bold")
+                if fig.kind == "map":
+                    draw(fig, page.add_axes(_box((0.08, 0.5, 0.84, 0.42), rtl)), max_rows=PDF_ROWS)
+                    _pdf_table(page, fig, (0.08, 0.06, 0.84, 0.4), rtl, 8)
+                    continue
+                chart = (0.30, top - 0.4, 0.28, 0.34) if fig.kind == "bar" else (0.08, top - 0.38, 0.5, 0.3)
+                draw(fig, page.add_axes(_box(chart, rtl)), max_rows=PDF_ROWS)
+                _pdf_table(page, fig, (0.62, top - 0.42, 0.34, 0.38), rtl, 7)
+                if fig.note:
+                    page.text(xa, top - 0.44, _shape(fig.note), fontsize=7, ha=ha, color="#5b6577")
             pdf.savefig(page)
             plt.close(page)
     return buf.getvalue()

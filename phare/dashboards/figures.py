@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import gettext as pygettext
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
-import pycountry
 from django.utils import formats
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from htcds import codelists
 from htcds.catalogue import load
 from phare.cases.ages import AGE_BANDS
 from phare.cases.models import CaseStatus
@@ -81,23 +79,9 @@ def _not_recorded() -> str:
     return _("Not recorded")
 
 
-@cache
-def _iso_countries(lang: str) -> pygettext.NullTranslations:
-    return pygettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
-
-
 def country_name(code: str) -> str:
-    """The country's common name in the active language (Debian's iso-codes translations, via pycountry)."""
-    c = pycountry.countries.get(alpha_2=code)
-    if c is None:
-        return code
-    name = getattr(c, "common_name", None) or c.name
-    tr = _iso_countries((get_language() or "en")[:2])
-    out = tr.gettext(name)
-    if out != name:
-        return out
-    official = tr.gettext(c.name)
-    return official if official != c.name else name
+    """The country's name in the active language (CLDR through Babel: htcds.codelists.country_name)."""
+    return codelists.country_name(code, (get_language() or "en")[:2])
 
 
 def _choice_label(field_name: str, code: str) -> str:
@@ -144,6 +128,20 @@ def _months(series: list[Mapping[str, int]], filters: Filters) -> list[str]:
 
 def month_label(ym: str) -> str:
     return formats.date_format(date(int(ym[:4]), int(ym[5:7]), 1), "YEAR_MONTH_FORMAT")
+
+
+def axis_labels(codes: list[str], months_fit: int, min_gap: int = 1) -> list[tuple[int, str]]:
+    """Where to label a monthly axis, and with what: each month (its short name) when at most `months_fit` are
+    shown, else each year under its first month, at least `min_gap` months apart (a year that would crowd the
+    next one is left out) so that labels never run into each other."""
+    if len(codes) <= months_fit:
+        from babel.dates import format_date
+
+        locale = codelists.cldr_locale((get_language() or "en")[:2])
+        return [(i, format_date(date(int(c[:4]), int(c[5:7]), 1), "LLL", locale=locale)) for i, c in enumerate(codes)]
+    years = [(i, c[:4]) for i, c in enumerate(codes) if i == 0 or codes[i - 1][:4] != c[:4]]
+    return [y for y, after in zip(years, [*years[1:], (len(codes) + min_gap, "")], strict=True)
+            if after[0] - y[0] >= min_gap]  # fmt: skip
 
 
 def _month_figure(key: str, title: str, series: list[tuple[str, Mapping[str, int]]], filters: Filters,

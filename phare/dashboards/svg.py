@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from phare.dashboards import world
-from phare.dashboards.figures import MONTHS_SHOWN, Figure, num
+from phare.dashboards.figures import MONTHS_SHOWN, Figure, axis_labels, num
 
 COLOURS = ("#0b5cad", "#d9730d", "#2a9d8f", "#7b4fa0")
 SUPPRESSED = "#c4c9d2"
@@ -30,18 +30,39 @@ def _clip(label: str, n: int = 34) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
+# Charts are drawn at about a phone's width and never stretched beyond it (dashboards.css), so that on a 390 px
+# screen they shrink by at most a tenth: FONT stays above 11 px there.
+WIDTH = 380
+FONT = 13
+
+
 def _open(width: int, height: int, fig: Figure, rtl: bool) -> list[str]:
     d = ' direction="rtl"' if rtl else ""
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-labelledby="t-{fig.key}" class="chart" font-family="system-ui, sans-serif" font-size="12"{d}>',
+        f'role="img" aria-labelledby="t-{fig.key}" class="chart" font-family="system-ui, sans-serif" '
+        f'font-size="{FONT}"{d}>',
         f'<title id="t-{fig.key}">{_t(fig.title)}</title>',
     ]
 
 
-def bars(fig: Figure, rtl: bool = False, width: int = 640) -> SafeString:
+def count_ticks(peak: int, most: int = 5) -> list[int]:
+    """Whole-number axis ticks from 0 to at least `peak`, at a step of 1, 2 or 5 times a power of ten, at most
+    `most` of them: counts never get a tick at 0.5."""
+    peak = max(peak, 1)
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if -(-peak // (step * factor)) <= most - 1:
+                step *= factor
+                top = -(-peak // step) * step
+                return list(range(0, top + 1, step))
+        step *= 10
+
+
+def bars(fig: Figure, rtl: bool = False, width: int = WIDTH) -> SafeString:
     """Horizontal bars, one row per category (first column only)."""
-    row_h, top, label_w, value_w = 22, 6, 230, 56
+    row_h, top, label_w, value_w = 24, 6, 150, 48
     rows = fig.rows
     height = top * 2 + max(len(rows), 1) * row_h
     out = _open(width, height, fig, rtl)
@@ -62,37 +83,42 @@ def bars(fig: Figure, rtl: bool = False, width: int = 640) -> SafeString:
             lx, anchor = 4, "start"
             bx = label_w
             vx = label_w + length + 4
-        out.append(f'<text x="{lx}" y="{y + 15}" fill="{TEXT}" text-anchor="{anchor}">{_t(_clip(row.label))}</text>')
-        out.append(f'<rect x="{bx:.1f}" y="{y + 3}" width="{length:.1f}" height="{row_h - 6}" fill="{colour}"/>')
-        out.append(f'<text x="{vx:.1f}" y="{y + 15}" fill="{MUTED}" text-anchor="start">{_t(cell.text)}</text>')
+        out.append(f'<text x="{lx}" y="{y + 16}" fill="{TEXT}" text-anchor="{anchor}">{_t(_clip(row.label, 21))}'
+                   f'<title>{_t(row.label)}</title></text>')  # fmt: skip
+        out.append(f'<rect x="{bx:.1f}" y="{y + 4}" width="{length:.1f}" height="{row_h - 8}" fill="{colour}"/>')
+        out.append(f'<text x="{vx:.1f}" y="{y + 16}" fill="{MUTED}" text-anchor="start">{_t(cell.text)}</text>')
     if not rows:
         out.append(f'<text x="{width // 2}" y="{top + 15}" fill="{MUTED}" text-anchor="middle">{_t(_("No data"))}</text>')
     out.append("</svg>")
     return mark_safe("".join(out))  # every text goes through escape()
 
 
-def months(fig: Figure, rtl: bool = False, width: int = 640, height: int = 220) -> SafeString:
-    """Grouped vertical bars per month (the last MONTHS_SHOWN months), a legend on top."""
+def months(fig: Figure, rtl: bool = False, width: int = WIDTH, height: int = 220) -> SafeString:
+    """Grouped vertical bars per month (the last MONTHS_SHOWN months), a legend on top, whole-number ticks, and the
+    year under its first month (month names would not fit side by side; the table beside has each month)."""
     rows = fig.rows[-MONTHS_SHOWN:]
-    left, right, top, bottom = 44, 8, 26, 34
+    left, right, top, bottom = 40, 8, 30, 26
     out = _open(width, height, fig, rtl)
     series = len(fig.columns)
-    peak = max((c.value or 0 for r in rows for c in r.cells), default=0) or 1
+    ticks = count_ticks(max((c.value or 0 for r in rows for c in r.cells), default=0), most=5)
+    peak = ticks[-1] or 1
     plot_w, plot_h = width - left - right, height - top - bottom
+    legend_step = max(plot_w // max(series, 1), 90)
     for j, name in enumerate(fig.columns):
-        x = left + j * 140
+        # Right to left: the swatch on the right of its name, both read from the right edge.
+        x = width - right - 12 - j * legend_step if rtl else left + j * legend_step
+        tx = x - 4 if rtl else x + 16
         out.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{COLOURS[j % len(COLOURS)]}"/>')
-        out.append(f'<text x="{x + 16}" y="16" fill="{TEXT}" direction="{"rtl" if rtl else "ltr"}" '
-                   f'unicode-bidi="embed">{_t(name)}</text>')  # fmt: skip
-    for frac in (0, 0.5, 1):
-        y = top + plot_h * (1 - frac)
+        out.append(f'<text x="{tx}" y="17" fill="{TEXT}" direction="{"rtl" if rtl else "ltr"}" '
+                   f'unicode-bidi="embed">{_t(_clip(name, 12))}</text>')  # fmt: skip
+    for value in ticks:
+        y = top + plot_h * (1 - value / peak)
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6eb"/>')
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" fill="{MUTED}" text-anchor="end" direction="ltr">'
-                   f'{_t(num(round(peak * frac)))}</text>')  # fmt: skip
+                   f'{_t(num(value))}</text>')  # fmt: skip
     if rows:
         slot = plot_w / len(rows)
         bw = max(slot * 0.8 / series, 1)
-        step = max(1, len(rows) // 8)
         for i, row in enumerate(rows):
             x0 = left + i * slot + slot * 0.1
             for j, cell in enumerate(row.cells):
@@ -101,9 +127,12 @@ def months(fig: Figure, rtl: bool = False, width: int = 640, height: int = 220) 
                 out.append(f'<rect x="{x0 + j * bw:.1f}" y="{top + plot_h - h:.1f}" width="{bw:.1f}" '
                            f'height="{h:.1f}" fill="{colour}"><title>{_t(row.label)} · {_t(fig.columns[j])}: '
                            f'{_t(cell.text)}</title></rect>')  # fmt: skip
-            if i % step == 0:
-                out.append(f'<text x="{x0 + slot * 0.4:.1f}" y="{height - bottom + 16}" fill="{MUTED}" '
-                           f'text-anchor="middle" font-size="11">{_t(row.label)}</text>')  # fmt: skip
+        # A year's label is about 32 units wide.
+        for i, label in axis_labels([r.code for r in rows], 6, min_gap=int(40 // slot) + 1):
+            at = left + i * slot
+            out.append(f'<line x1="{at:.1f}" x2="{at:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 5}" '
+                       f'stroke="{MUTED}"/><text x="{at:.1f}" y="{height - bottom + 20}" fill="{MUTED}" '
+                       f'text-anchor="start" direction="ltr">{_t(label)}</text>')  # fmt: skip
     else:
         out.append(f'<text x="{width // 2}" y="{height // 2}" fill="{MUTED}" text-anchor="middle">{_t(_("No data"))}</text>')
     out.append("</svg>")

@@ -147,20 +147,28 @@ def upload(actor: Any, file: UploadedFile[Any], *, mode: str, mapping: SavedMapp
     return job
 
 
-def confirm(actor: Any, dry: Job, request: HttpRequest | None = None) -> Job:
-    """Queue the import of a file whose dry run finished."""
+def refused(file_problems: list[dict[str, Any]]) -> bool:
+    from phare.imports.service import refused as refusing
+
+    return refusing(file_problems)
+
+
+def confirm(actor: Any, dry: Job, request: HttpRequest | None = None, source: str = "") -> Job:
+    """Queue the import of a file whose dry run finished, under the source name its check showed or `source`."""
     if dry.kind != JOB or not dry.payload.get("dry_run") or dry.status != Job.Status.DONE:
         raise ImportRefusedError(_("Only a finished dry run can be imported."))
     if not file_of(dry).exists():
         raise ImportRefusedError(_("This file was imported or discarded already: upload it again."))
     result = result_of(dry)
-    if result.get("file_problems") and not any(result.get(k) for k in ("created", "updated")):
+    if (result.get("file_problems") and not any(result.get(k) for k in ("created", "updated"))) or refused(
+            result.get("file_problems") or []):
         raise ImportRefusedError(_("Nothing in this file can be imported: see the problems below."))
     if dry.payload.get("mode") == "atomic" and result.get("rejected"):
         raise ImportRefusedError(_("Some rows are rejected and this import is all-or-nothing: correct those rows "
                                    "and upload the file again, or upload it again choosing to set bad rows aside."))
     with transaction.atomic():
-        job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk},
+        name = source.strip()[:120] or str(result.get("source") or "")
+        job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk, "source": name},
                             organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
         audit.record("import.confirm", actor=actor, organisation=actor.organisation, target=job, request=request,
                      detail={"file": dry.payload.get("name"), "dry_run_job": dry.pk})  # fmt: skip

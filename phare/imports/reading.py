@@ -124,6 +124,7 @@ def rows(source: Source, keys: Keys | None, known: Container[str]) -> Iterator[P
                 except queue.Empty:
                     raise ReadError(f"the process reading the file stopped (exit code {proc.exitcode})") from None
             if kind == "rows":
+                source.columns.update(payload[1])
                 yield from payload[0]
             elif kind == "end":
                 source.problems[:] = payload[0]
@@ -154,10 +155,10 @@ def _child(source: Source, keys: Keys, known: Container[str], q: Any, parent: in
             chunk.append(item)
             data_rows.add(item[0])
             if len(chunk) == CHUNK:
-                q.put(("rows", chunk))
+                q.put(("rows", chunk, source.columns))  # the columns read: a re-import clears the fields they emptied
                 chunk = []
         if chunk:
-            q.put(("rows", chunk))
+            q.put(("rows", chunk, source.columns))
         # The rows' own problems went with them: only the file's are left to send.
         q.put(("end", [p for p in source.problems if p.row not in data_rows], source.columns))
     except Exception as exc:

@@ -80,3 +80,28 @@ def skipped_fields(bundle: dict[str, Any], skipped: list[str] | None = None, per
         for rec in bundle.get(key) or ():
             model_values(model, rec, skipped)
     return skipped
+
+
+def fields_of(model: type[models.Model]) -> list[str]:
+    """The HTCDS fields the model stores itself (lookups and fields of other records left out)."""
+    return [name for name, is_date in _columns(model).items() if is_date is not None]
+
+
+def cleared(model: type[models.Model], names: set[str]) -> dict[str, Any]:
+    """Empty values for the fields among `names` that the model stores: what a re-import writes for a cell that
+    was emptied. A flag that cannot be empty (a boolean without a null) is left out."""
+    out: dict[str, Any] = {}
+    stored = _columns(model)
+    for name in names:
+        if stored.get(name) is None:
+            continue
+        f = model._meta.get_field(name)
+        if f.null:
+            out[name] = None
+        elif isinstance(f, models.BooleanField):
+            continue
+        elif isinstance(f, models.JSONField):
+            out[name] = []
+        else:
+            out[name] = ""
+    return out

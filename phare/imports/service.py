@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from htcds import codelists
+from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
 from htcds.sources import Source, open_source, report_dict
 from htcds.sources.export import Openable
 from htcds.sources.mapped import Mapping
@@ -32,13 +34,17 @@ from phare.cases.bundles import BundleWriter
 from phare.cases.models import (
     Case,
     CaseParticipant,
+    Consent,
     Person,
     PersonIndex,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
 )
 from phare.crypto import keys
 from phare.imports import reading
 from phare.imports.models import ImportedRecord
-from phare.imports.records import model_values
+from phare.imports.records import cleared, fields_of, model_values
 
 BATCH = 500  # rows per duplicate check
 WRITE_BATCH = 2000  # rows per transaction in skip-bad mode: each commit rewrites the index pages it touched
@@ -78,15 +84,50 @@ class Report:
         return d
 
 
-def _write_update(actor: Any, case: Case, bundle: dict[str, Any]) -> list[str]:
+def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str]) -> list[str]:
+    """A re-imported row that changed, written into every record it feeds: the person, the victim's context, the
+    case's own fields, the referrals, the first consent, event and plan. A field the file has a column for and
+    leaves empty is emptied (the cell was cleared); fields it has no column for are left as they are."""
     skipped: list[str] = []
     part = CaseParticipant.objects.filter(case=case).order_by("id").select_related("person").first()
     if part is None:
         return skipped
-    actions.update_person(actor, part.person, model_values(Person, (bundle.get("persons") or [{}])[0], skipped))
-    actions.update_participant(actor, part, model_values(CaseParticipant, (bundle.get("participants") or [{}])[0],
-                                                          skipped))  # fmt: skip
+
+    def values(model: type[Any], record: dict[str, Any] | None) -> dict[str, Any]:
+        return {**cleared(model, covered), **model_values(model, record or {}, skipped)}
+
+    actions.update_person(actor, part.person, values(Person, first(bundle, "persons")))
+    actions.update_participant(actor, part, values(CaseParticipant, first(bundle, "participants")))
+    actions.update_case_fields(actor, case, values(Case, bundle.get("case")))
+    for direction, names, add in (("Incoming", INCOMING_REFERRAL_FIELDS, actions.receive_referral),
+                                  ("Outgoing", OUTGOING_REFERRAL_FIELDS, actions.send_referral)):  # fmt: skip
+        if not covered & names:
+            continue
+        rec = next((r for r in bundle.get("referrals") or () if r.get("direction") == direction), None)
+        data = {k: v for k, v in values(Referral, rec).items() if k in names}
+        referral = Referral.objects.filter(case=case, direction=direction).order_by("id").first()
+        if referral is not None:
+            actions.update_referral(actor, referral, data)
+        elif rec is not None:
+            add(actor, case, data)
+    for key, model, update, add_one in (("consents", Consent, actions.update_consent, actions.record_consent),
+                                        ("events", TraffickingEvent, actions.update_event, actions.add_event),
+                                        ("support_plans", SupportPlan, actions.update_support_plan,
+                                         actions.add_support_plan)):  # fmt: skip
+        if not covered & set(fields_of(model)):
+            continue
+        data = values(model, first(bundle, key))
+        existing: Any = model.objects.filter(case=case).order_by("id").first()
+        if existing is not None:
+            update(actor, existing, data)
+        elif first(bundle, key):
+            add_one(actor, case, {**data, "person": part.person})
     return skipped
+
+
+def first(bundle: dict[str, Any], key: str) -> dict[str, Any] | None:
+    items = bundle.get(key) or []
+    return items[0] if items else None
 
 
 def _flag_duplicates(organisation_id: int, probes: list[tuple[RowResult, dict[str, Any]]],
@@ -117,16 +158,47 @@ class _RejectedRowError(Exception):
     """An atomic import met a rejected row: undo everything it wrote."""
 
 
+# A file refused as it is: unreadable, over a limit or cut short by one, two columns for one field, no known layout,
+# nothing in it, a broken mapping. What was read of it is not the file.
+REFUSING = frozenset({"file-too-large", "unreadable-file", "duplicate-column", "unrecognised-layout", "empty-file",
+                      "invalid-mapping"})  # fmt: skip
+
+
+def refused(problems: Iterable[Any]) -> bool:
+    """Whether the file cannot be imported as it is (problems as Problem objects or report dicts); a line of JSON
+    Lines that is not JSON is that line's problem only."""
+    return any(((p.get("code"), p.get("row")) if isinstance(p, dict) else (p.code, p.row)) in _REFUSING_FILE
+               for p in problems)  # fmt: skip
+
+
+_REFUSING_FILE = frozenset((code, None) for code in REFUSING)
+
+
+SOURCE_LENGTH = 120  # ImportedRecord.source
+
+
+def default_source_name(path: Path, source: Source) -> str:
+    """Where a file's rows come from, by default: a mapping's own source name when it sets one, else the file's name
+    and, for a workbook, its sheet. Two files that both number their cases 1, 2 are two sources, so neither
+    overwrites the other's cases; the next version of a file keeps its name, or is given the same one (--source,
+    the check page)."""
+    if source.kind == "mapped" and source.name not in ("", "mapped"):
+        return source.name[:SOURCE_LENGTH]
+    sheet = getattr(getattr(source, "opened", None), "sheet", "") or getattr(source, "sheet", None) or ""
+    return (f"{path.name} [{sheet}]" if sheet else path.name)[:SOURCE_LENGTH]
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
-               progress: Progress | None = None) -> Report:  # fmt: skip
+               progress: Progress | None = None, source_name: str = "") -> Report:  # fmt: skip
     """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
 
     skip-bad: each batch is one transaction. atomic: the whole run is one transaction, rolled back at the end if
     any row was rejected (no further row is written once one is). A dry run writes nothing."""
     source: Source = open_source(path, mapping)
-    report = Report(source.name, source.kind, dry_run)
-    known = dict(ImportedRecord.objects.filter(organisation=organisation, source=source.name)
+    name = source_name.strip()[:SOURCE_LENGTH] or default_source_name(path, source)
+    report = Report(name, source.kind, dry_run)
+    known = dict(ImportedRecord.objects.filter(organisation=organisation, source=name)
                  .values_list("source_key", "content_hash"))  # fmt: skip
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
     writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
@@ -152,7 +224,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
-            created = _write_batch(pending, organisation, actor, source.name, writer)
+            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns))
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
@@ -189,14 +261,15 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 progress(n)
         flush()
 
-    with bulk.relaxed_gc():
+    # Local phone numbers in the file are the organisation's country's.
+    with bulk.relaxed_gc(), codelists.phone_region(organisation.org_ShippingCountry):
         if dry_run or mode != "atomic":
             read()
         else:
             try:
                 with transaction.atomic():
                     read()
-                    if rejected_raw:
+                    if rejected_raw or refused(source.problems):
                         raise _RejectedRowError
             except _RejectedRowError:
                 created_total = 0  # nothing written: the file goes in whole or not at all
@@ -210,10 +283,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                                      "message": f"Lookup fields are matched by hand after the import; "
                                                 f"{lookup_rows} rows name an organisation or place in them.",
                                      "fix": None})  # fmt: skip
-    if dry_run or (mode == "atomic" and rejected_raw):
+    if dry_run or (mode == "atomic" and (rejected_raw or refused(source.problems))):
         return report
     with transaction.atomic():
-        audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=source.name,
+        audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=name,
                      detail={"file": path.name, "mode": mode, **report.counts()})  # fmt: skip
     if created_total >= 1000:
         bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])
@@ -229,7 +302,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
 
 def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
-                 writer: BundleWriter) -> list[Case]:  # fmt: skip
+                 writer: BundleWriter, covered: set[str]) -> list[Case]:  # fmt: skip
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
     created: list[Case] = []
@@ -244,7 +317,7 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
         if res.outcome == "updated":
             rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source,
                                                                  source_key=res.key)  # fmt: skip
-            _write_update(actor, rec.case, bundle)
+            _write_update(actor, rec.case, bundle, covered)
             rec.content_hash = h
             rec.save(update_fields=["content_hash", "updated"])
     # One event for the batch, naming every case it created (the cases were not opened one by one).

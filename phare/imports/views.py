@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from htcds import cells
 from htcds.catalogue import load
+from htcds.sources.limits import TooLargeError
 from htcds.sources.mapped import MappingError, suggest_mapping
 from htcds.sources.rejected import problems_text
 from htcds.sources.tabular import UnreadableFileError, cell_text, open_table
@@ -77,7 +78,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     result = actions.result_of(job)  # its rows are sealed on the job's row
     context = {"job": job, "running": running, "result": result, "error": queue.error_of(job),
                "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
-               "errors_kept": actions.errors_file_of(job).exists()}  # fmt: skip
+               "errors_kept": actions.errors_file_of(job).exists(), "no_worker": queue.unclaimed_too_long(job),
+               "refused": actions.refused(result.get("file_problems") or [])}  # fmt: skip
     if not running and result.get("rows"):
         actions.open_report(request.user, job, request=request)  # the rows show values typed about people
         context["rows"] = _with_cases(request.user, result)
@@ -111,7 +113,7 @@ def _with_cases(user: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
 def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     dry = _job(request, pk)
     try:
-        job = actions.confirm(request.user, dry, request=request)
+        job = actions.confirm(request.user, dry, request=request, source=request.POST.get("source", ""))
     except actions.ImportRefusedError as exc:
         messages.error(request, str(exc))
         return redirect("imports:detail", pk=dry.pk)
@@ -261,14 +263,32 @@ def _analyse(upload: Any) -> tuple[list[str], list[list[str]]]:
     return headers, samples
 
 
+class DamagedFormError(Exception):
+    """A posted form that the page cannot have sent (a hidden field edited or cut short)."""
+
+
+def _proposal(post: Any, i: int) -> dict[str, Any]:
+    """The proposal the page wrote in a hidden field for column `i`, as the page wrote it or refused."""
+    try:
+        proposal = json.loads(post.get(f"proposal-{i}") or "{}")
+    except (ValueError, RecursionError) as exc:
+        raise DamagedFormError from exc
+    if not isinstance(proposal, dict) or not all(
+        isinstance(proposal.get(k), t | None) for k, t in (("field", str), ("values", dict), ("date_format", str))
+    ):
+        raise DamagedFormError
+    return proposal
+
+
 def _mapping_yaml(post: Any) -> str:
     """The mapping the user checked: column -> field, "id" or "ignore"; value translations and date orders
-    proposed for a column are kept only while its field is still the proposed one."""
+    proposed for a column are kept only while its field is still the proposed one. DamagedFormError for a
+    proposal the page did not write."""
     columns: dict[str, Any] = {}
     id_column = None
     for i, header in enumerate(post.getlist("header")):
         choice = (post.get(f"field-{i}") or "").strip()
-        proposal = json.loads(post.get(f"proposal-{i}") or "{}")
+        proposal = _proposal(post, i)
         if choice == "id":
             id_column = id_column or header
         elif not choice or choice == "ignore":
@@ -290,7 +310,14 @@ def _mapping_yaml(post: Any) -> str:
 def mapping(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"fields": load().fields, "sample_rows": SAMPLE_ROWS}
     if request.method == "POST" and "save" in request.POST:
-        body = _mapping_yaml(request.POST)
+        try:
+            body = _mapping_yaml(request.POST)
+        except DamagedFormError:
+            # Only an edited or truncated page sends this: say so instead of guessing what the columns meant.
+            messages.error(request, _("The mapping form came back damaged and was not saved: upload the file again "
+                                      "to map its columns."))  # fmt: skip
+            context["saved"] = scoped(request.user, SavedMapping)
+            return render(request, "imports/mapping.html", context, status=400)
         try:
             saved = actions.save_mapping(request.user, request.POST.get("name", ""), body, request=request)
         except MappingError as exc:
@@ -314,8 +341,10 @@ def mapping(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 headers, samples = _analyse(upload)
+            except TooLargeError as exc:  # names the limit and what to do, in English after the sentence
+                messages.error(request, problem_message("file-too-large", str(exc), detail=True))
             except (UnreadableFileError, ValueError) as exc:
-                messages.error(request, str(exc))
+                messages.error(request, problem_message("unreadable-file", str(exc), detail=True))
             else:
                 suggestions = suggest_mapping(headers, samples)
                 context["rows"] = [

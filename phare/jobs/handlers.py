@@ -9,7 +9,8 @@ log = logging.getLogger(__name__)
 
 # Modules that register handlers with @phare.jobs.queue.handler; missing ones are skipped so that an
 # app under construction does not stop the worker.
-HANDLER_MODULES = ["phare.imports.jobs", "phare.cases.jobs", "phare.sharing.jobs", "phare.ops.jobs", "phare.dashboards.jobs"]
+HANDLER_MODULES = ["phare.imports.jobs", "phare.cases.jobs", "phare.sharing.jobs", "phare.ops.jobs", "phare.dashboards.jobs",
+                   "phare.work.jobs"]
 
 for _name in HANDLER_MODULES:
     try:

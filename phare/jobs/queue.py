@@ -53,6 +53,15 @@ def enqueue(kind: str, payload: dict[str, Any] | None = None, *, organisation: A
     )
 
 
+# A queued job no worker has claimed this long after it was due means no worker is running (`phare worker`).
+UNCLAIMED_WARNING = timedelta(minutes=1)
+
+
+def unclaimed_too_long(job: Job) -> bool:
+    """True while a job has waited for a worker for longer than UNCLAIMED_WARNING after it was due."""
+    return job.status == Job.Status.QUEUED and timezone.now() - job.run_after > UNCLAIMED_WARNING
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 

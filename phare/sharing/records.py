@@ -1,6 +1,7 @@
 """Flat HTCDS records of an organisation's victims, the input of every de-identified release.
 
-One record per victim participant of a case, keyed by HTCDS names (what `htcds.deid.ctdc` expects).
+One record per victim participant of a case, keyed by HTCDS names (what `htcds.deid.ctdc` expects), with the
+person's row id under PERSON_FIELD so that a release can keep one row per person.
 Read in a handful of bulk queries rather than per case, so that a release over 200,000 cases stays a
 matter of seconds.
 """
@@ -18,6 +19,9 @@ VICTIM_FIELDS = [
     "vic_TraffickingStatus", "vic_RelationshipToTrafficker", "vic_AgeWhenTrafficked", "vic_MethodOfRecruitment",
     "vic_MethodsOfControl", "vic_TypeOfExploitation", "vic_ForcedLabourIndustry", "vic_TypeOfSexExploitation",
 ]  # fmt: skip
+
+
+PERSON_FIELD = "person_id"
 
 
 def victim_records(organisation_id: int, chunk: int = 20000) -> Iterator[dict[str, Any]]:
@@ -56,4 +60,6 @@ def victim_records(organisation_id: int, chunk: int = 20000) -> Iterator[dict[st
                 "cas_OpenedDate": cases[p["case_id"]]["cas_OpenedDate"],
                 "hte_Events": events.get(p["case_id"], []),
                 "con_Purpose": sorted(purposes.get((p["case_id"], p["person_id"]), set())),
+                PERSON_FIELD: p["person_id"],
+                "case_id": p["case_id"],
             }

@@ -11,10 +11,29 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from htcds.deid.ctdc_kanon import QI_FAMILIES
 from phare.access import get_or_404, scoped
+from phare.accounts.models import Role
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
-from phare.sharing import releases
-from phare.sharing.models import PrivacyBudget, Release
+from phare.sharing import actions, releases
+from phare.sharing.models import PrivacySpend, Release, ResearchDataset
+
+COMPARED = ("gender", "ageBroad", "isSexualExploit", "isForcedLabour")
+
+
+def comparison(dataset: ResearchDataset, own: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Shares of each value in the CTDC file and in the organisation's own CTDC table, side by side."""
+    out: list[dict[str, Any]] = []
+    for column in COMPARED:
+        theirs = dataset.marginals.get(column)
+        if not theirs:
+            continue
+        mine = own.get(column, {})
+        total_theirs, total_mine = sum(theirs.values()) or 1, sum(mine.values()) or 1
+        for value in sorted(set(theirs) | set(mine), key=lambda v: -theirs.get(v, 0)):
+            out.append({"column": column, "value": value, "ctdc": 100 * theirs.get(value, 0) / total_theirs,
+                        "ours": 100 * mine.get(value, 0) / total_mine})  # fmt: skip
+    return out
 
 
 def _org(request: HttpRequest) -> Any:
@@ -36,10 +55,31 @@ def index(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     k = int(request.GET.get("k") or org.k_threshold)
     preview = releases.preview_risk(org, k)
-    budgets = [(b, releases.remaining_epsilon(b)) for b in scoped(request.user, PrivacyBudget)]
+    ledger = releases.ledger_for(org)
+    spends = scoped(request.user, PrivacySpend).select_related("release", "actor").order_by("-at")
     recent = scoped(request.user, Release).order_by("-at")[:20]
-    return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "budgets": budgets,
-                                                  "releases": recent, "columns": releases.AGGREGATE_COLUMNS})  # fmt: skip
+    datasets = list(scoped(request.user, ResearchDataset).order_by("-loaded_at")[:5])
+    own = preview.get("own_marginals", {})
+    research = [(d, comparison(d, own)) for d in datasets]
+    return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "ledger": ledger,
+                                                  "spends": spends, "is_admin": request.user.role == Role.ADMIN,  # type: ignore[union-attr]
+                                                  "releases": recent, "columns": releases.AGGREGATE_COLUMNS,
+                                                  "families": list(QI_FAMILIES), "research": research})  # fmt: skip
+
+
+@login_required
+@require_perm(READ_AGGREGATES)
+@require_POST
+def budget(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    try:
+        actions.set_privacy_budget(request.user, org, float(request.POST.get("total_epsilon") or 0),
+                                   float(request.POST.get("total_delta") or 0))  # fmt: skip
+    except (actions.BudgetChangeRefusedError, ValueError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Privacy budget saved."))
+    return redirect("sharing:index")
 
 
 @login_required
@@ -51,9 +91,12 @@ def release(request: HttpRequest, kind: str) -> HttpResponse:
     try:
         if kind == "ctdc":
             outcome = releases.release_ctdc(request.user, org, int(request.POST.get("k") or org.k_threshold), tmp,
-                                            override_reason=request.POST.get("override_reason", ""))  # fmt: skip
+                                            override_reason=request.POST.get("override_reason", ""),
+                                            drop=tuple(request.POST.getlist("drop")),
+                                            accept_withheld=bool(request.POST.get("accept_withheld")))  # fmt: skip
         elif kind == "synthetic":
-            outcome = releases.release_synthetic(request.user, org, float(request.POST.get("epsilon") or 1), tmp)
+            outcome = releases.release_synthetic(request.user, org, float(request.POST.get("epsilon") or 1), tmp,
+                                                 delta=float(request.POST.get("delta") or 1e-6))  # fmt: skip
         elif kind == "aggregate":
             attributes = [a for a in request.POST.getlist("attributes") if a]
             outcome = releases.release_aggregate(request.user, org, attributes, float(request.POST.get("epsilon") or 1))

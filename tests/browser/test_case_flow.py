@@ -43,6 +43,7 @@ def test_it_runs_a_case_from_opening_to_closing(live_server: Any, browser: Any, 
     page.fill("#id_p-prs_Birthdate", "2001-03-04")
     page.select_option("#id_v-vic_TraffickingStatus", "PossibleVictimOfTrafficking")
     _check(page, "v-vic_TypeOfExploitation", ["ForcedLabour", "ForcedBegging"])
+    page.locator("#create details.more > summary", has_text="Exploitation").click()  # folded in the short intake
     _check(page, "v-vic_MethodsOfControl", ["DebtBondage", "WithholdsDocuments"])
     page.screenshot(path=str(shots / "new-case-desktop.png"), full_page=True)
     page.click("#create button[type=submit]")

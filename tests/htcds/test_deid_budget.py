@@ -1,16 +1,16 @@
-"""The privacy-budget ledger."""
+"""The privacy-budget ledger: one per population, the better of zCDP and basic composition."""
 
 from __future__ import annotations
 
 import pytest
 
-from htcds.deid.budget import BudgetExceededError, PrivacyBudgetLedger
+from htcds.deid.budget import BudgetExceededError, PrivacyBudgetLedger, zcdp_epsilon, zcdp_rho
 
 
 def test_it_refuses_a_spend_that_would_exceed_the_budget() -> None:
-    ledger = PrivacyBudgetLedger("ctdc-2025", total_epsilon=1.0)
-    ledger.spend(0.6, purpose="synthetic release")
-    with pytest.raises(BudgetExceededError, match="would exceed"):
+    ledger = PrivacyBudgetLedger("hub", total_epsilon=1.0)
+    ledger.spend(0.6, purpose="aggregate table")
+    with pytest.raises(BudgetExceededError, match="exceeds what is left"):
         ledger.spend(0.5, purpose="aggregate table")
     assert len(ledger.spends) == 1
     assert ledger.remaining_epsilon == pytest.approx(0.4)
@@ -24,9 +24,21 @@ def test_it_allows_spending_exactly_the_budget_in_thirds() -> None:
     assert ledger.to_json()["spent_epsilon"] == pytest.approx(1.0)
 
 
-def test_it_accounts_delta_separately() -> None:
-    ledger = PrivacyBudgetLedger("d", total_epsilon=10.0, total_delta=1e-6)
-    with pytest.raises(BudgetExceededError):
-        ledger.spend(1.0, delta=1e-5)
+def test_it_composes_many_gaussian_releases_in_zcdp() -> None:
+    # Ten releases at (1, 1e-7) would be epsilon 10 by basic composition; in zCDP they are far less.
+    ledger = PrivacyBudgetLedger("d", total_epsilon=6.0, total_delta=1e-6)
+    for _ in range(10):
+        ledger.spend(1.0, 1e-7)
+    assert ledger.spent_epsilon == pytest.approx(zcdp_epsilon(10 * zcdp_rho(1.0, 1e-7), 1e-6))
+    assert ledger.spent_epsilon < 6.0
+
+
+def test_it_refuses_a_delta_over_the_total_or_over_one_over_n() -> None:
+    ledger = PrivacyBudgetLedger("d", total_epsilon=10.0, total_delta=1e-5)
+    with pytest.raises(BudgetExceededError, match="larger than the whole budget's delta"):
+        ledger.spend(1.0, delta=1e-4)
+    with pytest.raises(BudgetExceededError, match="larger than 1/n"):
+        ledger.spend(1.0, delta=1e-5, n=300_000)
+    ledger.spend(1.0, delta=1e-6, n=300_000)
     with pytest.raises(ValueError):
         ledger.spend(0.0)

@@ -83,6 +83,7 @@ def test_it_filters_on_research_consent_and_victim_status_and_counts_both() -> N
         "records_in": 5,
         "excluded_no_research_consent": 2,
         "excluded_not_a_victim": 1,
+        "excluded_repeat_participation": 0,
         "records_out": 2,
     }
     synthetic = to_ctdc_rows(records, synthetic_columns_only=True)

@@ -91,6 +91,9 @@ def test_it_k_anonymises_and_pycanon_agrees() -> None:
     l_div = int(pycanon.l_diversity(pd.DataFrame(result.columns), list(QIS), ["isSexualExploit"]))
     report = risk_report(result.columns, QIS, k=11, sensitive=["isSexualExploit"])
     assert report.l_diversity["isSexualExploit"] == l_div
+    frame = pd.DataFrame({c: [str(v) for v in result.columns[c]] for c in [*QIS, "isSexualExploit"]})
+    t = pycanon.t_closeness(frame, list(QIS), ["isSexualExploit"])
+    assert report.t_closeness["isSexualExploit"] == pytest.approx(t)
     assert report.min_class_size == achieved and report.records_at_risk == 0
     assert 0 < result.precision_loss < 1
     assert result.to_json()["suppression"] == "remove"

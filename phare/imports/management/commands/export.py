@@ -26,9 +26,15 @@ class Command(BaseCommand):
         parser.add_argument("--extended", action="store_true", help="xlsform/template: all fields, not only Core")
         parser.add_argument("--k", type=int, help="ctdc: minimum equivalence class size (default: the organisation's)")
         parser.add_argument("--override-reason", default="", help="ctdc: an admin's written reason for k below threshold")
+        parser.add_argument("--drop", action="append", default=[],
+                            help="ctdc: a quasi-identifier family to leave out of the file (repeatable)")
+        parser.add_argument("--accept-withheld", action="store_true",
+                            help="ctdc: release even if reaching k withholds a family for every record")  # fmt: skip
         parser.add_argument("--epsilon", type=float, help="synthetic: privacy budget to spend")
-        parser.add_argument("--seed", type=int, help="synthetic: random seed, for a reproducible release")
-        parser.add_argument("--report", help="ctdc/synthetic: where to write the privacy and utility report (JSON)")
+        parser.add_argument("--delta", type=float, default=1e-6, help="synthetic: delta (below 1/n and the budget's)")
+        parser.add_argument("--report", help="ctdc/synthetic: where to write the report that goes with the file (JSON)")
+        parser.add_argument("--internal-report", help="synthetic: where to write what was measured on the raw data "
+                                                      "(filter counts, utility); never send it with the file")  # fmt: skip
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from django.http import QueryDict
@@ -78,11 +84,14 @@ class Command(BaseCommand):
         try:
             if fmt == "ctdc":
                 outcome = releases.release_ctdc(actor, org, opts["k"] or org.k_threshold, out, report,
-                                                override_reason=opts["override_reason"])  # fmt: skip
+                                                override_reason=opts["override_reason"], drop=tuple(opts["drop"]),
+                                                accept_withheld=opts["accept_withheld"])  # fmt: skip
             else:
                 if not opts["epsilon"]:
                     raise CommandError("synthetic needs --epsilon")
-                outcome = releases.release_synthetic(actor, org, opts["epsilon"], out, report, seed=opts["seed"])
+                internal = Path(opts["internal_report"]) if opts["internal_report"] else None
+                outcome = releases.release_synthetic(actor, org, opts["epsilon"], out, report, delta=opts["delta"],
+                                                     internal_report_path=internal)  # fmt: skip
         except releases.ReleaseRefusedError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{outcome.release.records} records written to {out}")

@@ -24,13 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
         parser.add_argument("--mode", choices=["atomic", "skip-bad"], default="atomic")
+        parser.add_argument("--source", default="", help="the name this file's rows are known by, so a later version "
+                            "of it updates the same cases (default: the file's name and sheet, or the mapping's source)")
         parser.add_argument("--errors", help="CSV for rejected rows (skip-bad mode); default PATH.errors.csv")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from phare.accounts.models import Organisation, User
         from phare.accounts.permissions import IMPORT, can
         from phare.cases.models import CaseParticipant
-        from phare.imports.service import compared_cases, run_import, stderr_progress
+        from phare.imports.service import compared_cases, refused, run_import, stderr_progress
 
         path = Path(opts["path"])
         org = Organisation.objects.filter(slug=opts["org"]).first()
@@ -49,12 +51,16 @@ class Command(BaseCommand):
         # Without --dry-run the import checks every row as it goes (atomic mode rolls back on the first rejected
         # row), so a separate check first would only read the file twice.
         report = run_import(path, org, actor, mapping=mapping, dry_run=opts["dry_run"], mode=opts["mode"],
-                            error_csv=None if opts["dry_run"] else errors_csv, progress=progress)  # fmt: skip
+                            error_csv=None if opts["dry_run"] else errors_csv, progress=progress,
+                            source_name=opts["source"])  # fmt: skip
         if progress and sys.stderr.isatty():
             sys.stderr.write("\n")
         data = report.to_dict()
+        stopped = refused(data["file_problems"])
         if opts["json"]:
             self.stdout.write(json.dumps(data, default=str))
+            if stopped:
+                sys.exit(1)
             return
         for p in data["file_problems"]:
             self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}")
@@ -72,5 +78,8 @@ class Command(BaseCommand):
         counts = {k: data[k] for k in ("created", "updated", "unchanged", "rejected")}
         verb = "would be" if opts["dry_run"] else "were"
         self.stdout.write(", ".join(f"{v} {verb} {k}" for k, v in counts.items()))
+        if stopped:
+            raise CommandError("the file cannot be imported as it is (see the file's problem above)"
+                               + ("" if opts["dry_run"] or opts["mode"] == "skip-bad" else ": nothing imported"))
         if not opts["dry_run"] and opts["mode"] == "atomic" and counts["rejected"]:
             raise CommandError("nothing imported: fix the rejected rows or use --mode skip-bad")

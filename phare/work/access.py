@@ -1,0 +1,143 @@
+"""What each user sees of the work around cases. Every page, the API and the digest read tasks, approvals,
+hand-overs and notifications through these functions, which follow `phare.cases.access.visible_cases`: a
+task or a notification about a case its reader may not open is not shown, counted or mailed.
+
+The one exception is by design: a hand-over waiting for its receiver shows the receiver the case number and
+the sender's reason (never the person), because deciding whether to accept is what it is for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from phare import access
+from phare.access import reads_personal
+from phare.accounts.models import RestrictedAccess, Role
+from phare.cases.access import can_manage, visible_cases
+from phare.cases.models import Case, CaseAssignment
+from phare.work.models import ApprovalRequest, Handover, Notification, ServiceRequest, Task
+
+# Roles that may be given a case's work: they write cases and read the person.
+WORKING_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE)
+
+
+def _on_visible_cases(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
+    if not reads_personal(user):
+        return qs.none()
+    return qs.filter(case__in=visible_cases(user).values("id"))
+
+
+def visible_tasks(user: Any) -> QuerySet[Task]:
+    """Tasks on the cases the user may open (their free text is personal: no task for roles that never read it)."""
+    return _on_visible_cases(user, access.scoped(user, Task))
+
+
+def get_task(user: Any, uid: Any) -> Task:
+    try:
+        return visible_tasks(user).select_related("case", "assignee").get(uid=uid)
+    except (Task.DoesNotExist, ValueError, ValidationError):
+        raise Http404("Not found") from None
+
+
+def my_notifications(user: Any) -> QuerySet[Notification]:
+    """The user's own notifications, less those about a case they can no longer open."""
+    own = access.scoped(user, Notification).filter(recipient_id=getattr(user, "pk", None) or 0)
+    return own.filter(Q(case__isnull=True) | Q(case__in=visible_cases(user).values("id")))
+
+
+def unread_count(user: Any) -> int:
+    return my_notifications(user).filter(read_at__isnull=True).count()
+
+
+def visible_approvals(user: Any) -> QuerySet[ApprovalRequest]:
+    """Supervisors and admins: the organisation's requests; others: their own, on cases they may open."""
+    qs = _on_visible_cases(user, access.scoped(user, ApprovalRequest))
+    if can_manage(user):
+        return qs
+    return qs.filter(requested_by_id=getattr(user, "pk", None) or 0)
+
+
+def get_approval(user: Any, uid: Any) -> ApprovalRequest:
+    try:
+        return visible_approvals(user).select_related("case", "requested_by").get(uid=uid)
+    except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
+        raise Http404("Not found") from None
+
+
+def visible_handovers(user: Any) -> QuerySet[Handover]:
+    """Hand-overs offered to the user (whether or not they may open the case yet), and those on cases they may
+    open (supervisors: the organisation's)."""
+    qs = access.scoped(user, Handover)
+    if not reads_personal(user):
+        return qs.none()
+    me = getattr(user, "pk", None) or 0
+    return qs.filter(Q(to_user_id=me) | Q(case__in=visible_cases(user).values("id")))
+
+
+def get_handover(user: Any, uid: Any) -> Handover:
+    try:
+        return visible_handovers(user).select_related("case", "from_user", "to_user").get(uid=uid)
+    except (Handover.DoesNotExist, ValueError, ValidationError):
+        raise Http404("Not found") from None
+
+
+def visible_service_requests(user: Any) -> QuerySet[ServiceRequest]:
+    return _on_visible_cases(user, access.scoped(user, ServiceRequest))
+
+
+def may_work(user: Any, case: Case) -> bool:
+    """Whether `user` may be given work on `case`: an active colleague in a working role who can open it."""
+    if user is None or not getattr(user, "is_active", False) or user.organisation_id != case.organisation_id:
+        return False
+    if getattr(user, "role", None) not in WORKING_ROLES:
+        return False
+    return visible_cases(user).filter(pk=case.pk).exists()
+
+
+def workers_for(case: Case) -> QuerySet[Any]:
+    """The colleagues who may work `case` (pickers for a task's assignee): supervisors and admins, the owner,
+    the assigned workers and those named on a restricted case. The same rule as `may_work`, in one query."""
+    users = get_user_model().objects.filter(organisation_id=case.organisation_id, is_active=True,
+                                            role__in=WORKING_ROLES)  # fmt: skip
+    assigned = CaseAssignment.objects.filter(case=case).values("user_id")
+    named = RestrictedAccess.objects.filter(organisation_id=case.organisation_id, target_type="cases.case",
+                                            target_uid=case.uid).values("user_id")  # fmt: skip
+    mine = Q(role__in=(Role.ADMIN, Role.SUPERVISOR)) | Q(pk=case.cas_CaseOwner_id or 0) | Q(pk__in=assigned)
+    return users.filter(mine | Q(pk__in=named)).order_by("username")
+
+
+def receivers_for(case: Case) -> QuerySet[Any]:
+    """Colleagues a case may be handed to: active users whose role works cases, other than its owner."""
+    return (get_user_model().objects.filter(organisation_id=case.organisation_id, is_active=True,
+                                            role__in=WORKING_ROLES)
+            .exclude(pk=case.cas_CaseOwner_id or 0).order_by("username"))  # fmt: skip
+
+
+def attention_case_ids(user: Any, what: str) -> Any:
+    """Ids of the user's visible cases that need attention (a subquery for the case list's quick filters):
+    `overdue` (a follow-up past its date, or an open task past its due date) or `approval` (a request
+    waiting for a supervisor)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    cases = visible_cases(user)
+    if what == "overdue":
+        late_tasks = visible_tasks(user).filter(done_at__isnull=True, due__lt=today).values("case_id")
+        return cases.filter(Q(follow_up_date__lt=today) | Q(id__in=late_tasks)).values("id")
+    if what == "approval":
+        return visible_approvals(user).filter(state=ApprovalRequest.State.PENDING).values("case_id")
+    return cases.none().values("id")
+
+
+def next_due(user: Any, case_ids: list[int]) -> dict[int, Any]:
+    """The earliest open task due date per case, among the tasks the user may see (one query for a page)."""
+    from django.db.models import Min
+
+    rows = (visible_tasks(user).filter(case_id__in=case_ids, done_at__isnull=True).values("case_id")
+            .annotate(d=Min("due")).values_list("case_id", "d"))  # fmt: skip
+    return dict(rows)

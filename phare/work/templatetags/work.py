@@ -1,0 +1,30 @@
+"""`{% case_work case %}`: the case page's tasks and approvals (hand-overs show on its timeline), read through the work
+access layer for the signed-in user (one include on the case page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from phare.cases.access import can_write
+from phare.work import gates
+from phare.work.access import visible_approvals, visible_tasks
+from phare.work.models import ApprovalRequest, Gated
+
+register = template.Library()
+
+
+@register.inclusion_tag("work/_case_work.html", takes_context=True)
+def case_work(context: Any, case: Any) -> dict[str, Any]:
+    user = context["request"].user
+    tasks = list(visible_tasks(user).filter(case=case).select_related("assignee").order_by("done_at", "due", "id")[:50])
+    approvals = list(visible_approvals(user).filter(case=case).select_related("requested_by", "decided_by")
+                     .order_by("-created")[:20])  # fmt: skip
+    asks = []
+    if can_write(user) and not case.is_closed and not gates.decides_alone(user):
+        asks = [(g.value, g.label) for g in Gated if gates.required(case.organisation_id, g.value)]
+    return {"case": case, "tasks": tasks, "approvals": approvals, "asks": asks,
+            "pending": [a for a in approvals if a.state == ApprovalRequest.State.PENDING],
+            "can_write": can_write(user), "today": timezone.localdate(), "request": context["request"]}  # fmt: skip

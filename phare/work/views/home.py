@@ -1,0 +1,167 @@
+"""Home: each role's day. Case workers and helpline operators see their own work; supervisors their team's;
+analysts, auditors and admins the pages their work starts from. Every list has its count and a link to the
+whole list; overdue is said in words, not only by colour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from phare import access
+from phare.accounts.models import BreakGlassGrant, Role
+from phare.accounts.permissions import MANAGE_CASES, READ_AUDIT, REVIEW_BREAK_GLASS, can
+from phare.audit.log import record
+from phare.audit.models import AuditEvent
+from phare.cases.access import sees_names, visible_cases
+from phare.cases.forms import person_display
+from phare.cases.models import Case, CaseStatus, Direction, Referral, SupportPlan
+from phare.work.access import visible_approvals, visible_handovers, visible_tasks
+from phare.work.models import ApprovalRequest, Handover, ServiceRequest
+
+SHOWN = 8
+SOON = 7  # days ahead a follow-up or task counts as due
+PLANS_SOON = 14
+OPEN = (CaseStatus.ACTIVE, CaseStatus.FOLLOW_UP)
+# What an auditor looks at first: reads of people in bulk, exports, emergency access, erasure, keys, roles.
+SENSITIVE = ("breakglass.", "export.", "person.erased", "person.exported", "case.erased", "keys.", "user.permissions",
+             "user.mfa_reset", "signin.locked", "backup.", "legal_hold.", "organisation.security")  # fmt: skip
+
+
+@dataclass
+class Due:
+    """One line of the due list: a task, a follow-up or a plan ending, on a case."""
+
+    when: date
+    what: str
+    case: Case
+    link: str
+    overdue: bool
+
+
+def _due_list(user: Any, mine: Any, today: date) -> tuple[list[Due], int, int]:
+    """The user's tasks, follow-ups and plan ends due soon, soonest first; with the number due and overdue."""
+    horizon = today + timedelta(days=SOON)
+    tasks = visible_tasks(user).filter(assignee=user, done_at__isnull=True, due__lte=horizon)
+    follow = mine.filter(follow_up_date__isnull=False, follow_up_date__lte=horizon)
+    plans = (access.scoped(user, SupportPlan).filter(case__in=mine.values("id"), spl_ActualEndDate__isnull=True,
+                                                     spl_PlannedEndDate__lte=today + timedelta(days=PLANS_SOON)))  # fmt: skip
+    counts = {"due": 0, "overdue": 0}
+    for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate")):
+        got = qs.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
+        counts["due"] += got["n"]
+        counts["overdue"] += got["late"]
+    rows: list[Due] = []
+    for t in tasks.select_related("case").order_by("due", "id")[:SHOWN]:
+        rows.append(Due(t.due, t.title, t.case, reverse("work:tasks") + f"#t-{t.uid}", t.due < today))
+    for c in follow.order_by("follow_up_date", "id")[:SHOWN]:
+        assert c.follow_up_date is not None
+        rows.append(Due(c.follow_up_date, _("Follow-up"), c, reverse("cases:case", args=[c.number]),
+                        c.follow_up_date < today))
+    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:SHOWN]:
+        assert p.spl_PlannedEndDate is not None
+        rows.append(Due(p.spl_PlannedEndDate, _("Support plan ends"), p.case,
+                        reverse("cases:case", args=[p.case.number]) + "#plans", p.spl_PlannedEndDate < today))
+    rows.sort(key=lambda d: (d.when, d.case.number))
+    return rows[:SHOWN], counts["due"], counts["overdue"]
+
+
+def _worker(user: Any, today: date) -> dict[str, Any]:
+    cases = visible_cases(user)
+    mine = cases.filter(cas_CaseOwner=user, cas_Status__in=OPEN)
+    names = sees_names(user)
+    open_cases = list(mine.select_related("primary_person").order_by("-cas_OpenedDate", "-id")[:SHOWN])
+    due, due_count, overdue_count = _due_list(user, mine, today)
+    waiting = visible_handovers(user).filter(to_user=user, state=Handover.State.PENDING)
+    referrals = (access.scoped(user, Referral).filter(direction=Direction.INCOMING, case__in=mine.values("id"),
+                                                      created__gte=timezone.now() - timedelta(days=14)))  # fmt: skip
+    services = access.scoped(user, ServiceRequest).filter(to_user=user, done_at__isnull=True,
+                                                          case__in=cases.values("id"))  # fmt: skip
+    return {
+        "open_cases": [(c, person_display(c.primary_person, names)) for c in open_cases],
+        "open_count": mine.count(),
+        "due": due, "due_count": due_count, "overdue_count": overdue_count,
+        "handovers_in": list(waiting.select_related("case", "by").order_by("created")[:SHOWN]),
+        "handovers_in_count": waiting.count(),
+        "referrals": list(referrals.select_related("case").order_by("-created")[:SHOWN]),
+        "referrals_count": referrals.count(),
+        "services": list(services.select_related("case", "by").order_by("-created")[:SHOWN]),
+        "services_count": services.count(),
+    }  # fmt: skip
+
+
+def _team(user: Any, today: date) -> dict[str, Any]:
+    tasks = visible_tasks(user).filter(done_at__isnull=True, due__lt=today)
+    by_worker: dict[int, dict[str, Any]] = {}
+    for row in tasks.values("assignee_id", "assignee__username").annotate(n=Count("id")):
+        by_worker.setdefault(row["assignee_id"], {"name": row["assignee__username"], "tasks": 0, "follow_ups": 0})
+        by_worker[row["assignee_id"]]["tasks"] = row["n"]
+    late = (visible_cases(user).filter(cas_Status__in=OPEN, follow_up_date__lt=today, cas_CaseOwner__isnull=False)
+            .values("cas_CaseOwner_id", "cas_CaseOwner__username").annotate(n=Count("id")))  # fmt: skip
+    for owner_id, owner_name, n in late.values_list("cas_CaseOwner_id", "cas_CaseOwner__username", "n"):
+        by_worker.setdefault(owner_id, {"name": owner_name, "tasks": 0, "follow_ups": 0})
+        by_worker[owner_id]["follow_ups"] = n
+    queue = visible_approvals(user).filter(state=ApprovalRequest.State.PENDING)
+    handovers = visible_handovers(user).filter(state=Handover.State.PENDING)
+    grants = access.scoped(user, BreakGlassGrant).filter(reviewed_by__isnull=True)
+    return {
+        "team": sorted(by_worker.values(), key=lambda w: (-(w["tasks"] + w["follow_ups"]), w["name"])),
+        "approvals": list(queue.select_related("case", "requested_by").order_by("created")[:SHOWN]),
+        "approvals_count": queue.count(),
+        "handovers": list(handovers.select_related("case", "by", "to_user").order_by("created")[:SHOWN]),
+        "handovers_count": handovers.count(),
+        "grants_count": grants.count() if can(user, REVIEW_BREAK_GLASS) else None,
+    }  # fmt: skip
+
+
+def _auditor(user: Any) -> dict[str, Any]:
+    sensitive = Q()
+    for prefix in SENSITIVE:
+        sensitive |= Q(action__startswith=prefix)
+    events = access.scoped(user, AuditEvent).filter(sensitive).order_by("-id")
+    grants = access.scoped(user, BreakGlassGrant).filter(reviewed_by__isnull=True)
+    return {"events": list(events[:15]), "grants_count": grants.count()}
+
+
+def _admin(user: Any) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    users = access.scoped(user, get_user_model())
+    by_role = dict(users.filter(is_active=True).values_list("role").annotate(n=Count("id")).values_list("role", "n"))
+    return {"users_active": sum(by_role.values()), "users_inactive": users.filter(is_active=False).count(),
+            "by_role": [(Role(r).label, n) for r, n in sorted(by_role.items())],
+            "require_mfa": bool(getattr(user.organisation, "require_mfa", False))}  # fmt: skip
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    today = timezone.localdate()
+    role = getattr(user, "role", None)
+    ctx: dict[str, Any] = {"today": today, "role": role}
+    works = role in (Role.CASE_WORKER, Role.HELPLINE, Role.SUPERVISOR, Role.ADMIN)
+    if works:
+        work = _worker(user, today)
+        # Supervisors and admins see their own lists only when something is in them; their team comes first.
+        work["shown"] = role in (Role.CASE_WORKER, Role.HELPLINE) or any(
+            work[k] for k in ("open_count", "due_count", "handovers_in_count", "referrals_count", "services_count"))
+        ctx["work"] = work
+    if can(user, MANAGE_CASES):
+        ctx["team"] = _team(user, today)
+    if role == Role.AUDITOR and can(user, READ_AUDIT):
+        ctx["audit"] = _auditor(user)
+    if role == Role.ADMIN:
+        ctx["admin"] = _admin(user)
+    if works and ctx["work"]["shown"] and sees_names(user) and (ctx["work"]["open_cases"] or ctx["work"]["due"]):
+        shown = [c.number for c, _name in ctx["work"]["open_cases"]] + [d.case.number for d in ctx["work"]["due"]]
+        record("home.viewed", actor=user, request=request, target_type="cases.case",
+               detail={"cases": sorted(set(shown))})  # fmt: skip
+    return render(request, "work/home.html", ctx)

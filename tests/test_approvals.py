@@ -1,0 +1,111 @@
+"""Approvals: an organisation puts actions behind a supervisor; until approved, the action has not happened
+(pages, API and verbs alike); approving carries it out as the requester; both sides are told."""
+
+from __future__ import annotations
+
+import pytest
+
+from phare.accounts.models import Role
+from phare.audit.models import AuditEvent
+from phare.cases import actions as case_actions
+from phare.cases.models import CaseStatus, SupportPlan
+from phare.work import gates
+from phare.work.actions import approvals
+from phare.work.models import ApprovalRequest, Gated, Kind, Notification, WorkSettings
+from tests.work_helpers import case_of, client, team
+
+pytestmark = pytest.mark.django_db
+
+
+def _gate(t: dict, **flags: bool) -> None:  # type: ignore[type-arg]
+    WorkSettings.objects.update_or_create(organisation=t["org"], defaults=flags)
+
+
+def test_it_refuses_a_gated_close_until_a_supervisor_approves() -> None:
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    _gate(t, approve_close=True)
+    with pytest.raises(gates.NeedsApproval):
+        case_actions.close_case(worker, case, reason="Back home")
+    # the page refuses too, with the reason on the form, and nothing happens
+    r = client(worker).post(f"/cases/{case.number}/close/", {"cas_Status": "Closed", "cas_ReasonForCaseClosure": "x"})
+    assert r.status_code == 200 and "approve this first" in r.content.decode()
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE
+    r = client(worker).post(f"/work/cases/{case.number}/ask/close/", {"status": "Closed", "reason": "Back home safe",
+                                                                     "n-note": "Family reunited"})  # fmt: skip
+    assert r.status_code == 302
+    req = ApprovalRequest.objects.get(case=case)
+    assert Notification.objects.filter(recipient=boss, kind=Kind.APPROVAL_REQUESTED).exists()
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE  # asked, not done
+    page = client(worker).get(f"/cases/{case.number}/").content.decode()
+    assert "Waiting for approval" in page
+    queue = client(boss).get("/work/approvals/").content.decode()
+    assert case.number in queue
+    r = client(boss).post(f"/work/approvals/{req.uid}/", {"do": "approve"})
+    assert r.status_code == 302
+    case = case_of(t)
+    assert case.cas_Status == CaseStatus.CLOSED and case.cas_ReasonForCaseClosure == "Back home safe"
+    assert Notification.objects.filter(recipient=worker, kind=Kind.APPROVAL_APPROVED).exists()
+    closed = AuditEvent.objects.get(action="case.close", target_id=str(case.uid))
+    assert closed.actor_id == worker.pk  # done in the requester's name
+    assert AuditEvent.objects.filter(action="approval.approve", actor=boss).exists()
+
+
+def test_it_sends_back_with_a_reason_and_nothing_happens() -> None:
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    _gate(t, approve_support_plan=True)
+    with pytest.raises(gates.NeedsApproval):
+        case_actions.add_support_plan(worker, case, {"spl_Type": "Health"})
+    req = approvals.request_approval(worker, case, Gated.SUPPORT_PLAN, {"spl_Type": "Health", "spl_Objectives": "Care"})
+    r = client(boss).post(f"/work/approvals/{req.uid}/", {"do": "return", "reason": ""})
+    req.refresh_from_db()
+    assert req.state == ApprovalRequest.State.PENDING  # a reason is required
+    client(boss).post(f"/work/approvals/{req.uid}/", {"do": "return", "reason": "Add the clinic"})
+    req.refresh_from_db()
+    assert req.state == ApprovalRequest.State.RETURNED and req.reason == "Add the clinic"
+    assert not SupportPlan.objects.filter(case=case).exists()
+    assert Notification.objects.filter(recipient=worker, kind=Kind.APPROVAL_RETURNED).exists()
+    assert r.status_code == 302
+
+
+def test_it_carries_out_an_approved_support_plan() -> None:
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    _gate(t, approve_support_plan=True)
+    req = approvals.request_approval(worker, case, Gated.SUPPORT_PLAN, {"spl_Type": "Health", "spl_Objectives": "Care"})
+    approvals.approve(boss, req)
+    assert SupportPlan.objects.get(case=case).spl_Objectives == "Care"
+
+
+def test_it_lets_no_one_approve_their_own_request_nor_a_case_worker_decide() -> None:
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    _gate(t, approve_close=True)
+    req = approvals.request_approval(worker, case, Gated.CLOSE, {"status": "Closed", "reason": "x"})
+    r = client(worker).post(f"/work/approvals/{req.uid}/", {"do": "approve"})
+    assert r.status_code == 404
+    # a colleague who cannot open the case does not even see the request
+    assert client(t["colleague"]).get(f"/work/approvals/{req.uid}/").status_code == 404
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE
+
+
+def test_it_opens_the_gate_only_for_the_approved_case_and_action() -> None:
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    _gate(t, approve_close=True, approve_support_plan=True)
+    with gates.approved(case, Gated.SUPPORT_PLAN), pytest.raises(gates.NeedsApproval):
+        case_actions.close_case(worker, case, reason="x")
+    # supervisors decide alone
+    case_actions.close_case(t[Role.SUPERVISOR], case, reason="Safe")
+
+
+def test_it_lets_an_admin_choose_what_needs_approval() -> None:
+    t = team()
+    c = client(t[Role.ADMIN])
+    r = c.post("/work/settings/", {"approve_close": "on", "handover_acceptance": "on"})
+    assert r.status_code == 302
+    ws = WorkSettings.objects.get(organisation=t["org"])
+    assert ws.approve_close and ws.handover_acceptance and not ws.approve_referral
+    assert AuditEvent.objects.filter(action="work.settings_changed").exists()
+    assert client(t[Role.SUPERVISOR]).get("/work/settings/").status_code == 403

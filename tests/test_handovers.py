@@ -1,0 +1,108 @@
+"""Safe hand-over: a reason, only receivers whose role works cases, the receiver's acceptance where the
+organisation asks for it, both sides told, the timeline shows it; colleagues added beside the owner; internal
+referrals for a service."""
+
+from __future__ import annotations
+
+import pytest
+
+from phare.accounts.models import Role
+from phare.cases.actions import Invalid
+from phare.cases.models import CaseAssignment, CaseEvent
+from phare.work.actions import handovers as ho
+from phare.work.models import Handover, Kind, Notification, ServiceRequest, WorkSettings
+from tests.work_helpers import case_of, client, team
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_hands_over_at_once_with_a_reason_and_tells_both_sides() -> None:
+    t = team()
+    worker, colleague, boss, case = t[Role.CASE_WORKER], t["colleague"], t[Role.SUPERVISOR], t["case"]
+    r = client(boss).post(f"/work/cases/{case.number}/hand-over/", {"do": "handover", "h-to_user": colleague.pk,
+                                                                   "h-reason": "Worker on leave"})  # fmt: skip
+    assert r.status_code == 302
+    assert case_of(t).cas_CaseOwner_id == colleague.pk
+    assert Notification.objects.filter(recipient=colleague, kind=Kind.CASE_ASSIGNED).exists()
+    assert Notification.objects.filter(recipient=worker, kind=Kind.HANDED_AWAY).exists()
+    ev = CaseEvent.objects.get(case=case, kind="reassigned")
+    assert ev.note == "Worker on leave"
+    assert "Worker on leave" in client(colleague).get(f"/cases/{case.number}/").content.decode()
+
+
+def test_it_asks_for_a_reason_and_offers_only_working_roles() -> None:
+    t = team()
+    boss, case = t[Role.SUPERVISOR], t["case"]
+    with pytest.raises(Invalid) as exc:
+        ho.hand_over(boss, case, t["colleague"], " ")
+    assert "reason" in exc.value.problems
+    for wrong in (t[Role.ANALYST], t[Role.AUDITOR]):
+        with pytest.raises(Invalid):
+            ho.hand_over(boss, case, wrong, "Because")
+    # nor offered, where the receiver would accept first
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    with pytest.raises(Invalid):
+        ho.hand_over(boss, case, t[Role.ANALYST], "Because")
+    assert not Handover.objects.exists()
+    page = client(boss).get(f"/work/cases/{case.number}/hand-over/").content.decode()
+    assert t["colleague"].username in page and t[Role.ANALYST].username not in page
+
+
+def test_it_waits_for_the_receiver_when_the_organisation_asks() -> None:
+    t = team()
+    worker, colleague, case = t[Role.CASE_WORKER], t["colleague"], t["case"]
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    h = ho.hand_over(worker, case, colleague, "Moving to the legal team")
+    assert h.state == Handover.State.PENDING and case_of(t).cas_CaseOwner_id == worker.pk
+    note = Notification.objects.get(recipient=colleague, kind=Kind.HANDOVER_OFFERED)
+    assert note.case_id is None  # the receiver cannot open the case yet: the notification does not point at it
+    c = client(colleague)
+    home = c.get("/").content.decode()
+    assert case.number in home and "Ama" not in home  # the number to decide on, never the person
+    assert c.get(f"/cases/{case.number}/").status_code == 404
+    assert "Moving to the legal team" in c.get(f"/work/hand-overs/{h.uid}/").content.decode()
+    c.post(f"/work/hand-overs/{h.uid}/", {"do": "accept"})
+    assert case_of(t).cas_CaseOwner_id == colleague.pk
+    assert c.get(f"/cases/{case.number}/").status_code == 200
+
+
+def test_it_lets_the_receiver_decline_with_a_reason() -> None:
+    t = team()
+    worker, colleague, case = t[Role.CASE_WORKER], t["colleague"], t["case"]
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    h = ho.hand_over(worker, case, colleague, "Please take it")
+    # nobody but the receiver decides
+    assert client(t[Role.HELPLINE]).post(f"/work/hand-overs/{h.uid}/", {"do": "accept"}).status_code == 404
+    client(colleague).post(f"/work/hand-overs/{h.uid}/", {"do": "decline", "reason": "Full caseload"})
+    h.refresh_from_db()
+    assert h.state == Handover.State.DECLINED and case_of(t).cas_CaseOwner_id == worker.pk
+    assert Notification.objects.filter(recipient=worker, kind=Kind.HANDOVER_DECLINED).exists()
+
+
+def test_it_refuses_a_hand_over_by_someone_who_neither_owns_nor_manages() -> None:
+    t = team()
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        ho.hand_over(t["colleague"], t["case"], t["colleague"], "mine now")
+    assert client(t["colleague"]).get(f"/work/cases/{t['case'].number}/hand-over/").status_code == 404
+
+
+def test_it_adds_a_colleague_and_asks_one_for_a_service_without_handing_over() -> None:
+    t = team()
+    worker, colleague, helpline, case = t[Role.CASE_WORKER], t["colleague"], t[Role.HELPLINE], t["case"]
+    c = client(worker)
+    c.post(f"/work/cases/{case.number}/hand-over/", {"do": "add", "a-user": helpline.pk})
+    assert CaseAssignment.objects.filter(case=case, user=helpline).exists()
+    c.post(f"/work/cases/{case.number}/hand-over/", {"do": "service", "s-service": "legal", "s-to_user": colleague.pk,
+                                                    "s-note": "Residence permit"})  # fmt: skip
+    sr = ServiceRequest.objects.get(case=case)
+    assert sr.to_user_id == colleague.pk and case_of(t).cas_CaseOwner_id == worker.pk
+    assert Notification.objects.filter(recipient=colleague, kind=Kind.SERVICE_REQUESTED, case=case).exists()
+    assert client(colleague).get(f"/cases/{case.number}/").status_code == 200
+
+
+def test_it_sends_the_old_reassign_page_to_the_hand_over() -> None:
+    t = team()
+    r = client(t[Role.SUPERVISOR]).get(f"/cases/{t['case'].number}/reassign/")
+    assert r.status_code == 302 and r["Location"].endswith("/hand-over/")

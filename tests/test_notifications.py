@@ -1,0 +1,95 @@
+"""Notifications: written by the verbs that cause them, shown with a count by the bell, marked read by an
+audited verb, never about a case the reader can no longer open; e-mails hold a link and the case number only."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from phare.accounts.models import Role
+from phare.audit.models import AuditEvent
+from phare.cases import actions as case_actions
+from phare.work import access as work_access
+from phare.work.actions import tasks as task_actions
+from phare.work.models import Kind, Notification, WorkSettings
+from tests.work_helpers import TODAY, client, team
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_rings_the_bell_lists_and_marks_read() -> None:
+    t = team()
+    worker, boss = t[Role.CASE_WORKER], t[Role.SUPERVISOR]
+    task_actions.create_task(boss, t["case"], title="Visit", assignee=worker, due=TODAY)
+    c = client(worker)
+    home = c.get("/").content.decode()
+    assert "Notifications" in home and "(1)" in home
+    page = c.get("/work/notifications/").content.decode()
+    assert "A task was assigned to you" in page and t["case"].number in page
+    r = c.post("/work/notifications/read/")
+    assert r.status_code == 302
+    assert not Notification.objects.filter(recipient=worker, read_at__isnull=True).exists()
+    assert AuditEvent.objects.filter(action="notification.read", actor=worker).exists()
+    assert "(1)" not in c.get("/").content.decode()
+
+
+def test_it_does_not_notify_anyone_of_their_own_act() -> None:
+    t = team()
+    worker = t[Role.CASE_WORKER]
+    task_actions.create_task(worker, t["case"], title="Mine", assignee=worker, due=TODAY)
+    assert not Notification.objects.exists()
+
+
+def test_it_hides_a_notification_about_a_case_the_reader_can_no_longer_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    t = team()
+    boss, worker, colleague, case = t[Role.SUPERVISOR], t[Role.CASE_WORKER], t["colleague"], t["case"]
+    case_actions.assign_worker(boss, case, colleague)
+    task_actions.create_task(boss, case, title="Help", assignee=colleague, due=TODAY)
+    assert work_access.unread_count(colleague) == 1
+    # the colleague is taken off the case: the notification about it goes with it
+    from phare.cases.models import CaseAssignment
+
+    CaseAssignment.objects.filter(case=case, user=colleague).delete()
+    assert work_access.unread_count(colleague) == 0
+    html = client(colleague).get("/work/notifications/").content.decode()
+    assert case.number not in html
+    # Negative control: without the access rule, the same page names the case.
+    monkeypatch.setattr(work_access, "visible_cases", lambda user: type(case).objects.all())
+    assert work_access.unread_count(colleague) == 1
+    assert case.number in client(colleague).get("/work/notifications/").content.decode()
+    assert worker  # the owner still sees the case
+
+
+def test_it_mails_only_a_link_and_the_case_number(settings: object) -> None:
+    t = team()
+    worker, boss = t[Role.CASE_WORKER], t[Role.SUPERVISOR]
+    worker.email = "worker@example.org"
+    worker.save()
+    WorkSettings.objects.create(organisation=t["org"], email_notifications=True)
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        task_actions.create_task(boss, t["case"], title="Ama Owusu court date", assignee=worker, due=TODAY)
+    assert len(mail.outbox) == 1
+    m = mail.outbox[0]
+    text = m.subject + m.body
+    assert t["case"].number in text and "/work/notifications/" in text
+    for personal in ("Ama", "Owusu", "court"):
+        assert personal not in text
+    assert Notification.objects.get(kind=Kind.TASK_ASSIGNED).emailed_at is not None
+
+
+def test_it_tells_the_owner_of_a_referral_and_the_supervisors_of_emergency_access() -> None:
+    from phare.accounts import breakglass
+
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    directory = case_actions.add_external_organisation(boss, {"org_Name": "Harbour Police"})
+    case_actions.receive_referral(boss, case, {"cas_ReferringOrganisation": directory})
+    assert Notification.objects.filter(recipient=worker, kind=Kind.REFERRAL_RECEIVED, case=case).exists()
+    case_actions.update_case(boss, case, {"restricted": True})
+    breakglass.grant(t["colleague"], case, "A call from the hospital at night", 1)
+    assert Notification.objects.filter(recipient=boss, kind=Kind.BREAK_GLASS, case=case).exists()
+    home = client(worker).get("/").content.decode()
+    assert "A referral was received" in client(worker).get("/work/notifications/").content.decode()
+    assert "Referral received" in home

@@ -1,0 +1,59 @@
+"""Home, per role: each sees their day's lists with counts and links; overdue is said in words; nothing about
+a case its reader may not open."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from phare.accounts.models import Role
+from phare.cases import actions as case_actions
+from phare.work.actions import tasks as task_actions
+from tests.work_helpers import TODAY, YESTERDAY, client, team
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_shows_a_case_worker_their_cases_and_what_is_due_with_counts(django_assert_max_num_queries: object) -> None:
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    task_actions.create_task(worker, case, title="Call the lawyer", assignee=worker, due=YESTERDAY)
+    case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": TODAY - timedelta(days=30),
+                                                 "spl_PlannedEndDate": TODAY + timedelta(days=3)})  # fmt: skip
+    follow = case_actions.open_case(worker, person_data={"prs_FirstName": "Later"}, role="Victim", context={})
+    case_actions.set_follow_up(worker, follow, TODAY)
+    # signing the test client in (16), the page's lists and their counts (17), the bell, the audit event of the
+    # read (on PostgreSQL its lock, and the tenant set and reset), a fresh process's keys: bounded, not per case
+    with django_assert_max_num_queries(52):  # type: ignore[operator]
+        html = client(worker).get("/").content.decode()
+    assert "Call the lawyer" in html and "Overdue" in html and "1 overdue" in html
+    assert "Support plan ends" in html and "Follow-up" in html
+    assert case.number in html and "Ama Owusu" in html and follow.number in html
+    assert 'href="/cases/?owner=me&amp;status=open"' in html and 'href="/work/tasks/"' in html
+    # a colleague's case is not on this home page
+    assert t["other_case"].number not in html and "Secretive" not in html
+
+
+def test_it_shows_a_supervisor_the_teams_overdue_work_approvals_and_grants() -> None:
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    task_actions.create_task(worker, case, title="Late thing", assignee=worker, due=YESTERDAY)
+    html = client(t[Role.SUPERVISOR]).get("/").content.decode()
+    for section in ('id="team"', 'id="approvals"', 'id="handovers"', 'id="grants"'):
+        assert section in html, section
+    assert worker.username in html
+    assert "/work/approvals/" in html and "/accounts/break-glass/review/" in html
+
+
+def test_it_shows_analysts_auditors_and_admins_their_own_starting_points() -> None:
+    t = team()
+    task_actions.create_task(t[Role.CASE_WORKER], t["case"], title="MARKER", assignee=t[Role.CASE_WORKER], due=TODAY)
+    analyst = client(t[Role.ANALYST]).get("/").content.decode()
+    assert "/dashboards/" in analyst and "/sharing/" in analyst and 'id="due"' not in analyst
+    auditor = client(t[Role.AUDITOR]).get("/").content.decode()
+    assert 'id="sensitive"' in auditor and "/accounts/audit/" in auditor
+    admin = client(t[Role.ADMIN]).get("/").content.decode()
+    assert 'id="users"' in admin and "/accounts/security/" in admin and "/work/settings/" in admin
+    for html in (analyst, auditor):
+        assert "MARKER" not in html and "Ama" not in html
