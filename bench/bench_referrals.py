@@ -156,6 +156,7 @@ def main() -> None:
         "reference_loop_ns": reference_loop_ns(),
         "versions": {p: importlib.metadata.version(p) for p in ("joserfc", "jwcrypto", "jsonschema", "cryptography")},
         "machine": machine(),
+        "load_average": os.getloadavg(),
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

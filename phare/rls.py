@@ -139,6 +139,40 @@ def two_party_statements(role: str, table: str = TRANSFERS, other: str = "receiv
     ]
 
 
+def transfer_guard_statements(role: str) -> list[str]:
+    """What each party may change of a referral in flight, below the ORM: neither its parties, its case, what
+    was sent nor when (the payload may only be erased); only the sender marks a withdrawal or a withdrawn
+    consent; only the receiver records what it did (accepted, declined, services started, closed, its case)."""
+    t = _q(TRANSFERS)
+    return [
+        f"""CREATE OR REPLACE FUNCTION phare_transfer_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_setting('phare.maintenance', true) = 'on' AND current_user <> {_lit(role)} THEN
+                RETURN NEW;
+            END IF;
+            IF NEW.organisation_id <> OLD.organisation_id OR NEW.receiver_id <> OLD.receiver_id
+               OR NEW.case_id <> OLD.case_id OR NEW.parts <> OLD.parts OR NEW.services <> OLD.services
+               OR NEW.urgency <> OLD.urgency OR NEW.sent_at <> OLD.sent_at
+               OR NEW.referral_id IS DISTINCT FROM OLD.referral_id
+               OR (NEW.payload <> OLD.payload AND NEW.payload <> '') THEN
+                RAISE EXCEPTION 'a referral keeps its parties and what was sent';
+            END IF;
+            IF OLD.receiver_id = {CURRENT_ORG} THEN
+                IF NEW.consent_id IS DISTINCT FROM OLD.consent_id OR NEW.consent_withdrawn <> OLD.consent_withdrawn
+                   OR (NEW.status <> OLD.status AND NEW.status = 'withdrawn') THEN
+                    RAISE EXCEPTION 'only the sender withdraws a referral';
+                END IF;
+            ELSIF NEW.receiver_case_id IS DISTINCT FROM OLD.receiver_case_id
+                  OR (NEW.status <> OLD.status AND NEW.status <> 'withdrawn') THEN
+                RAISE EXCEPTION 'only the receiver reports on a referral';
+            END IF;
+            RETURN NEW;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS phare_transfer_guard ON {t}",
+        f"CREATE TRIGGER phare_transfer_guard BEFORE UPDATE ON {t} FOR EACH ROW EXECUTE FUNCTION phare_transfer_guard()",
+    ]
+
+
 def directory_statements(role: str, table: str = DIRECTORY) -> list[str]:
     """The referral directory: every organisation of the instance reads every listing (names, services,
     places: nothing personal); each writes only its own."""
@@ -192,6 +226,8 @@ def install_statements(role: str, password: str | None = None) -> list[str]:
         ]
         if table in SPECIAL:
             stmts += globals()[SPECIAL[table]](role)
+            if table == TRANSFERS:
+                stmts += transfer_guard_statements(role)
             continue
         stmts.append(f"CREATE POLICY {POLICY} ON {t} USING {tenant_condition(role)} WITH CHECK {tenant_condition(role)}")
         if has_uid:

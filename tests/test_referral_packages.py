@@ -209,6 +209,18 @@ def test_a_tampered_byte_anywhere_is_refused(fresh_tokens: Any, data: st.DataObj
     assert packages.verify(b, token)[0]["id"]  # the untouched package still opens
 
 
+def test_it_refuses_a_changed_curve_name_in_the_header() -> None:
+    """Hypothesis found this one: a changed byte in the header's ephemeral key made the JOSE library raise a
+    KeyError, not a refusal."""
+    _a, b, ua, _ub, pa = _pair("pq")
+    token, _claims, _ = _packed(ua, pa)
+    head = json.loads(packages.keys.b64d(token.split(".")[0]))
+    head["epk"]["crv"] = " 25519"
+    changed = packages.keys.b64e(json.dumps(head).encode()) + token[token.index("."):]
+    with pytest.raises(packages.PackageRefused):
+        packages.verify(b, changed)
+
+
 def test_negative_control_lenient_base64_lets_a_changed_character_through(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the strict base64url check, changing the spare bits of a part's last character goes unnoticed."""
     _a, b, ua, _ub, pa = _pair("pn")

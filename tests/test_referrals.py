@@ -197,3 +197,11 @@ def test_a_third_organisation_sees_nothing() -> None:
         with pytest.raises(Http404):
             verb()
     assert actions.shared_content(uc, t) == {}
+
+
+def test_a_referral_without_contact_details_opens_under_a_pseudonym() -> None:
+    _a, b, ua, ub, case = _world()
+    actions.record_consent(ua, case, b)
+    new = actions.accept(ub, actions.send(ua, case, b, services=["Legal"], chosen=["needs"]))
+    person = Person.objects.get(pk=new.primary_person_id)
+    assert not person.prs_FirstName and person.alias.startswith("Referred by Shelter A")

@@ -51,6 +51,7 @@ def test_a_referral_goes_through_the_pages_from_sender_to_receiver_and_back() ->
     sent = ca.post(f"/referrals/refer/{case.number}/", {**post, "consent": "on", "how_informed": "Verbal"})
     t = Transfer.objects.get()
     assert sent.status_code == 302 and sent["Location"] == f"/referrals/{t.uid}/"
+    assert "Referrals (1)" in cb.get("/").content.decode()  # the menu tells the receiver one is waiting
     inbox = cb.get("/referrals/").content.decode()
     assert "Shelter C" in inbox and f"/referrals/{t.uid}/" in inbox
     view = cb.get(f"/referrals/{t.uid}/").content.decode()

@@ -88,3 +88,34 @@ def test_negative_control_a_third_tenant_sees_the_transfer_once_rls_is_off() -> 
         rls.set_enabled(True, [rls.TRANSFERS])
     with _as(c):
         assert not Transfer.objects.filter(pk=t.pk).exists()
+
+
+def _refused(o: Any, t: Transfer, **change: Any) -> bool:
+    with _as(o):
+        try:
+            with transaction.atomic():
+                Transfer.objects.filter(pk=t.pk).update(**change)
+        except DatabaseError:
+            return True
+    return False
+
+
+def test_each_party_changes_only_its_own_columns_below_the_orm(monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, c, ua, _ub, _uc, case = _world()
+    with _as(a):
+        actions.record_consent(ua, case, b)
+        t = actions.send(ua, case, b, services=["Legal"])
+    # the receiver cannot rewrite what was sent, hand the referral to someone else, or withdraw it
+    assert _refused(b, t, parts=["identity"])
+    assert _refused(b, t, organisation=c)
+    assert _refused(b, t, payload="v1:forged")
+    assert _refused(b, t, status=Status.WITHDRAWN)
+    # the sender cannot report for the receiver
+    assert _refused(a, t, status=Status.ACCEPTED)
+    assert _refused(a, t, receiver_case=case)
+    # what each may do still works
+    assert not _refused(b, t, status=Status.DECLINED, payload="")
+    # negative control: without the guard, the receiver rewrites the parts
+    monkeypatch.setattr(rls, "transfer_guard_statements", lambda role: ["DROP TRIGGER IF EXISTS phare_transfer_guard ON referrals_transfer"])
+    rls.install(ROLE)
+    assert not _refused(b, t, parts=["identity"])

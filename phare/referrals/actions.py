@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from htcds.catalogue import load
@@ -271,7 +272,12 @@ def import_bundle(actor: Any, bundle: dict[str, Any], referring: ExternalOrganis
     person_rec = (bundle.get("persons") or [{}])[0]
     part_rec = (bundle.get("participants") or [{}])[0]
     role = part_rec.get("role") or "Victim"
-    case = case_actions.open_case(actor, person_data=model_values(Person, person_rec, skipped), role=role,
+    person_data = model_values(Person, person_rec, skipped)
+    if not any(person_data.get(k) for k in case_actions.NAME_FIELDS):
+        # Sent without the contact details: the receiver knows the person by a pseudonym of its own making.
+        person_data["alias"] = _("Referred by %(org)s on %(day)s") % {
+            "org": referring.org_Name, "day": timezone.localdate().isoformat()}  # fmt: skip
+    case = case_actions.open_case(actor, person_data=person_data, role=role,
                                   context=model_values(CaseParticipant, part_rec, skipped), request=request)  # fmt: skip
     person = case.primary_person
     out = (bundle.get("referrals") or [{}])[0]

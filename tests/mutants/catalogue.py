@@ -620,6 +620,12 @@ CATALOGUE: list[Mutant] = [
      "replace": "        row = TrustedCard.objects.filter(organisation=org).first() or trusted(org, kid=skid)",
      "tests": ["tests/test_referral_packages.py::test_it_refuses_expired_misaddressed_untrusted_and_unsigned_packages"],
      "why": "only a trusted card's key may sign a package"},
+    {"id": "rls-transfer-guard-off", "file": "phare/rls.py",
+     "find": "                stmts += transfer_guard_statements(role)",
+     "replace": "                pass",
+     "tests": ["tests/test_referrals_rls.py::test_each_party_changes_only_its_own_columns_below_the_orm"],
+     "db": "postgresql",
+     "why": "each party of a referral changes only its own columns of it"},
     # --- robustness ------------------------------------------------------------------------------------------
     {"id": "limits-no-workbook-check", "file": "htcds/sources/tabular.py",
      "find": "    limits.check_workbook(path)  # before the reader allocates the sheet's whole rectangle",

@@ -15,3 +15,19 @@ def referral_panel(context: Any, case: Any) -> dict[str, Any]:
 
     return {"case": case, "transfers": case_transfers(user, case), "can_refer": can(user, REFER) and can(user, READ_PERSONAL),
             "request": context["request"]}
+
+
+@register.simple_tag(takes_context=True)
+def referrals_waiting(context: Any) -> str:
+    """" (n)" after the menu's Referrals link when n referrals wait for the user's organisation to decide: the
+    in-app notice of an arrival (the sender cannot write into the receiver's own notifications: row-level
+    security keeps each tenant's rows its own; the shared referral row is what both see)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ""
+    from phare.referrals.actions import inbox
+    from phare.referrals.models import Status
+
+    n = inbox(user).filter(status=Status.RECEIVED).count()
+    return f" ({n})" if n else ""
