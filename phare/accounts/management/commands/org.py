@@ -1,5 +1,7 @@
 """`phare org create SLUG --name NAME [--country CC] [--admin USERNAME]`: a new organisation with its first
 administrator, for an operator setting up a real organisation (`phare demo` makes one full of invented people).
+`phare org card|trust|rotate-keys` (referral packages between systems) are in phare/referrals/org_commands.py: one
+command, so that neither app's `org` hides the other's.
 
 The administrator's password and enrolment code are printed once: hand them over separately, in person or by phone.
 The password is to be changed at the first sign-in (Password, beside sign-out). Everything else (users, the
@@ -18,10 +20,12 @@ from htcds import codelists
 from phare.accounts import enrolment
 from phare.accounts.models import Organisation, Role, User
 from phare.audit.log import record
+from phare.referrals import org_commands
 
 
 class Command(BaseCommand):
-    help = "Create an organisation and its first administrator (no demo users, no data)."
+    help = ("Create an organisation and its first administrator (no demo users, no data); its card and keys for "
+            "referral packages.")
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,9 +36,14 @@ class Command(BaseCommand):
         create.add_argument("--country", default="", help="ISO 3166 country (NG, GB...): local phone numbers are read "
                             "as this country's")  # fmt: skip
         create.add_argument("--admin", default="", help="the administrator's username (default: SLUG-admin)")
+        org_commands.add_parsers(sub)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from django.utils.text import slugify
+
+        if opts["action"] in org_commands.ACTIONS:
+            org_commands.handle(self, opts)
+            return
 
         slug = opts["slug"]
         if slugify(slug) != slug:
