@@ -18,6 +18,7 @@ urlpatterns = [
     path("sharing/", include("phare.sharing.urls")),
     path("work/", include("phare.work.urls")),
     path("referrals/", include("phare.referrals.urls")),
+    path("helpline/", include("phare.helplines.urls")),
 ]
 
 # Error pages in the site's look and the reader's language (phare/core/errors.py).
