@@ -132,7 +132,7 @@ def _audit(action: str, actor: Any, contact: Contact, request: HttpRequest | Non
                  detail={"reference": contact.reference, **detail})  # fmt: skip
 
 
-def _new_reference() -> str:
+def new_reference() -> str:
     return "".join(secrets.choice(ALPHABET) for _i in range(8))
 
 
@@ -148,7 +148,7 @@ def record_contact(actor: Any, data: Data, *, organisation: Any = None, request:
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                contact = Contact.objects.create(organisation=organisation, reference=_new_reference(),
+                contact = Contact.objects.create(organisation=organisation, reference=new_reference(),
                                                  recorded_by=actor, **fields)  # fmt: skip
                 _reindex(contact)
                 _audit("contact.record", actor, contact, request, channel=contact.channel,

@@ -130,3 +130,16 @@ class ReportForm(models.Model):
     intro = models.TextField(_("Text shown above the form"), blank=True, max_length=2000)
     ask_contact = models.BooleanField(_("Ask how to reach the reporter"), default=True)
     updated = models.DateTimeField(auto_now=True)
+
+
+class ReportAttempt(models.Model):
+    """One submission of a public report form, for its rate limits: a keyed hash of the form and the sender's
+    address (never the address itself), and when. Kept for a day."""
+
+    form_digest = models.CharField(max_length=64)
+    address_digest = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["form_digest", "at"], name="reportattempt_form_at"),
+                   models.Index(fields=["address_digest", "at"], name="reportattempt_addr_at")]  # fmt: skip
