@@ -258,3 +258,35 @@ def test_it_prints_arabic_joined_and_right_to_left() -> None:
     case = make_case(worker)
     r = _client(worker).get(f"/cases/{case.number}/print.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF") and b"DejaVuSans" in r.content
+
+
+def test_it_shows_every_change_of_the_case_on_the_timeline_with_who() -> None:
+    org = make_org()
+    worker, analyst = make_user(org, username="amina"), make_user(org, Role.ANALYST)
+    case = make_case(worker)
+    person = CaseParticipant.objects.get(case=case).person
+    ev = actions.add_event(worker, case, {"hte_Type": "Exploitation"})
+    actions.update_event(worker, ev, {"hte_Type": "Transit"})
+    actions.add_support_plan(worker, case, {"spl_Type": "Health"})
+    actions.update_person(worker, person, {"prs_MobilePhone": "+2348031234567"})
+    actions.set_programme(worker, case, "Shelter")
+    actions.add_comment(worker, case, "A long note. " * 60)
+    html = _client(worker).get(f"/cases/{case.number}/").content.decode()
+    timeline = html.split('id="timeline"')[1].split("</section>")[0]
+    for line in ("Added: trafficking event", "Changed: trafficking event (Type)", "Added: support plan",
+                 "Changed: person (Mobile Phone)", "Changed: case (Programme)", "Case opened"):  # fmt: skip
+        assert line in timeline, line
+    assert timeline.count("amina") >= 7
+    assert "<details" in timeline and "Read all" in timeline  # the long comment is folded
+    seen_by_analyst = _client(analyst).get(f"/cases/{case.number}/").content.decode()
+    assert "Changed: person (Mobile Phone)" in seen_by_analyst and "A long note." not in seen_by_analyst
+
+
+def test_it_finds_a_known_person_by_a_local_phone_number() -> None:
+    org = make_org()
+    org.org_ShippingCountry = "NG"
+    org.save()
+    worker = make_user(org)
+    make_case(worker, first="Esi", second="Mensah", person={"prs_MobilePhone": "+2348031234567"})
+    page = _client(worker).get("/cases/new/", {"prs_MobilePhone": "0803 123 4567"}).content.decode()
+    assert "Esi Mensah" in page.split('id="matches"')[1]

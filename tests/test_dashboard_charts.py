@@ -62,3 +62,12 @@ def test_it_puts_two_figures_on_each_report_page_and_the_map_alone() -> None:
     figs.insert(2, Figure("map", "profile", "Map", "map", ["People"], []))
     assert [[f.kind for f in page] for page in _pages(figs)] == [["months", "months"], ["map"], ["months", "months"],
                                                                  ["months"]]  # fmt: skip
+
+
+def test_it_sums_up_each_category_chart_in_words_before_the_charts() -> None:
+    from phare.dashboards.figures import highlights
+
+    fig = Figure("x", "profile", "Type of exploitation", "bar", ["People"],
+                 [Row("", "Not recorded", [Cell(40, "40")]), Row("ForcedLabour", "Forced labour", [Cell(12, "12")]),
+                  Row("Sexual", "Sexual exploitation", [Cell(None, "<11")])], totals=[Cell(60, "60")])  # fmt: skip
+    assert [h[1:] for h in highlights([fig, _monthly(3, 2)])] == [("Forced labour", "12", "60")]

@@ -470,10 +470,20 @@ class MatchProbeForm(forms.Form):
     prs_FirstName = forms.CharField(label=_("First Name"), required=False, max_length=255)
     prs_SecondName = forms.CharField(label=_("Second Name"), required=False, max_length=255)
     prs_Birthdate = forms.DateField(label=_("Birthdate"), required=False, widget=DateInput())
-    prs_MobilePhone = forms.CharField(label=_("Mobile Phone"), required=False, max_length=32)
+    prs_MobilePhone = forms.CharField(label=_("Mobile Phone"), required=False, max_length=32,
+                                      widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))  # fmt: skip
+
+    def __init__(self, *args: Any, organisation_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisation_id = organisation_id
 
     def probe(self) -> dict[str, Any]:
-        return {k: v for k, v in self.cleaned_data.items() if v}
+        """The values to look for; a phone read as the registration form reads it (a local number with the
+        organisation's country), so that "0803 123 4567" finds the person stored as +2348031234567."""
+        out = {k: v for k, v in self.cleaned_data.items() if v}
+        if out.get("prs_MobilePhone"):
+            out["prs_MobilePhone"] = read_phone(out["prs_MobilePhone"], default_region(self.organisation_id)) or out["prs_MobilePhone"]
+        return out
 
 
 def display_value(name: str, value: Any) -> str:

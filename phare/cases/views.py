@@ -367,7 +367,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     audited (which people it showed, how many it withheld; never what was typed)."""
     require_write(request.user)
     user: Any = request.user
-    probe = cf.MatchProbeForm(request.GET or None)
+    probe = cf.MatchProbeForm(request.GET or None, organisation_id=user.organisation_id)
     matches: list[tuple[Person, int]] = []
     withheld: list[str] = []
     if request.GET and probe.is_valid() and probe.probe():

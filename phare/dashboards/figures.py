@@ -60,6 +60,22 @@ class Figure:
         return max((c.value or 0 for r in self.rows for c in r.cells), default=0)
 
 
+def highlights(figs: Iterable[Figure]) -> list[tuple[Figure, str, str, str]]:
+    """The page's summary, before the charts: for each category chart, its largest shown category, its count and
+    the total (figure, label, count, total). Suppressed cells and "not recorded" never lead a summary."""
+    out = []
+    for fig in figs:
+        if fig.kind != "bar" or not fig.rows or not fig.totals or fig.totals[0].value in (None, 0):
+            continue
+        shown = [r for r in fig.rows if r.cells[0].value is not None and r.code]
+        if not shown:
+            continue
+        top = max(shown, key=lambda r: r.cells[0].value or 0)
+        if top.cells[0].value:
+            out.append((fig, top.label, top.cells[0].text, fig.totals[0].text))
+    return out
+
+
 def num(value: int | None, k: int | None = None) -> str:
     if value is None:
         return f"<{k}" if k else "—"

@@ -27,7 +27,7 @@ from phare.cases.actions import programmes
 from phare.cases.models import Case, CaseStatus
 from phare.core.locale import preferred_language
 from phare.dashboards import exports, svg
-from phare.dashboards.figures import SECTIONS, Figure, build, num, people_total
+from phare.dashboards.figures import SECTIONS, Figure, build, highlights, num, people_total
 from phare.dashboards.queries import Filters, counted, partner_ids
 
 PARTNERS = "partners"
@@ -169,7 +169,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     query = request.GET.urlencode()
     return render(request, "dashboards/dashboard.html", {
         "form": form, "sections": sections, "key": key, "scope": scope, "query": query, "operator": operator,
-        "period": _period_text(filters), "k": scope.k,
+        "period": _period_text(filters), "k": scope.k, "highlights": highlights(figs),
     })  # fmt: skip
 
 
