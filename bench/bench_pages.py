@@ -34,8 +34,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from phare.cases.models import Case, CaseParticipant, Person  # noqa: E402
+from phare.crypto.fields import EncryptedTextField  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
+EMPTY = "''"  # SQL's empty text
 
 
 def fill(org_id: int, target: int) -> None:
@@ -45,6 +47,9 @@ def fill(org_id: int, target: int) -> None:
         return
     cols = [f.column for f in Case._meta.concrete_fields if f.column not in ("id", "uid", "number", "seq")]
     pcols = [f.column for f in CaseParticipant._meta.concrete_fields if f.column not in ("id", "uid", "case_id")]
+    # Encrypted values are sealed for their own row: a copy would not open (TamperedValueError), so copies
+    # leave them empty.
+    sealed = {f.column for m in (Case, CaseParticipant) for f in m._meta.concrete_fields if isinstance(f, EncryptedTextField)}
     max_seq = Case.objects.filter(organisation_id=org_id).order_by("-seq").values_list("seq", flat=True).first() or 0
     q = connection.ops.quote_name
     k = 1
@@ -61,13 +66,13 @@ def fill(org_id: int, target: int) -> None:
             with connection.cursor() as cur:
                 cur.execute(
                     f"INSERT INTO cases_case ({', '.join(q(c) for c in cols)}, uid, number, seq) "
-                    f"SELECT {', '.join(q(c) for c in cols)}, {uid}, {num}, seq + {off} FROM cases_case "
+                    f"SELECT {', '.join(EMPTY if c in sealed else q(c) for c in cols)}, {uid}, {num}, seq + {off} FROM cases_case "
                     f"WHERE organisation_id = %s AND seq <= %s ORDER BY seq LIMIT %s",
                     [org_id, max_seq, n],
                 )
                 cur.execute(
                     f"INSERT INTO cases_caseparticipant ({', '.join(q(c) for c in pcols)}, uid, case_id) "
-                    f"SELECT {', '.join('p.' + q(c) for c in pcols)}, {puid}, c2.id FROM cases_caseparticipant p "
+                    f"SELECT {', '.join(EMPTY if c in sealed else 'p.' + q(c) for c in pcols)}, {puid}, c2.id FROM cases_caseparticipant p "
                     f"JOIN cases_case c1 ON c1.id = p.case_id JOIN cases_case c2 ON c2.organisation_id = c1.organisation_id "
                     f"AND c2.seq = c1.seq + {off} WHERE c1.organisation_id = %s AND c1.seq <= %s",
                     [org_id, max_seq],

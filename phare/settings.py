@@ -25,6 +25,8 @@ DEBUG = envbool("DEBUG", "False")
 SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-not-secret-" + "x" * 40)
 ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 SITE_NAME = os.getenv("SITE_NAME", "Phare")
+# The address users open Phare at, for the links in notification e-mails (https://phare.example.org).
+PHARE_SITE_URL = os.getenv("PHARE_SITE_URL", "")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -450,7 +450,7 @@ class CaseFilterForm(forms.Form):
     opened_to = forms.DateField(label=_("Opened until"), required=False, widget=DateInput())
     attention = forms.ChoiceField(label=_("Needs attention"), required=False,
                                   choices=[("", _("Any")), ("overdue", _("Overdue")),
-                                           ("approval", _("Waiting for approval"))])  # fmt: skip
+                                           ("approval", _("Waiting for approval")), ("flagged", _("Flagged"))])  # fmt: skip
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
         ("", _("Newest first")), ("opened", _("Oldest first")), ("number", _("Case number")),
         ("-number", _("Case number, last first")), ("-updated", _("Last activity")), ("status", _("Status"))])

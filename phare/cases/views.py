@@ -59,7 +59,7 @@ from phare.cases.models import (
 )
 from phare.crypto import keys
 from phare.imports.actions import may_export
-from phare.work.access import next_due
+from phare.work.access import my_searches, next_due, open_flags
 
 PAGE_SIZE = 25
 COUNT_CAP = 1_000  # beyond this the list says "1000+": counting 200,000 filtered rows costs more than the page
@@ -86,11 +86,13 @@ class Row:
     name: str
     types: str
     next_due: Any = None
+    flags: list[str] | None = None
 
 
 # The list's quick filters: (label, query); the chip whose query the list's own matches is marked current.
 CHIPS = [(gettext_lazy("My open"), "owner=me&status=open"), (gettext_lazy("Overdue"), "attention=overdue"),
-         (gettext_lazy("Waiting for approval"), "attention=approval"), (gettext_lazy("All"), "status=")]
+         (gettext_lazy("Waiting for approval"), "attention=approval"), (gettext_lazy("Flagged"), "attention=flagged"),
+         (gettext_lazy("All"), "status=")]
 
 
 def _without(params: Any, key: str) -> str:
@@ -136,8 +138,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
     names = sees_names(request.user)
     due = next_due(request.user, [c.id for c in cases])
+    flagged = open_flags(request.user, [c.id for c in cases])
     rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types),
-                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None))
+                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None), flagged.get(c.id, []))
             for c in cases]  # fmt: skip
     params = data.copy()
     params.pop("page", None)
@@ -146,6 +149,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP, "query": params.urlencode(),
         "pages": max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
         "today": timezone.localdate(), "chips": _chips(data), "sort_query": _without(params, "sort"),
+        "searches": list(my_searches(request.user)), "save_query": _without(params, "page"),
         "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
         "export_params": [(k, v) for k, values in params.lists() for v in values],
     }  # fmt: skip

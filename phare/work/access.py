@@ -20,7 +20,7 @@ from phare.access import reads_personal
 from phare.accounts.models import RestrictedAccess, Role
 from phare.cases.access import can_manage, visible_cases
 from phare.cases.models import Case, CaseAssignment
-from phare.work.models import ApprovalRequest, Handover, Notification, ServiceRequest, Task
+from phare.work.models import ApprovalRequest, CaseFlag, Handover, Notification, SavedSearch, ServiceRequest, Task
 
 # Roles that may be given a case's work: they write cases and read the person.
 WORKING_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE)
@@ -131,6 +131,8 @@ def attention_case_ids(user: Any, what: str) -> Any:
         return cases.filter(Q(follow_up_date__lt=today) | Q(id__in=late_tasks)).values("id")
     if what == "approval":
         return visible_approvals(user).filter(state=ApprovalRequest.State.PENDING).values("case_id")
+    if what == "flagged":
+        return visible_flags(user).filter(cleared_at__isnull=True).values("case_id")
     return cases.none().values("id")
 
 
@@ -141,3 +143,30 @@ def next_due(user: Any, case_ids: list[int]) -> dict[int, Any]:
     rows = (visible_tasks(user).filter(case_id__in=case_ids, done_at__isnull=True).values("case_id")
             .annotate(d=Min("due")).values_list("case_id", "d"))  # fmt: skip
     return dict(rows)
+
+
+def visible_flags(user: Any) -> QuerySet[CaseFlag]:
+    """Flags on the cases the user may open (their reasons are free text: none for roles that never read it)."""
+    return _on_visible_cases(user, access.scoped(user, CaseFlag))
+
+
+def get_flag(user: Any, uid: Any) -> CaseFlag:
+    try:
+        return visible_flags(user).select_related("case").get(uid=uid)
+    except (CaseFlag.DoesNotExist, ValueError, ValidationError):
+        raise Http404("Not found") from None
+
+
+def open_flags(user: Any, case_ids: list[int]) -> dict[int, list[str]]:
+    """The open flags' labels per case, for a page of the case list (one query)."""
+    from phare.work.models import FlagKind
+
+    out: dict[int, list[str]] = {}
+    for case_id, kind in (visible_flags(user).filter(case_id__in=case_ids, cleared_at__isnull=True)
+                          .order_by("kind").values_list("case_id", "kind").distinct()):  # fmt: skip
+        out.setdefault(case_id, []).append(str(FlagKind(kind).label) if kind in FlagKind.values else kind)
+    return out
+
+
+def my_searches(user: Any) -> QuerySet[SavedSearch]:
+    return access.scoped(user, SavedSearch).filter(user_id=getattr(user, "pk", None) or 0).order_by("name")

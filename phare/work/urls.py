@@ -1,6 +1,6 @@
 from django.urls import path
 
-from phare.work.views import approvals, handovers, notifications, tasks
+from phare.work.views import approvals, flags, handovers, notifications, tasks
 
 app_name = "work"
 
@@ -18,4 +18,8 @@ urlpatterns = [
     path("hand-overs/", handovers.handover_list, name="handovers"),
     path("hand-overs/<str:uid>/", handovers.handover_page, name="handover"),
     path("settings/", approvals.work_settings, name="settings"),
+    path("cases/<str:number>/flags/", flags.flag_add, name="flag_add"),
+    path("flags/<str:uid>/clear/", flags.flag_clear, name="flag_clear"),
+    path("searches/", flags.search_save, name="search_save"),
+    path("searches/<int:pk>/delete/", flags.search_delete, name="search_delete"),
 ]

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from phare.cases.access import can_write
 from phare.work import gates
-from phare.work.access import visible_approvals, visible_tasks
-from phare.work.models import ApprovalRequest, Gated
+from phare.work.access import visible_approvals, visible_flags, visible_tasks
+from phare.work.models import ApprovalRequest, FlagKind, Gated
 
 register = template.Library()
 
@@ -22,9 +22,10 @@ def case_work(context: Any, case: Any) -> dict[str, Any]:
     tasks = list(visible_tasks(user).filter(case=case).select_related("assignee").order_by("done_at", "due", "id")[:50])
     approvals = list(visible_approvals(user).filter(case=case).select_related("requested_by", "decided_by")
                      .order_by("-created")[:20])  # fmt: skip
+    flags = list(visible_flags(user).filter(case=case, cleared_at__isnull=True).select_related("set_by").order_by("created"))
     asks = []
     if can_write(user) and not case.is_closed and not gates.decides_alone(user):
         asks = [(g.value, g.label) for g in Gated if gates.required(case.organisation_id, g.value)]
-    return {"case": case, "tasks": tasks, "approvals": approvals, "asks": asks,
+    return {"case": case, "tasks": tasks, "approvals": approvals, "asks": asks, "flags": flags, "flag_kinds": FlagKind.choices,
             "pending": [a for a in approvals if a.state == ApprovalRequest.State.PENDING],
             "can_write": can_write(user), "today": timezone.localdate(), "request": context["request"]}  # fmt: skip
