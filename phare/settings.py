@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "phare.documents",
     "phare.work",
     "phare.referrals",
+    "phare.helplines",
 ]
 
 MIDDLEWARE = [

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from phare.accounts import views as account_views
 from phare.core import views
+from phare.helplines import public as helpline_public
 from phare.work.views.home import home
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("sharing/", include("phare.sharing.urls")),
     path("work/", include("phare.work.urls")),
     path("referrals/", include("phare.referrals.urls")),
+    path("helpline/", include("phare.helplines.urls")),
+    path("report/<slug:slug>/", helpline_public.report, name="public_report"),
 ]
 
 # Error pages in the site's look and the reader's language (phare/core/errors.py).

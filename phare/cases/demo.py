@@ -69,6 +69,10 @@ def ensure_org(slug: str = "demo") -> tuple[Organisation, dict[str, User]]:
             user = User.objects.create_user(username=username, password=DEMO_PASSWORD, organisation=org, role=role,
                                             first_name=role.label.split(" ")[0], last_name="Demo")  # fmt: skip
         users[role.value] = user
+    from phare.helplines.models import ReportForm
+
+    # The demo shows the public report form at /report/demo/ (off by default for every other organisation).
+    ReportForm.objects.get_or_create(organisation=org, defaults={"enabled": True})
     return org, users
 
 

@@ -1,0 +1,280 @@
+"""The verbs of a helpline: record a contact, update it, open a case from it or link it to a case, and look a
+caller up. Each runs in one transaction that writes its audit event inside it.
+
+Values arrive as Python values; the indicators are HTCDS value names of vic_MethodsOfControl and the types of
+exploitation those of vic_TypeOfExploitation, checked against the catalogue before anything is written.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from htcds import codelists
+from htcds.catalogue import load
+from phare.audit import log as audit
+from phare.cases import actions as case_actions
+from phare.cases.access import visible_cases
+from phare.cases.models import Case, CaseParticipant, PersonIndex
+from phare.crypto import blind_index
+from phare.helplines.access import visible_contacts, works_the_line
+from phare.helplines.models import (
+    CallerType,
+    Channel,
+    Contact,
+    ContactDirection,
+    ContactIndex,
+    Outcome,
+    Reason,
+    Risk,
+)
+
+Data = Mapping[str, Any]
+Invalid = case_actions.Invalid
+
+TEXT_LIMITS = {"caller_name": 200, "caller_phone": 40, "caller_email": 254, "region": 100, "summary": 5000,
+               "callback_note": 1000, "language": 3}  # fmt: skip
+CHOICES: dict[str, Any] = {"channel": Channel, "direction": ContactDirection, "caller_type": CallerType,
+                           "reason": Reason, "risk": Risk, "outcome": Outcome}  # fmt: skip
+BOOLS = ("anonymous", "follow_up")
+FIELDS = (*TEXT_LIMITS, *CHOICES, *BOOLS, "indicators", "exploitation", "started_at", "ended_at")
+# Outcomes only the case verbs set: they promise a case behind the contact.
+CASE_OUTCOMES = frozenset({Outcome.CASE_OPENED, Outcome.LINKED})
+# Reference alphabet without look-alikes (0/O, 1/I/L), read out on the phone.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def indicator_choices() -> list[tuple[str, str]]:
+    return [(c.name, str(gettext_lazy(c.label))) for c in load().by_name["vic_MethodsOfControl"].choices]
+
+
+def exploitation_choices() -> list[tuple[str, str]]:
+    return [(c.name, str(gettext_lazy(c.label))) for c in load().by_name["vic_TypeOfExploitation"].choices]
+
+
+def clean(data: Data, *, partial: bool = False) -> dict[str, Any]:
+    """The contact's fields from `data`, checked; `Invalid` names every field that is wrong and why."""
+    out: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if key not in FIELDS:
+            problems.setdefault(key, []).append(_("Unknown field."))
+        elif key in TEXT_LIMITS:
+            text = str(value or "").strip()
+            if len(text) > TEXT_LIMITS[key]:
+                problems.setdefault(key, []).append(_("At most %(n)d characters.") % {"n": TEXT_LIMITS[key]})
+            out[key] = text
+        elif key in CHOICES:
+            if value not in CHOICES[key].values:
+                problems.setdefault(key, []).append(_("Not one of the choices."))
+            out[key] = value
+        elif key in BOOLS:
+            out[key] = bool(value)
+        elif key in ("indicators", "exploitation"):
+            allowed = {n for n, _label in (indicator_choices() if key == "indicators" else exploitation_choices())}
+            values = list(dict.fromkeys(value or []))
+            if any(v not in allowed for v in values):
+                problems.setdefault(key, []).append(_("Not one of the choices."))
+            out[key] = values
+        else:
+            if value is not None and not isinstance(value, datetime):
+                problems.setdefault(key, []).append(_("Not a date and time."))
+            out[key] = value
+    if out.get("outcome") in CASE_OUTCOMES:
+        problems.setdefault("outcome", []).append(_("Open a case or link one to set this outcome."))
+    if not partial and not out.get("started_at"):
+        out["started_at"] = out.get("ended_at") or timezone.now()
+    if out.get("ended_at") and out.get("started_at") and out["ended_at"] < out["started_at"]:
+        problems.setdefault("ended_at", []).append(_("The end comes before the start."))
+    if problems:
+        raise Invalid(problems)
+    if out.get("anonymous"):
+        out.update(caller_name="", caller_phone="", caller_email="")
+    return out
+
+
+def index_values(contact: Contact) -> list[tuple[str, str]]:
+    """(kind, normalised value) pairs to blind-index for a caller: normalised as a person's are, so that one
+    digest finds both the caller's contacts and the people on cases."""
+    pairs = []
+    if contact.caller_phone:
+        pairs.append(("phone", codelists.normalise_phone(contact.caller_phone) or contact.caller_phone.strip()))
+    if contact.caller_email:
+        pairs.append(("email", contact.caller_email.strip().lower()))
+    return pairs
+
+
+def _reindex(contact: Contact) -> None:
+    ContactIndex.objects.filter(contact=contact).delete()
+    org = contact.organisation_id
+    ContactIndex.objects.bulk_create(ContactIndex(organisation_id=org, contact=contact, kind=k,
+                                                  digest=blind_index(org, k, v)) for k, v in index_values(contact))  # fmt: skip
+
+
+def _require_line(actor: Any) -> None:
+    if not works_the_line(actor):
+        raise PermissionDenied
+
+
+def _audit(action: str, actor: Any, contact: Contact, request: HttpRequest | None, **detail: Any) -> None:
+    audit.record(action, actor=actor, organisation=contact.organisation, target=contact, request=request,
+                 detail={"reference": contact.reference, **detail})  # fmt: skip
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(ALPHABET) for _i in range(8))
+
+
+def record_contact(actor: Any, data: Data, *, organisation: Any = None, request: HttpRequest | None = None) -> Contact:
+    """Record a contact. `actor` is the operator; the public report form passes `actor=None` and the
+    organisation the report is for (the contact then waits for triage)."""
+    if actor is not None:
+        _require_line(actor)
+        organisation = actor.organisation
+    if organisation is None:
+        raise PermissionDenied
+    fields = clean(data)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                contact = Contact.objects.create(organisation=organisation, reference=new_reference(),
+                                                 recorded_by=actor, **fields)  # fmt: skip
+                _reindex(contact)
+                _audit("contact.record", actor, contact, request, channel=contact.channel,
+                       public=actor is None)  # fmt: skip
+            return contact
+        except IntegrityError:  # the same reference drawn twice in one organisation: draw again
+            continue
+    raise RuntimeError("no free contact reference")
+
+
+def update_contact(actor: Any, contact: Contact, data: Data, request: HttpRequest | None = None) -> list[str]:
+    _require_line(actor)
+    fields = clean(data, partial=True)
+    with transaction.atomic():
+        contact = _fresh(actor, contact)
+        changed = [k for k, v in fields.items() if _current(contact, k) != v]
+        for key in changed:
+            setattr(contact, key, fields[key])
+        if changed:
+            contact.save()
+            if {"caller_phone", "caller_email"} & set(changed):
+                _reindex(contact)
+            _audit("contact.update", actor, contact, request, fields=sorted(changed))
+    return changed
+
+
+def _current(contact: Contact, key: str) -> Any:
+    value = getattr(contact, key)
+    return (str(value) if value else "") if key in TEXT_LIMITS else value
+
+
+def _fresh(actor: Any, contact: Contact) -> Contact:
+    """The contact again, locked, through the reader's door: not found alike for missing and not theirs."""
+    try:
+        return visible_contacts(actor).select_for_update(of=("self",)).get(pk=contact.pk)
+    except Contact.DoesNotExist:
+        raise Http404("Not found") from None
+
+
+def case_person_data(contact: Contact) -> dict[str, Any]:
+    """What a contact carries into a new case's person. The caller's own identity only when the caller is the
+    possible victim: a witness's phone number is not the victim's."""
+    data: dict[str, Any] = {}
+    if contact.caller_type == CallerType.POSSIBLE_VICTIM and not contact.anonymous:
+        if contact.caller_name:
+            data["prs_FirstName"] = str(contact.caller_name)
+        phone = codelists.normalise_phone(str(contact.caller_phone or ""))
+        if phone:  # a number that is not one (typed in haste) stays on the contact, out of the person's record
+            data["prs_MobilePhone"] = phone
+        if contact.caller_email:
+            data["prs_Email"] = str(contact.caller_email)
+    if contact.language and contact.caller_type == CallerType.POSSIBLE_VICTIM:
+        data["prs_PrimaryLanguage"] = contact.language
+    if not data.get("prs_FirstName"):
+        data["alias"] = _("Person from contact %(ref)s") % {"ref": contact.reference}
+    return data
+
+
+def case_context(contact: Contact) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    if contact.indicators:
+        context["vic_MethodsOfControl"] = list(contact.indicators)
+    if contact.exploitation:
+        context["vic_TypeOfExploitation"] = list(contact.exploitation)
+    return context
+
+
+def open_case_from_contact(actor: Any, contact: Contact, request: HttpRequest | None = None) -> Case:
+    """Open a case around the person the contact is about (role PotentialVictim), carrying what was recorded:
+    the caller's identity when they are that person, the indicators and types of exploitation, the summary as
+    the case's first comment."""
+    _require_line(actor)
+    with transaction.atomic():
+        contact = _fresh(actor, contact)
+        if contact.case_id is not None:
+            raise Invalid({"case": [_("This contact is already linked to a case.")]})
+        case = case_actions.open_case(actor, person_data=case_person_data(contact), role="PotentialVictim",
+                                      context=case_context(contact), request=request)  # fmt: skip
+        if contact.summary:
+            case_actions.add_comment(actor, case, _("From contact %(ref)s: %(text)s")
+                                     % {"ref": contact.reference, "text": str(contact.summary)}, request=request)  # fmt: skip
+        contact.case, contact.outcome = case, Outcome.CASE_OPENED
+        contact.save(update_fields=["case", "outcome", "updated"])
+        _audit("contact.case_opened", actor, contact, request, case=case.number)
+    return case
+
+
+def link_contact_to_case(actor: Any, contact: Contact, case: Case, request: HttpRequest | None = None) -> None:
+    """Link a contact to a case the actor may open (a repeat caller's case)."""
+    _require_line(actor)
+    with transaction.atomic():
+        contact = _fresh(actor, contact)
+        if not visible_cases(actor).filter(pk=case.pk).exists():
+            raise Http404("Not found")
+        contact.case, contact.outcome = case, Outcome.LINKED
+        contact.save(update_fields=["case", "outcome", "updated"])
+        _audit("contact.linked", actor, contact, request, case=case.number)
+
+
+@dataclass
+class Found:
+    contacts: list[Contact]
+    cases: list[Case]
+
+
+def lookup(actor: Any, value: str, request: HttpRequest | None = None) -> Found:
+    """Earlier contacts and cases of the caller with this phone number or e-mail, among those the actor may see.
+    Through the blind indexes only (nothing is decrypted to search); audited with the kind searched, never the
+    value."""
+    _require_line(actor)
+    text = value.strip()
+    if "@" in text:
+        kind, norm = "email", text.lower()
+    else:
+        kind, norm = "phone", codelists.normalise_phone(text) or text
+    if not norm:
+        return Found([], [])
+    org = actor.organisation_id
+    with transaction.atomic():
+        digest = blind_index(org, kind, norm)
+        contacts: QuerySet[Contact] = visible_contacts(actor).filter(
+            id__in=ContactIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("contact_id"))
+        people = PersonIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("person_id")
+        cases = visible_cases(actor).filter(
+            id__in=CaseParticipant.objects.filter(person_id__in=people).values("case_id"))
+        found = Found(list(contacts.order_by("-started_at")[:50]), list(cases.order_by("-cas_OpenedDate")[:50]))
+        audit.record("contact.lookup", actor=actor, request=request,
+                     detail={"kind": kind, "contacts": len(found.contacts), "cases": len(found.cases)})  # fmt: skip
+    return found

@@ -1,0 +1,65 @@
+"""The call screen's form and the public report form. Choices come from the models and the HTCDS catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from phare.cases.forms import language_choices
+from phare.helplines import actions
+from phare.helplines.models import CallerType, Channel, ContactDirection, Outcome, Reason, Risk
+
+# What the call screen's outcome menu offers: the case outcomes come from the buttons that open or link a case.
+SCREEN_OUTCOMES = [(v, label) for v, label in Outcome.choices if v not in actions.CASE_OUTCOMES]
+
+
+def _with_blank(choices: Any) -> list[tuple[str, str]]:
+    return [("", "—"), *choices()]
+
+
+class ContactForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.CALL)
+    direction = forms.ChoiceField(label=_("Direction"), choices=ContactDirection.choices,
+                                  initial=ContactDirection.INBOUND)  # fmt: skip
+    caller_type = forms.ChoiceField(label=_("Caller"), choices=CallerType.choices, initial=CallerType.ANONYMOUS)
+    anonymous = forms.BooleanField(label=_("The caller stays anonymous"), required=False)
+    caller_name = forms.CharField(label=_("Caller's name"), required=False, max_length=200)
+    caller_phone = forms.CharField(label=_("Caller's phone"), required=False, max_length=40,
+                                   widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))  # fmt: skip
+    caller_email = forms.EmailField(label=_("Caller's e-mail"), required=False, max_length=254,
+                                    widget=forms.EmailInput(attrs={"autocomplete": "off"}))  # fmt: skip
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=lambda: _with_blank(language_choices))
+    region = forms.CharField(label=_("Region"), required=False, max_length=100)
+    reason = forms.ChoiceField(label=_("Reason"), choices=Reason.choices, initial=Reason.REPORT)
+    summary = forms.CharField(label=_("What was said"), required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 5}))  # fmt: skip
+    indicators = forms.MultipleChoiceField(label=_("Indicators observed"), required=False,
+                                           choices=actions.indicator_choices, widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    exploitation = forms.MultipleChoiceField(label=_("Type of exploitation"), required=False,
+                                             choices=actions.exploitation_choices,
+                                             widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    risk = forms.ChoiceField(label=_("Risk level"), choices=Risk.choices, initial=Risk.UNKNOWN)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=SCREEN_OUTCOMES, initial=Outcome.TRIAGE)
+    follow_up = forms.BooleanField(label=_("Follow-up wanted"), required=False)
+    callback_note = forms.CharField(label=_("How to call back safely"), required=False, max_length=1000,
+                                    help_text=_("When, on which number, what to say if someone else answers."),
+                                    widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    started_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+
+class ReportForm(forms.Form):
+    """The public form: what happened, where, and (only if the reporter wants) how to reach them. `website` is
+    the honeypot: hidden from people, filled by robots."""
+
+    MAX_TEXT = 4000
+
+    what = forms.CharField(label=_("What did you see or experience?"), max_length=MAX_TEXT,
+                           widget=forms.Textarea(attrs={"rows": 8}))  # fmt: skip
+    region = forms.CharField(label=_("Where (town, region or country)"), required=False, max_length=100)
+    language = forms.ChoiceField(label=_("Language you would like us to use"), required=False,
+                                 choices=lambda: _with_blank(language_choices))  # fmt: skip
+    contact = forms.CharField(label=_("How can we reach you safely? (optional)"), required=False, max_length=300,
+                              help_text=_("Leave empty to stay anonymous."))  # fmt: skip
+    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from phare.helplines import views
+
+app_name = "helplines"
+
+urlpatterns = [
+    path("", views.contact_list, name="list"),
+    path("new/", views.contact_new, name="new"),
+    path("lookup/", views.lookup, name="lookup"),
+    path("<str:reference>/", views.contact_page, name="contact"),
+    path("<str:reference>/open-case/", views.contact_open_case, name="open_case"),
+    path("<str:reference>/link-case/", views.contact_link_case, name="link_case"),
+]

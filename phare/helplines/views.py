@@ -1,0 +1,155 @@
+"""The helpline pages: the contact list (triage first), the call screen (one page, phone-sized, works without
+JavaScript), opening or linking a case from a contact, and caller lookup. Reads go through
+`phare.helplines.access`, writes through `phare.helplines.actions`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case as When_
+from django.db.models import IntegerField, Value, When
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from phare.cases.access import get_case
+from phare.helplines import actions
+from phare.helplines.access import get_contact, visible_contacts, works_the_line
+from phare.helplines.forms import ContactForm
+from phare.helplines.models import Contact, Outcome
+
+
+def _require_line(user: Any) -> None:
+    if not works_the_line(user):
+        raise PermissionDenied
+
+
+@login_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    """The organisation's contacts the reader may see, those awaiting triage first."""
+    user: Any = request.user
+    if not works_the_line(user):
+        raise PermissionDenied
+    waiting_first = When_(When(outcome=Outcome.TRIAGE, then=Value(0)), default=Value(1), output_field=IntegerField())
+    contacts = visible_contacts(user).select_related("case").order_by(waiting_first, "-started_at")[:200]
+    return render(request, "helplines/list.html", {"contacts": contacts})
+
+
+def _form_data(form: ContactForm) -> dict[str, Any]:
+    data = dict(form.cleaned_data)
+    if not data.get("started_at"):
+        data.pop("started_at", None)
+    return data
+
+
+@login_required
+def contact_new(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    _require_line(user)
+    if request.method == "POST":
+        form = ContactForm(request.POST)
+        if form.is_valid():
+            data = _form_data(form)
+            if "end" in request.POST:
+                data["ended_at"] = timezone.now()
+            try:
+                contact = actions.record_contact(user, data, request=request)
+            except actions.Invalid as err:
+                _add_problems(form, err)
+            else:
+                messages.success(request, _("Contact %(ref)s saved.") % {"ref": contact.reference})
+                return HttpResponseRedirect(reverse("helplines:contact", args=[contact.reference]))
+    else:
+        form = ContactForm(initial={"started_at": timezone.now()})
+    return render(request, "helplines/call.html", {"form": form, "contact": None})
+
+
+def _add_problems(form: ContactForm, err: actions.Invalid) -> None:
+    for field, problems in err.problems.items():
+        for problem in problems:
+            form.add_error(field if field in form.fields else None, problem)
+
+
+def _initial(contact: Contact) -> dict[str, Any]:
+    names = [n for n in ContactForm.base_fields if n != "outcome" or contact.outcome not in actions.CASE_OUTCOMES]
+    return {n: getattr(contact, n) for n in names}
+
+
+@login_required
+def contact_page(request: HttpRequest, reference: str) -> HttpResponse:
+    user: Any = request.user
+    contact = get_contact(user, reference)
+    may_edit = works_the_line(user)
+    if request.method == "POST":
+        _require_line(user)
+        form = ContactForm(request.POST, initial=_initial(contact))
+        if contact.outcome in actions.CASE_OUTCOMES:
+            form.fields["outcome"].required = False
+        if form.is_valid():
+            data = {k: v for k, v in _form_data(form).items() if k in form.changed_data}
+            if contact.outcome in actions.CASE_OUTCOMES:
+                data.pop("outcome", None)
+            if "end" in request.POST and contact.ended_at is None:
+                data["ended_at"] = timezone.now()
+            try:
+                actions.update_contact(user, contact, data, request=request)
+            except actions.Invalid as err:
+                _add_problems(form, err)
+            else:
+                messages.success(request, _("Contact %(ref)s saved.") % {"ref": contact.reference})
+                return HttpResponseRedirect(reverse("helplines:contact", args=[contact.reference]))
+    else:
+        form = ContactForm(initial=_initial(contact))
+    if not may_edit:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "helplines/call.html", {"form": form, "contact": contact, "may_edit": may_edit})
+
+
+@login_required
+@require_POST
+def contact_open_case(request: HttpRequest, reference: str) -> HttpResponse:
+    user: Any = request.user
+    _require_line(user)
+    contact = get_contact(user, reference)
+    try:
+        case = actions.open_case_from_contact(user, contact, request=request)
+    except actions.Invalid as err:
+        messages.error(request, " ".join(p for ps in err.problems.values() for p in ps))
+        return HttpResponseRedirect(reverse("helplines:contact", args=[reference]))
+    messages.success(request, _("Case %(number)s opened from contact %(ref)s.") % {"number": case.number,
+                                                                                   "ref": reference})  # fmt: skip
+    return HttpResponseRedirect(reverse("cases:case", args=[case.number]))
+
+
+@login_required
+@require_POST
+def contact_link_case(request: HttpRequest, reference: str) -> HttpResponse:
+    user: Any = request.user
+    _require_line(user)
+    contact = get_contact(user, reference)
+    number = request.POST.get("case", "").strip()
+    try:
+        case = get_case(user, number)
+    except Http404:
+        messages.error(request, _("No case %(number)s that you may open.") % {"number": number})
+        return HttpResponseRedirect(reverse("helplines:contact", args=[reference]))
+    actions.link_contact_to_case(user, contact, case, request=request)
+    messages.success(request, _("Contact %(ref)s linked to case %(number)s.") % {"ref": reference, "number": number})
+    return HttpResponseRedirect(reverse("helplines:contact", args=[reference]))
+
+
+@login_required
+def lookup(request: HttpRequest) -> HttpResponse:
+    """Caller lookup by phone or e-mail. POST only searches, so that the number never lands in a URL or a log."""
+    user: Any = request.user
+    _require_line(user)
+    query = request.POST.get("q", "").strip()[:254] if request.method == "POST" else ""
+    found = actions.lookup(user, query, request=request) if query else None
+    return render(request, "helplines/lookup.html", {"query": query, "found": found})

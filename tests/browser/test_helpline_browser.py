@@ -1,0 +1,71 @@
+"""A helpline call end to end in Chromium on a phone-sized screen (contact recorded with the indicators ticked,
+the caller looked up, a case opened from the contact), and the public report form submitted with JavaScript off
+and found in triage. Screenshots go to artifacts/screenshots/helpline-*.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phare.accounts.models import Role
+from phare.cases.models import CaseParticipant
+from phare.helplines.models import Contact, Outcome, ReportForm
+from tests.browser.conftest import sign_in
+from tests.test_cases_helpers import PASSWORD, make_org, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_it_takes_a_call_on_a_phone_and_opens_a_case(browser: Any, live_server: Any, shots: Path) -> None:
+    org = make_org("hl-browser")
+    operator = make_user(org, Role.HELPLINE, username="hl-operator")
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, operator.username, PASSWORD)
+    page.goto(f"{live_server.url}/helpline/new/")
+    assert page.is_visible(".call-timer")  # the progressive enhancement runs
+    page.select_option("select[name=caller_type]", "possible_victim")
+    page.fill("input[name=caller_name]", "Adwoa Asante")
+    page.fill("input[name=caller_phone]", "+233201112233")
+    page.fill("textarea[name=summary]", "Her employer keeps her passport.")
+    page.check("input[name=indicators][value=WithholdsDocuments]")
+    page.select_option("select[name=risk]", "high")
+    page.fill("textarea[name=callback_note]", "Text first; never call on Sundays.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    page.screenshot(path=str(shots / "helpline-call-phone.png"), full_page=True)
+    page.click("button[name=end]")
+    page.wait_for_load_state()
+    contact = Contact.objects.get()
+    assert f"/helpline/{contact.reference}/" in page.url and contact.indicators == ["WithholdsDocuments"]
+    page.goto(f"{live_server.url}/helpline/lookup/")
+    page.fill("input[name=q]", "+233 20 111 2233")
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    assert contact.reference in page.content()
+    page.goto(f"{live_server.url}/helpline/{contact.reference}/")
+    page.click("text=Open a case from this contact")
+    page.wait_for_load_state()
+    contact.refresh_from_db()
+    assert contact.outcome == Outcome.CASE_OPENED and f"/cases/{contact.case.number}/" in page.url
+    p = CaseParticipant.objects.select_related("person").get(case=contact.case)
+    assert p.person.prs_FirstName == "Adwoa Asante" and p.vic_MethodsOfControl == ["WithholdsDocuments"]
+    page.screenshot(path=str(shots / "helpline-case-opened-phone.png"), full_page=True)
+
+
+def test_it_takes_a_public_report_without_javascript(browser: Any, live_server: Any, shots: Path) -> None:
+    org = make_org("hl-public")
+    ReportForm.objects.create(organisation=org, enabled=True)
+    page = browser.new_context(viewport=PHONE, java_script_enabled=False).new_page()
+    page.goto(f"{live_server.url}/report/{org.slug}/")
+    # The honeypot stays out of a person's way: off the screen, out of the tab order.
+    assert page.eval_on_selector("input[name=website]", "e => e.getBoundingClientRect().right <= 0 && e.tabIndex < 0")
+    page.fill("textarea[name=what]", "Children selling on the bridge at night, an adult takes the money.")
+    page.fill("input[name=region]", "Accra")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    contact = Contact.objects.get()
+    assert contact.reference in page.content() and contact.outcome == Outcome.TRIAGE
+    page.screenshot(path=str(shots / "helpline-report-sent-phone.png"), full_page=True)
