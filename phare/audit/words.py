@@ -155,6 +155,16 @@ ACTIONS: dict[str, Promise] = {
     "task.reopen": _("reopened a task"),
     "task.list_viewed": _("viewed the task list"),
     "work.settings_changed": _("changed the organisation's work settings"),
+    "case.flag": _("flagged %(record)s"),
+    "case.flag_clear": _("cleared a flag on %(record)s"),
+    "search.save": _("saved a search of the case list"),
+    "search.delete": _("deleted a saved search"),
+    "contact.record": _("recorded a helpline contact"),
+    "contact.update": _("updated a helpline contact"),
+    "contact.lookup": _("looked up a caller"),
+    "contact.case_opened": _("opened a case from a helpline contact"),
+    "contact.linked": _("linked a helpline contact to a case"),
+    "organisation.create": _("created the organisation and its first administrator"),
 }
 
 # The audit page's "what" filter: a family of actions each (the value is the code prefix the search matches).
@@ -182,6 +192,7 @@ FAMILIES: list[tuple[str, Promise]] = [
     ("document.", _("Documents")),
     ("referral.", _("Referrals")),
     ("notif", _("Notifications")),
+    ("contact.", _("Helpline contacts")),
 ]
 
 # Labels of the detail fields (the keys events write in `detail`).
