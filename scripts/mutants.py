@@ -9,6 +9,12 @@ update the entry), or a broken mutant (the mutated file does not compile, or pyt
     python scripts/mutants.py --only ID ...   # some of them
     python scripts/mutants.py --jobs 2        # two scratch copies at once (default: the machine's cores, at most 4)
     python scripts/mutants.py --json out.json # the outcome of each, for bench/ or CI logs
+    python scripts/mutants.py --record        # remember which test killed each mutant (tests/mutants/killers.json)
+
+Each mutant first runs the one test that killed it last time (tests/mutants/killers.json), when that test is among
+its tests: if it fails, the mutant is killed, at the cost of one test; if it passes (renamed, or no longer enough),
+the mutant's whole test list runs as before. The shortcut never turns a survivor into a kill: a kill is always a
+failure of one of the mutant's own tests.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.mutants.catalogue import CATALOGUE, Mutant  # noqa: E402
 
+KILLERS = ROOT / "tests" / "mutants" / "killers.json"
 PG_URL = os.getenv("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "var", "artifacts", "__pycache__", "*.pyc", "test_*-*", ".mypy_cache",
                                      ".ruff_cache", "*.egg-info")  # fmt: skip
@@ -75,16 +82,28 @@ def run_one(m: Mutant, tree: Path, db: str, slot: int) -> dict[str, object]:
     path.write_text(mutated, "utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env["PHARE_DATA_DIR"] = str(tree / "var" / f"mutant-{db}")
-    env["PHARE_TEST_DB_NAME"] = f"test_mutant_{slot}"
     env["CI"] = env.get("CI", "")
     if db == "postgresql":
         env["DATABASE_URL"] = PG_URL
-    try:
+    # A slot's SQLite test database is built once and reused: mutants change code, not the schema. A mutant of a
+    # migration or of what migrations run gets a fresh one.
+    fresh = db != "sqlite" or "/migrations/" in m["file"] or m["file"] == "phare/rls.py"
+    reuse = ["--create-db"] if fresh else ["--reuse-db"]
+    env["PHARE_TEST_DB_NAME"] = f"test_mutant_{slot}" + ("_fresh" if fresh else "")
+
+    def pytest(tests: list[str]) -> tuple[int, list[str]]:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:warnings", "-m", "not browser", *m["tests"]],
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:warnings", "-p", "no:cacheprovider", *reuse,
+             "-m", "not browser", *tests],
             cwd=tree, env=env, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
-        status, tail = proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+
+    killer = killer_of(m)
+    try:
+        status, tail = pytest([killer]) if killer else (0, [])
+        if status != 1:
+            status, tail = pytest(m["tests"])
     except subprocess.TimeoutExpired:
         status, tail = -1, ["timed out after 900 s"]
     finally:
@@ -94,11 +113,38 @@ def run_one(m: Mutant, tree: Path, db: str, slot: int) -> dict[str, object]:
             "detail": " | ".join(tail)}  # fmt: skip
 
 
+_killers: dict[str, str] | None = None
+
+
+def killer_of(m: Mutant) -> str:
+    """The test that killed this mutant last time, if it still belongs to the mutant's tests."""
+    global _killers
+    if _killers is None:
+        _killers = json.loads(KILLERS.read_text("utf-8")) if KILLERS.exists() else {}
+    node = _killers.get(m["id"], "")
+    return node if node and any(_belongs(node, t) for t in m["tests"]) else ""
+
+
+def _belongs(node: str, test: str) -> bool:
+    if "::" in test:  # a test (or a class): itself or one of its parameters
+        return node == test or node.startswith((test + "[", test + "::"))
+    return node.split("::")[0] == test or node.startswith(test.rstrip("/") + "/")
+
+
+def killer_in(tail: str) -> str:
+    """The failing test's node id in pytest's short summary ('FAILED tests/x.py::test_y - ...')."""
+    for line in tail.split(" | "):
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" ", 1)[1].split(" - ", 1)[0].strip()
+    return ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=None, help="mutant ids to run")
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4))
     parser.add_argument("--json", help="write the outcomes to this file")
+    parser.add_argument("--record", action="store_true", help="write the test that killed each mutant to killers.json")
     args = parser.parse_args()
 
     ids = [m["id"] for m in CATALOGUE]
@@ -148,6 +194,13 @@ def main() -> int:
     print(f"\n{killed} of {len(results)} mutants killed")
     for r in bad:
         print(f"  {r['outcome'].upper()}: {r['id']} ({r['db']}): {r['detail']}")  # type: ignore[union-attr]
+    if args.record:
+        known = json.loads(KILLERS.read_text("utf-8")) if KILLERS.exists() else {}
+        for r in results:
+            node = killer_in(str(r.get("detail", ""))) if r["outcome"] == "killed" else ""
+            if node:
+                known[str(r["id"])] = node
+        KILLERS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n", "utf-8")
     if args.json:
         Path(args.json).write_text(json.dumps(sorted(results, key=lambda r: str(r["id"])), indent=1) + "\n", "utf-8")
     return 1 if bad else 0

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
 
 
 def bell(request: HttpRequest) -> dict[str, Any]:
@@ -12,9 +11,15 @@ def bell(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
 
+    counted: list[int] = []
+
     def count() -> int:
+        # A callable, which templates call, rather than a lazy object: plural rules such as Russian's compute n % 10,
+        # which a lazy object does not support.
         from phare.work.access import unread_count
 
-        return unread_count(user)
+        if not counted:
+            counted.append(unread_count(user))
+        return counted[0]
 
-    return {"bell_unread": SimpleLazyObject(count)}
+    return {"bell_unread": count}
