@@ -93,11 +93,12 @@ def run_one(m: Mutant, tree: Path, db: str, slot: int) -> dict[str, object]:
 
     def pytest(tests: list[str]) -> tuple[int, list[str]]:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:warnings", "-p", "no:cacheprovider", *reuse,
+            [sys.executable, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:warnings", "-p", "no:cacheprovider", *reuse,
              "-m", "not browser", *tests],
             cwd=tree, env=env, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
-        return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        return proc.returncode, [line for line in lines if line.startswith("FAILED ")][:1] + lines[-2:]
 
     killer = killer_of(m)
     try:
