@@ -10,6 +10,7 @@ update the entry), or a broken mutant (the mutated file does not compile, or pyt
     python scripts/mutants.py --jobs 2        # two scratch copies at once (default: the machine's cores, at most 4)
     python scripts/mutants.py --json out.json # the outcome of each, for bench/ or CI logs
     python scripts/mutants.py --record        # remember which test killed each mutant (tests/mutants/killers.json)
+    python scripts/mutants.py --budget 400    # start no mutant after 400 s (CI's limit); those are listed, not failed
 
 Each mutant first runs the one test that killed it last time (tests/mutants/killers.json), when that test is among
 its tests: if it fails, the mutant is killed, at the cost of one test; if it passes (renamed, or no longer enough),
@@ -146,6 +147,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4))
     parser.add_argument("--json", help="write the outcomes to this file")
     parser.add_argument("--record", action="store_true", help="write the test that killed each mutant to killers.json")
+    parser.add_argument("--budget", type=float, default=0, help="seconds after which mutants not yet started are "
+                        "reported as not run instead of run (CI's time limit); 0: no limit")  # fmt: skip
     args = parser.parse_args()
 
     ids = [m["id"] for m in CATALOGUE]
@@ -177,7 +180,14 @@ def main() -> int:
         for n in range(max(1, min(args.jobs, len(work) or 1))):
             slots.put((n, scratch_copy(Path(tmp), n)))
 
+        started = time.monotonic()
+        known = json.loads(KILLERS.read_text("utf-8")) if args.record and KILLERS.exists() else {}
+
         def task(item: tuple[Mutant, str]) -> None:
+            if args.budget and time.monotonic() - started > args.budget:
+                with lock:
+                    results.append({"id": item[0]["id"], "db": item[1], "outcome": "unrun", "detail": "time budget"})
+                return
             slot, tree = slots.get()
             try:
                 res = run_one(item[0], tree, item[1], slot)
@@ -185,23 +195,24 @@ def main() -> int:
                 slots.put((slot, tree))
             with lock:
                 results.append(res)
+                node = killer_in(str(res.get("detail", ""))) if args.record and res["outcome"] == "killed" else ""
+                if node:  # written as it goes, so that an interrupted run keeps what it learnt
+                    known[str(res["id"])] = node
+                    KILLERS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n", "utf-8")
                 print(f"{res['outcome']:>8}  {res['id']} ({res['db']}, {res.get('seconds', 0)} s)", flush=True)
 
         with ThreadPoolExecutor(max_workers=slots.qsize()) as pool:
             list(pool.map(task, work))
 
-    bad = [r for r in results if r["outcome"] not in ("killed", "skipped")]
+    bad = [r for r in results if r["outcome"] not in ("killed", "skipped", "unrun")]
+    unrun = [r for r in results if r["outcome"] == "unrun"]
+    if unrun:
+        print(f"\n{len(unrun)} mutants not run within the time budget of {args.budget:.0f} s: "
+              + " ".join(str(r["id"]) for r in unrun))  # fmt: skip
     killed = sum(1 for r in results if r["outcome"] == "killed")
     print(f"\n{killed} of {len(results)} mutants killed")
     for r in bad:
         print(f"  {r['outcome'].upper()}: {r['id']} ({r['db']}): {r['detail']}")  # type: ignore[union-attr]
-    if args.record:
-        known = json.loads(KILLERS.read_text("utf-8")) if KILLERS.exists() else {}
-        for r in results:
-            node = killer_in(str(r.get("detail", ""))) if r["outcome"] == "killed" else ""
-            if node:
-                known[str(r["id"])] = node
-        KILLERS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n", "utf-8")
     if args.json:
         Path(args.json).write_text(json.dumps(sorted(results, key=lambda r: str(r["id"])), indent=1) + "\n", "utf-8")
     return 1 if bad else 0
