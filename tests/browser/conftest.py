@@ -66,14 +66,12 @@ def sign_in(page: Any, base_url: str, username: str, password: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main button[type=submit]")
     if "/accounts/mfa" in page.url:
         device = mfa.confirmed_device(user)
         assert device is not None, "enrol the test user's authenticator first (enrol_authenticator)"
         page.fill("input[name=code]", mfa.current_token(device))
-        page.click("main button[type=submit]")
-        page.wait_for_load_state()
+        go(page, "main button[type=submit]")
 
 
 def enrol_authenticator(user: Any) -> None:
@@ -84,3 +82,14 @@ def enrol_authenticator(user: Any) -> None:
         device = mfa.new_device(user)
         device.confirmed = True
         device.save(update_fields=["confirmed"])
+
+
+def go(page: Any, target: Any) -> None:
+    """Click what loads a new page, and return once that page has loaded. Playwright no longer waits after a
+    click, so reading the page straight after one could see the old page or an empty document half-way."""
+    with page.expect_navigation():
+        if isinstance(target, str):
+            page.click(target)
+        else:
+            target.click()
+    page.wait_for_load_state()

@@ -7,7 +7,7 @@ import pytest
 
 from phare.accounts.models import Role
 from phare.cases.models import Case, CaseParticipant
-from tests.browser.conftest import enrol_authenticator, sign_in
+from tests.browser.conftest import enrol_authenticator, go, sign_in
 from tests.test_cases_helpers import PASSWORD, make_org, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,7 +35,7 @@ def test_it_runs_a_case_from_opening_to_closing(live_server: Any, browser: Any, 
     page.goto(f"{base}/cases/new/")
     page.fill("#id_prs_FirstName", "Ozari")
     page.fill("#id_prs_SecondName", "Tembuli")
-    page.click("#probe button[type=submit]")
+    go(page, "#probe button[type=submit]")
     assert "No one matches" in page.content()
     page.fill("#id_p-prs_FirstName", "Ozari")
     page.fill("#id_p-prs_SecondName", "Tembuli")
@@ -46,45 +46,48 @@ def test_it_runs_a_case_from_opening_to_closing(live_server: Any, browser: Any, 
     page.locator("#create details.more > summary", has_text="Exploitation").click()  # folded in the short intake
     _check(page, "v-vic_MethodsOfControl", ["DebtBondage", "WithholdsDocuments"])
     page.screenshot(path=str(shots / "new-case-desktop.png"), full_page=True)
-    page.click("#create button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "#create button[type=submit]")
     case = Case.objects.get(organisation=org)
     assert page.url.endswith(f"/cases/{case.number}/")
 
     # A perpetrator.
-    page.click("text=+ Perpetrator")
+    go(page, "text=+ Perpetrator")
     page.fill("#id_p-prs_FirstName", "Vakrim")
     _check(page, "v-per_RoleInProcess", ["RecruiterOrIntermediary"])
-    page.click("main form.card button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main form.card button[type=submit]")
     # A comment, a support plan, a trafficking event.
-    page.click("text=+ Comment")
+    go(page, "text=+ Comment")
     page.fill("#id_cco_CaseComment", "First interview at the shelter.")
-    page.click("main form.card button[type=submit]")
-    page.click("text=+ Support plan")
+    go(page, "main form.card button[type=submit]")
+    go(page, "text=+ Support plan")
     page.select_option("#id_spl_Type", "Health")
     page.fill("#id_spl_Objectives", "Medical follow-up")
     page.fill("#id_spl_StartDate", "2024-01-10")
     page.fill("#id_spl_PlannedEndDate", "2024-06-10")
-    page.click("main form.card button[type=submit]")
-    page.click("text=+ Event")
+    go(page, "main form.card button[type=submit]")
+    go(page, "text=+ Event")
     page.select_option("#id_hte_Type", "Exploitation")
     page.select_option("#id_hte_Country", "GH")
     page.fill("#id_hte_City", "Kumasi")
-    page.click("main form.card button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main form.card button[type=submit]")
     html = page.content()
-    for text in ("Ozari Tembuli", "Vakrim", "Debt bondage", "First interview at the shelter.", "Medical follow-up", "Kumasi"):
+    for text in (
+        "Ozari Tembuli",
+        "Vakrim",
+        "Debt bondage",
+        "First interview at the shelter.",
+        "Medical follow-up",
+        "Kumasi",
+    ):
         assert text in html, text
     page.screenshot(path=str(shots / "case-desktop.png"), full_page=True)
 
     # Closing needs a reason.
-    page.click("text=Close the case")
-    page.click("main form.card button[type=submit]")
+    go(page, "text=Close the case")
+    go(page, "main form.card button[type=submit]")
     assert "error" in page.content()
     page.fill("#id_cas_ReasonForCaseClosure", "Returned to her family; no further support wanted.")
-    page.click("main form.card button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main form.card button[type=submit]")
     case.refresh_from_db()
     assert case.cas_Status == "Closed"
     assert CaseParticipant.objects.filter(case=case).count() == 2

@@ -13,7 +13,7 @@ from PIL import Image
 from phare.accounts.models import Role
 from phare.cases import actions
 from phare.cases.models import Case
-from tests.browser.conftest import enrol_authenticator, sign_in
+from tests.browser.conftest import enrol_authenticator, go, sign_in
 from tests.test_cases_helpers import PASSWORD, make_case, make_org, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,8 +60,7 @@ def test_it_shows_the_intake_the_error_summary_and_the_case_page(live_server: An
         page.goto(f"{base}/cases/new/")
         assert not page.is_visible("#id_p-prs_MailingStreet")
         page.screenshot(path=str(shots / f"new-case-{name}-{lang}.png"), full_page=True)
-        page.click("#create button[type=submit]")
-        page.wait_for_load_state()
+        go(page, "#create button[type=submit]")
         assert page.is_visible("#error-summary")
         assert page.evaluate("document.activeElement.id") == "error-summary"
         page.screenshot(path=str(shots / f"new-case-errors-{name}-{lang}.png"))
@@ -73,8 +72,7 @@ def test_it_shows_the_intake_the_error_summary_and_the_case_page(live_server: An
         page.fill(".pick-filter", {"en": "Ghan", "fr": "Ghan", "ar": "غان"}[lang])
         page.check("input[name=p-prs_Citizenship][value=GH]")
         page.fill("#id_p-prs_MobilePhone", "024 123 4567")
-        page.click("#create button[type=submit]")
-        page.wait_for_load_state()
+        go(page, "#create button[type=submit]")
         assert "/cases/new/" not in page.url, page.content()[:3000]
 
         # The case page: header, tabs, timeline; a document; the printed case.
@@ -86,8 +84,7 @@ def test_it_shows_the_intake_the_error_summary_and_the_case_page(live_server: An
             page.set_input_files("#id_file", str(_photo(tmp_path / "photo.png")))
             page.select_option("#id_kind", "photo")
             page.fill("#id_title", "Photo at intake")
-            page.click("main form.card button[type=submit]")
-            page.wait_for_load_state()
+            go(page, "main form.card button[type=submit]")
             assert "Photo at intake" in page.content()
             page.locator("#documents").screenshot(path=str(shots / f"case-documents-{lang}.png"))
             with page.expect_download() as download:

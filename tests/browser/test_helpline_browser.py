@@ -12,7 +12,7 @@ import pytest
 from phare.accounts.models import Role
 from phare.cases.models import CaseParticipant
 from phare.helplines.models import Contact, Outcome, ReportForm
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import go, sign_in
 from tests.test_cases_helpers import PASSWORD, make_org, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,18 +36,15 @@ def test_it_takes_a_call_on_a_phone_and_opens_a_case(browser: Any, live_server: 
     page.fill("textarea[name=callback_note]", "Text first; never call on Sundays.")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     page.screenshot(path=str(shots / "helpline-call-phone.png"), full_page=True)
-    page.click("button[name=end]")
-    page.wait_for_load_state()
+    go(page, "button[name=end]")
     contact = Contact.objects.get()
     assert f"/helpline/{contact.reference}/" in page.url and contact.indicators == ["WithholdsDocuments"]
     page.goto(f"{live_server.url}/helpline/lookup/")
     page.fill("input[name=q]", "+233 20 111 2233")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main form button[type=submit]")
     assert contact.reference in page.content()
     page.goto(f"{live_server.url}/helpline/{contact.reference}/")
-    page.click("text=Open a case from this contact")
-    page.wait_for_load_state()
+    go(page, "text=Open a case from this contact")
     contact.refresh_from_db()
     assert contact.outcome == Outcome.CASE_OPENED and f"/cases/{contact.case.number}/" in page.url
     p = CaseParticipant.objects.select_related("person").get(case=contact.case)
@@ -64,8 +61,7 @@ def test_it_takes_a_public_report_without_javascript(browser: Any, live_server: 
     assert page.eval_on_selector("input[name=website]", "e => e.getBoundingClientRect().right <= 0 && e.tabIndex < 0")
     page.fill("textarea[name=what]", "Children selling on the bridge at night, an adult takes the money.")
     page.fill("input[name=region]", "Accra")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main button[type=submit]")
     contact = Contact.objects.get()
     assert contact.reference in page.content() and contact.outcome == Outcome.TRIAGE
     page.screenshot(path=str(shots / "helpline-report-sent-phone.png"), full_page=True)

@@ -15,7 +15,7 @@ from phare.jobs import (
     handlers,  # noqa: F401  (registers the job kinds, as the worker does)
     queue,
 )
-from tests.browser.conftest import enrol_authenticator, sign_in
+from tests.browser.conftest import enrol_authenticator, go, sign_in
 from tests.fixtures.sources import big_template_rows, write_csv
 from tests.test_cases_helpers import PASSWORD, make_org, make_user
 
@@ -35,7 +35,7 @@ def test_it_imports_a_template_and_maps_a_legacy_sheet(live_server: Any, browser
     page = browser.new_context(viewport=PHONE, accept_downloads=True).new_page()
     base = live_server.url
     sign_in(page, base, "boss", PASSWORD)
-    page.click("nav >> text=Import")
+    go(page, "nav >> text=Import")
     page.set_input_files("#file", str(sheet))
     page.check("input[name=mode][value=skip-bad]")
     with page.expect_navigation():
@@ -63,7 +63,7 @@ def test_it_imports_a_template_and_maps_a_legacy_sheet(live_server: Any, browser
     bad[rows[0].index("prs_Gender")] = "Feminine"
     with rejected.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(back)
-    page.click("nav >> text=Import")
+    go(page, "nav >> text=Import")
     page.set_input_files("#file", str(rejected))
     with page.expect_navigation():
         page.click("main form button[type=submit]")
@@ -94,6 +94,6 @@ def test_it_imports_a_template_and_maps_a_legacy_sheet(live_server: Any, browser
     page.screenshot(path=str(shots / "import-mapping-phone.png"), full_page=True)
     assert page.input_value("#field-3") == "prs_Gender"
     page.fill("#name", "Old register")
-    page.click("button:has-text('Save the mapping')")
+    go(page, "button:has-text('Save the mapping')")
     page.wait_for_url("**/data/import/")
     assert "Old register" in page.content()  # offered on the import form

@@ -12,7 +12,7 @@ import pytest
 
 from phare.accounts.models import Role
 from phare.referrals.models import Status, Transfer
-from tests.browser.conftest import enrol_authenticator, sign_in
+from tests.browser.conftest import enrol_authenticator, go, sign_in
 from tests.referral_helpers import PASSWORD, org, rich_case, user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,8 +33,7 @@ def test_a_referral_is_sent_accepted_and_closed_with_status_flowing_back(live_se
     s = browser.new_context(viewport=DESKTOP).new_page()
     sign_in(s, base, "sender", PASSWORD)
     s.goto(f"{base}/cases/{case.number}/")
-    s.click("text=+ Refer to a partner organisation")
-    s.wait_for_load_state()
+    go(s, "text=+ Refer to a partner organisation")
     assert "amaka@example.org" in s.content() and "A1234567" in s.content()  # each part shows what it holds
     s.select_option("#id_to", str(b.pk))
     s.check("input[name=services][value=Legal]")
@@ -43,8 +42,7 @@ def test_a_referral_is_sent_accepted_and_closed_with_status_flowing_back(live_se
     s.check("#id_consent")
     s.select_option("#id_how_informed", "Verbal")
     s.screenshot(path=str(shots / "referral-send-desktop.png"), full_page=True)
-    s.click("#refer-form button[type=submit]")
-    s.wait_for_load_state()
+    go(s, "#refer-form button[type=submit]")
     t = Transfer.objects.get()
     assert s.url.endswith(f"/referrals/{t.uid}/") and "Received" in s.inner_text("#referral-status")
 
@@ -52,24 +50,20 @@ def test_a_referral_is_sent_accepted_and_closed_with_status_flowing_back(live_se
     sign_in(r, base, "receiver", PASSWORD)
     r.goto(f"{base}/referrals/")
     assert "Harbour Shelter" in r.inner_text("#inbox")
-    r.click(f"#inbox a[href='/referrals/{t.uid}/']")
-    r.wait_for_load_state()
+    go(r, f"#inbox a[href='/referrals/{t.uid}/']")
     shared = r.inner_text("#shared")
     assert "Amaka" in shared and "Court hearing next week" in shared and "A1234567" not in shared
     r.screenshot(path=str(shots / "referral-inbox-phone.png"), full_page=True)
-    r.click("button[value=accept]")
-    r.wait_for_load_state()
+    go(r, "button[value=accept]")
     t.refresh_from_db()
     assert t.status == Status.ACCEPTED and t.receiver_case is not None
-    r.click("button[value=services_started]")
-    r.wait_for_load_state()
+    go(r, "button[value=services_started]")
     # the receiver closes its own case: the referral reports closed
     r.goto(f"{base}/cases/{t.receiver_case.number}/")
     assert "Referred by Harbour Shelter" in r.inner_text("#partner-referrals")
     r.goto(f"{base}/cases/{t.receiver_case.number}/close/")
     r.fill("textarea[name=cas_ReasonForCaseClosure], input[name=cas_ReasonForCaseClosure]", "Legal support completed")
-    r.click("main form button[type=submit]")
-    r.wait_for_load_state()
+    go(r, "main form button[type=submit]")
     t.refresh_from_db()
     assert t.status == Status.CLOSED
 

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from phare.accounts.models import Role
 from phare.audit.log import record
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import go, sign_in
 from tests.test_cases_helpers import PASSWORD, make_case, make_org, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -86,7 +86,9 @@ def test_it_shows_every_main_page_accessibly_in_each_language(live_server: Any, 
             assert response is not None and response.status == (404 if name == "not-found" else 200), (name, lang)
             assert page.url == live_server.url + path, (name, page.url)
             html = page.locator("html")
-            assert html.get_attribute("lang") == lang and html.get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+            assert html.get_attribute("lang") == lang and html.get_attribute("dir") == (
+                "rtl" if lang == "ar" else "ltr"
+            )
             page.screenshot(path=str(shots / f"screens-{name}-{lang}-{tag}.png"), full_page=True)
             if tag == "desktop":  # the rules do not depend on the width; once per page is enough
                 found = _axe(page)
@@ -112,8 +114,7 @@ def test_it_offers_a_skip_link_and_moves_the_focus_where_it_helps(live_server: A
     assert page.evaluate("document.activeElement.id") == "main"
     # A refused submit puts the focus on the summary of what to fix.
     page.goto(live_server.url + "/accounts/users/new/")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main button[type=submit]")
     assert page.evaluate("document.activeElement.className") == "error-summary"
 
 

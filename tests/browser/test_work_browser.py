@@ -15,7 +15,7 @@ from phare.cases import actions as case_actions
 from phare.cases.models import Case
 from phare.work.actions import tasks as task_actions
 from phare.work.models import WorkSettings
-from tests.browser.conftest import enrol_authenticator, sign_in
+from tests.browser.conftest import enrol_authenticator, go, sign_in
 from tests.test_cases_helpers import PASSWORD, make_case, make_org, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -70,22 +70,19 @@ def test_it_runs_each_roles_day(live_server: Any, browser: Any, shots: Path) -> 
     assert "Ring the shelter about a bed" in html and "Overdue" in html and "Ozari Tembuli" in html
     page = _page(browser, base, worker.username, DESKTOP)
     page.goto(f"{base}/cases/{case.number}/")
-    page.click("text=+ Task")
+    go(page, "text=+ Task")
     page.fill("#id_title", "Book the interpreter")
     page.fill("#id_due", date.today().isoformat())
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main form button[type=submit]")
     assert "Book the interpreter" in page.content()
     page.goto(f"{base}/work/tasks/")
     page.screenshot(path=str(shots / "work-tasks-desktop.png"), full_page=True)
-    page.locator("li", has_text="Book the interpreter").locator("button", has_text="Mark done").click()
-    page.wait_for_load_state()
+    go(page, page.locator("li", has_text="Book the interpreter").locator("button", has_text="Mark done"))
     assert "Book the interpreter" not in page.content()
     # Closing waits for the supervisor.
     page.goto(f"{base}/work/cases/{case.number}/ask/close/")
     page.fill("#id_reason", "Back with her family, safe")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    go(page, "main form button[type=submit]")
     assert "Nothing happens until it is approved" in page.content()
     assert Case.objects.get(pk=case.pk).cas_Status == "Active"
 
@@ -94,16 +91,15 @@ def test_it_runs_each_roles_day(live_server: Any, browser: Any, shots: Path) -> 
     assert worker.username in html and "Closing a case" in html
     page = _page(browser, base, boss.username, PHONE)
     page.goto(f"{base}/work/approvals/")
-    page.click("text=Closing a case")
+    go(page, "text=Closing a case")
     page.screenshot(path=str(shots / "work-approval-phone.png"), full_page=True)
-    page.click("button:has-text('Approve')")
-    page.wait_for_load_state()
+    go(page, "button:has-text('Approve')")
     assert Case.objects.get(pk=case.pk).cas_Status == "Closed"
 
     # Back to the case worker: the bell says so.
     page = _page(browser, base, worker.username, PHONE)
     assert "(1)" in page.locator("a.bell").inner_text() or "(2)" in page.locator("a.bell").inner_text()
-    page.click("a.bell")
+    go(page, "a.bell")
     assert "Your request was approved" in page.content()
     page.screenshot(path=str(shots / "work-notifications-phone.png"), full_page=True)
 
