@@ -11,6 +11,7 @@ found by their source key and reported unchanged).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from django.utils import timezone
 from htcds import codelists
 from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
 from htcds.sources import Source, open_source, report_dict
+from htcds.sources.base import RECORD_MARK
 from htcds.sources.export import Openable
 from htcds.sources.mapped import Mapping
 from htcds.sources.rejected import problems_text, write_rejected_rows
@@ -88,21 +90,39 @@ class Report:
         return d
 
 
-def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str]) -> list[str]:
-    """A re-imported row that changed, written into every record it feeds: the person, the victim's context, the
-    case's own fields, the referrals, the first consent, event and plan. A field the file has a column for and
-    leaves empty is emptied (the cell was cleared); fields it has no column for are left as they are."""
-    skipped: list[str] = []
+_EMPTY: tuple[Any, ...] = (None, "", [])
+
+
+def _same(stored: Any, value: Any) -> bool:
+    """Whether a stored value is what the file says (an encrypted field left empty reads None, a cleared cell "")."""
+    return bool(stored == value or (stored in _EMPTY and value in _EMPTY))
+
+
+Planned = tuple[Callable[..., Any], Any, dict[str, Any]]  # (verb, the record or case it acts on, its values)
+
+
+def _planned(case: Case, bundle: dict[str, Any], covered: set[str]) -> list[Planned]:
+    """What a re-imported row writes, record by record: the person, the victim's context, the case's own fields, the
+    referrals, the first consent, event and plan. A field the file has a column for and leaves empty is emptied (the
+    cell was cleared); fields it has no column for are left as they are. Only verbs that change something are
+    listed, so an unchanged row writes nothing and a closed case is only refused what would change it."""
+    out: list[Planned] = []
     part = CaseParticipant.objects.filter(case=case).order_by("id").select_related("person").first()
     if part is None:
-        return skipped
+        return out
+    skipped: list[str] = []
 
     def values(model: type[Any], record: dict[str, Any] | None) -> dict[str, Any]:
         return {**cleared(model, covered), **model_values(model, record or {}, skipped)}
 
-    actions.update_person(actor, part.person, values(Person, first(bundle, "persons")))
-    actions.update_participant(actor, part, values(CaseParticipant, first(bundle, "participants")))
-    actions.update_case_fields(actor, case, values(Case, bundle.get("case")))
+    def update(verb: Callable[..., Any], obj: Any, data: dict[str, Any]) -> None:
+        if any(not _same(getattr(obj, k), v) for k, v in data.items()):
+            out.append((verb, obj, data))
+
+    case_data = {k: v for k, v in values(Case, bundle.get("case")).items() if k in actions.CASE_FILE_FIELDS}
+    update(actions.update_person, part.person, values(Person, first(bundle, "persons")))
+    update(actions.update_participant, part, values(CaseParticipant, first(bundle, "participants")))
+    update(actions.update_case_fields, case, case_data)
     for direction, names, add in (("Incoming", INCOMING_REFERRAL_FIELDS, actions.receive_referral),
                                   ("Outgoing", OUTGOING_REFERRAL_FIELDS, actions.send_referral)):  # fmt: skip
         if not covered & names:
@@ -111,10 +131,10 @@ def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[s
         data = {k: v for k, v in values(Referral, rec).items() if k in names}
         referral = Referral.objects.filter(case=case, direction=direction).order_by("id").first()
         if referral is not None:
-            actions.update_referral(actor, referral, data)
+            update(actions.update_referral, referral, data)
         elif rec is not None:
-            add(actor, case, data)
-    for key, model, update, add_one in (("consents", Consent, actions.update_consent, actions.record_consent),
+            out.append((add, case, data))
+    for key, model, change, add_one in (("consents", Consent, actions.update_consent, actions.record_consent),
                                         ("events", TraffickingEvent, actions.update_event, actions.add_event),
                                         ("support_plans", SupportPlan, actions.update_support_plan,
                                          actions.add_support_plan)):  # fmt: skip
@@ -123,10 +143,34 @@ def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[s
         data = values(model, first(bundle, key))
         existing: Any = model.objects.filter(case=case).order_by("id").first()
         if existing is not None:
-            update(actor, existing, data)
+            update(change, existing, data)
         elif first(bundle, key):
-            add_one(actor, case, {**data, "person": part.person})
-    return skipped
+            out.append((add_one, case, {**data, "person": part.person}))
+    return out
+
+
+def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str]) -> None:
+    """A re-imported row that changed, written through the case actions (one audit event each)."""
+    for verb, target, data in _planned(case, bundle, covered):
+        verb(actor, target, data)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def exported_case(organisation: Any, numbers: set[str], key: str, bundle: dict[str, Any]) -> Case | None:
+    """The case of this organisation a row of Phare's own export was written from: its case number (the key) and
+    the uid of its victim record (the sheet's `record_uid`, a bundle's person ids) must both match, so another
+    organisation's export, whose numbers may be the same, never lands on this one's cases. `numbers`: the
+    organisation's case numbers (a file of new cases asks nothing more)."""
+    number, mark, uid = key.partition(RECORD_MARK)
+    if number not in numbers:
+        return None
+    uids = {uid} if mark else {str(p.get("id")) for p in bundle.get("persons") or ()}
+    uids = {u for u in uids if _UUID.fullmatch(u)}
+    if not uids:
+        return None
+    return Case.objects.filter(organisation=organisation, number=number, participants__person__uid__in=uids).first()
 
 
 def first(bundle: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -273,6 +317,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     seen_people: dict[tuple[str, ...], int] = {}  # a person's phone, e-mail or names and birth date -> first row
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
+    numbers = set(Case.objects.filter(organisation=organisation).values_list("number", flat=True))
+    matched: dict[str, Case] = {}  # rows of Phare's own export -> the cases they were written from
 
     def flush() -> None:
         nonlocal created_total
@@ -282,7 +328,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
-            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns))
+            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns), matched)
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
@@ -305,6 +351,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 rejected_raw.append((row, key, res.problems))
             elif key in known:
                 res.outcome = "unchanged" if known[key] == h else "updated"
+            elif (case := exported_case(organisation, numbers, key, bundle)) is not None:
+                # A row of this organisation's own export: it updates the case it was written from.
+                res.outcome = "updated" if _planned(case, bundle, set(source.columns)) else "unchanged"
+                matched[key] = case
             elif probe and any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
                 probes.append((res, probe))
                 if len(probes) == BATCH:
@@ -371,7 +421,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
 
 def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
-                 writer: BundleWriter, covered: set[str]) -> list[Case]:  # fmt: skip
+                 writer: BundleWriter, covered: set[str], matched: dict[str, Case]) -> list[Case]:  # fmt: skip
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
     created: list[Case] = []
@@ -383,7 +433,9 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
         bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source, source_key=res.key, case=case,
                               content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
     for res, bundle, h in batch:
-        if res.outcome == "updated":
+        if res.outcome == "updated" and res.key in matched:  # a row of this organisation's own export
+            _write_update(actor, matched[res.key], bundle, covered)
+        elif res.outcome == "updated":
             rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source,
                                                                  source_key=res.key)  # fmt: skip
             _write_update(actor, rec.case, bundle, covered)
