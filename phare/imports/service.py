@@ -32,11 +32,12 @@ from htcds.sources.rejected import problems_text, write_rejected_rows
 from htcds.validation import ERROR
 from phare.audit import log as audit
 from phare.cases import actions, bulk
-from phare.cases.bundles import BundleWriter
+from phare.cases.bundles import LOOKUP_FIELDS, REFERRAL_LOOKUPS, BundleWriter
 from phare.cases.models import (
     Case,
     CaseParticipant,
     Consent,
+    ExternalOrganisation,
     Person,
     PersonIndex,
     Referral,
@@ -95,13 +96,20 @@ _EMPTY: tuple[Any, ...] = (None, "", [])
 
 def _same(stored: Any, value: Any) -> bool:
     """Whether a stored value is what the file says (an encrypted field left empty reads None, a cleared cell "")."""
+    if isinstance(value, ExternalOrganisation):
+        value = value.pk
     return bool(stored == value or (stored in _EMPTY and value in _EMPTY))
+
+
+def _stored(obj: Any, name: str) -> Any:
+    """A field's stored value; a directory entry as its id, compared with the entry the file names."""
+    return getattr(obj, name + "_id") if name in NAMED_ORGANISATIONS else getattr(obj, name)
 
 
 Planned = tuple[Callable[..., Any], Any, dict[str, Any]]  # (verb, the record or case it acts on, its values)
 
 
-def _planned(case: Case, bundle: dict[str, Any], covered: set[str]) -> list[Planned]:
+def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory) -> list[Planned]:
     """What a re-imported row writes, record by record: the person, the victim's context, the case's own fields, the
     referrals, the first consent, event and plan. A field the file has a column for and leaves empty is emptied (the
     cell was cleared); fields it has no column for are left as they are. Only verbs that change something are
@@ -113,10 +121,14 @@ def _planned(case: Case, bundle: dict[str, Any], covered: set[str]) -> list[Plan
     skipped: list[str] = []
 
     def values(model: type[Any], record: dict[str, Any] | None) -> dict[str, Any]:
-        return {**cleared(model, covered), **model_values(model, record or {}, skipped)}
+        data = {**cleared(model, covered), **model_values(model, record or {}, skipped)}
+        for f in NAMED_ORGANISATIONS:  # organisations named in the file, as their directory entries
+            if f in covered and hasattr(model, f):
+                data[f] = directory.find((record or {}).get(f))
+        return data
 
     def update(verb: Callable[..., Any], obj: Any, data: dict[str, Any]) -> None:
-        if any(not _same(getattr(obj, k), v) for k, v in data.items()):
+        if any(not _same(_stored(obj, k), v) for k, v in data.items()):
             out.append((verb, obj, data))
 
     case_data = {k: v for k, v in values(Case, bundle.get("case")).items() if k in actions.CASE_FILE_FIELDS}
@@ -149,9 +161,9 @@ def _planned(case: Case, bundle: dict[str, Any], covered: set[str]) -> list[Plan
     return out
 
 
-def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str]) -> None:
+def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory) -> None:
     """A re-imported row that changed, written through the case actions (one audit event each)."""
-    for verb, target, data in _planned(case, bundle, covered):
+    for verb, target, data in _planned(case, bundle, covered, directory):
         verb(actor, target, data)
 
 
@@ -286,9 +298,80 @@ def unknown_owner(named: str, rows: list[int], actor: Any, column: str) -> dict[
             "fix": "create the user, or write their username, and import the file again"}  # fmt: skip
 
 
+# Organisations a file names in text: matched to the organisation's directory by name.
+NAMED_ORGANISATIONS = (*LOOKUP_FIELDS, *REFERRAL_LOOKUPS)
+ADD = "add"  # a choice for an unmatched name: add it to the directory
+
+
+class Directory:
+    """The organisation's directory (ExternalOrganisation) by name, for the organisations a file names: a name is
+    matched whatever its case and spacing; an unmatched one goes where `choices` says (a directory entry's id, or
+    ADD), else it is left empty, and either way the report says so (never dropped unseen). `add_all` adds every
+    unmatched name (`phare import --add-organisations`)."""
+
+    def __init__(self, organisation: Any, actor: Any, choices: dict[str, str] | None = None, add_all: bool = False,
+                 dry_run: bool = False) -> None:  # fmt: skip
+        self.organisation, self.actor, self.dry_run, self.add_all = organisation, actor, dry_run, add_all
+        entries = ExternalOrganisation.objects.filter(organisation=organisation).order_by("id")
+        self.by_id = {str(o.pk): o for o in entries}
+        self.by_name: dict[str, ExternalOrganisation] = {}
+        for o in entries:
+            self.by_name.setdefault(owner_key(o.org_Name), o)
+        self.choices = {owner_key(k): v for k, v in (choices or {}).items()}
+        self.unmatched: dict[str, tuple[str, list[int], set[str]]] = {}  # key -> (name as typed, rows, fields)
+
+    def note(self, bundle: dict[str, Any], row: int) -> None:
+        """Record the names of the row that the directory does not hold."""
+        for rec in (*(bundle.get("participants") or ()), *(bundle.get("referrals") or ())):
+            for f in NAMED_ORGANISATIONS:
+                named = rec.get(f)
+                if isinstance(named, str) and named.strip() and owner_key(named) not in self.by_name:
+                    seen = self.unmatched.setdefault(owner_key(named), (" ".join(named.split()), [], set()))
+                    seen[1].append(row)
+                    seen[2].add(f)
+
+    def find(self, named: Any) -> ExternalOrganisation | None:
+        """The directory entry for a name of the file (added now if so chosen); None leaves the field empty."""
+        key = owner_key(named)
+        if not key:
+            return None
+        if key in self.by_name:
+            return self.by_name[key]
+        choice = self.choices.get(key, ADD if self.add_all else "")
+        if choice in self.by_id:
+            return self.by_id[choice]
+        if choice == ADD and not self.dry_run:
+            entry = self.by_name[key] = actions.add_external_organisation(
+                self.actor, {"org_Name": " ".join(str(named).split())[:255]})
+            self.by_id[str(entry.pk)] = entry
+            return entry
+        return None
+
+    def problems(self) -> list[dict[str, Any]]:
+        """One warning per name the directory did not hold, naming the rows and what became of it."""
+        out = []
+        for key, (named, rows, fields) in self.unmatched.items():
+            shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+            choice = self.choices.get(key, ADD if self.add_all else "")
+            if choice in self.by_id:
+                fate = f"matched to {self.by_id[choice].org_Name}"
+            elif choice == ADD:
+                fate = "would be added to the directory" if self.dry_run else "added to the directory"
+            else:
+                fate = "left empty"
+            out.append({"code": "unknown-organisation", "severity": "warning", "entity": "organisation",
+                        "field": ",".join(sorted(fields)), "value": named, "row": rows[0], "rows": rows, "path": "",
+                        "column": "", "choice": choice,
+                        "message": f"{named} (row {shown}) is not in the organisation's directory: {fate}.",
+                        "fix": "match it to a directory entry or add it on the check page (phare import "
+                               "--add-organisations adds every such name), or correct the name"})  # fmt: skip
+        return out
+
+
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
-               progress: Progress | None = None, source_name: str = "") -> Report:  # fmt: skip
+               progress: Progress | None = None, source_name: str = "", organisations: dict[str, str] | None = None,
+               add_organisations: bool = False) -> Report:  # fmt: skip
     """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
 
     skip-bad: each batch is one transaction. atomic: the whole run is one transaction, rolled back at the end if
@@ -300,9 +383,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                  .values_list("source_key", "content_hash"))  # fmt: skip
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
     owners = owner_index(organisation)
+    directory = Directory(organisation, actor, organisations, add_organisations, dry_run)
     writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
                           lambda _seq, case: owners.get(owner_key(case.get("cas_CaseOwner"))) or actor,
-                          timezone.localdate())  # fmt: skip
+                          timezone.localdate(), lookup=directory.find)  # fmt: skip
     memo = writer.indexes  # the duplicate check's digests are the new people's index rows: computed once
 
     def index(kind: str, value: str) -> str:
@@ -328,7 +412,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
-            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns), matched)
+            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns), matched, directory)
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
@@ -346,6 +430,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             named = (bundle.get("case") or {}).get("cas_CaseOwner")
             if named not in (None, "") and owner_key(named) not in owners and not bad:
                 unknown.setdefault(str(named), []).append(row)
+            if not bad:
+                directory.note(bundle, row)
             if bad:
                 res.outcome = "rejected"
                 rejected_raw.append((row, key, res.problems))
@@ -353,7 +439,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 res.outcome = "unchanged" if known[key] == h else "updated"
             elif (case := exported_case(organisation, numbers, key, bundle)) is not None:
                 # A row of this organisation's own export: it updates the case it was written from.
-                res.outcome = "updated" if _planned(case, bundle, set(source.columns)) else "unchanged"
+                res.outcome = "updated" if _planned(case, bundle, set(source.columns), directory) else "unchanged"
                 matched[key] = case
             elif probe and any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
                 probes.append((res, probe))
@@ -367,7 +453,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
                 pending.append((res, bundle, h))
-                skipped = [f for f in skipped if f != "cas_CaseOwner"]  # matched to a user above
+                skipped = [f for f in skipped if f != "cas_CaseOwner" and f not in NAMED_ORGANISATIONS]  # matched above
                 if skipped:
                     lookup_fields.update(skipped)
                     lookup_rows += 1
@@ -392,6 +478,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 report.rolled_back = True
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
+    report.file_problems.extend(directory.problems())
     for named, rows in unknown.items():  # one warning per name, not one per row
         report.file_problems.append(unknown_owner(named, rows, actor, source.columns.get("cas_CaseOwner", "")))
     if lookup_rows:
@@ -421,7 +508,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
 
 def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
-                 writer: BundleWriter, covered: set[str], matched: dict[str, Case]) -> list[Case]:  # fmt: skip
+                 writer: BundleWriter, covered: set[str], matched: dict[str, Case],
+                 directory: Directory) -> list[Case]:  # fmt: skip
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
     created: list[Case] = []
@@ -434,11 +522,11 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
                               content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
     for res, bundle, h in batch:
         if res.outcome == "updated" and res.key in matched:  # a row of this organisation's own export
-            _write_update(actor, matched[res.key], bundle, covered)
+            _write_update(actor, matched[res.key], bundle, covered, directory)
         elif res.outcome == "updated":
             rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source,
                                                                  source_key=res.key)  # fmt: skip
-            _write_update(actor, rec.case, bundle, covered)
+            _write_update(actor, rec.case, bundle, covered, directory)
             rec.content_hash = h
             rec.save(update_fields=["content_hash", "updated"])
     # One event for the batch, naming every case it created (the cases were not opened one by one).
