@@ -439,3 +439,24 @@ def test_it_flags_the_same_person_twice_in_a_file_and_across_scripts(org: Any, a
     assert name_tokens("Анна", "Иванова") == ["anna", "ivanova"]
     report = run_import(org, _copy("same_person_twice.csv", tmp_path).rename(tmp_path / "other-source.csv"))
     assert all(r["duplicates"] for r in report["rows"] if r["row"] in (2, 3))  # both scripts match Anna Ivanova
+
+
+@pytest.mark.parametrize("name", ["kobo_labels.csv", "kobo_group_labels.csv"])
+def test_it_reads_a_kobo_export_with_the_xlsforms_labels_as_headers(org: Any, admin: Any, tmp_path: Path,
+                                                                    name: str) -> None:  # fmt: skip
+    """IOM's XLSForm labels prs_Title "Second Name", as it labels prs_Second_Name: a label export has two "Second
+    Name" columns, in the form's order. "Mailing Zip/Postal Code" and "Mailing State/Province" hold a "/" (as group
+    labels do, "Person/Address/..."): the postal code was read as a trafficking event's and the state left out."""
+    report = run_import(org, FILES / name)
+    assert (report["created"], report["rejected"]) == (2, 0)
+    assert not [p for p in report["file_problems"] if p["code"] in ("unmapped-column", "duplicate-column")]
+    stored = by_name(exported(org, tmp_path))
+    amina, chidi = person(stored["Amina"]), person(stored["Chidi"])
+    assert (amina["prs_SecondName"], amina["prs_Title"]) == ("Okafor", "Seamstress")
+    assert (chidi["prs_SecondName"], chidi["prs_Title"]) == ("Eze", "Driver")
+    assert (amina["prs_MailingPostalCode"], amina["prs_MailingState"], amina["prs_MailingStreet"]) == (
+        "100001", "Lagos State", "12 Example Road")  # fmt: skip
+    assert (chidi["prs_MailingPostalCode"], chidi["prs_MailingState"]) == ("GA-123-4567", "Greater Accra")
+    assert all("events" not in b for b in stored.values())  # a postal code is no trafficking event
+    assert stored["Amina"]["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "FalsePromises"]
+    assert stored["Chidi"]["case"]["cas_Status"] == "FollowUp" and stored["Chidi"]["consents"][0]["con_Consent"] is False
