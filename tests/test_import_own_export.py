@@ -163,3 +163,29 @@ def _sheet_part(bundle: dict[str, Any]) -> dict[str, Any]:
     """What a sheet row carries of a bundle: the case, its victim, first consent and referrals."""
     return {k: bundle[k] for k in ("case", "persons", "participants", "referrals") if k in bundle} | {
         "consents": bundle.get("consents", [])[:1]}  # fmt: skip
+
+
+def test_it_refuses_a_row_that_changes_a_closed_case_and_reopens_one_the_row_reopens(org: Any, tmp_path: Path) -> None:
+    """A closed case is read-only: a row changing its victim's context was a traceback; it is now that row's problem,
+    and a row that also gives the case an open status reopens it first."""
+    from phare.cases.models import Case
+
+    _import(FIXTURE, "test-ngo", "--add-organisations")
+    path = _export("csv", "test-ngo", tmp_path / "cases.csv")
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    head = rows[0]
+    closed = next(r for r in rows[2:] if r[head.index("cas_Status")] == "ClosedReferred")
+    closed[head.index("vic_TraffickingStatus")] = "NotAVictimOfTrafficking"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    report = _import(path, "test-ngo", "--mode", "skip-bad")
+    assert (report["updated"], report["rejected"]) == (0, 1)
+    [problem] = [p for r in report["rows"] for p in r["problems"] if p["code"] == "closed-case"]
+    assert problem["row"] == rows.index(closed) + 1 and problem["column"].endswith("(cas_Status)")
+    closed[head.index("cas_Status")] = "Active"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    report = _import(path, "test-ngo")
+    assert (report["updated"], report["rejected"]) == (1, 0)
+    case = Case.objects.get(organisation=org, number=closed[head.index("id")])
+    assert case.cas_Status == "Active" and case.trafficking_status == "NotAVictimOfTrafficking"

@@ -424,6 +424,7 @@ STRINGS = [
     _('The row may be the same person as an earlier row of the file.'),
     _('The case owner named is not a user of the organisation; the case goes to the person importing.'),
     _("The organisation named is not in the organisation's directory: it is matched, added or left empty as the check page says."),
+    _('The row changes a case that is closed and stays closed; reopen it first.'),
     _('Rows above the header row are left out.'),
     _('Two columns hold the same field; one would overwrite the other, so the file is refused.'),
     _("The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting)."),

@@ -34,6 +34,7 @@ from phare.audit import log as audit
 from phare.cases import actions, bulk
 from phare.cases.bundles import LOOKUP_FIELDS, REFERRAL_LOOKUPS, BundleWriter
 from phare.cases.models import (
+    CLOSED_STATUSES,
     Case,
     CaseParticipant,
     Consent,
@@ -132,9 +133,11 @@ def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: D
             out.append((verb, obj, data))
 
     case_data = {k: v for k, v in values(Case, bundle.get("case")).items() if k in actions.CASE_FILE_FIELDS}
+    reopens = case.is_closed and case_data.get("cas_Status") not in (None, "", *CLOSED_STATUSES)
+    if reopens:  # a closed case is read-only: reopened first, closed last
+        update(actions.update_case_fields, case, case_data)
     update(actions.update_person, part.person, values(Person, first(bundle, "persons")))
     update(actions.update_participant, part, values(CaseParticipant, first(bundle, "participants")))
-    update(actions.update_case_fields, case, case_data)
     for direction, names, add in (("Incoming", INCOMING_REFERRAL_FIELDS, actions.receive_referral),
                                   ("Outgoing", OUTGOING_REFERRAL_FIELDS, actions.send_referral)):  # fmt: skip
         if not covered & names:
@@ -158,7 +161,23 @@ def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: D
             update(change, existing, data)
         elif first(bundle, key):
             out.append((add_one, case, {**data, "person": part.person}))
+    if not reopens:
+        update(actions.update_case_fields, case, case_data)
     return out
+
+
+def closed_case(case: Case, planned: list[Planned], row: int) -> dict[str, Any] | None:
+    """The problem of a row that changes a case which is closed and stays closed (only its person and its own fields
+    may change then, as on the case page)."""
+    if not case.is_closed or any(verb is actions.update_case_fields and data.get("cas_Status") not in
+                                 (None, "", *CLOSED_STATUSES) for verb, _, data in planned):  # fmt: skip
+        return None
+    if all(verb in (actions.update_person, actions.update_case_fields) for verb, _, _ in planned):
+        return None
+    return {"code": "closed-case", "severity": "error", "entity": "case", "field": "cas_Status", "row": row,
+            "value": case.cas_Status, "path": "case.cas_Status", "column": "",
+            "message": f"Row {row} changes case {case.number}, which is closed: a closed case is read-only.",
+            "fix": "reopen the case, or give the row an open status, and import the file again"}  # fmt: skip
 
 
 def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory) -> None:
@@ -435,12 +454,20 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             if bad:
                 res.outcome = "rejected"
                 rejected_raw.append((row, key, res.problems))
-            elif key in known:
-                res.outcome = "unchanged" if known[key] == h else "updated"
-            elif (case := exported_case(organisation, numbers, key, bundle)) is not None:
-                # A row of this organisation's own export: it updates the case it was written from.
-                res.outcome = "updated" if _planned(case, bundle, set(source.columns), directory) else "unchanged"
-                matched[key] = case
+            elif key in known or (mine := exported_case(organisation, numbers, key, bundle)) is not None:
+                case: Case | None = None
+                if key not in known and mine is not None:  # a row of this organisation's own export: its case
+                    case = matched[key] = mine
+                elif known[key] != h:
+                    rec = ImportedRecord.objects.filter(organisation=organisation, source=name, source_key=key).first()
+                    case = rec.case if rec is not None else None
+                planned = _planned(case, bundle, set(source.columns), directory) if case is not None else []
+                res.outcome = "updated" if planned or (case is None and known.get(key) != h) else "unchanged"
+                closed = closed_case(case, planned, row) if case is not None and planned else None
+                if closed is not None:
+                    res.outcome = "rejected"
+                    res.problems.append({**closed, "column": source.columns.get("cas_Status", "")})
+                    rejected_raw.append((row, key, res.problems))
             elif probe and any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
                 probes.append((res, probe))
                 if len(probes) == BATCH:
