@@ -85,6 +85,10 @@ def test_it_reimports_its_own_export_onto_the_same_cases(org: Any, tmp_path: Pat
     _import(FIXTURE, "test-ngo", "--add-organisations")
     before = _bundles(_export("json", "test-ngo", tmp_path / "before.json"))
     path = _export(fmt, "test-ngo", tmp_path / f"cases.{fmt}")
+    out = io.StringIO()
+    call_command("htcds", "validate", str(path), "--json", stdout=out)  # the same reader: valid, nothing to warn of
+    checked = json.loads(out.getvalue())
+    assert (checked["valid"], checked["records"], checked["problems"]) == (True, 4, [])
     report = _import(path, "test-ngo")
     assert (report["created"], report["updated"], report["unchanged"], report["rejected"]) == (0, 0, 4, 0)
     assert not [p for p in report["file_problems"] if p["code"] in ("unknown-organisation", "unknown-owner")]

@@ -328,7 +328,8 @@ def validate(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
 @pytest.mark.parametrize("name", ["cp1252_late_accent.csv", "utf16_unicode_text.txt", "year_alone.csv", "phones.csv",
                                   "mailing_by_labels.csv", "duplicate_headers.csv", "title_line.csv",
                                   "nothing_matches.csv", "template_dropdown_countries.csv", "reimport_v1.csv",
-                                  "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv"])  # fmt: skip
+                                  "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv", "kobo_labels.csv",
+                                  "kobo_group_labels.csv", "own_export_cases.csv", "directory_names.csv"])  # fmt: skip
 def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, org: Any, admin: Any,
                                                                    tmp_path: Path) -> None:  # fmt: skip
     """One reader: `phare htcds validate` read files its own way (tracebacks on Windows-1252, semicolons and
