@@ -460,6 +460,7 @@ def test_it_asks_once_per_organisation_the_directory_does_not_hold_and_imports_a
              if f'name="organisation-name" value="{n}"' in page]  # fmt: skip
     assert names == ["Shelter for woman", "Green Valley Farm", "Red Cross branch"]  # once each; "border police" matched
     assert f'<option value="{shelter.pk}" selected>' in page  # the close entry is proposed
+    assert "left empty." not in page  # the check's own wording is for the command line: the page asks instead
     assert "Other&#x27;s partner" not in page
     posted = {"organisation-name": names, "organisation-0": str(shelter.pk), "organisation-1": "add",
               "organisation-2": ""}  # fmt: skip
