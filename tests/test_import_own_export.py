@@ -193,3 +193,27 @@ def test_it_refuses_a_row_that_changes_a_closed_case_and_reopens_one_the_row_reo
     assert (report["updated"], report["rejected"]) == (1, 0)
     case = Case.objects.get(organisation=org, number=closed[head.index("id")])
     assert case.cas_Status == "Active" and case.trafficking_status == "NotAVictimOfTrafficking"
+
+
+def test_it_sets_aside_a_row_whose_change_a_case_verb_refuses_never_a_traceback(
+        org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from phare.cases import actions
+
+    _import(FIXTURE, "test-ngo", "--add-organisations")
+    path = _export("csv", "test-ngo", tmp_path / "cases.csv")
+    path.write_text(path.read_text("utf-8").replace("Lenroul", "Lenroul-Adeyemi").replace("Kaiposho", "Kaipo"), "utf-8")
+    real = actions.update_person
+
+    def refusing(actor: Any, person: Any, data: dict[str, Any], request: Any = None) -> list[str]:
+        if data.get("prs_SecondName") == "Kaipo":
+            raise actions.Invalid({"prs_SecondName": ["refused by a rule"]})
+        return real(actor, person, data, request)
+
+    monkeypatch.setattr(actions, "update_person", refusing)
+    report = _import(path, "test-ngo", "--mode", "skip-bad")
+    assert (report["updated"], report["rejected"], report["unchanged"]) == (1, 1, 2)
+    [problem] = [p for r in report["rows"] for p in r["problems"] if p["code"] == "invalid-update"]
+    assert "refused by a rule" in problem["message"]
+    names = {b["persons"][0]["prs_SecondName"] for b in _bundles(_export("json", "test-ngo", tmp_path / "after.json"))}
+    assert {"Lenroul-Adeyemi", "Kaiposho"} <= names and "Kaipo" not in names
+    assert (tmp_path / "cases.csv.errors.csv").read_text("utf-8").count("Kaipo") == 1

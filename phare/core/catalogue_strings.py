@@ -425,6 +425,7 @@ STRINGS = [
     _('The case owner named is not a user of the organisation; the case goes to the person importing.'),
     _("The organisation named is not in the organisation's directory: it is matched, added or left empty as the check page says."),
     _('The row changes a case that is closed and stays closed; reopen it first.'),
+    _('A case action refused the change the row makes; the row is not imported.'),
     _('Rows above the header row are left out.'),
     _('Two columns hold the same field; one would overwrite the other, so the file is refused.'),
     _("The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting)."),

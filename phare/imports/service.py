@@ -431,7 +431,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
-            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns), matched, directory)
+            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns), matched, directory,
+                                   rejected_raw)  # fmt: skip
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
@@ -535,8 +536,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
 
 def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
-                 writer: BundleWriter, covered: set[str], matched: dict[str, Case],
-                 directory: Directory) -> list[Case]:  # fmt: skip
+                 writer: BundleWriter, covered: set[str], matched: dict[str, Case], directory: Directory,
+                 rejected: list[tuple[int, str, list[dict[str, Any]]]]) -> list[Case]:  # fmt: skip
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
     created: list[Case] = []
@@ -548,12 +549,21 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
         bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source, source_key=res.key, case=case,
                               content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
     for res, bundle, h in batch:
-        if res.outcome == "updated" and res.key in matched:  # a row of this organisation's own export
-            _write_update(actor, matched[res.key], bundle, covered, directory)
-        elif res.outcome == "updated":
-            rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source,
-                                                                 source_key=res.key)  # fmt: skip
-            _write_update(actor, rec.case, bundle, covered, directory)
+        if res.outcome != "updated":
+            continue
+        rec = None if res.key in matched else ImportedRecord.objects.select_for_update().get(
+            organisation=organisation, source=source, source_key=res.key)  # fmt: skip
+        try:
+            with transaction.atomic():  # a change a case verb refuses undoes that row only
+                _write_update(actor, matched[res.key] if rec is None else rec.case, bundle, covered, directory)
+        except actions.Invalid as exc:
+            res.outcome = "rejected"
+            res.problems.append({"code": "invalid-update", "severity": "error", "entity": "case", "field": None,
+                                 "value": None, "row": res.row, "path": "", "column": "",
+                                 "message": f"Row {res.row} cannot update its case: {exc}", "fix": None})  # fmt: skip
+            rejected.append((res.row, res.key, res.problems))
+            continue
+        if rec is not None:
             rec.content_hash = h
             rec.save(update_fields=["content_hash", "updated"])
     # One event for the batch, naming every case it created (the cases were not opened one by one).
