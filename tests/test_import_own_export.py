@@ -217,3 +217,27 @@ def test_it_sets_aside_a_row_whose_change_a_case_verb_refuses_never_a_traceback(
     names = {b["persons"][0]["prs_SecondName"] for b in _bundles(_export("json", "test-ngo", tmp_path / "after.json"))}
     assert {"Lenroul-Adeyemi", "Kaiposho"} <= names and "Kaipo" not in names
     assert (tmp_path / "cases.csv.errors.csv").read_text("utf-8").count("Kaipo") == 1
+
+
+def test_it_stores_a_changed_and_an_emptied_value_of_a_json_export_in_every_record(org: Any, tmp_path: Path) -> None:
+    """A bundle leaves an empty field out: re-imported, a record it holds without a field empties that field."""
+    _import(FIXTURE, "test-ngo", "--add-organisations")
+    path = _export("json", "test-ngo", tmp_path / "cases.json")
+    data = json.loads(path.read_text("utf-8"))
+    amina = next(b for b in data["bundles"] if b["persons"][0]["prs_FirstName"] == "Urdimo")
+    del amina["persons"][0]["prs_MobilePhone"]  # emptied
+    incoming = next(r for r in amina["referrals"] if r["direction"] == "Incoming")
+    incoming["cas_IncomingReferralDetails"] = "Came with a social worker and a cousin"  # changed
+    del amina["participants"][0]["vic_LocationOfExploitation"]  # emptied lookup
+    amina["consents"][0]["con_Consent"] = False
+    amina["case"]["cas_Status"] = "Active"  # reopened, so its records may change
+    path.write_text(json.dumps(data), "utf-8")
+    report = _import(path, "test-ngo")
+    assert (report["created"], report["updated"], report["unchanged"], report["rejected"]) == (0, 1, 3, 0)
+    after = json.loads(_export("json", "test-ngo", tmp_path / "after.json").read_text("utf-8"))["bundles"]
+    stored = next(b for b in after if b["persons"][0]["prs_FirstName"] == "Urdimo")
+    assert "prs_MobilePhone" not in stored["persons"][0]
+    assert "vic_LocationOfExploitation" not in stored["participants"][0]
+    assert next(r for r in stored["referrals"] if r["direction"] == "Incoming")["cas_IncomingReferralDetails"] == (
+        "Came with a social worker and a cousin")  # fmt: skip
+    assert stored["consents"][0]["con_Consent"] is False and stored["case"]["cas_Status"] == "Active"

@@ -166,6 +166,24 @@ def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: D
     return out
 
 
+_BUNDLE_MODELS = (("persons", Person), ("participants", CaseParticipant), ("consents", Consent),
+                  ("events", TraffickingEvent), ("support_plans", SupportPlan))  # fmt: skip
+
+
+def covered_by(source: Source, bundle: dict[str, Any]) -> set[str]:
+    """The fields a row speaks for, so that what it leaves empty is emptied: a sheet's columns; for an HTCDS JSON
+    bundle, every field of each record it holds (a bundle leaves an empty field out), the case's own always."""
+    if source.kind != "htcds-json":
+        return set(source.columns)
+    out = set(actions.CASE_FILE_FIELDS)
+    for key, model in _BUNDLE_MODELS:
+        if bundle.get(key):
+            out.update(fields_of(model), NAMED_ORGANISATIONS if model is CaseParticipant else ())
+    for r in bundle.get("referrals") or ():
+        out.update(INCOMING_REFERRAL_FIELDS if r.get("direction") == "Incoming" else OUTGOING_REFERRAL_FIELDS)
+    return out
+
+
 def closed_case(case: Case, planned: list[Planned], row: int) -> dict[str, Any] | None:
     """The problem of a row that changes a case which is closed and stays closed (only its person and its own fields
     may change then, as on the case page)."""
@@ -431,7 +449,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
-            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns), matched, directory,
+            created = _write_batch(pending, organisation, actor, name, writer, lambda b: covered_by(source, b), matched,
+                                   directory,
                                    rejected_raw)  # fmt: skip
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
@@ -462,7 +481,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 elif known[key] != h:
                     rec = ImportedRecord.objects.filter(organisation=organisation, source=name, source_key=key).first()
                     case = rec.case if rec is not None else None
-                planned = _planned(case, bundle, set(source.columns), directory) if case is not None else []
+                planned = _planned(case, bundle, covered_by(source, bundle), directory) if case is not None else []
                 res.outcome = "updated" if planned or (case is None and known.get(key) != h) else "unchanged"
                 closed = closed_case(case, planned, row) if case is not None and planned else None
                 if closed is not None:
@@ -536,7 +555,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
 
 def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
-                 writer: BundleWriter, covered: set[str], matched: dict[str, Case], directory: Directory,
+                 writer: BundleWriter, covered: Callable[[dict[str, Any]], set[str]], matched: dict[str, Case],
+                 directory: Directory,
                  rejected: list[tuple[int, str, list[dict[str, Any]]]]) -> list[Case]:  # fmt: skip
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
@@ -555,7 +575,7 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
             organisation=organisation, source=source, source_key=res.key)  # fmt: skip
         try:
             with transaction.atomic():  # a change a case verb refuses undoes that row only
-                _write_update(actor, matched[res.key] if rec is None else rec.case, bundle, covered, directory)
+                _write_update(actor, matched[res.key] if rec is None else rec.case, bundle, covered(bundle), directory)
         except actions.Invalid as exc:
             res.outcome = "rejected"
             res.problems.append({"code": "invalid-update", "severity": "error", "entity": "case", "field": None,
