@@ -241,3 +241,26 @@ def test_it_stores_a_changed_and_an_emptied_value_of_a_json_export_in_every_reco
     assert next(r for r in stored["referrals"] if r["direction"] == "Incoming")["cas_IncomingReferralDetails"] == (
         "Came with a social worker and a cousin")  # fmt: skip
     assert stored["consents"][0]["con_Consent"] is False and stored["case"]["cas_Status"] == "Active"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_it_hands_a_case_over_to_the_owner_an_edited_export_names(org: Any, tmp_path: Path, fmt: str) -> None:
+    from phare.cases.models import Case, CaseEvent
+
+    _import(FIXTURE, "test-ngo", "--add-organisations")
+    path = _export(fmt, "test-ngo", tmp_path / f"cases.{fmt}")
+    if fmt == "csv":
+        rows = list(csv.reader(path.open(encoding="utf-8")))
+        row = next(r for r in rows[2:] if r[rows[0].index("prs_FirstName")] == "Fobiamoum")
+        row[rows[0].index("cas_CaseOwner")] = "case1"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    else:
+        data = json.loads(path.read_text("utf-8"))
+        next(b for b in data["bundles"] if b["persons"][0]["prs_FirstName"] == "Fobiamoum")["case"]["cas_CaseOwner"] = "case1"
+        path.write_text(json.dumps(data), "utf-8")
+    report = _import(path, "test-ngo")
+    assert (report["updated"], report["unchanged"]) == (1, 3)
+    case = Case.objects.get(organisation=org, primary_person__isnull=False, seq=4)
+    assert case.cas_CaseOwner is not None and case.cas_CaseOwner.username == "case1"
+    assert CaseEvent.objects.filter(case=case, kind="reassigned").count() == 1

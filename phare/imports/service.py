@@ -110,7 +110,12 @@ def _stored(obj: Any, name: str) -> Any:
 Planned = tuple[Callable[..., Any], Any, dict[str, Any]]  # (verb, the record or case it acts on, its values)
 
 
-def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory) -> list[Planned]:
+def _reassign(actor: Any, case: Case, data: dict[str, Any]) -> None:
+    actions.reassign_case(actor, case, data["cas_CaseOwner"], note="imported file")
+
+
+def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory,
+             owners: dict[str, Any] | None = None) -> list[Planned]:  # fmt: skip
     """What a re-imported row writes, record by record: the person, the victim's context, the case's own fields, the
     referrals, the first consent, event and plan. A field the file has a column for and leaves empty is emptied (the
     cell was cleared); fields it has no column for are left as they are. Only verbs that change something are
@@ -163,6 +168,9 @@ def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: D
             out.append((add_one, case, {**data, "person": part.person}))
     if not reopens:
         update(actions.update_case_fields, case, case_data)
+    owner = (owners or {}).get(owner_key((bundle.get("case") or {}).get("cas_CaseOwner")))
+    if "cas_CaseOwner" in covered and owner is not None and owner.pk != case.cas_CaseOwner_id:
+        out.append((_reassign, case, {"cas_CaseOwner": owner}))  # a name no user has is the unknown-owner warning
     return out
 
 
@@ -175,7 +183,7 @@ def covered_by(source: Source, bundle: dict[str, Any]) -> set[str]:
     bundle, every field of each record it holds (a bundle leaves an empty field out), the case's own always."""
     if source.kind != "htcds-json":
         return set(source.columns)
-    out = set(actions.CASE_FILE_FIELDS)
+    out = {*actions.CASE_FILE_FIELDS, "cas_CaseOwner"}
     for key, model in _BUNDLE_MODELS:
         if bundle.get(key):
             out.update(fields_of(model), NAMED_ORGANISATIONS if model is CaseParticipant else ())
@@ -198,9 +206,10 @@ def closed_case(case: Case, planned: list[Planned], row: int) -> dict[str, Any] 
             "fix": "reopen the case, or give the row an open status, and import the file again"}  # fmt: skip
 
 
-def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory) -> None:
+def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory,
+                  owners: dict[str, Any]) -> None:  # fmt: skip
     """A re-imported row that changed, written through the case actions (one audit event each)."""
-    for verb, target, data in _planned(case, bundle, covered, directory):
+    for verb, target, data in _planned(case, bundle, covered, directory, owners):
         verb(actor, target, data)
 
 
@@ -450,8 +459,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             return
         with transaction.atomic(), keys.bulk_scope():
             created = _write_batch(pending, organisation, actor, name, writer, lambda b: covered_by(source, b), matched,
-                                   directory,
-                                   rejected_raw)  # fmt: skip
+                                   directory, owners, rejected_raw)  # fmt: skip
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
@@ -481,7 +489,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 elif known[key] != h:
                     rec = ImportedRecord.objects.filter(organisation=organisation, source=name, source_key=key).first()
                     case = rec.case if rec is not None else None
-                planned = _planned(case, bundle, covered_by(source, bundle), directory) if case is not None else []
+                planned = _planned(case, bundle, covered_by(source, bundle), directory, owners) if case else []
                 res.outcome = "updated" if planned or (case is None and known.get(key) != h) else "unchanged"
                 closed = closed_case(case, planned, row) if case is not None and planned else None
                 if closed is not None:
@@ -556,7 +564,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
 def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
                  writer: BundleWriter, covered: Callable[[dict[str, Any]], set[str]], matched: dict[str, Case],
-                 directory: Directory,
+                 directory: Directory, owners: dict[str, Any],
                  rejected: list[tuple[int, str, list[dict[str, Any]]]]) -> list[Case]:  # fmt: skip
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
@@ -575,7 +583,8 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
             organisation=organisation, source=source, source_key=res.key)  # fmt: skip
         try:
             with transaction.atomic():  # a change a case verb refuses undoes that row only
-                _write_update(actor, matched[res.key] if rec is None else rec.case, bundle, covered(bundle), directory)
+                _write_update(actor, matched[res.key] if rec is None else rec.case, bundle, covered(bundle), directory,
+                              owners)  # fmt: skip
         except actions.Invalid as exc:
             res.outcome = "rejected"
             res.problems.append({"code": "invalid-update", "severity": "error", "entity": "case", "field": None,
