@@ -339,8 +339,9 @@ def unknown_owner(named: str, rows: list[int], actor: Any, column: str) -> dict[
     shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
     return {"code": "unknown-owner", "severity": "warning", "entity": "case", "field": "cas_CaseOwner", "value": named,
             "row": None, "path": "case.cas_CaseOwner", "column": column,
-            "message": f"{named} (row {shown}) is not a user of this organisation by username or full name; those "
-                       f"cases go to {actor.username}, who imports them.",
+            "message": f"{named} (row {shown}) is not a user of this organisation by username or full name; the new "
+                       f"cases among them go to {actor.username}, who imports them, and the cases they update keep "
+                       "their owner.",
             "fix": "create the user, or write their username, and import the file again"}  # fmt: skip
 
 
