@@ -267,6 +267,10 @@ def test_it_warns_once_per_organisation_name_the_directory_does_not_hold(org: An
     assert len(warnings) == 1 and warnings[0]["field"] == "vic_LocationOfExploitation"
     assert warnings[0]["value"] == "farm LTD" and warnings[0]["rows"] == [1, 2, 3] and "left empty" in warnings[0]["message"]
     assert not any(p["code"] in ("unknown-organisation", "lookup-not-imported") for r in report["rows"] for p in r["problems"])
+    text = io.StringIO()
+    call_command("import", str(path), "--org", "test-ngo", "--dry-run", stdout=text)
+    said = [line for line in text.getvalue().splitlines() if "unknown-organisation" in line]
+    assert len(said) == 1 and "farm LTD (row 1, 2, 3)" in said[0] and "--add-organisations" in said[0]
     ExternalOrganisation.objects.create(organisation=org, org_Name="Farm Ltd")
     report = _run(path)
     assert report["created"] == 3 and not [p for p in report["file_problems"] if p["code"] == "unknown-organisation"]

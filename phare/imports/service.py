@@ -394,8 +394,8 @@ class Directory:
             return entry
         return None
 
-    def problems(self) -> list[dict[str, Any]]:
-        """One warning per name the directory did not hold, naming the rows and what became of it."""
+    def problems(self, columns: dict[str, str]) -> list[dict[str, Any]]:
+        """One warning per name the directory did not hold, naming the rows, the columns and what became of it."""
         out = []
         for key, (named, rows, fields) in self.unmatched.items():
             shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
@@ -408,7 +408,8 @@ class Directory:
                 fate = "left empty"
             out.append({"code": "unknown-organisation", "severity": "warning", "entity": "organisation",
                         "field": ",".join(sorted(fields)), "value": named, "row": rows[0], "rows": rows, "path": "",
-                        "column": "", "choice": choice,
+                        "column": ", ".join(sorted(filter(None, (columns.get(f, "") for f in fields)))),
+                        "choice": choice,
                         "message": f"{named} (row {shown}) is not in the organisation's directory: {fate}.",
                         "fix": "match it to a directory entry or add it on the check page (phare import "
                                "--add-organisations adds every such name), or correct the name"})  # fmt: skip
@@ -534,7 +535,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 report.rolled_back = True
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
-    report.file_problems.extend(directory.problems())
+    report.file_problems.extend(directory.problems(source.columns))
     for named, rows in unknown.items():  # one warning per name, not one per row
         report.file_problems.append(unknown_owner(named, rows, actor, source.columns.get("cas_CaseOwner", "")))
     if lookup_rows:

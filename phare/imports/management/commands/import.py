@@ -67,7 +67,8 @@ class Command(BaseCommand):
                 sys.exit(1)
             return
         for p in data["file_problems"]:
-            self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}")
+            self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}"
+                              + (f" — fix: {p['fix']}" if p.get("fix") else ""))  # fmt: skip
         # A possible duplicate is named by the cases of the people it may be, which the pages link to.
         rows = data.get("rows", [])
         compared = compared_cases(CaseParticipant.objects.filter(organisation=org), [r["duplicates"] for r in rows])
