@@ -24,19 +24,36 @@ from phare.crypto import keys
 
 
 @cache
-def _fields(model: type[models.Model]) -> list[tuple[str, str, bool]]:
-    """The model's HTCDS fields: name, attribute, and whether it is a relation (exported as its id)."""
+def _fields(model: type[models.Model]) -> list[tuple[str, str, Any]]:
+    """The model's HTCDS fields: name, attribute, and the model a relation points to (None for a value)."""
     cat = load()
-    return [(f.name, f.attname, f.is_relation) for f in model._meta.concrete_fields if f.name in cat]
+    return [(f.name, f.attname, f.related_model if f.is_relation else None) for f in model._meta.concrete_fields
+            if f.name in cat]  # fmt: skip
 
 
-def _record(obj: models.Model) -> dict[str, Any]:
+class _Names(dict[tuple[Any, Any], str]):
+    """A lookup's name for its id, fetched on first sight: an export names the case owner by username and an
+    organisation by its name, never by an internal id another organisation's import could not read."""
+
+    def __missing__(self, key: tuple[Any, Any]) -> str:
+        model, pk = key
+        obj = model.objects.filter(pk=pk).first()
+        name = self[key] = str(getattr(obj, "username", None) or getattr(obj, "org_Name", None)
+                               or getattr(obj, "name", None) or "") if obj is not None else ""  # fmt: skip
+        return name
+
+
+def _record(obj: models.Model, names: _Names) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, attname, relation in _fields(type(obj)):
+    for name, attname, related in _fields(type(obj)):
         value = getattr(obj, attname)
         if value in (None, "", []):
             continue
-        out[name] = value.isoformat() if isinstance(value, date) else str(value) if relation else value
+        if related is not None:
+            value = names[(related, value)]
+            if not value:
+                continue
+        out[name] = value.isoformat() if isinstance(value, date) else value
     return out
 
 
@@ -46,19 +63,20 @@ _LISTS = (("referrals", Referral), ("consents", Consent), ("events", Trafficking
           ("comments", CaseComment), ("assessments", Assessment))  # fmt: skip
 
 
-def _bundle(case: Case, participants: list[CaseParticipant], lists: dict[str, list[models.Model]]) -> dict[str, Any]:
+def _bundle(case: Case, participants: list[CaseParticipant], lists: dict[str, list[models.Model]],
+            names: _Names) -> dict[str, Any]:  # fmt: skip
     persons: dict[int, dict[str, Any]] = {}
     parts = []
     for p in participants:
-        persons.setdefault(p.person_id, {"id": str(p.person.uid), **_record(p.person)})
-        parts.append({"person": str(p.person.uid), "role": p.role, **_record(p)})
+        persons.setdefault(p.person_id, {"id": str(p.person.uid), **_record(p.person, names)})
+        parts.append({"person": str(p.person.uid), "role": p.role, **_record(p, names)})
     uids = {p.person_id: str(p.person.uid) for p in participants}
-    bundle: dict[str, Any] = {"htcds_version": "2.0", "case": {"id": case.number, **_record(case)},
+    bundle: dict[str, Any] = {"htcds_version": "2.0", "case": {"id": case.number, **_record(case, names)},
                               "persons": list(persons.values()), "participants": parts}  # fmt: skip
     for key, rows in lists.items():
         out = []
         for row in rows:
-            rec = _record(row)
+            rec = _record(row, names)
             if key == "referrals":
                 rec = {"direction": row.direction, **rec}  # type: ignore[attr-defined]
             if key == "assessments":
@@ -76,6 +94,7 @@ def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
     """The cases of `cases` as bundles, in case order; read CHUNK cases at a time (one query per table and chunk,
     not per case). `cases` decides what leaves: callers scope it through phare.access (`visible_cases`)."""
     ids = list(cases.order_by("id").values_list("id", flat=True))
+    names = _Names()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         chosen = Case.objects.filter(id__in=chunk).order_by("id")
@@ -88,4 +107,4 @@ def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
             for row in model.objects.filter(case_id__in=chunk).order_by("id"):
                 lists.setdefault(row.case_id, {}).setdefault(key, []).append(row)
         for case in chosen:
-            yield _bundle(case, participants.get(case.pk, []), lists.get(case.pk, {}))
+            yield _bundle(case, participants.get(case.pk, []), lists.get(case.pk, {}), names)
