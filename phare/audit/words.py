@@ -248,6 +248,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "persons": _("People"),
     "person": _("Person"),
     "persons_shredded": _("People erased"),
+    "documents_deleted": _("Documents deleted"),
     "hold": _("Legal hold"),
     "years": _("Years"),
     "withheld": _("Withheld"),
