@@ -320,3 +320,11 @@ BUNDLE_LISTS = {
     "consents": "consent",
     "assessments": "assessment",
 }
+
+# Phare's own records that travel in a case bundle under an extension key (HTCDS 2.0 has no such entity): the
+# case's tasks. Each task: its fields and whether each is a date (YYYY-MM-DD) or text, and the required ones.
+TASKS_KEY = "x_phare_tasks"
+TASK_FIELDS = {"id": "text", "title": "text", "notes": "text", "assignee": "text", "due": "date", "done": "date"}
+TASK_REQUIRED = ("title", "due")
+TASK_TITLE_MAX = 200  # phare.work.actions.tasks.TITLE_MAX
+
