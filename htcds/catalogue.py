@@ -275,6 +275,8 @@ def _phare_fields() -> list[Field]:
             Choice("Guardian", "Through a parent or guardian"),
         )),
         ext("con_WithdrawnDate", "consent", "Consent", "Date consent was withdrawn", Kind.DATE),
+        ext("con_ExpiryDate", "consent", "Consent", "Date consent expires", Kind.DATE,
+            description="The last day a time-limited consent holds, unless it is given again."),
         ext("asm_Level", "assessment", "Assessment and Planning", "Assessment level", Kind.CHOICE,
             choices=tuple(Choice(v, v) for v in ASSESSMENT_LEVELS)),
         ext("asm_Date", "assessment", "Assessment and Planning", "Assessment date", Kind.DATE),

@@ -547,7 +547,7 @@ def _check_answers(a: dict[str, Any], path: str, col: _Collector, comp: _Compile
 # Dates of one record that must come in order: (earlier, later).
 _DATE_ORDER = {
     "case": (("cas_OpenedDate", "cas_ClosedDate"),),
-    "consent": (("con_Date", "con_WithdrawnDate"),),
+    "consent": (("con_Date", "con_WithdrawnDate"), ("con_Date", "con_ExpiryDate")),
     "support_plan": (("spl_StartDate", "spl_ActualEndDate"), ("spl_StartDate", "spl_PlannedEndDate")),
 }
 
@@ -756,6 +756,9 @@ def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
             elif kind == _K_CONSENT:
                 given, withdrawn = rec.get("con_Date"), rec.get("con_WithdrawnDate")
                 if given.__class__ is str and withdrawn.__class__ is str and withdrawn < given:
+                    return False
+                expires = rec.get("con_ExpiryDate")
+                if given.__class__ is str and expires.__class__ is str and expires < given:
                     return False
             elif kind == _K_REFERRAL:
                 direction = rec.get("direction")

@@ -137,6 +137,7 @@ ACTIONS: dict[str, Promise] = {
     "notification.read": _("read a notification"),
     "notify.digest": _("sent the daily digests"),
     "notify.overdue": _("sent reminders of overdue tasks"),
+    "notify.consent_expiring": _("reminded case owners of consents about to expire"),
     "person.merged": _("merged two records of the same person"),
     "referral.consent.record": _("recorded consent to a referral in %(record)s"),
     "referral.directory.update": _("updated the referral directory"),

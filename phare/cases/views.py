@@ -40,6 +40,7 @@ from phare.cases.access import (
     visible_cases,
     visible_persons,
 )
+from phare.cases.consents import holds
 from phare.cases.filters import filter_cases, filter_form, ordering, withheld_matches
 from phare.cases.models import (
     AccessRequest,
@@ -227,7 +228,7 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "timeline": timeline,
         "events": [{"e": e, "fields": _record_fields(e, cf.EventForm.field_names, names)} for e in events],
         "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names, names)} for s in plans],
-        "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_WithdrawnDate"), names)} for c in consents],
+        "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
         "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"), names)} for a in assessments],
         "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
         "status_label": CaseStatus(case.cas_Status).label,
@@ -333,9 +334,11 @@ def _header(case: Case, participants: list[CaseParticipant], consents: list[Cons
             out["age"] = _("%(n)s when trafficked") % {"n": main.vic_AgeWhenTrafficked}
         out["sex"] = cf.display_value("prs_Gender", person.prs_Gender)
         out["nationality"] = cf.display_value("prs_Citizenship", person.prs_Citizenship)
-    live = [c for c in consents if not c.con_WithdrawnDate]
-    if any(c.con_Consent for c in live):
+    today = timezone.localdate()
+    if any(holds(c, today) for c in consents):
         out["consent"], out["consent_class"] = _("Consent given"), "ok"
+    elif any(c.con_Consent and not c.con_WithdrawnDate for c in consents):
+        out["consent"], out["consent_class"] = _("Consent expired"), "warn"
     elif consents:
         out["consent"], out["consent_class"] = _("Consent withdrawn or refused"), "warn"
     else:

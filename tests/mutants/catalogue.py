@@ -787,6 +787,12 @@ CATALOGUE: list[Mutant] = [
      "replace": "        documents = 0\n        for model, fields in CASE_FREE_TEXT:",
      "tests": ["tests/test_documents.py::test_it_removes_the_documents_and_their_files_when_retention_purges_a_case"],
      "why": "an anonymised case keeps no document, whatever key seals it"},
+    {"id": "consent-expiry-ignored", "file": "phare/cases/consents.py",
+     "find": "    return consents.filter(Q(con_ExpiryDate__isnull=True) | Q(con_ExpiryDate__gte=today), con_Consent=True,",
+     "replace": "    return consents.filter(Q(), con_Consent=True,",
+     "tests": ["tests/test_consent_expiry.py::test_it_refers_only_on_a_referral_consent_that_has_not_expired",
+               "tests/test_consent_expiry.py::test_it_releases_for_research_only_on_a_research_consent_that_has_not_expired"],
+     "why": "a consent past its expiry date is no consent: no referral, no research release rests on it"},
     # --- helplines -----------------------------------------------------------------------------------------
     {"id": "helplines-contacts-no-tenant", "file": "phare/helplines/access.py",
      "find": "    qs = access.scoped(user, Contact)\n",

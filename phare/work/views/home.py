@@ -22,8 +22,9 @@ from phare.accounts.permissions import MANAGE_CASES, READ_AUDIT, REVIEW_BREAK_GL
 from phare.audit.log import record
 from phare.audit.models import AuditEvent
 from phare.cases.access import sees_names, visible_cases
+from phare.cases.consents import expiring
 from phare.cases.forms import person_display
-from phare.cases.models import Case, CaseStatus, Direction, Referral, SupportPlan
+from phare.cases.models import Case, CaseStatus, Consent, Direction, Referral, SupportPlan
 from phare.work.access import visible_approvals, visible_handovers, visible_tasks
 from phare.work.models import ApprovalRequest, Handover, ServiceRequest
 
@@ -54,8 +55,10 @@ def _due_list(user: Any, mine: Any, today: date) -> tuple[list[Due], int, int]:
     follow = mine.filter(follow_up_date__isnull=False, follow_up_date__lte=horizon)
     plans = (access.scoped(user, SupportPlan).filter(case__in=mine.values("id"), spl_ActualEndDate__isnull=True,
                                                      spl_PlannedEndDate__lte=today + timedelta(days=PLANS_SOON)))  # fmt: skip
+    consents = expiring(access.scoped(user, Consent).filter(case__in=mine.values("id")), today + timedelta(days=PLANS_SOON))
     counts = {"due": 0, "overdue": 0}
-    for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate")):
+    for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate"),
+                      (consents, "con_ExpiryDate")):  # fmt: skip
         got = qs.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
         counts["due"] += got["n"]
         counts["overdue"] += got["late"]
@@ -70,6 +73,10 @@ def _due_list(user: Any, mine: Any, today: date) -> tuple[list[Due], int, int]:
         assert p.spl_PlannedEndDate is not None
         rows.append(Due(p.spl_PlannedEndDate, _("Support plan ends"), p.case,
                         reverse("cases:case", args=[p.case.number]) + "#plans", p.spl_PlannedEndDate < today))
+    for c in consents.select_related("case").order_by("con_ExpiryDate", "id")[:SHOWN]:
+        assert c.con_ExpiryDate is not None
+        rows.append(Due(c.con_ExpiryDate, _("Consent expires") if c.con_ExpiryDate >= today else _("Consent expired"),
+                        c.case, reverse("cases:case", args=[c.case.number]) + "#consents", c.con_ExpiryDate < today))  # fmt: skip
     rows.sort(key=lambda d: (d.when, d.case.number))
     return rows[:SHOWN], counts["due"], counts["overdue"]
 
