@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
 
@@ -39,6 +39,8 @@ def too_large(request: HttpRequest) -> HttpResponse:
     from phare.cases.forms import LONG_TEXT_MAX
 
     mb = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024):.1f}"
+    if request.path.startswith("/api/"):  # a program reads the answer: JSON, like every other API error
+        return JsonResponse({"detail": f"The request body is over {mb} MB; nothing was saved."}, status=413)
     return _page(request, 413, _("This form is larger than Phare accepts"),
                  _("The text sent is over %(mb)s MB, so nothing of it was saved. Go back with your browser's back "
                    "button: what you typed is usually still in the form. Copy the longest text somewhere safe, then "
