@@ -57,26 +57,29 @@ def _due_list(user: Any, mine: Any, today: date) -> tuple[list[Due], int, int]:
                                                      spl_PlannedEndDate__lte=today + timedelta(days=PLANS_SOON)))  # fmt: skip
     consents = expiring(access.scoped(user, Consent).filter(case__in=mine.values("id")), today + timedelta(days=PLANS_SOON))
     counts = {"due": 0, "overdue": 0}
+    found: dict[str, int] = {}
     for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate"),
                       (consents, "con_ExpiryDate")):  # fmt: skip
         got = qs.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
         counts["due"] += got["n"]
         counts["overdue"] += got["late"]
+        found[field] = got["n"]
     rows: list[Due] = []
-    for t in tasks.select_related("case").order_by("due", "id")[:SHOWN]:
+    # Each list is read only when its count says it has rows: a page of queries saved on a quiet day.
+    for t in tasks.select_related("case").order_by("due", "id")[:SHOWN] if found["due"] else ():
         rows.append(Due(t.due, t.title, t.case, reverse("work:tasks") + f"#t-{t.uid}", t.due < today))
-    for c in follow.order_by("follow_up_date", "id")[:SHOWN]:
+    for c in follow.order_by("follow_up_date", "id")[:SHOWN] if found["follow_up_date"] else ():
         assert c.follow_up_date is not None
         rows.append(Due(c.follow_up_date, _("Follow-up"), c, reverse("cases:case", args=[c.number]),
                         c.follow_up_date < today))
-    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:SHOWN]:
+    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:SHOWN] if found["spl_PlannedEndDate"] else ():
         assert p.spl_PlannedEndDate is not None
         rows.append(Due(p.spl_PlannedEndDate, _("Support plan ends"), p.case,
                         reverse("cases:case", args=[p.case.number]) + "#plans", p.spl_PlannedEndDate < today))
-    for c in consents.select_related("case").order_by("con_ExpiryDate", "id")[:SHOWN]:
-        assert c.con_ExpiryDate is not None
-        rows.append(Due(c.con_ExpiryDate, _("Consent expires") if c.con_ExpiryDate >= today else _("Consent expired"),
-                        c.case, reverse("cases:case", args=[c.case.number]) + "#consents", c.con_ExpiryDate < today))  # fmt: skip
+    for k in consents.select_related("case").order_by("con_ExpiryDate", "id")[:SHOWN] if found["con_ExpiryDate"] else ():
+        assert k.con_ExpiryDate is not None
+        rows.append(Due(k.con_ExpiryDate, _("Consent expires") if k.con_ExpiryDate >= today else _("Consent expired"),
+                        k.case, reverse("cases:case", args=[k.case.number]) + "#consents", k.con_ExpiryDate < today))  # fmt: skip
     rows.sort(key=lambda d: (d.when, d.case.number))
     return rows[:SHOWN], counts["due"], counts["overdue"]
 
