@@ -256,10 +256,9 @@ def export_person(actor: Any, person: Person, request: Any = None) -> dict[str, 
 
 
 def _document_entry(doc: Document) -> dict[str, Any]:
-    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in (doc.filename or "document"))[:120]
     return {"uid": str(doc.uid), "case": doc.case.number, "kind": doc.kind, "title": doc.title or "",
             "filename": doc.filename or "", "type": doc.content_type, "size": doc.size,
-            "uploaded": doc.uploaded_at.isoformat(), "file": f"documents/{doc.uid}-{name}"}  # fmt: skip
+            "uploaded": doc.uploaded_at.isoformat()}  # fmt: skip
 
 
 def write_person_archive(actor: Any, person: Person, out: IO[bytes], request: Any = None) -> dict[str, Any]:
@@ -268,6 +267,8 @@ def write_person_archive(actor: Any, person: Person, out: IO[bytes], request: An
     data = export_person(actor, person, request)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for entry in data["documents"]:
+            name = "".join(c if c.isalnum() or c in "._-" else "_" for c in entry["filename"] or "document")[:120]
+            entry["file"] = f"documents/{entry['uid']}-{name}"  # its place in the archive
             doc = Document.objects.select_related("case", "organisation").get(uid=entry["uid"])
             try:
                 with transaction.atomic():
