@@ -56,6 +56,26 @@ def test_it_keeps_a_too_long_comment_and_says_the_limit() -> None:
     assert not CaseComment.objects.exists()
 
 
+def test_it_answers_a_form_over_the_servers_limit_with_a_page_that_says_what_to_do() -> None:
+    from django.conf import settings
+
+    worker = make_user(make_org())
+    case = make_case(worker)
+    text = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    r = _client(worker).post(f"/cases/{case.number}/comments/add/", {"cco_CaseComment": text, "cco_CreatedDate": "2024-05-01"})
+    html = r.content.decode()
+    assert r.status_code == 413 and "This form is larger than Phare accepts" in html
+    assert "2.5 MB" in html and "back button" in html and "at most 20000 characters" in html
+    assert 'class="top"' in html  # the site's page, its menu kept, not a bare "Bad Request (400)"
+    assert not CaseComment.objects.exists()
+    # An API client gets JSON.
+    from tests.test_api import bearer, token_for
+
+    r = Client().post("/api/v1/cases", data="[" + "1," * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + "1]",
+                      content_type="application/json", **bearer(token_for(worker)))  # fmt: skip
+    assert r.status_code == 413 and r.json()["detail"].startswith("The request body is over 2.5 MB")
+
+
 def test_it_refuses_an_empty_new_case_form() -> None:
     worker = make_user(make_org())
     r = _client(worker).post("/cases/new/", {"role": "Victim"})

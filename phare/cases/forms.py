@@ -329,7 +329,7 @@ class SupportPlanForm(HTCDSForm):
 
 class ConsentForm(HTCDSForm):
     entity = "consent"
-    field_names = ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed")
+    field_names = ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate")
     # A consent is for something, given on a day: without them the record proves nothing.
     required_fields = frozenset({"con_Purpose", "con_Date"})
 

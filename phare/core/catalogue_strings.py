@@ -360,6 +360,8 @@ STRINGS = [
     _('Through an interpreter'),
     _('Through a parent or guardian'),
     _('Date consent was withdrawn'),
+    _('Date consent expires'),
+    _('The last day a time-limited consent holds, unless it is given again.'),
     _('Assessment level'),
     _('Individual'),
     _('Household'),

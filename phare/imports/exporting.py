@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import models
 
-from htcds.catalogue import load
+from htcds.catalogue import TASKS_KEY, load
 from phare.cases.models import (
     Assessment,
     Case,
@@ -21,6 +21,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto import keys
+from phare.work.bundle import tasks_by_case
 
 
 @cache
@@ -64,7 +65,7 @@ _LISTS = (("referrals", Referral), ("consents", Consent), ("events", Trafficking
 
 
 def _bundle(case: Case, participants: list[CaseParticipant], lists: dict[str, list[models.Model]],
-            names: _Names) -> dict[str, Any]:  # fmt: skip
+            names: _Names, tasks: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
     persons: dict[int, dict[str, Any]] = {}
     parts = []
     for p in participants:
@@ -87,6 +88,8 @@ def _bundle(case: Case, participants: list[CaseParticipant], lists: dict[str, li
             out.append(rec)
         if out:
             bundle[key] = out
+    if tasks:
+        bundle[TASKS_KEY] = tasks  # Phare's own records, under the extension key
     return bundle
 
 
@@ -106,5 +109,6 @@ def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
         for key, model in _LISTS:
             for row in model.objects.filter(case_id__in=chunk).order_by("id"):
                 lists.setdefault(row.case_id, {}).setdefault(key, []).append(row)
+        tasks = tasks_by_case(chunk)
         for case in chosen:
-            yield _bundle(case, participants.get(case.pk, []), lists.get(case.pk, {}), names)
+            yield _bundle(case, participants.get(case.pk, []), lists.get(case.pk, {}), names, tasks.get(case.pk))
