@@ -239,7 +239,8 @@ def test_it_prints_the_case_with_what_the_reader_may_see_and_audits_it() -> None
     assert "CONFIDENTIAL" in printed_for_worker and "printed for" in printed_for_worker
     # The field rule: an analyst's copy has the case, never a name, a birth date or a comment's text.
     assert case.number in printed_for_analyst
-    for secret in ("Amaka", "Obi", "1999-04-02", "Interview at the shelter."):
+    assert "April 2, 1999" in printed_for_worker  # the birth date, as the reader reads it
+    for secret in ("Amaka", "Obi", "1999-04-02", "April 2, 1999", "Interview at the shelter."):
         assert secret not in printed_for_analyst, secret
 
 
