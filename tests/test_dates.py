@@ -118,3 +118,24 @@ def test_it_says_when_the_dashboard_was_counted_with_one_full_stop() -> None:
     html = cl.get("/dashboards/").content.decode()
     assert "Figures as of March 4, 2026, 9:05 a.m." in html
     assert "a.m.." not in html
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ar"])
+def test_it_prints_the_cases_dates_in_the_readers_language(lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from phare.cases import printing
+
+    seen: list[str] = []
+    real = printing.visual_lines
+
+    def spy(text: str, *a: object, **kw: object) -> list[str]:
+        seen.append(text)
+        return real(text, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(printing, "visual_lines", spy)
+    worker = _reader(lang)
+    case = _case(worker)
+    assert _client(worker).get(f"/cases/{case.number}/print.pdf").status_code == 200
+    printed = "\n".join(seen)
+    opened, due, born = SHOWN[lang]
+    assert opened in printed and due in printed and born in printed
+    assert "2026-03-04" not in printed and "1999-04-02" not in printed
