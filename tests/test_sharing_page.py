@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from phare.sharing.models import Release
 from tests.test_sharing import make_cases
@@ -50,8 +51,10 @@ def test_it_says_safe_when_every_group_reaches_k() -> None:
             "riskiest_quasi_identifier": None}  # fmt: skip
     v = verdict(risk)
     assert v.safe and v.text == "Safe to share at k = 5: every record looks like at least 11 others on these columns."
-    assert ("Records that may leave", "1,200") in v.figures and ("Columns an outsider may know (quasi-identifiers)",
-                                                                  "Gender, Age") in v.figures  # fmt: skip
+    assert ("Groups of records that look alike", "40") in v.figures
+    assert ("Columns an outsider may know (quasi-identifiers)", "Gender and Age") in v.figures
+    with translation.override("ar"):
+        assert dict(verdict(risk).figures)["Columns an outsider may know (quasi-identifiers)"].count(" و") == 1
     unsafe = verdict({**risk, "is_k_anonymous": False, "min_class_size": 1, "sample_uniques": 176, "n_records": 176,
                       "records_at_risk": 176, "share_at_risk": 1.0, "k_threshold": 11})  # fmt: skip
     assert not unsafe.safe and unsafe.text.startswith("Not safe to share as it is: 176 of 176 records are unique")

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.formats import number_format
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+
+from htcds import codelists
 
 # The CTDC codebook's quasi-identifier families (htcds.deid.ctdc_kanon.QI_FAMILIES).
 FAMILIES = {
@@ -72,6 +74,13 @@ def change(code: str) -> str:
     return str(COARSER.get(level, _("Coarsen one step")))
 
 
+def words_list(items: list[str]) -> str:
+    """ "Gender, Age and Citizenship" in the reader's language (CLDR list patterns: Arabic joins with و)."""
+    from babel.lists import format_list
+
+    return format_list(items, locale=codelists.cldr_locale((get_language() or "en")[:2])) if items else ""
+
+
 def num(n: int) -> str:
     return number_format(n, force_grouping=True)
 
@@ -99,10 +108,9 @@ def verdict(risk: dict[str, Any]) -> Verdict:
             n,
         ) % {"u": num(uniques), "n": num(n), "k": k, "r": num(at_risk), "p": percent(float(risk["share_at_risk"]))}
     figures = [
-        (_("Records that may leave"), num(n)),
         (
             _("Columns an outsider may know (quasi-identifiers)"),
-            ", ".join(family(q) for q in risk["quasi_identifiers"]),
+            words_list([family(q) for q in risk["quasi_identifiers"]]),
         ),
         (_("Groups of records that look alike"), num(int(risk["n_classes"]))),
         (_("Smallest group"), num(smallest)),

@@ -177,3 +177,31 @@ def test_it_shows_a_case_workers_dates_in_their_language(live_server: Any, brows
             ctx.close()
     first.close()
     assert problems == {}, problems
+
+
+def test_it_gives_the_sharing_verdict_in_words_in_each_language(live_server: Any, browser: Any, shots: Path) -> None:
+    from tests.test_sharing import make_cases
+
+    org = make_org("harbour")
+    make_cases(org, 120)
+    analyst = make_user(org, Role.ANALYST, "nadia")
+    problems: dict[str, list[str]] = {}
+    first = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+    sign_in(first.new_page(), live_server.url, analyst.username, PASSWORD)
+    for lang in LANGS:
+        analyst.language = lang
+        analyst.save(update_fields=["language"])
+        for tag, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            ctx = browser.new_context(viewport=viewport, bypass_csp=True, storage_state=first.storage_state())
+            page = ctx.new_page()
+            page.goto(live_server.url + "/sharing/")
+            verdict = page.locator("#verdict")
+            assert verdict.is_visible() and "k = 11" in verdict.inner_text(), lang
+            text = page.locator("main").inner_text()
+            assert "records_at_risk" not in text and "excluded_not_a_victim" not in text, lang
+            page.screenshot(path=str(shots / f"screens-sharing-verdict-{lang}-{tag}.png"), full_page=True)
+            if tag == "desktop" and (found := _axe(page)):
+                problems[lang] = found
+            ctx.close()
+    first.close()
+    assert problems == {}, problems
