@@ -192,7 +192,7 @@ def test_it_merges_two_records_of_one_person_keeping_every_record() -> None:
     actions.record_consent(worker, second, {"con_Consent": True, "con_Purpose": ["CaseManagement"], "person": other})
     cl = _client(boss)
     page = cl.get(f"/cases/{first.number}/people/{keep.uid}/merge/").content.decode()
-    assert str(other.uid) in page
+    assert str(other.uid) in page and "April 2, 1999" in page  # the other record's birth date, as it reads
     assert _client(worker).get(f"/cases/{first.number}/people/{keep.uid}/merge/").status_code == 404
     r = cl.post(f"/cases/{first.number}/people/{keep.uid}/merge/", {"other": str(other.uid)})
     assert r.status_code == 302
