@@ -171,6 +171,9 @@ def test_it_shows_a_case_workers_dates_in_their_language(live_server: Any, brows
                 text = page.locator("main").inner_text()
                 if name != "case-new":
                     assert OPENED[lang] in text and "2026-03-04" not in text, (name, lang)
+                if name == "home":  # "All my open cases →" points the way the page reads
+                    turned = page.locator("main .arrow").first.evaluate("el => getComputedStyle(el).transform")
+                    assert (turned != "none") == (lang == "ar"), (lang, turned)
                 page.screenshot(path=str(shots / f"screens-dates-{name}-{lang}-{tag}.png"), full_page=True)
                 if tag == "desktop" and (found := _axe(page)):
                     problems[f"{name}-{lang}"] = found
