@@ -116,3 +116,17 @@ def test_it_shows_the_one_ledger_with_each_releases_cost_and_lets_only_an_admin_
     budget = PrivacyBudget.objects.get(organisation=org)
     assert (budget.total_epsilon, budget.total_delta) == (4.0, 1e-6)
     assert AuditEvent.objects.get(action="sharing.budget").detail["after"]["total_epsilon"] == 4.0
+
+
+def test_it_compares_with_a_published_dataset_in_words(org: Any, make_user: Callable[..., Any],
+                                                        client_for: Callable[[Any], Client]) -> None:  # fmt: skip
+    from phare.sharing.models import ResearchDataset
+
+    make_cases(org, 30)
+    ResearchDataset.objects.create(organisation=org, name="CTDC 2024", source="ctdc.csv", records=5000,
+                                   marginals={"gender": {"Female": 3000, "Male": 2000},
+                                              "isSexualExploit": {"1": 2600, "0": 2400}})  # fmt: skip
+    html = client_for(make_user("analyst", org)).get("/sharing/").content.decode()
+    table = html.split("CTDC 2024", 1)[1].split("</table>", 1)[0]
+    assert "<td>Sexual exploitation</td><td>Yes</td>" in table and "<td>Gender</td><td>Female</td>" in table
+    assert "isSexualExploit" not in table and "<td>1</td>" not in table

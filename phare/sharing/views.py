@@ -32,7 +32,8 @@ def comparison(dataset: ResearchDataset, own: dict[str, dict[str, int]]) -> list
         total_theirs, total_mine = sum(theirs.values()) or 1, sum(mine.values()) or 1
         for value in sorted(set(theirs) | set(mine), key=lambda v: -theirs.get(v, 0)):
             out.append({"column": column, "value": value, "ctdc": 100 * theirs.get(value, 0) / total_theirs,
-                        "ours": 100 * mine.get(value, 0) / total_mine})  # fmt: skip
+                        "ours": 100 * mine.get(value, 0) / total_mine, "column_label": words.COLUMNS.get(column, column),
+                        "value_label": words.VALUES.get(value, value)})  # fmt: skip
     return out
 
 

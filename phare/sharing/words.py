@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.formats import number_format
-from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from htcds import codelists
@@ -47,6 +47,23 @@ COARSER = {
     "5-year period": gettext_lazy("Keep only the 5-year period"),
     "subRegion": gettext_lazy("Keep only the region of the world"),
     "intermediateRegion": gettext_lazy("Keep only the region of the world"),
+}
+
+# The CTDC columns the page compares with a published dataset (views.COMPARED), and their coded values.
+COLUMNS = {
+    "gender": gettext_lazy("Gender"),
+    "ageBroad": gettext_lazy("Age"),
+    "isSexualExploit": gettext_lazy("Sexual exploitation"),
+    "isForcedLabour": gettext_lazy("Forced labour"),
+}
+VALUES = {
+    "1": gettext_lazy("Yes"),
+    "0": gettext_lazy("No"),
+    "(missing)": gettext_lazy("Not recorded"),
+    "Female": pgettext_lazy("CTDC gender", "Female"),
+    "Male": pgettext_lazy("CTDC gender", "Male"),
+    "Transgender": pgettext_lazy("CTDC gender", "Transgender"),
+    "Unknown": pgettext_lazy("CTDC gender", "Unknown"),
 }
 
 KINDS = {
