@@ -19,7 +19,7 @@ def test_it_starts_a_case_worker_on_their_open_cases_with_next_due_dates() -> No
     worker, case = t[Role.CASE_WORKER], t["case"]
     task_actions.create_task(worker, case, title="x", assignee=worker, due=YESTERDAY)
     html = client(worker).get("/cases/").content.decode()
-    assert case.number in html and YESTERDAY.isoformat() in html and "Overdue" in html
+    assert case.number in html and f'<time datetime="{YESTERDAY.isoformat()}">' in html and "Overdue" in html
     assert 'aria-current="page">My open' in html and "Page 1 of 1" in html
 
 

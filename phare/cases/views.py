@@ -952,7 +952,7 @@ def person_merge(request: HttpRequest, number: str, uid: str) -> HttpResponse:
         if p is None:
             continue
         nums = ", ".join(Case.objects.filter(participants__person=p).order_by("number").values_list("number", flat=True))
-        born = p.prs_Birthdate.isoformat() if p.prs_Birthdate else "—"
+        born = cf.display_value("prs_Birthdate", p.prs_Birthdate) or "—"
         choices.append((str(p.uid), f"{cf.person_display(p, True)} · {born} · {nums or _('no case')}"))
     form = MergeForm(request.POST or None)
     form.fields["other"].choices = choices  # type: ignore[attr-defined]
