@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from htcds import codelists
 from htcds.catalogue import load
+from phare.accounts.permissions import MANAGE_USERS, can
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
 from phare.cases.access import visible_cases
@@ -37,6 +38,7 @@ from phare.helplines.models import (
     ContactIndex,
     Outcome,
     Reason,
+    ReportForm,
     Risk,
 )
 
@@ -44,7 +46,7 @@ Data = Mapping[str, Any]
 Invalid = case_actions.Invalid
 
 TEXT_LIMITS = {"caller_name": 200, "caller_phone": 40, "caller_email": 254, "region": 100, "summary": 5000,
-               "callback_note": 1000, "language": 3}  # fmt: skip
+               "callback_note": 1000, "language": 3, "answers": 6000}  # fmt: skip
 CHOICES: dict[str, Any] = {"channel": Channel, "direction": ContactDirection, "caller_type": CallerType,
                            "reason": Reason, "risk": Risk, "outcome": Outcome}  # fmt: skip
 BOOLS = ("anonymous", "follow_up")
@@ -74,6 +76,8 @@ def clean(data: Data, *, partial: bool = False) -> dict[str, Any]:
             text = str(value or "").strip()
             if len(text) > TEXT_LIMITS[key]:
                 problems.setdefault(key, []).append(_("At most %(n)d characters.") % {"n": TEXT_LIMITS[key]})
+            elif key == "language" and text and text not in codelists.language_codes():
+                problems.setdefault(key, []).append(_("Not an ISO 639-3 language code (such as fra or swa)."))
             out[key] = text
         elif key in CHOICES:
             if value not in CHOICES[key].values:
@@ -270,11 +274,59 @@ def lookup(actor: Any, value: str, request: HttpRequest | None = None) -> Found:
     with transaction.atomic():
         digest = blind_index(org, kind, norm)
         contacts: QuerySet[Contact] = visible_contacts(actor).filter(
-            id__in=ContactIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("contact_id"))
+            id__in=ContactIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("contact_id")
+        )
         people = PersonIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("person_id")
         cases = visible_cases(actor).filter(
-            id__in=CaseParticipant.objects.filter(person_id__in=people).values("case_id"))
+            id__in=CaseParticipant.objects.filter(person_id__in=people).values("case_id")
+        )
         found = Found(list(contacts.order_by("-started_at")[:50]), list(cases.order_by("-cas_OpenedDate")[:50]))
         audit.record("contact.lookup", actor=actor, request=request,
                      detail={"kind": kind, "contacts": len(found.contacts), "cases": len(found.cases)})  # fmt: skip
     return found
+
+
+# --- the public report form's settings --------------------------------------------------------------------
+
+QUESTIONS_MAX = 5
+QUESTION_LIMIT = 200
+INTRO_LIMIT = 2000
+FORM_BOOLS = ("enabled", "ask_region", "ask_language", "ask_contact")
+
+
+def report_form_of(organisation: Any) -> ReportForm:
+    """The organisation's report form settings; an organisation that never chose has the defaults (off)."""
+    return ReportForm.objects.filter(organisation=organisation).first() or ReportForm(organisation=organisation)
+
+
+def configure_report_form(actor: Any, data: Data, request: HttpRequest | None = None) -> list[str]:
+    """Switch the organisation's public report form on or off and choose what it asks. The organisation's admin
+    only: the form speaks for the organisation to the public. Returns the names of the settings changed."""
+    if not can(actor, MANAGE_USERS):
+        raise PermissionDenied
+    problems: dict[str, list[str]] = {}
+    out: dict[str, Any] = {k: bool(data[k]) for k in FORM_BOOLS if k in data}
+    if "intro" in data:
+        out["intro"] = str(data["intro"] or "").strip()
+        if len(out["intro"]) > INTRO_LIMIT:
+            problems["intro"] = [_("At most %(n)d characters.") % {"n": INTRO_LIMIT}]
+    if "questions" in data:
+        questions = list(dict.fromkeys(q.strip() for q in data["questions"] or [] if str(q).strip()))
+        if len(questions) > QUESTIONS_MAX:
+            problems.setdefault("questions", []).append(_("At most %(n)d questions.") % {"n": QUESTIONS_MAX})
+        if any(len(q) > QUESTION_LIMIT for q in questions):
+            too_long = _("A question has at most %(n)d characters.") % {"n": QUESTION_LIMIT}
+            problems.setdefault("questions", []).append(too_long)
+        out["questions"] = questions
+    if problems:
+        raise Invalid(problems)
+    with transaction.atomic():
+        setting, _created = ReportForm.objects.select_for_update().get_or_create(organisation_id=actor.organisation_id)
+        changed = [k for k, v in out.items() if getattr(setting, k) != v]
+        for key in changed:
+            setattr(setting, key, out[key])
+        if changed:
+            setting.save()
+            audit.record("contact.report_form_changed", actor=actor, organisation=actor.organisation, target=setting,
+                         request=request, detail={"fields": sorted(changed), "enabled": setting.enabled})  # fmt: skip
+    return changed

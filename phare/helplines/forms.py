@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from phare.cases.forms import language_choices
@@ -63,3 +64,48 @@ class ReportForm(forms.Form):
     contact = forms.CharField(label=_("How can we reach you safely? (optional)"), required=False, max_length=300,
                               help_text=_("Leave empty to stay anonymous."))  # fmt: skip
     website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
+
+    ANSWER_MAX = 1000
+
+    def __init__(self, *args: Any, setting: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if setting is None:
+            return
+        if not setting.ask_region:
+            del self.fields["region"]
+        if not setting.ask_language:
+            del self.fields["language"]
+        if not setting.ask_contact:
+            del self.fields["contact"]
+        for i, question in enumerate(setting.questions or []):
+            self.fields[f"q{i}"] = forms.CharField(label=question, required=False, max_length=self.ANSWER_MAX,
+                                                   widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+
+    def question_fields(self) -> list[Any]:
+        return [self[name] for name in self.fields if name.startswith("q") and name[1:].isdigit()]
+
+    def answers(self) -> str:
+        """The answered questions, each question on its line and its answer below, for the contact."""
+        parts = [f"{self.fields[b.name].label}\n{self.cleaned_data[b.name].strip()}" for b in self.question_fields()
+                 if self.cleaned_data.get(b.name, "").strip()]  # fmt: skip
+        return "\n\n".join(parts)
+
+
+class ReportFormSettingsForm(forms.Form):
+    """The organisation admin's choices for the public report form."""
+
+    enabled = forms.BooleanField(label=_("Public report form switched on"), required=False)
+    intro = forms.CharField(label=_("Text shown above the form"), required=False, max_length=actions.INTRO_LIMIT,
+                            widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+    ask_region = forms.BooleanField(label=_("Ask where it happened"), required=False)
+    ask_language = forms.BooleanField(label=_("Ask which language the reporter prefers"), required=False)
+    ask_contact = forms.BooleanField(label=_("Ask how to reach the reporter"), required=False)
+    questions = forms.CharField(label=_("Own questions"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["questions"].help_text = gettext("One question a line, at most %(n)d. Each is answered in "
+                                                     "free text.") % {"n": actions.QUESTIONS_MAX}  # fmt: skip
+
+    def clean_questions(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["questions"].splitlines() if line.strip()]

@@ -86,6 +86,9 @@ class Contact(models.Model):
     region = models.CharField(_("Region"), max_length=100, blank=True)
     reason = models.CharField(_("Reason"), max_length=16, choices=Reason.choices, default=Reason.REPORT)
     summary = EncryptedTextField(_("What was said"), blank=True)
+    # A public report's answers to the organisation's own questions, each question with its answer (the
+    # question as it was asked: the organisation may change its questions later).
+    answers = EncryptedTextField(_("Answers to the form's questions"), blank=True)
     # HTCDS value names: vic_MethodsOfControl (the indicators observed) and vic_TypeOfExploitation.
     indicators = models.JSONField(_("Indicators observed"), default=list, blank=True)
     exploitation = models.JSONField(_("Type of exploitation"), default=list, blank=True)
@@ -128,7 +131,12 @@ class ReportForm(models.Model):
     organisation = models.OneToOneField(ORG, models.CASCADE, related_name="+")
     enabled = models.BooleanField(_("Public report form switched on"), default=False)
     intro = models.TextField(_("Text shown above the form"), blank=True, max_length=2000)
+    ask_region = models.BooleanField(_("Ask where it happened"), default=True)
+    ask_language = models.BooleanField(_("Ask which language the reporter prefers"), default=True)
     ask_contact = models.BooleanField(_("Ask how to reach the reporter"), default=True)
+    # The organisation's own questions (plain texts, at most QUESTIONS_MAX), each answered in free text that
+    # lands, encrypted, in the contact's summary.
+    questions = models.JSONField(_("Own questions"), default=list, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
 

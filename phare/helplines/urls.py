@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.contact_list, name="list"),
     path("new/", views.contact_new, name="new"),
     path("lookup/", views.lookup, name="lookup"),
+    path("settings/", views.report_form_settings, name="settings"),
     path("<str:reference>/", views.contact_page, name="contact"),
     path("<str:reference>/open-case/", views.contact_open_case, name="open_case"),
     path("<str:reference>/link-case/", views.contact_link_case, name="link_case"),

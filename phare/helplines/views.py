@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from phare.accounts.permissions import MANAGE_USERS, require_perm
 from phare.cases.access import get_case
 from phare.helplines import actions
 from phare.helplines.access import get_contact, visible_contacts, works_the_line
-from phare.helplines.forms import ContactForm
+from phare.helplines.forms import ContactForm, ReportFormSettingsForm
 from phare.helplines.models import Contact, Outcome
 
 
@@ -153,3 +154,26 @@ def lookup(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("q", "").strip()[:254] if request.method == "POST" else ""
     found = actions.lookup(user, query, request=request) if query else None
     return render(request, "helplines/lookup.html", {"query": query, "found": found})
+
+
+@require_perm(MANAGE_USERS)
+def report_form_settings(request: HttpRequest) -> HttpResponse:
+    """The organisation admin switches the public report form on or off and chooses what it asks."""
+    user: Any = request.user
+    setting = actions.report_form_of(user.organisation)
+    initial = {"enabled": setting.enabled, "intro": setting.intro, "ask_region": setting.ask_region,
+               "ask_language": setting.ask_language, "ask_contact": setting.ask_contact,
+               "questions": "\n".join(setting.questions or [])}  # fmt: skip
+    form = ReportFormSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.configure_report_form(user, form.cleaned_data, request=request)
+        except actions.Invalid as err:
+            for field, problems in err.problems.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(request, _("Settings saved."))
+            return HttpResponseRedirect(reverse("helplines:settings"))
+    public_url = request.build_absolute_uri(reverse("public_report", args=[user.organisation.slug]))
+    return render(request, "helplines/settings.html", {"form": form, "setting": setting, "public_url": public_url})

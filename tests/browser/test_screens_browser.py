@@ -34,6 +34,7 @@ PAGES = {
     "import": "/data/import/",
     "api-docs": "/api/v1/docs",
     "api-tokens": "/api/tokens/",
+    "helpline-settings": "/helpline/settings/",
     "not-found": "/no/such/page/",
 }
 SERIOUS = {"serious", "critical"}
