@@ -109,3 +109,19 @@ class ReportFormSettingsForm(forms.Form):
 
     def clean_questions(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["questions"].splitlines() if line.strip()]
+
+
+class FiguresForm(forms.Form):
+    """The period of the helpline's figures, and whether they are for sharing outside the organisation."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    external = forms.BooleanField(label=_("For sharing outside the organisation (hide small numbers)"),
+                                  required=False)  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            raise forms.ValidationError(_("The end of the period is before its start."))
+        return data

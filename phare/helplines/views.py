@@ -4,7 +4,9 @@ JavaScript), opening or linking a case from a contact, and caller lookup. Reads 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,11 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from phare.accounts.permissions import MANAGE_USERS, require_perm
+from phare.accounts.permissions import MANAGE_USERS, READ_AGGREGATES, require_perm
 from phare.cases.access import get_case
+from phare.dashboards import exports
+from phare.dashboards.views import in_user_language
 from phare.helplines import actions
+from phare.helplines import figures as helpline_figures
 from phare.helplines.access import get_contact, visible_contacts, works_the_line
-from phare.helplines.forms import ContactForm, ReportFormSettingsForm
+from phare.helplines.forms import ContactForm, FiguresForm, ReportFormSettingsForm
 from phare.helplines.models import Contact, Outcome
 
 
@@ -177,3 +182,60 @@ def report_form_settings(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(reverse("helplines:settings"))
     public_url = request.build_absolute_uri(reverse("public_report", args=[user.organisation.slug]))
     return render(request, "helplines/settings.html", {"form": form, "setting": setting, "public_url": public_url})
+
+
+def period_of(start: Any, end: Any) -> helpline_figures.Period:
+    """The period asked for: the last DEFAULT_DAYS days when none; at most MAX_DAYS days (the last ones)."""
+    default = helpline_figures.Period.default()
+    last = end or (max(default.end, start) if start else default.end)
+    first = start or last - (default.end - default.start)
+    first = max(first, last - timedelta(days=helpline_figures.MAX_DAYS - 1))
+    return helpline_figures.Period(first, last)
+
+
+def _figures_request(request: HttpRequest) -> tuple[FiguresForm, helpline_figures.Period, bool]:
+    form = FiguresForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        return form, period_of(d.get("start"), d.get("end")), bool(d.get("external"))
+    return form, period_of(None, None), False
+
+
+@require_perm(READ_AGGREGATES)
+@in_user_language
+def figures_page(request: HttpRequest) -> HttpResponse:
+    """The helpline's figures for a period, as on the dashboards; small numbers hidden when for sharing."""
+    form, period, external = _figures_request(request)
+    figs = helpline_figures.figures(request.user, period, external=external)
+    return render(request, "helplines/figures.html", {"form": form, "period": period, "external": external,
+                                                      "helpline": _section(figs, period, external, request)})  # fmt: skip
+
+
+def _section(figs: list[Any], period: helpline_figures.Period, external: bool, request: HttpRequest) -> dict[str, Any]:
+    from django.utils import translation
+
+    from phare.dashboards import svg
+
+    user: Any = request.user
+    query = urlencode({"start": period.start.isoformat(), "end": period.end.isoformat(),
+                       **({"external": "on"} if external else {})})  # fmt: skip
+    rtl = translation.get_language_bidi()
+    k = max(int(user.organisation.k_threshold or 11), 2) if external else None
+    # No contact in the period: a line, not five empty charts (a hidden small number is not an empty cell).
+    empty = all(cell.value == 0 for fig in figs for row in fig.rows for cell in row.cells)
+    return {"items": [] if empty else [(f, svg.render(f, rtl), svg.table(f)) for f in figs], "query": query, "k": k,
+            "period": period, "empty": empty}  # fmt: skip
+
+
+@require_perm(READ_AGGREGATES)
+@in_user_language
+def figure_csv(request: HttpRequest, key: str) -> HttpResponse:
+    """One figure as CSV, through the dashboards' writer (htcds.cells: no cell starts a formula)."""
+    _form, period, external = _figures_request(request)
+    fig = next((f for f in helpline_figures.figures(request.user, period, external=external) if f.key == key), None)
+    if fig is None:
+        raise Http404("No such figure")
+    response = HttpResponse(exports.csv_bytes(fig), content_type="text/csv; charset=utf-8")
+    name = f"phare-{key}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -35,6 +35,7 @@ PAGES = {
     "api-docs": "/api/v1/docs",
     "api-tokens": "/api/tokens/",
     "helpline-settings": "/helpline/settings/",
+    "helpline-figures": "/helpline/figures/",
     "not-found": "/no/such/page/",
 }
 SERIOUS = {"serious", "critical"}
