@@ -167,6 +167,8 @@ ACTIONS: dict[str, Promise] = {
     "contact.case_opened": _("opened a case from a helpline contact"),
     "contact.linked": _("linked a helpline contact to a case"),
     "contact.report_form_changed": _("changed the public report form"),
+    "helpline_service.add": _("added a service to the directory"),
+    "helpline_service.update": _("updated a service in the directory"),
     "organisation.create": _("created the organisation and its first administrator"),
 }
 
@@ -196,6 +198,7 @@ FAMILIES: list[tuple[str, Promise]] = [
     ("referral.", _("Referrals")),
     ("notif", _("Notifications")),
     ("contact.", _("Helpline contacts")),
+    ("helpline_service.", _("Services directory")),
 ]
 
 # Labels of the detail fields (the keys events write in `detail`).

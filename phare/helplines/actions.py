@@ -23,7 +23,8 @@ from django.utils.translation import gettext_lazy
 
 from htcds import codelists
 from htcds.catalogue import load
-from phare.accounts.permissions import MANAGE_USERS, can
+from phare import access
+from phare.accounts.permissions import MANAGE_CASES, MANAGE_USERS, can
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
 from phare.cases.access import visible_cases
@@ -40,6 +41,8 @@ from phare.helplines.models import (
     Reason,
     ReportForm,
     Risk,
+    Service,
+    ServiceKind,
 )
 
 Data = Mapping[str, Any]
@@ -329,4 +332,79 @@ def configure_report_form(actor: Any, data: Data, request: HttpRequest | None = 
             setting.save()
             audit.record("contact.report_form_changed", actor=actor, organisation=actor.organisation, target=setting,
                          request=request, detail={"fields": sorted(changed), "enabled": setting.enabled})  # fmt: skip
+    return changed
+
+
+# --- the directory of services ------------------------------------------------------------------------------
+
+SERVICE_TEXT = {"name": 200, "provider": 200, "region": 100, "hours": 200, "eligibility": 1000, "contact": 500}
+
+
+def may_manage_services(user: Any) -> bool:
+    """Supervisors and admins keep the directory; everyone of the organisation reads it."""
+    return can(user, MANAGE_CASES)
+
+
+def clean_service(data: Data, *, partial: bool = False) -> dict[str, Any]:
+    """The service's fields from `data`, checked; `Invalid` names every field that is wrong and why."""
+    out: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if key in SERVICE_TEXT:
+            text = str(value or "").strip()
+            if len(text) > SERVICE_TEXT[key]:
+                problems.setdefault(key, []).append(_("At most %(n)d characters.") % {"n": SERVICE_TEXT[key]})
+            out[key] = text
+        elif key == "kind":
+            if value not in ServiceKind.values:
+                problems.setdefault(key, []).append(_("Not one of the choices."))
+            out[key] = value
+        elif key == "languages":
+            codes = list(dict.fromkeys(str(v).strip().lower() for v in value or [] if str(v).strip()))
+            if any(c not in codelists.language_codes() for c in codes):
+                problems.setdefault(key, []).append(_("Not an ISO 639-3 language code (such as fra or swa)."))
+            out[key] = codes
+        elif key == "active":
+            out[key] = bool(value)
+        else:
+            problems.setdefault(key, []).append(_("Unknown field."))
+    if not partial:
+        for key in ("name", "kind"):
+            if not out.get(key):
+                problems.setdefault(key, []).append(_("This field is required."))
+    if problems:
+        raise Invalid(problems)
+    return out
+
+
+def _audit_service(action: str, actor: Any, service: Service, request: HttpRequest | None, **detail: Any) -> None:
+    audit.record(action, actor=actor, organisation=actor.organisation, target=service, request=request,
+                 detail={"name": service.name, **detail})  # fmt: skip
+
+
+def add_service(actor: Any, data: Data, request: HttpRequest | None = None) -> Service:
+    if not may_manage_services(actor):
+        raise PermissionDenied
+    fields = clean_service(data)
+    with transaction.atomic():
+        service = Service.objects.create(organisation_id=actor.organisation_id, **fields)
+        _audit_service("helpline_service.add", actor, service, request, kind=service.kind)
+    return service
+
+
+def update_service(actor: Any, service: Service, data: Data, request: HttpRequest | None = None) -> list[str]:
+    if not may_manage_services(actor):
+        raise PermissionDenied
+    fields = clean_service(data, partial=True)
+    with transaction.atomic():
+        try:  # again, locked, through the reader's door: not found alike for missing and not theirs
+            service = access.scoped(actor, Service).select_for_update().get(pk=service.pk)
+        except Service.DoesNotExist:
+            raise Http404("Not found") from None
+        changed = [k for k, v in fields.items() if getattr(service, k) != v]
+        for key in changed:
+            setattr(service, key, fields[key])
+        if changed:
+            service.save()
+            _audit_service("helpline_service.update", actor, service, request, fields=sorted(changed))
     return changed

@@ -8,9 +8,10 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from htcds import codelists
 from phare.cases.forms import language_choices
 from phare.helplines import actions
-from phare.helplines.models import CallerType, Channel, ContactDirection, Outcome, Reason, Risk
+from phare.helplines.models import CallerType, Channel, ContactDirection, Outcome, Reason, Risk, ServiceKind
 
 # What the call screen's outcome menu offers: the case outcomes come from the buttons that open or link a case.
 SCREEN_OUTCOMES = [(v, label) for v, label in Outcome.choices if v not in actions.CASE_OUTCOMES]
@@ -125,3 +126,44 @@ class FiguresForm(forms.Form):
         if start and end and end < start:
             raise forms.ValidationError(_("The end of the period is before its start."))
         return data
+
+
+def _languages(text: str) -> list[str]:
+    """ISO 639-3 codes from "fra, Swahili; eng": codes or names, separated by commas or semicolons."""
+    codes: list[str] = []
+    unknown: list[str] = []
+    for part in text.replace(";", ",").split(","):
+        if part.strip():
+            code = codelists.normalise_language(part)
+            (codes if code else unknown).append(code or part.strip())
+    if unknown:
+        raise forms.ValidationError(gettext("Not a language: %(names)s.") % {"names": ", ".join(unknown)})
+    return list(dict.fromkeys(codes))
+
+
+class ServiceForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    provider = forms.CharField(label=_("Organisation providing it"), required=False, max_length=200)
+    kind = forms.ChoiceField(label=_("Kind of service"), choices=ServiceKind.choices)
+    region = forms.CharField(label=_("Region"), required=False, max_length=100)
+    languages = forms.CharField(label=_("Languages"), required=False, max_length=300,
+                                help_text=_("Names or ISO codes, separated by commas (fra, Swahili)."))  # fmt: skip
+    hours = forms.CharField(label=_("Opening hours"), required=False, max_length=200)
+    eligibility = forms.CharField(label=_("Who is eligible"), required=False, max_length=1000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+    contact = forms.CharField(label=_("How to reach the service"), required=False, max_length=500,
+                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    active = forms.BooleanField(label=_("In use"), required=False, initial=True)
+
+    def clean_languages(self) -> list[str]:
+        return _languages(self.cleaned_data["languages"])
+
+
+class ServiceSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    kind = forms.ChoiceField(label=_("Kind of service"), required=False, choices=[("", "—"), *ServiceKind.choices])
+    language = forms.CharField(label=_("Language"), required=False, max_length=60)
+
+    def clean_language(self) -> str:
+        text = self.cleaned_data["language"].strip()
+        return (_languages(text) or [""])[0] if text else ""

@@ -12,23 +12,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case as When_
-from django.db.models import IntegerField, Value, When
+from django.db.models import IntegerField, Q, Value, When
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from htcds import codelists
 from phare.accounts.permissions import MANAGE_USERS, READ_AGGREGATES, require_perm
 from phare.cases.access import get_case
 from phare.dashboards import exports
 from phare.dashboards.views import in_user_language
 from phare.helplines import actions
 from phare.helplines import figures as helpline_figures
-from phare.helplines.access import get_contact, visible_contacts, works_the_line
-from phare.helplines.forms import ContactForm, FiguresForm, ReportFormSettingsForm
-from phare.helplines.models import Contact, Outcome
+from phare.helplines.access import get_contact, get_service, visible_contacts, visible_services, works_the_line
+from phare.helplines.forms import ContactForm, FiguresForm, ReportFormSettingsForm, ServiceForm, ServiceSearchForm
+from phare.helplines.models import Contact, Outcome, Service
 
 
 def _require_line(user: Any) -> None:
@@ -76,7 +78,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
     return render(request, "helplines/call.html", {"form": form, "contact": None})
 
 
-def _add_problems(form: ContactForm, err: actions.Invalid) -> None:
+def _add_problems(form: Form, err: actions.Invalid) -> None:
     for field, problems in err.problems.items():
         for problem in problems:
             form.add_error(field if field in form.fields else None, problem)
@@ -239,3 +241,76 @@ def figure_csv(request: HttpRequest, key: str) -> HttpResponse:
     name = f"phare-{key}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@login_required
+def service_list(request: HttpRequest) -> HttpResponse:
+    """The directory of services, searchable during a call (by words, kind and language; GET, nothing personal)."""
+    user: Any = request.user
+    form = ServiceSearchForm(request.GET or None)
+    services = visible_services(user).order_by("kind", "name")
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        if d["q"]:
+            words = Q()
+            for field in ("name", "provider", "region", "eligibility", "hours"):
+                words |= Q(**{f"{field}__icontains": d["q"]})
+            services = services.filter(words)
+        if d["kind"]:
+            services = services.filter(kind=d["kind"])
+    else:
+        services = services.filter(active=True)
+    rows = list(services[:500])
+    if form.is_bound and form.is_valid() and form.cleaned_data["language"]:
+        rows = [s for s in rows if form.cleaned_data["language"] in (s.languages or [])]
+    lang = (translation.get_language() or "en")[:2]
+    listed = [(s, [codelists.language_name(c, lang) for c in s.languages or []]) for s in rows]
+    return render(request, "helplines/services.html", {"form": form, "services": listed,
+                                                       "manages": actions.may_manage_services(user)})  # fmt: skip
+
+
+def _service_initial(service: Service) -> dict[str, Any]:
+    initial = {n: getattr(service, n) for n in ServiceForm.base_fields}
+    initial["languages"] = ", ".join(service.languages or [])
+    return initial
+
+
+@login_required
+def service_new(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if not actions.may_manage_services(user):
+        raise PermissionDenied
+    form = ServiceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service = actions.add_service(user, form.cleaned_data, request=request)
+        except actions.Invalid as err:
+            _add_problems(form, err)
+        else:
+            messages.success(request, _("Service %(name)s added.") % {"name": service.name})
+            return HttpResponseRedirect(reverse("helplines:services"))
+    return render(request, "helplines/service.html", {"form": form, "service": None})
+
+
+@login_required
+def service_page(request: HttpRequest, uid: str) -> HttpResponse:
+    user: Any = request.user
+    service = get_service(user, uid)
+    manages = actions.may_manage_services(user)
+    form = ServiceForm(request.POST or None, initial=_service_initial(service))
+    if request.method == "POST":
+        if not manages:
+            raise PermissionDenied
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
+            try:
+                actions.update_service(user, service, data, request=request)
+            except actions.Invalid as err:
+                _add_problems(form, err)
+            else:
+                messages.success(request, _("Service %(name)s saved.") % {"name": service.name})
+                return HttpResponseRedirect(reverse("helplines:services"))
+    if not manages:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "helplines/service.html", {"form": form, "service": service, "manages": manages})

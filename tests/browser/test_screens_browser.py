@@ -36,6 +36,7 @@ PAGES = {
     "api-tokens": "/api/tokens/",
     "helpline-settings": "/helpline/settings/",
     "helpline-figures": "/helpline/figures/",
+    "helpline-services": "/helpline/services/",
     "not-found": "/no/such/page/",
 }
 SERIOUS = {"serious", "critical"}
