@@ -1274,3 +1274,7 @@ api.add_router("", work_router)
 from phare.referrals.api import router as _referrals_router  # noqa: E402
 
 api.add_router("/referrals", _referrals_router)
+# Helpline contacts (phare.helplines.api), for telephony systems and the call screen's operators.
+from phare.helplines.api import router as _contacts_router  # noqa: E402
+
+api.add_router("", _contacts_router)

@@ -34,6 +34,9 @@ PAGES = {
     "import": "/data/import/",
     "api-docs": "/api/v1/docs",
     "api-tokens": "/api/tokens/",
+    "helpline-settings": "/helpline/settings/",
+    "helpline-figures": "/helpline/figures/",
+    "helpline-services": "/helpline/services/",
     "not-found": "/no/such/page/",
 }
 SERIOUS = {"serious", "critical"}
