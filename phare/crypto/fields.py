@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -163,6 +164,9 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         )
 
 
+_PERSON_TOKEN = PREFIX + ":p"
+
+
 class TokenOpener:
     """Opens sealed values read as plain column values (an export reads tuples, not instances), with the checks
     reading an instance makes: the token authenticates for its table, column and row uid, and it names the row it
@@ -183,6 +187,17 @@ class TokenOpener:
             cipher = None
         self._ciphers[kid] = cipher
         return cipher
+
+    def prefetch(self, rows: Iterable[Iterable[Any]]) -> None:
+        """Unwrap at once the person keys the sealed values among `rows` name (one query), instead of one by one."""
+        person_keys = set()
+        for row in rows:
+            for value in row:
+                if type(value) is str and value.startswith(_PERSON_TOKEN):
+                    kid = value.split(":", 2)[1]
+                    if kid not in self._ciphers:
+                        person_keys.add(kid[1:].partition(".")[0])
+        keys.preload_person_keys_by_id(int(pk) for pk in person_keys if pk.isdigit())
 
     def open(self, table: str, column: str, token: str, row_uid: str) -> str | None:
         """The plaintext of `token`, read from column `column` of the row of `table` whose uid is `row_uid`."""

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connections, models
 
-from htcds.catalogue import load
+from htcds.catalogue import VICTIM_ROLES, load
 from phare.cases.models import (
     Assessment,
     Case,
@@ -31,7 +31,6 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
-from phare.crypto import keys
 from phare.crypto.fields import EncryptedDateField, EncryptedTextField, TokenOpener
 
 CHUNK = 1000
@@ -145,24 +144,57 @@ def _records(
         yield out
 
 
-def case_bundles(cases: models.QuerySet[Case], lists: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
     """The cases of `cases` as bundles, in case order; read CHUNK cases at a time (one query per table and chunk,
-    not per case). `cases` decides what leaves: callers scope it through phare.access (`visible_cases`). `lists`
-    names the lists a bundle carries (SHEET_LISTS for a template layout); all of them by default."""
-    wanted = [(key, model) for key, model in _LISTS if lists is None or key in set(lists)]
+    not per case). `cases` decides what leaves: callers scope it through phare.access (`visible_cases`)."""
+    return _bundles(cases, _LISTS, sheet=False)
+
+
+def sheet_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
+    """The cases of `cases` as bundles holding what a row of the template layout shows
+    (htcds.sources.export.flatten_bundle): the case, the participant and person the row shows, consents and
+    referrals. Nothing else is read or opened; the rows written from these equal those from full bundles."""
+    return _bundles(cases, [(k, m) for k, m in _LISTS if k in SHEET_LISTS], sheet=True)
+
+
+def _bundles(
+    cases: models.QuerySet[Case], wanted: Sequence[tuple[str, type[models.Model]]], sheet: bool
+) -> Iterator[dict[str, Any]]:
     using = cases.db
     ids = list(cases.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), CHUNK):
-        yield from _chunk(ids[start : start + CHUNK], wanted, using)
+        yield from _chunk(ids[start : start + CHUNK], wanted, using, sheet)
 
 
-def _chunk(chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str) -> Iterator[dict[str, Any]]:
+def _shown(parts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The participants a sheet row shows, of rows (uid, case, person, role, ...) in id order: each case's first
+    victim; and for a case without one, its first participant's person (flatten_bundle shows that person alone)."""
+    victims: dict[int, tuple[Any, ...]] = {}
+    first: dict[int, tuple[Any, ...]] = {}
+    for row in parts:
+        first.setdefault(row[1], row)
+        if row[3] in VICTIM_ROLES:
+            victims.setdefault(row[1], row)
+    return [victims.get(case, row) for case, row in first.items()]
+
+
+def _chunk(
+    chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str, sheet: bool
+) -> Iterator[dict[str, Any]]:
     # The keys opened for this chunk are dropped with it: an export holds no more of them than a page does.
     opener = TokenOpener()
     parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk)
     person_rows = _rows(Person, using, ("id",), "id", sorted({p[2] for p in parts}))
     uids = {row[1]: _uid_text(row[0]) for row in person_rows}
-    keys.preload_person_keys(uids.values())
+    people: dict[int, list[int]] = {}  # case -> its participants' persons, in order
+    for row in parts:
+        people.setdefault(row[1], []).append(row[2])
+    if sheet:
+        parts = _shown(parts)
+        shown = {row[2] for row in parts}
+        person_rows = [row for row in person_rows if row[1] in shown]
+        parts = [row for row in parts if row[3] in VICTIM_ROLES]  # a case without a victim shows no participant
+    opener.prefetch(person_rows)
     persons = {
         row[1]: {"id": uids[row[1]], **rec}
         for row, rec in zip(person_rows, _records(Person, person_rows, 2, opener), strict=True)
@@ -184,16 +216,16 @@ def _chunk(chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], u
             lists.setdefault(row[1], {}).setdefault(key, []).append((row[2] if person != "id" else None, rec))
     case_rows = _rows(Case, using, ("id", "number"), "id", chunk)
     for row, rec in zip(case_rows, _records(Case, case_rows, 3, opener), strict=True):
-        yield _bundle(row[2], rec, by_case.get(row[1], []), persons, lists.get(row[1], {}))
+        case_people = dict.fromkeys(people.get(row[1], ()))
+        yield _bundle(row[2], rec, by_case.get(row[1], []), [persons[p] for p in case_people if p in persons],
+                      {p: uids[p] for p in case_people}, lists.get(row[1], {}))  # fmt: skip
 
 
 def _bundle(number: str, case: dict[str, Any], participants: list[tuple[int, dict[str, Any]]],
-            persons: dict[int, dict[str, Any]], lists: dict[str, list[Any]]) -> dict[str, Any]:  # fmt: skip
-    people: dict[int, dict[str, Any]] = {}
-    for person_id, _ in participants:
-        people.setdefault(person_id, persons[person_id])
-    uids = {person_id: part["person"] for person_id, part in participants}
-    bundle: dict[str, Any] = {"htcds_version": "2.0", "case": {"id": number, **case}, "persons": list(people.values()),
+            persons: list[dict[str, Any]], uids: dict[int, str], lists: dict[str, list[Any]]) -> dict[str, Any]:  # fmt: skip
+    """`persons`: those the bundle lists; `uids`: the uid of every participant's person (a record of the lists
+    names its person by uid when they take part in the case)."""
+    bundle: dict[str, Any] = {"htcds_version": "2.0", "case": {"id": number, **case}, "persons": persons,
                               "participants": [part for _, part in participants]}  # fmt: skip
     for key, rows in lists.items():
         out = []
