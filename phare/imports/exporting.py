@@ -51,10 +51,6 @@ def _uid_text(value: Any) -> str:
     return str(uuid.UUID(str(value)))
 
 
-def _plain(value: Any, uid: str, opener: TokenOpener) -> Any:
-    return value
-
-
 def _relation(value: Any, uid: str, opener: TokenOpener) -> Any:
     return None if value is None else str(value)
 
@@ -68,9 +64,9 @@ def _json(value: Any, uid: str, opener: TokenOpener) -> Any:
     return None if value is None or value == "[]" else json.loads(value)
 
 
-def _converter(field: models.Field[Any, Any]) -> Convert:
+def _converter(field: models.Field[Any, Any]) -> Convert | None:
     """How a column's database value becomes the value a bundle holds (what the instance attribute gave, dates as
-    ISO text, relations as their id in text)."""
+    ISO text, relations as their id in text); None where the driver's value is that value already."""
     if isinstance(field, EncryptedTextField):
         table, column, is_date = field.model._meta.db_table, str(field.column), isinstance(field, EncryptedDateField)
 
@@ -87,11 +83,11 @@ def _converter(field: models.Field[Any, Any]) -> Convert:
         return _date
     if isinstance(field, models.JSONField):
         return _json
-    return _plain
+    return None
 
 
 @cache
-def _fields(model: type[models.Model]) -> list[tuple[str, str, Convert]]:
+def _fields(model: type[models.Model]) -> list[tuple[str, str, Convert | None]]:
     """The model's HTCDS fields: name, column attribute, and how its value is read."""
     cat = load()
     return [(f.name, f.attname, _converter(f)) for f in model._meta.concrete_fields if f.name in cat]
@@ -137,7 +133,7 @@ def _records(
             raw = row[i]
             if raw is None or raw == "":
                 continue
-            value = convert(raw, uid, opener)
+            value = raw if convert is None else convert(raw, uid, opener)
             if value is None or value == "" or value == []:
                 continue
             out[name] = value
