@@ -49,7 +49,17 @@ def _record(obj: models.Model) -> dict[str, Any]:
         value = getattr(obj, f.attname)
         if value in (None, "", []):
             continue
-        out[f.name] = value.isoformat() if isinstance(value, date) else str(value) if f.is_relation else value
+        if f.is_relation:  # a lookup by its name (a user's username, an organisation's name), none without one
+            other = f.related_model.objects.filter(pk=value).first()
+            value = str(
+                getattr(other, "username", None)
+                or getattr(other, "org_Name", None)
+                or getattr(other, "name", None)
+                or ""
+            )
+            if not value:
+                continue
+        out[f.name] = value.isoformat() if isinstance(value, date) else value
     return out
 
 
@@ -127,6 +137,7 @@ def test_it_reads_the_same_bundles_as_the_model_instances_did(demo_cases: models
     assert new == _dumped(_reference(demo_cases))
     text = "\n".join(new)
     assert "written in clear" in text and '"role": "Witness"' in text and '"answers"' in text
+    assert '"cas_CaseOwner": "exp-caseworker"' in text  # a lookup by its name, not an id
     # The erased person is still listed, with nothing sealed under their key.
     third = demo_cases.order_by("id")[2]
     bundle = next(json.loads(b) for b in new if json.loads(b)["case"]["id"] == third.number)

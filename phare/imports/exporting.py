@@ -41,7 +41,30 @@ _LISTS = (("referrals", Referral), ("consents", Consent), ("events", Trafficking
 # only these lists.
 SHEET_LISTS = ("referrals", "consents")
 
-Convert = Callable[[Any, str, TokenOpener], Any]
+
+class _Names(dict[tuple[Any, Any], str]):
+    """A lookup's name for its id, fetched on first sight: an export names the case owner by username and an
+    organisation by its name, never by an internal id another organisation's import could not read."""
+
+    def __missing__(self, key: tuple[Any, Any]) -> str:
+        model, pk = key
+        obj = model.objects.filter(pk=pk).first()
+        name = self[key] = str(getattr(obj, "username", None) or getattr(obj, "org_Name", None)
+                               or getattr(obj, "name", None) or "") if obj is not None else ""  # fmt: skip
+        return name
+
+
+class _Reading:
+    """What converting a chunk's rows needs: its key cache (dropped with the chunk) and the export's names."""
+
+    __slots__ = ("names", "opener")
+
+    def __init__(self, names: _Names) -> None:
+        self.opener = TokenOpener()
+        self.names = names
+
+
+Convert = Callable[[Any, str, _Reading], Any]
 
 
 def _uid_text(value: Any) -> str:
@@ -51,32 +74,33 @@ def _uid_text(value: Any) -> str:
     return str(uuid.UUID(str(value)))
 
 
-def _relation(value: Any, uid: str, opener: TokenOpener) -> Any:
-    return None if value is None else str(value)
-
-
-def _date(value: Any, uid: str, opener: TokenOpener) -> Any:
+def _date(value: Any, uid: str, reading: _Reading) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _json(value: Any, uid: str, opener: TokenOpener) -> Any:
+def _json(value: Any, uid: str, reading: _Reading | None) -> Any:
     # Most multi-value columns hold an empty list, which a bundle leaves out: no need to parse it.
     return None if value is None or value == "[]" else json.loads(value)
 
 
 def _converter(field: models.Field[Any, Any]) -> Convert | None:
     """How a column's database value becomes the value a bundle holds (what the instance attribute gave, dates as
-    ISO text, relations as their id in text); None where the driver's value is that value already."""
+    ISO text, a lookup as its name, left out when it has none); None where the driver's value is that value."""
     if isinstance(field, EncryptedTextField):
         table, column, is_date = field.model._meta.db_table, str(field.column), isinstance(field, EncryptedDateField)
 
-        def sealed(value: Any, uid: str, opener: TokenOpener) -> Any:
-            text = opener.open(table, column, value, uid)
+        def sealed(value: Any, uid: str, reading: _Reading) -> Any:
+            text = reading.opener.open(table, column, value, uid)
             return date.fromisoformat(text).isoformat() if is_date and text else text
 
         return sealed
     if field.is_relation:
-        return _relation
+        related = field.related_model
+
+        def named(value: Any, uid: str, reading: _Reading) -> Any:
+            return reading.names[(related, value)] or None
+
+        return named
     if isinstance(field, models.DateTimeField):
         raise TypeError(f"{field} is not a date: an export of it would need the time zone Django applies")
     if isinstance(field, models.DateField):
@@ -122,7 +146,7 @@ def _rows(
 
 
 def _records(
-    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, opener: TokenOpener
+    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading
 ) -> Iterator[dict[str, Any]]:
     """Each row as the record a bundle holds: the HTCDS fields after the first `skip` columns, empty ones left out."""
     fields = [(i + skip, name, convert) for i, (name, _, convert) in enumerate(_fields(model))]
@@ -133,7 +157,7 @@ def _records(
             raw = row[i]
             if raw is None or raw == "":
                 continue
-            value = raw if convert is None else convert(raw, uid, opener)
+            value = raw if convert is None else convert(raw, uid, reading)
             if value is None or value == "" or value == []:
                 continue
             out[name] = value
@@ -158,8 +182,9 @@ def _bundles(
 ) -> Iterator[dict[str, Any]]:
     using = cases.db
     ids = list(cases.order_by("id").values_list("id", flat=True))
+    names = _Names()
     for start in range(0, len(ids), CHUNK):
-        yield from _chunk(ids[start : start + CHUNK], wanted, using, sheet)
+        yield from _chunk(ids[start : start + CHUNK], wanted, using, sheet, names)
 
 
 def _shown(parts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -175,10 +200,10 @@ def _shown(parts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 def _chunk(
-    chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str, sheet: bool
+    chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str, sheet: bool, names: _Names
 ) -> Iterator[dict[str, Any]]:
     # The keys opened for this chunk are dropped with it: an export holds no more of them than a page does.
-    opener = TokenOpener()
+    reading = _Reading(names)
     parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk)
     person_rows = _rows(Person, using, ("id",), "id", sorted({p[2] for p in parts}))
     uids = {row[1]: _uid_text(row[0]) for row in person_rows}
@@ -190,13 +215,13 @@ def _chunk(
         shown = {row[2] for row in parts}
         person_rows = [row for row in person_rows if row[1] in shown]
         parts = [row for row in parts if row[3] in VICTIM_ROLES]  # a case without a victim shows no participant
-    opener.prefetch(person_rows)
+    reading.opener.prefetch(person_rows)
     persons = {
         row[1]: {"id": uids[row[1]], **rec}
-        for row, rec in zip(person_rows, _records(Person, person_rows, 2, opener), strict=True)
+        for row, rec in zip(person_rows, _records(Person, person_rows, 2, reading), strict=True)
     }
     by_case: dict[int, list[tuple[int, dict[str, Any]]]] = {}
-    for row, rec in zip(parts, _records(CaseParticipant, parts, 4, opener), strict=True):
+    for row, rec in zip(parts, _records(CaseParticipant, parts, 4, reading), strict=True):
         by_case.setdefault(row[1], []).append((row[2], {"person": uids[row[2]], "role": row[3], **rec}))
     lists: dict[int, dict[str, list[tuple[int | None, dict[str, Any]]]]] = {}
     for key, model in wanted:
@@ -204,14 +229,14 @@ def _chunk(
         person = "person_id" if any(f.name == "person" for f in model._meta.concrete_fields) else "id"
         extra = {"referrals": "direction", "assessments": "answers"}.get(key, "id")
         rows = _rows(model, using, ("case_id", person, extra), "case_id", chunk)
-        for row, rec in zip(rows, _records(model, rows, 4, opener), strict=True):
+        for row, rec in zip(rows, _records(model, rows, 4, reading), strict=True):
             if key == "referrals":
                 rec = {"direction": row[3], **rec}
             elif key == "assessments":
-                rec["answers"] = _json(row[3], "", opener)
+                rec["answers"] = _json(row[3], "", None)
             lists.setdefault(row[1], {}).setdefault(key, []).append((row[2] if person != "id" else None, rec))
     case_rows = _rows(Case, using, ("id", "number"), "id", chunk)
-    for row, rec in zip(case_rows, _records(Case, case_rows, 3, opener), strict=True):
+    for row, rec in zip(case_rows, _records(Case, case_rows, 3, reading), strict=True):
         case_people = dict.fromkeys(people.get(row[1], ()))
         yield _bundle(row[2], rec, by_case.get(row[1], []), [persons[p] for p in case_people if p in persons],
                       {p: uids[p] for p in case_people}, lists.get(row[1], {}))  # fmt: skip
