@@ -71,7 +71,7 @@ def _uid_text(value: Any) -> str:
     """A uid column as `str(uuid)`: SQLite keeps 32 hex digits, PostgreSQL gives a UUID."""
     if isinstance(value, str) and len(value) == 32:
         return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return str(uuid.UUID(str(value)))
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
 def _date(value: Any, uid: str, reading: _Reading) -> Any:
