@@ -128,6 +128,11 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
     sql, params = qs.values_list("uid", *lead, *(a for _, a, _ in _fields(model))).query.sql_with_params()
     if list(params) != list(range(n)):
         raise RuntimeError(f"unexpected parameters in {sql}")
+    if n == 1 and connections[using].vendor == "postgresql":
+        # One array parameter: psycopg's client-side binding formats each of a thousand parameters in Python.
+        if sql.count(" IN (%s)") != 1:
+            raise RuntimeError(f"unexpected query {sql}")
+        sql = sql.replace(" IN (%s)", " = ANY(%s)")
     return str(sql)
 
 
@@ -138,10 +143,14 @@ def _rows(
     One query, run on the connection's cursor: the values come as the driver gives them, for `_fields` to convert."""
     if not ids:
         return []
-    # Padded to a multiple of PAD with the last id (which changes nothing): a handful of sizes, each written once.
-    padded = ids + ids[-1:] * (-len(ids) % PAD)
-    with connections[using].cursor() as cursor:
-        cursor.execute(_sql(model, using, lead, key, len(padded)), padded)
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_sql(model, using, lead, key, 1), [ids])
+        else:
+            # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
+            padded = ids + ids[-1:] * (-len(ids) % PAD)
+            cursor.execute(_sql(model, using, lead, key, len(padded)), padded)
         return list(cursor.fetchall())
 
 
