@@ -340,6 +340,27 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
 
+def preload_person_keys_by_id(pks: Iterable[int]) -> None:
+    """`preload_person_keys` for keys named by their row id, as sealed values name them (`p<id>.<fingerprint>`):
+    a reader of many rows (an export) unwraps each person's key once, in one query per batch. A destroyed key is
+    left out: `person_key_by_id` says so when a value names it."""
+    from phare.accounts.models import PersonKey
+
+    wanted = sorted(set(pks))
+    if not wanted:
+        return
+    rows = PersonKey.objects.filter(pk__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
+    org_keys: dict[int, AESGCM] = {}
+    expires = time.monotonic() + PERSON_KEY_TTL
+    for pk, subject, wrapped, wk_pk in rows.exclude(wrapped="").values_list("pk", "subject", "wrapped", "wrapping_key_id"):
+        cipher = org_keys.get(wk_pk)
+        if cipher is None:
+            cipher = org_keys[wk_pk] = AESGCM(org_key_by_id(wk_pk))
+        raw = b64d(wrapped)
+        key = cipher.decrypt(raw[:12], raw[12:], _person_aad(str(subject)))
+        _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
+
+
 _shred_mark: Any = None  # the latest key destruction this process has seen
 
 

@@ -1,0 +1,141 @@
+"""Export benchmark: `phare export` of a generated organisation beside the bare write of the same file.
+
+A fresh database (SQLite, and PostgreSQL with `--pg URL`, whose database is dropped and created again) gets
+`phare demo --cases N` (not timed). Then, for each format, a fresh process runs the export as `phare export` does
+(the acting user, the case list's scoping, the permission check, the audit event) and times `export_cases` alone,
+with the process's peak RSS and its RSS before the export (Django and the models loaded). The same process then
+reads its own file back and times the bare write of the same content: `csv.writer` of the same rows, openpyxl's
+write-only workbook of the same cells, `json.dumps(indent=1)` of the same bundles: what the file costs without
+reading the database, opening sealed values and assembling the cases. Writes bench/results/export.json.
+
+    nice -n 10 python bench/bench_export.py --cases 20000 [--pg postgres://postgres@127.0.0.1:5432/phare_bench_export]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TARGETS = {"csv": 5.0, "json": 3.0, "xlsx": 1.5}
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def measure(fmt: str, out: Path) -> dict[str, Any]:
+    """In the child: the export as `phare export FMT --org demo` runs it, then the bare write of its content."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phare.settings")
+    import django
+
+    django.setup()
+    from django.http import QueryDict
+
+    from phare.accounts.models import User
+    from phare.cases.filters import filter_cases, filter_form
+    from phare.imports.actions import export_cases, may_export
+
+    actor = next(
+        u for u in User.objects.filter(organisation__slug="demo", is_active=True).order_by("id") if may_export(u)
+    )
+    cases = filter_cases(actor, filter_form(actor, QueryDict("")))
+    rss_before = _rss_mb()
+    start = time.perf_counter()
+    n = export_cases(actor, cases, fmt, out)
+    seconds = time.perf_counter() - start
+    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    bare_file = out.with_name(f"bare.{fmt}")
+    if fmt == "csv":
+        with out.open(newline="", encoding="utf-8") as fh:
+            rows: Any = list(csv.reader(fh))
+        start = time.perf_counter()
+        with bare_file.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+        from python_calamine import CalamineWorkbook
+
+        rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Case Sheet").to_python()
+        start = time.perf_counter()
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Case Sheet")
+        for row in rows:
+            ws.append(row)
+        wb.save(bare_file)
+    else:
+        bundles = json.loads(out.read_text("utf-8"))["bundles"]
+        start = time.perf_counter()
+        with bare_file.open("w", encoding="utf-8") as fh:
+            for b in bundles:
+                fh.write(json.dumps(b, ensure_ascii=False, indent=1))
+    bare = time.perf_counter() - start
+    return {"cases": n, "seconds": round(seconds, 2), "cases_per_s": round(n / seconds), "file_mb": round(out.stat().st_size / 1e6, 1),
+            "peak_rss_mb": peak, "rss_before_export_mb": rss_before, "bare_write_seconds": round(bare, 2),
+            "time_ratio": round(seconds / bare, 1), "target_ratio": TARGETS[fmt]}  # fmt: skip
+
+
+def database(env: dict[str, str], cases: int) -> dict[str, Any]:
+    """Migrate a fresh database, generate the demo organisation, export it in each format."""
+    phare = str(Path(sys.executable).with_name("phare"))
+    subprocess.run([phare, "migrate", "-v0"], check=True, env=env, cwd=ROOT)
+    start = time.perf_counter()
+    subprocess.run([phare, "demo", "--cases", str(cases)], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    out: dict[str, Any] = {"cases": cases, "demo_seconds": round(time.perf_counter() - start, 1)}
+    data = Path(env["PHARE_DATA_DIR"])
+    for fmt in ("csv", "json", "xlsx"):
+        proc = subprocess.run([sys.executable, __file__, "--measure", fmt, str(data / f"export.{fmt}")], env=env,
+                              cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
+        out[fmt] = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(env["DATABASE_URL"].split(":")[0], fmt, json.dumps(out[fmt]), file=sys.stderr)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=20_000)
+    ap.add_argument("--pg", default="", help="also measure on this PostgreSQL database (dropped and created again)")
+    ap.add_argument("--measure", nargs=2)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
+        return
+    root = ROOT / "var" / "bench-export-run"
+    shutil.rmtree(root, ignore_errors=True)
+    result: dict[str, Any] = {"cases": args.cases, "python": platform.python_version(), "cpus": os.cpu_count(),
+                              "load_average_at_start": os.getloadavg(), "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
+                              "note": "seconds: export_cases alone in a fresh process (no Django start-up); "
+                                      "time_ratio: seconds / bare write of the same content"}  # fmt: skip
+    runs = [("sqlite", f"sqlite:///{root / 'sqlite' / 'db.sqlite3'}", root / "sqlite")]
+    if args.pg:
+        name, server = args.pg.rsplit("/", 1)[1], args.pg.rsplit("/", 1)[0] + "/postgres"
+        subprocess.run(["psql", server, "-qc", f'DROP DATABASE IF EXISTS "{name}"'], check=True, capture_output=True)
+        subprocess.run(["psql", server, "-qc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+        runs.append(("postgresql", args.pg, root / "pg"))
+    for label, url, data in runs:
+        data.mkdir(parents=True, exist_ok=True)
+        env = dict(
+            os.environ, DATABASE_URL=url, PHARE_DATA_DIR=str(data), PHARE_SHARED=os.environ.get("PHARE_SHARED", "")
+        )
+        result[label] = database(env, args.cases)
+    path = ROOT / "bench" / "results" / "export.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The bundles an export writes, read as tuples (phare.imports.exporting), are exactly those the model instances
+gave before: compared key for key and in order, on a generated organisation with the awkward cases added (a person
+in two cases, an erased person, a value written before encryption, a case with no victim), and through every
+writer. A token moved to another row still stops the export, as reading an instance does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, models
+
+from htcds.catalogue import load
+from htcds.sources import export as writers
+from phare.cases.demo import create_demo
+from phare.cases.models import (
+    Assessment,
+    Case,
+    CaseComment,
+    CaseParticipant,
+    Consent,
+    Person,
+    Referral,
+    SupportPlan,
+    TraffickingEvent,
+)
+from phare.crypto import keys
+from phare.crypto.fields import TamperedValueError
+from phare.imports import exporting
+from phare.imports.exporting import case_bundles, sheet_bundles
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+_LISTS = (("referrals", Referral), ("consents", Consent), ("events", TraffickingEvent), ("support_plans", SupportPlan),
+          ("comments", CaseComment), ("assessments", Assessment))  # fmt: skip
+
+
+# --- the path before: one model instance per row (kept here as the reference the fast path must equal) ---------
+def _record(obj: models.Model) -> dict[str, Any]:
+    cat = load()
+    out: dict[str, Any] = {}
+    for f in obj._meta.concrete_fields:
+        if f.name not in cat:
+            continue
+        value = getattr(obj, f.attname)
+        if value in (None, "", []):
+            continue
+        if f.is_relation:  # a lookup by its name (a user's username, an organisation's name), none without one
+            other = f.related_model.objects.filter(pk=value).first()
+            value = str(
+                getattr(other, "username", None)
+                or getattr(other, "org_Name", None)
+                or getattr(other, "name", None)
+                or ""
+            )
+            if not value:
+                continue
+        out[f.name] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def _reference(cases: models.QuerySet[Case], lists: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
+    for case in cases.order_by("id"):
+        participants = list(CaseParticipant.objects.filter(case=case).select_related("person").order_by("id"))
+        persons: dict[int, dict[str, Any]] = {}
+        parts = []
+        for p in participants:
+            persons.setdefault(p.person_id, {"id": str(p.person.uid), **_record(p.person)})
+            parts.append({"person": str(p.person.uid), "role": p.role, **_record(p)})
+        uids = {p.person_id: str(p.person.uid) for p in participants}
+        bundle: dict[str, Any] = {"htcds_version": "2.0", "case": {"id": case.number, **_record(case)},
+                                  "persons": list(persons.values()), "participants": parts}  # fmt: skip
+        for key, model in _LISTS:
+            if lists is not None and key not in lists:
+                continue
+            out = []
+            for row in model.objects.filter(case=case).order_by("id"):
+                rec = _record(row)
+                if key == "referrals":
+                    rec = {"direction": row.direction, **rec}  # type: ignore[attr-defined]
+                if key == "assessments":
+                    rec["answers"] = row.answers  # type: ignore[attr-defined]
+                person_id = getattr(row, "person_id", None)
+                if person_id in uids:
+                    rec["person"] = uids[person_id]
+                out.append(rec)
+            if out:
+                bundle[key] = out
+        yield bundle
+
+
+# --- a generated organisation with the awkward cases ----------------------------------------------------------
+@pytest.fixture
+def demo_cases(monkeypatch: pytest.MonkeyPatch) -> models.QuerySet[Case]:
+    monkeypatch.setattr(exporting, "CHUNK", 7)  # several chunks, the last one short
+    monkeypatch.setattr(exporting, "PAD", 4)
+    result = create_demo(40, slug="exp", seed=11)
+    cases = Case.objects.filter(organisation=result.organisation)
+    first, second, third, fourth = list(cases.order_by("id")[:4])
+    # One person in two cases (a bundle of each names them), as a witness in the second.
+    victim = CaseParticipant.objects.filter(case=first).order_by("id").first()
+    assert victim is not None
+    CaseParticipant.objects.create(organisation=result.organisation, case=second, person=victim.person, role="Witness")
+    # An erased person: the values sealed with their key read as nothing.
+    erased = CaseParticipant.objects.filter(case=third).order_by("id").first()
+    assert erased is not None
+    keys.shred_person(erased.person.uid)
+    keys.reset_caches()
+    # A value written before encryption existed, read as it is.
+    comment = CaseComment.objects.filter(organisation=result.organisation).order_by("id").first()
+    assert comment is not None
+    with connection.cursor() as cur:
+        cur.execute(
+            'UPDATE cases_casecomment SET "cco_CaseComment" = %s WHERE id = %s', ["written in clear", comment.pk]
+        )
+    # A case whose only participant is not a victim.
+    CaseParticipant.objects.filter(case=fourth).update(role="Witness")
+    # A case whose victim is not its first participant.
+    fifth = cases.order_by("id")[4]
+    CaseParticipant.objects.filter(case=fifth).update(role="Witness")
+    later = Person.objects.create(organisation=result.organisation, prs_FirstName="Later", prs_Gender="Feminine")
+    CaseParticipant.objects.create(organisation=result.organisation, case=fifth, person=later, role="Victim")
+    return cases
+
+
+def _dumped(bundles: Any) -> list[str]:
+    return [json.dumps(b, ensure_ascii=False, indent=1) for b in bundles]
+
+
+def test_it_reads_the_same_bundles_as_the_model_instances_did(demo_cases: models.QuerySet[Case]) -> None:
+    new = _dumped(case_bundles(demo_cases))
+    assert len(new) == 40
+    assert new == _dumped(_reference(demo_cases))
+    text = "\n".join(new)
+    assert "written in clear" in text and '"role": "Witness"' in text and '"answers"' in text
+    assert '"cas_CaseOwner": "exp-caseworker"' in text  # a lookup by its name, not an id
+    # The erased person is still listed, with nothing sealed under their key.
+    third = demo_cases.order_by("id")[2]
+    bundle = next(json.loads(b) for b in new if json.loads(b)["case"]["id"] == third.number)
+    person = bundle["persons"][0]
+    assert "prs_FirstName" not in person and person["id"]
+    # Only what the query selects leaves.
+    some = demo_cases.filter(cas_Status="Active")
+    assert _dumped(case_bundles(some)) == _dumped(_reference(some)) != []
+
+
+def test_it_writes_the_same_files_as_before(demo_cases: models.QuerySet[Case], tmp_path: Path) -> None:
+    # A sheet reads only what its rows show: the same rows, in every layout.
+    for options in ({}, {"labels": True}, {"extended": True}, {"include_ids": False}, {"native": True}):
+        new = list(writers.sheet_rows(sheet_bundles(demo_cases), **options))
+        assert new == list(writers.sheet_rows(_reference(demo_cases), **options)) and len(new) == 42
+    for name, write, read in (("csv", writers.write_csv, sheet_bundles), ("json", writers.write_json, case_bundles),
+                              ("xlsx", writers.write_xlsx, sheet_bundles)):  # fmt: skip
+        write(read(demo_cases), tmp_path / f"new.{name}")
+        write(_reference(demo_cases), tmp_path / f"old.{name}")
+        if name != "xlsx":  # an XLSX holds its time of writing: compare its cells
+            assert (tmp_path / f"new.{name}").read_bytes() == (tmp_path / f"old.{name}").read_bytes()
+    from openpyxl import load_workbook
+
+    cells = [
+        [[c.value for c in row] for row in load_workbook(tmp_path / f"{v}.xlsx").active.iter_rows()]
+        for v in ("new", "old")
+    ]
+    assert cells[0] == cells[1] and len(cells[0]) == 42
+
+
+def test_it_refuses_a_token_moved_to_another_persons_row(demo_cases: models.QuerySet[Case]) -> None:
+    a, b = (p.person for p in CaseParticipant.objects.filter(case__in=demo_cases).select_related("person")[:2])
+    with connection.cursor() as cur:
+        cur.execute('SELECT "prs_FirstName" FROM cases_person WHERE id = %s', [a.pk])
+        token = cur.fetchone()[0]
+        assert token.startswith("v1:")
+        cur.execute('UPDATE cases_person SET "prs_FirstName" = %s WHERE id = %s', [token, b.pk])
+    with pytest.raises(TamperedValueError):
+        list(case_bundles(demo_cases))
+    with pytest.raises(TamperedValueError):
+        list(_reference(demo_cases))
