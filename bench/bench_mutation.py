@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -38,12 +40,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "mutation.json"
+SEED = 25
 
 # group -> (modules to mutate, test selection)
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "access": (
         ["phare/access.py", "phare/cases/access.py", "phare/accounts/permissions.py"],
-        ["tests/test_access.py", "tests/test_permissions.py", "tests/test_tenancy.py", "tests/test_break_glass.py",
+        ["tests/test_access.py", "tests/test_permissions.py", "tests/test_tenancy.py::test_it_lets_no_access_layer_attempt_reach_another_organisation",
+         "tests/test_tenancy.py::test_it_finds_the_leak_when_the_access_layer_filter_is_disabled", "tests/test_break_glass.py",
          "tests/test_field_rule.py", "tests/test_case_new.py", "tests/test_case_page.py", "tests/test_users_page.py"],
     ),
     "audit": (
@@ -104,6 +108,50 @@ def configure(tree: Path, modules: list[str], tests: list[str]) -> None:
         fh.write(config)
 
 
+GENERATE = """
+import os
+import random
+from mutmut import __main__ as m
+from mutmut.mutation.trampoline import set_mutant_under_test
+set_mutant_under_test("mutant_generation")
+os.makedirs("mutants", exist_ok=True)
+m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths(); m.store_lines_covered_by_tests(); m.create_mutants(1)
+"""
+
+
+def metas(tree: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    for meta in sorted((tree / "mutants").rglob("*.py.meta")):
+        module = str(meta.relative_to(tree / "mutants")).removesuffix(".meta")
+        out[module] = json.loads(meta.read_text("utf-8"))
+    return out
+
+
+def sample(tree: Path, env: dict[str, str], cap: int | None) -> list[str]:
+    """Generate the mutants (mutmut's own first step) and pick, per module, at most `cap` of those not yet
+    checked, at random with a fixed seed, so that a rerun draws the same ones (None: all of them)."""
+    subprocess.run([sys.executable, "-c", GENERATE], cwd=tree, env=env, check=True, capture_output=True)
+    names: list[str] = []
+    for data in metas(tree).values():
+        codes = data.get("exit_code_by_key", {})
+        done = sum(1 for c in codes.values() if c is not None)
+        todo = sorted(k for k, c in codes.items() if c is None)
+        if cap is None:
+            names += todo
+        else:
+            names += random.Random(SEED).sample(todo, max(0, min(cap - done, len(todo))))
+    return names
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> list[float] | None:
+    """95% interval of a killed share estimated from a random sample of n mutants."""
+    if not n:
+        return None
+    p = k / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return [round((centre - half) / (1 + z * z / n), 3), round((centre + half) / (1 + z * z / n), 3)]
+
+
 def ratio(done: int, of: int) -> float | None:
     return round(done / of, 3) if of else None
 
@@ -112,9 +160,7 @@ def scores(tree: Path) -> dict[str, dict[str, Any]]:
     from mutmut.stats import status_by_exit_code  # mutmut's own reading of its exit codes
 
     per_module: dict[str, dict[str, Any]] = {}
-    for meta in sorted((tree / "mutants").rglob("*.py.meta")):
-        data = json.loads(meta.read_text("utf-8"))
-        module = str(meta.relative_to(tree / "mutants")).removesuffix(".meta")
+    for module, data in metas(tree).items():
         counts: Counter[str] = Counter()
         survivors = []
         for name, code in data.get("exit_code_by_key", {}).items():
@@ -126,13 +172,15 @@ def scores(tree: Path) -> dict[str, dict[str, Any]]:
         if not mutants:
             continue
         checked = mutants - counts["not_checked"]
-        per_module[module] = {"mutants": mutants, **dict(counts),
-                              "score": ratio(counts["killed"] + counts["timeout"], checked),
+        caught = counts["killed"] + counts["timeout"]
+        per_module[module] = {"mutants": mutants, "checked": checked, **dict(counts),
+                              "score": ratio(caught, checked),
+                              "score_95": wilson(caught, checked) if checked < mutants else None,
                               "survivors": sorted(survivors)}  # fmt: skip
     return per_module
 
 
-def run_group(name: str, work: Path, children: int, resume: bool) -> dict[str, Any]:
+def run_group(name: str, work: Path, children: int, resume: bool, cap: int | None) -> dict[str, Any]:
     modules, tests = GROUPS[name]
     tree = work / name
     if not resume or not tree.exists():
@@ -145,13 +193,15 @@ def run_group(name: str, work: Path, children: int, resume: bool) -> dict[str, A
     env.pop("DATABASE_URL", None)  # SQLite: the score is about the guards, not the database
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
-    with (work / f"{name}.log").open("w", encoding="utf-8") as log:
-        run = subprocess.run([str(mutmut), "run", "--max-children", str(children)], cwd=tree, env=env, stdout=log,
-                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    names = sample(tree, env, cap)
+    with (work / f"{name}.log").open("a", encoding="utf-8") as log:
+        run = subprocess.run([str(mutmut), "run", "--max-children", str(children), *names], cwd=tree, env=env,
+                             stdout=log, stderr=subprocess.STDOUT, text=True) if names else None  # fmt: skip
     seconds = round(time.monotonic() - started)
     per_module = scores(tree)
     for m in per_module.values():
-        m.update(group=name, tests=tests, group_seconds=seconds, exit_status=run.returncode)
+        m.update(group=name, tests=tests, group_seconds=seconds, exit_status=run.returncode if run else None,
+                 sample_cap=cap)  # fmt: skip
     return per_module
 
 
@@ -159,22 +209,29 @@ def total_of(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total: Counter[str] = Counter()
     for m in modules.values():
         for k, v in m.items():
-            if isinstance(v, int) and k not in ("group_seconds", "exit_status"):
+            if isinstance(v, int) and k not in ("group_seconds", "exit_status", "sample_cap"):
                 total[k] += v
-    checked = total["mutants"] - total["not_checked"]
-    return {**dict(total), "score": ratio(total["killed"] + total["timeout"], checked)}
+    return {**dict(total), "score": ratio(total["killed"] + total["timeout"], total["checked"])}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--groups", nargs="*", default=list(GROUPS), choices=list(GROUPS))
     parser.add_argument("--children", type=int, default=1)
+    parser.add_argument(
+        "--sample",
+        nargs="*",
+        default=[],
+        metavar="GROUP=N",
+        help="check at most N mutants per module of GROUP, drawn at random (default: every mutant)",
+    )
     parser.add_argument("--work", default=str(ROOT / "var" / "bench" / "mutation"))
     parser.add_argument(
         "--resume", action="store_true", help="continue a group's run in its folder instead of copying anew"
     )
     args = parser.parse_args()
     work = Path(args.work).resolve()
+    caps = {g: int(n) for g, n in (x.split("=") for x in args.sample)}
     work.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text("utf-8")) if RESULTS.exists() else {}
     modules: dict[str, dict[str, Any]] = previous.get("modules", {})
@@ -182,7 +239,7 @@ def main() -> int:
     version = importlib.metadata.version("mutmut")
     for name in args.groups:
         started = time.monotonic()
-        found = run_group(name, work, args.children, args.resume)
+        found = run_group(name, work, args.children, args.resume, caps.get(name))
         groups_seconds[name] = round(time.monotonic() - started)
         modules = {k: v for k, v in modules.items() if v.get("group") != name} | found
         for module, m in found.items():

@@ -240,7 +240,8 @@ def test_it_calls_a_wiped_log_broken_when_the_database_holds_records(make_user: 
     AuditEvent.objects.all().delete()
     AuditHead.objects.all().delete()
     v = verify()
-    assert not v.ok and "wiped" in v.reason and "1 cases" in v.reason
+    held = f"{Organisation.objects.count()} organisations, {User.objects.count()} users, 1 cases"
+    assert not v.ok and v.reason == f"the log is empty, but the database holds {held}: the log was wiped"
     with pytest.raises(CommandError):
         call_command("audit", "verify", stdout=io.StringIO(), stderr=io.StringIO())
     monkeypatch.setattr(log, "_held_records", lambda: "")  # negative control: without the check, "intact"
@@ -255,9 +256,11 @@ def test_it_calls_an_organisation_with_cases_but_no_events_broken(make_user: Any
 
     actions.open_case(make_user(Role.SUPERVISOR, org), person_data={"prs_FirstName": "Ama"})
     assert verify().ok
-    Case.objects.create(organisation=other_org, number="2024-000001", seq=1, cas_OpenedDate=date(2024, 1, 1))
+    # A case id unlike any organisation's id: the check must compare organisations, not rows.
+    Case.objects.create(pk=other_org.pk + 1000, organisation=other_org, number="2024-000001", seq=1,
+                        cas_OpenedDate=date(2024, 1, 1))  # fmt: skip
     v = verify()
-    assert not v.ok and str(other_org.pk) in v.reason and "no audit event" in v.reason
+    assert not v.ok and v.reason == f"organisations [{other_org.pk}] hold cases but have no audit event"
 
 
 def test_it_checks_each_organisations_own_chain(org: Any, other_org: Any, make_user: Any) -> None:
@@ -313,3 +316,30 @@ def test_it_calls_an_empty_instance_intact() -> None:
     assert not Organisation.objects.exists()
     v = verify()
     assert v.ok and v.checked == 0
+
+
+def test_it_checks_anchors_against_an_intact_log_and_names_each_kind_of_loss() -> None:
+    from phare.audit.log import GENESIS, anchor, verify_anchors
+
+    empty = anchor()
+    assert sorted(empty) == ["at", "count", "last_hash", "last_id"]
+    assert (empty["last_id"], empty["last_hash"], empty["count"]) == (0, GENESIS, 0)
+    events = _chain(4)
+    first = anchor()
+    head = AuditHead.objects.get(pk=1)
+    assert (first["last_id"], first["last_hash"], first["count"]) == (head.last_id, head.last_hash, head.count)
+    assert (first["last_id"], first["last_hash"], first["count"]) == (events[-1].id, events[-1].hash, 4)
+    with transaction.atomic():
+        record("case.update", target_type="cases.case", target_id="late")
+    later = anchor()
+    # An intact log holds every anchor taken (an anchor of the empty log says nothing and is passed over).
+    v = verify_anchors([empty, first, later])
+    assert v.ok is True and v.checked == 5 and v.broken_at is None
+    # The anchored event is there but with another hash: the chain was rewritten by someone with the key.
+    rewritten = {**first, "last_hash": "f" * 64}
+    v = verify_anchors([empty, rewritten, later])
+    assert (v.ok, v.checked, v.broken_at) == (False, 5, first["last_id"])
+    assert v.reason == f"the log no longer holds the head anchored at {first['at']} (rolled back or rewritten)"
+    # The anchored event and hash are there, but the log holds fewer events than when it was anchored.
+    v = verify_anchors([{**later, "count": later["count"] + 1}])
+    assert (v.ok, v.broken_at) == (False, later["last_id"])
