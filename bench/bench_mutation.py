@@ -180,10 +180,20 @@ def scores(tree: Path) -> dict[str, dict[str, Any]]:
     return per_module
 
 
-def run_group(name: str, work: Path, children: int, resume: bool, cap: int | None) -> dict[str, Any]:
+def refresh_tests(tree: Path) -> list[str]:
+    """Bring the tree's tests up to date with the worktree's and name the mutants to check again: the survivors
+    and those no test reached (the new tests may reach them)."""
+    shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
+    with (tree / "tests" / "conftest.py").open("a", encoding="utf-8") as fh:
+        fh.write(FAST_HASH)
+    return sorted(k for data in metas(tree).values() for k, c in data["exit_code_by_key"].items() if c in (0, 33))
+
+
+def run_group(name: str, work: Path, children: int, resume: bool, cap: int | None, rerun: bool,
+              collect: bool = False) -> dict[str, Any]:  # fmt: skip
     modules, tests = GROUPS[name]
     tree = work / name
-    if not resume or not tree.exists():
+    if not (resume or rerun) or not tree.exists():
         copy_tree(tree)
         configure(tree, modules, tests)
     data = work / f"{name}-data"
@@ -192,16 +202,25 @@ def run_group(name: str, work: Path, children: int, resume: bool, cap: int | Non
            "PHARE_TEST_DB_NAME": str(data / "test.sqlite3")}  # fmt: skip
     env.pop("DATABASE_URL", None)  # SQLite: the score is about the guards, not the database
     mutmut = Path(sys.executable).with_name("mutmut")
+    if collect:  # a run stopped before its end (deadline): score what it checked, timed from start to last write
+        log = work / f"{name}.log"
+        began = float((work / f"{name}.started").read_text())
+        per_module = scores(tree)
+        for m in per_module.values():
+            m.update(group=name, tests=tests, exit_status=None, finished=False, sample_cap=cap,
+                     group_seconds=round(log.stat().st_mtime - began))  # fmt: skip
+        return per_module
+    (work / f"{name}.started").write_text(str(time.time()))
     started = time.monotonic()
-    names = sample(tree, env, cap)
+    names = refresh_tests(tree) if rerun else sample(tree, env, cap)
     with (work / f"{name}.log").open("a", encoding="utf-8") as log:
         run = subprocess.run([str(mutmut), "run", "--max-children", str(children), *names], cwd=tree, env=env,
                              stdout=log, stderr=subprocess.STDOUT, text=True) if names else None  # fmt: skip
     seconds = round(time.monotonic() - started)
     per_module = scores(tree)
     for m in per_module.values():
-        m.update(group=name, tests=tests, group_seconds=seconds, exit_status=run.returncode if run else None,
-                 sample_cap=cap)  # fmt: skip
+        m.update(group=name, tests=tests, exit_status=run.returncode if run else None, finished=True)
+        m.update({"rerun_seconds": seconds} if rerun else {"group_seconds": seconds, "sample_cap": cap})
     return per_module
 
 
@@ -209,7 +228,7 @@ def total_of(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total: Counter[str] = Counter()
     for m in modules.values():
         for k, v in m.items():
-            if isinstance(v, int) and k not in ("group_seconds", "exit_status", "sample_cap"):
+            if isinstance(v, int) and k not in ("group_seconds", "rerun_seconds", "exit_status", "sample_cap"):
                 total[k] += v
     return {**dict(total), "score": ratio(total["killed"] + total["timeout"], total["checked"])}
 
@@ -229,6 +248,9 @@ def main() -> int:
     parser.add_argument(
         "--resume", action="store_true", help="continue a group's run in its folder instead of copying anew"
     )
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="copy the current tests into each group's tree and check its survivors again")  # fmt: skip
+    parser.add_argument("--collect", action="store_true", help="run nothing: score what each group's tree holds")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     caps = {g: int(n) for g, n in (x.split("=") for x in args.sample)}
@@ -239,8 +261,15 @@ def main() -> int:
     version = importlib.metadata.version("mutmut")
     for name in args.groups:
         started = time.monotonic()
-        found = run_group(name, work, args.children, args.resume, caps.get(name))
-        groups_seconds[name] = round(time.monotonic() - started)
+        found = run_group(name, work, args.children, args.resume, caps.get(name), args.rerun_survivors, args.collect)
+        groups_seconds[name + (" (survivors rerun)" if args.rerun_survivors else "")] = round(
+            time.monotonic() - started
+        )
+        if args.rerun_survivors:  # the first run's wall time and sample stay with the figures they produced
+            for module, m in found.items():
+                old = modules.get(module, {})
+                m.update({k: old[k] for k in ("group_seconds", "sample_cap", "survivors_first_run") if k in old})
+                m.setdefault("survivors_first_run", old.get("survivors", []))
         modules = {k: v for k, v in modules.items() if v.get("group") != name} | found
         for module, m in found.items():
             m["equivalent"] = {k: v for k, v in EQUIVALENT.items() if k in m["survivors"]}
