@@ -206,13 +206,17 @@ def run_group(name: str, work: Path, children: int, resume: bool, cap: int | Non
         log = work / f"{name}.log"
         began = float((work / f"{name}.started").read_text())
         per_module = scores(tree)
+        drawn = json.loads((work / f"{name}.sample.json").read_text("utf-8"))
+        codes = {k: c for data in metas(tree).values() for k, c in data["exit_code_by_key"].items()}
         for m in per_module.values():
-            m.update(group=name, tests=tests, exit_status=None, finished=False, sample_cap=cap,
+            m.update(group=name, tests=tests, exit_status=None, sample_cap=cap,
+                     finished=all(codes.get(k) is not None for k in drawn),
                      group_seconds=round(log.stat().st_mtime - began))  # fmt: skip
         return per_module
     (work / f"{name}.started").write_text(str(time.time()))
     started = time.monotonic()
     names = refresh_tests(tree) if rerun else sample(tree, env, cap)
+    (work / f"{name}.sample.json").write_text(json.dumps(names), "utf-8")
     with (work / f"{name}.log").open("a", encoding="utf-8") as log:
         run = subprocess.run([str(mutmut), "run", "--max-children", str(children), *names], cwd=tree, env=env,
                              stdout=log, stderr=subprocess.STDOUT, text=True) if names else None  # fmt: skip
