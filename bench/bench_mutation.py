@@ -36,7 +36,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "mutation.json"
@@ -127,20 +127,22 @@ def metas(tree: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def sample(tree: Path, env: dict[str, str], cap: int | None) -> list[str]:
-    """Generate the mutants (mutmut's own first step) and pick, per module, at most `cap` of those not yet
-    checked, at random with a fixed seed, so that a rerun draws the same ones (None: all of them)."""
+def order(tree: Path, work: Path, group: str, env: dict[str, str]) -> dict[str, list[str]]:
+    """Generate the mutants (mutmut's own first step) and put each module's in a random order with a fixed seed,
+    kept in the work folder: a sample of n is the first n of its module's order, so that a larger sample, a
+    rerun or a run stopped early all check uniform random samples of the same draw."""
+    path = work / f"{group}.order.json"
     subprocess.run([sys.executable, "-c", GENERATE], cwd=tree, env=env, check=True, capture_output=True)
-    names: list[str] = []
-    for data in metas(tree).values():
-        codes = data.get("exit_code_by_key", {})
-        done = sum(1 for c in codes.values() if c is not None)
-        todo = sorted(k for k, c in codes.items() if c is None)
-        if cap is None:
-            names += todo
-        else:
-            names += random.Random(SEED).sample(todo, max(0, min(cap - done, len(todo))))
-    return names
+    if path.exists():
+        return cast(dict[str, list[str]], json.loads(path.read_text("utf-8")))
+    drawn = {module: random.Random(SEED).sample(sorted(data["exit_code_by_key"]), len(data["exit_code_by_key"]))
+             for module, data in metas(tree).items()}  # fmt: skip
+    path.write_text(json.dumps(drawn), "utf-8")
+    return drawn
+
+
+def in_sample(drawn: dict[str, list[str]], cap: int | None) -> dict[str, set[str]]:
+    return {module: set(keys if cap is None else keys[:cap]) for module, keys in drawn.items()}
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> list[float] | None:
@@ -156,7 +158,7 @@ def ratio(done: int, of: int) -> float | None:
     return round(done / of, 3) if of else None
 
 
-def scores(tree: Path) -> dict[str, dict[str, Any]]:
+def scores(tree: Path, sampled: dict[str, set[str]]) -> dict[str, dict[str, Any]]:
     from mutmut.stats import status_by_exit_code  # mutmut's own reading of its exit codes
 
     per_module: dict[str, dict[str, Any]] = {}
@@ -164,14 +166,17 @@ def scores(tree: Path) -> dict[str, dict[str, Any]]:
         counts: Counter[str] = Counter()
         survivors = []
         for name, code in data.get("exit_code_by_key", {}).items():
+            if name not in sampled.get(module, ()):
+                continue
             outcome = "not_checked" if code is None else str(status_by_exit_code[int(code)]).replace(" ", "_")
             counts[outcome] += 1
             if outcome in ("survived", "no_tests"):
                 survivors.append(name)
-        mutants = sum(counts.values())
+        mutants = len(data.get("exit_code_by_key", {}))
         if not mutants:
             continue
-        checked = mutants - counts["not_checked"]
+        checked = sum(counts.values()) - counts["not_checked"]
+        counts["not_checked"] += mutants - sum(counts.values())
         caught = counts["killed"] + counts["timeout"]
         per_module[module] = {"mutants": mutants, "checked": checked, **dict(counts),
                               "score": ratio(caught, checked),
@@ -180,20 +185,17 @@ def scores(tree: Path) -> dict[str, dict[str, Any]]:
     return per_module
 
 
-def refresh_tests(tree: Path) -> list[str]:
-    """Bring the tree's tests up to date with the worktree's and name the mutants to check again: the survivors
-    and those no test reached (the new tests may reach them)."""
+def refresh_tests(tree: Path) -> None:
+    """Bring the tree's tests up to date with the worktree's (for a rerun of the survivors)."""
     shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
     with (tree / "tests" / "conftest.py").open("a", encoding="utf-8") as fh:
         fh.write(FAST_HASH)
-    return sorted(k for data in metas(tree).values() for k, c in data["exit_code_by_key"].items() if c in (0, 33))
 
 
-def run_group(name: str, work: Path, children: int, resume: bool, cap: int | None, rerun: bool,
-              collect: bool = False) -> dict[str, Any]:  # fmt: skip
+def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool, collect: bool) -> dict[str, Any]:
     modules, tests = GROUPS[name]
     tree = work / name
-    if not (resume or rerun) or not tree.exists():
+    if not tree.exists():
         copy_tree(tree)
         configure(tree, modules, tests)
     data = work / f"{name}-data"
@@ -202,26 +204,28 @@ def run_group(name: str, work: Path, children: int, resume: bool, cap: int | Non
            "PHARE_TEST_DB_NAME": str(data / "test.sqlite3")}  # fmt: skip
     env.pop("DATABASE_URL", None)  # SQLite: the score is about the guards, not the database
     mutmut = Path(sys.executable).with_name("mutmut")
+    sampled = in_sample(order(tree, work, name, env), cap)
+    codes = {k: c for data in metas(tree).values() for k, c in data["exit_code_by_key"].items()}
     if collect:  # a run stopped before its end (deadline): score what it checked, timed from start to last write
         log = work / f"{name}.log"
-        began = float((work / f"{name}.started").read_text())
-        per_module = scores(tree)
-        drawn = json.loads((work / f"{name}.sample.json").read_text("utf-8"))
-        codes = {k: c for data in metas(tree).values() for k, c in data["exit_code_by_key"].items()}
-        for m in per_module.values():
+        per_module = scores(tree, sampled)
+        for module, m in per_module.items():
             m.update(group=name, tests=tests, exit_status=None, sample_cap=cap,
-                     finished=all(codes.get(k) is not None for k in drawn),
-                     group_seconds=round(log.stat().st_mtime - began))  # fmt: skip
+                     finished=all(codes.get(k) is not None for k in sampled[module]),
+                     group_seconds=round(log.stat().st_mtime - float((work / f"{name}.started").read_text())))  # fmt: skip
         return per_module
-    (work / f"{name}.started").write_text(str(time.time()))
+    if rerun:  # the survivors and the mutants no test reached, against the current tests
+        refresh_tests(tree)
+        names = sorted(k for keys in sampled.values() for k in keys if codes.get(k) in (0, 33))
+    else:
+        (work / f"{name}.started").write_text(str(time.time()))
+        names = sorted(k for keys in sampled.values() for k in keys if codes.get(k) is None)
     started = time.monotonic()
-    names = refresh_tests(tree) if rerun else sample(tree, env, cap)
-    (work / f"{name}.sample.json").write_text(json.dumps(names), "utf-8")
     with (work / f"{name}.log").open("a", encoding="utf-8") as log:
         run = subprocess.run([str(mutmut), "run", "--max-children", str(children), *names], cwd=tree, env=env,
                              stdout=log, stderr=subprocess.STDOUT, text=True) if names else None  # fmt: skip
     seconds = round(time.monotonic() - started)
-    per_module = scores(tree)
+    per_module = scores(tree, sampled)
     for m in per_module.values():
         m.update(group=name, tests=tests, exit_status=run.returncode if run else None, finished=True)
         m.update({"rerun_seconds": seconds} if rerun else {"group_seconds": seconds, "sample_cap": cap})
@@ -232,7 +236,13 @@ def total_of(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total: Counter[str] = Counter()
     for m in modules.values():
         for k, v in m.items():
-            if isinstance(v, int) and k not in ("group_seconds", "rerun_seconds", "exit_status", "sample_cap"):
+            if isinstance(v, int) and k not in (
+                "group_seconds",
+                "rerun_seconds",
+                "exit_status",
+                "sample_cap",
+                "finished",
+            ):
                 total[k] += v
     return {**dict(total), "score": ratio(total["killed"] + total["timeout"], total["checked"])}
 
@@ -249,9 +259,6 @@ def main() -> int:
         help="check at most N mutants per module of GROUP, drawn at random (default: every mutant)",
     )
     parser.add_argument("--work", default=str(ROOT / "var" / "bench" / "mutation"))
-    parser.add_argument(
-        "--resume", action="store_true", help="continue a group's run in its folder instead of copying anew"
-    )
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="copy the current tests into each group's tree and check its survivors again")  # fmt: skip
     parser.add_argument("--collect", action="store_true", help="run nothing: score what each group's tree holds")
@@ -265,7 +272,7 @@ def main() -> int:
     version = importlib.metadata.version("mutmut")
     for name in args.groups:
         started = time.monotonic()
-        found = run_group(name, work, args.children, args.resume, caps.get(name), args.rerun_survivors, args.collect)
+        found = run_group(name, work, args.children, caps.get(name), args.rerun_survivors, args.collect)
         groups_seconds[name + (" (survivors rerun)" if args.rerun_survivors else "")] = round(
             time.monotonic() - started
         )
