@@ -111,6 +111,8 @@ LEFT: dict[str, str] = {
     "phare.crypto.uploads.xǁSealedUploadedFileǁ__init____mutmut_32": "as new_file__mutmut_13",
     "phare.crypto.uploads.xǁSealedUploadedFileǁseek__mutmut_3": "the text of an error no caller shows",
     "phare.crypto.sealed.x__org_key__mutmut_5": "the text of the error; the refusal itself is tested",
+    "htcds.deid.noise.x__dp__mutmut_2": "an artefact of mutmut's fork: its workers inherit OpenDP's contrib "
+    "switched on; in a fresh process every DP test fails on it",
     "phare.access.x_shown_fields__mutmut_1": "shown_fields has no caller in phare/ (dead code: remove it)",
     "phare.access.x_shown_fields__mutmut_2": "as shown_fields__mutmut_1",
     "phare.access.x_shown_fields__mutmut_4": "as shown_fields__mutmut_1",
