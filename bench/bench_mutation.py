@@ -85,6 +85,12 @@ EQUIVALENT: dict[str, str] = {
     "phare.audit.log.x__held_records__mutmut_8": _GET_MODEL,
     "phare.audit.log.x__held_records__mutmut_13": _GET_MODEL,
     "phare.audit.log.x__organisations_with_cases_but_no_events__mutmut_9": _GET_MODEL,
+    "phare.audit.log.x_verify__mutmut_38": "as x_verify__mutmut_1: _digest's key defaults to _key()",
+    "phare.audit.log.x__base_content__mutmut_7": "a key of the hashed content renamed, alike when recording and "
+    "verifying: the MAC covers the same values",
+    "phare.audit.log.x_record__mutmut_60": "SQL keywords are case-insensitive (PostgreSQL only)",
+    "phare.audit.log.x_record__mutmut_83": "organisation is always a row (the model refuses an id), and Django "
+    "filters organisation_id by a row or its id alike",
     "phare.access.x_get_readable_or_404__mutmut_5": _NOT_SHOWN,
     "phare.access.x_get_readable_or_404__mutmut_6": _NOT_SHOWN,
     "phare.access.x_active_grant__mutmut_17": "getattr without a default: every caller passes a signed-in User "
