@@ -181,3 +181,9 @@ def test_it_takes_column_arrays_as_well_as_rows() -> None:
 
     report = risk_report({"a": np.array([1, 1, 2, 2, 2]), "b": ["x", "x", "y", "y", ""]}, ["a", "b"], k=2)
     assert report.min_class_size == 1 and report.records_at_risk == 1
+
+
+def test_it_refuses_a_table_of_columns_of_different_lengths() -> None:
+    ragged = {"age": [20, 21, 22, 23], "gender": ["Female", "Male", "Female"]}
+    with pytest.raises(ValueError, match="columns have different lengths"):
+        k_anonymise(ragged, {"age": age_hierarchy()}, k=2)
