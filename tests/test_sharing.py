@@ -72,7 +72,9 @@ def test_it_releases_only_consenting_victims_k_anonymised(org: Organisation, ana
     assert report["filters"]["excluded_not_a_victim"] == 60  # every 10th case is even, so all consented
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == outcome.release.records > 0
-    assert report["risk_after"]["k"] >= 11 if "k" in report["risk_after"] else True
+    after = report["risk_after"]
+    assert after["k_threshold"] == 11 and after["min_class_size"] >= 11 and after["is_k_anonymous"] is True
+    assert after["n_records"] == len(rows) and after["records_at_risk"] == 0
     import pandas as pd
 
     frame = pd.DataFrame(rows)
