@@ -54,7 +54,9 @@ def test_it_says_safe_when_every_group_reaches_k() -> None:
     assert ("Groups of records that look alike", "40") in v.figures
     assert ("Columns an outsider may know (quasi-identifiers)", "Gender and Age") in v.figures
     with translation.override("ar"):
-        assert dict(verdict(risk).figures)["Columns an outsider may know (quasi-identifiers)"].count(" و") == 1
+        label = translation.gettext("Columns an outsider may know (quasi-identifiers)")
+        assert label != "Columns an outsider may know (quasi-identifiers)"  # the Arabic label, not the English one
+        assert dict(verdict(risk).figures)[label].count(" و") == 1
     unsafe = verdict({**risk, "is_k_anonymous": False, "min_class_size": 1, "sample_uniques": 176, "n_records": 176,
                       "records_at_risk": 176, "share_at_risk": 1.0, "k_threshold": 11})  # fmt: skip
     assert not unsafe.safe and unsafe.text.startswith("Not safe to share as it is: 176 of 176 records are unique")
@@ -65,7 +67,7 @@ def test_it_releases_and_serves_the_file_only_to_its_organisation(org: Any, othe
                                                                  client_for: Callable[[Any], Client]) -> None:  # fmt: skip
     make_cases(org, 200)
     client = client_for(make_user("analyst", org))
-    response = client.post("/sharing/release/ctdc/", {"k": "11", "accept_withheld": "on"})
+    response = client.post("/sharing/release/ctdc/", {"k": "11", "accept_withheld": "on", "confirm": "yes"})
     assert response.status_code == 302
     rel = Release.objects.get()
     download = client.get(f"/sharing/releases/{rel.pk}.csv")
@@ -79,7 +81,7 @@ def test_it_refuses_a_low_k_with_a_message_and_writes_nothing(org: Any, make_use
                                                               client_for: Callable[[Any], Client]) -> None:  # fmt: skip
     make_cases(org, 50)
     client = client_for(make_user("analyst", org))
-    page = client.post("/sharing/release/ctdc/", {"k": "3"}, follow=True)
+    page = client.post("/sharing/release/ctdc/", {"k": "3", "confirm": "yes"}, follow=True)
     assert "below this organisation" in page.content.decode()
     assert not Release.objects.exists()
 
@@ -101,7 +103,7 @@ def test_it_shows_the_one_ledger_with_each_releases_cost_and_lets_only_an_admin_
     analyst = client_for(make_user("analyst", org))
     assert (
         analyst.post(
-            "/sharing/release/aggregate/", {"attributes": ["gender", "ageBroad"], "epsilon": "0.5"}
+            "/sharing/release/aggregate/", {"attributes": ["gender", "ageBroad"], "epsilon": "0.5", "confirm": "yes"}
         ).status_code
         == 302
     )
@@ -130,3 +132,34 @@ def test_it_compares_with_a_published_dataset_in_words(org: Any, make_user: Call
     table = html.split("CTDC 2024", 1)[1].split("</table>", 1)[0]
     assert "<td>Sexual exploitation</td><td>Yes</td>" in table and "<td>Gender</td><td>Female</td>" in table
     assert "isSexualExploit" not in table and "<td>1</td>" not in table
+
+
+def test_it_shows_what_would_leave_and_releases_only_once_confirmed(org: Any, make_user: Callable[..., Any],
+                                                                    client_for: Callable[[Any], Client]) -> None:  # fmt: skip
+    from phare.audit.models import AuditEvent
+    from phare.sharing.models import PrivacySpend
+
+    make_cases(org, 200)
+    client = client_for(make_user("analyst", org))
+    chosen = {"k": "11", "drop": ["meansOfControl", "typeOfLabour"], "accept_withheld": "on"}
+    page = client.post("/sharing/release/ctdc/", chosen)
+    html = page.content.decode()
+    assert page.status_code == 200 and not Release.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="export.").exists()
+    assert "<code>gender</code>" in html and "meansOfControl" not in html.split('id="release-preview"')[1].split("<form")[0]
+    assert "Means of control, Type of labour" in html  # what is left out, in words
+    # The confirmation carries the same choices back, and only then does the file leave.
+    for name, value in (("k", "11"), ("drop", "meansOfControl"), ("drop", "typeOfLabour"), ("confirm", "yes")):
+        assert f'name="{name}" value="{value}"' in html
+    assert client.post("/sharing/release/ctdc/", {**chosen, "confirm": "yes"}).status_code == 302
+    rel = Release.objects.get()
+    header = b"".join(client.get(f"/sharing/releases/{rel.pk}.csv").streaming_content).split(b"\n")[0]  # type: ignore[attr-defined]
+    assert b"gender" in header and b"meansOfControl" not in header
+
+    # A differentially private release says what it costs of the budget before anything is spent.
+    page = client.post("/sharing/release/aggregate/", {"attributes": ["gender", "ageBroad"], "epsilon": "0.5"})
+    assert "spends ε = 0.500" in page.content.decode() and not PrivacySpend.objects.exists()
+    done = client.post("/sharing/release/aggregate/", {"attributes": ["gender", "ageBroad"], "epsilon": "0.5", "confirm": "yes"},
+                       follow=True)  # fmt: skip
+    assert "Released" in done.content.decode()
+    assert PrivacySpend.objects.count() == 1

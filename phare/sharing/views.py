@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from htcds.deid import ctdc
 from htcds.deid.ctdc_kanon import QI_FAMILIES
 from phare.access import get_or_404, scoped
 from phare.accounts.models import Role
@@ -94,6 +95,11 @@ def budget(request: HttpRequest) -> HttpResponse:
 @require_POST
 def release(request: HttpRequest, kind: str) -> HttpResponse:
     org = _org(request)
+    if kind not in words.KINDS:
+        return HttpResponse(status=404)
+    if request.POST.get("confirm") != "yes":
+        # Nothing leaves on the first press: the page says what would leave, and the same form comes back confirmed.
+        return render(request, "sharing/confirm.html", _confirmation(org, kind, request.POST))
     tmp = release_dir() / f"pending-{request.user.pk}.csv"
     try:
         if kind == "ctdc":
@@ -116,6 +122,48 @@ def release(request: HttpRequest, kind: str) -> HttpResponse:
     tmp.rename(release_dir() / f"{outcome.release.pk}.csv")
     messages.success(request, _("Released %(n)d records.") % {"n": outcome.release.records})
     return redirect("sharing:index")
+
+
+def _confirmation(org: Any, kind: str, post: Any) -> dict[str, Any]:
+    """What a release would send, told before it is made: its kind, its settings, the columns of the file, how many
+    people it describes and, for the differentially private kinds, what it costs of the budget. Computing the file
+    itself is left to the release: a noisy draw shown here and another one sent would spend the budget twice."""
+    carried = [(name, value) for name in post if name not in ("csrfmiddlewaretoken", "confirm")
+               for value in post.getlist(name)]  # fmt: skip
+    settings_shown: list[tuple[str, str]] = []
+    columns: list[str] = []
+    cost = None
+    if kind == "ctdc":
+        export = releases.ctdc_table(org)
+        dropped = set(post.getlist("drop"))
+        gone = {c for f in dropped for c in QI_FAMILIES.get(f, ())}
+        columns = [c for c in (export.rows[0] if export.rows else {}) if c not in gone]
+        settings_shown.append(("k", str(post.get("k") or org.k_threshold)))
+        if dropped:
+            settings_shown.append((_("Left out of the file"), ", ".join(words.family(f) for f in sorted(dropped))))
+        if post.get("override_reason", "").strip():
+            settings_shown.append((_("Reason for a k below the threshold"), post["override_reason"].strip()))
+    else:
+        export = releases.ctdc_table(org, synthetic_columns=True)
+        epsilon = _number(post.get("epsilon"), 1.0)
+        settings_shown.append(("ε", f"{epsilon:g}"))
+        if kind == "synthetic":
+            columns = list(ctdc.SYNTHETIC_COLUMNS)
+            settings_shown.append(("δ", str(post.get("delta") or "1e-6")))
+        else:
+            columns = [a for a in post.getlist("attributes") if a] + ["count"]
+        left = releases.ledger_for(org).remaining_epsilon
+        cost = {"epsilon": epsilon, "left": left, "after": left - epsilon, "enough": epsilon <= left}
+    return {"kind": kind, "kind_label": words.KINDS[kind], "settings_shown": settings_shown, "columns": columns,
+            "records": export.records_out, "cost": cost, "carried": carried,
+            "filters": words.filters(export.counts()) if export.rows else []}  # fmt: skip
+
+
+def _number(text: str | None, default: float) -> float:
+    try:
+        return float(text) if text else default
+    except ValueError:
+        return default
 
 
 @login_required
