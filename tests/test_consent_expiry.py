@@ -94,3 +94,25 @@ def test_it_releases_for_research_only_on_a_research_consent_that_has_not_expire
     assert purposes() == ["Research"]
     Consent.objects.filter(pk=consent.pk).update(con_ExpiryDate=YESTERDAY)
     assert purposes() == []
+
+
+def test_it_refuses_a_consent_that_ends_before_it_was_given_whatever_the_door() -> None:
+    from django.test import Client
+
+    from phare.cases.actions import Invalid
+    from tests.test_api import V1, bearer, token_for
+
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    with pytest.raises(Invalid):
+        case_actions.record_consent(worker, case, {"con_Consent": True, "con_Purpose": ["Referral"], "con_Date": TODAY,
+                                                   "con_ExpiryDate": YESTERDAY})  # fmt: skip
+    r = client(worker).post(f"/cases/{case.number}/consents/add/", {"con_Consent": "on", "con_Purpose": "Referral",
+                                                                      "con_Date": TODAY.isoformat(),
+                                                                      "con_ExpiryDate": YESTERDAY.isoformat()})  # fmt: skip
+    assert r.status_code == 200 and "The end date is before the start date." in r.content.decode()
+    r = Client().post(f"{V1}/cases/{case.uid}/consents", {"con_Consent": True, "con_Purpose": ["Referral"],
+                                                           "con_Date": TODAY.isoformat(), "con_ExpiryDate": YESTERDAY.isoformat()},
+                      content_type="application/json", **bearer(token_for(worker)))  # fmt: skip
+    assert r.status_code == 422
+    assert not Consent.objects.exists()

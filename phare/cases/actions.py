@@ -688,12 +688,19 @@ def _plan_dates(data: Data) -> None:
 
 
 def record_consent(actor: Any, case: Case, data: Data, request: HttpRequest | None = None) -> Consent:
+    _consent_dates(data.get("con_Date"), data.get("con_ExpiryDate"))
     consent: Consent = _add(Consent, "consent", "case.consent.record", actor, case, data, request)
     return consent
 
 
 def update_consent(actor: Any, consent: Consent, data: Data, request: HttpRequest | None = None) -> list[str]:
+    _consent_dates(data.get("con_Date", consent.con_Date), data.get("con_ExpiryDate", consent.con_ExpiryDate))
     return _update("consent", "case.consent.update", actor, consent, data, request)
+
+
+def _consent_dates(given: Any, ends: Any) -> None:
+    if isinstance(given, date) and isinstance(ends, date) and ends < given:
+        raise Invalid({"con_ExpiryDate": [_("The end date is before the start date.")]})
 
 
 def withdraw_consent(actor: Any, consent: Consent, *, on: date | None = None, reason: str = "",
