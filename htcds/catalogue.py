@@ -275,6 +275,8 @@ def _phare_fields() -> list[Field]:
             Choice("Guardian", "Through a parent or guardian"),
         )),
         ext("con_WithdrawnDate", "consent", "Consent", "Date consent was withdrawn", Kind.DATE),
+        ext("con_ExpiryDate", "consent", "Consent", "Date consent expires", Kind.DATE,
+            description="The last day a time-limited consent holds, unless it is given again."),
         ext("asm_Level", "assessment", "Assessment and Planning", "Assessment level", Kind.CHOICE,
             choices=tuple(Choice(v, v) for v in ASSESSMENT_LEVELS)),
         ext("asm_Date", "assessment", "Assessment and Planning", "Assessment date", Kind.DATE),
@@ -320,3 +322,11 @@ BUNDLE_LISTS = {
     "consents": "consent",
     "assessments": "assessment",
 }
+
+# Phare's own records that travel in a case bundle under an extension key (HTCDS 2.0 has no such entity): the
+# case's tasks. Each task: its fields and whether each is a date (YYYY-MM-DD) or text, and the required ones.
+TASKS_KEY = "x_phare_tasks"
+TASK_FIELDS = {"id": "text", "title": "text", "notes": "text", "assignee": "text", "due": "date", "done": "date"}
+TASK_REQUIRED = ("title", "due")
+TASK_TITLE_MAX = 200  # phare.work.actions.tasks.TITLE_MAX
+

@@ -226,14 +226,16 @@ def _age(born: str, on: str) -> int:
     return int(on[:4]) - int(born[:4]) - (on[5:] < born[5:])
 
 
-def generate_bundles(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
-    """Yield `n` valid, realistic HTCDS 2.0 case bundles; the same seed gives the same bundles."""
+def generate_bundles(n: int, seed: int = 0, today: date | None = None) -> Iterator[dict[str, Any]]:
+    """Yield `n` valid, realistic HTCDS 2.0 case bundles; the same seed gives the same bundles. `today`: the day the
+    data is as of (default: today); no date that cannot be in the future (a closure, a comment, a consent...) is
+    after it."""
     rng = random.Random(seed)
     rand = rng.random
     bits = rng.getrandbits
     freq = frequencies()
-    today = date.today().toordinal()
-    days = _iso_days(today)
+    as_of = (today or date.today()).toordinal()
+    days = _iso_days(max(as_of, date.today().toordinal()) + 800)  # planned ends may lie ahead of `today`
     day = days.__getitem__
 
     years = _Table((int(y), c) for y, c in freq["marginals"]["yearOfRegistration"].items())
@@ -277,10 +279,10 @@ def generate_bundles(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         p_closed = min(0.95, 0.45 + 0.05 * (2018 - year))
         case: dict[str, Any] = {"id": f"case-{seed}-{i}", "cas_OpenedDate": day(opened - _BASE),
                                 "cas_CaseOwner": f"cw{bits(5)}"}  # fmt: skip
-        closed_at = today
+        closed_at = as_of
         if rand() < p_closed:
             st = "ClosedReferred" if rand() < 0.25 else "Closed"
-            closed_at = min(opened + 30 + int(rand() * 1000), today)
+            closed_at = min(opened + 30 + int(rand() * 1000), as_of)
             case["cas_Status"] = st
             case["cas_ClosedDate"] = day(closed_at - _BASE)
             case["cas_ReasonForCaseClosure"] = _CLOSURE[bits(8) % len(_CLOSURE)]
@@ -288,7 +290,7 @@ def generate_bundles(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
             st = "Active" if rand() < 0.6 else "FollowUp"
             case["cas_Status"] = st
         # Open cases have been worked on for up to two years in this data; later activity would look stale.
-        span = closed_at - opened if st[0] == "C" else min(730, today - opened)
+        span = closed_at - opened if st[0] == "C" else min(730, as_of - opened)
 
         # --- victim person
         first, last = first_names[bits(12)], last_names[bits(12)]
@@ -440,12 +442,12 @@ def generate_bundles(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         if k:
             plans = []
             for j in range(1, k + 1):
-                start = opened + int(rand() * 60)
+                start = min(opened + int(rand() * 60), as_of)
                 plan: dict[str, Any] = {"id": f"s{j}", "person": "p1", "spl_Type": support.pick(rand()),
                                         "spl_StartDate": day(start - _BASE),
                                         "spl_PlannedEndDate": day(start + 90 + int(rand() * 275) - _BASE)}  # fmt: skip
                 if st.startswith("Closed") and rand() < 0.6:
-                    plan["spl_ActualEndDate"] = day(min(start + 30 + int(rand() * 400), today) - _BASE)
+                    plan["spl_ActualEndDate"] = day(min(start + 30 + int(rand() * 400), as_of) - _BASE)
                 plans.append(plan)
             bundle["support_plans"] = plans
 
@@ -470,7 +472,7 @@ def generate_bundles(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         if rand() < 0.4:
             level = levels[int(rand() * len(levels))]
             bundle["assessments"] = [
-                {"id": "a1", "person": "p1", "asm_Level": level, "asm_Date": day(opened + int(rand() * 14) - _BASE),
+                {"id": "a1", "person": "p1", "asm_Level": level, "asm_Date": day(min(opened + int(rand() * 14), as_of) - _BASE),
                  "answers": [{"question": q, "answer": answer.pick(rand())} for q in questions[level]]}
             ]  # fmt: skip
         yield bundle

@@ -18,6 +18,9 @@ from htcds.catalogue import (
     OUTGOING_REFERRAL_FIELDS,
     PARTICIPANT_ROLES,
     REFERRAL_DIRECTIONS,
+    TASK_FIELDS,
+    TASK_REQUIRED,
+    TASKS_KEY,
     Field,
     Kind,
     load,
@@ -150,6 +153,13 @@ def bundle_schema() -> dict[str, Any]:
     }
     for key, entity in BUNDLE_LISTS.items():
         props[key] = {"type": "array", "items": {"$ref": f"#/$defs/{entity}"}}
+    task = {key: {"type": ["string", "null"], **({"format": "date"} if kind == "date" else {})}
+            for key, kind in TASK_FIELDS.items()}  # fmt: skip
+    props[TASKS_KEY] = {
+        "type": "array",
+        "description": "Phare extension: the case's tasks (HTCDS 2.0 has none).",
+        "items": {"type": "object", "properties": task, "required": list(TASK_REQUIRED), "additionalProperties": False},
+    }
     return {
         "$schema": DIALECT,
         "$id": f"{BASE_ID}bundle",

@@ -26,6 +26,10 @@ from htcds.catalogue import (
     OUTGOING_REFERRAL_FIELDS,
     PARTICIPANT_ROLES,
     REFERRAL_DIRECTIONS,
+    TASK_FIELDS,
+    TASK_REQUIRED,
+    TASK_TITLE_MAX,
+    TASKS_KEY,
     VICTIM_ROLES,
     Field,
     Kind,
@@ -543,7 +547,7 @@ def _check_answers(a: dict[str, Any], path: str, col: _Collector, comp: _Compile
 # Dates of one record that must come in order: (earlier, later).
 _DATE_ORDER = {
     "case": (("cas_OpenedDate", "cas_ClosedDate"),),
-    "consent": (("con_Date", "con_WithdrawnDate"),),
+    "consent": (("con_Date", "con_WithdrawnDate"), ("con_Date", "con_ExpiryDate")),
     "support_plan": (("spl_StartDate", "spl_ActualEndDate"), ("spl_StartDate", "spl_PlannedEndDate")),
 }
 
@@ -554,8 +558,53 @@ def _date_pairs(rec: dict[str, Any], entity: str, path: str, col: _Collector, fi
         col.add("date-order", f"{second} ({b}) is before {first} ({a}).", entity, f"{path}.{second}", second, b)
 
 
-_TOP_KEYS = frozenset({"htcds_version", "case", *BUNDLE_LISTS})
+_TOP_KEYS = frozenset({"htcds_version", "case", *BUNDLE_LISTS, TASKS_KEY})
 _PERSON_REFS = ("events", "support_plans", "consents", "assessments")
+
+
+def _check_tasks(items: Any, col: _Collector) -> None:
+    """Phare's tasks in a bundle (`x_phare_tasks`): a list of objects, each with a title and a due date."""
+    if items.__class__ is not list:
+        col.add("not-a-list", f"{TASKS_KEY} must be a list.", "task", TASKS_KEY, value=items)
+        return
+    seen: set[str] = set()
+    for i, rec in enumerate(items):
+        path = f"{TASKS_KEY}[{i}]"
+        if rec.__class__ is not dict:
+            col.add("not-an-object", "Expected an object for task.", "task", path, value=rec)
+            continue
+        for key, value in rec.items():
+            kind = TASK_FIELDS.get(key)
+            if kind is None:
+                col.add("unknown-field", f"{key} is not a field of a Phare task.", "task", f"{path}.{key}", key, value)
+            elif value is None or value == "":
+                continue
+            elif value.__class__ is not str:
+                col.add("invalid-type", f"{key} must be text.", "task", f"{path}.{key}", key, value)
+            elif kind == "date" and _task_date(value) is None:
+                col.add("invalid-date", f"{value!r} is not a date written as YYYY-MM-DD.", "task", f"{path}.{key}", key, value)
+            elif key == "title" and len(value) > TASK_TITLE_MAX:
+                col.add("too-long", f"A task's title holds at most {TASK_TITLE_MAX} characters.", "task", f"{path}.{key}",
+                        key, value)  # fmt: skip
+            elif _CONTROL.search(value):
+                col.add("invalid-character", f"{key} holds control characters.", "task", f"{path}.{key}", key, value)
+        for key in TASK_REQUIRED:
+            if rec.get(key) in (None, ""):
+                col.add("missing-required", f"A task needs its {key}.", "task", f"{path}.{key}", key)
+        rid = rec.get("id")
+        if rid.__class__ is str and rid:
+            if rid in seen:
+                col.add("duplicate-id", f"id {rid!r} is used twice in {TASKS_KEY}.", "task", f"{path}.id", "id", rid)
+            seen.add(rid)
+
+
+def _task_date(value: str) -> date | None:
+    if len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _fast_fields(rec: dict[str, Any], known: dict[str, frozenset[str] | set[str] | None], spec: dict[str, tuple[int, Any]]) -> bool:
@@ -648,6 +697,12 @@ def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
     for key in bundle:
         if key not in _TOP_KEYS:
             return False
+    tasks = bundle.get(TASKS_KEY)
+    if tasks is not None:
+        found: list[Problem] = []
+        _check_tasks(tasks, _Collector(found, None))
+        if found:
+            return False
     fast, known = comp.fast, comp.known
     case = bundle.get("case")
     if case.__class__ is not dict or not _fast_fields(case, known["case"], fast["case"]):
@@ -701,6 +756,9 @@ def _fast_ok(bundle: Any, comp: _Compiled) -> bool:
             elif kind == _K_CONSENT:
                 given, withdrawn = rec.get("con_Date"), rec.get("con_WithdrawnDate")
                 if given.__class__ is str and withdrawn.__class__ is str and withdrawn < given:
+                    return False
+                expires = rec.get("con_ExpiryDate")
+                if given.__class__ is str and expires.__class__ is str and expires < given:
                     return False
             elif kind == _K_REFERRAL:
                 direction = rec.get("direction")
@@ -910,6 +968,8 @@ def _validate_full(bundle: Any, row: int | None, problems: list[Problem]) -> lis
             elif entity in ("support_plan", "consent"):  # the case's own pair has its own message (_check_case)
                 for first, second in _DATE_ORDER[entity]:
                     _date_pairs(rec, entity, path, col, first, second)
+    if TASKS_KEY in bundle:
+        _check_tasks(bundle[TASKS_KEY], col)
     persons = ids.get("persons", set())
     for key in _PERSON_REFS:
         for i, rec in enumerate(bundle.get(key) or ()):

@@ -153,6 +153,8 @@ LANGUAGES = [
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
 USE_I18N = True
+# Dates and times in the reader's language: Django's locale formats, with the gaps it leaves filled (phare/formats).
+FORMAT_MODULE_PATH = ["phare.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -65,6 +65,20 @@ def test_it_shares_by_referral_read_only_and_never_a_restricted_record(two: dict
     assert not access.readable(me, OrganisationNote).filter(pk=note.pk).exists()
 
 
+def test_it_revokes_only_the_share_it_names(two: dict[str, Any], make_user: Any) -> None:
+    from phare.accounts.models import Organisation
+
+    me, them, theirs = two["me"], two["them"], two["their_case"]
+    second = actions.open_case(them, person_data={"prs_FirstName": "Second"})
+    third = make_user(Role.SUPERVISOR, Organisation.objects.create(slug="third", org_Name="Third"))
+    for case in (theirs, second):
+        access.share(case, me.organisation)
+    access.share(theirs, third.organisation)
+    access.unshare(theirs, me.organisation_id)  # by id as well as by organisation
+    assert list(access.readable(me, Case).filter(organisation=them.organisation)) == [second]
+    assert access.readable(third, Case).filter(pk=theirs.pk).exists()
+
+
 @pytest.mark.parametrize("role,counts", [(Role.ANALYST, True), (Role.AUDITOR, True), (Role.SUPERVISOR, True),
                                          (Role.CASE_WORKER, True), (Role.HELPLINE, True)])  # fmt: skip
 def test_it_counts_aggregates_for_roles_that_may(two: dict[str, Any], make_user: Any, role: str, counts: bool) -> None:

@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from phare.accounts.models import Role
+from tests.helpline_helpers import call
 from tests.test_api import seed_case, token_for
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,8 @@ def test_it_survives_fuzzing_without_errors_schema_breaks_or_leaks(wsgi_app: Any
     cases = {side: seed_case(u, MARK[side]) for side, u in users.items()}
     auth = {side: {"Authorization": f"Bearer {token_for(u)}"} for side, u in users.items()}
     ids = {side: _ids(c) for side, c in cases.items()}
+    for side, u in users.items():  # a helpline contact each, its summary carrying the organisation's marker
+        ids[side]["contact_id"] = str(call(u, summary=MARK[side]).uid)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app)
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
               response_schema_conformance]  # fmt: skip

@@ -121,9 +121,14 @@ def test_it_detects_truncating_the_tail_and_a_forged_head() -> None:
     _unlock()
     AuditEvent.objects.filter(pk=events[-1].pk).delete()
     v = verify()
-    assert not v.ok and "truncated" in v.reason
+    assert v.ok is False and "truncated" in v.reason
     AuditHead.objects.filter(pk=1).update(last_id=events[-2].pk, last_hash=events[-2].hash, count=5)
-    assert "head was altered" in verify().reason
+    v = verify()
+    assert v.ok is False and v.reason == "the chain head was altered" and v.broken_at == events[-2].pk
+    # A head deleted with events left: as broken as one altered.
+    AuditHead.objects.all().delete()
+    v = verify()
+    assert (v.ok, v.checked, v.reason) == (False, 5, "the chain head is missing")
 
 
 def test_it_reports_the_first_broken_link_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -240,7 +245,8 @@ def test_it_calls_a_wiped_log_broken_when_the_database_holds_records(make_user: 
     AuditEvent.objects.all().delete()
     AuditHead.objects.all().delete()
     v = verify()
-    assert not v.ok and "wiped" in v.reason and "1 cases" in v.reason
+    held = f"{Organisation.objects.count()} organisations, {User.objects.count()} users, 1 cases"
+    assert v.ok is False and v.reason == f"the log is empty, but the database holds {held}: the log was wiped"
     with pytest.raises(CommandError):
         call_command("audit", "verify", stdout=io.StringIO(), stderr=io.StringIO())
     monkeypatch.setattr(log, "_held_records", lambda: "")  # negative control: without the check, "intact"
@@ -255,9 +261,11 @@ def test_it_calls_an_organisation_with_cases_but_no_events_broken(make_user: Any
 
     actions.open_case(make_user(Role.SUPERVISOR, org), person_data={"prs_FirstName": "Ama"})
     assert verify().ok
-    Case.objects.create(organisation=other_org, number="2024-000001", seq=1, cas_OpenedDate=date(2024, 1, 1))
+    # A case id unlike any organisation's id: the check must compare organisations, not rows.
+    Case.objects.create(pk=other_org.pk + 1000, organisation=other_org, number="2024-000001", seq=1,
+                        cas_OpenedDate=date(2024, 1, 1))  # fmt: skip
     v = verify()
-    assert not v.ok and str(other_org.pk) in v.reason and "no audit event" in v.reason
+    assert v.ok is False and v.reason == f"organisations [{other_org.pk}] hold cases but have no audit event"
 
 
 def test_it_checks_each_organisations_own_chain(org: Any, other_org: Any, make_user: Any) -> None:
@@ -313,3 +321,51 @@ def test_it_calls_an_empty_instance_intact() -> None:
     assert not Organisation.objects.exists()
     v = verify()
     assert v.ok and v.checked == 0
+
+
+def test_it_checks_anchors_against_an_intact_log_and_names_each_kind_of_loss() -> None:
+    from phare.audit.log import GENESIS, anchor, verify_anchors
+
+    empty = anchor()
+    assert sorted(empty) == ["at", "count", "last_hash", "last_id"]
+    assert (empty["last_id"], empty["last_hash"], empty["count"]) == (0, GENESIS, 0)
+    events = _chain(4)
+    first = anchor()
+    head = AuditHead.objects.get(pk=1)
+    assert (first["last_id"], first["last_hash"], first["count"]) == (head.last_id, head.last_hash, head.count)
+    assert (first["last_id"], first["last_hash"], first["count"]) == (events[-1].id, events[-1].hash, 4)
+    with transaction.atomic():
+        record("case.update", target_type="cases.case", target_id="late")
+    later = anchor()
+    # An intact log holds every anchor taken (an anchor of the empty log says nothing and is passed over).
+    v = verify_anchors([empty, first, later])
+    assert v.ok is True and v.checked == 5 and v.broken_at is None
+    # The anchored event is there but with another hash: the chain was rewritten by someone with the key.
+    rewritten = {**first, "last_hash": "f" * 64}
+    v = verify_anchors([empty, rewritten, later])
+    assert (v.ok, v.checked, v.broken_at) == (False, 5, first["last_id"])
+    assert v.reason == f"the log no longer holds the head anchored at {first['at']} (rolled back or rewritten)"
+    # The anchored event and hash are there, but the log holds fewer events than when it was anchored.
+    v = verify_anchors([{**later, "count": later["count"] + 1}])
+    assert (v.ok, v.broken_at) == (False, later["last_id"])
+
+
+def test_it_verifies_a_detail_whose_keys_come_back_in_another_order() -> None:
+    """PostgreSQL's jsonb returns an object's keys in its own order: the hash must not depend on it."""
+    with transaction.atomic():
+        event = record("case.update", target_type="cases.case", target_id="1", detail={"z": 1, "a": {"y": 2, "b": 3}})
+    _unlock()
+    AuditEvent.objects.filter(pk=event.pk).update(detail={"a": {"b": 3, "y": 2}, "z": 1})
+    assert verify().ok is True
+    AuditEvent.objects.filter(pk=event.pk).update(detail={"a": {"b": 3, "y": 2}, "z": 2})
+    assert verify().ok is False  # negative control: a changed value is still caught
+
+
+def test_it_records_the_client_address(org: Any) -> None:
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.7")
+    with transaction.atomic():
+        event = record("org.update", organisation=org, request=request)
+    assert AuditEvent.objects.get(pk=event.pk).ip == "203.0.113.7" and event.organisation_id == org.pk
+    assert verify().ok is True

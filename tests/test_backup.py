@@ -82,3 +82,31 @@ def test_it_refuses_to_restore_over_data(data: None, tmp_path: Path) -> None:
     backup.create(archive, MASTER)
     with pytest.raises(backup.BackupError, match="not empty"):
         backup.restore(archive, master=MASTER)
+
+
+def test_it_carries_the_documents_and_they_open_after_a_restore(tmp_path: Path) -> None:
+    import shutil
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from phare.accounts.models import Role
+    from phare.cases.models import CaseParticipant
+    from phare.crypto import keys
+    from phare.documents import actions as documents
+    from phare.documents.models import Document
+    from tests.test_cases_helpers import make_case, make_org, make_user
+
+    worker = make_user(make_org("backup-docs"), Role.CASE_WORKER, "docs-worker")
+    case = make_case(worker)
+    content = b"%PDF-1.4\n" + MARKER.encode() + b"\n%%EOF\n"
+    doc = documents.upload_document(worker, case, SimpleUploadedFile("id.pdf", content), kind="identity",
+                                    person=CaseParticipant.objects.get(case=case).person)  # fmt: skip
+    archive = tmp_path / "phare.backup"
+    backup.create(archive, MASTER)
+    assert MARKER.encode() not in archive.read_bytes()
+    call_command("flush", interactive=False, verbosity=0)
+    shutil.rmtree(backup.files_dir() / "documents")
+    backup.restore(archive, master=MASTER)
+    keys.reset_caches()
+    restored = Document.objects.get(uid=doc.uid)
+    assert documents.sealed_file(restored).read_bytes() == content

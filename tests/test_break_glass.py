@@ -157,3 +157,25 @@ def test_it_refuses_a_grant_without_a_reason_or_for_too_long_at_the_verb(setting
     with pytest.raises(PermissionDenied):
         breakglass.grant(worker, setting["foreign"], REASON, 1)
     assert not BreakGlassGrant.objects.exists()
+
+
+def test_it_names_only_the_readers_own_active_grant_on_the_page_and_in_the_audit(setting: dict[str, Any],
+                                                                                 client_for: Any) -> None:  # fmt: skip
+    """A worker named on the restricted case opens it as a member, not by break-glass, even while holding an
+    expired grant for it and while a colleague holds an active grant: neither is theirs to be recorded under."""
+    from phare.accounts.models import RestrictedAccess
+
+    worker, case = setting["worker"], setting["case"]
+    RestrictedAccess.objects.create(organisation=case.organisation, user=worker, target_type="cases.case",
+                                    target_uid=case.uid)  # fmt: skip
+    BreakGlassGrant.objects.create(organisation=case.organisation, user=worker, target_type="cases.case",
+                                   target_uid=case.uid, reason=REASON,
+                                   expires_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
+    BreakGlassGrant.objects.create(organisation=case.organisation, user=setting["helpline"], target_type="cases.case",
+                                   target_uid=case.uid, reason=REASON,
+                                   expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+    r = client_for(worker).get(f"/cases/{case.number}/")
+    assert r.status_code == 200 and "Hidden Person" in r.content.decode()
+    assert "emergency access" not in r.content.decode()
+    viewed = AuditEvent.objects.filter(action="case.viewed", actor=worker).last()
+    assert viewed is not None and "break_glass" not in viewed.detail

@@ -56,6 +56,26 @@ def test_it_keeps_a_too_long_comment_and_says_the_limit() -> None:
     assert not CaseComment.objects.exists()
 
 
+def test_it_answers_a_form_over_the_servers_limit_with_a_page_that_says_what_to_do() -> None:
+    from django.conf import settings
+
+    worker = make_user(make_org())
+    case = make_case(worker)
+    text = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    r = _client(worker).post(f"/cases/{case.number}/comments/add/", {"cco_CaseComment": text, "cco_CreatedDate": "2024-05-01"})
+    html = r.content.decode()
+    assert r.status_code == 413 and "This form is larger than Phare accepts" in html
+    assert "2.5 MB" in html and "back button" in html and "at most 20000 characters" in html
+    assert 'class="top"' in html  # the site's page, its menu kept, not a bare "Bad Request (400)"
+    assert not CaseComment.objects.exists()
+    # An API client gets JSON.
+    from tests.test_api import bearer, token_for
+
+    r = Client().post("/api/v1/cases", data="[" + "1," * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + "1]",
+                      content_type="application/json", **bearer(token_for(worker)))  # fmt: skip
+    assert r.status_code == 413 and r.json()["detail"].startswith("The request body is over 2.5 MB")
+
+
 def test_it_refuses_an_empty_new_case_form() -> None:
     worker = make_user(make_org())
     r = _client(worker).post("/cases/new/", {"role": "Victim"})
@@ -192,7 +212,7 @@ def test_it_merges_two_records_of_one_person_keeping_every_record() -> None:
     actions.record_consent(worker, second, {"con_Consent": True, "con_Purpose": ["CaseManagement"], "person": other})
     cl = _client(boss)
     page = cl.get(f"/cases/{first.number}/people/{keep.uid}/merge/").content.decode()
-    assert str(other.uid) in page
+    assert str(other.uid) in page and "April 2, 1999" in page  # the other record's birth date, as it reads
     assert _client(worker).get(f"/cases/{first.number}/people/{keep.uid}/merge/").status_code == 404
     r = cl.post(f"/cases/{first.number}/people/{keep.uid}/merge/", {"other": str(other.uid)})
     assert r.status_code == 302
@@ -239,7 +259,8 @@ def test_it_prints_the_case_with_what_the_reader_may_see_and_audits_it() -> None
     assert "CONFIDENTIAL" in printed_for_worker and "printed for" in printed_for_worker
     # The field rule: an analyst's copy has the case, never a name, a birth date or a comment's text.
     assert case.number in printed_for_analyst
-    for secret in ("Amaka", "Obi", "1999-04-02", "Interview at the shelter."):
+    assert "April 2, 1999" in printed_for_worker  # the birth date, as the reader reads it
+    for secret in ("Amaka", "Obi", "1999-04-02", "April 2, 1999", "Interview at the shelter."):
         assert secret not in printed_for_analyst, secret
 
 

@@ -19,7 +19,7 @@ def test_it_starts_a_case_worker_on_their_open_cases_with_next_due_dates() -> No
     worker, case = t[Role.CASE_WORKER], t["case"]
     task_actions.create_task(worker, case, title="x", assignee=worker, due=YESTERDAY)
     html = client(worker).get("/cases/").content.decode()
-    assert case.number in html and YESTERDAY.isoformat() in html and "Overdue" in html
+    assert case.number in html and f'<time datetime="{YESTERDAY.isoformat()}">' in html and "Overdue" in html
     assert 'aria-current="page">My open' in html and "Page 1 of 1" in html
 
 
@@ -46,3 +46,33 @@ def test_it_sorts_and_says_when_a_filter_was_not_applied() -> None:
     assert html.index(t["other_case"].number) < html.index(t["case"].number)
     html = client(boss).get("/cases/?opened_from=not-a-date").content.decode()
     assert "was not applied" in html
+
+
+def test_it_says_a_search_matches_a_case_the_user_cannot_open_and_offers_to_ask_never_who() -> None:
+    from phare.cases.models import AccessRequest, Case
+
+    t = team()
+    worker, boss, other = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["other_case"]
+    Case.objects.filter(pk=other.pk).update(restricted=True)
+    cl = client(worker)
+    html = cl.get("/cases/?q=Secretive&status=").content.decode()
+    assert "A possible match exists among records you cannot open." in html
+    assert other.number not in html and "Person</" not in html and "Owusu" not in html
+    link = html.split('href="/cases/access/match/', 1)[1].split('"', 1)[0]
+    # Nothing withheld for a search that only finds what the worker may open, nor for the supervisor.
+    assert "records you cannot open" not in cl.get("/cases/?q=Owusu&status=").content.decode()
+    assert "records you cannot open" not in client(boss).get("/cases/?q=Secretive&status=").content.decode()
+    page = cl.get(f"/cases/access/match/{link}".replace("&amp;", "&"))
+    assert page.status_code == 200 and "Secretive" not in page.content.decode()
+    r = cl.post(f"/cases/access/match/{link}".replace("&amp;", "&"), {"do": "ask", "note": "same caller"})
+    assert r.status_code == 302 and r["Location"] == "/cases/"
+    assert AccessRequest.objects.get().person.prs_FirstName == "Secretive"
+
+
+def test_it_tells_an_analyst_a_number_matches_a_restricted_case_without_a_link() -> None:
+    from phare.cases.models import Case
+
+    t = team()
+    Case.objects.filter(pk=t["case"].pk).update(restricted=True)
+    html = client(t[Role.ANALYST]).get(f"/cases/?q={t['case'].number}").content.decode()
+    assert "A possible match exists among records you cannot open." in html and "/cases/access/match/" not in html

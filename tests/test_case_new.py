@@ -37,7 +37,8 @@ def team(org: Any, make_user: Any) -> dict[str, Any]:
 
 
 def _leaks(html: str) -> list[str]:
-    return [t for t in ("Amaka", "Obi", "1990-05-17", "A1234567", "8031112233") if t in html]
+    # the birth date as data (ISO) and as shown to an English reader
+    return [t for t in ("Amaka", "Obi", "1990-05-17", "May 17, 1990", "A1234567", "8031112233") if t in html]
 
 
 @pytest.mark.parametrize("who", ["colleague", "helpline"])
@@ -162,3 +163,21 @@ def test_it_lets_no_reading_role_open_a_case(org: Any, make_user: Any, client_fo
     assert c.post("/cases/new/", {"role": "Victim", "p-prs_FirstName": "Kemi", "p-prs_Gender": "Feminine"}).status_code == 403
     assert not Case.objects.exists()
     assert not AuditEvent.objects.filter(action="person.lookup").exists()
+
+
+def test_it_shows_a_person_not_yet_on_a_case_to_who_registered_them_and_to_supervisors(
+    team: dict[str, Any],
+) -> None:
+    """An API client registers the person, then opens the case: in between, the person is visible to whoever
+    registered them and to those who see every case, and to no other colleague."""
+    from phare.cases.access import visible_persons
+
+    new = actions.create_person(team["colleague"], {"prs_FirstName": "Kwame"})
+    assert not new.participations.exists()
+    assert list(visible_persons(team["colleague"]).filter(pk=new.pk)) == [new]
+    assert list(visible_persons(team["supervisor"]).filter(pk=new.pk)) == [new]
+    assert not visible_persons(team["owner"]).filter(pk=new.pk).exists()
+    assert not visible_persons(team["helpline"]).filter(pk=new.pk).exists()
+    # and a supervisor sees the restricted case's person, which the colleague does not
+    assert visible_persons(team["supervisor"]).filter(pk=team["person"].pk).exists()
+    assert not visible_persons(team["colleague"]).filter(pk=team["person"].pk).exists()

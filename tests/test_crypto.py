@@ -155,6 +155,12 @@ def test_it_gives_each_organisation_its_own_blind_index_key() -> None:
     import hashlib
 
     assert blind_index(a.pk, "name", "amaka") not in hashlib.sha256(b"name:amaka").hexdigest()
+    # The batch form (an import's duplicate check) computes the very same indexes, with the same key per organisation.
+    from phare.crypto import blind_indexer
+
+    for org in (a, b):
+        assert blind_indexer(org.pk)("name", "amaka") == blind_index(org.pk, "name", "amaka")
+    assert blind_indexer(a.pk)("name", "amaka") != blind_indexer(b.pk)("name", "amaka")
 
 
 def test_it_wraps_organisation_keys_and_keeps_no_clear_key_in_the_database() -> None:

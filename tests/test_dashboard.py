@@ -8,11 +8,12 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.http import Http404
 from django.test import Client
 
 from phare.accounts.models import Organisation, Role, User
 from phare.cases import actions
-from phare.cases.models import CaseParticipant, ExternalOrganisation, Place
+from phare.cases.models import Case, CaseParticipant, ExternalOrganisation, Place
 from phare.dashboards.figures import Figure, build, by_key
 from phare.dashboards.models import ServicePartnership
 from phare.dashboards.queries import Filters, counts
@@ -97,7 +98,9 @@ def test_it_counts_the_operations_figures(alpha: dict[str, object]) -> None:
     assert f["case_status"].totals[0].value == 3  # type: ignore[index]
     worker, boss = alpha["worker"], alpha["boss"]
     assert _values(f["open_by_owner"]) == {str(worker.pk): 2}  # type: ignore[attr-defined]
-    assert boss  # c2, the boss's case, is closed: not open
+    # c2, the boss's case, is closed: the boss owns a case but no open one.
+    c2 = Case.objects.get(pk=alpha["cases"][1].pk)  # type: ignore[index]
+    assert c2.cas_CaseOwner_id == boss.pk and c2.cas_Status == "Closed"  # type: ignore[attr-defined]
     months = f["cases_per_month"]
     assert [r.code for r in months.rows] == ["2024-01", "2024-02", "2024-03"]
     assert _values(months, 0) == {"2024-01": 1, "2024-02": 2, "2024-03": 0}
@@ -205,8 +208,12 @@ def test_it_shows_an_operator_its_partners_aggregated_with_small_cells_hidden() 
 def test_it_refuses_the_partner_view_to_an_organisation_without_partners(alpha: dict[str, object]) -> None:
     from phare.dashboards.views import _scope
 
-    with pytest.raises(Exception):  # noqa: B017 - Http404
+    with pytest.raises(Http404):
         _scope(alpha["analyst"], True)
+    # The page offers no partner scope to such an organisation: asking for it shows its own figures only.
+    r = _client(alpha["analyst"]).get("/dashboards/", {"scope": "partners"})  # type: ignore[arg-type]
+    assert r.status_code == 200 and r.context["scope"].organisation_ids == [alpha["org"].pk]  # type: ignore[attr-defined]
+    assert r.context["scope"].partners is False
 
 
 def test_it_downloads_csv_and_png(alpha: dict[str, object]) -> None:

@@ -162,20 +162,65 @@ def test_it_marks_a_document_as_the_signed_consent(team: dict[str, Any]) -> None
     assert Document.objects.get().consent_id == consent.pk
 
 
-def test_it_leaves_an_erased_persons_documents_unreadable(team: dict[str, Any]) -> None:
+def test_it_leaves_an_erased_persons_documents_unreadable(team: dict[str, Any], django_capture_on_commit_callbacks: Any) -> None:
     from phare.ops.actions import erase_person
 
     doc = actions.upload_document(team["owner"], team["case"], SimpleUploadedFile("p.pdf", PDF), kind="identity",
                                   person=team["person"])  # fmt: skip
     assert actions.sealed_file(doc).read_bytes() == PDF
-    erase_person(team["boss"], team["person"], reason="request 12")
+    backup = {p: p.read_bytes() for p in _files()}  # what a backup taken before the erasure holds
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_person(team["boss"], team["person"], reason="request 12")
+    # Erasure removes the rows and the sealed files on disk...
+    assert not Document.objects.filter(pk=doc.pk).exists() and not _files()
+    assert AuditEvent.objects.get(action="person.erased").detail["documents_deleted"] == 1
+    r = _client(team["owner"]).get(f"/cases/{team['case'].number}/documents/{doc.uid}/download/")
+    assert r.status_code == 404
+    # ...and a copy restored from an older backup no longer opens: the person's key is gone.
+    for path, data in backup.items():
+        path.write_bytes(data)
     keys.reset_caches()
     from phare.crypto.sealed import SealedFileError
 
     with pytest.raises(SealedFileError):
         actions.sealed_file(doc).read_bytes()
-    r = _client(team["owner"]).get(f"/cases/{team['case'].number}/documents/{doc.uid}/download/")
-    assert r.status_code == 410
+
+
+def test_it_removes_a_case_level_document_sealed_with_the_erased_persons_key(team: dict[str, Any],
+                                                                            django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+    from phare.ops.actions import erase_person
+
+    about_case = actions.upload_document(team["owner"], team["case"], SimpleUploadedFile("c.pdf", PDF), kind="legal")
+    assert about_case.person_id is None and about_case.subject == str(team["person"].uid)
+    other_case = make_case(team["owner"])
+    kept = actions.upload_document(team["owner"], other_case, SimpleUploadedFile("k.pdf", PDF), kind="legal")
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_person(team["boss"], team["person"], reason="request 13")
+    assert list(Document.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert actions.sealed_file(kept).read_bytes() == PDF and len(_files()) == 1
+
+
+@pytest.mark.parametrize("verb", ["erase_case", "anonymise_case"])
+def test_it_removes_the_documents_and_their_files_when_retention_purges_a_case(team: dict[str, Any], verb: str,
+                                                                               django_capture_on_commit_callbacks: Any) -> None:  # fmt: skip
+    from phare.ops import actions as ops
+
+    actions.upload_document(team["owner"], team["case"], SimpleUploadedFile("p.pdf", PDF), kind="identity",
+                            person=team["person"])  # fmt: skip
+    actions.upload_document(team["owner"], team["case"], _png_upload(), kind="photo")
+    other_case = make_case(team["owner"])
+    kept = actions.upload_document(team["owner"], other_case, SimpleUploadedFile("k.pdf", PDF), kind="legal")
+    # The person is in another case too: their key lives on, so only the purge of the case removes its documents.
+    case_actions.add_participant(team["owner"], other_case, role="Victim", person=team["person"])
+    assert len(_files()) == 4  # two PDFs, a photo and its preview
+    with django_capture_on_commit_callbacks(execute=True):
+        getattr(ops, verb)(team["boss"], team["case"])
+    assert list(Document.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert _files() == [actions.sealed_file(kept).path]
+
+
+def _png_upload() -> Any:
+    return SimpleUploadedFile("photo.png", _png())
 
 
 def test_it_refuses_an_upload_to_a_closed_case(team: dict[str, Any]) -> None:

@@ -388,6 +388,25 @@ def test_it_opens_a_sealed_file_only_whole_unaltered_and_where_it_was_sealed(org
     call_command("check", verbosity=0)
 
 
+def test_it_seals_a_file_about_a_person_with_that_persons_key_alone(org: Any, disk: Any, settings: Any) -> None:
+    import uuid
+
+    root = Path(settings.DATA_DIR) / "files"
+    root.mkdir(parents=True)
+    subject = uuid.uuid4()
+    about = sealed.SealedFile(root / "doc.pdf", org.pk, "document", subject=subject)
+    about.write_chunks([MARKER.encode()])
+    assert disk() == [] and about.read_bytes() == MARKER.encode()
+    # The same place read as the organisation's file, or as another person's, does not open.
+    with pytest.raises(sealed.SealedFileError):
+        sealed.SealedFile(about.path, org.pk, "document").read_bytes()
+    with pytest.raises(sealed.SealedFileError):
+        sealed.SealedFile(about.path, org.pk, "document", subject=uuid.uuid4()).read_bytes()
+    # A file sealed with the organisation's key is not taken for a person's, whatever it is bound to.
+    with pytest.raises(sealed.SealedFileError, match="names a person's key"):
+        sealed._person_key(sealed.keys.kid("o", *sealed.keys.active_org_key(org.pk, "data")))
+
+
 def test_it_never_leaves_half_a_sealed_file(org: Any, disk: Any, settings: Any) -> None:
     root = Path(settings.DATA_DIR) / "files"
     root.mkdir(parents=True)

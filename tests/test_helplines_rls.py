@@ -10,7 +10,7 @@ from django.db import connection
 from phare import access, rls
 from phare.accounts.models import Role
 from phare.helplines.access import visible_contacts
-from phare.helplines.models import Contact, ContactIndex, ReportForm
+from phare.helplines.models import Contact, ContactIndex, ReportForm, Service
 from tests.helpline_helpers import call
 from tests.work_helpers import team
 
@@ -25,7 +25,7 @@ ROLE = "phare_app"
 def test_it_protects_every_helpline_table() -> None:
     rls.install(ROLE)
     status = {t: (on, forced, n) for t, on, forced, n in rls.status()}
-    for m in (Contact, ContactIndex, ReportForm):
+    for m in (Contact, ContactIndex, ReportForm, Service):
         on, forced, n = status[m._meta.db_table]
         assert on and forced and n >= 1, m
 

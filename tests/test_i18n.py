@@ -30,19 +30,30 @@ def unescape(text: str) -> str:
 
 
 def msgids(po: Path) -> set[str]:
-    """msgids of a .po file, joining continued lines; the header's empty msgid left out."""
-    ids, current, inside = set(), [], False
-    for line in po.read_text(encoding="utf-8").splitlines():
-        if line.startswith("msgid "):
-            current, inside = [line[6:]], True
-        elif inside and line.startswith('"'):
+    """msgids of a .po file, joining continued lines; the header's empty msgid left out. A msgid with a context
+    is keyed as gettext keys it, the context and the msgid joined by EOT: "Change" the verb and "Change" the noun
+    are two strings."""
+    ids: set[str] = set()
+    current: list[str] = []
+    field, context = "", ""
+
+    def text() -> str:
+        return unescape("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', "".join(current))))
+
+    for line in [*po.read_text(encoding="utf-8").splitlines(), ""]:
+        if field and line.startswith('"'):
             current.append(line)
-        else:
-            if inside:
-                text = unescape("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', "".join(current))))
-                if text:
-                    ids.add(text)
-            inside = False
+            continue
+        if field == "msgctxt":
+            context = text()
+        elif field == "msgid":
+            if text():
+                ids.add(f"{context}\x04{text()}" if context else text())
+            context = ""
+        field = ""
+        if line.startswith(("msgctxt ", "msgid ")):
+            field, _, rest = line.partition(" ")
+            current = [rest]
     return ids
 
 
@@ -67,7 +78,7 @@ def test_it_ships_a_complete_compiled_translation(lang: str) -> None:
     assert mo.exists(), f"{lang}: compile it (phare compilemessages)"
     with mo.open("rb") as fh:
         compiled = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
-    singular = {(k if isinstance(k, str) else k[0]).split("\x04")[-1] for k in compiled}
+    singular = {k if isinstance(k, str) else k[0] for k in compiled}
     stale = msgids(po) - singular
     assert not stale, f"{lang}: the compiled catalogue lacks {len(stale)} strings; run phare compilemessages"
 

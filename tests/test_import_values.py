@@ -4,6 +4,7 @@ of tests/fixtures/files/ through `phare import` and reads the stored values back
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import shutil
@@ -328,7 +329,8 @@ def validate(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
 @pytest.mark.parametrize("name", ["cp1252_late_accent.csv", "utf16_unicode_text.txt", "year_alone.csv", "phones.csv",
                                   "mailing_by_labels.csv", "duplicate_headers.csv", "title_line.csv",
                                   "nothing_matches.csv", "template_dropdown_countries.csv", "reimport_v1.csv",
-                                  "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv"])  # fmt: skip
+                                  "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv", "kobo_labels.csv",
+                                  "kobo_group_labels.csv", "own_export_cases.csv", "directory_names.csv"])  # fmt: skip
 def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, org: Any, admin: Any,
                                                                    tmp_path: Path) -> None:  # fmt: skip
     """One reader: `phare htcds validate` read files its own way (tracebacks on Windows-1252, semicolons and
@@ -439,3 +441,29 @@ def test_it_flags_the_same_person_twice_in_a_file_and_across_scripts(org: Any, a
     assert name_tokens("Анна", "Иванова") == ["anna", "ivanova"]
     report = run_import(org, _copy("same_person_twice.csv", tmp_path).rename(tmp_path / "other-source.csv"))
     assert all(r["duplicates"] for r in report["rows"] if r["row"] in (2, 3))  # both scripts match Anna Ivanova
+
+
+@pytest.mark.parametrize("name", ["kobo_labels.csv", "kobo_group_labels.csv", "kobo_group_labels.xlsx"])
+def test_it_reads_a_kobo_export_with_the_xlsforms_labels_as_headers(org: Any, admin: Any, tmp_path: Path,
+                                                                    name: str) -> None:  # fmt: skip
+    """IOM's XLSForm labels prs_Title "Second Name", as it labels prs_Second_Name: a label export has two "Second
+    Name" columns, in the form's order. "Mailing Zip/Postal Code" and "Mailing State/Province" hold a "/" (as group
+    labels do, "Person/Address/..."): the postal code was read as a trafficking event's and the state left out."""
+    path = FILES / name
+    if path.suffix == ".xlsx":  # KoBo's XLSX export: the same sheet in a workbook
+        with (FILES / "kobo_group_labels.csv").open(newline="", encoding="utf-8") as fh:
+            path = write_xlsx(tmp_path / name, list(csv.reader(fh)))
+    report = run_import(org, path)
+    assert (report["created"], report["rejected"]) == (2, 0)
+    assert not [p for p in report["file_problems"] if p["code"] in ("unmapped-column", "duplicate-column")]
+    stored = by_name(exported(org, tmp_path))
+    amina, chidi = person(stored["Amina"]), person(stored["Chidi"])
+    assert (amina["prs_SecondName"], amina["prs_Title"]) == ("Okafor", "Seamstress")
+    assert (chidi["prs_SecondName"], chidi["prs_Title"]) == ("Eze", "Driver")
+    assert (amina["prs_MailingPostalCode"], amina["prs_MailingState"], amina["prs_MailingStreet"]) == (
+        "100001", "Lagos State", "12 Example Road")  # fmt: skip
+    assert (chidi["prs_MailingPostalCode"], chidi["prs_MailingState"]) == ("GA-123-4567", "Greater Accra")
+    assert all("events" not in b for b in stored.values())  # a postal code is no trafficking event
+    assert stored["Amina"]["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "FalsePromises"]
+    assert stored["Chidi"]["case"]["cas_Status"] == "FollowUp"
+    assert stored["Chidi"]["consents"][0]["con_Consent"] is False

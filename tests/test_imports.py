@@ -250,20 +250,32 @@ def test_it_flags_the_same_people_in_the_real_run_as_in_the_dry_run(org: Any, tm
     assert len(real["rows"]) == 3 and all(r["duplicates"] for r in real["rows"])  # each one of an earlier import's people
 
 
-def test_it_warns_once_per_file_about_lookups_it_leaves_to_be_matched(org: Any, tmp_path: Path) -> None:
+def test_it_warns_once_per_organisation_name_the_directory_does_not_hold(org: Any, tmp_path: Path) -> None:
+    from phare.cases.models import CaseParticipant, ExternalOrganisation
+
     _run(_file(tmp_path, 3))
     out = tmp_path / "out.json"
     call_command("export", "json", "--org", "test-ngo", "--out", str(out), stdout=io.StringIO())
     data = json.loads(out.read_text("utf-8"))
     for i, b in enumerate(data["bundles"]):
         b["case"]["id"] = f"L{i}"
-        b["participants"][0]["vic_LocationOfExploitation"] = "Farm Ltd"  # an organisation named in text
+        b["participants"][0]["vic_LocationOfExploitation"] = "Farm Ltd" if i else "farm  LTD"  # one name, typed twice
     path = tmp_path / "lookups.json"
     path.write_text(json.dumps(data), "utf-8")
     report = _run(path, "--dry-run")
-    warnings = [p for p in report["file_problems"] if p["code"] == "lookup-not-imported"]
-    assert len(warnings) == 1 and warnings[0]["field"] == "vic_LocationOfExploitation" and warnings[0]["value"] == 3
-    assert not any(p["code"] == "lookup-not-imported" for r in report["rows"] for p in r["problems"])
+    warnings = [p for p in report["file_problems"] if p["code"] == "unknown-organisation"]
+    assert len(warnings) == 1 and warnings[0]["field"] == "vic_LocationOfExploitation"
+    assert warnings[0]["value"] == "farm LTD" and warnings[0]["rows"] == [1, 2, 3] and "left empty" in warnings[0]["message"]
+    assert not any(p["code"] in ("unknown-organisation", "lookup-not-imported") for r in report["rows"] for p in r["problems"])
+    text = io.StringIO()
+    call_command("import", str(path), "--org", "test-ngo", "--dry-run", stdout=text)
+    said = [line for line in text.getvalue().splitlines() if "unknown-organisation" in line]
+    assert len(said) == 1 and "farm LTD (row 1, 2, 3)" in said[0] and "--add-organisations" in said[0]
+    ExternalOrganisation.objects.create(organisation=org, org_Name="Farm Ltd")
+    report = _run(path)
+    assert report["created"] == 3 and not [p for p in report["file_problems"] if p["code"] == "unknown-organisation"]
+    farm = ExternalOrganisation.objects.get(organisation=org)
+    assert CaseParticipant.objects.filter(case__organisation=org, vic_LocationOfExploitation=farm).count() == 3
 
 
 def test_it_writes_nothing_of_a_file_cut_short_by_a_limit_and_exits_non_zero(org: Any, tmp_path: Path) -> None:

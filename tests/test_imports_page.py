@@ -3,6 +3,7 @@ rows to download; the mapping page; and who may do any of it."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from pathlib import Path
 from typing import Any
@@ -433,3 +434,51 @@ def test_it_refuses_a_csv_field_over_the_limit_with_a_clear_message_on_both_page
     client.post(f"/data/import/{pk}/confirm/")  # the first row read well: still nothing may be imported
     assert queue.drain() == 0
     assert Case.objects.filter(organisation=org).count() == 0
+
+
+def test_it_asks_once_per_organisation_the_directory_does_not_hold_and_imports_as_chosen(
+        org: Any, make_user: Any, client_for: Any, other_org: Any, tmp_path: Path) -> None:  # fmt: skip
+    """tests/fixtures/files/directory_names.csv names "Shelter for woman" (a slip for a directory entry), "border
+    police" (the entry, in other letters), "Green Valley Farm" twice (new) and "Red Cross branch" (to leave out)."""
+    import json
+
+    from django.core.management import call_command
+
+    from phare.audit.models import AuditEvent
+    from phare.cases.models import ExternalOrganisation
+
+    shelter = ExternalOrganisation.objects.create(organisation=org, org_Name="Shelter for women")
+    ExternalOrganisation.objects.create(organisation=org, org_Name="Border Police")
+    theirs = ExternalOrganisation.objects.create(organisation=other_org, org_Name="Other's partner")
+    admin = make_user(Role.ADMIN, org)
+    client = client_for(admin)
+    data = (Path(__file__).resolve().parent / "fixtures" / "files" / "directory_names.csv").read_bytes()
+    pk = _upload(client, SimpleUploadedFile("directory_names.csv", data, content_type="text/csv"))
+    queue.drain()
+    page = client.get(f"/data/import/{pk}/").content.decode()
+    names = [n for n in ("Shelter for woman", "Green Valley Farm", "Red Cross branch", "border police")
+             if f'name="organisation-name" value="{n}"' in page]  # fmt: skip
+    assert names == ["Shelter for woman", "Green Valley Farm", "Red Cross branch"]  # once each; "border police" matched
+    assert f'<option value="{shelter.pk}" selected>' in page  # the close entry is proposed
+    assert "left empty." not in page  # the check's own wording is for the command line: the page asks instead
+    assert "Other&#x27;s partner" not in page
+    posted = {"organisation-name": names, "organisation-0": str(shelter.pk), "organisation-1": "add",
+              "organisation-2": ""}  # fmt: skip
+    refused = client.post(f"/data/import/{pk}/confirm/", {**posted, "organisation-2": str(theirs.pk)})
+    assert refused["Location"].endswith(f"/data/import/{pk}/")
+    assert not AuditEvent.objects.filter(action="import.confirm").exists()
+    r = client.post(f"/data/import/{pk}/confirm/", posted)
+    assert r.status_code == 302 and queue.drain() == 1
+    out = tmp_path / "out.json"
+    call_command("export", "json", "--org", org.slug, "--out", str(out), "--user", admin.username, stdout=io.StringIO())
+    stored = {b["persons"][0]["prs_FirstName"]: b for b in json.loads(out.read_text("utf-8"))["bundles"]}
+    refs = {name: {r["direction"]: r.get("cas_ReferringOrganisation") or r.get("cas_ReferredOrganisation")
+                   for r in b.get("referrals", [])} for name, b in stored.items()}  # fmt: skip
+    assert refs == {"Ada": {"Incoming": "Shelter for women"}, "Bola": {"Incoming": "Border Police", "Outgoing": None},
+                    "Cyra": {"Incoming": "Shelter for women"}}  # fmt: skip
+    places = {name: b["participants"][0].get("vic_LocationOfExploitation") for name, b in stored.items()}
+    assert places == {"Ada": "Green Valley Farm", "Bola": None, "Cyra": "Green Valley Farm"}
+    assert sorted(ExternalOrganisation.objects.filter(organisation=org).values_list("org_Name", flat=True)) == [
+        "Border Police", "Green Valley Farm", "Shelter for women"]  # fmt: skip
+    said = AuditEvent.objects.get(action="import.confirm").detail
+    assert (said["organisations_added"], said["organisations_matched"]) == (1, 1)

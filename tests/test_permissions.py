@@ -50,3 +50,30 @@ def test_it_names_an_unknown_permission() -> None:
     with pytest.raises(ValueError, match="unknown permission 'read_everything'"):
         can(_user(), "read_everything")
     assert can(_user(), READ_PERSONAL)
+
+
+def test_it_lets_an_admin_hand_out_every_role_up_to_their_own_and_nobody_else_any() -> None:
+    from phare.accounts.permissions import assignable_roles, lowest_role
+
+    assert assignable_roles(_user(role=Role.ADMIN)) == list(Role.values)  # another admin too
+    for role in set(Role.values) - {Role.ADMIN}:
+        assert assignable_roles(_user(role=role)) == [] and lowest_role(_user(role=role)) == ""
+    assert assignable_roles(_user(role=Role.ADMIN, is_active=False)) == []
+
+
+def test_it_defaults_a_new_user_to_the_least_privileged_role_preferring_one_without_personal_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from phare.accounts import permissions
+
+    admin = _user(role=Role.ADMIN)
+    assert permissions.lowest_role(admin) == Role.ANALYST
+    # A tie on the number of permissions (none today: made here) goes to the role that reads no personal data,
+    # whichever comes first in the list of roles.
+    for role in (Role.HELPLINE, Role.CASE_WORKER):
+        monkeypatch.setitem(permissions.MATRIX, role, frozenset({READ_PERSONAL}))
+    assert permissions.lowest_role(admin) == Role.ANALYST
+    monkeypatch.setitem(permissions.MATRIX, Role.ANALYST, frozenset({permissions.READ_AGGREGATES, EXPORT}))
+    monkeypatch.setitem(permissions.MATRIX, Role.HELPLINE, frozenset({READ_PERSONAL, EXPORT}))
+    monkeypatch.setitem(permissions.MATRIX, Role.CASE_WORKER, frozenset({READ_PERSONAL, EXPORT}))
+    assert permissions.lowest_role(admin) == Role.ANALYST

@@ -88,3 +88,14 @@ def test_it_serves_reports_over_http_in_both_formats() -> None:
     assert r.status_code == 200 and r.content[:2] == b"PK"
     bad = cl.get("/dashboards/report/?period=quarter&year=2024&number=7&format=pdf")
     assert bad.status_code == 200 and b"numbered 1 to 4" in bad.content
+
+
+def test_it_writes_dates_and_counts_for_the_reader_and_keeps_counts_numbers() -> None:
+    _org, analyst = _org_with_cases(language="fr")
+    body, _name = report_content(analyst, "month", 2024, 2, "xlsx", external=False)
+    wb = load_workbook(io.BytesIO(body))
+    cover = [r[0] for r in wb.worksheets[0].iter_rows(values_only=True) if r and r[0]]
+    # the period in words in the reader's language, never 02/01/2024 (which is January 2 to an American)
+    assert any("1 février 2024" in str(line) and "29 février 2024" in str(line) for line in cover), cover
+    counts = [c for ws in wb.worksheets[1:] for row in ws.iter_rows() for c in row[1:] if isinstance(c.value, int)]
+    assert counts and all(c.number_format == "#,##0" for c in counts)

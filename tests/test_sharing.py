@@ -72,7 +72,9 @@ def test_it_releases_only_consenting_victims_k_anonymised(org: Organisation, ana
     assert report["filters"]["excluded_not_a_victim"] == 60  # every 10th case is even, so all consented
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == outcome.release.records > 0
-    assert report["risk_after"]["k"] >= 11 if "k" in report["risk_after"] else True
+    after = report["risk_after"]
+    assert after["k_threshold"] == 11 and after["min_class_size"] >= 11 and after["is_k_anonymous"] is True
+    assert after["n_records"] == len(rows) and after["records_at_risk"] == 0
     import pandas as pd
 
     frame = pd.DataFrame(rows)
@@ -106,7 +108,7 @@ def test_it_says_what_k_costs_before_withholding_a_column_and_offers_the_trade_o
     make_cases(org, 67)
     with pytest.raises(releases.ReleaseRefusedError, match=r"withholds .* for every record. Drop a family") as refused:
         releases.release_ctdc(analyst, org, 11, tmp_path / "c.csv")
-    assert "drop " in str(refused.value) or "coarsen " in str(refused.value)
+    assert "Leave out of the file: " in str(refused.value) or "Keep only" in str(refused.value)  # trade-offs in words
     assert not Release.objects.exists() and not (tmp_path / "c.csv").exists()
     preview = releases.preview_risk(org)
     assert preview["trade_offs"] and {"change", "family", "records_at_risk"} <= set(preview["trade_offs"][0])
@@ -121,7 +123,7 @@ def test_it_refuses_k_below_the_threshold_unless_an_admin_writes_a_reason(org: O
     make_cases(org, 200)
     with pytest.raises(releases.ReleaseRefusedError, match="below this organisation's threshold"):
         releases.release_ctdc(analyst, org, 5, tmp_path / "a.csv")
-    with pytest.raises(releases.ReleaseRefusedError, match="only an organisation admin"):
+    with pytest.raises(releases.ReleaseRefusedError, match="Only an organisation admin"):
         releases.release_ctdc(analyst, org, 5, tmp_path / "a.csv", override_reason="pilot")
     outcome = releases.release_ctdc(admin, org, 5, tmp_path / "a.csv", override_reason="Ministry pilot, signed DPA",
                                     accept_withheld=True)  # fmt: skip

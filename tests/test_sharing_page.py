@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from phare.sharing.models import Release
 from tests.test_sharing import make_cases
@@ -19,8 +21,44 @@ def test_it_shows_the_risk_report_before_anything_leaves(org: Any, make_user: Ca
     page = client.get("/sharing/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "excluded_not_a_victim" in html and "sample_uniques" in html
     assert "Release k-anonymised microdata" in html
+    # a verdict in words first, then each figure with its label; never the report's own keys
+    verdict = html.split('id="verdict"', 1)[1].split("</p>", 1)[0]
+    assert "Not safe to share as it is:" in verdict and "records are unique on these columns; at k = 11," in verdict
+    assert html.index('id="verdict"') < html.index("Records in groups smaller than k")
+    assert "Left out: not a possible or actual victim" in html
+    assert "Relation to the recruiter" in html and "Leave out of the file" in html
+    for key in ("excluded_not_a_victim", "sample_uniques", "records_at_risk", "is_k_anonymous", ">drop<",
+                ">recruiterRelation<", "{'", "True", "False"):  # fmt: skip
+        assert key not in html, key
+
+
+def test_it_gives_the_verdict_in_the_readers_language(org: Any, make_user: Callable[..., Any],
+                                                       client_for: Callable[[Any], Client]) -> None:  # fmt: skip
+    make_cases(org, 120)
+    analyst = make_user("analyst", org, language="fr")
+    html = client_for(analyst).get("/sharing/", {"k": "2"}).content.decode()
+    verdict = html.split('id="verdict"', 1)[1].split("</p>", 1)[0]
+    # figures in the French way (24,4 %): the words follow from the .po files
+    assert "k = 2" in verdict and re.search(r"\(\d+,\d", verdict), verdict
+
+
+def test_it_says_safe_when_every_group_reaches_k() -> None:
+    from phare.sharing.words import verdict
+
+    risk = {"n_records": 1200, "k_threshold": 5, "records_at_risk": 0, "sample_uniques": 0, "min_class_size": 12,
+            "n_classes": 40, "share_at_risk": 0.0, "is_k_anonymous": True, "quasi_identifiers": ["gender", "age"],
+            "riskiest_quasi_identifier": None}  # fmt: skip
+    v = verdict(risk)
+    assert v.safe and v.text == "Safe to share at k = 5: every record looks like at least 11 others on these columns."
+    assert ("Groups of records that look alike", "40") in v.figures
+    assert ("Columns an outsider may know (quasi-identifiers)", "Gender and Age") in v.figures
+    with translation.override("ar"):
+        assert dict(verdict(risk).figures)["Columns an outsider may know (quasi-identifiers)"].count(" و") == 1
+    unsafe = verdict({**risk, "is_k_anonymous": False, "min_class_size": 1, "sample_uniques": 176, "n_records": 176,
+                      "records_at_risk": 176, "share_at_risk": 1.0, "k_threshold": 11})  # fmt: skip
+    assert not unsafe.safe and unsafe.text.startswith("Not safe to share as it is: 176 of 176 records are unique")
+    assert "176 records (100.0%) are in groups smaller than k" in unsafe.text
 
 
 def test_it_releases_and_serves_the_file_only_to_its_organisation(org: Any, other_org: Any, make_user: Callable[..., Any],
@@ -46,7 +84,9 @@ def test_it_refuses_a_low_k_with_a_message_and_writes_nothing(org: Any, make_use
     assert not Release.objects.exists()
 
 
-def test_it_is_closed_to_case_workers(org: Any, make_user: Callable[..., Any], client_for: Callable[[Any], Client]) -> None:
+def test_it_is_closed_to_case_workers(
+    org: Any, make_user: Callable[..., Any], client_for: Callable[[Any], Client]
+) -> None:
     client = client_for(make_user("case_worker", org))
     assert client.get("/sharing/").status_code == 403
 
@@ -59,7 +99,12 @@ def test_it_shows_the_one_ledger_with_each_releases_cost_and_lets_only_an_admin_
 
     make_cases(org, 200)
     analyst = client_for(make_user("analyst", org))
-    assert analyst.post("/sharing/release/aggregate/", {"attributes": ["gender", "ageBroad"], "epsilon": "0.5"}).status_code == 302
+    assert (
+        analyst.post(
+            "/sharing/release/aggregate/", {"attributes": ["gender", "ageBroad"], "epsilon": "0.5"}
+        ).status_code
+        == 302
+    )
     html = analyst.get("/sharing/").content.decode()
     assert "aggregate genderxageBroad" in html and "0.125" in html  # its cost: rho = 0.5^2 / 2
     assert 'name="total_epsilon"' not in html
@@ -71,3 +116,17 @@ def test_it_shows_the_one_ledger_with_each_releases_cost_and_lets_only_an_admin_
     budget = PrivacyBudget.objects.get(organisation=org)
     assert (budget.total_epsilon, budget.total_delta) == (4.0, 1e-6)
     assert AuditEvent.objects.get(action="sharing.budget").detail["after"]["total_epsilon"] == 4.0
+
+
+def test_it_compares_with_a_published_dataset_in_words(org: Any, make_user: Callable[..., Any],
+                                                        client_for: Callable[[Any], Client]) -> None:  # fmt: skip
+    from phare.sharing.models import ResearchDataset
+
+    make_cases(org, 30)
+    ResearchDataset.objects.create(organisation=org, name="CTDC 2024", source="ctdc.csv", records=5000,
+                                   marginals={"gender": {"Female": 3000, "Male": 2000},
+                                              "isSexualExploit": {"1": 2600, "0": 2400}})  # fmt: skip
+    html = client_for(make_user("analyst", org)).get("/sharing/").content.decode()
+    table = html.split("CTDC 2024", 1)[1].split("</table>", 1)[0]
+    assert "<td>Sexual exploitation</td><td>Yes</td>" in table and "<td>Gender</td><td>Female</td>" in table
+    assert "isSexualExploit" not in table and "<td>1</td>" not in table

@@ -59,6 +59,34 @@ def test_it_exports_from_the_command_line_as_json_and_pdf(worker: User, case: An
     assert (tmp_path / "p.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_it_gives_the_person_their_documents_decrypted_in_the_export_archive(worker: User, case: Any, tmp_path: Path) -> None:
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from phare.documents.actions import upload_document
+
+    theirs = b"%PDF-1.4\nQXDOC their passport\n%%EOF\n"
+    perpetrator = Person.objects.get(participations__case=case, participations__role="Perpetrator")
+    doc = upload_document(worker, case, SimpleUploadedFile("pass port.pdf", theirs), kind="identity",
+                          person=victim(case), title="Passport")  # fmt: skip
+    upload_document(worker, case, SimpleUploadedFile("other.pdf", b"%PDF-1.4\nPERPDOC\n"), kind="legal", person=perpetrator)
+    out = tmp_path / "p.zip"
+    call_command("person", "export", "--org", "refuge", "--person", str(victim(case).uid), "--out", str(out))
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        data = json.loads(archive.read("person.json"))
+        assert [d["title"] for d in data["documents"]] == ["Passport"]
+        entry = data["documents"][0]
+        assert entry["file"] == f"documents/{doc.uid}-pass_port.pdf" and entry["filename"] == "pass port.pdf"
+        assert names == {"person.json", "person.pdf", entry["file"]}
+        assert archive.read(entry["file"]) == theirs  # decrypted, whole
+        assert archive.read("person.pdf").startswith(b"%PDF")
+        assert not any(b"PERPDOC" in archive.read(n) for n in names)  # another person's document stays out
+    assert AuditEvent.objects.filter(action="document.downloaded", target_id=str(doc.uid)).count() == 1
+    assert AuditEvent.objects.get(action="person.exported").detail["records"] == 1
+
+
 def every_readable_value() -> str:
     """Everything the database yields through Django (decrypting what still can be) plus raw columns."""
     chunks = []

@@ -57,3 +57,21 @@ def test_it_shows_analysts_auditors_and_admins_their_own_starting_points() -> No
     assert 'id="users"' in admin and "/accounts/security/" in admin and "/work/settings/" in admin
     for html in (analyst, auditor):
         assert "MARKER" not in html and "Ama" not in html
+
+
+def test_it_tells_an_auditor_the_sensitive_events_in_words() -> None:
+    from django.db import transaction
+
+    from phare.audit.log import record
+
+    t = team()
+    admin, worker = t[Role.ADMIN], t[Role.CASE_WORKER]
+    admin.first_name, admin.last_name = "Amina", "Diallo"
+    admin.save(update_fields=["first_name", "last_name"])
+    with transaction.atomic():
+        record("user.permissions_changed", actor=admin, target=worker,
+               detail={"before": {"role": "helpline"}, "after": {"role": "case_worker"}})  # fmt: skip
+    html = client(t[Role.AUDITOR]).get("/").content.decode()
+    section = html.split('id="sensitive"', 1)[1].split("</section>", 1)[0]
+    assert "<bdi>Amina Diallo</bdi> changed the account of" in section and worker.username in section
+    assert "user.permissions_changed" not in section and "<code>" not in section

@@ -85,6 +85,8 @@ class Plan:
     role: str = "Victim"
     # If set, a blank id column is reported (mapping files that promise an id).
     id_required: bool = False
+    # Phare's own exports: the column holding the row's victim record uid, joined to the case number in the key.
+    record_column: int | None = None
 
     def column_ref(self, index: int) -> str:
         header = self.headers[index] if index < len(self.headers) else ""
@@ -96,6 +98,17 @@ def _clean_id(raw: Any) -> str:
         raw = int(raw)
     text = str(raw).strip()
     return text[5:] if text.startswith("uuid:") else text
+
+
+RECORD_MARK = " #"  # case number RECORD_MARK record uid: the key of a row of Phare's own export
+
+
+def with_record(key: str, plan: Plan, raw: list[Any]) -> str:
+    """The row's key with the record uid of Phare's own export, when the row has both."""
+    i = plan.record_column
+    if key and i is not None and i < len(raw) and not is_blank(raw[i]):
+        return f"{key}{RECORD_MARK}{_clean_id(raw[i])}"
+    return key
 
 
 def convert_row(plan: Plan, raw: list[Any], row_number: int, problems: list[Problem],
@@ -139,7 +152,8 @@ def convert_row(plan: Plan, raw: list[Any], row_number: int, problems: list[Prob
         if plan.id_required:
             col = plan.column_ref(plan.id_columns[0]) if plan.id_columns else ""
             problems.append(source_problem("missing-id", row=row_number, column=col, fix=key, severity=WARNING))
-    return key, assemble(values, entities, key, plan.role)
+        return key, assemble(values, entities, key, plan.role)
+    return with_record(key, plan, raw), assemble(values, entities, key, plan.role)
 
 
 class TabularSource(Source):

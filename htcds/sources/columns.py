@@ -23,7 +23,7 @@ from operator import eq, is_, methodcaller
 from typing import TYPE_CHECKING, Any
 
 from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
-from htcds.sources.base import Plan, _clean_id, convert_row
+from htcds.sources.base import Plan, _clean_id, convert_row, with_record
 from htcds.sources.problems import WARNING, Problem, source_problem
 from htcds.sources.tabular import is_blank
 from htcds.sources.values import _LISTS, _PERSON_LINKED, COLUMN_FORMS, Converter, memo_key, truthy
@@ -253,7 +253,7 @@ class ColumnReader:
         extra_rows = zip(*records[len(_FIXED) :], strict=True) if self.others else repeat((), n)
         others, sizes = self.others, self.sizes
         seen, problems = self.source._seen, self.source.problems
-        id_columns = self.plan.id_columns
+        id_columns, record_column = self.plan.id_columns, self.plan.record_column
         blake2b = hashlib.blake2b
         rows = zip(*records[: len(_FIXED)], extra_rows, piece_rows, strict=True)
         for off, (case, person, part, inc, outg, extra, prow) in enumerate(rows):
@@ -269,14 +269,16 @@ class ColumnReader:
                     if i < len(raw) and not is_blank(raw[i]):
                         key = _clean_id(raw[i])
                         break
+            case["id"] = key
+            if key and record_column is not None:
+                key = with_record(key, self.plan, block[off])
             if not key:
                 if prow is None:  # a row without its id: the row-by-row reader says so, or fingerprints it
                     yield from self._slow(block[off], row)
                     continue
                 # Each piece is "(name, value" without its ")", so that the join closes them all.
                 text = "[" + "), ".join(filter(None, prow)) + ")]"
-                key = "fp-" + blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-            case["id"] = key
+                key = case["id"] = "fp-" + blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
             bundle: dict[str, Any] = {"htcds_version": "2.0", "case": case, "persons": [person], "participants": [part]}
             if len(inc) > 1 or len(outg) > 1:
                 bundle["referrals"] = [r for r in (inc, outg) if len(r) > 1]

@@ -4,8 +4,10 @@ The sheet layout holds one row per case: the case, its first victim participant 
 first consent, the first incoming and the first outgoing referral. Other records (comments, events, more
 participants) only travel in JSON. Multi-values are joined with ";", the templates' own convention, and
 values are written as value names by default (`labels=True` writes the labels people read in the
-official validation lists; the importer reads both back). A last column `id` carries the case id so that
-re-importing an export updates the same cases.
+official validation lists; the importer reads both back). An export also carries the case's opening and closing
+dates, then `id`, the case number, and `record_uid`, the uid of the case's victim record, so that re-importing an
+export into the organisation it came from updates the same cases (both must match), and into another one recreates
+them whole.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import IO, Any, Protocol
 
 from htcds import cells, codelists
 from htcds.catalogue import VICTIM_ROLES, Field, Kind
-from htcds.sources.layout import ID_COLUMN, sheet_fields
+from htcds.sources.layout import CASE_DATES, ID_COLUMN, RECORD_COLUMN, sheet_fields
 
 
 class Openable(Protocol):
@@ -49,6 +51,15 @@ def flatten_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def victim_uid(bundle: dict[str, Any]) -> str | None:
+    """The id of the person `flatten_bundle` puts on the case's row (in an export, the person's uid)."""
+    victims = [p for p in bundle.get("participants") or [] if p.get("role") in VICTIM_ROLES]
+    pid = victims[0].get("person") if victims else None
+    persons = bundle.get("persons") or []
+    person = next((p for p in persons if p.get("id") == pid), persons[0] if persons and not pid else {})
+    return person.get("id")
+
+
 def _text(f: Field, value: Any, labels: bool) -> Any:
     if isinstance(value, list):
         return ";".join(str(_text(f, v, labels)) for v in value)
@@ -66,8 +77,10 @@ def sheet_rows(bundles: Iterable[dict[str, Any]], extended: bool = False, labels
                include_ids: bool = True, native: bool = False) -> Iterator[list[Any]]:  # fmt: skip
     """Header rows (names, labels) then one row per bundle. `native` keeps dates and booleans typed (XLSX)."""
     fields = sheet_fields(extended)
-    yield [f.name for f in fields] + ([ID_COLUMN] if include_ids else [])
-    yield [f.label for f in fields] + (["Case id"] if include_ids else [])
+    if include_ids:
+        fields += [f for f in sheet_fields(True) if f.name in CASE_DATES and f not in fields]
+    yield [f.name for f in fields] + ([ID_COLUMN, RECORD_COLUMN] if include_ids else [])
+    yield [f.label for f in fields] + (["Case id", "Record uid"] if include_ids else [])
     for bundle in bundles:
         flat = flatten_bundle(bundle)
         row: list[Any] = []
@@ -85,7 +98,7 @@ def sheet_rows(bundles: Iterable[dict[str, Any]], extended: bool = False, labels
             else:
                 row.append(_text(f, value, labels))
         if include_ids:
-            row.append((bundle.get("case") or {}).get("id"))
+            row += [(bundle.get("case") or {}).get("id"), victim_uid(bundle)]
         yield row
 
 

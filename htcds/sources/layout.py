@@ -25,6 +25,9 @@ TEMPLATE_FIELDS: tuple[str, ...] = (
 # Entities a one-row-per-case sheet can hold: the case, its victim (person and context), consent, referrals.
 ROW_ENTITIES = ("case", "person", "victim", "consent", "referral")
 ID_COLUMN = "id"
+# Phare's own exports: the uid of the row's victim record beside the case number, and the case's dates.
+RECORD_COLUMN = "record_uid"
+CASE_DATES = ("cas_OpenedDate", "cas_ClosedDate")
 # What Phare adds to the rows an import rejected (htcds.sources.rejected), skipped when they come back corrected.
 ROW_COLUMN, PROBLEMS_COLUMN = "phare_row", "phare_problems"
 EXTRA_COLUMNS = frozenset({ROW_COLUMN, PROBLEMS_COLUMN})

@@ -26,6 +26,10 @@ SOURCE_CODES: dict[str, str] = {
     "empty-file": "The file holds nothing to import.",
     "duplicate-in-file": "The row may be the same person as an earlier row of the file.",
     "unknown-owner": "The case owner named is not a user of the organisation; the case goes to the person importing.",
+    "unknown-organisation": "The organisation named is not in the organisation's directory: it is matched, added or left "
+    "empty as the check page says.",
+    "closed-case": "The row changes a case that is closed and stays closed; reopen it first.",
+    "invalid-update": "A case action refused the change the row makes; the row is not imported.",
     "title-rows": "Rows above the header row are left out.",
     "duplicate-column": "Two columns hold the same field; one would overwrite the other, so the file is refused.",
     "file-too-large": "The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting).",

@@ -18,7 +18,7 @@ from typing import Any
 from htcds.catalogue import Kind, load
 from htcds.coerce import date_order
 from htcds.sources.base import Plan, TabularSource
-from htcds.sources.layout import EXTRA_COLUMNS
+from htcds.sources.layout import EXTRA_COLUMNS, RECORD_COLUMN
 from htcds.sources.problems import WARNING, source_problem
 from htcds.sources.tabular import cell_text, column_letter
 from htcds.sources.values import fold, make_converter
@@ -88,6 +88,8 @@ class TemplateSource(TabularSource):
                 by_label[i] = labels[fold(lab)]
             if not field and n and fold(n) in ID_HEADERS:
                 plan.id_columns.append(i)
+            elif not field and n == RECORD_COLUMN:
+                plan.record_column = i
             elif not field and i not in by_label and (n or lab) and (n or lab) not in EXTRA_COLUMNS:
                 self.problems.append(
                     source_problem(

@@ -28,6 +28,8 @@ SCOPES: dict[str, Promise] = {
     "organisations:write": gettext_lazy("Add external organisations"),
     "tasks:read": gettext_lazy("Read tasks on the cases the user may open"),
     "tasks:write": gettext_lazy("Create and complete tasks"),
+    "contacts:read": gettext_lazy("Read helpline contacts (callers' identifying data)"),
+    "contacts:write": gettext_lazy("Record and update helpline contacts (for example from a telephony system)"),
 }
 MAX_DAYS = 366
 # last_used_at is refreshed at most this often, so that reads do not write on every request.

@@ -25,7 +25,7 @@ from ninja.security import HttpBearer
 from pydantic import Field as PField
 from pydantic import WithJsonSchema, create_model
 
-from htcds.catalogue import PARTICIPANT_ROLES, load
+from htcds.catalogue import PARTICIPANT_ROLES, TASKS_KEY, load
 from htcds.schema import bundle_schema
 from htcds.validation import Problem, suggest_choice
 from phare import access
@@ -48,6 +48,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
+from phare.work.bundle import tasks_by_case
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
@@ -483,8 +484,9 @@ def organisation_json(o: ExternalOrganisation) -> dict[str, Any]:
     return {"id": str(o.pk), **records.to_json(o, "organisation", True)}
 
 
-def case_bundle(case: Case) -> dict[str, Any]:
-    """The case as an HTCDS case bundle (validates against htcds.schema.bundle_schema())."""
+def case_bundle(case: Case, tasks: bool = False) -> dict[str, Any]:
+    """The case as an HTCDS case bundle (validates against htcds.schema.bundle_schema()); with `tasks`, the
+    case's tasks too, under the extension key (`x_phare_tasks`)."""
     persons: dict[int, dict[str, Any]] = {}
     person_rows: dict[int, Person] = {}
 
@@ -538,6 +540,7 @@ def case_bundle(case: Case) -> dict[str, Any]:
         "support_plans": plans,
         "consents": consents,
         "assessments": assessments,
+        **({TASKS_KEY: tasks_by_case([case.pk]).get(case.pk, [])} if tasks else {}),
     }
 
 
@@ -696,7 +699,8 @@ def get_bundle(request: HttpRequest, case_id: UUID) -> dict[str, Any]:
     need_personal(user)
     case = _case(user, case_id)
     _read(request, user, "api.case.bundle", case)
-    return case_bundle(case)
+    # The tasks travel with the case for a token that may read them (the scope `tasks:read`).
+    return case_bundle(case, tasks="tasks:read" in request.auth.scopes)  # type: ignore[attr-defined]
 
 
 @api.post("/cases/{case_id}/close", response={200: CaseOut, **ERRORS}, exclude_none=True, tags=["cases"])
@@ -1270,3 +1274,7 @@ api.add_router("", work_router)
 from phare.referrals.api import router as _referrals_router  # noqa: E402
 
 api.add_router("/referrals", _referrals_router)
+# Helpline contacts (phare.helplines.api), for telephony systems and the call screen's operators.
+from phare.helplines.api import router as _contacts_router  # noqa: E402
+
+api.add_router("", _contacts_router)

@@ -119,6 +119,8 @@ ACTIONS: dict[str, Promise] = {
     "sharing.budget": _("changed the organisation's privacy budget"),
     "sharing.research_dataset": _("added a research dataset"),
     "api.task.list": _("listed tasks through the API"),
+    "api.contact.list": _("listed helpline contacts through the API"),
+    "api.contact.read": _("read a helpline contact through the API"),
     "approval.request": _("asked for approval in %(record)s"),
     "approval.approve": _("approved a request in %(record)s"),
     "approval.return": _("sent a request back in %(record)s"),
@@ -137,6 +139,7 @@ ACTIONS: dict[str, Promise] = {
     "notification.read": _("read a notification"),
     "notify.digest": _("sent the daily digests"),
     "notify.overdue": _("sent reminders of overdue tasks"),
+    "notify.consent_expiring": _("reminded case owners of consents about to expire"),
     "person.merged": _("merged two records of the same person"),
     "referral.consent.record": _("recorded consent to a referral in %(record)s"),
     "referral.directory.update": _("updated the referral directory"),
@@ -164,6 +167,9 @@ ACTIONS: dict[str, Promise] = {
     "contact.lookup": _("looked up a caller"),
     "contact.case_opened": _("opened a case from a helpline contact"),
     "contact.linked": _("linked a helpline contact to a case"),
+    "contact.report_form_changed": _("changed the public report form"),
+    "helpline_service.add": _("added a service to the directory"),
+    "helpline_service.update": _("updated a service in the directory"),
     "organisation.create": _("created the organisation and its first administrator"),
 }
 
@@ -193,6 +199,7 @@ FAMILIES: list[tuple[str, Promise]] = [
     ("referral.", _("Referrals")),
     ("notif", _("Notifications")),
     ("contact.", _("Helpline contacts")),
+    ("helpline_service.", _("Services directory")),
 ]
 
 # Labels of the detail fields (the keys events write in `detail`).
@@ -248,6 +255,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "persons": _("People"),
     "person": _("Person"),
     "persons_shredded": _("People erased"),
+    "documents_deleted": _("Documents deleted"),
     "hold": _("Legal hold"),
     "years": _("Years"),
     "withheld": _("Withheld"),

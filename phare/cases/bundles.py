@@ -77,6 +77,7 @@ class BundleWriter:
 
     def __post_init__(self) -> None:
         self.indexes = BlindIndexes(self.organisation_id)
+        self.tasks: Any = None  # a phare.work.bundle.TaskReader, made when a bundle first carries tasks
 
     def _lookups(self, rec: dict[str, Any], names: Iterable[str], data: dict[str, Any]) -> None:
         for k in names:
@@ -150,8 +151,12 @@ class BundleWriter:
                 index.extend(bulk.new(PersonIndex, organisation_id=oid, person=person, kind=k, digest=d)
                              for k, d in computed)  # fmt: skip
         bulk.insert(index)
+        from htcds.catalogue import TASKS_KEY
+        from phare.work.bundle import TaskReader
+        from phare.work.models import Task
+
         rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
-                                                                 SupportPlan, Consent, Assessment, CaseEvent)}  # fmt: skip
+                                                                 SupportPlan, Consent, Assessment, CaseEvent, Task)}  # fmt: skip
         now = timezone.now()
         for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
             owner = case.cas_CaseOwner
@@ -184,6 +189,10 @@ class BundleWriter:
                 data.setdefault("asm_Level", "Individual")
                 rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case=case, person=person_of(a),
                                                    answers=a.get("answers") or [], **data))  # fmt: skip
+            if b.get(TASKS_KEY):  # Phare's own records, under the extension key
+                if self.tasks is None:
+                    self.tasks = TaskReader(oid)
+                rows[Task].extend(self.tasks.rows(case, b[TASKS_KEY], build=bulk.new))
             if self.extras is not None:
                 for extra in self.extras(case):
                     rows[type(extra)].append(extra)

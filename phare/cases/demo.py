@@ -109,7 +109,7 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
         writer = _writer(org, owners, directory, to_date, rng, today)
         made = 0
         batch: list[dict[str, Any]] = []
-        for bundle in generate_bundles(n, seed=seed):
+        for bundle in generate_bundles(n, seed=seed, today=LATEST):  # shifted by `days`: nothing after today
             batch.append(bundle)
             if len(batch) == BATCH:
                 writer.write(batch, start + made)

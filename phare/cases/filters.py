@@ -6,12 +6,12 @@ import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from phare import access
 from phare.cases import actions
 from phare.cases import forms as cf
-from phare.cases.access import sees_names, visible_cases
+from phare.cases.access import can_manage, sees_names, visible_cases
 from phare.cases.models import Case, CaseParticipant, CaseStatus, PersonIndex
 from phare.crypto import blind_index
 
@@ -50,6 +50,43 @@ def applied_filters(form: cf.CaseFilterForm) -> dict[str, str]:
     if not form.is_bound or not form.is_valid():
         return {}
     return {k: str(v) for k, v in form.cleaned_data.items() if v not in ("", None)}
+
+
+WITHHELD_MAX = 5
+
+
+def withheld_matches(user: Any, form: cf.CaseFilterForm) -> list[int]:
+    """People the search finds (by case number or by name) only on cases the user may not open, restricted or
+    someone else's: the list says that a possible match exists and offers to ask for access, never who it is.
+    At most WITHHELD_MAX, the person ids for `views.match_token`."""
+    if not form.is_bound or not form.is_valid() or not (q := (form.cleaned_data["q"] or "").strip()):
+        return []
+    if can_manage(user):  # supervisors and admins open every case of the organisation: nothing is withheld
+        return []
+    found = access.scoped(user, Case)
+    people = None
+    if re.fullmatch(r"\d{4}-\d{1,6}", q):
+        year, seq = q.split("-")
+        found = found.filter(number=f"{year}-{int(seq):06d}")
+    elif re.fullmatch(r"\d{1,9}", q):
+        found = found.filter(seq=int(q))
+    elif sees_names(user):
+        tokens = actions.name_tokens(q)
+        digests = {blind_index(user.organisation_id, "name", t) for t in tokens}
+        people = (PersonIndex.objects.filter(organisation_id=user.organisation_id, kind="name", digest__in=digests)
+                  .values("person_id").annotate(n=Count("digest", distinct=True)).filter(n=len(digests))
+                  .values("person_id"))  # fmt: skip
+        found = found.filter(id__in=CaseParticipant.objects.filter(person_id__in=people).values("case_id"))
+    else:
+        return []
+    hidden = found.exclude(id__in=visible_cases(user).values("id"))
+    parts = CaseParticipant.objects.filter(case__in=hidden)
+    parts = parts.filter(person_id__in=people) if people is not None else parts.filter(case__primary_person_id=F("person_id"))
+    # A person the user already sees on another case is not withheld: the list shows that case.
+    from phare.cases.access import visible_persons
+
+    ids = parts.exclude(person_id__in=visible_persons(user).values("id")).values_list("person_id", flat=True)
+    return list(dict.fromkeys(ids.order_by("person_id")[: WITHHELD_MAX * 4]))[:WITHHELD_MAX]
 
 
 def filter_cases(user: Any, form: cf.CaseFilterForm) -> QuerySet[Case]:

@@ -18,6 +18,7 @@ from htcds.sources.values import phone_text
 from htcds.validation import errors, validate_record
 from phare.cases.actions import TEXT_STORED_NUMBERS, to_record
 from phare.cases.models import CaseStatus, ExternalOrganisation, Person
+from phare.core.locale import shown_day
 from phare.core.problems import message_of
 
 
@@ -329,7 +330,7 @@ class SupportPlanForm(HTCDSForm):
 
 class ConsentForm(HTCDSForm):
     entity = "consent"
-    field_names = ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed")
+    field_names = ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate")
     # A consent is for something, given on a day: without them the record proves nothing.
     required_fields = frozenset({"con_Purpose", "con_Date"})
 
@@ -505,7 +506,7 @@ def display_value(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
     if isinstance(value, date):
-        return value.isoformat()
+        return shown_day(value)
     return str(value)
 
 

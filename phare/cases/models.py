@@ -352,6 +352,8 @@ class Consent(models.Model):
     con_Date = models.DateField(_("Date of consent"), null=True, blank=True)
     con_HowInformed = models.CharField(_("How the person was informed"), max_length=32, blank=True)
     con_WithdrawnDate = models.DateField(_("Date consent was withdrawn"), null=True, blank=True)
+    # A time-limited consent: the last day it holds. Past it, it counts as no consent (referrals, research).
+    con_ExpiryDate = models.DateField(_("Date consent expires"), null=True, blank=True)
     withdrawn_reason = EncryptedTextField(_("Reason for withdrawal"), blank=True)
 
 

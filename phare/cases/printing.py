@@ -17,8 +17,11 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language, get_language_bidi
 from django.utils.translation import gettext as _
+
+from phare.core.locale import shown_day
 
 FONTS = Path(__file__).parent / "fonts"
 _LTR = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff@#"  # digits, Latin, Greek, Cyrillic
@@ -110,7 +113,7 @@ def case_pdf(ctx: dict[str, Any], reader: Any) -> bytes:
     case = ctx["case"]
     h = ctx["header"]
     who = reader.get_full_name() or reader.username
-    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    stamp = date_format(timezone.localtime(), "DATETIME_FORMAT")
 
     def page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
@@ -132,11 +135,11 @@ def case_pdf(ctx: dict[str, Any], reader: Any) -> bytes:
     facts += [(label, value) for label, value in ((_("Age"), h["age"]), (_("Gender"), h["sex"]),
                                                   (_("Citizenship"), h["nationality"])) if value]  # fmt: skip
     facts += [(_("Consent"), h["consent"]), (_("Case Owner"), _owner(case)),
-              (_("Date opened"), case.cas_OpenedDate.isoformat())]  # fmt: skip
+              (_("Date opened"), shown_day(case.cas_OpenedDate))]  # fmt: skip
     if case.follow_up_date:
-        facts.append((_("Next due"), case.follow_up_date.isoformat()))
+        facts.append((_("Next due"), shown_day(case.follow_up_date)))
     if case.cas_ClosedDate:
-        facts.append((_("Date closed"), case.cas_ClosedDate.isoformat()))
+        facts.append((_("Date closed"), shown_day(case.cas_ClosedDate)))
     if ctx["closure_reason"]:
         facts.append((_("Reason for Case Closure"), ctx["closure_reason"]))
     if ctx["exploitation"]:
@@ -164,10 +167,10 @@ def case_pdf(ctx: dict[str, Any], reader: Any) -> bytes:
                 story += [w.pairs(fields), Spacer(1, 4)]
     if ctx.get("documents"):
         story.append(w.para(_("Documents"), "h2"))
-        story.append(w.pairs([(str(d.get_kind_display()), f"{d.title or d.filename} · {d.uploaded_at:%Y-%m-%d}")
+        story.append(w.pairs([(str(d.get_kind_display()), f"{d.title or d.filename} · {shown_day(timezone.localtime(d.uploaded_at).date())}")
                               for d in ctx["documents"]]))  # fmt: skip
     story.append(w.para(_("Timeline"), "h2"))
-    story.append(w.pairs([(f"{t['day']:%Y-%m-%d} · {_who(t['who'])}", f"{t['what']}{': ' + t['text'] if t['text'] else ''}")
+    story.append(w.pairs([(f"{shown_day(t['day'])} · {_who(t['who'])}", f"{t['what']}{': ' + t['text'] if t['text'] else ''}")
                           for t in ctx["timeline"]]))  # fmt: skip
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=16 * mm,

@@ -40,7 +40,8 @@ from phare.cases.access import (
     visible_cases,
     visible_persons,
 )
-from phare.cases.filters import filter_cases, filter_form, ordering
+from phare.cases.consents import holds
+from phare.cases.filters import filter_cases, filter_form, ordering, withheld_matches
 from phare.cases.models import (
     AccessRequest,
     Assessment,
@@ -139,6 +140,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     names = sees_names(request.user)
     due = next_due(request.user, [c.id for c in cases])
     flagged = open_flags(request.user, [c.id for c in cases])
+    # Matches on cases the user may not open: said to exist, with a way to ask for access, never who.
+    hidden = withheld_matches(request.user, form)
+    withheld = [match_token(request, pid) for pid in hidden] if can_write(request.user) else []
     rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types),
                 min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None), flagged.get(c.id, []))
             for c in cases]  # fmt: skip
@@ -152,6 +156,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "searches": list(my_searches(request.user)), "save_query": _without(params, "page"),
         "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
         "export_params": [(k, v) for k, values in params.lists() for v in values],
+        "withheld": withheld, "withheld_count": len(hidden),
     }  # fmt: skip
     template = "cases/_list_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
     response = render(request, template, ctx)
@@ -160,7 +165,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         # (never what was searched for: a name typed into the search box is personal data too).
         record("case.list_viewed", actor=request.user, request=request, target_type="cases.case",
                detail={"cases": [r.case.number for r in rows], "page": page,
-                       "search": bool(form.is_valid() and form.cleaned_data.get("q"))})  # fmt: skip
+                       "search": bool(form.is_valid() and form.cleaned_data.get("q")), "withheld": len(hidden)})  # fmt: skip
     return response
 
 
@@ -223,7 +228,7 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "timeline": timeline,
         "events": [{"e": e, "fields": _record_fields(e, cf.EventForm.field_names, names)} for e in events],
         "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names, names)} for s in plans],
-        "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_WithdrawnDate"), names)} for c in consents],
+        "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
         "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"), names)} for a in assessments],
         "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
         "status_label": CaseStatus(case.cas_Status).label,
@@ -329,9 +334,11 @@ def _header(case: Case, participants: list[CaseParticipant], consents: list[Cons
             out["age"] = _("%(n)s when trafficked") % {"n": main.vic_AgeWhenTrafficked}
         out["sex"] = cf.display_value("prs_Gender", person.prs_Gender)
         out["nationality"] = cf.display_value("prs_Citizenship", person.prs_Citizenship)
-    live = [c for c in consents if not c.con_WithdrawnDate]
-    if any(c.con_Consent for c in live):
+    today = timezone.localdate()
+    if any(holds(c, today) for c in consents):
         out["consent"], out["consent_class"] = _("Consent given"), "ok"
+    elif any(c.con_Consent and not c.con_WithdrawnDate for c in consents):
+        out["consent"], out["consent_class"] = _("Consent expired"), "warn"
     elif consents:
         out["consent"], out["consent_class"] = _("Consent withdrawn or refused"), "warn"
     else:
@@ -474,7 +481,7 @@ def withheld_match(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("do") == "ask" and ask.is_valid():
         actions.request_access(user, person, ask.cleaned_data["note"], request=request)
         messages.success(request, _("Your request was sent to the supervisors. You will see the cases once one of them gives you access."))
-        return HttpResponseRedirect(reverse("cases:new"))
+        return HttpResponseRedirect(reverse("cases:list" if request.GET.get("from") == "list" else "cases:new"))
     if request.method == "POST" and request.POST.get("do") == "glass" and may_glass and glass.is_valid():
         cases = list(access.scoped(user, Case).filter(participants__person=person).distinct().order_by("id"))
         with transaction.atomic():
@@ -945,7 +952,7 @@ def person_merge(request: HttpRequest, number: str, uid: str) -> HttpResponse:
         if p is None:
             continue
         nums = ", ".join(Case.objects.filter(participants__person=p).order_by("number").values_list("number", flat=True))
-        born = p.prs_Birthdate.isoformat() if p.prs_Birthdate else "—"
+        born = cf.display_value("prs_Birthdate", p.prs_Birthdate) or "—"
         choices.append((str(p.uid), f"{cf.person_display(p, True)} · {born} · {nums or _('no case')}"))
     form = MergeForm(request.POST or None)
     form.fields["other"].choices = choices  # type: ignore[attr-defined]

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
 
@@ -25,8 +27,26 @@ def _page(request: HttpRequest, status: int, title: str, text: str, **extra: Any
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request)
     return _page(request, 400, _("This request could not be understood"),
                  _("Something in the address or the form sent was not valid. Go back and try again."))  # fmt: skip
+
+
+def too_large(request: HttpRequest) -> HttpResponse:
+    """A form whose text is over DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses it before any view reads it, so the
+    form cannot be shown again with what was typed; the page says what happened and how not to lose the text."""
+    from phare.cases.forms import LONG_TEXT_MAX
+
+    mb = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024):.1f}"
+    if request.path.startswith("/api/"):  # a program reads the answer: JSON, like every other API error
+        return JsonResponse({"detail": f"The request body is over {mb} MB; nothing was saved."}, status=413)
+    return _page(request, 413, _("This form is larger than Phare accepts"),
+                 _("The text sent is over %(mb)s MB, so nothing of it was saved. Go back with your browser's back "
+                   "button: what you typed is usually still in the form. Copy the longest text somewhere safe, then "
+                   "shorten it (a comment or a description holds at most %(chars)s characters; split a longer one "
+                   "into several comments, or attach it as a document) and send again.")
+                 % {"mb": mb, "chars": LONG_TEXT_MAX})  # fmt: skip
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

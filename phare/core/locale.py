@@ -8,12 +8,15 @@ To wire: add ``"phare.core.locale.UserLanguageMiddleware"`` to MIDDLEWARE right 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import translation
+from django.utils.formats import date_format
 
 
 def supported(code: str | None) -> str | None:
@@ -61,3 +64,19 @@ class UserLanguageMiddleware:
             response = self.get_response(request)
             response.headers.setdefault("Content-Language", lang)
         return response
+
+
+def shown_day(value: date) -> str:
+    """A day as the reader reads it, in the active language's DATE_FORMAT ("March 4, 2026", "4 mars 2026",
+    "4 مارس، 2026"): pages (the `day` filter), PDF and XLSX. The month is in words, never in digits, since
+    03/04 is two different days to two English readers. Data files keep ISO."""
+    return date_format(value, "DATE_FORMAT")
+
+
+_DOUBLE_STOP = re.compile(r"(?<=[^.]\.)\.(?!\.)")
+
+
+def one_stop(text: str) -> str:
+    """A sentence whose last value ends in an abbreviation's full stop ("as of 9:05 a.m.") takes no second one:
+    "a.m.." becomes "a.m.". An ellipsis ("...") is left alone."""
+    return _DOUBLE_STOP.sub("", text)

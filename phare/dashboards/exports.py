@@ -219,6 +219,19 @@ def pdf_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[s
     return buf.getvalue()
 
 
+# A count stays a number (it sorts and sums) with digit grouping, which the spreadsheet shows with its reader's own
+# separators (1,234 / 1 234 / 1.234); a suppressed count is its text ("<11").
+COUNT_FORMAT = "#,##0"
+
+
+def _count(cell: Any, c: Any) -> Any:
+    if c.value is None:
+        return cells.set_text(cell, c.text)
+    cell.value = c.value
+    cell.number_format = COUNT_FORMAT
+    return cell
+
+
 def xlsx_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[str, str]],
                figs: Sequence[Figure]) -> bytes:  # fmt: skip
     from openpyxl import Workbook
@@ -261,12 +274,12 @@ def xlsx_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[
             r += 1
             cells.set_text(ws.cell(row=r, column=1), row.label)
             for j, c in enumerate(row.cells):
-                cells.set_text(ws.cell(row=r, column=2 + j), c.value if c.value is not None else c.text)
+                _count(ws.cell(row=r, column=2 + j), c)
         if fig.totals:
             r += 1
             cells.set_text(ws.cell(row=r, column=1), _("Total")).font = Font(bold=True)
             for j, c in enumerate(fig.totals):
-                cells.set_text(ws.cell(row=r, column=2 + j), c.value if c.value is not None else c.text)
+                _count(ws.cell(row=r, column=2 + j), c).font = Font(bold=True)
         for label, value in fig.summary:
             r += 1
             cells.set_text(ws.cell(row=r, column=1), label)

@@ -25,7 +25,7 @@ from phare.accounts.models import Organisation, User
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
 from phare.cases.actions import programmes
 from phare.cases.models import Case, CaseStatus
-from phare.core.locale import preferred_language
+from phare.core.locale import preferred_language, shown_day
 from phare.dashboards import exports, svg
 from phare.dashboards.figures import SECTIONS, Figure, build, highlights, num, people_total
 from phare.dashboards.queries import Filters, counted, partner_ids
@@ -145,12 +145,11 @@ def _figures(user: Any, scope: Scope, filters: Filters) -> tuple[list[Figure], d
 
 def _period_text(filters: Filters) -> str:
     if filters.start and filters.end:
-        return _("Cases opened from %(start)s to %(end)s") % {
-            "start": date_format(filters.start, "SHORT_DATE_FORMAT"), "end": date_format(filters.end, "SHORT_DATE_FORMAT")}
+        return _("Cases opened from %(start)s to %(end)s") % {"start": shown_day(filters.start), "end": shown_day(filters.end)}
     if filters.start:
-        return _("Cases opened from %(start)s") % {"start": date_format(filters.start, "SHORT_DATE_FORMAT")}
+        return _("Cases opened from %(start)s") % {"start": shown_day(filters.start)}
     if filters.end:
-        return _("Cases opened until %(end)s") % {"end": date_format(filters.end, "SHORT_DATE_FORMAT")}
+        return _("Cases opened until %(end)s") % {"end": shown_day(filters.end)}
     return _("All cases")
 
 
@@ -244,7 +243,7 @@ def report_content(user: Any, period: str, year: int, number: int, fmt: str, ext
         title = (_("Report for partner organisations: %(period)s") if partners else _("Report: %(period)s")) % {
             "period": label}
         subtitle = [org.org_Name, _period_text(filters),
-                    _("Generated on %(date)s") % {"date": date_format(timezone.localdate(), "SHORT_DATE_FORMAT")}]
+                    _("Generated on %(date)s") % {"date": shown_day(timezone.localdate())}]
         if scope.k:
             subtitle.append(_("Numbers below %(k)s are hidden, with one more where a total would reveal them.")
                             % {"k": scope.k})  # fmt: skip

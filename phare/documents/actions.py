@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -166,6 +167,24 @@ def delete_document(actor: Any, doc: Document, request: HttpRequest | None = Non
 def _unlink(files: list[SealedFile]) -> None:
     for f in files:
         f.unlink(missing_ok=True)
+
+
+def documents_of(person: Person) -> QuerySet[Document]:
+    """The documents that are a person's: those about them and those sealed with their key (a case's documents
+    about the case as a whole, when the person is its main person). Subject access gives them these; erasure
+    removes them."""
+    return Document.objects.filter(Q(person=person) | Q(subject=str(person.uid)), organisation_id=person.organisation_id)
+
+
+def remove_documents(documents: QuerySet[Document]) -> int:
+    """Delete the rows now and their files once the deletion has committed (erasure, anonymisation): a person's
+    key destroyed leaves the files unreadable, and removing them also leaves nothing of a document sealed with the
+    organisation's key. Returns how many documents were removed."""
+    rows = list(documents)
+    files = [f for doc in rows for f in (sealed_file(doc), sealed_file(doc, preview=True))]
+    Document.objects.filter(pk__in=[doc.pk for doc in rows]).delete()
+    transaction.on_commit(lambda: _unlink(files))
+    return len(rows)
 
 
 def forget_files_of(case: Case) -> None:

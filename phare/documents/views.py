@@ -51,7 +51,7 @@ def document_add(request: HttpRequest, number: str) -> HttpResponse:
     consents = {str(c.uid): c for c in Consent.objects.filter(case=case).order_by("-id")}
     form = UploadForm(request.POST or None, request.FILES or None,
                       people=[(u, cf.person_display(p, True)) for u, p in people.items()],
-                      consents=[(u, f"{c.con_Date or '—'} · {cf.display_value('con_Purpose', c.con_Purpose)}") for u, c in consents.items()])  # fmt: skip
+                      consents=[(u, f"{cf.display_value('con_Date', c.con_Date) or '—'} · {cf.display_value('con_Purpose', c.con_Purpose)}") for u, c in consents.items()])  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
             actions.upload_document(request.user, case, form.cleaned_data["file"], kind=form.cleaned_data["kind"],

@@ -19,7 +19,7 @@ from django.http import Http404
 from phare import access
 from phare.accounts.models import Role
 from phare.cases.access import visible_cases
-from phare.helplines.models import Contact
+from phare.helplines.models import Contact, Service
 
 HELPLINE_ROLES = frozenset({Role.HELPLINE, Role.SUPERVISOR, Role.ADMIN})
 
@@ -42,4 +42,16 @@ def get_contact(user: Any, reference: str) -> Contact:
     try:
         return visible_contacts(user).select_related("case").get(reference=reference)
     except Contact.DoesNotExist:
+        raise Http404("Not found") from None
+
+
+def visible_services(user: Any) -> QuerySet[Service]:
+    """The organisation's directory of services: about organisations, not people, so every member reads it."""
+    return access.scoped(user, Service)
+
+
+def get_service(user: Any, uid: Any) -> Service:
+    try:
+        return visible_services(user).get(uid=uid)
+    except (Service.DoesNotExist, ValueError):
         raise Http404("Not found") from None

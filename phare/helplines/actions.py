@@ -23,6 +23,8 @@ from django.utils.translation import gettext_lazy
 
 from htcds import codelists
 from htcds.catalogue import load
+from phare import access
+from phare.accounts.permissions import MANAGE_CASES, MANAGE_USERS, can
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
 from phare.cases.access import visible_cases
@@ -37,14 +39,17 @@ from phare.helplines.models import (
     ContactIndex,
     Outcome,
     Reason,
+    ReportForm,
     Risk,
+    Service,
+    ServiceKind,
 )
 
 Data = Mapping[str, Any]
 Invalid = case_actions.Invalid
 
 TEXT_LIMITS = {"caller_name": 200, "caller_phone": 40, "caller_email": 254, "region": 100, "summary": 5000,
-               "callback_note": 1000, "language": 3}  # fmt: skip
+               "callback_note": 1000, "language": 3, "answers": 6000}  # fmt: skip
 CHOICES: dict[str, Any] = {"channel": Channel, "direction": ContactDirection, "caller_type": CallerType,
                            "reason": Reason, "risk": Risk, "outcome": Outcome}  # fmt: skip
 BOOLS = ("anonymous", "follow_up")
@@ -74,6 +79,8 @@ def clean(data: Data, *, partial: bool = False) -> dict[str, Any]:
             text = str(value or "").strip()
             if len(text) > TEXT_LIMITS[key]:
                 problems.setdefault(key, []).append(_("At most %(n)d characters.") % {"n": TEXT_LIMITS[key]})
+            elif key == "language" and text and text not in codelists.language_codes():
+                problems.setdefault(key, []).append(_("Not an ISO 639-3 language code (such as fra or swa)."))
             out[key] = text
         elif key in CHOICES:
             if value not in CHOICES[key].values:
@@ -270,11 +277,134 @@ def lookup(actor: Any, value: str, request: HttpRequest | None = None) -> Found:
     with transaction.atomic():
         digest = blind_index(org, kind, norm)
         contacts: QuerySet[Contact] = visible_contacts(actor).filter(
-            id__in=ContactIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("contact_id"))
+            id__in=ContactIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("contact_id")
+        )
         people = PersonIndex.objects.filter(organisation_id=org, kind=kind, digest=digest).values("person_id")
         cases = visible_cases(actor).filter(
-            id__in=CaseParticipant.objects.filter(person_id__in=people).values("case_id"))
+            id__in=CaseParticipant.objects.filter(person_id__in=people).values("case_id")
+        )
         found = Found(list(contacts.order_by("-started_at")[:50]), list(cases.order_by("-cas_OpenedDate")[:50]))
         audit.record("contact.lookup", actor=actor, request=request,
                      detail={"kind": kind, "contacts": len(found.contacts), "cases": len(found.cases)})  # fmt: skip
     return found
+
+
+# --- the public report form's settings --------------------------------------------------------------------
+
+QUESTIONS_MAX = 5
+QUESTION_LIMIT = 200
+INTRO_LIMIT = 2000
+FORM_BOOLS = ("enabled", "ask_region", "ask_language", "ask_contact")
+
+
+def report_form_of(organisation: Any) -> ReportForm:
+    """The organisation's report form settings; an organisation that never chose has the defaults (off)."""
+    return ReportForm.objects.filter(organisation=organisation).first() or ReportForm(organisation=organisation)
+
+
+def configure_report_form(actor: Any, data: Data, request: HttpRequest | None = None) -> list[str]:
+    """Switch the organisation's public report form on or off and choose what it asks. The organisation's admin
+    only: the form speaks for the organisation to the public. Returns the names of the settings changed."""
+    if not can(actor, MANAGE_USERS):
+        raise PermissionDenied
+    problems: dict[str, list[str]] = {}
+    out: dict[str, Any] = {k: bool(data[k]) for k in FORM_BOOLS if k in data}
+    if "intro" in data:
+        out["intro"] = str(data["intro"] or "").strip()
+        if len(out["intro"]) > INTRO_LIMIT:
+            problems["intro"] = [_("At most %(n)d characters.") % {"n": INTRO_LIMIT}]
+    if "questions" in data:
+        questions = list(dict.fromkeys(q.strip() for q in data["questions"] or [] if str(q).strip()))
+        if len(questions) > QUESTIONS_MAX:
+            problems.setdefault("questions", []).append(_("At most %(n)d questions.") % {"n": QUESTIONS_MAX})
+        if any(len(q) > QUESTION_LIMIT for q in questions):
+            too_long = _("A question has at most %(n)d characters.") % {"n": QUESTION_LIMIT}
+            problems.setdefault("questions", []).append(too_long)
+        out["questions"] = questions
+    if problems:
+        raise Invalid(problems)
+    with transaction.atomic():
+        setting, _created = ReportForm.objects.select_for_update().get_or_create(organisation_id=actor.organisation_id)
+        changed = [k for k, v in out.items() if getattr(setting, k) != v]
+        for key in changed:
+            setattr(setting, key, out[key])
+        if changed:
+            setting.save()
+            audit.record("contact.report_form_changed", actor=actor, organisation=actor.organisation, target=setting,
+                         request=request, detail={"fields": sorted(changed), "enabled": setting.enabled})  # fmt: skip
+    return changed
+
+
+# --- the directory of services ------------------------------------------------------------------------------
+
+SERVICE_TEXT = {"name": 200, "provider": 200, "region": 100, "hours": 200, "eligibility": 1000, "contact": 500}
+
+
+def may_manage_services(user: Any) -> bool:
+    """Supervisors and admins keep the directory; everyone of the organisation reads it."""
+    return can(user, MANAGE_CASES)
+
+
+def clean_service(data: Data, *, partial: bool = False) -> dict[str, Any]:
+    """The service's fields from `data`, checked; `Invalid` names every field that is wrong and why."""
+    out: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if key in SERVICE_TEXT:
+            text = str(value or "").strip()
+            if len(text) > SERVICE_TEXT[key]:
+                problems.setdefault(key, []).append(_("At most %(n)d characters.") % {"n": SERVICE_TEXT[key]})
+            out[key] = text
+        elif key == "kind":
+            if value not in ServiceKind.values:
+                problems.setdefault(key, []).append(_("Not one of the choices."))
+            out[key] = value
+        elif key == "languages":
+            codes = list(dict.fromkeys(str(v).strip().lower() for v in value or [] if str(v).strip()))
+            if any(c not in codelists.language_codes() for c in codes):
+                problems.setdefault(key, []).append(_("Not an ISO 639-3 language code (such as fra or swa)."))
+            out[key] = codes
+        elif key == "active":
+            out[key] = bool(value)
+        else:
+            problems.setdefault(key, []).append(_("Unknown field."))
+    if not partial:
+        for key in ("name", "kind"):
+            if not out.get(key):
+                problems.setdefault(key, []).append(_("This field is required."))
+    if problems:
+        raise Invalid(problems)
+    return out
+
+
+def _audit_service(action: str, actor: Any, service: Service, request: HttpRequest | None, **detail: Any) -> None:
+    audit.record(action, actor=actor, organisation=actor.organisation, target=service, request=request,
+                 detail={"name": service.name, **detail})  # fmt: skip
+
+
+def add_service(actor: Any, data: Data, request: HttpRequest | None = None) -> Service:
+    if not may_manage_services(actor):
+        raise PermissionDenied
+    fields = clean_service(data)
+    with transaction.atomic():
+        service = Service.objects.create(organisation_id=actor.organisation_id, **fields)
+        _audit_service("helpline_service.add", actor, service, request, kind=service.kind)
+    return service
+
+
+def update_service(actor: Any, service: Service, data: Data, request: HttpRequest | None = None) -> list[str]:
+    if not may_manage_services(actor):
+        raise PermissionDenied
+    fields = clean_service(data, partial=True)
+    with transaction.atomic():
+        try:  # again, locked, through the reader's door: not found alike for missing and not theirs
+            service = access.scoped(actor, Service).select_for_update().get(pk=service.pk)
+        except Service.DoesNotExist:
+            raise Http404("Not found") from None
+        changed = [k for k, v in fields.items() if getattr(service, k) != v]
+        for key in changed:
+            setattr(service, key, fields[key])
+        if changed:
+            service.save()
+            _audit_service("helpline_service.update", actor, service, request, fields=sorted(changed))
+    return changed

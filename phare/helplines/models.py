@@ -86,6 +86,9 @@ class Contact(models.Model):
     region = models.CharField(_("Region"), max_length=100, blank=True)
     reason = models.CharField(_("Reason"), max_length=16, choices=Reason.choices, default=Reason.REPORT)
     summary = EncryptedTextField(_("What was said"), blank=True)
+    # A public report's answers to the organisation's own questions, each question with its answer (the
+    # question as it was asked: the organisation may change its questions later).
+    answers = EncryptedTextField(_("Answers to the form's questions"), blank=True)
     # HTCDS value names: vic_MethodsOfControl (the indicators observed) and vic_TypeOfExploitation.
     indicators = models.JSONField(_("Indicators observed"), default=list, blank=True)
     exploitation = models.JSONField(_("Type of exploitation"), default=list, blank=True)
@@ -128,7 +131,12 @@ class ReportForm(models.Model):
     organisation = models.OneToOneField(ORG, models.CASCADE, related_name="+")
     enabled = models.BooleanField(_("Public report form switched on"), default=False)
     intro = models.TextField(_("Text shown above the form"), blank=True, max_length=2000)
+    ask_region = models.BooleanField(_("Ask where it happened"), default=True)
+    ask_language = models.BooleanField(_("Ask which language the reporter prefers"), default=True)
     ask_contact = models.BooleanField(_("Ask how to reach the reporter"), default=True)
+    # The organisation's own questions (plain texts, at most QUESTIONS_MAX), each answered in free text that
+    # lands, encrypted, in the contact's summary.
+    questions = models.JSONField(_("Own questions"), default=list, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
 
@@ -143,3 +151,37 @@ class ReportAttempt(models.Model):
     class Meta:
         indexes = [models.Index(fields=["form_digest", "at"], name="reportattempt_form_at"),
                    models.Index(fields=["address_digest", "at"], name="reportattempt_addr_at")]  # fmt: skip
+
+
+class ServiceKind(models.TextChoices):
+    SHELTER = "shelter", _("Shelter")
+    LEGAL = "legal", _("Legal")
+    MEDICAL = "medical", _("Medical")
+    PSYCHOSOCIAL = "psychosocial", _("Psychosocial")
+    RETURN = "return", _("Return and reintegration")
+    HOTLINE = "hotline", _("Hotline")
+    OTHER = "other", _("Other")
+
+
+class Service(models.Model):
+    """A service the helpline refers callers to (a shelter, a lawyer, a clinic): the organisation's directory,
+    searched during a call. About organisations, not people: nothing here is personal data."""
+
+    organisation = models.ForeignKey(ORG, models.CASCADE, related_name="+", db_index=False)
+    uid = models.UUIDField(default=uuid4, unique=True, editable=False)
+    name = models.CharField(_("Name"), max_length=200)
+    provider = models.CharField(_("Organisation providing it"), max_length=200, blank=True)
+    kind = models.CharField(_("Kind of service"), max_length=16, choices=ServiceKind.choices)
+    region = models.CharField(_("Region"), max_length=100, blank=True)
+    languages = models.JSONField(_("Languages"), default=list, blank=True)  # ISO 639-3 codes
+    hours = models.CharField(_("Opening hours"), max_length=200, blank=True)
+    eligibility = models.TextField(_("Who is eligible"), max_length=1000, blank=True)
+    contact = models.TextField(_("How to reach the service"), max_length=500, blank=True)
+    active = models.BooleanField(_("In use"), default=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "kind"], name="service_org_kind")]
+
+    def __str__(self) -> str:
+        return self.name

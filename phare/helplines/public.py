@@ -72,8 +72,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         setting = _setting(org)
         context: dict[str, Any] = {"org": org, "setting": setting}
         if request.method != "POST":
-            return render(request, "helplines/report.html", {**context, "form": ReportFormForm()})
-        form = ReportFormForm(request.POST)
+            return render(request, "helplines/report.html", {**context, "form": ReportFormForm(setting=setting)})
+        form = ReportFormForm(request.POST, setting=setting)
         address = client_address(request)
         with transaction.atomic():
             if over_limit(org.pk, address):
@@ -84,10 +84,11 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         if form.cleaned_data["website"]:  # the honeypot: a robot gets what a person gets, and nothing is stored
             return render(request, "helplines/report_thanks.html", {**context, "reference": actions.new_reference()})
         data = form.cleaned_data
-        reach = data["contact"] if setting.ask_contact else ""
+        reach = data.get("contact", "")  # asked only when the organisation chose to (ReportForm.ask_contact)
         contact = actions.record_contact(None, {
             "channel": Channel.WEB, "caller_type": CallerType.ANONYMOUS if not reach else CallerType.WITNESS,
-            "anonymous": not reach, "summary": data["what"], "region": data["region"],
-            "language": data["language"], "callback_note": reach, "follow_up": bool(reach),
+            "anonymous": not reach, "summary": data["what"], "region": data.get("region", ""),
+            "language": data.get("language", ""), "callback_note": reach, "follow_up": bool(reach),
+            "answers": form.answers(),
         }, organisation=org, request=request)  # fmt: skip
         return render(request, "helplines/report_thanks.html", {**context, "reference": contact.reference})

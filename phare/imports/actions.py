@@ -35,7 +35,7 @@ from htcds.sources.mapped import Mapping, parse_mapping
 from phare.accounts.permissions import EXPORT, can
 from phare.audit import log as audit
 from phare.cases import bulk
-from phare.cases.models import Case
+from phare.cases.models import Case, ExternalOrganisation
 from phare.crypto.sealed import SealedFile, memory_file, open_value, seal_value
 from phare.imports.models import SavedMapping
 from phare.jobs import queue
@@ -156,8 +156,29 @@ def refused(file_problems: list[dict[str, Any]]) -> bool:
     return refusing(file_problems)
 
 
-def confirm(actor: Any, dry: Job, request: HttpRequest | None = None, source: str = "") -> Job:
-    """Queue the import of a file whose dry run finished, under the source name its check showed or `source`."""
+def organisation_choices(actor: Any, dry: Job, chosen: dict[str, str]) -> dict[str, str]:
+    """For each organisation the check found named in the file but not in the directory: the directory entry it is
+    matched to (its id), "add" to add it, or "" to leave it empty, as chosen on the check page; anything else
+    (a hidden field edited, another organisation's entry) is refused."""
+    from phare.imports.service import ADD
+
+    problems = result_of(dry).get("file_problems") or []
+    named = {str(p.get("value")) for p in problems if p.get("code") == "unknown-organisation"}
+    ours = {str(pk) for pk in ExternalOrganisation.objects.filter(organisation_id=actor.organisation_id)
+            .values_list("pk", flat=True)}  # fmt: skip
+    out: dict[str, str] = {}
+    for name, choice in chosen.items():
+        if name not in named or choice not in (ADD, "", *ours):
+            raise ImportRefusedError(_("The choices for the organisations the file names were not the page's: "
+                                       "choose again."))  # fmt: skip
+        out[name] = choice
+    return out
+
+
+def confirm(actor: Any, dry: Job, request: HttpRequest | None = None, source: str = "",
+            organisations: dict[str, str] | None = None) -> Job:  # fmt: skip
+    """Queue the import of a file whose dry run finished, under the source name its check showed or `source`; the
+    organisations it names that the directory does not hold go where `organisations` says (`organisation_choices`)."""
     if dry.kind != JOB or not dry.payload.get("dry_run") or dry.status != Job.Status.DONE:
         raise ImportRefusedError(_("Only a finished dry run can be imported."))
     if not file_of(dry).exists():
@@ -172,10 +193,14 @@ def confirm(actor: Any, dry: Job, request: HttpRequest | None = None, source: st
                                    "and upload the file again, or upload it again choosing to set bad rows aside."))
     with transaction.atomic():
         name = source.strip()[:120] or str(result.get("source") or "")
-        job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk, "source": name},
-                            organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
+        chosen = organisation_choices(actor, dry, organisations or {})
+        job = queue.enqueue(JOB, {**dry.payload, "dry_run": False, "dry_job": dry.pk, "source": name,
+                                  "organisations": chosen}, organisation=actor.organisation_id, max_attempts=1)  # fmt: skip
         audit.record("import.confirm", actor=actor, organisation=actor.organisation, target=job, request=request,
-                     detail={"file": dry.payload.get("name"), "dry_run_job": dry.pk})  # fmt: skip
+                     # counts only: a name typed in a file may be anything
+                     detail={"file": dry.payload.get("name"), "dry_run_job": dry.pk,
+                             "organisations_added": sum(1 for c in chosen.values() if c == "add"),
+                             "organisations_matched": sum(1 for c in chosen.values() if c not in ("add", ""))})  # fmt: skip
     return job
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connections, models
 
-from htcds.catalogue import VICTIM_ROLES, load
+from htcds.catalogue import TASKS_KEY, VICTIM_ROLES, load
 from phare.cases.models import (
     Assessment,
     Case,
@@ -32,6 +32,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto.fields import EncryptedDateField, EncryptedTextField, TokenOpener
+from phare.work.bundle import tasks_by_case
 
 CHUNK = 1000
 # Bundle list -> model, for the records that hang off a case (each may name its person).
@@ -244,15 +245,17 @@ def _chunk(
             elif key == "assessments":
                 rec["answers"] = _json(row[3], "", None)
             lists.setdefault(row[1], {}).setdefault(key, []).append((row[2] if person != "id" else None, rec))
+    tasks = {} if sheet else tasks_by_case(chunk)  # a sheet row has no place for tasks; a bundle carries them
     case_rows = _rows(Case, using, ("id", "number"), "id", chunk)
     for row, rec in zip(case_rows, _records(Case, case_rows, 3, reading), strict=True):
         case_people = dict.fromkeys(people.get(row[1], ()))
         yield _bundle(row[2], rec, by_case.get(row[1], []), [persons[p] for p in case_people if p in persons],
-                      {p: uids[p] for p in case_people}, lists.get(row[1], {}))  # fmt: skip
+                      {p: uids[p] for p in case_people}, lists.get(row[1], {}), tasks.get(row[1]))  # fmt: skip
 
 
 def _bundle(number: str, case: dict[str, Any], participants: list[tuple[int, dict[str, Any]]],
-            persons: list[dict[str, Any]], uids: dict[int, str], lists: dict[str, list[Any]]) -> dict[str, Any]:  # fmt: skip
+            persons: list[dict[str, Any]], uids: dict[int, str], lists: dict[str, list[Any]],
+            tasks: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
     """`persons`: those the bundle lists; `uids`: the uid of every participant's person (a record of the lists
     names its person by uid when they take part in the case)."""
     bundle: dict[str, Any] = {"htcds_version": "2.0", "case": {"id": number, **case}, "persons": persons,
@@ -264,4 +267,6 @@ def _bundle(number: str, case: dict[str, Any], participants: list[tuple[int, dic
                 rec["person"] = uids[person_id]
             out.append(rec)
         bundle[key] = out
+    if tasks:
+        bundle[TASKS_KEY] = tasks  # Phare's own records, under the extension key
     return bundle

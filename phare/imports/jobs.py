@@ -104,7 +104,8 @@ def run_file(job: Job) -> dict[str, Any]:
     with upload.clear_copy() as path:  # in memory only, under the file's own name, for the length of the run
         report = run_import(path, org, actor, mapping=mapping, dry_run=dry_run, mode=p.get("mode", "atomic"), error_csv=errors_csv,
                             problems_json=None if dry_run else problems_file_of(job), progress=_to_file(progress_file_of(job), total) if atomic else
-                            lambda n: queue.report_progress(job, n, total), source_name=p.get("source") or "")  # fmt: skip
+                            lambda n: queue.report_progress(job, n, total), source_name=p.get("source") or "",
+                            organisations=p.get("organisations") or {})  # fmt: skip
     progress_file_of(job).unlink(missing_ok=True)
     if not dry_run:
         # The uploaded file is not needed once imported (the rejected rows stay for download until discarded).

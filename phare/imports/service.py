@@ -11,6 +11,7 @@ found by their source key and reported unchanged).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,17 +25,20 @@ from django.utils import timezone
 from htcds import codelists
 from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
 from htcds.sources import Source, open_source, report_dict
+from htcds.sources.base import RECORD_MARK
 from htcds.sources.export import Openable
 from htcds.sources.mapped import Mapping
 from htcds.sources.rejected import problems_text, write_rejected_rows
 from htcds.validation import ERROR
 from phare.audit import log as audit
 from phare.cases import actions, bulk
-from phare.cases.bundles import BundleWriter
+from phare.cases.bundles import LOOKUP_FIELDS, REFERRAL_LOOKUPS, BundleWriter
 from phare.cases.models import (
+    CLOSED_STATUSES,
     Case,
     CaseParticipant,
     Consent,
+    ExternalOrganisation,
     Person,
     PersonIndex,
     Referral,
@@ -88,21 +92,57 @@ class Report:
         return d
 
 
-def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str]) -> list[str]:
-    """A re-imported row that changed, written into every record it feeds: the person, the victim's context, the
-    case's own fields, the referrals, the first consent, event and plan. A field the file has a column for and
-    leaves empty is emptied (the cell was cleared); fields it has no column for are left as they are."""
-    skipped: list[str] = []
+_EMPTY: tuple[Any, ...] = (None, "", [])
+
+
+def _same(stored: Any, value: Any) -> bool:
+    """Whether a stored value is what the file says (an encrypted field left empty reads None, a cleared cell "")."""
+    if isinstance(value, ExternalOrganisation):
+        value = value.pk
+    return bool(stored == value or (stored in _EMPTY and value in _EMPTY))
+
+
+def _stored(obj: Any, name: str) -> Any:
+    """A field's stored value; a directory entry as its id, compared with the entry the file names."""
+    return getattr(obj, name + "_id") if name in NAMED_ORGANISATIONS else getattr(obj, name)
+
+
+Planned = tuple[Callable[..., Any], Any, dict[str, Any]]  # (verb, the record or case it acts on, its values)
+
+
+def _reassign(actor: Any, case: Case, data: dict[str, Any]) -> None:
+    actions.reassign_case(actor, case, data["cas_CaseOwner"], note="imported file")
+
+
+def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory,
+             owners: dict[str, Any] | None = None) -> list[Planned]:  # fmt: skip
+    """What a re-imported row writes, record by record: the person, the victim's context, the case's own fields, the
+    referrals, the first consent, event and plan. A field the file has a column for and leaves empty is emptied (the
+    cell was cleared); fields it has no column for are left as they are. Only verbs that change something are
+    listed, so an unchanged row writes nothing and a closed case is only refused what would change it."""
+    out: list[Planned] = []
     part = CaseParticipant.objects.filter(case=case).order_by("id").select_related("person").first()
     if part is None:
-        return skipped
+        return out
+    skipped: list[str] = []
 
     def values(model: type[Any], record: dict[str, Any] | None) -> dict[str, Any]:
-        return {**cleared(model, covered), **model_values(model, record or {}, skipped)}
+        data = {**cleared(model, covered), **model_values(model, record or {}, skipped)}
+        for f in NAMED_ORGANISATIONS:  # organisations named in the file, as their directory entries
+            if f in covered and hasattr(model, f):
+                data[f] = directory.find((record or {}).get(f))
+        return data
 
-    actions.update_person(actor, part.person, values(Person, first(bundle, "persons")))
-    actions.update_participant(actor, part, values(CaseParticipant, first(bundle, "participants")))
-    actions.update_case_fields(actor, case, values(Case, bundle.get("case")))
+    def update(verb: Callable[..., Any], obj: Any, data: dict[str, Any]) -> None:
+        if any(not _same(_stored(obj, k), v) for k, v in data.items()):
+            out.append((verb, obj, data))
+
+    case_data = {k: v for k, v in values(Case, bundle.get("case")).items() if k in actions.CASE_FILE_FIELDS}
+    reopens = case.is_closed and case_data.get("cas_Status") not in (None, "", *CLOSED_STATUSES)
+    if reopens:  # a closed case is read-only: reopened first, closed last
+        update(actions.update_case_fields, case, case_data)
+    update(actions.update_person, part.person, values(Person, first(bundle, "persons")))
+    update(actions.update_participant, part, values(CaseParticipant, first(bundle, "participants")))
     for direction, names, add in (("Incoming", INCOMING_REFERRAL_FIELDS, actions.receive_referral),
                                   ("Outgoing", OUTGOING_REFERRAL_FIELDS, actions.send_referral)):  # fmt: skip
         if not covered & names:
@@ -111,10 +151,10 @@ def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[s
         data = {k: v for k, v in values(Referral, rec).items() if k in names}
         referral = Referral.objects.filter(case=case, direction=direction).order_by("id").first()
         if referral is not None:
-            actions.update_referral(actor, referral, data)
+            update(actions.update_referral, referral, data)
         elif rec is not None:
-            add(actor, case, data)
-    for key, model, update, add_one in (("consents", Consent, actions.update_consent, actions.record_consent),
+            out.append((add, case, data))
+    for key, model, change, add_one in (("consents", Consent, actions.update_consent, actions.record_consent),
                                         ("events", TraffickingEvent, actions.update_event, actions.add_event),
                                         ("support_plans", SupportPlan, actions.update_support_plan,
                                          actions.add_support_plan)):  # fmt: skip
@@ -123,10 +163,72 @@ def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[s
         data = values(model, first(bundle, key))
         existing: Any = model.objects.filter(case=case).order_by("id").first()
         if existing is not None:
-            update(actor, existing, data)
+            update(change, existing, data)
         elif first(bundle, key):
-            add_one(actor, case, {**data, "person": part.person})
-    return skipped
+            out.append((add_one, case, {**data, "person": part.person}))
+    if not reopens:
+        update(actions.update_case_fields, case, case_data)
+    owner = (owners or {}).get(owner_key((bundle.get("case") or {}).get("cas_CaseOwner")))
+    if "cas_CaseOwner" in covered and owner is not None and owner.pk != case.cas_CaseOwner_id:
+        out.append((_reassign, case, {"cas_CaseOwner": owner}))  # a name no user has is the unknown-owner warning
+    return out
+
+
+_BUNDLE_MODELS = (("persons", Person), ("participants", CaseParticipant), ("consents", Consent),
+                  ("events", TraffickingEvent), ("support_plans", SupportPlan))  # fmt: skip
+
+
+def covered_by(source: Source, bundle: dict[str, Any]) -> set[str]:
+    """The fields a row speaks for, so that what it leaves empty is emptied: a sheet's columns; for an HTCDS JSON
+    bundle, every field of each record it holds (a bundle leaves an empty field out), the case's own always."""
+    if source.kind != "htcds-json":
+        return set(source.columns)
+    out = {*actions.CASE_FILE_FIELDS, "cas_CaseOwner"}
+    for key, model in _BUNDLE_MODELS:
+        if bundle.get(key):
+            out.update(fields_of(model), NAMED_ORGANISATIONS if model is CaseParticipant else ())
+    for r in bundle.get("referrals") or ():
+        out.update(INCOMING_REFERRAL_FIELDS if r.get("direction") == "Incoming" else OUTGOING_REFERRAL_FIELDS)
+    return out
+
+
+def closed_case(case: Case, planned: list[Planned], row: int) -> dict[str, Any] | None:
+    """The problem of a row that changes a case which is closed and stays closed (only its person and its own fields
+    may change then, as on the case page)."""
+    if not case.is_closed or any(verb is actions.update_case_fields and data.get("cas_Status") not in
+                                 (None, "", *CLOSED_STATUSES) for verb, _, data in planned):  # fmt: skip
+        return None
+    if all(verb in (actions.update_person, actions.update_case_fields) for verb, _, _ in planned):
+        return None
+    return {"code": "closed-case", "severity": "error", "entity": "case", "field": "cas_Status", "row": row,
+            "value": case.cas_Status, "path": "case.cas_Status", "column": "",
+            "message": f"Row {row} changes case {case.number}, which is closed: a closed case is read-only.",
+            "fix": "reopen the case, or give the row an open status, and import the file again"}  # fmt: skip
+
+
+def _write_update(actor: Any, case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory,
+                  owners: dict[str, Any]) -> None:  # fmt: skip
+    """A re-imported row that changed, written through the case actions (one audit event each)."""
+    for verb, target, data in _planned(case, bundle, covered, directory, owners):
+        verb(actor, target, data)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def exported_case(organisation: Any, numbers: set[str], key: str, bundle: dict[str, Any]) -> Case | None:
+    """The case of this organisation a row of Phare's own export was written from: its case number (the key) and
+    the uid of its victim record (the sheet's `record_uid`, a bundle's person ids) must both match, so another
+    organisation's export, whose numbers may be the same, never lands on this one's cases. `numbers`: the
+    organisation's case numbers (a file of new cases asks nothing more)."""
+    number, mark, uid = key.partition(RECORD_MARK)
+    if number not in numbers:
+        return None
+    uids = {uid} if mark else {str(p.get("id")) for p in bundle.get("persons") or ()}
+    uids = {u for u in uids if _UUID.fullmatch(u)}
+    if not uids:
+        return None
+    return Case.objects.filter(organisation=organisation, number=number, participants__person__uid__in=uids).first()
 
 
 def first(bundle: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -237,14 +339,87 @@ def unknown_owner(named: str, rows: list[int], actor: Any, column: str) -> dict[
     shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
     return {"code": "unknown-owner", "severity": "warning", "entity": "case", "field": "cas_CaseOwner", "value": named,
             "row": None, "path": "case.cas_CaseOwner", "column": column,
-            "message": f"{named} (row {shown}) is not a user of this organisation by username or full name; those "
-                       f"cases go to {actor.username}, who imports them.",
+            "message": f"{named} (row {shown}) is not a user of this organisation by username or full name; the new "
+                       f"cases among them go to {actor.username}, who imports them, and the cases they update keep "
+                       "their owner.",
             "fix": "create the user, or write their username, and import the file again"}  # fmt: skip
+
+
+# Organisations a file names in text: matched to the organisation's directory by name.
+NAMED_ORGANISATIONS = (*LOOKUP_FIELDS, *REFERRAL_LOOKUPS)
+ADD = "add"  # a choice for an unmatched name: add it to the directory
+
+
+class Directory:
+    """The organisation's directory (ExternalOrganisation) by name, for the organisations a file names: a name is
+    matched whatever its case and spacing; an unmatched one goes where `choices` says (a directory entry's id, or
+    ADD), else it is left empty, and either way the report says so (never dropped unseen). `add_all` adds every
+    unmatched name (`phare import --add-organisations`)."""
+
+    def __init__(self, organisation: Any, actor: Any, choices: dict[str, str] | None = None, add_all: bool = False,
+                 dry_run: bool = False) -> None:  # fmt: skip
+        self.organisation, self.actor, self.dry_run, self.add_all = organisation, actor, dry_run, add_all
+        entries = ExternalOrganisation.objects.filter(organisation=organisation).order_by("id")
+        self.by_id = {str(o.pk): o for o in entries}
+        self.by_name: dict[str, ExternalOrganisation] = {}
+        for o in entries:
+            self.by_name.setdefault(owner_key(o.org_Name), o)
+        self.choices = {owner_key(k): v for k, v in (choices or {}).items()}
+        self.unmatched: dict[str, tuple[str, list[int], set[str]]] = {}  # key -> (name as typed, rows, fields)
+
+    def note(self, bundle: dict[str, Any], row: int) -> None:
+        """Record the names of the row that the directory does not hold."""
+        for rec in (*(bundle.get("participants") or ()), *(bundle.get("referrals") or ())):
+            for f in NAMED_ORGANISATIONS:
+                named = rec.get(f)
+                if isinstance(named, str) and named.strip() and owner_key(named) not in self.by_name:
+                    seen = self.unmatched.setdefault(owner_key(named), (" ".join(named.split()), [], set()))
+                    seen[1].append(row)
+                    seen[2].add(f)
+
+    def find(self, named: Any) -> ExternalOrganisation | None:
+        """The directory entry for a name of the file (added now if so chosen); None leaves the field empty."""
+        key = owner_key(named)
+        if not key:
+            return None
+        if key in self.by_name:
+            return self.by_name[key]
+        choice = self.choices.get(key, ADD if self.add_all else "")
+        if choice in self.by_id:
+            return self.by_id[choice]
+        if choice == ADD and not self.dry_run:
+            entry = self.by_name[key] = actions.add_external_organisation(
+                self.actor, {"org_Name": " ".join(str(named).split())[:255]})
+            self.by_id[str(entry.pk)] = entry
+            return entry
+        return None
+
+    def problems(self, columns: dict[str, str]) -> list[dict[str, Any]]:
+        """One warning per name the directory did not hold, naming the rows, the columns and what became of it."""
+        out = []
+        for key, (named, rows, fields) in self.unmatched.items():
+            shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+            choice = self.choices.get(key, ADD if self.add_all else "")
+            if choice in self.by_id:
+                fate = f"matched to {self.by_id[choice].org_Name}"
+            elif choice == ADD:
+                fate = "would be added to the directory" if self.dry_run else "added to the directory"
+            else:
+                fate = "left empty"
+            out.append({"code": "unknown-organisation", "severity": "warning", "entity": "organisation",
+                        "field": ",".join(sorted(fields)), "value": named, "row": rows[0], "rows": rows, "path": "",
+                        "column": ", ".join(sorted(filter(None, (columns.get(f, "") for f in fields)))),
+                        "choice": choice,
+                        "message": f"{named} (row {shown}) is not in the organisation's directory: {fate}.",
+                        "fix": "match it to a directory entry or add it on the check page (phare import "
+                               "--add-organisations adds every such name), or correct the name"})  # fmt: skip
+        return out
 
 
 def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | Path | None = None, dry_run: bool = False,
                mode: str = "atomic", error_csv: Openable | None = None, problems_json: Openable | None = None,
-               progress: Progress | None = None, source_name: str = "") -> Report:  # fmt: skip
+               progress: Progress | None = None, source_name: str = "", organisations: dict[str, str] | None = None,
+               add_organisations: bool = False) -> Report:  # fmt: skip
     """Rows are written as they are read, WRITE_BATCH at a time, so memory stays flat whatever the file's size.
 
     skip-bad: each batch is one transaction. atomic: the whole run is one transaction, rolled back at the end if
@@ -256,9 +431,10 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                  .values_list("source_key", "content_hash"))  # fmt: skip
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
     owners = owner_index(organisation)
+    directory = Directory(organisation, actor, organisations, add_organisations, dry_run)
     writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
                           lambda _seq, case: owners.get(owner_key(case.get("cas_CaseOwner"))) or actor,
-                          timezone.localdate())  # fmt: skip
+                          timezone.localdate(), lookup=directory.find)  # fmt: skip
     memo = writer.indexes  # the duplicate check's digests are the new people's index rows: computed once
 
     def index(kind: str, value: str) -> str:
@@ -273,6 +449,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     seen_people: dict[tuple[str, ...], int] = {}  # a person's phone, e-mail or names and birth date -> first row
     pending: list[tuple[RowResult, dict[str, Any], str]] = []
     created_total = 0
+    numbers = set(Case.objects.filter(organisation=organisation).values_list("number", flat=True))
+    matched: dict[str, Case] = {}  # rows of Phare's own export -> the cases they were written from
 
     def flush() -> None:
         nonlocal created_total
@@ -282,7 +460,8 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             memo.clear()
             return
         with transaction.atomic(), keys.bulk_scope():
-            created = _write_batch(pending, organisation, actor, name, writer, set(source.columns))
+            created = _write_batch(pending, organisation, actor, name, writer, lambda b: covered_by(source, b), matched,
+                                   directory, owners, rejected_raw)  # fmt: skip
         memo.clear()  # this batch's digests are written: memory stays flat over a long file
         created_total += len(created)
         pending.clear()
@@ -300,11 +479,25 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             named = (bundle.get("case") or {}).get("cas_CaseOwner")
             if named not in (None, "") and owner_key(named) not in owners and not bad:
                 unknown.setdefault(str(named), []).append(row)
+            if not bad:
+                directory.note(bundle, row)
             if bad:
                 res.outcome = "rejected"
                 rejected_raw.append((row, key, res.problems))
-            elif key in known:
-                res.outcome = "unchanged" if known[key] == h else "updated"
+            elif key in known or (mine := exported_case(organisation, numbers, key, bundle)) is not None:
+                case: Case | None = None
+                if key not in known and mine is not None:  # a row of this organisation's own export: its case
+                    case = matched[key] = mine
+                elif known[key] != h:
+                    rec = ImportedRecord.objects.filter(organisation=organisation, source=name, source_key=key).first()
+                    case = rec.case if rec is not None else None
+                planned = _planned(case, bundle, covered_by(source, bundle), directory, owners) if case else []
+                res.outcome = "updated" if planned or (case is None and known.get(key) != h) else "unchanged"
+                closed = closed_case(case, planned, row) if case is not None and planned else None
+                if closed is not None:
+                    res.outcome = "rejected"
+                    res.problems.append({**closed, "column": source.columns.get("cas_Status", "")})
+                    rejected_raw.append((row, key, res.problems))
             elif probe and any(probe.get(k) for k in ("prs_MobilePhone", "prs_HomePhone", "prs_Email", "prs_Birthdate")):
                 probes.append((res, probe))
                 if len(probes) == BATCH:
@@ -317,7 +510,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
             report.rows.append(res)
             if res.outcome in ("created", "updated"):
                 pending.append((res, bundle, h))
-                skipped = [f for f in skipped if f != "cas_CaseOwner"]  # matched to a user above
+                skipped = [f for f in skipped if f != "cas_CaseOwner" and f not in NAMED_ORGANISATIONS]  # matched above
                 if skipped:
                     lookup_fields.update(skipped)
                     lookup_rows += 1
@@ -342,6 +535,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 report.rolled_back = True
     data_rows = {r.row for r in report.rows}
     report.file_problems = [report_dict(p, source) for p in source.problems if p.row not in data_rows]
+    report.file_problems.extend(directory.problems(source.columns))
     for named, rows in unknown.items():  # one warning per name, not one per row
         report.file_problems.append(unknown_owner(named, rows, actor, source.columns.get("cas_CaseOwner", "")))
     if lookup_rows:
@@ -371,7 +565,9 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
 
 
 def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisation: Any, actor: Any, source: str,
-                 writer: BundleWriter, covered: set[str]) -> list[Case]:  # fmt: skip
+                 writer: BundleWriter, covered: Callable[[dict[str, Any]], set[str]], matched: dict[str, Case],
+                 directory: Directory, owners: dict[str, Any],
+                 rejected: list[tuple[int, str, list[dict[str, Any]]]]) -> list[Case]:  # fmt: skip
     """Write one batch of new and changed rows, inside the caller's transaction; returns the cases created."""
     new = [(res, bundle, h) for res, bundle, h in batch if res.outcome == "created"]
     created: list[Case] = []
@@ -383,10 +579,22 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
         bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source, source_key=res.key, case=case,
                               content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
     for res, bundle, h in batch:
-        if res.outcome == "updated":
-            rec = ImportedRecord.objects.select_for_update().get(organisation=organisation, source=source,
-                                                                 source_key=res.key)  # fmt: skip
-            _write_update(actor, rec.case, bundle, covered)
+        if res.outcome != "updated":
+            continue
+        rec = None if res.key in matched else ImportedRecord.objects.select_for_update().get(
+            organisation=organisation, source=source, source_key=res.key)  # fmt: skip
+        try:
+            with transaction.atomic():  # a change a case verb refuses undoes that row only
+                _write_update(actor, matched[res.key] if rec is None else rec.case, bundle, covered(bundle), directory,
+                              owners)  # fmt: skip
+        except actions.Invalid as exc:
+            res.outcome = "rejected"
+            res.problems.append({"code": "invalid-update", "severity": "error", "entity": "case", "field": None,
+                                 "value": None, "row": res.row, "path": "", "column": "",
+                                 "message": f"Row {res.row} cannot update its case: {exc}", "fix": None})  # fmt: skip
+            rejected.append((res.row, res.key, res.problems))
+            continue
+        if rec is not None:
             rec.content_hash = h
             rec.save(update_fields=["content_hash", "updated"])
     # One event for the batch, naming every case it created (the cases were not opened one by one).

@@ -5,6 +5,7 @@ case list's cases."""
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import tempfile
@@ -32,7 +33,7 @@ from phare.access import get_or_404, scoped
 from phare.accounts.permissions import EXPORT, IMPORT, require_perm
 from phare.cases.access import visible_cases
 from phare.cases.filters import applied_filters, filter_cases, filter_form
-from phare.cases.models import CaseParticipant
+from phare.cases.models import CaseParticipant, ExternalOrganisation
 from phare.core.problems import problem_message
 from phare.crypto.sealed import memory_file
 from phare.imports import actions
@@ -80,12 +81,32 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                "progress": actions.progress_of(job) if running else {}, "file_kept": actions.file_of(job).exists(),
                "errors_kept": actions.errors_file_of(job).exists(), "no_worker": queue.unclaimed_too_long(job),
                "refused": actions.refused(result.get("file_problems") or [])}  # fmt: skip
+    if not running and job.payload.get("dry_run"):
+        context["unmatched"] = _unmatched(request.user, result)
     if not running and result.get("rows"):
         actions.open_report(request.user, job, request=request)  # the rows show values typed about people
         context["rows"] = _with_cases(request.user, result)
     if request.headers.get("HX-Request"):
         return render(request, "imports/_status.html", context)
     return render(request, "imports/detail.html", context)
+
+
+def _unmatched(user: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The organisations the file names that the directory does not hold, once each, with the choice the page
+    proposes: a directory entry whose name is close, else adding it."""
+    problems = [p for p in result.get("file_problems") or [] if p.get("code") == "unknown-organisation"]
+    if not problems:
+        return []
+    entries = [(str(pk), name) for pk, name in scoped(user, ExternalOrganisation).order_by("org_Name")
+               .values_list("pk", "org_Name")]  # fmt: skip
+    folded = {name.casefold(): pk for pk, name in entries}
+    out = []
+    for p in problems:
+        name = str(p.get("value"))
+        close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.85)
+        out.append({"name": name, "rows": p.get("rows") or [], "fields": str(p.get("field") or "").split(","),
+                    "proposed": folded[close[0]] if close else "add", "entries": entries})  # fmt: skip
+    return out
 
 
 def _with_cases(user: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -113,7 +134,10 @@ def _with_cases(user: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
 def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     dry = _job(request, pk)
     try:
-        job = actions.confirm(request.user, dry, request=request, source=request.POST.get("source", ""))
+        chosen = {name: request.POST.get(f"organisation-{n}", "")
+                  for n, name in enumerate(request.POST.getlist("organisation-name"))}  # fmt: skip
+        job = actions.confirm(request.user, dry, request=request, source=request.POST.get("source", ""),
+                              organisations=chosen)  # fmt: skip
     except actions.ImportRefusedError as exc:
         messages.error(request, str(exc))
         return redirect("imports:detail", pk=dry.pk)

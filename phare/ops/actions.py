@@ -8,8 +8,10 @@ sealed with the organisation's key and liable to name people, is blanked or dele
 
 from __future__ import annotations
 
+import json
+import zipfile
 from datetime import date, timedelta
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +32,9 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto.keys import shred_person
+from phare.crypto.sealed import SealedFileError
+from phare.documents.actions import chunks, documents_of, open_document, remove_documents
+from phare.documents.models import Document
 from phare.jobs import queue
 from phare.ops.models import LegalHold, PurgeRecord, RetentionPolicy
 
@@ -92,6 +97,7 @@ def _shred_persons(case: Case) -> int:
             continue
         shredded += int(shred_person(person.uid))
         PersonIndex.objects.filter(person=person).delete()
+        remove_documents(documents_of(person))
     return shredded
 
 
@@ -100,6 +106,8 @@ def anonymise_case(actor: Any, case: Case, reason: str = "retention") -> PurgeRe
         if under_hold(case):
             raise OnLegalHoldError(f"case {case.number} is under legal hold")
         shredded = _shred_persons(case)
+        # Documents name people whatever key seals them: none survives an anonymised case.
+        documents = remove_documents(Document.objects.filter(case=case))
         for model, fields in CASE_FREE_TEXT:
             for row in model.objects.filter(case=case):
                 for name in fields:
@@ -112,7 +120,7 @@ def anonymise_case(actor: Any, case: Case, reason: str = "retention") -> PurgeRe
         purge = PurgeRecord.objects.create(organisation_id=case.organisation_id, case_number=case.number,
                                            case_id_at_purge=case.pk, action="anonymise", persons_shredded=shredded)  # fmt: skip
         record("case.anonymised", actor=actor, organisation=case.organisation, target=case,
-               detail={"reason": reason, "persons_shredded": shredded})  # fmt: skip
+               detail={"reason": reason, "persons_shredded": shredded, "documents_deleted": documents})  # fmt: skip
     return purge
 
 
@@ -122,10 +130,12 @@ def erase_case(actor: Any, case: Case, reason: str = "retention") -> PurgeRecord
             raise OnLegalHoldError(f"case {case.number} is under legal hold")
         shredded = _shred_persons(case)
         orphans = list(CaseParticipant.objects.filter(case=case).values_list("person_id", flat=True))
+        # The rows would go with the case; their sealed files on disk would not.
+        documents = remove_documents(Document.objects.filter(case=case))
         purge = PurgeRecord.objects.create(organisation_id=case.organisation_id, case_number=case.number,
                                            case_id_at_purge=case.pk, action="erase", persons_shredded=shredded)  # fmt: skip
         record("case.erased", actor=actor, organisation=case.organisation, target=case,
-               detail={"reason": reason, "persons_shredded": shredded})  # fmt: skip
+               detail={"reason": reason, "persons_shredded": shredded, "documents_deleted": documents})  # fmt: skip
         case.delete()
         Person.objects.filter(pk__in=orphans).filter(participations__isnull=True).delete()
     return purge
@@ -238,7 +248,37 @@ def export_person(actor: Any, person: Person, request: Any = None) -> dict[str, 
                 "assessments": [{**_fields(a, ("asm_",)), "answers": a.answers}
                                 for a in Assessment.objects.filter(case=case, person=person)],
             })  # fmt: skip
-        record("person.exported", actor=actor, target=person, request=request, detail={"cases": len(data["cases"])})
+        data["documents"] = [_document_entry(doc) for doc in
+                             documents_of(person).select_related("case").order_by("uploaded_at", "pk")]  # fmt: skip
+        record("person.exported", actor=actor, target=person, request=request,
+               detail={"cases": len(data["cases"]), "records": len(data["documents"])})  # fmt: skip
+    return data
+
+
+def _document_entry(doc: Document) -> dict[str, Any]:
+    return {"uid": str(doc.uid), "case": doc.case.number, "kind": doc.kind, "title": doc.title or "",
+            "filename": doc.filename or "", "type": doc.content_type, "size": doc.size,
+            "uploaded": doc.uploaded_at.isoformat()}  # fmt: skip
+
+
+def write_person_archive(actor: Any, person: Person, out: IO[bytes], request: Any = None) -> dict[str, Any]:
+    """A subject access export as one zip: person.json, person.pdf and every document of the person, decrypted
+    (each read audited as a download). A document that no longer opens is listed with `file` empty."""
+    data = export_person(actor, person, request)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in data["documents"]:
+            name = "".join(c if c.isalnum() or c in "._-" else "_" for c in entry["filename"] or "document")[:120]
+            entry["file"] = f"documents/{entry['uid']}-{name}"  # its place in the archive
+            doc = Document.objects.select_related("case", "organisation").get(uid=entry["uid"])
+            try:
+                with transaction.atomic():
+                    content = b"".join(chunks(open_document(actor, doc, request=request)))
+            except (SealedFileError, OSError):
+                entry["file"] = ""
+                continue
+            archive.writestr(entry["file"], content)
+        archive.writestr("person.json", json.dumps(data, indent=1, ensure_ascii=False))
+        archive.writestr("person.pdf", export_person_pdf(data))
     return data
 
 
@@ -267,6 +307,8 @@ def export_person_pdf(data: dict[str, Any]) -> bytes:
         for section in ("consents", "support_plans", "events", "assessments"):
             for item in case[section]:
                 story += [Paragraph(section.replace("_", " ").capitalize(), styles["Heading3"]), table(item)]
+    for item in data.get("documents", []):
+        story += [Paragraph("Document", styles["Heading3"]), table({k: v for k, v in item.items() if v not in ("", None)})]
     story += [Spacer(1, 12), Paragraph(escape(data["left_out"]), styles["Italic"])]
     SimpleDocTemplate(buf, pagesize=A4, title="Subject access export").build(story)
     return buf.getvalue()
@@ -284,6 +326,8 @@ def erase_person(actor: Any, person: Person, reason: str, request: Any = None) -
             raise OnLegalHoldError("the person is in a case under legal hold")
         shred_person(person.uid)
         PersonIndex.objects.filter(person=person).delete()
+        documents = remove_documents(documents_of(person))
         # Derived from the birth date: it goes with it.
         CaseParticipant.objects.filter(person=person).update(age_band_at_registration="")
-        record("person.erased", actor=actor, target=person, request=request, detail={"reason": reason})
+        record("person.erased", actor=actor, target=person, request=request,
+               detail={"reason": reason, "documents_deleted": documents})  # fmt: skip

@@ -27,6 +27,7 @@ from phare.accounts.models import Organisation
 from phare.accounts.permissions import MANAGE_USERS, READ_PERSONAL, REFER, can
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
+from phare.cases import consents
 from phare.cases.models import Case, CaseParticipant, Consent, ExternalOrganisation, Person, Referral
 from phare.imports.records import model_values
 from phare.referrals import notify, parts, transfer
@@ -138,7 +139,7 @@ def live_consent(case: Case, recipient_id: int | None, partner: str = "") -> Con
         return None
     scoped = ReferralConsent.objects.filter(organisation_id=case.organisation_id, consent__case=case,
                                             **to).values("consent_id")  # fmt: skip
-    for c in Consent.objects.filter(pk__in=scoped, con_Consent=True, con_WithdrawnDate__isnull=True).order_by("-id"):
+    for c in consents.live(Consent.objects.filter(pk__in=scoped), timezone.localdate()).order_by("-id"):
         if "Referral" in (c.con_Purpose or []):
             return c
     return None

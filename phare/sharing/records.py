@@ -12,6 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from django.utils import timezone
+
+from phare.cases.consents import live
 from phare.cases.models import Case as CaseModel
 from phare.cases.models import CaseParticipant, Consent, Person, TraffickingEvent
 
@@ -47,7 +50,7 @@ def victim_records(organisation_id: int, chunk: int = 20000) -> Iterator[dict[st
         for e in TraffickingEvent.objects.filter(case_id__in=case_ids).values("case_id", "hte_Type", "hte_Country"):
             events[e["case_id"]].append({"hte_Type": e["hte_Type"], "hte_Country": e["hte_Country"]})
         purposes: dict[tuple[int, int | None], set[str]] = defaultdict(set)
-        consents = Consent.objects.filter(case_id__in=case_ids, con_Consent=True, con_WithdrawnDate__isnull=True)
+        consents = live(Consent.objects.filter(case_id__in=case_ids), timezone.localdate())
         for c in consents.values("case_id", "person_id", "con_Purpose"):
             purposes[(c["case_id"], c["person_id"])].update(c["con_Purpose"] or [])
         for p in batch:

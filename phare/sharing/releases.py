@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from htcds import cells
 from htcds.deid import ctdc, domains
@@ -31,6 +32,7 @@ from htcds.deid.synth import synthesise, utility_report
 from phare.accounts.models import Role
 from phare.accounts.permissions import READ_AGGREGATES, can
 from phare.audit.log import record
+from phare.sharing import words
 from phare.sharing.models import PrivacyBudget, PrivacySpend, Release
 from phare.sharing.records import PERSON_FIELD, victim_records
 
@@ -54,7 +56,7 @@ class Outcome:
 
 def _check_actor(actor: Any, organisation: Any) -> None:
     if actor is not None and (getattr(actor, "organisation_id", None) != organisation.pk or not can(actor, READ_AGGREGATES)):
-        raise ReleaseRefusedError("your role may not release de-identified data for this organisation")
+        raise ReleaseRefusedError(_("Your role may not release de-identified data for this organisation."))
 
 
 def _first_registration(record: dict[str, Any]) -> tuple[date, int]:
@@ -94,11 +96,11 @@ def release_ctdc(actor: Any, organisation: Any, k: int, out: Path, report_path: 
     if k < organisation.k_threshold:
         if not override_reason.strip():
             raise ReleaseRefusedError(
-                f"k = {k} is below this organisation's threshold of {organisation.k_threshold}: choose k >= "
-                f"{organisation.k_threshold}, or an organisation admin must give a written reason to override"
-            )
+                _("k = %(k)s is below this organisation's threshold of %(min)s: choose k of %(min)s or more, or an "
+                  "organisation admin must give a written reason to override.") % {"k": k, "min": organisation.k_threshold}
+            )  # fmt: skip
         if actor is not None and actor.role != Role.ADMIN:
-            raise ReleaseRefusedError("only an organisation admin may override the k threshold")
+            raise ReleaseRefusedError(_("Only an organisation admin may override the k threshold."))
     export = ctdc_table(organisation)
     if not export.rows:
         raise ReleaseRefusedError(f"no record may be released: {export.counts()}")
@@ -107,12 +109,13 @@ def release_ctdc(actor: Any, organisation: Any, k: int, out: Path, report_path: 
     except ValueError as exc:
         raise ReleaseRefusedError(str(exc)) from exc
     if plan.withheld and not accept_withheld:
-        choices = "; ".join(f"{o['change']} {o['family']}: {o['records_at_risk']} records under k"
-                            for o in trade_offs(export.rows, k, drop)[:5])  # fmt: skip
+        choices = "; ".join(_("%(change)s: %(family)s, %(records_at_risk)s records under k") % o
+                            for o in words.trade_offs(trade_offs(export.rows, k, drop)[:5]))  # fmt: skip
         raise ReleaseRefusedError(
-            f"k = {k} over every quasi-identifier withholds {', '.join(plan.withheld)} for every record. Drop a "
-            f"family from the file instead, or coarsen one ({choices}), or release with them withheld"
-        )
+            _("k = %(k)s over every quasi-identifier withholds %(families)s for every record. Drop a family from the "
+              "file instead, or coarsen one (%(choices)s), or release with them withheld.")
+            % {"k": k, "families": words.words_list([words.family(f) for f in plan.withheld]), "choices": choices}
+        )  # fmt: skip
     rows = plan.rows
     qi_columns = [c for members in plan.families.values() for c in members]
     after = risk_report(rows, qi_columns, k=k) if rows else None

@@ -15,7 +15,7 @@ from htcds.deid.ctdc_kanon import QI_FAMILIES
 from phare.access import get_or_404, scoped
 from phare.accounts.models import Role
 from phare.accounts.permissions import READ_AGGREGATES, require_perm
-from phare.sharing import actions, releases
+from phare.sharing import actions, releases, words
 from phare.sharing.models import PrivacySpend, Release, ResearchDataset
 
 COMPARED = ("gender", "ageBroad", "isSexualExploit", "isForcedLabour")
@@ -32,7 +32,8 @@ def comparison(dataset: ResearchDataset, own: dict[str, dict[str, int]]) -> list
         total_theirs, total_mine = sum(theirs.values()) or 1, sum(mine.values()) or 1
         for value in sorted(set(theirs) | set(mine), key=lambda v: -theirs.get(v, 0)):
             out.append({"column": column, "value": value, "ctdc": 100 * theirs.get(value, 0) / total_theirs,
-                        "ours": 100 * mine.get(value, 0) / total_mine})  # fmt: skip
+                        "ours": 100 * mine.get(value, 0) / total_mine, "column_label": words.COLUMNS.get(column, column),
+                        "value_label": words.VALUES.get(value, value)})  # fmt: skip
     return out
 
 
@@ -61,10 +62,16 @@ def index(request: HttpRequest) -> HttpResponse:
     datasets = list(scoped(request.user, ResearchDataset).order_by("-loaded_at")[:5])
     own = preview.get("own_marginals", {})
     research = [(d, comparison(d, own)) for d in datasets]
+    for r in recent:
+        r.kind_label = words.KINDS.get(r.kind, r.kind)  # type: ignore[attr-defined]
     return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "ledger": ledger,
+                                                  "verdict": words.verdict(preview["risk"]) if preview["risk"] else None,
+                                                  "filters": words.filters(preview["filters"]),
+                                                  "trade_offs": words.trade_offs(preview["trade_offs"]),
                                                   "spends": spends, "is_admin": request.user.role == Role.ADMIN,  # type: ignore[union-attr]
                                                   "releases": recent, "columns": releases.AGGREGATE_COLUMNS,
-                                                  "families": list(QI_FAMILIES), "research": research})  # fmt: skip
+                                                  "families": [(f, words.family(f)) for f in QI_FAMILIES],
+                                                  "research": research})  # fmt: skip
 
 
 @login_required

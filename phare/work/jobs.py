@@ -1,4 +1,5 @@
-"""The daily run of the work app, in the job worker: each overdue task's assignee is notified once, and, where
+"""The daily run of the work app, in the job worker: each overdue task's assignee is notified once, each open
+case's owner hears once of a consent that expires within CONSENT_NOTICE_DAYS, and, where
 the organisation sends e-mail, each worker with overdue work gets one digest (counts, case numbers and a link:
 never a name or a task's text). The job queues its own next run, so one `phare notify digest` starts the cycle."""
 
@@ -18,14 +19,16 @@ from django.utils.translation import ngettext
 from phare.accounts.models import Organisation
 from phare.audit import log as audit
 from phare.cases.access import visible_cases
-from phare.cases.models import CLOSED_STATUSES
+from phare.cases.consents import expiring
+from phare.cases.models import CLOSED_STATUSES, Consent
 from phare.jobs import queue
 from phare.jobs.models import Job
 from phare.work.access import WORKING_ROLES, visible_tasks
 from phare.work.actions.notifications import emails_on, notify, site_link
-from phare.work.models import Kind, Task
+from phare.work.models import Kind, Notification, Task
 
 JOB = "work.daily"
+CONSENT_NOTICE_DAYS = 14  # how long before a time-limited consent ends its case's owner hears of it
 RUN_AT = time(6, 0)  # local time of the next run
 
 
@@ -41,6 +44,22 @@ def overdue_notices(org: Organisation, today: Any) -> int:
             n += 1
         if n:
             audit.record("notify.overdue", organisation=org, target_type="work.task", detail={"tasks": n})
+    return n
+
+
+def consent_notices(org: Organisation, today: Any) -> int:
+    """Notify each open case's owner once of a consent on it that ends within CONSENT_NOTICE_DAYS (or has ended
+    unrenewed), so that it is given again or recorded as lapsed before a referral or a release relies on it."""
+    soon = expiring(Consent.objects.filter(organisation=org, case__cas_CaseOwner__isnull=False),
+                    today + timedelta(days=CONSENT_NOTICE_DAYS)).exclude(case__cas_Status__in=CLOSED_STATUSES)  # fmt: skip
+    told = Notification.objects.filter(organisation=org, kind=Kind.CONSENT_EXPIRING).values("subject_uid")
+    n = 0
+    with transaction.atomic():
+        for consent in soon.exclude(uid__in=told).select_related("case__cas_CaseOwner")[:5000]:
+            if notify(consent.case.cas_CaseOwner, Kind.CONSENT_EXPIRING, case=consent.case, subject=consent) is not None:
+                n += 1
+        if n:
+            audit.record("notify.consent_expiring", organisation=org, target_type="cases.consent", detail={"records": n})
     return n
 
 
@@ -94,7 +113,8 @@ def schedule_next(org_id: int, *, now: bool = False) -> Job | None:
 
 def run(org: Organisation, today: Any = None) -> dict[str, Any]:
     today = today or timezone.localdate()
-    return {"overdue_notices": overdue_notices(org, today), "digests": send_digests(org, today)}
+    return {"overdue_notices": overdue_notices(org, today), "consent_notices": consent_notices(org, today),
+            "digests": send_digests(org, today)}
 
 
 @queue.handler(JOB)

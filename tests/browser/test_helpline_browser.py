@@ -65,3 +65,27 @@ def test_it_takes_a_public_report_without_javascript(browser: Any, live_server: 
     contact = Contact.objects.get()
     assert contact.reference in page.content() and contact.outcome == Outcome.TRIAGE
     page.screenshot(path=str(shots / "helpline-report-sent-phone.png"), full_page=True)
+
+
+def test_it_lets_the_admin_switch_the_form_on_with_a_question_of_their_own(browser: Any, live_server: Any,
+                                                                          shots: Path) -> None:  # fmt: skip
+    org = make_org("hl-settings")
+    admin = make_user(org, Role.ADMIN, username="hl-admin")
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, admin.username, PASSWORD)
+    page.goto(f"{live_server.url}/helpline/settings/")
+    page.check("input[name=enabled]")
+    page.uncheck("input[name=ask_contact]")
+    page.fill("textarea[name=questions]", "How many people did you see?")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    go(page, "main form button[type=submit]")
+    assert ReportForm.objects.get(organisation=org).questions == ["How many people did you see?"]
+    public = browser.new_context(viewport=PHONE, java_script_enabled=False).new_page()
+    public.goto(f"{live_server.url}/report/{org.slug}/")
+    assert public.locator("textarea[name=contact]").count() == 0 and public.locator("input[name=contact]").count() == 0
+    public.fill("textarea[name=what]", "Men locked in a fishing boat at the harbour.")
+    public.fill("textarea[name=q0]", "About eight")
+    public.screenshot(path=str(shots / "helpline-report-own-question-phone.png"), full_page=True)
+    go(public, "main button[type=submit]")
+    contact = Contact.objects.get()
+    assert contact.answers == "How many people did you see?\nAbout eight" and contact.anonymous

@@ -34,6 +34,9 @@ PAGES = {
     "import": "/data/import/",
     "api-docs": "/api/v1/docs",
     "api-tokens": "/api/tokens/",
+    "helpline-settings": "/helpline/settings/",
+    "helpline-figures": "/helpline/figures/",
+    "helpline-services": "/helpline/services/",
     "not-found": "/no/such/page/",
 }
 SERIOUS = {"serious", "critical"}
@@ -143,3 +146,68 @@ def test_it_draws_dashboard_charts_legible_on_a_phone(live_server: Any, browser:
               return boxes.some((b, i) => i > 0 && b.left < boxes[i - 1].right); })""")
         assert overlaps and not any(overlaps)
         page.screenshot(path=str(shots / f"screens-dashboards-charts-{lang}-phone.png"), full_page=True)
+
+
+# What a case worker's day shows dates on (issue 20: the reader's locale, never 2026-03-04).
+CASE_PAGES = {"home": "/", "cases": "/cases/", "case": "/cases/{n}/", "case-new": "/cases/new/?prs_FirstName=Amaka"}
+OPENED = {"en": "March 4, 2026", "fr": "4 mars 2026", "ar": "4 مارس، 2026"}
+
+
+def test_it_shows_a_case_workers_dates_in_their_language(live_server: Any, browser: Any, shots: Path) -> None:
+    from datetime import date
+
+    org = make_org("lumen")
+    worker = make_user(org, Role.CASE_WORKER, "jonas")
+    case = make_case(worker, opened=date(2026, 3, 4))
+    problems: dict[str, list[str]] = {}
+    first = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+    sign_in(first.new_page(), live_server.url, worker.username, PASSWORD)
+    for lang in LANGS:
+        worker.language = lang
+        worker.save(update_fields=["language"])
+        for tag, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            ctx = browser.new_context(viewport=viewport, bypass_csp=True, storage_state=first.storage_state())
+            page = ctx.new_page()
+            for name, path in CASE_PAGES.items():
+                response = page.goto(live_server.url + path.format(n=case.number))
+                assert response is not None and response.status == 200, (name, lang)
+                text = page.locator("main").inner_text()
+                if name != "case-new":
+                    assert OPENED[lang] in text and "2026-03-04" not in text, (name, lang)
+                if name == "home":  # "All my open cases →" points the way the page reads
+                    turned = page.locator("main .arrow").first.evaluate("el => getComputedStyle(el).transform")
+                    assert (turned != "none") == (lang == "ar"), (lang, turned)
+                page.screenshot(path=str(shots / f"screens-dates-{name}-{lang}-{tag}.png"), full_page=True)
+                if tag == "desktop" and (found := _axe(page)):
+                    problems[f"{name}-{lang}"] = found
+            ctx.close()
+    first.close()
+    assert problems == {}, problems
+
+
+def test_it_gives_the_sharing_verdict_in_words_in_each_language(live_server: Any, browser: Any, shots: Path) -> None:
+    from tests.test_sharing import make_cases
+
+    org = make_org("harbour")
+    make_cases(org, 120)
+    analyst = make_user(org, Role.ANALYST, "nadia")
+    problems: dict[str, list[str]] = {}
+    first = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+    sign_in(first.new_page(), live_server.url, analyst.username, PASSWORD)
+    for lang in LANGS:
+        analyst.language = lang
+        analyst.save(update_fields=["language"])
+        for tag, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            ctx = browser.new_context(viewport=viewport, bypass_csp=True, storage_state=first.storage_state())
+            page = ctx.new_page()
+            page.goto(live_server.url + "/sharing/")
+            verdict = page.locator("#verdict")
+            assert verdict.is_visible() and "k = 11" in verdict.inner_text(), lang
+            text = page.locator("main").inner_text()
+            assert "records_at_risk" not in text and "excluded_not_a_victim" not in text, lang
+            page.screenshot(path=str(shots / f"screens-sharing-verdict-{lang}-{tag}.png"), full_page=True)
+            if tag == "desktop" and (found := _axe(page)):
+                problems[lang] = found
+            ctx.close()
+    first.close()
+    assert problems == {}, problems

@@ -97,3 +97,15 @@ def test_it_documents_every_column_and_what_cannot_be_derived() -> None:
         assert not by_column[column].exact and by_column[column].caveat
     assert set(SYNTHETIC_COLUMNS) <= set(by_column)
     assert all(e["exact"] or e["caveat"] for e in crosswalk_table())
+
+
+def test_it_keeps_one_row_per_person_and_counts_the_repeats() -> None:
+    # The unit of privacy is a person: their later qualifying records are dropped; records without a person id
+    # (none is known) are each kept.
+    records = [{**RECORD, "person": "p1"}, {**RECORD, "person": "p2", "prs_Gender": "Masculine"},
+               {**RECORD, "person": "p1", "prs_Gender": "Masculine"}, {**RECORD, "person": None},
+               {**RECORD, "person": None}]  # fmt: skip
+    export = to_ctdc_rows(records, person_field="person")
+    assert export.counts()["excluded_repeat_participation"] == 1 and len(export.rows) == 4
+    assert [r["gender"] for r in export.rows[:2]] == ["Female", "Male"]  # p1's first record, not their later one
+    assert len(to_ctdc_rows(records).rows) == 5  # without person_field every record is its own row

@@ -110,6 +110,18 @@ def test_it_keeps_starred_records_as_a_class_of_at_least_k() -> None:
     _check_with_pycanon(result.columns, qis, 5)
 
 
+def test_it_tops_the_starred_class_up_to_k_from_a_class_that_can_spare_records() -> None:
+    # One outlier (age 50) is starred at the exact-age level; a starred class of one would be unique, so two
+    # more records are starred from the class of five, which keeps three (still k).
+    table = [{"age": 30, "n": i} for i in range(5)] + [{"age": 50, "n": 5}]
+    result = k_anonymise(table, {"age": age_hierarchy()}, k=3, suppression_budget=0.2, suppression="star")
+    assert result.levels == {"age": 0}
+    assert result.columns["age"] == ["*", "*", "30", "30", "30", "*"]
+    assert result.suppressed == 3 and result.min_class_size == 3 and result.n_classes == 2
+    assert result.notes == ["2 records starred to bring the starred class up to k"]
+    assert result.columns["n"] == list(range(6))  # starred records stay, with their other columns
+
+
 def test_it_reports_information_loss_on_a_hand_built_table() -> None:
     # Ages 20, 21, 22 fall in two bands; at k=2 with no suppression the search must reach majority
     # status (level 2 of 3), so Prec loss = 2/3 and DM = 3^2 = 9.
@@ -169,3 +181,9 @@ def test_it_takes_column_arrays_as_well_as_rows() -> None:
 
     report = risk_report({"a": np.array([1, 1, 2, 2, 2]), "b": ["x", "x", "y", "y", ""]}, ["a", "b"], k=2)
     assert report.min_class_size == 1 and report.records_at_risk == 1
+
+
+def test_it_refuses_a_table_of_columns_of_different_lengths() -> None:
+    ragged = {"age": [20, 21, 22, 23], "gender": ["Female", "Male", "Female"]}
+    with pytest.raises(ValueError, match="columns have different lengths"):
+        k_anonymise(ragged, {"age": age_hierarchy()}, k=2)

@@ -22,7 +22,8 @@ def _check(source: object, n: int) -> list[dict[str, object]]:
 
 def test_it_keeps_the_committed_name_map_in_step_with_the_official_xlsform(shared: Path) -> None:
     data = build_name_map(shared / "htcds" / XLSFORM)
-    assert data == {"fields": committed.FIELDS, "labels": committed.LABELS, "choices": committed.CHOICES}
+    assert data == {"fields": committed.FIELDS, "labels": committed.LABELS, "choices": committed.CHOICES,
+                    "repeated_labels": committed.REPEATED_LABELS}  # fmt: skip
     assert committed.FIELDS["prs_First_Name"] == "prs_FirstName"
     assert committed.FIELDS["vic_Methods_of_Control"] == "vic_MethodsOfControl"
 

@@ -27,6 +27,7 @@ class Kind(models.TextChoices):
     REFERRAL_RECEIVED = "referral_received", _("A referral was received")
     SERVICE_REQUESTED = "service_requested", _("A colleague asks you for a service")
     BREAK_GLASS = "break_glass", _("Emergency access was used on your team")
+    CONSENT_EXPIRING = "consent_expiring", _("A consent on your case is about to expire")
 
 
 class Notification(models.Model):

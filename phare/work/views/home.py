@@ -22,8 +22,9 @@ from phare.accounts.permissions import MANAGE_CASES, READ_AUDIT, REVIEW_BREAK_GL
 from phare.audit.log import record
 from phare.audit.models import AuditEvent
 from phare.cases.access import sees_names, visible_cases
+from phare.cases.consents import expiring
 from phare.cases.forms import person_display
-from phare.cases.models import Case, CaseStatus, Direction, Referral, SupportPlan
+from phare.cases.models import Case, CaseStatus, Consent, Direction, Referral, SupportPlan
 from phare.work.access import visible_approvals, visible_handovers, visible_tasks
 from phare.work.models import ApprovalRequest, Handover, ServiceRequest
 
@@ -54,22 +55,31 @@ def _due_list(user: Any, mine: Any, today: date) -> tuple[list[Due], int, int]:
     follow = mine.filter(follow_up_date__isnull=False, follow_up_date__lte=horizon)
     plans = (access.scoped(user, SupportPlan).filter(case__in=mine.values("id"), spl_ActualEndDate__isnull=True,
                                                      spl_PlannedEndDate__lte=today + timedelta(days=PLANS_SOON)))  # fmt: skip
+    consents = expiring(access.scoped(user, Consent).filter(case__in=mine.values("id")), today + timedelta(days=PLANS_SOON))
     counts = {"due": 0, "overdue": 0}
-    for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate")):
+    found: dict[str, int] = {}
+    for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate"),
+                      (consents, "con_ExpiryDate")):  # fmt: skip
         got = qs.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
         counts["due"] += got["n"]
         counts["overdue"] += got["late"]
+        found[field] = got["n"]
     rows: list[Due] = []
-    for t in tasks.select_related("case").order_by("due", "id")[:SHOWN]:
+    # Each list is read only when its count says it has rows: a page of queries saved on a quiet day.
+    for t in tasks.select_related("case").order_by("due", "id")[:SHOWN] if found["due"] else ():
         rows.append(Due(t.due, t.title, t.case, reverse("work:tasks") + f"#t-{t.uid}", t.due < today))
-    for c in follow.order_by("follow_up_date", "id")[:SHOWN]:
+    for c in follow.order_by("follow_up_date", "id")[:SHOWN] if found["follow_up_date"] else ():
         assert c.follow_up_date is not None
         rows.append(Due(c.follow_up_date, _("Follow-up"), c, reverse("cases:case", args=[c.number]),
                         c.follow_up_date < today))
-    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:SHOWN]:
+    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:SHOWN] if found["spl_PlannedEndDate"] else ():
         assert p.spl_PlannedEndDate is not None
         rows.append(Due(p.spl_PlannedEndDate, _("Support plan ends"), p.case,
                         reverse("cases:case", args=[p.case.number]) + "#plans", p.spl_PlannedEndDate < today))
+    for k in consents.select_related("case").order_by("con_ExpiryDate", "id")[:SHOWN] if found["con_ExpiryDate"] else ():
+        assert k.con_ExpiryDate is not None
+        rows.append(Due(k.con_ExpiryDate, _("Consent expires") if k.con_ExpiryDate >= today else _("Consent expired"),
+                        k.case, reverse("cases:case", args=[k.case.number]) + "#consents", k.con_ExpiryDate < today))  # fmt: skip
     rows.sort(key=lambda d: (d.when, d.case.number))
     return rows[:SHOWN], counts["due"], counts["overdue"]
 

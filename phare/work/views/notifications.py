@@ -35,7 +35,7 @@ def link_of(n: Notification) -> str:
     if n.kind in (Kind.TASK_ASSIGNED, Kind.TASK_OVERDUE):
         return reverse("work:tasks") + (f"#t-{n.subject_uid}" if n.subject_uid else "")
     if n.case is not None:
-        return reverse("cases:case", args=[n.case.number])
+        return reverse("cases:case", args=[n.case.number]) + ("#consents" if n.kind == Kind.CONSENT_EXPIRING else "")
     return reverse("home")
 
 

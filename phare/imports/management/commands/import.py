@@ -1,5 +1,6 @@
 # ruff: noqa: N999 - the command is `phare import`, so the module must be named import
-"""`phare import PATH --org SLUG [--mapping FILE] [--dry-run] [--json] [--mode atomic|skip-bad]`."""
+"""`phare import PATH --org SLUG [--mapping FILE] [--dry-run] [--json] [--mode atomic|skip-bad] [--source NAME]
+[--add-organisations]`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--mode", choices=["atomic", "skip-bad"], default="atomic")
         parser.add_argument("--source", default="", help="the name this file's rows are known by, so a later version "
                             "of it updates the same cases (default: the file's name and sheet, or the mapping's source)")
+        parser.add_argument("--add-organisations", action="store_true", help="add the organisations the file names "
+                            "that the directory does not hold (by default each is a warning naming its rows, and the "
+                            "field is left empty)")
         parser.add_argument("--errors", help="CSV for rejected rows (skip-bad mode); default PATH.errors.csv")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -52,7 +56,7 @@ class Command(BaseCommand):
         # row), so a separate check first would only read the file twice.
         report = run_import(path, org, actor, mapping=mapping, dry_run=opts["dry_run"], mode=opts["mode"],
                             error_csv=None if opts["dry_run"] else errors_csv, progress=progress,
-                            source_name=opts["source"])  # fmt: skip
+                            source_name=opts["source"], add_organisations=opts["add_organisations"])  # fmt: skip
         if progress and sys.stderr.isatty():
             sys.stderr.write("\n")
         data = report.to_dict()
@@ -63,7 +67,8 @@ class Command(BaseCommand):
                 sys.exit(1)
             return
         for p in data["file_problems"]:
-            self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}")
+            self.stdout.write(f"file: [{p['code']}] {p['column']} {p['message']}"
+                              + (f" — fix: {p['fix']}" if p.get("fix") else ""))  # fmt: skip
         # A possible duplicate is named by the cases of the people it may be, which the pages link to.
         rows = data.get("rows", [])
         compared = compared_cases(CaseParticipant.objects.filter(organisation=org), [r["duplicates"] for r in rows])

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from phare.accounts.models import Organisation
 from phare.cases.models import Person
-from phare.ops.actions import OnLegalHoldError, erase_person, export_person, export_person_pdf
+from phare.ops.actions import OnLegalHoldError, erase_person, export_person, export_person_pdf, write_person_archive
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         export = sub.add_parser("export")
         export.add_argument("--org", required=True)
         export.add_argument("--person", required=True, help="The person's uid.")
-        export.add_argument("--out", required=True, help="A .json or .pdf path.")
+        export.add_argument("--out", required=True, help="A .json, .pdf or .zip path (the zip holds both and the person's documents, decrypted).")
         erase = sub.add_parser("erase")
         erase.add_argument("--org", required=True)
         erase.add_argument("--person", required=True)
@@ -32,12 +32,14 @@ class Command(BaseCommand):
         except (Organisation.DoesNotExist, Person.DoesNotExist, ValueError) as exc:
             raise CommandError("no such person in that organisation") from exc
         if opts["action"] == "export":
-            data = export_person(None, person)
             out = Path(opts["out"])
-            if out.suffix.lower() == ".pdf":
-                out.write_bytes(export_person_pdf(data))
+            if out.suffix.lower() == ".zip":
+                with out.open("wb") as fh:
+                    write_person_archive(None, person, fh)
+            elif out.suffix.lower() == ".pdf":
+                out.write_bytes(export_person_pdf(export_person(None, person)))
             else:
-                out.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+                out.write_text(json.dumps(export_person(None, person), indent=1, ensure_ascii=False), encoding="utf-8")
             self.stdout.write(f"wrote {out}")
         else:
             try:
