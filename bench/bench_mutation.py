@@ -76,6 +76,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
 # Survivors judged equivalent (no test can tell them from the original in any use Phare makes): name -> why.
 _GET_MODEL = "apps.get_model reads the model name case-insensitively"
 _NOT_SHOWN = "the message is never shown: every not-found page is the same"
+_SIGNED_IN = "getattr without a default: every caller passes a signed-in User (the views need a login), which has it"
 EQUIVALENT: dict[str, str] = {
     "phare.audit.log.x_verify__mutmut_1": "key=None: _digest and _head_mac fall back to _key(), the same key",
     "phare.audit.log.x_verify__mutmut_5": "last_id is compared with the head only; a head over zero events has "
@@ -94,6 +95,17 @@ EQUIVALENT: dict[str, str] = {
     "phare.audit.log.x_record__mutmut_171": "as x_verify__mutmut_1: _digest's key defaults to _key()",
     "htcds.deid.hierarchies.xǁHierarchyǁlevel_maps__mutmut_28": "np.full with an int fill value is int64 already "
     "(64-bit platforms only are supported)",
+    "phare.access.x_get_or_404__mutmut_5": _NOT_SHOWN,
+    "phare.access.x_get_or_404__mutmut_8": _NOT_SHOWN,
+    "phare.access.x_shared_uids__mutmut_10": _SIGNED_IN,
+    "phare.cases.access.x_can_write__mutmut_5": _SIGNED_IN,
+    "phare.cases.access.x_opened_by_break_glass__mutmut_27": _SIGNED_IN,
+    "phare.cases.access.x_opened_by_break_glass__mutmut_30": "a signed-in user always has a pk: the `or 0` never "
+    "applies",
+    "phare.cases.access.x_visible_cases__mutmut_26": _SIGNED_IN,
+    "phare.cases.access.x_visible_persons__mutmut_22": _SIGNED_IN,
+    "phare.accounts.permissions.x_perms_of__mutmut_7": "a default of None or False reads alike under `not`",
+    "phare.accounts.permissions.x_perms_of__mutmut_17": "a default of None or False reads alike under `not`",
     "phare.access.x_get_readable_or_404__mutmut_5": _NOT_SHOWN,
     "phare.access.x_get_readable_or_404__mutmut_6": _NOT_SHOWN,
     "phare.access.x_active_grant__mutmut_17": "getattr without a default: every caller passes a signed-in User "
