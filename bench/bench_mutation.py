@@ -247,7 +247,10 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float] | None:
         return None
     p = k / n
     centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return [round((centre - half) / (1 + z * z / n), 3), round((centre + half) / (1 + z * z / n), 3)]
+    return [
+        max(0.0, round((centre - half) / (1 + z * z / n), 3)),
+        min(1.0, round((centre + half) / (1 + z * z / n), 3)),
+    ]
 
 
 def ratio(done: int, of: int) -> float | None:
@@ -341,7 +344,10 @@ def total_of(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "finished",
             ):
                 total[k] += v
-    return {**dict(total), "score": ratio(total["killed"] + total["timeout"], total["checked"])}
+    equivalent = sum(len(m.get("equivalent", {})) for m in modules.values())
+    caught = total["killed"] + total["timeout"]
+    return {**dict(total), "equivalent": equivalent, "score": ratio(caught, total["checked"]),
+            "score_without_equivalent": ratio(caught, total["checked"] - equivalent)}  # fmt: skip
 
 
 def main() -> int:
@@ -383,6 +389,9 @@ def main() -> int:
         for module, m in found.items():
             m["equivalent"] = {k: v for k, v in EQUIVALENT.items() if k in m["survivors"]}
             m["left"] = {k: v for k, v in LEFT.items() if k in m["survivors"]}
+            # The usual reading: equivalent mutants out of the denominator (no test could ever kill them).
+            caught = m.get("killed", 0) + m.get("timeout", 0)
+            m["score_without_equivalent"] = ratio(caught, m["checked"] - len(m["equivalent"]))
             print(f"{module}: score {m['score']} ({m.get('killed', 0)} killed, {m.get('survived', 0)} survived, "
                   f"{m.get('timeout', 0)} timed out, {m.get('no_tests', 0)} without a covering test)", flush=True)  # fmt: skip
         result = {"tool": f"mutmut {version}", "children": args.children, "cores": os.cpu_count(),
