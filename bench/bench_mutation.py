@@ -350,6 +350,20 @@ def total_of(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "score_without_equivalent": ratio(caught, total["checked"] - equivalent)}  # fmt: skip
 
 
+def write(modules: dict[str, dict[str, Any]], groups_seconds: dict[str, int], version: str, children: int,
+          load: list[float]) -> None:  # fmt: skip
+    for m in modules.values():
+        m["equivalent"] = {k: v for k, v in EQUIVALENT.items() if k in m["survivors"]}
+        m["left"] = {k: v for k, v in LEFT.items() if k in m["survivors"]}
+        # The usual reading: equivalent mutants out of the denominator (no test could ever kill them).
+        caught = m.get("killed", 0) + m.get("timeout", 0)
+        m["score_without_equivalent"] = ratio(caught, m["checked"] - len(m["equivalent"]))
+    result = {"tool": f"mutmut {version}", "children": children, "cores": os.cpu_count(), "database": "sqlite",
+              "target_score": 0.9, "load_average_at_start": load, "group_seconds": groups_seconds,
+              "total": total_of(modules), "modules": dict(sorted(modules.items()))}  # fmt: skip
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n", "utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--groups", nargs="*", default=list(GROUPS), choices=list(GROUPS))
@@ -387,17 +401,10 @@ def main() -> int:
                 m.setdefault("survivors_first_run", old.get("survivors", []))
         modules = {k: v for k, v in modules.items() if v.get("group") != name} | found
         for module, m in found.items():
-            m["equivalent"] = {k: v for k, v in EQUIVALENT.items() if k in m["survivors"]}
-            m["left"] = {k: v for k, v in LEFT.items() if k in m["survivors"]}
-            # The usual reading: equivalent mutants out of the denominator (no test could ever kill them).
-            caught = m.get("killed", 0) + m.get("timeout", 0)
-            m["score_without_equivalent"] = ratio(caught, m["checked"] - len(m["equivalent"]))
             print(f"{module}: score {m['score']} ({m.get('killed', 0)} killed, {m.get('survived', 0)} survived, "
                   f"{m.get('timeout', 0)} timed out, {m.get('no_tests', 0)} without a covering test)", flush=True)  # fmt: skip
-        result = {"tool": f"mutmut {version}", "children": args.children, "cores": os.cpu_count(),
-                  "database": "sqlite", "target_score": 0.9, "load_average_at_start": load, "group_seconds": groups_seconds,
-                  "total": total_of(modules), "modules": dict(sorted(modules.items()))}  # fmt: skip
-        RESULTS.write_text(json.dumps(result, indent=1) + "\n", "utf-8")
+        write(modules, groups_seconds, version, args.children, load)
+    write(modules, groups_seconds, version, args.children, load)  # reasons refreshed even when nothing ran
     print(json.dumps(total_of(modules)))
     return 0
 
