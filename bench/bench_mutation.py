@@ -289,6 +289,9 @@ def refresh_tests(tree: Path) -> None:
     shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
     with (tree / "tests" / "conftest.py").open("a", encoding="utf-8") as fh:
         fh.write(FAST_HASH)
+    # mutmut collects again which test reaches which function only for tests it has not seen: a test that now
+    # reaches a function it did not would be left out. Its stats go, so that it collects them all again.
+    (tree / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
 
 
 def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool, collect: bool) -> dict[str, Any]:
