@@ -69,7 +69,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["htcds/deid/*"],
         ["tests/htcds/test_deid_aggregates.py", "tests/htcds/test_deid_budget.py", "tests/htcds/test_deid_ctdc.py",
          "tests/htcds/test_deid_ctdc_file.py", "tests/htcds/test_deid_domains.py", "tests/htcds/test_deid_kanon.py", "tests/htcds/test_deid_sample.py",
-         "tests/htcds/test_deid_synth.py"],
+         "tests/htcds/test_deid_synth.py", "tests/test_sharing.py"],
     ),
 }  # fmt: skip
 
@@ -124,7 +124,6 @@ EQUIVALENT: dict[str, str] = {
     "reads it",
 }
 # Survivors left without a new test, and why (not equivalent, but not a guard either).
-_SHARING = "ctdc_kanon is reached by tests/test_sharing.py (the CTDC release), outside the deid group's selection"
 LEFT: dict[str, str] = {
     "phare.crypto.uploads.xǁSealedUploadHandlerǁnew_file__mutmut_12": "an upload's charset: no import reads it "
     "(the reader detects the encoding)",
@@ -145,15 +144,8 @@ LEFT: dict[str, str] = {
     "privacy: the noise is drawn before",
     "htcds.deid.synth.x__allocate__mutmut_23": "utility: the allocation when every noisy count is zero",
     "htcds.deid.sample.x_ctdc_like_table__mutmut_218": "sample.py makes test data, it guards nothing",
-    "htcds.deid.hierarchies.x_ctdc_hierarchies__mutmut_21": "the hierarchy of one flag column no htcds test "
-    "generalises (test_sharing.py does)",
     "htcds.deid.ctdc.x__crosswalk__mutmut_436": "the typeOfSex* columns' descriptions: no htcds test names them "
     "(a gap in the crosswalk's tests, not a guard)",
-    "htcds.deid.ctdc_kanon.x_anonymise_ctdc__mutmut_46": _SHARING,
-    "htcds.deid.ctdc_kanon.x_trade_offs__mutmut_5": _SHARING,
-    "htcds.deid.ctdc_kanon.x_trade_offs__mutmut_67": _SHARING,
-    "htcds.deid.ctdc_kanon.xǁCTDCAnonymisationǁto_json__mutmut_7": _SHARING,
-    "htcds.deid.ctdc_kanon.x__age_family__mutmut_12": _SHARING,
     "phare.access.x_shown_fields__mutmut_1": "shown_fields has no caller in phare/ (dead code: remove it)",
     "phare.access.x_shown_fields__mutmut_2": "as shown_fields__mutmut_1",
     "phare.access.x_shown_fields__mutmut_4": "as shown_fields__mutmut_1",
@@ -284,9 +276,15 @@ def scores(tree: Path, sampled: dict[str, set[str]]) -> dict[str, dict[str, Any]
     return per_module
 
 
-def refresh_tests(tree: Path) -> None:
-    """Bring the tree's tests up to date with the worktree's (for a rerun of the survivors)."""
+def refresh_tests(tree: Path, tests: list[str]) -> None:
+    """Bring the tree's tests, and its group's selection of them, up to date with the worktree's (for a rerun of
+    the survivors)."""
     shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
+    config = tree / "pyproject.toml"
+    lines = [f"pytest_add_cli_args_test_selection = {json.dumps(tests)}"
+             if x.startswith("pytest_add_cli_args_test_selection") else x
+             for x in config.read_text("utf-8").split("\n")]  # fmt: skip
+    config.write_text("\n".join(lines), "utf-8")
     with (tree / "tests" / "conftest.py").open("a", encoding="utf-8") as fh:
         fh.write(FAST_HASH)
     # mutmut collects again which test reaches which function only for tests it has not seen: a test that now
@@ -317,7 +315,7 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
                      group_seconds=round(log.stat().st_mtime - float((work / f"{name}.started").read_text())))  # fmt: skip
         return per_module
     if rerun:  # the survivors and the mutants no test reached, against the current tests
-        refresh_tests(tree)
+        refresh_tests(tree, tests)
         names = sorted(k for keys in sampled.values() for k in keys
                        if codes.get(k) in (0, 33) and k not in EQUIVALENT and k not in LEFT)  # fmt: skip
     else:
