@@ -43,6 +43,11 @@ def test_it_gives_a_disabled_account_nothing(two: dict[str, Any]) -> None:
     assert not access.readable(me, Case).exists()
     with pytest.raises(Http404):
         access.get_or_404(me, Case, pk=two["my_case"].pk)
+    # nor what another organisation shared with theirs by referral
+    access.share(two["their_case"], me.organisation)
+    assert not access.readable(me, Case).exists()
+    me.is_active = True
+    assert list(access.readable(me, Case).filter(pk=two["their_case"].pk)) == [two["their_case"]]
 
 
 def test_it_gives_a_user_without_organisation_nothing(make_user: Any, two: dict[str, Any]) -> None:

@@ -179,3 +179,12 @@ def test_it_names_only_the_readers_own_active_grant_on_the_page_and_in_the_audit
     assert "emergency access" not in r.content.decode()
     viewed = AuditEvent.objects.filter(action="case.viewed", actor=worker).last()
     assert viewed is not None and "break_glass" not in viewed.detail
+    # A supervisor sees every case: a grant they hold is not how they read it.
+    boss = setting["supervisor"]
+    BreakGlassGrant.objects.create(organisation=case.organisation, user=boss, target_type="cases.case",
+                                   target_uid=case.uid, reason=REASON,
+                                   expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+    r = client_for(boss).get(f"/cases/{case.number}/")
+    assert r.status_code == 200 and "emergency access" not in r.content.decode()
+    viewed = AuditEvent.objects.filter(action="case.viewed", actor=boss).last()
+    assert viewed is not None and "break_glass" not in viewed.detail

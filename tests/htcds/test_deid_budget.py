@@ -42,3 +42,14 @@ def test_it_refuses_a_delta_over_the_total_or_over_one_over_n() -> None:
     ledger.spend(1.0, delta=1e-6, n=300_000)
     with pytest.raises(ValueError):
         ledger.spend(0.0)
+
+
+def test_it_charges_a_pure_release_its_full_zcdp_cost() -> None:
+    from htcds.deid.budget import release_rho
+
+    # epsilon-DP implies (epsilon^2 / 2)-zCDP, and no less (Bun and Steinke 2016, Proposition 1.4): charging less
+    # would let more releases draw on the same people than the budget allows.
+    assert release_rho(1.0, 0) == pytest.approx(0.5) and release_rho(0.5, 0) == pytest.approx(0.125)
+    assert release_rho(1.0, 1e-6) == pytest.approx(zcdp_rho(1.0, 1e-6))
+    with pytest.raises(ValueError, match="need epsilon > 0 and 0 < delta < 1"):
+        zcdp_rho(1.0, 1.0)
