@@ -73,3 +73,19 @@ def test_it_keeps_other_roles_off_the_line(a: dict[str, Any], role: str) -> None
         assert c.get(url).status_code == 403, url
     assert c.get(f"/helpline/{contact.reference}/").status_code == 404
     assert c.post(f"/helpline/{contact.reference}/open-case/").status_code in (403, 404)
+
+
+def test_it_shows_when_a_contact_started_as_a_reader_reads_a_day(a: dict[str, Any]) -> None:
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    op = a[Role.HELPLINE]
+    contact = call(op, started_at=datetime(2026, 3, 4, 9, 5, tzinfo=timezone.get_current_timezone()))
+    pages = [client(op).get(url).content.decode() for url in ("/helpline/", f"/helpline/{contact.reference}/")]
+    for html in pages:
+        # The month in words, never "03/04/2026" (the 3rd of April to half the readers); ISO kept for machines.
+        assert "March 4, 2026" in html and 'datetime="2026-03-04T09:05' in html and "03/04/2026" not in html
+    op.language = "fr"
+    op.save(update_fields=["language"])
+    assert "4 mars 2026" in client(op).get("/helpline/").content.decode()

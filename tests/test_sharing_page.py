@@ -108,7 +108,9 @@ def test_it_shows_the_one_ledger_with_each_releases_cost_and_lets_only_an_admin_
         == 302
     )
     html = analyst.get("/sharing/").content.decode()
-    assert "aggregate genderxageBroad" in html and "0.125" in html  # its cost: rho = 0.5^2 / 2
+    # its purpose in words, never the stored code; its cost: rho = 0.5^2 / 2
+    assert "Aggregate table by Gender and Age" in html and "0.125" in html
+    assert "genderxageBroad" not in html
     assert 'name="total_epsilon"' not in html
     analyst.post("/sharing/budget/", {"total_epsilon": "50", "total_delta": "1e-5"})
     assert PrivacyBudget.objects.get(organisation=org).total_epsilon == 10.0
@@ -146,7 +148,10 @@ def test_it_shows_what_would_leave_and_releases_only_once_confirmed(org: Any, ma
     html = page.content.decode()
     assert page.status_code == 200 and not Release.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="export.").exists()
-    assert "<code>gender</code>" in html and "meansOfControl" not in html.split('id="release-preview"')[1].split("<form")[0]
+    assert (
+        "<code>gender</code>" in html
+        and "meansOfControl" not in html.split('id="release-preview"')[1].split("<form")[0]
+    )
     assert "Means of control, Type of labour" in html  # what is left out, in words
     # The confirmation carries the same choices back, and only then does the file leave.
     for name, value in (("k", "11"), ("drop", "meansOfControl"), ("drop", "typeOfLabour"), ("confirm", "yes")):
@@ -163,3 +168,18 @@ def test_it_shows_what_would_leave_and_releases_only_once_confirmed(org: Any, ma
                        follow=True)  # fmt: skip
     assert "Released" in done.content.decode()
     assert PrivacySpend.objects.count() == 1
+
+
+def test_it_names_a_spends_purpose_in_the_readers_words() -> None:
+    from django.utils import translation
+
+    from phare.sharing import words
+
+    # Columns are joined with "x", which "isSexualExploit" and "isOtherExploit" themselves contain.
+    assert words.purpose("aggregate isSexualExploitxisOtherExploitxgender") == (
+        "Aggregate table by Sexual exploitation, Other exploitation, and Gender"
+    )
+    assert words.purpose("synthetic microdata") == "Synthetic data"
+    assert words.purpose("something else") == "something else"
+    with translation.override("fr"):
+        assert words.purpose("aggregate genderxageBroad") != "Aggregate table by Gender and Age"

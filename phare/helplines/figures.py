@@ -103,7 +103,10 @@ def build(raw: dict[str, Counter[str]], period: Period, k: int | None) -> list[F
         cells, tot = _cells(counts, sum(counts), k)
         columns.append(cells)
         totals.append(tot)
-    rows = [Row(d.isoformat(), formats.date_format(d, "SHORT_DATE_FORMAT"), [c[i] for c in columns])
+    # Days in words, never "12/04/2026" (two different days to two readers): "December 4", "4 décembre", with
+    # the year only when the period spans two.
+    day_format = "MONTH_DAY_FORMAT" if len({d.year for d in days}) <= 1 else "DATE_FORMAT"
+    rows = [Row(d.isoformat(), formats.date_format(d, day_format), [c[i] for c in columns])
             for i, d in enumerate(days)]  # fmt: skip
     per_day = Figure("contacts-per-day", SECTION, _("Contacts per day and channel"), "months",
                      [str(label) for _v, label in channels], rows, totals, suppressed=bool(k))  # fmt: skip

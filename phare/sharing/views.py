@@ -58,11 +58,13 @@ def index(request: HttpRequest) -> HttpResponse:
     k = int(request.GET.get("k") or org.k_threshold)
     preview = releases.preview_risk(org, k)
     ledger = releases.ledger_for(org)
-    spends = scoped(request.user, PrivacySpend).select_related("release", "actor").order_by("-at")
+    spends = list(scoped(request.user, PrivacySpend).select_related("release", "actor").order_by("-at"))
     recent = scoped(request.user, Release).order_by("-at")[:20]
     datasets = list(scoped(request.user, ResearchDataset).order_by("-loaded_at")[:5])
     own = preview.get("own_marginals", {})
     research = [(d, comparison(d, own)) for d in datasets]
+    for s in spends:
+        s.purpose_label = words.purpose(s.purpose)  # type: ignore[attr-defined]
     for r in recent:
         r.kind_label = words.KINDS.get(r.kind, r.kind)  # type: ignore[attr-defined]
     return render(request, "sharing/index.html", {"preview": preview, "k": k, "org": org, "ledger": ledger,
@@ -70,7 +72,7 @@ def index(request: HttpRequest) -> HttpResponse:
                                                   "filters": words.filters(preview["filters"]),
                                                   "trade_offs": words.trade_offs(preview["trade_offs"]),
                                                   "spends": spends, "is_admin": request.user.role == Role.ADMIN,  # type: ignore[union-attr]
-                                                  "releases": recent, "columns": releases.AGGREGATE_COLUMNS,
+                                                  "releases": recent, "columns": [(c, words.column(c)) for c in releases.AGGREGATE_COLUMNS],
                                                   "families": [(f, words.family(f)) for f in QI_FAMILIES],
                                                   "research": research})  # fmt: skip
 

@@ -55,6 +55,11 @@ COLUMNS = {
     "ageBroad": gettext_lazy("Age"),
     "isSexualExploit": gettext_lazy("Sexual exploitation"),
     "isForcedLabour": gettext_lazy("Forced labour"),
+    # and the other columns an aggregate table may count by (releases.AGGREGATE_COLUMNS)
+    "citizenship": gettext_lazy("Citizenship"),
+    "CountryOfExploitation": gettext_lazy("Country of exploitation"),
+    "yearOfRegistration": gettext_lazy("Year of registration"),
+    "isOtherExploit": gettext_lazy("Other exploitation"),
 }
 VALUES = {
     "1": gettext_lazy("Yes"),
@@ -78,6 +83,36 @@ class Verdict:
     safe: bool
     text: str
     figures: list[tuple[str, str]]
+
+
+def column(code: str) -> str:
+    return str(COLUMNS.get(code, code))
+
+
+def purpose(code: str) -> str:
+    """A spend's stored purpose (releases: "aggregate genderxageBroad", "synthetic microdata") as a reader names
+    it: "Aggregate table by Gender and Age". The stored code stays as it is: the ledger is data, this is its label."""
+    if code.startswith("aggregate "):
+        names = _columns_joined(code.removeprefix("aggregate "))
+        if names:
+            return _("Aggregate table by %(columns)s") % {"columns": words_list([column(c) for c in names])}
+    if code == "synthetic microdata":
+        return str(KINDS["synthetic"])
+    return code
+
+
+def _columns_joined(text: str) -> list[str] | None:
+    """ "genderxisSexualExploit" back into its columns: they are joined with "x", which some names contain."""
+    if not text:
+        return []
+    for name in COLUMNS:
+        if text == name:
+            return [name]
+        if text.startswith(name + "x"):
+            rest = _columns_joined(text[len(name) + 1 :])
+            if rest:
+                return [name, *rest]
+    return None
 
 
 def family(code: str) -> str:
