@@ -57,8 +57,17 @@ def test_it_takes_a_public_report_without_javascript(browser: Any, live_server: 
     ReportForm.objects.create(organisation=org, enabled=True)
     page = browser.new_context(viewport=PHONE, java_script_enabled=False).new_page()
     page.goto(f"{live_server.url}/report/{org.slug}/")
-    # The honeypot stays out of a person's way: off the screen, out of the tab order.
-    assert page.eval_on_selector("input[name=website]", "e => e.getBoundingClientRect().right <= 0 && e.tabIndex < 0")
+    # The honeypot stays out of a person's way: clipped out of sight, out of the tab order.
+    assert page.eval_on_selector("input[name=website]", "e => e.closest('.hp').getBoundingClientRect().width <= 1"
+                                 " && e.tabIndex < 0")  # fmt: skip
+    # ...and out of the way in Arabic too: pushed 10000px to the left, it made the right-to-left page that wide.
+    arabic = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="ar")
+    arabic.add_cookies([{"name": "django_language", "value": "ar", "url": live_server.url}])
+    rtl = arabic.new_page()
+    rtl.goto(f"{live_server.url}/report/{org.slug}/")
+    assert rtl.get_attribute("html", "dir") == "rtl"
+    assert rtl.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    rtl.screenshot(path=str(shots / "helpline-report-ar-phone.png"), full_page=True)
     page.fill("textarea[name=what]", "Children selling on the bridge at night, an adult takes the money.")
     page.fill("input[name=region]", "Accra")
     go(page, "main button[type=submit]")
