@@ -50,6 +50,10 @@ def test_it_takes_a_call_on_a_phone_and_opens_a_case(browser: Any, live_server: 
     p = CaseParticipant.objects.select_related("person").get(case=contact.case)
     assert p.person.prs_FirstName == "Adwoa Asante" and p.vic_MethodsOfControl == ["WithholdsDocuments"]
     page.screenshot(path=str(shots / "helpline-case-opened-phone.png"), full_page=True)
+    # The contacts and the services directory are tables of six columns: on a phone each row stacks its cells.
+    for url in ("/helpline/", "/helpline/services/"):
+        page.goto(f"{live_server.url}{url}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, url
 
 
 def test_it_takes_a_public_report_without_javascript(browser: Any, live_server: Any, shots: Path) -> None:
