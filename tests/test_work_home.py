@@ -75,3 +75,23 @@ def test_it_tells_an_auditor_the_sensitive_events_in_words() -> None:
     section = html.split('id="sensitive"', 1)[1].split("</section>", 1)[0]
     assert "<bdi>Amina Diallo</bdi> changed the account of" in section and worker.username in section
     assert "user.permissions_changed" not in section and "<code>" not in section
+
+
+def test_it_folds_a_supervisors_long_menu_into_figures_and_administration() -> None:
+    import re
+
+    t = team("menu")
+    nav = re.search(r"<nav>(.*?)</nav>", client(t[Role.SUPERVISOR]).get("/").content.decode(), re.S)
+    assert nav is not None
+    groups = dict(re.findall(r'<details class="nav-group"><summary>(\w+)</summary><div>(.*?)</div></details>',
+                             nav.group(1), re.S))  # fmt: skip
+    assert set(groups) == {"Figures", "Administration"}
+    assert (
+        'href="/sharing/"' in groups["Figures"] and 'href="/accounts/break-glass/review/"' in groups["Administration"]
+    )
+    # case work stays in sight, outside the groups
+    outside = re.sub(r"<details.*?</details>", "", nav.group(1), flags=re.S)
+    assert 'href="/cases/"' in outside and 'href="/helpline/"' in outside
+    # an analyst's few links are their work: not folded away
+    analyst = client(t[Role.ANALYST]).get("/").content.decode()
+    assert "nav-group" not in analyst and 'href="/sharing/"' in analyst
