@@ -110,3 +110,18 @@ def test_it_has_words_for_every_action_the_code_records() -> None:
     found -= {"cases.case", "cases.person"}  # target types passed positionally to _read
     assert len(found) > 60
     assert sorted(found - ACTIONS.keys()) == []
+
+
+def test_it_has_a_label_for_every_detail_the_code_records() -> None:
+    """Each key of a literal `detail={...}` passed to the audit log has a label, so that the page never shows
+    "Names shown" in English to an Arabic reader (a key without a label falls back to its own words)."""
+    import re
+    from pathlib import Path
+
+    from phare.audit.words import DETAIL_LABELS
+
+    root = Path(__file__).resolve().parents[1] / "phare"
+    keys = {k for p in root.rglob("*.py") for m in re.finditer(r"detail=\{(.*?)\}\)", p.read_text("utf-8"), re.S)
+            for k in re.findall(r'"(\w+)":', m.group(1))}  # fmt: skip
+    assert len(keys) > 40 and "names_shown" in keys
+    assert sorted(keys - DETAIL_LABELS.keys()) == []

@@ -290,6 +290,28 @@ DETAIL_LABELS: dict[str, Promise] = {
     "package": _("Package"),
     "code": _("Code"),
     "old": _("Previous"),
+    "admin": _("Administrator"),
+    "break_glass": _("Emergency access"),
+    "contacts": _("Contacts"),
+    "delta": _("δ"),
+    "rho": _("\u03c1"),  # rho: the character itself trips the confusable-letter lint
+    "dropped": _("Left out of the file"),
+    "enabled": _("Switched on"),
+    "first_row": _("First row"),
+    "for": _("For"),
+    "form": _("Public report form"),
+    "grant": _("Access granted"),
+    "kind": _("Kind"),
+    "names_shown": _("Names shown"),
+    "organisations_added": _("Organisations added"),
+    "organisations_matched": _("Organisations matched"),
+    "parts": _("Parts"),
+    "recipient": _("Recipient"),
+    "reference": _("Reference"),
+    "referral": _("Referral"),
+    "size": _("Size"),
+    "slug": _("Short name"),
+    "type": _("Type"),
 }
 
 VALUE_WORDS: dict[str, Promise] = {

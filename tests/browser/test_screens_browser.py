@@ -93,6 +93,9 @@ def test_it_shows_every_main_page_accessibly_in_each_language(live_server: Any, 
                 "rtl" if lang == "ar" else "ltr"
             )
             page.screenshot(path=str(shots / f"screens-{name}-{lang}-{tag}.png"), full_page=True)
+            # Nothing wider than a phone: wide tables stack (table.stack), long menus scroll in their own line.
+            if tag == "phone" and (wide := page.evaluate("document.documentElement.scrollWidth")) > PHONE["width"] + 1:
+                problems[f"{name}-phone"] = [f"page {wide}px wide"]
             if tag == "desktop":  # the rules do not depend on the width; once per page is enough
                 found = _axe(page)
                 if found:
