@@ -104,6 +104,8 @@ EQUIVALENT: dict[str, str] = {
     "applies",
     "phare.cases.access.x_visible_cases__mutmut_26": _SIGNED_IN,
     "phare.cases.access.x_visible_persons__mutmut_22": _SIGNED_IN,
+    "phare.accounts.permissions.x_perms_of__mutmut_44": "an absent role read as '' or 'XXXX': neither is in the "
+    "matrix, both give no permission",
     "phare.accounts.permissions.x_perms_of__mutmut_7": "a default of None or False reads alike under `not`",
     "phare.accounts.permissions.x_perms_of__mutmut_17": "a default of None or False reads alike under `not`",
     "phare.access.x_get_readable_or_404__mutmut_5": _NOT_SHOWN,
