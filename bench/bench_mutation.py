@@ -361,7 +361,7 @@ def total_of(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total: Counter[str] = Counter()
     for m in modules.values():
         for k, v in m.items():
-            if isinstance(v, int) and k not in (
+            if isinstance(v, int) and not isinstance(v, bool) and k not in (
                 "group_seconds",
                 "rerun_seconds",
                 "exit_status",
