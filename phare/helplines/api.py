@@ -8,7 +8,7 @@ audited; writes go through the contact verbs (audited there). Contacts are perso
 (analysts, auditors) are refused, and only the helpline's roles (operators, supervisors, admins) write.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
@@ -158,7 +158,9 @@ def _when(value: str | None, field: str) -> datetime | None:
         when = datetime.fromisoformat(value)
     except ValueError:
         when = None
-    if when is None or when.tzinfo is None:
+    offset = when.utcoffset() if when is not None else None
+    # Real offsets run from -12:00 to +14:00; PostgreSQL refuses beyond 15:59, Python allows up to 23:59.
+    if when is None or offset is None or abs(offset) > timedelta(hours=14):
         raise Unprocessable([records.problem("invalid-date", field, f"{value!r} is not a date and time with its "
                                              "offset, such as 2026-03-01T14:05:00+00:00.", value, f"body.{field}")])  # fmt: skip
     return when
