@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
-from phare.cases.access import can_manage, can_write, visible_cases
+from phare.cases.access import can_manage, can_write, opened_by_break_glass, visible_cases
 from phare.cases.actions import Invalid
 from phare.cases.models import Case
 from phare.work import gates
-from phare.work.access import WORKING_ROLES
+from phare.work.access import WORKING_ROLES, may_work
 from phare.work.actions.notifications import notify
 from phare.work.models import Gated, Handover, Kind, Service, ServiceRequest, WorkSettings
 
@@ -36,6 +36,19 @@ def _receiver_problems(case: Case, receiver: Any) -> list[str]:
         return [_("Choose a colleague whose role works on cases.")]
     if receiver.pk == case.cas_CaseOwner_id:
         return [_("This colleague already owns the case.")]
+    return []
+
+
+def _widening_problems(actor: Any, case: Case, user: Any) -> list[str]:
+    """Adding a colleague or asking one for a service lets them open the case. That is for those who work
+    the case by right: never through an emergency (break-glass) grant, which is read-only and expires, and
+    never to oneself. On a restricted case, only a supervisor brings in someone who may not open it yet."""
+    if opened_by_break_glass(actor, case) is not None:
+        return [_("Emergency access lets you read this case, not bring colleagues onto it.")]
+    if user is not None and user.pk == getattr(actor, "pk", None):
+        return [_("Choose a colleague other than yourself.")]
+    if case.restricted and not can_manage(actor) and user is not None and not may_work(user, case):
+        return [_("This case is restricted: a supervisor decides who else may open it.")]
     return []
 
 
@@ -137,7 +150,7 @@ def add_worker(actor: Any, case: Case, user: Any, request: HttpRequest | None = 
     _require_case(actor, case)
     if not may_hand_over(actor, case):
         raise Http404("Not found")
-    if wrong := _receiver_problems(case, user):
+    if wrong := _receiver_problems(case, user) or _widening_problems(actor, case, user):
         raise Invalid({"user": wrong})
     with transaction.atomic():
         case_actions.assign_worker(actor, case, user, request=request)
@@ -151,7 +164,7 @@ def request_service(actor: Any, case: Case, user: Any, service: str, note: str =
     problems: dict[str, list[str]] = {}
     if service not in Service.values:
         problems["service"] = [_("Choose a service.")]
-    if wrong := _receiver_problems(case, user):
+    if wrong := _receiver_problems(case, user) or _widening_problems(actor, case, user):
         problems["to_user"] = wrong
     if problems:
         raise Invalid(problems)
