@@ -168,3 +168,16 @@ def test_it_lets_no_one_add_themselves_or_widen_a_restricted_case() -> None:
     ho.request_service(helpline, case, boss, "shelter")
     ho.add_worker(boss, case, colleague)
     assert client(colleague).get(f"/cases/{case.number}/").status_code == 200
+
+
+def test_it_decides_a_hand_over_once_when_an_accept_races_a_cancel() -> None:
+    t = team()
+    worker, colleague, case = t[Role.CASE_WORKER], t["colleague"], t["case"]
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    h = ho.hand_over(worker, case, colleague, "Please take it")
+    stale = Handover.objects.get(pk=h.pk)
+    ho.cancel_handover(worker, h)
+    with pytest.raises(Invalid):
+        ho.accept_handover(colleague, stale)
+    assert case_of(t).cas_CaseOwner_id == worker.pk
+    assert Handover.objects.get(pk=h.pk).state == Handover.State.CANCELLED

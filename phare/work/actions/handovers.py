@@ -107,9 +107,17 @@ def _pending_for(actor: Any, h: Handover) -> None:
         raise Invalid({"__all__": [_("This hand-over was already decided.")]})
 
 
+def _lock(h: Handover) -> None:
+    """Inside the decision's transaction: read the hand-over again, locked, so that it is decided once (an
+    accept racing a cancel, or a stale page, is told it was already decided)."""
+    if Handover.objects.select_for_update().get(pk=h.pk).state != Handover.State.PENDING:
+        raise Invalid({"__all__": [_("This hand-over was already decided.")]})
+
+
 def accept_handover(actor: Any, h: Handover, request: HttpRequest | None = None) -> None:
     _pending_for(actor, h)
     with transaction.atomic():
+        _lock(h)
         h.state = Handover.State.ACCEPTED
         h.decided_at = timezone.now()
         h.save(update_fields=["state", "decided_at"])
@@ -124,6 +132,7 @@ def decline_handover(actor: Any, h: Handover, reason: str, request: HttpRequest 
     if not (reason or "").strip():
         raise Invalid({"decline_reason": [_("Say why, so that the sender can find someone else.")]})
     with transaction.atomic():
+        _lock(h)
         h.state = Handover.State.DECLINED
         h.decided_at = timezone.now()
         h.decline_reason = reason.strip()
@@ -139,6 +148,7 @@ def cancel_handover(actor: Any, h: Handover, request: HttpRequest | None = None)
     if h.state != Handover.State.PENDING:
         raise Invalid({"__all__": [_("This hand-over was already decided.")]})
     with transaction.atomic():
+        _lock(h)
         h.state = Handover.State.CANCELLED
         h.decided_at = timezone.now()
         h.save(update_fields=["state", "decided_at"])
