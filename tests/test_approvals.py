@@ -149,3 +149,15 @@ def test_it_lets_a_supervisor_not_approve_their_own_request() -> None:
     # negative control: another supervisor approves it
     client(second).post(f"/work/approvals/{req.uid}/", {"do": "approve"})
     assert case_of(t).cas_Status == CaseStatus.CLOSED
+
+
+def test_it_sends_a_case_worker_who_closes_a_gated_case_to_the_request_form() -> None:
+    """Where closing waits for a supervisor, "Close the case" opens the request, not a form refused on saving."""
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    _gate(t, approve_close=True)
+    r = client(worker).get(f"/cases/{case.number}/close/", follow=True)
+    assert r.redirect_chain[-1][0] == f"/work/cases/{case.number}/ask/close/"
+    assert "Ask for approval" in r.content.decode()
+    # a supervisor decides alone: the close form itself
+    assert client(boss).get(f"/cases/{case.number}/close/").status_code == 200
