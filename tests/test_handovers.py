@@ -181,3 +181,20 @@ def test_it_decides_a_hand_over_once_when_an_accept_races_a_cancel() -> None:
         ho.accept_handover(colleague, stale)
     assert case_of(t).cas_CaseOwner_id == worker.pk
     assert Handover.objects.get(pk=h.pk).state == Handover.State.CANCELLED
+
+
+def test_it_tells_the_previous_owner_where_their_case_went() -> None:
+    t = team()
+    worker, colleague, boss, case = t[Role.CASE_WORKER], t["colleague"], t[Role.SUPERVISOR], t["case"]
+    ho.hand_over(boss, case, colleague, "Worker on leave")
+    c = client(worker)
+    page = c.get("/work/notifications/").content.decode()
+    assert str(Kind.HANDED_AWAY.label) in page  # it was written with the case, which hid it from them
+    h = Handover.objects.get(case=case)
+    assert f'"/work/hand-overs/{h.uid}/"' in page  # its link leads to the hand-over
+    assert c.get(f"/cases/{case.number}/").status_code == 404
+    told = c.get(f"/work/hand-overs/{h.uid}/").content.decode()
+    assert case.number in told and "Worker on leave" in told and colleague.username in told
+    assert "Ama" not in told and f'href="/cases/{case.number}/"' not in told
+    # a colleague who neither owned, received nor may open the case sees nothing of it
+    assert client(t[Role.HELPLINE]).get(f"/work/hand-overs/{h.uid}/").status_code == 404

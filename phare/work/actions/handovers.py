@@ -63,7 +63,8 @@ def _transfer(actor: Any, h: Handover, request: HttpRequest | None) -> None:
         case_actions.reassign_case(actor, h.case, h.to_user, request=request, note=h.reason)
     notify(h.to_user, Kind.CASE_ASSIGNED, case=h.case, subject=h, actor=actor)
     if previous is not None and previous.pk != h.to_user_id:
-        notify(previous, Kind.HANDED_AWAY, case=h.case, subject=h, actor=actor)
+        # No case on this one: the previous owner may no longer open it; the hand-over's page says where it went.
+        notify(previous, Kind.HANDED_AWAY, subject=h, actor=actor)
 
 
 def hand_over(actor: Any, case: Case, receiver: Any, reason: str, request: HttpRequest | None = None) -> Handover:

@@ -92,5 +92,8 @@ def handover_page(request: HttpRequest, uid: str) -> HttpResponse:
 
         return decide(request, {"accept": accept, "decline": decline_it, "cancel": cancel},
                       reverse("work:handover", args=[h.uid]))  # fmt: skip
-    return render(request, "work/handover.html", {"h": h, "decline": decline, "mine": h.to_user_id == user.pk,
+    from phare.cases.access import visible_cases
+
+    opens = visible_cases(user).filter(pk=h.case_id).exists()
+    return render(request, "work/handover.html", {"h": h, "decline": decline, "mine": h.to_user_id == user.pk, "opens": opens,
                                                   "sender": h.by_id == user.pk})  # fmt: skip
