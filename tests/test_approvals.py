@@ -8,6 +8,7 @@ import pytest
 from phare.accounts.models import Role
 from phare.audit.models import AuditEvent
 from phare.cases import actions as case_actions
+from phare.cases.actions import Invalid
 from phare.cases.models import CaseStatus, SupportPlan
 from phare.work import gates
 from phare.work.actions import approvals
@@ -109,3 +110,54 @@ def test_it_lets_an_admin_choose_what_needs_approval() -> None:
     assert ws.approve_close and ws.handover_acceptance and not ws.approve_referral
     assert AuditEvent.objects.filter(action="work.settings_changed").exists()
     assert client(t[Role.SUPERVISOR]).get("/work/settings/").status_code == 403
+
+
+def test_it_carries_out_an_approval_once_whoever_presses_approve_at_the_same_time() -> None:
+    """Two supervisors with the same request open (two stale copies): the second approval is refused and the
+    referral or plan is not made twice."""
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    from tests.test_cases_helpers import make_user
+
+    second = make_user(t["org"], Role.SUPERVISOR, username="alpha-second-boss")
+    _gate(t, approve_support_plan=True)
+    req = approvals.request_approval(worker, case, Gated.SUPPORT_PLAN, {"spl_Type": "Health", "spl_Objectives": "Care"})
+    stale = ApprovalRequest.objects.get(pk=req.pk)
+    approvals.approve(boss, req)
+    for decide in (lambda: approvals.approve(second, stale), lambda: approvals.send_back(second, stale, "No")):
+        with pytest.raises(Invalid):
+            decide()
+    assert SupportPlan.objects.filter(case=case).count() == 1
+    assert ApprovalRequest.objects.get(pk=req.pk).decided_by_id == boss.pk
+    assert AuditEvent.objects.filter(action="approval.approve").count() == 1
+
+
+def test_it_lets_a_supervisor_not_approve_their_own_request() -> None:
+    t = team()
+    boss, case = t[Role.SUPERVISOR], t["case"]
+    from tests.test_cases_helpers import make_user
+
+    second = make_user(t["org"], Role.SUPERVISOR, username="alpha-second-boss")
+    _gate(t, approve_close=True)
+    req = approvals.request_approval(boss, case, Gated.CLOSE, {"status": "Closed", "reason": "Safe"})
+    c = client(boss)
+    assert "Someone else must approve" not in c.get(f"/work/approvals/{req.uid}/").content.decode()
+    r = c.post(f"/work/approvals/{req.uid}/", {"do": "approve"}, follow=True)
+    assert "Someone else must approve your own request." in r.content.decode()
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE
+    assert not AuditEvent.objects.filter(action="approval.approve").exists()
+    # negative control: another supervisor approves it
+    client(second).post(f"/work/approvals/{req.uid}/", {"do": "approve"})
+    assert case_of(t).cas_Status == CaseStatus.CLOSED
+
+
+def test_it_sends_a_case_worker_who_closes_a_gated_case_to_the_request_form() -> None:
+    """Where closing waits for a supervisor, "Close the case" opens the request, not a form refused on saving."""
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    _gate(t, approve_close=True)
+    r = client(worker).get(f"/cases/{case.number}/close/", follow=True)
+    assert r.redirect_chain[-1][0] == f"/work/cases/{case.number}/ask/close/"
+    assert "Ask for approval" in r.content.decode()
+    # a supervisor decides alone: the close form itself
+    assert client(boss).get(f"/cases/{case.number}/close/").status_code == 200

@@ -106,3 +106,95 @@ def test_it_sends_the_old_reassign_page_to_the_hand_over() -> None:
     t = team()
     r = client(t[Role.SUPERVISOR]).get(f"/cases/{t['case'].number}/reassign/")
     assert r.status_code == 302 and r["Location"].endswith("/hand-over/")
+
+
+def _grant(user: object, case: object) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from phare.accounts.models import BreakGlassGrant
+
+    BreakGlassGrant.objects.create(organisation=case.organisation, user=user, target_type="cases.case",  # type: ignore[attr-defined]
+                                   target_uid=case.uid, reason="Caller in danger tonight",  # type: ignore[attr-defined]
+                                   expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+
+
+def test_it_never_turns_an_emergency_grant_into_lasting_access() -> None:
+    """A helpline operator with a three-hour break-glass grant may read the case, but cannot ask themselves
+    or anyone else for a service on it (which would assign them and outlive the grant)."""
+    t = team()
+    helpline, colleague, case = t[Role.HELPLINE], t["colleague"], t["case"]
+    _grant(helpline, case)
+    c = client(helpline)
+    assert c.get(f"/cases/{case.number}/").status_code == 200  # the grant opens the case to read
+    for who in (helpline, colleague):
+        r = c.post(f"/work/cases/{case.number}/hand-over/", {"do": "service", "s-service": "legal",
+                                                            "s-to_user": who.pk, "s-note": "x"})  # fmt: skip
+        assert r.status_code == 200  # the form again, with the refusal
+    assert not CaseAssignment.objects.filter(case=case).exists() and not ServiceRequest.objects.exists()
+    r = c.post(f"/work/cases/{case.number}/hand-over/", {"do": "service", "s-service": "legal",
+                                                        "s-to_user": colleague.pk})  # fmt: skip
+    assert "Emergency access lets you read this case" in r.content.decode()
+    # the grant expires: nothing is left
+    from phare.accounts.models import BreakGlassGrant
+
+    BreakGlassGrant.objects.all().delete()
+    assert c.get(f"/cases/{case.number}/").status_code == 404
+    assert client(colleague).get(f"/cases/{case.number}/").status_code == 404
+    # negative control: the case's owner may ask the same colleague, who then opens it
+    client(t[Role.CASE_WORKER]).post(f"/work/cases/{case.number}/hand-over/", {
+        "do": "service", "s-service": "legal", "s-to_user": colleague.pk})  # fmt: skip
+    assert client(colleague).get(f"/cases/{case.number}/").status_code == 200
+
+
+def test_it_lets_no_one_add_themselves_or_widen_a_restricted_case() -> None:
+    t = team()
+    worker, colleague, helpline, boss, case = (t[Role.CASE_WORKER], t["colleague"], t[Role.HELPLINE],
+                                               t[Role.SUPERVISOR], t["case"])  # fmt: skip
+    ho.add_worker(worker, case, helpline)  # an assigned worker, not the owner
+    with pytest.raises(Invalid):
+        ho.request_service(helpline, case, helpline, "legal")
+    type(case).objects.filter(pk=case.pk).update(restricted=True)
+    case = case_of(t)
+    # the assigned worker of a restricted case cannot bring in a colleague who may not open it
+    with pytest.raises(Invalid) as exc:
+        ho.request_service(helpline, case, colleague, "legal")
+    assert "restricted" in str(exc.value.problems)
+    with pytest.raises(Invalid):
+        ho.add_worker(worker, case, colleague)
+    assert client(colleague).get(f"/cases/{case.number}/").status_code == 404
+    # but may ask a colleague who can open it already (here a supervisor); and a supervisor decides who else may
+    ho.request_service(helpline, case, boss, "shelter")
+    ho.add_worker(boss, case, colleague)
+    assert client(colleague).get(f"/cases/{case.number}/").status_code == 200
+
+
+def test_it_decides_a_hand_over_once_when_an_accept_races_a_cancel() -> None:
+    t = team()
+    worker, colleague, case = t[Role.CASE_WORKER], t["colleague"], t["case"]
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    h = ho.hand_over(worker, case, colleague, "Please take it")
+    stale = Handover.objects.get(pk=h.pk)
+    ho.cancel_handover(worker, h)
+    with pytest.raises(Invalid):
+        ho.accept_handover(colleague, stale)
+    assert case_of(t).cas_CaseOwner_id == worker.pk
+    assert Handover.objects.get(pk=h.pk).state == Handover.State.CANCELLED
+
+
+def test_it_tells_the_previous_owner_where_their_case_went() -> None:
+    t = team()
+    worker, colleague, boss, case = t[Role.CASE_WORKER], t["colleague"], t[Role.SUPERVISOR], t["case"]
+    ho.hand_over(boss, case, colleague, "Worker on leave")
+    c = client(worker)
+    page = c.get("/work/notifications/").content.decode()
+    assert str(Kind.HANDED_AWAY.label) in page  # it was written with the case, which hid it from them
+    h = Handover.objects.get(case=case)
+    assert f'"/work/hand-overs/{h.uid}/"' in page  # its link leads to the hand-over
+    assert c.get(f"/cases/{case.number}/").status_code == 404
+    told = c.get(f"/work/hand-overs/{h.uid}/").content.decode()
+    assert case.number in told and "Worker on leave" in told and colleague.username in told
+    assert "Ama" not in told and f'href="/cases/{case.number}/"' not in told
+    # a colleague who neither owned, received nor may open the case sees nothing of it
+    assert client(t[Role.HELPLINE]).get(f"/work/hand-overs/{h.uid}/").status_code == 404

@@ -95,3 +95,26 @@ def test_it_folds_a_supervisors_long_menu_into_figures_and_administration() -> N
     # an analyst's few links are their work: not folded away
     analyst = client(t[Role.ANALYST]).get("/").content.decode()
     assert "nav-group" not in analyst and 'href="/sharing/"' in analyst
+
+
+def test_it_lists_everything_due_beyond_the_home_pages_first_lines() -> None:
+    """The home page shows the first lines of "Due this week"; its link leads to all of them (plans ending and
+    consents too, which the tasks page does not list), audited, and never a colleague's case."""
+    from phare.audit.models import AuditEvent
+    from phare.work.views.home import SHOWN
+
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    for i in range(SHOWN + 2):
+        case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": TODAY - timedelta(days=60),
+                                                     "spl_PlannedEndDate": TODAY - timedelta(days=i + 1)})  # fmt: skip
+    colleague = t["colleague"]
+    task_actions.create_task(colleague, t["other_case"], title="Secret errand", assignee=colleague, due=YESTERDAY)
+    c = client(worker)
+    home = c.get("/").content.decode()
+    assert 'href="/work/due/"' in home and home.count("Support plan ends") == SHOWN
+    page = c.get("/work/due/").content.decode()
+    assert page.count("Support plan ends") == SHOWN + 2 and f"{SHOWN + 2} overdue" in page
+    assert "Secret errand" not in page and t["other_case"].number not in page
+    assert AuditEvent.objects.filter(action="due.viewed", actor=worker).exists()
+    assert client(t[Role.ANALYST]).get("/work/due/").status_code == 403

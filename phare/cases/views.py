@@ -818,6 +818,12 @@ def assessment_view(request: HttpRequest, number: str, uid: str) -> HttpResponse
 @login_required
 def case_close(request: HttpRequest, number: str) -> HttpResponse:
     case = _editable_case(request, number)
+    from phare.work import gates
+
+    gated = not gates.decides_alone(request.user) and gates.required(case.organisation_id, "close")
+    if request.method != "POST" and gated:
+        # Where closing waits for a supervisor, the form one fills is the request (nothing typed is refused).
+        return HttpResponseRedirect(reverse("work:approval_ask", args=[case.number, "close"]))
     form = cf.CloseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

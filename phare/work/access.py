@@ -2,8 +2,9 @@
 hand-overs and notifications through these functions, which follow `phare.cases.access.visible_cases`: a
 task or a notification about a case its reader may not open is not shown, counted or mailed.
 
-The one exception is by design: a hand-over waiting for its receiver shows the receiver the case number and
-the sender's reason (never the person), because deciding whether to accept is what it is for.
+The exceptions are by design: a hand-over waiting for its receiver shows the receiver the case number and
+the sender's reason (never the person), because deciding whether to accept is what it is for; and a hand-over
+shows the case's previous owner the same, to tell them where their case went.
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ def get_approval(user: Any, uid: Any) -> ApprovalRequest:
 
 
 def visible_handovers(user: Any) -> QuerySet[Handover]:
-    """Hand-overs offered to the user (whether or not they may open the case yet), and those on cases they may
-    open (supervisors: the organisation's)."""
+    """Hand-overs offered to the user (whether or not they may open the case yet), those of cases the user
+    owned (what became of them, once they can no longer open the case), and those on cases they may open
+    (supervisors: the organisation's)."""
     qs = access.scoped(user, Handover)
     if not reads_personal(user):
         return qs.none()
     me = getattr(user, "pk", None) or 0
-    return qs.filter(Q(to_user_id=me) | Q(case__in=visible_cases(user).values("id")))
+    return qs.filter(Q(to_user_id=me) | Q(from_user_id=me) | Q(case__in=visible_cases(user).values("id")))
 
 
 def get_handover(user: Any, uid: Any) -> Handover:

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from phare.work.views import approvals, flags, handovers, notifications, tasks
+from phare.work.views import approvals, flags, handovers, home, notifications, tasks
 
 app_name = "work"
 
 urlpatterns = [
+    path("due/", home.due_list, name="due"),
     path("tasks/", tasks.task_list, name="tasks"),
     path("tasks/<str:uid>/", tasks.task_edit, name="task_edit"),
     path("tasks/<str:uid>/done/", tasks.task_done, name="task_done"),

@@ -100,6 +100,14 @@ def _decidable(actor: Any, req: ApprovalRequest) -> None:
         raise Invalid({"__all__": [_("Someone else must approve your own request.")]})
 
 
+def _lock(req: ApprovalRequest) -> None:
+    """Inside the decision's transaction: read the request again, locked, so that two supervisors pressing
+    "approve" at once (or a stale page) carry the action out once; the second is told it was decided."""
+    fresh = ApprovalRequest.objects.select_for_update().get(pk=req.pk)
+    if fresh.state != ApprovalRequest.State.PENDING:
+        raise Invalid({"__all__": [_("This request was already decided.")]})
+
+
 def _carry_out(req: ApprovalRequest, request: HttpRequest | None) -> Any:
     """Run the approved action as its requester, through the gate for this case and action only."""
     from phare.work.actions.handovers import hand_over
@@ -124,6 +132,7 @@ def _carry_out(req: ApprovalRequest, request: HttpRequest | None) -> Any:
 def approve(actor: Any, req: ApprovalRequest, request: HttpRequest | None = None) -> None:
     _decidable(actor, req)
     with transaction.atomic():
+        _lock(req)
         _carry_out(req, request)
         req.state = ApprovalRequest.State.APPROVED
         req.decided_by = actor
@@ -138,6 +147,7 @@ def send_back(actor: Any, req: ApprovalRequest, reason: str, request: HttpReques
     if not (reason or "").strip():
         raise Invalid({"reason": [_("Say why, so that the request can be put right.")]})
     with transaction.atomic():
+        _lock(req)
         req.state = ApprovalRequest.State.RETURNED
         req.decided_by = actor
         req.decided_at = timezone.now()
@@ -153,6 +163,7 @@ def withdraw(actor: Any, req: ApprovalRequest, request: HttpRequest | None = Non
     if req.state != ApprovalRequest.State.PENDING:
         raise Invalid({"__all__": [_("This request was already decided.")]})
     with transaction.atomic():
+        _lock(req)
         req.state = ApprovalRequest.State.WITHDRAWN
         req.decided_at = timezone.now()
         req.save(update_fields=["state", "decided_at"])

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
-from phare.cases.access import can_manage, can_write, visible_cases
+from phare.cases.access import can_manage, can_write, opened_by_break_glass, visible_cases
 from phare.cases.actions import Invalid
 from phare.cases.models import Case
 from phare.work import gates
-from phare.work.access import WORKING_ROLES
+from phare.work.access import WORKING_ROLES, may_work
 from phare.work.actions.notifications import notify
 from phare.work.models import Gated, Handover, Kind, Service, ServiceRequest, WorkSettings
 
@@ -39,6 +39,19 @@ def _receiver_problems(case: Case, receiver: Any) -> list[str]:
     return []
 
 
+def _widening_problems(actor: Any, case: Case, user: Any) -> list[str]:
+    """Adding a colleague or asking one for a service lets them open the case. That is for those who work
+    the case by right: never through an emergency (break-glass) grant, which is read-only and expires, and
+    never to oneself. On a restricted case, only a supervisor brings in someone who may not open it yet."""
+    if opened_by_break_glass(actor, case) is not None:
+        return [_("Emergency access lets you read this case, not bring colleagues onto it.")]
+    if user is not None and user.pk == getattr(actor, "pk", None):
+        return [_("Choose a colleague other than yourself.")]
+    if case.restricted and not can_manage(actor) and user is not None and not may_work(user, case):
+        return [_("This case is restricted: a supervisor decides who else may open it.")]
+    return []
+
+
 def _audit(action: str, actor: Any, h: Handover, request: HttpRequest | None, **detail: Any) -> None:
     audit.record(action, actor=actor, organisation=h.case.organisation, target=h, request=request,
                  detail={"case": h.case.number, "to": h.to_user_id, **detail})  # fmt: skip
@@ -50,7 +63,8 @@ def _transfer(actor: Any, h: Handover, request: HttpRequest | None) -> None:
         case_actions.reassign_case(actor, h.case, h.to_user, request=request, note=h.reason)
     notify(h.to_user, Kind.CASE_ASSIGNED, case=h.case, subject=h, actor=actor)
     if previous is not None and previous.pk != h.to_user_id:
-        notify(previous, Kind.HANDED_AWAY, case=h.case, subject=h, actor=actor)
+        # No case on this one: the previous owner may no longer open it; the hand-over's page says where it went.
+        notify(previous, Kind.HANDED_AWAY, subject=h, actor=actor)
 
 
 def hand_over(actor: Any, case: Case, receiver: Any, reason: str, request: HttpRequest | None = None) -> Handover:
@@ -94,9 +108,17 @@ def _pending_for(actor: Any, h: Handover) -> None:
         raise Invalid({"__all__": [_("This hand-over was already decided.")]})
 
 
+def _lock(h: Handover) -> None:
+    """Inside the decision's transaction: read the hand-over again, locked, so that it is decided once (an
+    accept racing a cancel, or a stale page, is told it was already decided)."""
+    if Handover.objects.select_for_update().get(pk=h.pk).state != Handover.State.PENDING:
+        raise Invalid({"__all__": [_("This hand-over was already decided.")]})
+
+
 def accept_handover(actor: Any, h: Handover, request: HttpRequest | None = None) -> None:
     _pending_for(actor, h)
     with transaction.atomic():
+        _lock(h)
         h.state = Handover.State.ACCEPTED
         h.decided_at = timezone.now()
         h.save(update_fields=["state", "decided_at"])
@@ -111,6 +133,7 @@ def decline_handover(actor: Any, h: Handover, reason: str, request: HttpRequest 
     if not (reason or "").strip():
         raise Invalid({"decline_reason": [_("Say why, so that the sender can find someone else.")]})
     with transaction.atomic():
+        _lock(h)
         h.state = Handover.State.DECLINED
         h.decided_at = timezone.now()
         h.decline_reason = reason.strip()
@@ -126,6 +149,7 @@ def cancel_handover(actor: Any, h: Handover, request: HttpRequest | None = None)
     if h.state != Handover.State.PENDING:
         raise Invalid({"__all__": [_("This hand-over was already decided.")]})
     with transaction.atomic():
+        _lock(h)
         h.state = Handover.State.CANCELLED
         h.decided_at = timezone.now()
         h.save(update_fields=["state", "decided_at"])
@@ -137,7 +161,7 @@ def add_worker(actor: Any, case: Case, user: Any, request: HttpRequest | None = 
     _require_case(actor, case)
     if not may_hand_over(actor, case):
         raise Http404("Not found")
-    if wrong := _receiver_problems(case, user):
+    if wrong := _receiver_problems(case, user) or _widening_problems(actor, case, user):
         raise Invalid({"user": wrong})
     with transaction.atomic():
         case_actions.assign_worker(actor, case, user, request=request)
@@ -151,7 +175,7 @@ def request_service(actor: Any, case: Case, user: Any, service: str, note: str =
     problems: dict[str, list[str]] = {}
     if service not in Service.values:
         problems["service"] = [_("Choose a service.")]
-    if wrong := _receiver_problems(case, user):
+    if wrong := _receiver_problems(case, user) or _widening_problems(actor, case, user):
         problems["to_user"] = wrong
     if problems:
         raise Invalid(problems)

@@ -22,7 +22,7 @@ from phare.work.actions import approvals as approval_actions
 from phare.work.actions.approvals import load
 from phare.work.forms import CloseRequestForm, HandoverForm, NoteForm, ReasonForm
 from phare.work.models import ApprovalRequest, Gated, WorkSettings
-from phare.work.views.common import apply_problems
+from phare.work.views.common import apply_problems, decide
 
 
 @login_required
@@ -62,24 +62,23 @@ def approval_page(request: HttpRequest, uid: str) -> HttpResponse:
     req = get_approval(user, uid)
     back = ReasonForm(request.POST if request.POST.get("do") == "return" else None)
     if request.method == "POST":
-        do = request.POST.get("do")
-        try:
-            if do == "approve":
-                approval_actions.approve(user, req, request=request)
-                messages.success(request, _("Approved: it is done."))
-            elif do == "return":
-                if not back.is_valid():
-                    raise Invalid({"reason": [_("Say why, so that the request can be put right.")]})
-                approval_actions.send_back(user, req, back.cleaned_data["reason"], request=request)
-                messages.success(request, _("Sent back with your reason."))
-            elif do == "withdraw":
-                approval_actions.withdraw(user, req, request=request)
-                messages.success(request, _("Request withdrawn."))
-            else:
-                raise Http404("Not found")
-        except Invalid as exc:
-            messages.error(request, " ".join(m for ms in exc.problems.values() for m in ms))
-        return HttpResponseRedirect(reverse("work:approval", args=[req.uid]))
+
+        def approve() -> tuple[str, None]:
+            approval_actions.approve(user, req, request=request)
+            return _("Approved: it is done."), None
+
+        def send_back() -> tuple[str, None]:
+            if not back.is_valid():
+                raise Invalid({"reason": [_("Say why, so that the request can be put right.")]})
+            approval_actions.send_back(user, req, back.cleaned_data["reason"], request=request)
+            return _("Sent back with your reason."), None
+
+        def withdraw() -> tuple[str, None]:
+            approval_actions.withdraw(user, req, request=request)
+            return _("Request withdrawn."), None
+
+        return decide(request, {"approve": approve, "return": send_back, "withdraw": withdraw},
+                      reverse("work:approval", args=[req.uid]))  # fmt: skip
     decides = can(user, MANAGE_CASES) and req.requested_by_id != user.pk
     return render(request, "work/approval.html", {"req": req, "summary": _summary(req), "back": back,
                                                   "decides": decides, "pending": req.state == "pending"})  # fmt: skip

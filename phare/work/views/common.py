@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
 from phare.cases.actions import Invalid
+
+# A decision on a request's page: it runs the verb and returns what to say, and where to go next (None: back).
+Decision = Callable[[], tuple[str, str | None]]
 
 
 def apply_problems(form: forms.Form, exc: Invalid) -> None:
@@ -10,3 +17,18 @@ def apply_problems(form: forms.Form, exc: Invalid) -> None:
     for field, msgs in exc.problems.items():
         for msg in msgs:
             form.add_error(field if field in form.fields else None, msg)
+
+
+def decide(request: HttpRequest, decisions: dict[str, Decision], back: str) -> HttpResponse:
+    """The POST of an approval's or a hand-over's page: the button pressed (`do`) runs its verb; its message,
+    or the verb's refusal, is shown on the page it leads to. An unknown button is "not found"."""
+    run = decisions.get(request.POST.get("do", ""))
+    if run is None:
+        raise Http404("Not found")
+    try:
+        said, where = run()
+    except Invalid as exc:
+        messages.error(request, " ".join(str(m) for ms in exc.problems.values() for m in ms))
+        return HttpResponseRedirect(back)
+    messages.success(request, said)
+    return HttpResponseRedirect(where or back)

@@ -18,7 +18,7 @@ from phare.work.access import get_handover, receivers_for, visible_handovers
 from phare.work.actions import handovers as ho
 from phare.work.forms import AddWorkerForm, HandoverForm, ReasonForm, ServiceForm
 from phare.work.models import Gated, Handover
-from phare.work.views.common import apply_problems
+from phare.work.views.common import apply_problems, decide
 
 
 @login_required
@@ -31,8 +31,9 @@ def handover_new(request: HttpRequest, number: str) -> HttpResponse:
     receivers = receivers_for(case)
     do = request.POST.get("do", "")
     hand = HandoverForm(request.POST if do == "handover" else None, users=receivers, prefix="h")
-    add = AddWorkerForm(request.POST if do == "add" else None, users=receivers, prefix="a")
-    service = ServiceForm(request.POST if do == "service" else None, users=receivers, prefix="s")
+    others = receivers.exclude(pk=user.pk)  # one never adds oneself nor asks oneself for a service
+    add = AddWorkerForm(request.POST if do == "add" else None, users=others, prefix="a")
+    service = ServiceForm(request.POST if do == "service" else None, users=others, prefix="s")
     if request.method == "POST":
         try:
             if do == "handover" and owner_side and hand.is_valid():
@@ -74,24 +75,25 @@ def handover_page(request: HttpRequest, uid: str) -> HttpResponse:
     h = get_handover(user, uid)
     decline = ReasonForm(request.POST if request.POST.get("do") == "decline" else None)
     if request.method == "POST":
-        do = request.POST.get("do")
-        try:
-            if do == "accept":
-                ho.accept_handover(user, h, request=request)
-                messages.success(request, _("You now own the case."))
-                return HttpResponseRedirect(reverse("cases:case", args=[h.case.number]))
-            if do == "decline":
-                if not decline.is_valid():
-                    raise Invalid({"reason": [_("Say why, so that the sender can find someone else.")]})
-                ho.decline_handover(user, h, decline.cleaned_data["reason"], request=request)
-                messages.success(request, _("Hand-over declined."))
-            elif do == "cancel":
-                ho.cancel_handover(user, h, request=request)
-                messages.success(request, _("Hand-over cancelled."))
-            else:
-                raise Http404("Not found")
-        except Invalid as exc:
-            messages.error(request, " ".join(m for ms in exc.problems.values() for m in ms))
-        return HttpResponseRedirect(reverse("work:handover", args=[h.uid]))
-    return render(request, "work/handover.html", {"h": h, "decline": decline, "mine": h.to_user_id == user.pk,
+
+        def accept() -> tuple[str, str]:
+            ho.accept_handover(user, h, request=request)
+            return _("You now own the case."), reverse("cases:case", args=[h.case.number])
+
+        def decline_it() -> tuple[str, None]:
+            if not decline.is_valid():
+                raise Invalid({"reason": [_("Say why, so that the sender can find someone else.")]})
+            ho.decline_handover(user, h, decline.cleaned_data["reason"], request=request)
+            return _("Hand-over declined."), None
+
+        def cancel() -> tuple[str, None]:
+            ho.cancel_handover(user, h, request=request)
+            return _("Hand-over cancelled."), None
+
+        return decide(request, {"accept": accept, "decline": decline_it, "cancel": cancel},
+                      reverse("work:handover", args=[h.uid]))  # fmt: skip
+    from phare.cases.access import visible_cases
+
+    opens = visible_cases(user).filter(pk=h.case_id).exists()
+    return render(request, "work/handover.html", {"h": h, "decline": decline, "mine": h.to_user_id == user.pk, "opens": opens,
                                                   "sender": h.by_id == user.pk})  # fmt: skip

@@ -48,8 +48,9 @@ class Due:
     overdue: bool
 
 
-def _due_list(user: Any, mine: Any, today: date) -> tuple[list[Due], int, int]:
-    """The user's tasks, follow-ups and plan ends due soon, soonest first; with the number due and overdue."""
+def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[list[Due], int, int]:
+    """The user's tasks, follow-ups and plan ends due soon, soonest first (the first `shown`); with the number due
+    and overdue."""
     horizon = today + timedelta(days=SOON)
     tasks = visible_tasks(user).filter(assignee=user, done_at__isnull=True, due__lte=horizon)
     follow = mine.filter(follow_up_date__isnull=False, follow_up_date__lte=horizon)
@@ -66,22 +67,22 @@ def _due_list(user: Any, mine: Any, today: date) -> tuple[list[Due], int, int]:
         found[field] = got["n"]
     rows: list[Due] = []
     # Each list is read only when its count says it has rows: a page of queries saved on a quiet day.
-    for t in tasks.select_related("case").order_by("due", "id")[:SHOWN] if found["due"] else ():
+    for t in tasks.select_related("case").order_by("due", "id")[:shown] if found["due"] else ():
         rows.append(Due(t.due, t.title, t.case, reverse("work:tasks") + f"#t-{t.uid}", t.due < today))
-    for c in follow.order_by("follow_up_date", "id")[:SHOWN] if found["follow_up_date"] else ():
+    for c in follow.order_by("follow_up_date", "id")[:shown] if found["follow_up_date"] else ():
         assert c.follow_up_date is not None
         rows.append(Due(c.follow_up_date, _("Follow-up"), c, reverse("cases:case", args=[c.number]),
                         c.follow_up_date < today))
-    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:SHOWN] if found["spl_PlannedEndDate"] else ():
+    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:shown] if found["spl_PlannedEndDate"] else ():
         assert p.spl_PlannedEndDate is not None
         rows.append(Due(p.spl_PlannedEndDate, _("Support plan ends"), p.case,
                         reverse("cases:case", args=[p.case.number]) + "#plans", p.spl_PlannedEndDate < today))
-    for k in consents.select_related("case").order_by("con_ExpiryDate", "id")[:SHOWN] if found["con_ExpiryDate"] else ():
+    for k in consents.select_related("case").order_by("con_ExpiryDate", "id")[:shown] if found["con_ExpiryDate"] else ():
         assert k.con_ExpiryDate is not None
         rows.append(Due(k.con_ExpiryDate, _("Consent expires") if k.con_ExpiryDate >= today else _("Consent expired"),
                         k.case, reverse("cases:case", args=[k.case.number]) + "#consents", k.con_ExpiryDate < today))  # fmt: skip
     rows.sort(key=lambda d: (d.when, d.case.number))
-    return rows[:SHOWN], counts["due"], counts["overdue"]
+    return rows[:shown], counts["due"], counts["overdue"]
 
 
 def _worker(user: Any, today: date) -> dict[str, Any]:
@@ -175,3 +176,23 @@ def home(request: HttpRequest) -> HttpResponse:
         record("home.viewed", actor=user, request=request, target_type="cases.case",
                detail={"cases": sorted(set(shown))})  # fmt: skip
     return render(request, "work/home.html", ctx)
+
+
+DUE_SHOWN = 500
+
+
+@login_required
+def due_list(request: HttpRequest) -> HttpResponse:
+    """The whole of the home page's "Due this week": tasks, follow-ups, plans ending and consents expiring on
+    the user's open cases (the tasks page lists tasks only)."""
+    from phare.cases.access import require_write
+
+    user: Any = request.user
+    require_write(user)
+    today = timezone.localdate()
+    mine = visible_cases(user).filter(cas_CaseOwner=user, cas_Status__in=OPEN)
+    due, due_count, overdue_count = _due_list(user, mine, today, shown=DUE_SHOWN)
+    if due:  # task titles are free text about people: their reading is audited like the home page's
+        record("due.viewed", actor=user, request=request, target_type="cases.case",
+               detail={"cases": sorted({d.case.number for d in due})})  # fmt: skip
+    return render(request, "work/due.html", {"due": due, "due_count": due_count, "overdue_count": overdue_count})
