@@ -294,7 +294,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "break_glass": _("Emergency access"),
     "contacts": _("Contacts"),
     "delta": _("δ"),
-    "rho": _("\u03c1"),  # rho: the character itself trips the confusable-letter lint
+    "rho": _("ρ"),  # noqa: RUF001 (the Greek letter of the privacy cost, as the sharing page shows it)
     "dropped": _("Left out of the file"),
     "enabled": _("Switched on"),
     "first_row": _("First row"),
