@@ -43,6 +43,7 @@ ACTIONS: dict[str, Promise] = {
     "organisation.security_changed": _("changed the organisation's security settings"),
     "audit.search": _("searched the audit log"),
     "home.viewed": _("opened the home page"),
+    "due.viewed": _("viewed everything due"),
     "case.list_viewed": _("viewed the case list"),
     "case.viewed": _("viewed %(record)s"),
     "case.open": _("opened %(record)s"),
