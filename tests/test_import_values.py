@@ -330,7 +330,9 @@ def validate(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
                                   "mailing_by_labels.csv", "duplicate_headers.csv", "title_line.csv",
                                   "nothing_matches.csv", "template_dropdown_countries.csv", "reimport_v1.csv",
                                   "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv", "kobo_labels.csv",
-                                  "kobo_group_labels.csv", "own_export_cases.csv", "directory_names.csv"])  # fmt: skip
+                                  "kobo_group_labels.csv", "own_export_cases.csv", "directory_names.csv",
+                                  "utf16_bom_tabs.csv", "odk_dash_groups.csv", "french_excel_semicolons.csv",
+                                  "title_shifted.csv", "bom_only.csv", "ragged_row.csv", "tasks_v1.json"])  # fmt: skip
 def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, org: Any, admin: Any,
                                                                    tmp_path: Path) -> None:  # fmt: skip
     """One reader: `phare htcds validate` read files its own way (tracebacks on Windows-1252, semicolons and
@@ -467,3 +469,51 @@ def test_it_reads_a_kobo_export_with_the_xlsforms_labels_as_headers(org: Any, ad
     assert stored["Amina"]["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "FalsePromises"]
     assert stored["Chidi"]["case"]["cas_Status"] == "FollowUp"
     assert stored["Chidi"]["consents"][0]["con_Consent"] is False
+
+
+def test_it_refuses_a_row_with_values_beyond_the_last_header(org: Any, admin: Any, tmp_path: Path) -> None:
+    """"12, Marina Way" unquoted shifted the row: street "12", city "Marina Way", and "Lagos" in a column without a
+    header was dropped unseen. The row is refused naming the columns, values and fix; the quoted row goes in."""
+    report = run_import(org, FILES / "ragged_row.csv", "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (1, 1)
+    [problem] = problems_of(report, 2)
+    assert (problem["code"], problem["column"], problem["value"]) == ("cells-beyond-header", "F", "Lagos")
+    assert "'Lagos'" in problem["message"] and "quote the cell" in problem["fix"]
+    stored = by_name(exported(org, tmp_path))
+    assert set(stored) == {"Bola"}
+    assert (person(stored["Bola"])["prs_MailingStreet"], person(stored["Bola"])["prs_MailingCity"]) == ("3, Rue Neuve", "Lyon")
+    # The same row in a workbook (read by columns) is refused alike.
+    with (FILES / "ragged_row.csv").open(newline="", encoding="utf-8") as fh:
+        sheet = write_xlsx(tmp_path / "ragged.xlsx", list(csv.reader(fh)))
+    report = run_import(org, sheet, "--mode", "skip-bad", "--dry-run")
+    assert [p["code"] for p in problems_of(report, 2)] == ["cells-beyond-header"]
+
+
+def test_it_stores_what_messy_real_life_files_meant(org: Any, admin: Any, tmp_path: Path) -> None:
+    """Files as they come: Excel's UTF-16 "Unicode text" with its mark and a tab inside a quoted cell, an ODK Central
+    export whose groups are joined by "-", a French Excel CSV (semicolons, Windows-1252, day-first dates), a title
+    shifted right and down above the header, and a workbook whose dates are text in several ways."""
+    org.org_ShippingCountry = "FR"
+    org.save()
+    for name in ("utf16_bom_tabs.csv", "odk_dash_groups.csv", "french_excel_semicolons.csv", "title_shifted.csv"):
+        report = run_import(org, FILES / name)
+        assert report["rejected"] == 0 and report["created"] >= 2, (name, report["file_problems"])
+    stored = by_name(exported(org, tmp_path))
+    assert (person(stored["Zoë"])["prs_SecondName"], person(stored["Zoë"])["prs_MobilePhone"]) == ("Müller", "+41446681800")
+    assert person(stored["فاطمة"])["prs_Birthdate"] == "1988-03-02"
+    assert (person(stored["Amina"])["prs_MailingCity"], stored["Chidi"]["case"]["cas_Status"]) == ("Lagos", "FollowUp")
+    assert (person(stored["Élodie"])["prs_Birthdate"], person(stored["Élodie"])["prs_MailingCity"]) == ("1992-04-03", "Besançon")
+    assert person(stored["Noël"])["prs_Birthdate"] == "1980-12-25"
+    assert person(stored["Bola"])["prs_Gender"] == "Masculine"
+    import datetime
+
+    typed = ["1990-04-02", "02/04/1990", "2 April 1990", "02.04.1990", "19900402", datetime.date(1990, 4, 2), "1990",
+             "31/12/1990", "12/31/1990"]  # fmt: skip
+    sheet = write_xlsx(tmp_path / "text_dates.xlsx", [["prs_FirstName", "prs_SecondName", "prs_Birthdate"],
+                                                      *[[f"T{i}", "Text", d] for i, d in enumerate(typed)]])  # fmt: skip
+    report = run_import(org, sheet, "--mode", "skip-bad")
+    assert {r["row"] for r in report["rows"] if r["outcome"] == "rejected"} == {8, 10}  # a year alone; month first
+    assert problems_of(report, 10)[0]["fix"] == "1990-12-31"
+    stored = by_name(exported(org, tmp_path))
+    assert {person(stored[f"T{i}"])["prs_Birthdate"] for i in range(6)} == {"1990-04-02"}
+    assert person(stored["T7"])["prs_Birthdate"] == "1990-12-31"
