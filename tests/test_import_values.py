@@ -517,3 +517,62 @@ def test_it_stores_what_messy_real_life_files_meant(org: Any, admin: Any, tmp_pa
     stored = by_name(exported(org, tmp_path))
     assert {person(stored[f"T{i}"])["prs_Birthdate"] for i in range(6)} == {"1990-04-02"}
     assert person(stored["T7"])["prs_Birthdate"] == "1990-12-31"
+
+
+def test_it_validates_and_imports_its_own_blank_template_filled_in(org: Any, admin: Any, tmp_path: Path) -> None:
+    """`phare htcds validate` refused Phare's own blank template once filled in, which the import took."""
+    import openpyxl
+
+    from htcds.sources.xlsform import write_blank_template
+
+    path = write_blank_template(tmp_path / "blank.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Case Sheet"]
+    names = [c.value for c in ws[1]]
+    filled = {"prs_FirstName": "Nadu", "prs_SecondName": "Okoro", "prs_Gender": "Feminine", "prs_Birthdate": "1991-07-08",
+              "prs_Citizenship": "Nigeria", "cas_Status": "Follow Up", "vic_MethodsOfControl": "Debt bondage",
+              "cas_CaseOwner": admin.username}  # fmt: skip
+    for name, value in filled.items():
+        ws.cell(row=3, column=names.index(name) + 1, value=value)
+    wb.save(path)
+    code, checked = validate(path)
+    assert (code, checked["valid"], checked["records"]) == (0, True, 1), checked["problems"]
+    report = run_import(org, path)
+    assert (report["created"], report["rejected"]) == (1, 0)
+    [bundle] = exported(org, tmp_path)
+    assert {k: person(bundle).get(k) for k in ("prs_SecondName", "prs_Birthdate", "prs_Citizenship")} == {
+        "prs_SecondName": "Okoro", "prs_Birthdate": "1991-07-08", "prs_Citizenship": ["NG"]}  # fmt: skip
+    assert (bundle["case"]["cas_Status"], bundle["case"]["cas_CaseOwner"]) == ("FollowUp", admin.username)
+    assert bundle["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_it_refuses_a_one_mebibyte_cell_cleanly_in_validate_and_import(org: Any, admin: Any, tmp_path: Path,
+                                                                       suffix: str) -> None:  # fmt: skip
+    from phare.cases.models import Case
+
+    rows = [["prs_FirstName", "prs_SecondName", "prs_Gender"], ["Ana", "x" * (1 << 20), "Feminine"],
+            ["Bola", "Baker", "Feminine"]]  # fmt: skip
+    path = tmp_path / f"huge.{suffix}"
+    if suffix == "csv":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    else:
+        write_xlsx(path, rows)
+    code, checked = validate(path)
+    if suffix == "csv":  # the cell is over the limit a file is measured by: the file is refused, nothing written
+        assert code == 1 and [p["code"] for p in checked["problems"]] == ["file-too-large"]
+        report = run_import(org, path)
+        assert [p["code"] for p in report["file_problems"]] == ["file-too-large"] and report["created"] == 0
+        assert "PHARE_IMPORT_MAX_CELL_CHARS" in report["file_problems"][0]["message"]
+        assert not Case.objects.filter(organisation=org).exists()
+        return
+    # A workbook cell holds at most 32,767 characters (openpyxl stops there as Excel does): that row is refused,
+    # the same in validate and import, and the text report shows the cell's start and length, not all of it.
+    assert code == 1 and [(p["row"], p["code"]) for p in checked["problems"]] == [(2, "too-long")]
+    report = run_import(org, path, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (1, 1)
+    assert [p["code"] for p in problems_of(report, 2)] == ["too-long"]
+    out = io.StringIO()
+    call_command("import", str(path), "--org", org.slug, "--dry-run", stdout=out)
+    assert "(32,767 characters)" in out.getvalue() and len(out.getvalue()) < 1000
