@@ -576,3 +576,21 @@ def test_it_refuses_a_one_mebibyte_cell_cleanly_in_validate_and_import(org: Any,
     out = io.StringIO()
     call_command("import", str(path), "--org", org.slug, "--dry-run", stdout=out)
     assert "(32,767 characters)" in out.getvalue() and len(out.getvalue()) < 1000
+
+
+def test_it_answers_json_bundles_of_the_wrong_shape_with_problems_never_a_traceback(org: Any, admin: Any,
+                                                                                     tmp_path: Path) -> None:  # fmt: skip
+    """`"persons": "nope"` crashed the import (AttributeError in the reader) while validate reported it."""
+    path = FILES / "odd_bundles.json"
+    code, checked = validate(path)
+    assert code == 1
+    assert {p["row"] for p in checked["problems"] if p["severity"] == "error"} == {1, 2, 3, 4, 5}
+    report = run_import(org, path, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (1, 4)
+    assert {r["row"] for r in report["rows"] if r["outcome"] == "rejected"} == {1, 2, 4, 5}
+    assert [p["code"] for p in report["file_problems"]] == ["not-a-bundle"]
+    assert problems_of(report, 1)[0]["code"] == "not-a-list"
+    assert list(by_name(exported(org, tmp_path))) == ["Good"]
+    out = io.StringIO()
+    call_command("import", str(path), "--org", org.slug, "--dry-run", stdout=out)
+    assert "column persons value 'nope'" in out.getvalue()

@@ -78,7 +78,7 @@ class Command(BaseCommand):
             for p in r["problems"]:
                 fix = f" — fix: {p['fix']}" if p.get("fix") else ""
                 self.stdout.write(
-                    f"    [{p['code']}] column {p['column'] or '?'} value {shown(p['value'])}: {p['message']}{fix}"
+                    f"    [{p['code']}] column {p['column'] or p.get('path') or '?'} value {shown(p['value'])}: {p['message']}{fix}"
                 )
         counts = {k: data[k] for k in ("created", "updated", "unchanged", "rejected")}
         verb = "would be" if opts["dry_run"] else "were"
