@@ -594,3 +594,21 @@ def test_it_answers_json_bundles_of_the_wrong_shape_with_problems_never_a_traceb
     out = io.StringIO()
     call_command("import", str(path), "--org", org.slug, "--dry-run", stdout=out)
     assert "column persons value 'nope'" in out.getvalue()
+
+
+def test_it_refuses_an_id_typed_as_a_number_of_more_than_15_digits(org: Any, admin: Any, tmp_path: Path) -> None:
+    """An identity number typed as a number in a workbook keeps 15 digits: 12345678901234567890 was stored as
+    12345678901234569216. Such a cell is refused with the fix; a shorter number, or the same typed as text, goes in."""
+    sheet = write_xlsx(tmp_path / "ids.xlsx", [["prs_FirstName", "prs_SecondName", "prs_IdentityNumber"],
+                                               ["Long", "Id", 12345678901234567890], ["Card", "Id", 4111111111111111],
+                                               ["Short", "Id", 123456789012345], ["Text", "Id", "12345678901234567890"]])  # fmt: skip
+    code, checked = validate(sheet)
+    assert code == 1 and {p["row"] for p in checked["problems"] if p["severity"] == "error"} == {2, 3}
+    report = run_import(org, sheet, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (2, 2)
+    [problem] = problems_of(report, 2)
+    assert (problem["field"], problem["column"]) == ("prs_IdentityNumber", "C (prs_IdentityNumber)")
+    assert "more than 15 digits" in problem["message"] and "Text" in problem["fix"]
+    stored = by_name(exported(org, tmp_path))
+    assert person(stored["Short"])["prs_IdentityNumber"] == "123456789012345"
+    assert person(stored["Text"])["prs_IdentityNumber"] == "12345678901234567890"
