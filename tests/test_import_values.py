@@ -332,7 +332,8 @@ def validate(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
                                   "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv", "kobo_labels.csv",
                                   "kobo_group_labels.csv", "own_export_cases.csv", "directory_names.csv",
                                   "utf16_bom_tabs.csv", "odk_dash_groups.csv", "french_excel_semicolons.csv",
-                                  "title_shifted.csv", "bom_only.csv", "ragged_row.csv", "tasks_v1.json"])  # fmt: skip
+                                  "title_shifted.csv", "bom_only.csv", "ragged_row.csv", "tasks_v1.json",
+                                  "french_decimal_commas.csv"])  # fmt: skip
 def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, org: Any, admin: Any,
                                                                    tmp_path: Path) -> None:  # fmt: skip
     """One reader: `phare htcds validate` read files its own way (tracebacks on Windows-1252, semicolons and
