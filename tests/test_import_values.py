@@ -485,6 +485,20 @@ def test_it_refuses_a_row_with_values_beyond_the_last_header(org: Any, admin: An
     stored = by_name(exported(org, tmp_path))
     assert set(stored) == {"Bola"}
     assert (person(stored["Bola"])["prs_MailingStreet"], person(stored["Bola"])["prs_MailingCity"]) == ("3, Rue Neuve", "Lyon")
+    # The rejected-rows copy keeps "Lagos" where it was typed (its added columns come after it): imported as it is,
+    # the row is refused again; corrected (the street quoted), it goes in whole.
+    copy = Path(tempfile.mkdtemp()) / "ragged.errors.csv"
+    call_command("import", str(FILES / "ragged_row.csv"), "--org", org.slug, "--mode", "skip-bad", "--source", "again",
+                 "--errors", str(copy), stdout=io.StringIO())  # fmt: skip
+    rows = list(csv.reader(copy.open(newline="", encoding="utf-8")))
+    assert rows[1][:6] == ["Ana", "Adeyemi", "Feminine", "12", " Marina Way", "Lagos"] and rows[1][6] == "2"
+    assert [p["code"] for p in problems_of(run_import(org, copy, "--dry-run"), 2)] == ["cells-beyond-header"]
+    rows[1][3:6] = ["12, Marina Way", "Lagos", ""]
+    with copy.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    assert run_import(org, copy)["created"] == 1
+    ana = person(by_name(exported(org, tmp_path))["Ana"])
+    assert (ana["prs_MailingStreet"], ana["prs_MailingCity"]) == ("12, Marina Way", "Lagos")
     # The same row in a workbook (read by columns) is refused alike.
     with (FILES / "ragged_row.csv").open(newline="", encoding="utf-8") as fh:
         sheet = write_xlsx(tmp_path / "ragged.xlsx", list(csv.reader(fh)))

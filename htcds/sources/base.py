@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from htcds.catalogue import load
+from htcds.sources.layout import PROBLEMS_COLUMN, ROW_COLUMN
 from htcds.sources.problems import WARNING, Problem, source_problem
 from htcds.sources.tabular import Table, UnreadableFileError, column_letter, is_blank
 from htcds.sources.values import Converter, assemble, fingerprint, truthy
@@ -111,10 +112,14 @@ def with_record(key: str, plan: Plan, raw: list[Any]) -> str:
     return key
 
 
+_ADDED = (ROW_COLUMN, PROBLEMS_COLUMN)  # the columns a rejected-rows copy adds after the row's own cells
+
+
 def header_width(plan: Plan) -> int:
-    """The columns up to the sheet's last header (a reader may pad its headers to the widest row it sampled)."""
+    """The columns up to the sheet's last header (a reader may pad its headers to the widest row it sampled), not
+    counting the two a rejected-rows copy adds."""
     width = len(plan.headers)
-    while width and not str(plan.headers[width - 1] or "").strip():
+    while width and (not str(plan.headers[width - 1] or "").strip() or plan.headers[width - 1] in _ADDED):
         width -= 1
     return width
 
@@ -125,7 +130,8 @@ def cells_beyond_header(plan: Plan, raw: list[Any]) -> list[int]:
     width = header_width(plan)
     if not width or len(raw) <= width:
         return []
-    return [i for i in range(width, len(raw)) if not is_blank(raw[i])]
+    headers = plan.headers
+    return [i for i in range(width, len(raw)) if not is_blank(raw[i]) and (i >= len(headers) or headers[i] not in _ADDED)]
 
 
 def beyond_problem(plan: Plan, raw: list[Any], row_number: int, beyond: list[int]) -> Problem:
