@@ -157,6 +157,8 @@ def coerce_value(field: Field, value: Any, multi_separator: str = ";", day_first
             return int(num) if num.is_integer() else value
         return num
     if isinstance(value, float) and value.is_integer():
+        if abs(value) >= 1e15:  # past a spreadsheet's 15 digits: its end is lost, validation refuses it
+            return value
         value = str(int(value))  # spreadsheets hand back 12345.0 for an id typed as 12345
     if field.text_format == "e164" and isinstance(value, str):
         return codelists.normalise_phone(value) or value

@@ -241,12 +241,20 @@ def _control_failure(v: str) -> Failure:
     return "invalid-character", "Remove the control characters from this text.", _CONTROL.sub("", v) or None
 
 
+# A spreadsheet keeps 15 significant digits of a number: an id typed as a number beyond them has lost its end.
+_EXACT_DIGITS = 1e15
+
+
 def _text_checker(field: Field) -> Checker:
     limit = field.max_length
     fmt = field.text_format
 
     def check(v: Any) -> Failure | None:
         if v.__class__ is not str:
+            if v.__class__ is float and abs(v) >= _EXACT_DIGITS:  # what a spreadsheet could not keep exactly
+                return ("invalid-type", f"The spreadsheet holds {field.label} as a number of more than 15 digits, "
+                        f"which a spreadsheet does not keep exactly (it reads {v:.15g}).",
+                        "format the column as Text and type the number again")  # fmt: skip
             return "invalid-type", f"Expected text for {field.label}.", None
         if limit is not None and len(v) > limit:
             return "too-long", f"At most {limit} characters ({len(v)} given).", None

@@ -264,3 +264,41 @@ def test_it_hands_a_case_over_to_the_owner_an_edited_export_names(org: Any, tmp_
     case = Case.objects.get(organisation=org, primary_person__isnull=False, seq=4)
     assert case.cas_CaseOwner is not None and case.cas_CaseOwner.username == "case1"
     assert CaseEvent.objects.filter(case=case, kind="reassigned").count() == 1
+
+
+def _tasks(slug: str, tmp_path: Path, name: str) -> dict[str, list[dict[str, Any]]]:
+    """Each case's tasks as `phare export json` writes them, by the victim's first name, without their ids."""
+    bundles = json.loads(_export("json", slug, tmp_path / name).read_text("utf-8"))["bundles"]
+    return {b["persons"][0]["prs_FirstName"]: [{k: v for k, v in t.items() if k != "id"} for t in b.get("x_phare_tasks", [])]
+            for b in bundles}  # fmt: skip
+
+
+def test_it_stores_a_reimported_bundles_changed_and_new_tasks(org: Any, tmp_path: Path) -> None:
+    """A re-imported JSON bundle changed every record of its case but its tasks (x_phare_tasks): a task marked done,
+    given a new due date, notes or assignee, and a new task were dropped and the row said "unchanged"."""
+    import shutil
+
+    path = Path(shutil.copy(FIXTURE.with_name("tasks_v1.json"), tmp_path / "tasks.json"))
+    assert _import(path, "test-ngo")["created"] == 1
+    shutil.copy(FIXTURE.with_name("tasks_v2.json"), path)  # the same source, edited: tasks found by their titles
+    report = _import(path, "test-ngo")
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 0)
+    assert _tasks("test-ngo", tmp_path, "a.json") == {"Ana": [
+        {"title": "Call the shelter", "assignee": "admin1", "due": "2026-01-10", "done": "2026-01-09"},
+        {"title": "Book the interpreter", "assignee": "super1", "due": "2026-01-20", "notes": "Hausa, a woman"},
+        {"title": "Visit the clinic", "assignee": "admin1", "due": "2026-02-01"}]}  # fmt: skip
+    assert _import(path, "test-ngo")["unchanged"] == 1  # nothing more to store: "updated" only of what changed
+    # Phare's own export, edited: tasks found by their ids (uids), a renamed one stays the same task.
+    own = _export("json", "test-ngo", tmp_path / "own.json")
+    data = json.loads(own.read_text("utf-8"))
+    tasks = data["bundles"][0]["x_phare_tasks"]
+    uids = [t["id"] for t in tasks]
+    tasks[0].pop("done")  # reopened
+    tasks[2]["title"] = "Visit the clinic with Ana"
+    own.write_text(json.dumps(data), "utf-8")
+    report = _import(own, "test-ngo")
+    assert (report["created"], report["updated"]) == (0, 1)
+    after = json.loads(_export("json", "test-ngo", tmp_path / "b.json").read_text("utf-8"))["bundles"][0]
+    after = after["x_phare_tasks"]
+    assert [t["id"] for t in after] == uids
+    assert "done" not in after[0] and after[2]["title"] == "Visit the clinic with Ana"

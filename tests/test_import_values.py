@@ -330,7 +330,10 @@ def validate(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
                                   "mailing_by_labels.csv", "duplicate_headers.csv", "title_line.csv",
                                   "nothing_matches.csv", "template_dropdown_countries.csv", "reimport_v1.csv",
                                   "neither_utf8_nor_cp1252.csv", "empty.csv", "header_only.csv", "kobo_labels.csv",
-                                  "kobo_group_labels.csv", "own_export_cases.csv", "directory_names.csv"])  # fmt: skip
+                                  "kobo_group_labels.csv", "own_export_cases.csv", "directory_names.csv",
+                                  "utf16_bom_tabs.csv", "odk_dash_groups.csv", "french_excel_semicolons.csv",
+                                  "title_shifted.csv", "bom_only.csv", "ragged_row.csv", "tasks_v1.json",
+                                  "french_decimal_commas.csv"])  # fmt: skip
 def test_it_gives_the_verdict_of_a_dry_run_in_phare_htcds_validate(name: str, org: Any, admin: Any,
                                                                    tmp_path: Path) -> None:  # fmt: skip
     """One reader: `phare htcds validate` read files its own way (tracebacks on Windows-1252, semicolons and
@@ -364,6 +367,11 @@ def test_it_says_created_0_when_an_all_or_nothing_import_is_rolled_back_and_exit
     with pytest.raises(CommandError):  # a mapping file that is not there
         call_command("import", str(FILES / "shelter_a.csv"), "--org", org.slug, "--mapping", str(FILES / "nowhere.yaml"),
                      stdout=io.StringIO())  # fmt: skip
+    with pytest.raises(SystemExit) as exited:  # a file that is not there
+        call_command("import", str(FILES / "nowhere.csv"), "--org", org.slug, "--json", stdout=io.StringIO())
+    assert exited.value.code == 1
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("htcds", "validate", str(FILES / "nowhere.csv"), stdout=io.StringIO())
 
 
 def test_it_creates_an_organisation_with_its_first_administrator_and_no_demo_users(db: Any) -> None:
@@ -433,9 +441,6 @@ def test_it_flags_the_same_person_twice_in_a_file_and_across_scripts(org: Any, a
     flagged = {r["row"]: [p["fix"] for p in r["problems"] if p["code"] == "duplicate-in-file"] for r in report["rows"]}
     assert flagged == {3: ["compare with row 2; keep one row per person"],
                        5: ["compare with row 4; keep one row per person"]}  # fmt: skip
-    again = tmp_path / "later.csv"
-    again.write_text("id,prs_FirstName,prs_SecondName,prs_Birthdate,prs_Gender\n9,Ганна,Іванова,1990-04-02,Feminine\n"
-                     "10,أنا,إيفانوفا,1990-04-02,Feminine\n", "utf-8")  # fmt: skip
     from phare.cases.actions import name_tokens
 
     assert name_tokens("Анна", "Иванова") == ["anna", "ivanova"]
@@ -467,3 +472,160 @@ def test_it_reads_a_kobo_export_with_the_xlsforms_labels_as_headers(org: Any, ad
     assert stored["Amina"]["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage", "FalsePromises"]
     assert stored["Chidi"]["case"]["cas_Status"] == "FollowUp"
     assert stored["Chidi"]["consents"][0]["con_Consent"] is False
+
+
+def test_it_refuses_a_row_with_values_beyond_the_last_header(org: Any, admin: Any, tmp_path: Path) -> None:
+    """"12, Marina Way" unquoted shifted the row: street "12", city "Marina Way", and "Lagos" in a column without a
+    header was dropped unseen. The row is refused naming the columns, values and fix; the quoted row goes in."""
+    report = run_import(org, FILES / "ragged_row.csv", "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (1, 1)
+    [problem] = problems_of(report, 2)
+    assert (problem["code"], problem["column"], problem["value"]) == ("cells-beyond-header", "F", "Lagos")
+    assert "'Lagos'" in problem["message"] and "quote the cell" in problem["fix"]
+    stored = by_name(exported(org, tmp_path))
+    assert set(stored) == {"Bola"}
+    assert (person(stored["Bola"])["prs_MailingStreet"], person(stored["Bola"])["prs_MailingCity"]) == ("3, Rue Neuve", "Lyon")
+    # The rejected-rows copy keeps "Lagos" where it was typed (its added columns come after it): imported as it is,
+    # the row is refused again; corrected (the street quoted), it goes in whole.
+    copy = Path(tempfile.mkdtemp()) / "ragged.errors.csv"
+    call_command("import", str(FILES / "ragged_row.csv"), "--org", org.slug, "--mode", "skip-bad", "--source", "again",
+                 "--errors", str(copy), stdout=io.StringIO())  # fmt: skip
+    rows = list(csv.reader(copy.open(newline="", encoding="utf-8")))
+    assert rows[1][:6] == ["Ana", "Adeyemi", "Feminine", "12", " Marina Way", "Lagos"] and rows[1][6] == "2"
+    assert [p["code"] for p in problems_of(run_import(org, copy, "--dry-run"), 2)] == ["cells-beyond-header"]
+    rows[1][3:6] = ["12, Marina Way", "Lagos", ""]
+    with copy.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    assert run_import(org, copy)["created"] == 1
+    ana = person(by_name(exported(org, tmp_path))["Ana"])
+    assert (ana["prs_MailingStreet"], ana["prs_MailingCity"]) == ("12, Marina Way", "Lagos")
+    # The same row in a workbook (read by columns) is refused alike.
+    with (FILES / "ragged_row.csv").open(newline="", encoding="utf-8") as fh:
+        sheet = write_xlsx(tmp_path / "ragged.xlsx", list(csv.reader(fh)))
+    report = run_import(org, sheet, "--mode", "skip-bad", "--dry-run")
+    assert [p["code"] for p in problems_of(report, 2)] == ["cells-beyond-header"]
+
+
+def test_it_stores_what_messy_real_life_files_meant(org: Any, admin: Any, tmp_path: Path) -> None:
+    """Files as they come: Excel's UTF-16 "Unicode text" with its mark and a tab inside a quoted cell, an ODK Central
+    export whose groups are joined by "-", a French Excel CSV (semicolons, Windows-1252, day-first dates), a title
+    shifted right and down above the header, and a workbook whose dates are text in several ways."""
+    org.org_ShippingCountry = "FR"
+    org.save()
+    for name in ("utf16_bom_tabs.csv", "odk_dash_groups.csv", "french_excel_semicolons.csv", "title_shifted.csv"):
+        report = run_import(org, FILES / name)
+        assert report["rejected"] == 0 and report["created"] >= 2, (name, report["file_problems"])
+    stored = by_name(exported(org, tmp_path))
+    assert (person(stored["Zoë"])["prs_SecondName"], person(stored["Zoë"])["prs_MobilePhone"]) == ("Müller", "+41446681800")
+    assert person(stored["فاطمة"])["prs_Birthdate"] == "1988-03-02"
+    assert (person(stored["Amina"])["prs_MailingCity"], stored["Chidi"]["case"]["cas_Status"]) == ("Lagos", "FollowUp")
+    assert (person(stored["Élodie"])["prs_Birthdate"], person(stored["Élodie"])["prs_MailingCity"]) == ("1992-04-03", "Besançon")
+    assert person(stored["Noël"])["prs_Birthdate"] == "1980-12-25"
+    assert person(stored["Bola"])["prs_Gender"] == "Masculine"
+    import datetime
+
+    typed = ["1990-04-02", "02/04/1990", "2 April 1990", "02.04.1990", "19900402", datetime.date(1990, 4, 2), "1990",
+             "31/12/1990", "12/31/1990"]  # fmt: skip
+    sheet = write_xlsx(tmp_path / "text_dates.xlsx", [["prs_FirstName", "prs_SecondName", "prs_Birthdate"],
+                                                      *[[f"T{i}", "Text", d] for i, d in enumerate(typed)]])  # fmt: skip
+    report = run_import(org, sheet, "--mode", "skip-bad")
+    assert {r["row"] for r in report["rows"] if r["outcome"] == "rejected"} == {8, 10}  # a year alone; month first
+    assert problems_of(report, 10)[0]["fix"] == "1990-12-31"
+    stored = by_name(exported(org, tmp_path))
+    assert {person(stored[f"T{i}"])["prs_Birthdate"] for i in range(6)} == {"1990-04-02"}
+    assert person(stored["T7"])["prs_Birthdate"] == "1990-12-31"
+
+
+def test_it_validates_and_imports_its_own_blank_template_filled_in(org: Any, admin: Any, tmp_path: Path) -> None:
+    """`phare htcds validate` refused Phare's own blank template once filled in, which the import took."""
+    import openpyxl
+
+    from htcds.sources.xlsform import write_blank_template
+
+    path = write_blank_template(tmp_path / "blank.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Case Sheet"]
+    names = [c.value for c in ws[1]]
+    filled = {"prs_FirstName": "Nadu", "prs_SecondName": "Okoro", "prs_Gender": "Feminine", "prs_Birthdate": "1991-07-08",
+              "prs_Citizenship": "Nigeria", "cas_Status": "Follow Up", "vic_MethodsOfControl": "Debt bondage",
+              "cas_CaseOwner": admin.username}  # fmt: skip
+    for name, value in filled.items():
+        ws.cell(row=3, column=names.index(name) + 1, value=value)
+    wb.save(path)
+    code, checked = validate(path)
+    assert (code, checked["valid"], checked["records"]) == (0, True, 1), checked["problems"]
+    report = run_import(org, path)
+    assert (report["created"], report["rejected"]) == (1, 0)
+    [bundle] = exported(org, tmp_path)
+    assert {k: person(bundle).get(k) for k in ("prs_SecondName", "prs_Birthdate", "prs_Citizenship")} == {
+        "prs_SecondName": "Okoro", "prs_Birthdate": "1991-07-08", "prs_Citizenship": ["NG"]}  # fmt: skip
+    assert (bundle["case"]["cas_Status"], bundle["case"]["cas_CaseOwner"]) == ("FollowUp", admin.username)
+    assert bundle["participants"][0]["vic_MethodsOfControl"] == ["DebtBondage"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_it_refuses_a_one_mebibyte_cell_cleanly_in_validate_and_import(org: Any, admin: Any, tmp_path: Path,
+                                                                       suffix: str) -> None:  # fmt: skip
+    from phare.cases.models import Case
+
+    rows = [["prs_FirstName", "prs_SecondName", "prs_Gender"], ["Ana", "x" * (1 << 20), "Feminine"],
+            ["Bola", "Baker", "Feminine"]]  # fmt: skip
+    path = tmp_path / f"huge.{suffix}"
+    if suffix == "csv":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    else:
+        write_xlsx(path, rows)
+    code, checked = validate(path)
+    if suffix == "csv":  # the cell is over the limit a file is measured by: the file is refused, nothing written
+        assert code == 1 and [p["code"] for p in checked["problems"]] == ["file-too-large"]
+        report = run_import(org, path)
+        assert [p["code"] for p in report["file_problems"]] == ["file-too-large"] and report["created"] == 0
+        assert "PHARE_IMPORT_MAX_CELL_CHARS" in report["file_problems"][0]["message"]
+        assert not Case.objects.filter(organisation=org).exists()
+        return
+    # A workbook cell holds at most 32,767 characters (openpyxl stops there as Excel does): that row is refused,
+    # the same in validate and import, and the text report shows the cell's start and length, not all of it.
+    assert code == 1 and [(p["row"], p["code"]) for p in checked["problems"]] == [(2, "too-long")]
+    report = run_import(org, path, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (1, 1)
+    assert [p["code"] for p in problems_of(report, 2)] == ["too-long"]
+    out = io.StringIO()
+    call_command("import", str(path), "--org", org.slug, "--dry-run", stdout=out)
+    assert "(32,767 characters)" in out.getvalue() and len(out.getvalue()) < 1000
+
+
+def test_it_answers_json_bundles_of_the_wrong_shape_with_problems_never_a_traceback(org: Any, admin: Any,
+                                                                                     tmp_path: Path) -> None:  # fmt: skip
+    """`"persons": "nope"` crashed the import (AttributeError in the reader) while validate reported it."""
+    path = FILES / "odd_bundles.json"
+    code, checked = validate(path)
+    assert code == 1
+    assert {p["row"] for p in checked["problems"] if p["severity"] == "error"} == {1, 2, 3, 4, 5}
+    report = run_import(org, path, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (1, 4)
+    assert {r["row"] for r in report["rows"] if r["outcome"] == "rejected"} == {1, 2, 4, 5}
+    assert [p["code"] for p in report["file_problems"]] == ["not-a-bundle"]
+    assert problems_of(report, 1)[0]["code"] == "not-a-list"
+    assert list(by_name(exported(org, tmp_path))) == ["Good"]
+    out = io.StringIO()
+    call_command("import", str(path), "--org", org.slug, "--dry-run", stdout=out)
+    assert "column persons value 'nope'" in out.getvalue()
+
+
+def test_it_refuses_an_id_typed_as_a_number_of_more_than_15_digits(org: Any, admin: Any, tmp_path: Path) -> None:
+    """An identity number typed as a number in a workbook keeps 15 digits: 12345678901234567890 was stored as
+    12345678901234569216. Such a cell is refused with the fix; a shorter number, or the same typed as text, goes in."""
+    sheet = write_xlsx(tmp_path / "ids.xlsx", [["prs_FirstName", "prs_SecondName", "prs_IdentityNumber"],
+                                               ["Long", "Id", 12345678901234567890], ["Card", "Id", 4111111111111111],
+                                               ["Short", "Id", 123456789012345], ["Text", "Id", "12345678901234567890"]])  # fmt: skip
+    code, checked = validate(sheet)
+    assert code == 1 and {p["row"] for p in checked["problems"] if p["severity"] == "error"} == {2, 3}
+    report = run_import(org, sheet, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (2, 2)
+    [problem] = problems_of(report, 2)
+    assert (problem["field"], problem["column"]) == ("prs_IdentityNumber", "C (prs_IdentityNumber)")
+    assert "more than 15 digits" in problem["message"] and "Text" in problem["fix"]
+    stored = by_name(exported(org, tmp_path))
+    assert person(stored["Short"])["prs_IdentityNumber"] == "123456789012345"
+    assert person(stored["Text"])["prs_IdentityNumber"] == "12345678901234567890"

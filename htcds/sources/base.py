@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from htcds.catalogue import load
+from htcds.sources.layout import PROBLEMS_COLUMN, ROW_COLUMN
 from htcds.sources.problems import WARNING, Problem, source_problem
 from htcds.sources.tabular import Table, UnreadableFileError, column_letter, is_blank
 from htcds.sources.values import Converter, assemble, fingerprint, truthy
@@ -111,11 +112,47 @@ def with_record(key: str, plan: Plan, raw: list[Any]) -> str:
     return key
 
 
+_ADDED = (ROW_COLUMN, PROBLEMS_COLUMN)  # the columns a rejected-rows copy adds after the row's own cells
+
+
+def header_width(plan: Plan) -> int:
+    """The columns up to the sheet's last header (a reader may pad its headers to the widest row it sampled), not
+    counting the two a rejected-rows copy adds."""
+    width = len(plan.headers)
+    while width and (not str(plan.headers[width - 1] or "").strip() or plan.headers[width - 1] in _ADDED):
+        width -= 1
+    return width
+
+
+def cells_beyond_header(plan: Plan, raw: list[Any]) -> list[int]:
+    """The columns of a row past its sheet's last header that hold a value: no field reads them, so they would be
+    dropped unseen (a comma inside an unquoted CSV cell shifts the row this way)."""
+    width = header_width(plan)
+    if not width or len(raw) <= width:
+        return []
+    headers = plan.headers
+    return [i for i in range(width, len(raw)) if not is_blank(raw[i]) and (i >= len(headers) or headers[i] not in _ADDED)]
+
+
+def beyond_problem(plan: Plan, raw: list[Any], row_number: int, beyond: list[int]) -> Problem:
+    letters = ", ".join(column_letter(i) for i in beyond)
+    shown = ", ".join(repr(str(raw[i])[:40]) for i in beyond[:3])
+    return source_problem("cells-beyond-header", f"Row {row_number} has values in column(s) {letters}, after the last "
+                          f"header ({column_letter(header_width(plan) - 1)}): {shown}. No field reads them, so the row "
+                          "is not imported rather than imported without them.", row=row_number,
+                          column=column_letter(beyond[0]), value=str(raw[beyond[0]])[:200],
+                          fix="quote the cell that holds a comma (or a semicolon), or give those columns a header, "
+                          "and import the row again")  # fmt: skip
+
+
 def convert_row(plan: Plan, raw: list[Any], row_number: int, problems: list[Problem],
                 entities: dict[str, str]) -> tuple[str, dict[str, Any]] | None:  # fmt: skip
     """One data row → (source key, bundle), or None for a blank row. Appends problems for the row."""
     values: dict[str, Any] = {}
     width = len(raw)
+    beyond = cells_beyond_header(plan, raw)
+    if beyond:
+        problems.append(beyond_problem(plan, raw, row_number, beyond))
     for i, name, convert in plan.plain:
         if i >= width:
             continue

@@ -23,7 +23,7 @@ from operator import eq, is_, methodcaller
 from typing import TYPE_CHECKING, Any
 
 from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
-from htcds.sources.base import Plan, _clean_id, convert_row, with_record
+from htcds.sources.base import Plan, _clean_id, cells_beyond_header, convert_row, header_width, with_record
 from htcds.sources.problems import WARNING, Problem, source_problem
 from htcds.sources.tabular import is_blank
 from htcds.sources.values import _LISTS, _PERSON_LINKED, COLUMN_FORMS, Converter, memo_key, truthy
@@ -218,6 +218,8 @@ class ColumnReader:
             pieces.append(p)
             slow |= s
         slow |= self._ticks(cells, values, n)
+        if max(map(len, block)) > header_width(self.plan):  # the row reader refuses them
+            slow.update(off for off, r in enumerate(block) if cells_beyond_header(self.plan, r))
         check = self._suspects(values, n)
         # A row with no value at all is blank: skipped, as the row-by-row reader skips it.
         if live:

@@ -32,6 +32,7 @@ SOURCE_CODES: dict[str, str] = {
     "invalid-update": "A case action refused the change the row makes; the row is not imported.",
     "title-rows": "Rows above the header row are left out.",
     "duplicate-column": "Two columns hold the same field; one would overwrite the other, so the file is refused.",
+    "cells-beyond-header": "The row has values in columns without a header; they would be lost, so the row is refused.",
     "file-too-large": "The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting).",
 }
 

@@ -74,8 +74,12 @@ def write_rejected_rows(source: Source, rejected: Mapping[int, tuple[str, str]],
         dates = {i for i, name, _ in plan.plain if kinds.get(name) is Kind.DATE}
         rows = open_table(source.path, source.sheet).rows
         head = [next(rows, []) for _ in range(header_rows)]
-        # The two columns go after the widest header row, named in each header row (names, labels) alike.
+        # The two columns go after the widest header row, named in each header row (names, labels) alike; and after
+        # a rejected row's cells past the last header, so that they are copied where they were, not under them.
         width = max(map(len, head), default=0)
+        if any("[cells-beyond-header]" in text for _, text in rejected.values()):
+            again = open_table(source.path, source.sheet).rows
+            width = max([width, *(len(raw) for n, raw in enumerate(again, start=1) if n in rejected)])
         for raw in head:
             writer.writerow(cells.csv_row([*map(_cell, raw), *([""] * (width - len(raw))), ROW_COLUMN, PROBLEMS_COLUMN]))
         written = 0

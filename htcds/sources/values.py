@@ -173,6 +173,8 @@ def _plain_text(raw: Any) -> tuple[Any, Note | None]:
         raw = raw.replace("\xa0", " ").strip() if "\xa0" in raw else raw.strip()
         return (raw or None), None
     if isinstance(raw, float) and raw.is_integer():
+        if abs(raw) >= 1e15:  # past a spreadsheet's 15 digits: left a number, for validation to refuse
+            return raw, None
         return str(int(raw)), None  # spreadsheets hand back 12345.0 for an id typed as 12345
     if isinstance(raw, date):
         return raw.isoformat(), None

@@ -430,5 +430,6 @@ STRINGS = [
     _('A case action refused the change the row makes; the row is not imported.'),
     _('Rows above the header row are left out.'),
     _('Two columns hold the same field; one would overwrite the other, so the file is refused.'),
+    _('The row has values in columns without a header; they would be lost, so the row is refused.'),
     _("The file holds more than Phare reads at once (size, rows, cells, a cell's length or nesting)."),
 ]

@@ -61,7 +61,10 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
     from phare.imports.records import content_hash, model_values, skipped_fields
 
     for row, key, bundle, problems in checked_rows(source):
-        for person in bundle.get("persons") or ():
+        persons = bundle.get("persons")
+        for person in persons if isinstance(persons, list) else ():  # not a list: the row's problem already
+            if not isinstance(person, dict):
+                continue
             # Only this reader may say what a person's index rows and sealed values are.
             person.pop(PRECOMPUTED_INDEX, None)
             person.pop(PRESEALED, None)

@@ -89,7 +89,8 @@ def fields_of(model: type[models.Model]) -> list[str]:
 
 def cleared(model: type[models.Model], names: set[str]) -> dict[str, Any]:
     """Empty values for the fields among `names` that the model stores: what a re-import writes for a cell that
-    was emptied. A flag that cannot be empty (a boolean without a null) is left out."""
+    was emptied. A flag or a date that cannot be empty (a boolean or a date without a null: a case's opened date)
+    is left out: it keeps its value, as a new row without it gets one."""
     out: dict[str, Any] = {}
     stored = _columns(model)
     for name in names:
@@ -98,7 +99,7 @@ def cleared(model: type[models.Model], names: set[str]) -> dict[str, Any]:
         f = model._meta.get_field(name)
         if f.null:
             out[name] = None
-        elif isinstance(f, models.BooleanField):
+        elif isinstance(f, (models.BooleanField, models.DateField)):
             continue
         elif isinstance(f, models.JSONField):
             out[name] = []

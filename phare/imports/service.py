@@ -23,7 +23,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from htcds import codelists
-from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS
+from htcds.catalogue import INCOMING_REFERRAL_FIELDS, OUTGOING_REFERRAL_FIELDS, TASKS_KEY
 from htcds.sources import Source, open_source, report_dict
 from htcds.sources.base import RECORD_MARK
 from htcds.sources.export import Openable
@@ -49,6 +49,7 @@ from phare.crypto import keys
 from phare.imports import reading
 from phare.imports.models import ImportedRecord
 from phare.imports.records import cleared, fields_of, model_values
+from phare.work.bundle import TaskReader
 
 BATCH = 500  # rows per duplicate check
 WRITE_BATCH = 2000  # rows per transaction in skip-bad mode: each commit rewrites the index pages it touched
@@ -117,7 +118,7 @@ def _reassign(actor: Any, case: Case, data: dict[str, Any]) -> None:
 def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: Directory,
              owners: dict[str, Any] | None = None) -> list[Planned]:  # fmt: skip
     """What a re-imported row writes, record by record: the person, the victim's context, the case's own fields, the
-    referrals, the first consent, event and plan. A field the file has a column for and leaves empty is emptied (the
+    referrals, the first consent, event and plan, and a JSON bundle's tasks. A field the file has a column for and leaves empty is emptied (the
     cell was cleared); fields it has no column for are left as they are. Only verbs that change something are
     listed, so an unchanged row writes nothing and a closed case is only refused what would change it."""
     out: list[Planned] = []
@@ -166,6 +167,8 @@ def _planned(case: Case, bundle: dict[str, Any], covered: set[str], directory: D
             update(change, existing, data)
         elif first(bundle, key):
             out.append((add_one, case, {**data, "person": part.person}))
+    if isinstance(bundle.get(TASKS_KEY), list) and bundle[TASKS_KEY]:  # Phare's own records, in JSON bundles
+        out.extend(TaskReader(case.organisation_id).changes(case, bundle[TASKS_KEY]))
     if not reopens:
         update(actions.update_case_fields, case, case_data)
     owner = (owners or {}).get(owner_key((bundle.get("case") or {}).get("cas_CaseOwner")))

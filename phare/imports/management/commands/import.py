@@ -78,7 +78,7 @@ class Command(BaseCommand):
             for p in r["problems"]:
                 fix = f" — fix: {p['fix']}" if p.get("fix") else ""
                 self.stdout.write(
-                    f"    [{p['code']}] column {p['column'] or '?'} value {p['value']!r}: {p['message']}{fix}"
+                    f"    [{p['code']}] column {p['column'] or p.get('path') or '?'} value {shown(p['value'])}: {p['message']}{fix}"
                 )
         counts = {k: data[k] for k in ("created", "updated", "unchanged", "rejected")}
         verb = "would be" if opts["dry_run"] else "were"
@@ -88,3 +88,11 @@ class Command(BaseCommand):
                                + ("" if opts["dry_run"] or opts["mode"] == "skip-bad" else ": nothing imported"))
         if not opts["dry_run"] and opts["mode"] == "atomic" and counts["rejected"]:
             raise CommandError("nothing imported: fix the rejected rows or use --mode skip-bad")
+
+
+def shown(value: object) -> str:
+    """A value as a line of the report shows it: a long cell by its start and its length, not 32,767 characters."""
+    text = repr(value)
+    if isinstance(value, str) and len(value) > 80:
+        return f"{value[:60]!r}… ({len(value):,} characters)"
+    return text
