@@ -77,7 +77,8 @@ def test_it_imports_what_kobotoolbox_exports_from_the_generated_form(tmp_path: P
              "prs_MailingLatitude": 6.45, "prs_MailingLongitude": 3.38, "prs_Deceased": False,
              "prs_SecondaryLanguage": "yor",
              "vic_ExploitationWebsitesAndApps": [c.name for c in cat["vic_ExploitationWebsitesAndApps"].choices[:2]],
-             "cas_IncomingReferralDetails": "Met at the bus station.", "cas_OutgoingReferralDetails": "Needs a lawyer."}
+             "cas_IncomingReferralDetails": "Met at the bus station.", "cas_OutgoingReferralDetails": "Needs a lawyer.",
+             "con_ExpiryDate": "2030-12-31"}  # a Phare extension of the consent (the extended form asks it)
     sent = [{name: flat[name] for _, name in fields if flat.get(name) is not None}
             for flat in ({**extra, **flatten_bundle(b)} for b in generate_bundles(40, seed=3))]  # fmt: skip
     not_sent = {name for _, name in fields} - set().union(*sent)
