@@ -85,3 +85,22 @@ def test_the_receiver_declines_and_the_sender_withdraws_on_the_pages() -> None:
     assert t1.status == Status.DECLINED and t2.status == Status.WITHDRAWN
     assert "Full this month" in ca.get(f"/referrals/{t1.uid}/").content.decode()
     assert _client(user(a, Role.HELPLINE)).get("/referrals/").status_code == 403
+
+
+def test_it_shows_the_organisations_services_directory_beside_the_choice_of_partner() -> None:
+    from phare.helplines import actions as helpline_actions
+
+    a, b = org("pg-s1", "Shelter S1"), org("pg-s2", "Shelter S2")
+    boss_a, boss_b = user(a, Role.SUPERVISOR, "pg-s1-boss"), user(b, Role.SUPERVISOR, "pg-s2-boss")
+    clinic = helpline_actions.add_service(boss_a, {"name": "Harbour Clinic", "kind": "medical", "languages": ["fra"],
+                                                   "contact": "+233 30 000 0000"})  # fmt: skip
+    closed = helpline_actions.add_service(boss_a, {"name": "Old Night Shelter", "kind": "shelter"})
+    helpline_actions.update_service(boss_a, closed, {"active": False})
+    helpline_actions.add_service(boss_b, {"name": "Other Org Legal Desk", "kind": "legal"})
+    worker = user(a)
+    case = rich_case(worker)
+    page = _client(worker).get(f"/referrals/refer/{case.number}/").content.decode()
+    panel = page.split('id="directory-services"')[1].split("</details>")[0]
+    assert "Harbour Clinic" in panel and f"/helpline/services/{clinic.uid}/" in panel and "French" in panel
+    assert "Old Night Shelter" not in page  # not in use
+    assert "Other Org Legal Desk" not in page  # another organisation's directory

@@ -14,15 +14,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from htcds import codelists
 from htcds.catalogue import load
 from phare.accounts.models import Organisation
 from phare.accounts.permissions import MANAGE_USERS, READ_PERSONAL, REFER, can
 from phare.audit.log import record
 from phare.cases.access import get_case
 from phare.cases.forms import country_choices, display_value
+from phare.helplines.access import visible_services
 from phare.referrals import actions, parts
 from phare.referrals.models import DirectoryListing, Status, Transfer, Urgency
 
@@ -121,6 +123,9 @@ class ReferForm(forms.Form):
         field.queryset = Organisation.objects.filter(pk__in=actions.directory(user).values("organisation_id"))
 
 
+SERVICES_SHOWN = 50
+
+
 @login_required
 def refer(request: HttpRequest, number: str) -> HttpResponse:
     """Refer a case: the partner, services, urgency, and the parts of the bundle, each shown with what it holds
@@ -145,7 +150,13 @@ def refer(request: HttpRequest, number: str) -> HttpResponse:
     preview = [{"part": x["part"], "rows": [(_label(k), display_value(k, v)) for k, v in x["rows"]], "default": x["default"]}
                for x in parts.preview(case)]  # fmt: skip
     record("referral.preview_viewed", actor=user, request=request, target=case, detail={"case": case.number})
-    return render(request, "referrals/refer.html", {"case": case, "form": form, "preview": preview})
+    # The services directory the helpline keeps (phare.helplines): who provides what, where, in which languages,
+    # beside the choice of partner, so a referral goes to a service that fits.
+    lang = get_language() or "en"
+    services = [(x, [codelists.language_name(c, lang) for c in x.languages or []])
+                for x in visible_services(user).filter(active=True).order_by("kind", "name")[:SERVICES_SHOWN]]  # fmt: skip
+    return render(request, "referrals/refer.html", {"case": case, "form": form, "preview": preview,
+                                                    "services": services})  # fmt: skip
 
 
 @login_required
