@@ -21,6 +21,15 @@ PASSWORD = "correct horse battery staple"
 _n = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: Any, settings: Any) -> None:
+    """Argon2 is meant to be slow (about 0.1 s and 100 MB a hash), and the suite creates and signs in thousands of
+    users: new passwords are hashed with MD5 here, and hashes made before still verify. A test about hashing itself
+    is marked `real_password_hashing` and keeps the production setting (tests/test_accounts.py)."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
 @pytest.fixture
 def org(db: Any) -> Any:
     from phare.accounts.models import Organisation

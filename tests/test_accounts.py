@@ -85,6 +85,7 @@ def test_it_never_lets_a_user_raise_their_own_role_or_change_organisation(
     assert worker.role == Role.CASE_WORKER
 
 
+@pytest.mark.real_password_hashing
 def test_it_creates_users_with_strong_passwords_only(make_user: Any, org: Any, client_for: Any) -> None:
     c = client_for(make_user(Role.ADMIN, org))
     base = {"username": "newbie", "role": Role.HELPLINE, "is_active": "on"}
