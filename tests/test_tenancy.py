@@ -250,6 +250,10 @@ def _sweep(world: World) -> list[str]:
 
 # Who sweeps: the roles that see the most of their own organisation write (GET and POST); the others read.
 SWEEP = {Role.ADMIN: True, Role.SUPERVISOR: True, Role.CASE_WORKER: False, Role.ANALYST: False}
+# On PostgreSQL row-level security repeats the tenant filter below the application, and each request costs three
+# times as much: the sweep there runs as the widest role (GET and POST) and as a case worker; every role sweeps on
+# SQLite, where the application's filter stands alone.
+SWEEP_POSTGRESQL = {Role.ADMIN: True, Role.CASE_WORKER: False}
 
 
 def _run_http(world: World, roles: dict[str, bool], first_leak: bool = False) -> tuple[int, list[str]]:
@@ -284,8 +288,9 @@ def test_it_lets_no_request_to_any_url_read_or_change_another_organisations_rows
     world = _world()
     urls = _sweep(world)
     assert any("/api/v1/cases/" in u for u in urls) and any(u.startswith("/cases/VCASE-") for u in urls)
-    attempts, leaks = _run_http(world, SWEEP)
-    assert attempts == (len(SWEEP) + sum(SWEEP.values())) * len(urls) and len(urls) > 200
+    roles = SWEEP_POSTGRESQL if connection.vendor == "postgresql" else SWEEP
+    attempts, leaks = _run_http(world, roles)
+    assert attempts == (len(roles) + sum(roles.values())) * len(urls) and len(urls) > 200
     assert leaks == []
 
 
