@@ -329,4 +329,3 @@ TASKS_KEY = "x_phare_tasks"
 TASK_FIELDS = {"id": "text", "title": "text", "notes": "text", "assignee": "text", "due": "date", "done": "date"}
 TASK_REQUIRED = ("title", "due")
 TASK_TITLE_MAX = 200  # phare.work.actions.tasks.TITLE_MAX
-
