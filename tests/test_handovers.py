@@ -198,3 +198,29 @@ def test_it_tells_the_previous_owner_where_their_case_went() -> None:
     assert "Ama" not in told and f'href="/cases/{case.number}/"' not in told
     # a colleague who neither owned, received nor may open the case sees nothing of it
     assert client(t[Role.HELPLINE]).get(f"/work/hand-overs/{h.uid}/").status_code == 404
+
+
+def test_it_closes_a_declined_or_cancelled_hand_over_to_its_receiver() -> None:
+    """The receiver reads an offered hand-over (the case number and the sender's reason) to decide on it; once
+    they decline it, or the sender cancels it, it is no business of theirs: its page, the list and the bell's
+    link are gone, while the sender and the owner still see it."""
+    t = team()
+    worker, colleague, case = t[Role.CASE_WORKER], t["colleague"], t["case"]
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    c = client(colleague)
+    h = ho.hand_over(worker, case, colleague, "Moving to the legal team")
+    assert "Moving to the legal team" in c.get(f"/work/hand-overs/{h.uid}/").content.decode()
+    r = c.post(f"/work/hand-overs/{h.uid}/", {"do": "decline", "reason": "Full caseload"}, follow=True)
+    assert Handover.objects.get(pk=h.pk).state == Handover.State.DECLINED
+    assert r.status_code == 200 and "Hand-over declined." in r.content.decode()  # not led to a page now closed
+    assert c.get(f"/work/hand-overs/{h.uid}/").status_code == 404
+    assert case.number not in c.get("/work/hand-overs/").content.decode()
+    assert f"/work/hand-overs/{h.uid}/" not in c.get("/work/notifications/").content.decode()
+    # the sender (here the owner) still reads it, with the receiver's reason
+    assert "Full caseload" in client(worker).get(f"/work/hand-overs/{h.uid}/").content.decode()
+    # a cancelled offer alike
+    h2 = ho.hand_over(worker, case, colleague, "Second try")
+    assert c.get(f"/work/hand-overs/{h2.uid}/").status_code == 200
+    ho.cancel_handover(worker, h2)
+    assert c.get(f"/work/hand-overs/{h2.uid}/").status_code == 404
+    assert case.number not in c.get("/work/hand-overs/").content.decode()

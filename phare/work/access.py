@@ -21,7 +21,7 @@ from phare.access import reads_personal
 from phare.accounts.models import RestrictedAccess, Role
 from phare.cases.access import can_manage, visible_cases
 from phare.cases.models import Case, CaseAssignment
-from phare.work.models import ApprovalRequest, CaseFlag, Handover, Notification, SavedSearch, ServiceRequest, Task
+from phare.work.models import ApprovalRequest, CaseFlag, Handover, Kind, Notification, SavedSearch, ServiceRequest, Task
 
 # Roles that may be given a case's work: they write cases and read the person.
 WORKING_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE)
@@ -46,9 +46,11 @@ def get_task(user: Any, uid: Any) -> Task:
 
 
 def my_notifications(user: Any) -> QuerySet[Notification]:
-    """The user's own notifications, less those about a case they can no longer open."""
+    """The user's own notifications, less those about a case they can no longer open, and offers of a
+    hand-over that is no longer theirs to read (declined or cancelled: its link would lead nowhere)."""
     own = access.scoped(user, Notification).filter(recipient_id=getattr(user, "pk", None) or 0)
-    return own.filter(Q(case__isnull=True) | Q(case__in=visible_cases(user).values("id")))
+    offers = ~Q(kind=Kind.HANDOVER_OFFERED) | Q(subject_uid__in=visible_handovers(user).values("uid"))
+    return own.filter(Q(case__isnull=True) | Q(case__in=visible_cases(user).values("id"))).filter(offers)
 
 
 def unread_count(user: Any) -> int:
@@ -71,14 +73,16 @@ def get_approval(user: Any, uid: Any) -> ApprovalRequest:
 
 
 def visible_handovers(user: Any) -> QuerySet[Handover]:
-    """Hand-overs offered to the user (whether or not they may open the case yet), those of cases the user
-    owned (what became of them, once they can no longer open the case), and those on cases they may open
-    (supervisors: the organisation's)."""
+    """Hand-overs waiting for the user to decide (whether or not they may open the case yet), those of cases
+    the user owned (what became of them, once they can no longer open the case), and those on cases they may
+    open (supervisors: the organisation's). An offer the receiver declined, or its sender cancelled, is no
+    longer the receiver's to read."""
     qs = access.scoped(user, Handover)
     if not reads_personal(user):
         return qs.none()
     me = getattr(user, "pk", None) or 0
-    return qs.filter(Q(to_user_id=me) | Q(from_user_id=me) | Q(case__in=visible_cases(user).values("id")))
+    offered = Q(to_user_id=me, state=Handover.State.PENDING)
+    return qs.filter(offered | Q(from_user_id=me) | Q(case__in=visible_cases(user).values("id")))
 
 
 def get_handover(user: Any, uid: Any) -> Handover:

@@ -84,7 +84,7 @@ def handover_page(request: HttpRequest, uid: str) -> HttpResponse:
             if not decline.is_valid():
                 raise Invalid({"reason": [_("Say why, so that the sender can find someone else.")]})
             ho.decline_handover(user, h, decline.cleaned_data["reason"], request=request)
-            return _("Hand-over declined."), None
+            return _("Hand-over declined."), reverse("work:handovers")  # its page is no longer the receiver's
 
         def cancel() -> tuple[str, None]:
             ho.cancel_handover(user, h, request=request)
