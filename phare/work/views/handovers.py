@@ -80,7 +80,7 @@ def handover_page(request: HttpRequest, uid: str) -> HttpResponse:
             ho.accept_handover(user, h, request=request)
             return _("You now own the case."), reverse("cases:case", args=[h.case.number])
 
-        def decline_it() -> tuple[str, None]:
+        def decline_it() -> tuple[str, str]:
             if not decline.is_valid():
                 raise Invalid({"reason": [_("Say why, so that the sender can find someone else.")]})
             ho.decline_handover(user, h, decline.cleaned_data["reason"], request=request)
