@@ -161,3 +161,61 @@ def test_it_sends_a_case_worker_who_closes_a_gated_case_to_the_request_form() ->
     assert "Ask for approval" in r.content.decode()
     # a supervisor decides alone: the close form itself
     assert client(boss).get(f"/cases/{case.number}/close/").status_code == 200
+
+
+def test_it_refuses_to_carry_out_a_request_whose_requester_lost_access_to_the_case() -> None:
+    """Approving runs the action in the requester's name, so their access is checked again when it is approved:
+    a requester who can no longer open the case, no longer works cases, or (for a hand-over) no longer owns it
+    gets nothing done in their name; the supervisor is told why and the request stays waiting."""
+    from phare.work.actions import handovers as ho
+
+    t = team()
+    worker, colleague, boss, case = t[Role.CASE_WORKER], t["colleague"], t[Role.SUPERVISOR], t["case"]
+    _gate(t, approve_close=True, approve_support_plan=True, approve_reassign=True)
+    close = approvals.request_approval(worker, case, Gated.CLOSE, {"status": "Closed", "reason": "Back home"})
+    plan = approvals.request_approval(worker, case, Gated.SUPPORT_PLAN, {"spl_Type": "Health", "spl_Objectives": "Care"})
+    move = approvals.request_approval(worker, case, Gated.REASSIGN, {"to": t[Role.HELPLINE].pk, "reason": "Leave"})
+    # the case goes to a colleague; the worker stays on it beside them for now
+    ho.hand_over(boss, case, colleague, "Worker moves team")
+    ho.add_worker(boss, case_of(t), worker)
+    with pytest.raises(Invalid) as exc:
+        approvals.approve(boss, ApprovalRequest.objects.get(pk=move.pk))  # no longer theirs to hand over
+    assert "no longer" in str(exc.value.problems)
+    assert case_of(t).cas_CaseOwner_id == colleague.pk
+    # then the worker leaves the case altogether
+    from phare.cases.models import CaseAssignment
+
+    CaseAssignment.objects.filter(case=case, user=worker).delete()
+    r = client(boss).post(f"/work/approvals/{close.uid}/", {"do": "approve"}, follow=True)
+    assert r.status_code == 200
+    assert "can no longer work on this case" in r.content.decode()
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE
+    with pytest.raises(Invalid):
+        approvals.approve(boss, ApprovalRequest.objects.get(pk=plan.pk))
+    assert not SupportPlan.objects.filter(case=case).exists()
+    assert set(ApprovalRequest.objects.values_list("state", flat=True)) == {ApprovalRequest.State.PENDING}
+    assert not AuditEvent.objects.filter(action__in=("approval.approve", "case.close", "case.support_plan.add")).exists()
+    # an emergency grant lets them read the case again, not have it changed in their name
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from phare.accounts.models import BreakGlassGrant
+
+    grant = BreakGlassGrant.objects.create(organisation=t["org"], user=worker, target_type="cases.case", target_uid=case.uid,
+                                           reason="Caller in danger tonight", expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+    assert client(worker).get(f"/cases/{case.number}/").status_code == 200
+    with pytest.raises(Invalid):
+        approvals.approve(boss, ApprovalRequest.objects.get(pk=close.pk))
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE
+    grant.delete()
+    # nor a requester whose role no longer works cases, even back on the case
+    ho.add_worker(boss, case_of(t), worker)
+    type(worker).objects.filter(pk=worker.pk).update(role=Role.ANALYST)
+    with pytest.raises(Invalid):
+        approvals.approve(boss, ApprovalRequest.objects.get(pk=close.pk))
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE
+    # negative control: with their role back, the same request is carried out
+    type(worker).objects.filter(pk=worker.pk).update(role=Role.CASE_WORKER)
+    approvals.approve(boss, ApprovalRequest.objects.get(pk=close.pk))
+    assert case_of(t).cas_Status == CaseStatus.CLOSED

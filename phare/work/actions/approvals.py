@@ -108,12 +108,34 @@ def _lock(req: ApprovalRequest) -> None:
         raise Invalid({"__all__": [_("This request was already decided.")]})
 
 
+def _requester(req: ApprovalRequest) -> Any:
+    """The requester, read again inside the decision's transaction, if they may still do what they asked: the
+    action runs in their name, so the access they had when asking must still hold when it is approved (an
+    active user in a role that writes cases and reads people, who opens the case by right, not through an
+    emergency grant; for a hand-over, still its owner)."""
+    from phare.accounts.permissions import READ_PERSONAL, WRITE_CASES, can
+    from phare.cases.access import opened_by_break_glass
+    from phare.work.actions.handovers import may_hand_over
+
+    who = get_user_model().objects.filter(pk=req.requested_by_id).first()
+    case = req.case
+    works = (who is not None and can(who, WRITE_CASES) and can(who, READ_PERSONAL)
+             and visible_cases(who).filter(pk=case.pk).exists() and opened_by_break_glass(who, case) is None)  # fmt: skip
+    if not works:
+        raise Invalid({"__all__": [_("%(who)s can no longer work on this case, so it cannot be done in their name: "
+                                     "send the request back.") % {"who": getattr(who, "username", "?")}]})  # fmt: skip
+    if req.action == Gated.REASSIGN and not may_hand_over(who, case):
+        raise Invalid({"__all__": [_("%(who)s no longer owns this case, so they cannot hand it over: send the "
+                                     "request back.") % {"who": who.username}]})  # fmt: skip
+    return who
+
+
 def _carry_out(req: ApprovalRequest, request: HttpRequest | None) -> Any:
     """Run the approved action as its requester, through the gate for this case and action only."""
     from phare.work.actions.handovers import hand_over
 
     data = load(req)
-    who = req.requested_by
+    who = _requester(req)
     case = req.case
     with gates.approved(case, req.action):
         if req.action == Gated.CLOSE:
