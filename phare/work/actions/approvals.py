@@ -126,7 +126,7 @@ def _requester(req: ApprovalRequest) -> Any:
                                      "send the request back.") % {"who": getattr(who, "username", "?")}]})  # fmt: skip
     if req.action == Gated.REASSIGN and not may_hand_over(who, case):
         raise Invalid({"__all__": [_("%(who)s no longer owns this case, so they cannot hand it over: send the "
-                                     "request back.") % {"who": who.username}]})  # fmt: skip
+                                     "request back.") % {"who": getattr(who, "username", "?")}]})  # fmt: skip
     return who
 
 
