@@ -129,13 +129,13 @@ def test_it_never_turns_an_emergency_grant_into_lasting_access() -> None:
     c = client(helpline)
     assert c.get(f"/cases/{case.number}/").status_code == 200  # the grant opens the case to read
     for who in (helpline, colleague):
+        with pytest.raises(Invalid) as exc:
+            ho.request_service(helpline, case, who, "legal", "x")
+        assert "Emergency access lets you read this case" in str(exc.value.problems)
         r = c.post(f"/work/cases/{case.number}/hand-over/", {"do": "service", "s-service": "legal",
                                                             "s-to_user": who.pk, "s-note": "x"})  # fmt: skip
-        assert r.status_code == 200  # the form again, with the refusal
+        assert r.status_code == 302 and r["Location"] == f"/cases/{case.number}/"  # back to reading the case
     assert not CaseAssignment.objects.filter(case=case).exists() and not ServiceRequest.objects.exists()
-    r = c.post(f"/work/cases/{case.number}/hand-over/", {"do": "service", "s-service": "legal",
-                                                        "s-to_user": colleague.pk})  # fmt: skip
-    assert "Emergency access lets you read this case" in r.content.decode()
     # the grant expires: nothing is left
     from phare.accounts.models import BreakGlassGrant
 
@@ -224,3 +224,36 @@ def test_it_closes_a_declined_or_cancelled_hand_over_to_its_receiver() -> None:
     ho.cancel_handover(worker, h2)
     assert c.get(f"/work/hand-overs/{h2.uid}/").status_code == 404
     assert case.number not in c.get("/work/hand-overs/").content.decode()
+
+
+def test_it_offers_an_emergency_reader_no_hand_over_share_or_approval_forms() -> None:
+    """Break-glass reads a case for an emergency: the case page offers its holder neither the hand-over and
+    service page nor a request for approval, that page sends them back to the case, and the verbs refuse."""
+    from phare.work.actions import approvals
+
+    t = team()
+    reader, helpline, case = t["colleague"], t[Role.HELPLINE], t["case"]
+    WorkSettings.objects.create(organisation=t["org"], approve_close=True)
+    _grant(reader, case)
+    c = client(reader)
+    page = c.get(f"/cases/{case.number}/").content.decode()
+    assert "emergency access" in page
+    assert f"/work/cases/{case.number}/hand-over/" not in page and f"/work/cases/{case.number}/ask/" not in page
+    for url in (f"/work/cases/{case.number}/hand-over/", f"/work/cases/{case.number}/ask/close/"):
+        r = c.get(url, follow=True)
+        assert r.redirect_chain[-1][0] == f"/cases/{case.number}/"
+        assert "Emergency access lets you read this case" in r.content.decode()
+    r = c.post(f"/work/cases/{case.number}/hand-over/", {"do": "service", "s-service": "legal", "s-to_user": helpline.pk})
+    assert r.status_code == 302 and not ServiceRequest.objects.exists()
+    c.post(f"/work/cases/{case.number}/ask/close/", {"status": "Closed", "reason": "Safe", "n-note": ""})
+    with pytest.raises(Invalid) as exc:
+        approvals.request_approval(reader, case, "close", {"status": "Closed", "reason": "Safe"})
+    assert "Emergency access" in str(exc.value.problems)
+    from phare.work.models import ApprovalRequest
+
+    assert not ApprovalRequest.objects.exists()
+    # negative control: the owner is offered both, and may ask
+    page = client(t[Role.CASE_WORKER]).get(f"/cases/{case.number}/").content.decode()
+    assert f"/work/cases/{case.number}/hand-over/" in page and f"/work/cases/{case.number}/ask/close/" in page
+    assert client(t[Role.CASE_WORKER]).get(f"/work/cases/{case.number}/hand-over/").status_code == 200
+    approvals.request_approval(t[Role.CASE_WORKER], case, "close", {"status": "Closed", "reason": "Safe"})

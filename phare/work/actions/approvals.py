@@ -12,16 +12,22 @@ from django.db import models, transaction
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from phare.accounts.models import Role
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
-from phare.cases.access import can_manage, can_write, visible_cases
+from phare.cases.access import can_manage, can_write, opened_by_break_glass, visible_cases
 from phare.cases.actions import Invalid
 from phare.cases.models import Case, Referral, SupportPlan
 from phare.work import gates
 from phare.work.actions.notifications import notify, notify_all
 from phare.work.models import ApprovalRequest, Gated, Kind
+
+# Break-glass reads a case for an emergency; what changes who works on it, or asks for a change, is for those
+# who work it by right.
+EMERGENCY_READS = gettext_lazy("Emergency access lets you read this case, not change who works on it or ask for "
+                               "approvals on it.")  # fmt: skip
 
 RECORD_MODELS: dict[str, type[models.Model]] = {Gated.SUPPORT_PLAN: SupportPlan, Gated.REFERRAL: Referral}
 
@@ -75,6 +81,8 @@ def _audit(action: str, actor: Any, req: ApprovalRequest, request: HttpRequest |
 def request_approval(actor: Any, case: Case, gated: str, data: dict[str, Any], note: str = "",
                      request: HttpRequest | None = None) -> ApprovalRequest:  # fmt: skip
     _require_case(actor, case)
+    if opened_by_break_glass(actor, case) is not None:
+        raise Invalid({"__all__": [str(EMERGENCY_READS)]})
     if gated not in Gated.values:
         raise Invalid({"action": [_("Unknown action.")]})
     if case.is_closed:
@@ -114,7 +122,6 @@ def _requester(req: ApprovalRequest) -> Any:
     active user in a role that writes cases and reads people, who opens the case by right, not through an
     emergency grant; for a hand-over, still its owner)."""
     from phare.accounts.permissions import READ_PERSONAL, WRITE_CASES, can
-    from phare.cases.access import opened_by_break_glass
     from phare.work.actions.handovers import may_hand_over
 
     who = get_user_model().objects.filter(pk=req.requested_by_id).first()

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from phare.cases.access import can_write
+from phare.cases.access import can_write, opened_by_break_glass
 from phare.work import gates
 from phare.work.access import visible_approvals, visible_flags, visible_tasks
 from phare.work.models import ApprovalRequest, FlagKind, Gated
@@ -23,9 +23,11 @@ def case_work(context: Any, case: Any) -> dict[str, Any]:
     approvals = list(visible_approvals(user).filter(case=case).select_related("requested_by", "decided_by")
                      .order_by("-created")[:20])  # fmt: skip
     flags = list(visible_flags(user).filter(case=case, cleared_at__isnull=True).select_related("set_by").order_by("created"))
+    # An emergency (break-glass) reader is offered neither the hand-over page nor a request for approval.
+    works = can_write(user) and opened_by_break_glass(user, case) is None
     asks = []
-    if can_write(user) and not case.is_closed and not gates.decides_alone(user):
+    if works and not case.is_closed and not gates.decides_alone(user):
         asks = [(g.value, g.label) for g in Gated if gates.required(case.organisation_id, g.value)]
     return {"case": case, "tasks": tasks, "approvals": approvals, "asks": asks, "flags": flags, "flag_kinds": FlagKind.choices,
             "pending": [a for a in approvals if a.state == ApprovalRequest.State.PENDING],
-            "can_write": can_write(user), "today": timezone.localdate(), "request": context["request"]}  # fmt: skip
+            "can_write": can_write(user), "works": works, "today": timezone.localdate(), "request": context["request"]}  # fmt: skip

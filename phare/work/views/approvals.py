@@ -22,7 +22,7 @@ from phare.work.actions import approvals as approval_actions
 from phare.work.actions.approvals import load
 from phare.work.forms import CloseRequestForm, HandoverForm, NoteForm, ReasonForm
 from phare.work.models import ApprovalRequest, Gated, WorkSettings
-from phare.work.views.common import apply_problems, decide
+from phare.work.views.common import apply_problems, decide, emergency_reader
 
 
 @login_required
@@ -99,6 +99,8 @@ def approval_ask(request: HttpRequest, number: str, action: str) -> HttpResponse
     case = get_case(user, number)
     if action not in Gated.values:
         raise Http404("Not found")
+    if (back := emergency_reader(request, case)) is not None:
+        return back
     data = request.POST or None
     main: forms.Form
     person = None

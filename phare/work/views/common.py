@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
 from phare.cases.actions import Invalid
+from phare.cases.models import Case
+from phare.work.actions.approvals import EMERGENCY_READS
 
 # A decision on a request's page: it runs the verb and returns what to say, and where to go next (None: back).
 Decision = Callable[[], tuple[str, str | None]]
@@ -17,6 +19,20 @@ def apply_problems(form: forms.Form, exc: Invalid) -> None:
     for field, msgs in exc.problems.items():
         for msg in msgs:
             form.add_error(field if field in form.fields else None, msg)
+
+
+def emergency_reader(request: HttpRequest, case: Case) -> HttpResponse | None:
+    """Back to the case, saying why, for a reader who opened it with emergency (break-glass) access: that grant
+    reads the case; it does not hand it over, bring colleagues onto it or ask for approvals (the verbs refuse
+    too, this spares the reader a form they cannot send)."""
+    from django.urls import reverse
+
+    from phare.cases.access import opened_by_break_glass
+
+    if opened_by_break_glass(request.user, case) is None:
+        return None
+    messages.error(request, EMERGENCY_READS)
+    return HttpResponseRedirect(reverse("cases:case", args=[case.number]))
 
 
 def decide(request: HttpRequest, decisions: dict[str, Decision], back: str) -> HttpResponse:

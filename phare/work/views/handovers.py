@@ -18,7 +18,7 @@ from phare.work.access import get_handover, receivers_for, visible_handovers
 from phare.work.actions import handovers as ho
 from phare.work.forms import AddWorkerForm, HandoverForm, ReasonForm, ServiceForm
 from phare.work.models import Gated, Handover
-from phare.work.views.common import apply_problems, decide
+from phare.work.views.common import apply_problems, decide, emergency_reader
 
 
 @login_required
@@ -27,6 +27,8 @@ def handover_new(request: HttpRequest, number: str) -> HttpResponse:
     user: Any = request.user
     require_write(user)
     case = get_case(user, number)
+    if (back := emergency_reader(request, case)) is not None:
+        return back
     owner_side = ho.may_hand_over(user, case)
     receivers = receivers_for(case)
     do = request.POST.get("do", "")
