@@ -219,3 +219,16 @@ def test_it_refuses_to_carry_out_a_request_whose_requester_lost_access_to_the_ca
     type(worker).objects.filter(pk=worker.pk).update(role=Role.CASE_WORKER)
     approvals.approve(boss, ApprovalRequest.objects.get(pk=close.pk))
     assert case_of(t).cas_Status == CaseStatus.CLOSED
+
+
+def test_it_says_a_refused_close_once() -> None:
+    """A close the verb refuses (here: it waits for approval, the form was opened before the setting changed)
+    says why once, in the summary above the form, not again inside it."""
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    _gate(t, approve_close=True)
+    r = client(worker).post(f"/cases/{case.number}/close/", {"cas_Status": "Closed", "cas_ReasonForCaseClosure": "x"})
+    page = r.content.decode()
+    assert r.status_code == 200 and 'id="error-summary"' in page
+    assert page.count("approve this first") == 1
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE

@@ -692,6 +692,11 @@ CATALOGUE: list[Mutant] = [
      "replace": "    if False:\n        raise Invalid",
      "tests": [T_HANDOVERS + "::test_it_offers_an_emergency_reader_no_hand_over_share_or_approval_forms"],
      "why": "a break-glass reader cannot ask for an approval on the case they read"},
+    {"id": "work-refusal-said-twice", "file": "phare/cases/templates/cases/_form.html",
+     "find": "{% if not error_forms or form not in error_forms %}",
+     "replace": "{% if True %}",
+     "tests": [T_APPROVALS + "::test_it_says_a_refused_close_once"],
+     "why": "a refusal above a case form is said once, in the summary, not again inside the form"},
     # --- referrals between organisations --------------------------------------------------------------------
     {"id": "referral-parts-wider", "file": "phare/referrals/parts.py",
      "find": 'bundle["persons"] = [{"id": "p1", **_pick(person, allowed.get("person", set()))}]',
