@@ -77,7 +77,8 @@ def run_one(m: Mutant, tree: Path, db: str, slot: int) -> dict[str, object]:
     mutated = original.replace(m["find"], m["replace"], 1)
     started = time.monotonic()
     try:
-        compile(mutated, str(path), "exec")
+        if path.suffix == ".py":  # a template's guard is mutated too; only Python is compiled first
+            compile(mutated, str(path), "exec")
     except SyntaxError as exc:
         return {"id": m["id"], "db": db, "outcome": "broken", "detail": f"does not compile: {exc}"}
     path.write_text(mutated, "utf-8")
