@@ -110,3 +110,108 @@ def test_it_runs_each_roles_day(live_server: Any, browser: Any, shots: Path) -> 
     auditor = _home_shots(browser, base, users[Role.AUDITOR].username, "auditor", shots)
     assert "Recent sensitive events" in auditor and "Ozari" not in auditor
     assert "Approvals and hand-overs" in _home_shots(browser, base, users[Role.ADMIN].username, "admin", shots)
+
+
+def _both_widths(page: Any, name: str, shots: Path) -> str:
+    """The page as it stands, shot at desktop and phone width; nothing wider than the phone's screen."""
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        page.screenshot(path=str(shots / f"work-{name}-{label}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, name
+    html: str = page.content()
+    page.set_viewport_size(DESKTOP)
+    return html
+
+
+def test_it_runs_the_hand_over_and_each_other_roles_day(live_server: Any, browser: Any, shots: Path) -> None:
+    """Beyond their homes: the admin asks for hand-overs to wait for the receiver; the case worker flags a case,
+    finds it with a quick filter and hands it over; the helpline operator accepts it from their home and works
+    it; the supervisor reviews a break-glass grant from theirs; the analyst opens the dashboards and the auditor
+    the audit log from theirs, neither ever seeing a name."""
+    from phare.accounts import breakglass
+    from phare.cases.models import CaseAssignment
+
+    PAGES.clear()
+    org = make_org("quay")
+    users = {role: make_user(org, role, f"q-{role}") for role in Role.values}
+    for u in users.values():
+        enrol_authenticator(u)
+    worker, helpline, boss = users[Role.CASE_WORKER], users[Role.HELPLINE], users[Role.SUPERVISOR]
+    case = make_case(worker, first="Ozari", second="Tembuli")
+    late = make_case(worker, first="Lina", second="Moss")
+    case_actions.set_follow_up(worker, late, date.today() - timedelta(days=2))
+    emergency = make_case(boss, first="Nadia", second="Rahimi")
+    base = live_server.url
+
+    # The admin: from home to the work settings; hand-overs now wait for their receiver.
+    page = _page(browser, base, users[Role.ADMIN].username, DESKTOP)
+    page.goto(f"{base}/")
+    go(page, "text=Approvals and hand-overs")
+    page.check("#id_handover_acceptance")
+    go(page, "main form button[type=submit]")
+    assert "Settings saved." in _both_widths(page, "admin-settings", shots)
+    assert WorkSettings.objects.get(organisation=org).handover_acceptance
+    page.goto(f"{base}/")
+    go(page, "text=Manage users")
+    assert helpline.username in _both_widths(page, "admin-users", shots)
+
+    # The case worker: flags the case, finds the late one with a quick filter, hands the first over.
+    page = _page(browser, base, worker.username, DESKTOP)
+    page.goto(f"{base}/cases/{case.number}/")
+    page.click("text=Flag the case")
+    page.select_option("#flag-kind", label="Safety risk")
+    page.fill("#flag-reason", "Recruiter seen near the shelter")
+    go(page, "button:has-text('Set the flag')")
+    assert "Recruiter seen near the shelter" in page.content()
+    page.goto(f"{base}/cases/")
+    go(page, "a:has-text('Overdue')")
+    listed = _both_widths(page, "case-list-overdue", shots)
+    assert late.number in listed and case.number not in listed
+    page.goto(f"{base}/cases/")
+    assert "Safety risk" in page.content()  # the flag shows in the list
+    page.goto(f"{base}/cases/{case.number}/")
+    go(page, "text=Hand over or share")
+    page.select_option("#id_h-to_user", str(helpline.pk))
+    page.fill("#id_h-reason", "She asked for a worker who speaks Tigrinya")
+    go(page, "button:has-text('Hand over')")
+    assert "it waits for the receiver" in _both_widths(page, "handover-sent", shots)
+
+    # The helpline operator: the offer is on their home (the number, never the name); they accept and work it.
+    page = _page(browser, base, helpline.username, DESKTOP)
+    page.goto(f"{base}/")
+    home = page.content()
+    assert case.number in home and "Ozari" not in home
+    go(page, f"#handovers-in a:has-text('{case.number}')")
+    offer = _both_widths(page, "handover-offer", shots)
+    assert "speaks Tigrinya" in offer and "Ozari" not in offer
+    go(page, "button:has-text('Accept the case')")
+    assert "Ozari Tembuli" in page.content() and Case.objects.get(pk=case.pk).cas_CaseOwner_id == helpline.pk
+    go(page, "text=+ Task")
+    page.fill("#id_title", "Call her back about the interpreter")
+    page.fill("#id_due", date.today().isoformat())
+    go(page, "main form button[type=submit]")
+    assert "Call her back about the interpreter" in _both_widths(page, "helpline-case", shots)
+
+    # An emergency opens the supervisor's case to the case worker; the supervisor reviews it from home.
+    breakglass.grant(worker, emergency, "Police called: she is at risk tonight", 1)
+    assert not CaseAssignment.objects.filter(case=emergency).exists()
+    page = _page(browser, base, boss.username, DESKTOP)
+    page.goto(f"{base}/")
+    go(page, "#grants a:has-text('Review them')")
+    review = _both_widths(page, "break-glass-review", shots)
+    assert emergency.number in review and "at risk tonight" in review
+    go(page, "button:has-text('Mark reviewed')")
+    assert "Nothing to review." in page.content()
+
+    # The analyst and the auditor: their homes lead to their work, never to a name.
+    page = _page(browser, base, users[Role.ANALYST].username, DESKTOP)
+    page.goto(f"{base}/")
+    go(page, "#analysis a:has-text('Dashboards')")
+    dash = _both_widths(page, "analyst-dashboards", shots)
+    assert "Ozari" not in dash and "Nadia" not in dash
+    page = _page(browser, base, users[Role.AUDITOR].username, DESKTOP)
+    page.goto(f"{base}/")
+    assert worker.username in page.locator("#sensitive").inner_text()  # the emergency access, on their home
+    go(page, "#sensitive a:has-text('Audit log')")
+    log = _both_widths(page, "auditor-log", shots)
+    assert "Ozari" not in log and "Nadia" not in log
