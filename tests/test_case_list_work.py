@@ -76,3 +76,26 @@ def test_it_tells_an_analyst_a_number_matches_a_restricted_case_without_a_link()
     Case.objects.filter(pk=t["case"].pk).update(restricted=True)
     html = client(t[Role.ANALYST]).get(f"/cases/?q={t['case'].number}").content.decode()
     assert "A possible match exists among records you cannot open." in html and "/cases/access/match/" not in html
+
+
+def test_it_shows_the_same_next_due_date_on_the_case_as_in_the_list() -> None:
+    """The case page's "Next due" is the list's: the earliest of an open task's due date and the follow-up date
+    (it showed the follow-up date only, "—" for a case whose next step was a task), overdue said in words."""
+    from datetime import timedelta
+
+    from tests.work_helpers import TODAY
+
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    soon = TODAY + timedelta(days=3)
+    task_actions.create_task(worker, case, title="Ring the clinic", assignee=worker, due=soon)
+    c = client(worker)
+    page = c.get(f"/cases/{case.number}/").content.decode()
+    listed = c.get("/cases/").content.decode()
+    shown = f'<time datetime="{soon.isoformat()}">'
+    head = page.split('class="facts"')[1].split("</dl>")[0]
+    assert shown in head.split("Next due")[1].split("</div>")[0]
+    assert shown in listed
+    task_actions.create_task(worker, case, title="Send the form", assignee=worker, due=YESTERDAY)
+    head = c.get(f"/cases/{case.number}/").content.decode().split('class="facts"')[1].split("</dl>")[0]
+    assert "Overdue" in head.split("Next due")[1].split("</div>")[0]

@@ -136,8 +136,8 @@ def case_pdf(ctx: dict[str, Any], reader: Any) -> bytes:
                                                   (_("Citizenship"), h["nationality"])) if value]  # fmt: skip
     facts += [(_("Consent"), h["consent"]), (_("Case Owner"), _owner(case)),
               (_("Date opened"), shown_day(case.cas_OpenedDate))]  # fmt: skip
-    if case.follow_up_date:
-        facts.append((_("Next due"), shown_day(case.follow_up_date)))
+    if h.get("next_due"):
+        facts.append((_("Next due"), shown_day(h["next_due"])))
     if case.cas_ClosedDate:
         facts.append((_("Date closed"), shown_day(case.cas_ClosedDate)))
     if ctx["closure_reason"]:
