@@ -237,10 +237,11 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     }  # fmt: skip
     grant = opened_by_break_glass(request.user, case)
     ctx["grant"] = grant
-    ctx["header"] = _header(case, participants, consents, names)
+    header = _header(case, participants, consents, names)
     # The list's "next due" (`case_list`): the earliest of an open task the reader sees and the follow-up date.
-    ctx["header"]["next_due"] = min((d for d in (next_due(request.user, [case.id]).get(case.id), case.follow_up_date) if d),
-                                    default=None)  # fmt: skip
+    header["next_due"] = min((d for d in (next_due(request.user, [case.id]).get(case.id), case.follow_up_date) if d),
+                             default=None)  # fmt: skip
+    ctx["header"] = header
     ctx["today"] = timezone.localdate()
     ctx["on_hold"] = case.legal_holds.filter(released_at__isnull=True).exists()
     ctx["documents"] = _documents(request.user, case) if names else None
