@@ -697,6 +697,11 @@ CATALOGUE: list[Mutant] = [
      "replace": "{% if True %}",
      "tests": [T_APPROVALS + "::test_it_says_a_refused_close_once"],
      "why": "a refusal above a case form is said once, in the summary, not again inside the form"},
+    {"id": "work-mail-about-a-case-no-longer-theirs", "file": "phare/work/actions/notifications.py",
+     "find": "    if not my_notifications(note.recipient).filter(pk=note.pk).exists():",
+     "replace": "    if False:",
+     "tests": [T_NOTIFY + "::test_it_mails_nothing_about_a_case_its_recipient_can_no_longer_open"],
+     "why": "a notification e-mail never names a case its recipient can no longer open"},
     # --- referrals between organisations --------------------------------------------------------------------
     {"id": "referral-parts-wider", "file": "phare/referrals/parts.py",
      "find": 'bundle["persons"] = [{"id": "p1", **_pick(person, allowed.get("person", set()))}]',

@@ -80,6 +80,12 @@ def send_notification_email(notification_id: int) -> bool:
                                                                            emailed_at__isnull=True).first()  # fmt: skip
     if note is None or not note.recipient.email:
         return False
+    from phare.work.access import my_notifications
+
+    if not my_notifications(note.recipient).filter(pk=note.pk).exists():
+        # About a case the recipient can no longer open (a task kept after a hand-over): hidden from their bell,
+        # so not mailed either, not even its case number.
+        return False
     with translation.override(note.recipient.language or None):
         subject, body = email_body(note.kind, note.case.number if note.case else "", site_link(reverse("work:notifications")))
     send_mail(subject, body, None, [note.recipient.email], fail_silently=True)
