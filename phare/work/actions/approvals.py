@@ -22,7 +22,7 @@ from phare.cases.actions import Invalid
 from phare.cases.models import Case, Referral, SupportPlan
 from phare.work import gates
 from phare.work.actions.notifications import notify, notify_all
-from phare.work.models import ApprovalRequest, Gated, Kind
+from phare.work.models import ApprovalRequest, Gated, Kind, WorkSettings
 
 # Break-glass reads a case for an emergency; what changes who works on it, or asks for a change, is for those
 # who work it by right.
@@ -197,3 +197,20 @@ def withdraw(actor: Any, req: ApprovalRequest, request: HttpRequest | None = Non
         req.decided_at = timezone.now()
         req.save(update_fields=["state", "decided_at"])
         _audit("approval.withdraw", actor, req, request)
+
+
+def change_settings(actor: Any, values: dict[str, bool], request: HttpRequest | None = None) -> WorkSettings:
+    """An admin's choice of what waits for approval, whether hand-overs wait for their receiver, and e-mails;
+    the organisation's row is made on its first change, in the same transaction as its audit event."""
+    from phare.accounts.permissions import MANAGE_USERS, can
+
+    if not can(actor, MANAGE_USERS):
+        raise Http404("Not found")
+    with transaction.atomic():
+        current, _created = WorkSettings.objects.select_for_update().get_or_create(organisation_id=actor.organisation_id)
+        changed = {k: bool(v) for k, v in values.items() if getattr(current, k) != bool(v)}
+        for k, v in changed.items():
+            setattr(current, k, v)
+        current.save()
+        audit.record("work.settings_changed", actor=actor, request=request, target=current, detail=changed)
+    return current

@@ -138,19 +138,15 @@ def approval_ask(request: HttpRequest, number: str, action: str) -> HttpResponse
 
 @require_perm("manage_users")
 def work_settings(request: HttpRequest) -> HttpResponse:
-    from django.db import transaction
-
-    from phare.audit.log import record
     from phare.work.forms import WorkSettingsForm
 
     user: Any = request.user
-    current, _created = WorkSettings.objects.get_or_create(organisation_id=user.organisation_id)
-    form = WorkSettingsForm(request.POST or None, instance=current)
+    # Read only: the organisation's row is made by its first change (`change_settings`), never by a visit.
+    current = WorkSettings.objects.filter(organisation_id=user.organisation_id).first()
+    form = WorkSettingsForm(request.POST or None, instance=current or WorkSettings(organisation_id=user.organisation_id))
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            record("work.settings_changed", actor=user, request=request, target=current,
-                   detail={k: form.cleaned_data[k] for k in form.changed_data})  # fmt: skip
+        approval_actions.change_settings(user, {k: form.cleaned_data[k] for k in WorkSettingsForm.Meta.fields},
+                                         request=request)  # fmt: skip
         messages.success(request, _("Settings saved."))
         return HttpResponseRedirect(reverse("work:settings"))
     return render(request, "work/form.html", {"case": None, "title": _("Approvals and hand-overs"), "forms": [form],
