@@ -232,3 +232,40 @@ def test_it_says_a_refused_close_once() -> None:
     assert r.status_code == 200 and 'id="error-summary"' in page
     assert page.count("approve this first") == 1
     assert case_of(t).cas_Status == CaseStatus.ACTIVE
+
+
+def test_it_carries_out_an_approved_referral_and_reassignment_and_refuses_them_through_the_api_until_then() -> None:
+    """The two gated actions no test carried out: an outgoing referral and a reassignment, each done in the
+    requester's name once approved; until then the API refuses them as the pages do."""
+    from django.test import Client
+
+    from phare.cases.models import Referral
+    from tests.test_api import V1, bearer, token_for
+
+    t = team()
+    worker, boss, helpline, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t[Role.HELPLINE], t["case"]
+    _gate(t, approve_close=True, approve_referral=True, approve_support_plan=True, approve_reassign=True)
+    shelter = case_actions.add_external_organisation(boss, {"org_Name": "Harbour Shelter"})
+    api, auth = Client(), bearer(token_for(worker))
+    refused = [api.post(f"{V1}/cases/{case.uid}/close", {"cas_ReasonForCaseClosure": "Safe"},
+                        content_type="application/json", **auth),
+               api.post(f"{V1}/cases/{case.uid}/referrals", {"direction": "Outgoing",
+                                                             "cas_ReferredOrganisation": str(shelter.pk)},
+                        content_type="application/json", **auth),
+               api.post(f"{V1}/cases/{case.uid}/support-plans", {"spl_Type": "Health"},
+                        content_type="application/json", **auth)]  # fmt: skip
+    for r in refused:
+        assert r.status_code == 422 and "approve this first" in r.content.decode(), r.content
+    assert not Referral.objects.exists() and not SupportPlan.objects.exists()
+    assert case_of(t).cas_Status == CaseStatus.ACTIVE
+    refer = approvals.request_approval(worker, case, Gated.REFERRAL, {"cas_ReferredOrganisation": shelter})
+    move = approvals.request_approval(worker, case, Gated.REASSIGN, {"to": helpline.pk, "reason": "Speaks Tigrinya"})
+    assert not Referral.objects.exists() and case_of(t).cas_CaseOwner_id == worker.pk
+    approvals.approve(boss, refer)
+    sent = Referral.objects.get(case=case)
+    assert sent.direction == "Outgoing" and sent.cas_ReferredOrganisation_id == shelter.pk
+    assert AuditEvent.objects.get(action="case.referral.send").actor_id == worker.pk
+    approvals.approve(boss, move)
+    assert case_of(t).cas_CaseOwner_id == helpline.pk
+    assert AuditEvent.objects.get(action="case.reassign").actor_id == worker.pk
+    assert Notification.objects.filter(recipient=helpline, kind=Kind.CASE_ASSIGNED, case=case).exists()
