@@ -99,3 +99,28 @@ def test_it_shows_the_same_next_due_date_on_the_case_as_in_the_list() -> None:
     task_actions.create_task(worker, case, title="Send the form", assignee=worker, due=YESTERDAY)
     head = c.get(f"/cases/{case.number}/").content.decode().split('class="facts"')[1].split("</dl>")[0]
     assert "Overdue" in head.split("Next due")[1].split("</div>")[0]
+
+
+def test_it_gives_an_active_case_a_follow_up_date_without_moving_it() -> None:
+    """Issue 18: any open case can have a follow-up date, not only by moving it to Follow Up. The date alone is
+    set (audited, on the timeline); the case stays Active and the date is due on its owner's home."""
+    from datetime import timedelta
+
+    from phare.audit.models import AuditEvent
+    from phare.cases.models import CaseEvent, CaseStatus
+    from tests.work_helpers import TODAY, case_of
+
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    c = client(worker)
+    soon = TODAY + timedelta(days=2)
+    r = c.post(f"/cases/{case.number}/follow-up/", {"follow_up_date": soon.isoformat(), "keep_status": "on"})
+    assert r.status_code == 302
+    case = case_of(t)
+    assert case.cas_Status == CaseStatus.ACTIVE and case.follow_up_date == soon
+    assert AuditEvent.objects.filter(action="case.follow_up", target_id=str(case.uid)).exists()
+    assert CaseEvent.objects.filter(case=case, kind="changed", detail__fields=["follow_up_date"]).exists()
+    assert f'<time datetime="{soon.isoformat()}">' in c.get("/").content.decode()
+    # without the box, the case moves to Follow Up as before
+    c.post(f"/cases/{case.number}/follow-up/", {"follow_up_date": soon.isoformat()})
+    assert case_of(t).cas_Status == CaseStatus.FOLLOW_UP

@@ -537,17 +537,23 @@ def programmes(cases: QuerySet[Case]) -> list[str]:
     return sorted(cases.exclude(programme="").values_list("programme", flat=True).distinct().order_by())
 
 
-def set_follow_up(actor: Any, case: Case, due: date | None, request: HttpRequest | None = None) -> None:
-    """Active -> FollowUp (with the date the follow-up is due)."""
+def set_follow_up(actor: Any, case: Case, due: date | None, request: HttpRequest | None = None, *,
+                  move: bool = True) -> None:  # fmt: skip
+    """Active -> FollowUp (with the date the follow-up is due); with `move=False`, the date only: any open case
+    can have a follow-up date without changing its status."""
     if case.is_closed:
         raise Invalid({"cas_Status": [_("A closed case must be reopened first.")]})
     with transaction.atomic():
         old = case.cas_Status
-        case.cas_Status = CaseStatus.FOLLOW_UP
+        if move:
+            case.cas_Status = CaseStatus.FOLLOW_UP
         case.follow_up_date = due
         case.save()
-        _case_event(case, actor, "status", {"from": old, "to": case.cas_Status})
-        _audit("case.follow_up", actor, case, case, request, status_from=old)
+        if case.cas_Status != old:
+            _case_event(case, actor, "status", {"from": old, "to": case.cas_Status})
+        else:
+            _case_event(case, actor, "changed", {"record": "case", "fields": ["follow_up_date"]})
+        _audit("case.follow_up", actor, case, case, request, status_from=old, status_to=case.cas_Status)
 
 
 def close_case(actor: Any, case: Case, *, reason: str, status: str = CaseStatus.CLOSED, closed: date | None = None,

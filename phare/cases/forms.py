@@ -387,6 +387,7 @@ class ReopenForm(forms.Form):
 
 class FollowUpForm(forms.Form):
     follow_up_date = forms.DateField(label=_("Follow-up due"), widget=DateInput(), required=False)
+    keep_status = forms.BooleanField(label=_("Only set the date: the case keeps its status"), required=False)
 
 
 class ProgrammeForm(forms.Form):

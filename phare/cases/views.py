@@ -863,7 +863,8 @@ def case_follow_up(request: HttpRequest, number: str) -> HttpResponse:
     form = cf.FollowUpForm(request.POST or None, initial={"follow_up_date": timezone.localdate() + timedelta(days=30)})
     if request.method == "POST" and form.is_valid():
         try:
-            actions.set_follow_up(request.user, case, form.cleaned_data["follow_up_date"], request=request)
+            actions.set_follow_up(request.user, case, form.cleaned_data["follow_up_date"], request=request,
+                                  move=not form.cleaned_data["keep_status"])  # fmt: skip
         except actions.Invalid as exc:
             _apply_problems(form, exc)
         else:
