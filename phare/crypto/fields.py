@@ -197,7 +197,7 @@ class TokenOpener:
             kids.update(v[3 : v.find(":", 3)] for v in values if v and v.startswith(_PERSON_TOKEN))
         known = self._ciphers
         person_keys = {kid[1:].partition(".")[0] for kid in kids if kid not in known}
-        loaded = keys.preload_person_keys_by_id(int(pk) for pk in person_keys if pk.isdigit())
+        loaded = keys.preload_person_keys_by_id((int(pk) for pk in person_keys if pk.isdigit()), remember=False)
         known.update((kid, AESGCM(key)) for kid, key in loaded.items())
 
     def open(self, table: str, column: str, token: str, row_uid: str) -> str | None:

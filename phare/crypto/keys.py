@@ -347,10 +347,12 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
 
-def preload_person_keys_by_id(pks: Iterable[int]) -> dict[str, bytes]:
+def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict[str, bytes]:
     """`preload_person_keys` for keys named by their row id, as sealed values name them (`p<id>.<fingerprint>`):
     a reader of many rows (an export) unwraps each person's key once, in one query per batch. Returns them by key
-    id. A destroyed key is left out: `person_key_by_id` says so when a value names it."""
+    id; `remember=False` keeps them out of the process's cache (an export of 100,000 people would hold each key
+    there for PERSON_KEY_TTL, when it needs it only for its batch). A destroyed key is left out:
+    `person_key_by_id` says so when a value names it."""
     from django.db.models import TextField
     from django.db.models.functions import Cast
 
@@ -374,8 +376,9 @@ def preload_person_keys_by_id(pks: Iterable[int]) -> dict[str, bytes]:
             subject = f"{subject[:8]}-{subject[8:12]}-{subject[12:16]}-{subject[16:20]}-{subject[20:]}"
         raw = b64d(wrapped)
         key = cipher.decrypt(raw[:12], raw[12:], _person_aad(subject))
-        kid = f"p{pk}.{fingerprint(key)}"
-        _cache[kid] = (key, expires)
+        kid = f"p{pk}.{fingerprint(key) if remember else fingerprint.__wrapped__(key)}"  # (nor in its memo)
+        if remember:
+            _cache[kid] = (key, expires)
         loaded[kid] = key
     return loaded
 

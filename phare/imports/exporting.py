@@ -209,7 +209,7 @@ def _records(
     values: list[Any] = []
     for j, (_, col) in enumerate(fields):
         raw = columns[skip + j]
-        if raw.count(None) + raw.count("") == len(raw):
+        if all(v is None or v == "" for v in raw):
             continue  # empty in every row (many fields are): nothing to convert, nor to leave out of each record
         if col.sealed:
             texts = opener.open_column(col.table, col.column, raw, uids)
