@@ -200,14 +200,9 @@ class TokenOpener:
         loaded = keys.preload_person_keys_by_id((int(pk) for pk in person_keys if pk.isdigit()), remember=False)
         known.update((kid, AESGCM(key)) for kid, key in loaded.items())
 
-    def open(self, table: str, column: str, token: str, row_uid: str) -> str | None:
-        """The plaintext of `token`, read from column `column` of the row of `table` whose uid is `row_uid`."""
-        text: str | None = self.open_column(table, column, (token,), (row_uid,))[0]
-        return text
-
     def open_column(self, table: str, column: str, tokens: Iterable[Any], row_uids: Iterable[str]) -> list[Any]:
-        """`open` of each token of a column, read from the row whose uid is beside it in `row_uids` (an empty value
-        gives None). One loop for the column: an export opens a million values."""
+        """The plaintext of each token of column `column` of `table`, read from the row whose uid is beside it in
+        `row_uids` (None for an empty value). One loop for the column: an export opens a million values."""
         aad = _aad(table, column, "")
         ciphers = self._ciphers
         decode = keys.b64d

@@ -168,7 +168,8 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
 def _rows(
     model: type[models.Model], using: str, lead: tuple[str, ...], key: str, ids: list[int], sheet: bool
 ) -> list[tuple[Any, ...]]:
-    """(uid, *lead, *HTCDS field values as read) of the rows of `model` whose `key` is one of `ids`, in id order.
+    """(uid, *lead, *HTCDS field values as read) of the rows of `model` whose `key` is one of `ids`, in `key` then
+    id order.
     One query, run on the connection's cursor: the values come as the driver gives them, for `_records` to convert."""
     if not ids:
         return []
