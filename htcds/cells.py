@@ -53,14 +53,9 @@ def unneutralise(value: Any) -> Any:
 
 def csv_row(row: list[Any]) -> list[Any]:
     """A row for `csv.writer`: None as an empty cell, every formula-like text neutralised."""
-    out = []
-    for v in row:
-        if v is None:
-            v = ""
-        elif isinstance(v, str) and v and v[0] in _FIRST and formula_like(v):
-            v = "'" + v
-        out.append(v)
-    return out
+    return [
+        "" if v is None else "'" + v if isinstance(v, str) and v[:1] in _FIRST and formula_like(v) else v for v in row
+    ]
 
 
 def unneutralised_row(row: list[Any]) -> list[Any]:

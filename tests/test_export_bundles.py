@@ -179,3 +179,15 @@ def test_it_refuses_a_token_moved_to_another_persons_row(demo_cases: models.Quer
         list(case_bundles(demo_cases))
     with pytest.raises(TamperedValueError):
         list(_reference(demo_cases))
+
+
+def test_it_keeps_no_persons_key_once_their_chunk_is_read(demo_cases: models.QuerySet[Case]) -> None:
+    # An export unwraps every person's key; each is dropped with its chunk of cases, not kept in the process's
+    # cache (nor the fingerprints' memo, keyed by the key itself) for minutes after.
+    from phare.accounts.models import OrganisationKey
+
+    keys.reset_caches()
+    bundles = list(case_bundles(demo_cases)) + list(sheet_bundles(demo_cases))
+    assert sum("prs_FirstName" in p for b in bundles for p in b["persons"]) > OrganisationKey.objects.count()
+    assert [kid for kid in keys._cache if kid.startswith("p")] == []
+    assert keys.fingerprint.cache_info().currsize <= OrganisationKey.objects.count()  # the organisations' keys

@@ -12,10 +12,12 @@ them whole.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -31,37 +33,42 @@ class Openable(Protocol):
              newline: str | None = ...) -> IO[Any]: ...  # fmt: skip
 
 
-def flatten_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
-    """The sheet view of a bundle: field name → stored value, for the records one row can hold."""
-    out: dict[str, Any] = {}
-    case = bundle.get("case") or {}
-    out.update({k: v for k, v in case.items() if k != "id"})
-    participants = [p for p in bundle.get("participants") or [] if p.get("role") in VICTIM_ROLES]
-    victim = participants[0] if participants else {}
+def _row_records(bundle: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The person one sheet row shows, and the records it holds, in the order a later one wins: the case, that
+    person, their victim participation, their first consent, the first incoming and the first outgoing referral."""
+    victim: dict[str, Any] = next((p for p in bundle.get("participants") or () if p.get("role") in VICTIM_ROLES), {})
     pid = victim.get("person")
     persons = bundle.get("persons") or []
     person = next((p for p in persons if p.get("id") == pid), persons[0] if persons and not pid else {})
-    out.update({k: v for k, v in person.items() if k != "id"})
-    out.update({k: v for k, v in victim.items() if k not in ("id", "person", "role")})
-    consent: dict[str, Any] = next((c for c in bundle.get("consents") or [] if c.get("person") in (pid, None)), {})
-    out.update({k: v for k, v in consent.items() if k not in ("id", "person")})
-    for direction in ("Incoming", "Outgoing"):
-        ref: dict[str, Any] = next((r for r in bundle.get("referrals") or [] if r.get("direction") == direction), {})
-        out.update({k: v for k, v in ref.items() if k not in ("id", "direction")})
+    consent: dict[str, Any] = next((c for c in bundle.get("consents") or () if c.get("person") in (pid, None)), {})
+    refs = bundle.get("referrals") or ()
+    incoming: dict[str, Any] = next((r for r in refs if r.get("direction") == "Incoming"), {})
+    outgoing: dict[str, Any] = next((r for r in refs if r.get("direction") == "Outgoing"), {})
+    return person, [bundle.get("case") or {}, person, victim, consent, incoming, outgoing]
+
+
+_NOT_FIELDS = ("id", "person", "role", "direction")  # what links the records, not a field a row shows
+
+
+def flatten_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The sheet view of a bundle: field name → stored value, for the records one row can hold."""
+    out: dict[str, Any] = {}
+    for record in _row_records(bundle)[1]:
+        out.update(record)
+    for key in _NOT_FIELDS:
+        out.pop(key, None)
     return out
 
 
 def victim_uid(bundle: dict[str, Any]) -> str | None:
     """The id of the person `flatten_bundle` puts on the case's row (in an export, the person's uid)."""
-    victims = [p for p in bundle.get("participants") or [] if p.get("role") in VICTIM_ROLES]
-    pid = victims[0].get("person") if victims else None
-    persons = bundle.get("persons") or []
-    person = next((p for p in persons if p.get("id") == pid), persons[0] if persons and not pid else {})
-    return person.get("id")
+    return _row_records(bundle)[0].get("id")
 
 
 def _text(f: Field, value: Any, labels: bool) -> Any:
     if isinstance(value, list):
+        if not labels and all(v.__class__ is str for v in value):
+            return ";".join(value)
         return ";".join(str(_text(f, v, labels)) for v in value)
     if isinstance(value, bool):
         return ("Yes" if value else "No") if labels else ("true" if value else "false")
@@ -81,35 +88,40 @@ def sheet_rows(bundles: Iterable[dict[str, Any]], extended: bool = False, labels
         fields += [f for f in sheet_fields(True) if f.name in CASE_DATES and f not in fields]
     yield [f.name for f in fields] + ([ID_COLUMN, RECORD_COLUMN] if include_ids else [])
     yield [f.label for f in fields] + (["Case id", "Record uid"] if include_ids else [])
+    names = [f.name for f in fields]
+    # A text is written as it is, unless labels are asked for or it is a date to type: the usual cell costs one
+    # look at its type (an export writes millions).
+    as_is = {f.name for f in fields if not labels and not (native and f.kind is Kind.DATE)}
+    by_name = {f.name: f for f in fields}
     for bundle in bundles:
-        flat = flatten_bundle(bundle)
-        row: list[Any] = []
-        for f in fields:
-            value = flat.get(f.name)
-            if value is None:
-                row.append(None)
-            elif native and f.kind is Kind.DATE and isinstance(value, str):
-                try:
-                    row.append(date.fromisoformat(value))
-                except ValueError:
-                    row.append(value)
-            elif native and isinstance(value, bool) and not labels:
-                row.append(value)
-            else:
-                row.append(_text(f, value, labels))
+        person, records = _row_records(bundle)
+        flat: dict[str, Any] = {}
+        for record in records:
+            flat.update(record)
+        row = list(map(flat.get, names))
+        for i, value in enumerate(row):
+            if value is None or (value.__class__ is str and names[i] in as_is):
+                continue
+            f = by_name[names[i]]
+            if native and f.kind is Kind.DATE and isinstance(value, str):
+                with contextlib.suppress(ValueError):  # not a date: written as the text it is
+                    row[i] = date.fromisoformat(value)
+            elif not (native and isinstance(value, bool) and not labels):
+                row[i] = _text(f, value, labels)
         if include_ids:
-            row += [(bundle.get("case") or {}).get("id"), victim_uid(bundle)]
+            row += [records[0].get("id"), person.get("id")]
         yield row
 
 
 def write_csv(bundles: Iterable[dict[str, Any]], path: Openable, **options: Any) -> int:
     """No cell starts a formula (htcds.cells): a name typed as `=HYPERLINK(…)` is written `'=HYPERLINK(…)`."""
     n = -2
+    rows = sheet_rows(bundles, **options)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        for row in sheet_rows(bundles, **options):
-            writer.writerow(cells.csv_row(row))
-            n += 1
+        while chunk := [cells.csv_row(row) for row in islice(rows, 1000)]:
+            writer.writerows(chunk)
+            n += len(chunk)
     return n
 
 

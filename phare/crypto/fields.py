@@ -164,6 +164,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         )
 
 
+_TOKEN = PREFIX + ":"
 _PERSON_TOKEN = PREFIX + ":p"
 
 
@@ -188,35 +189,47 @@ class TokenOpener:
         self._ciphers[kid] = cipher
         return cipher
 
-    def prefetch(self, rows: Iterable[Iterable[Any]]) -> None:
-        """Unwrap at once the person keys the sealed values among `rows` name (one query), instead of one by one."""
-        person_keys = set()
-        for row in rows:
-            for value in row:
-                if type(value) is str and value.startswith(_PERSON_TOKEN):
-                    kid = value.split(":", 2)[1]
-                    if kid not in self._ciphers:
-                        person_keys.add(kid[1:].partition(".")[0])
-        keys.preload_person_keys_by_id(int(pk) for pk in person_keys if pk.isdigit())
+    def prefetch(self, columns: Iterable[Iterable[Any]]) -> None:
+        """Unwrap at once the person keys the sealed values among `columns` name (one query), instead of one by
+        one."""
+        kids: set[str] = set()
+        for values in columns:
+            kids.update(v[3 : v.find(":", 3)] for v in values if v and v.startswith(_PERSON_TOKEN))
+        known = self._ciphers
+        person_keys = {kid[1:].partition(".")[0] for kid in kids if kid not in known}
+        loaded = keys.preload_person_keys_by_id((int(pk) for pk in person_keys if pk.isdigit()), remember=False)
+        known.update((kid, AESGCM(key)) for kid, key in loaded.items())
 
-    def open(self, table: str, column: str, token: str, row_uid: str) -> str | None:
-        """The plaintext of `token`, read from column `column` of the row of `table` whose uid is `row_uid`."""
-        if not token.startswith(PREFIX + ":"):
-            return token  # written before encryption existed, as `_open_token` reads it
-        try:
-            _, kid, uid, body = token.split(":", 3)
-            cipher = self._cipher(kid)
-        except ValueError as exc:
-            raise TamperedValueError(f"malformed token in {table}.{column}") from exc
-        if uid != row_uid:
-            raise TamperedValueError(f"{table}.{column} holds a value sealed for another row")
-        if cipher is None:
-            return None
-        try:
-            raw = keys.b64d(body)
-            return cipher.decrypt(raw[:12], raw[12:], _aad(table, column, uid)).decode()
-        except (InvalidTag, ValueError) as exc:
-            raise TamperedValueError(f"{table}.{column} failed authentication") from exc
+    def open_column(self, table: str, column: str, tokens: Iterable[Any], row_uids: Iterable[str]) -> list[Any]:
+        """The plaintext of each token of column `column` of `table`, read from the row whose uid is beside it in
+        `row_uids` (None for an empty value). One loop for the column: an export opens a million values."""
+        aad = _aad(table, column, "")
+        ciphers = self._ciphers
+        decode = keys.b64d
+        out: list[Any] = []
+        for token, row_uid in zip(tokens, row_uids, strict=True):
+            if not token:
+                out.append(None)
+                continue
+            if not token.startswith(_TOKEN):
+                out.append(token)  # written before encryption existed, as `_open_token` reads it
+                continue
+            try:
+                _, kid, uid, body = token.split(":", 3)
+                cipher = ciphers[kid] if kid in ciphers else self._cipher(kid)
+            except ValueError as exc:
+                raise TamperedValueError(f"malformed token in {table}.{column}") from exc
+            if uid != row_uid:
+                raise TamperedValueError(f"{table}.{column} holds a value sealed for another row")
+            if cipher is None:
+                out.append(None)
+                continue
+            try:
+                raw = decode(body)
+                out.append(cipher.decrypt(raw[:12], raw[12:], aad + uid.encode()).decode())
+            except (InvalidTag, ValueError) as exc:
+                raise TamperedValueError(f"{table}.{column} failed authentication") from exc
+        return out
 
 
 class EncryptedDateField(EncryptedTextField):

@@ -14,6 +14,7 @@ so that crypto-shredding takes effect in every worker soon after.
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import contextvars
 import functools
@@ -45,8 +46,14 @@ def b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # binascii in strict mode: half the time of base64.urlsafe_b64decode (an export decodes a million tokens), and
+    # it refuses any character outside the alphabet where urlsafe_b64decode skipped it.
+    data = text.encode("ascii").translate(_URLSAFE)
+    return binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
 
 
 def kid_of(key: bytes) -> str:
@@ -340,25 +347,40 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
 
-def preload_person_keys_by_id(pks: Iterable[int]) -> None:
+def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict[str, bytes]:
     """`preload_person_keys` for keys named by their row id, as sealed values name them (`p<id>.<fingerprint>`):
-    a reader of many rows (an export) unwraps each person's key once, in one query per batch. A destroyed key is
-    left out: `person_key_by_id` says so when a value names it."""
+    a reader of many rows (an export) unwraps each person's key once, in one query per batch. Returns them by key
+    id; `remember=False` keeps them out of the process's cache (an export of 100,000 people would hold each key
+    there for PERSON_KEY_TTL, when it needs it only for its batch). A destroyed key is left out:
+    `person_key_by_id` says so when a value names it."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
     from phare.accounts.models import PersonKey
 
     wanted = sorted(set(pks))
+    loaded: dict[str, bytes] = {}
     if not wanted:
-        return
+        return loaded
     rows = PersonKey.objects.filter(pk__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
     org_keys: dict[int, AESGCM] = {}
     expires = time.monotonic() + PERSON_KEY_TTL
-    for pk, subject, wrapped, wk_pk in rows.exclude(wrapped="").values_list("pk", "subject", "wrapped", "wrapping_key_id"):
+    # The subject as the database's text, not as a UUID built per row (a fifth of the time for 100,000 keys): SQLite
+    # keeps 32 hex digits, PostgreSQL writes the usual form; the associated data names the usual form.
+    subjects = Cast("subject", output_field=TextField())
+    for pk, subject, wrapped, wk_pk in rows.exclude(wrapped="").values_list("pk", subjects, "wrapped", "wrapping_key_id"):
         cipher = org_keys.get(wk_pk)
         if cipher is None:
             cipher = org_keys[wk_pk] = AESGCM(org_key_by_id(wk_pk))
+        if len(subject) == 32:
+            subject = f"{subject[:8]}-{subject[8:12]}-{subject[12:16]}-{subject[16:20]}-{subject[20:]}"
         raw = b64d(wrapped)
-        key = cipher.decrypt(raw[:12], raw[12:], _person_aad(str(subject)))
-        _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
+        key = cipher.decrypt(raw[:12], raw[12:], _person_aad(subject))
+        kid = f"p{pk}.{fingerprint(key) if remember else fingerprint.__wrapped__(key)}"  # (nor in its memo)
+        if remember:
+            _cache[kid] = (key, expires)
+        loaded[kid] = key
+    return loaded
 
 
 _shred_mark: Any = None  # the latest key destruction this process has seen

@@ -11,15 +11,16 @@ checks it. The bundles are equal, key for key and in the same order, to those th
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections, models
+from django.db.models.functions import Cast
 
 from htcds.catalogue import TASKS_KEY, VICTIM_ROLES, load
+from htcds.sources.layout import CASE_DATES, sheet_fields
 from phare.cases.models import (
     Assessment,
     Case,
@@ -55,78 +56,105 @@ class _Names(dict[tuple[Any, Any], str]):
         return name
 
 
+# The most distinct values a column remembers the conversion of (dates, code lists, lookups repeat; a column
+# that does not is converted afresh once its memo is full, so memory stays bounded).
+MEMO_MAX = 20_000
+
+
 class _Reading:
-    """What converting a chunk's rows needs: its key cache (dropped with the chunk) and the export's names."""
+    """What converting rows needs: the chunk's opener (its keys are dropped with the chunk), and what the export
+    keeps from chunk to chunk: the lookups' names and each column's memo of converted values."""
 
-    __slots__ = ("names", "opener")
+    __slots__ = ("memos", "names", "opener")
 
-    def __init__(self, names: _Names) -> None:
+    def __init__(self, names: _Names, memos: dict[tuple[Any, str], dict[Any, Any]]) -> None:
         self.opener = TokenOpener()
         self.names = names
+        self.memos = memos
 
 
-Convert = Callable[[Any, str, _Reading], Any]
+def _uid_texts(values: Sequence[str]) -> Sequence[str]:
+    """A uid column as `str(uuid)` gives it: SQLite keeps 32 hex digits (written out here: faster than SQLite's
+    own string functions), PostgreSQL's uid is read as its text (`_sql`), not as a UUID built for each row."""
+    return [f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}" if len(v) == 32 else v for v in values]
 
 
-def _uid_text(value: Any) -> str:
-    """A uid column as `str(uuid)`: SQLite keeps 32 hex digits, PostgreSQL gives a UUID."""
-    if isinstance(value, str) and len(value) == 32:
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
-
-
-def _date(value: Any, uid: str, reading: _Reading) -> Any:
+def _date(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _json(value: Any, uid: str, reading: _Reading | None) -> Any:
-    # Most multi-value columns hold an empty list, which a bundle leaves out: no need to parse it.
-    return None if value is None or value == "[]" else json.loads(value)
+def _json(value: Any) -> Any:
+    # A bundle leaves an empty list out, as it leaves out None. The parsed lists are shared by the records holding
+    # the same text (a column's memo): nothing downstream changes them.
+    parsed = json.loads(value)
+    return None if parsed == [] else parsed
 
 
-def _converter(field: models.Field[Any, Any]) -> Convert | None:
+class _Column(NamedTuple):
     """How a column's database value becomes the value a bundle holds (what the instance attribute gave, dates as
-    ISO text, a lookup as its name, left out when it has none); None where the driver's value is that value."""
+    ISO text, a lookup as its name, left out when it has none)."""
+
+    name: str  # the HTCDS field
+    sealed: bool  # opened by the chunk's TokenOpener, with the row's uid
+    is_date: bool  # an ISO date (sealed: normalised as a date field reads it)
+    table: str
+    column: str
+    convert: Callable[[Any, _Reading], Any] | None  # (not sealed) per distinct value, remembered; None: as read
+
+
+def _column(field: models.Field[Any, Any]) -> _Column:
+    table, column = field.model._meta.db_table, str(field.column)
     if isinstance(field, EncryptedTextField):
-        table, column, is_date = field.model._meta.db_table, str(field.column), isinstance(field, EncryptedDateField)
-
-        def sealed(value: Any, uid: str, reading: _Reading) -> Any:
-            text = reading.opener.open(table, column, value, uid)
-            return date.fromisoformat(text).isoformat() if is_date and text else text
-
-        return sealed
+        return _Column(field.name, True, isinstance(field, EncryptedDateField), table, column, None)
+    convert: Callable[[Any, _Reading], Any] | None = None
     if field.is_relation:
         related = field.related_model
 
-        def named(value: Any, uid: str, reading: _Reading) -> Any:
+        def convert(value: Any, reading: _Reading) -> Any:
             return reading.names[(related, value)] or None
 
-        return named
-    if isinstance(field, models.DateTimeField):
+    elif isinstance(field, models.DateTimeField):
         raise TypeError(f"{field} is not a date: an export of it would need the time zone Django applies")
-    if isinstance(field, models.DateField):
-        return _date
-    if isinstance(field, models.JSONField):
-        return _json
-    return None
+    elif isinstance(field, models.DateField):
+        convert = lambda value, reading: _date(value)  # noqa: E731
+        return _Column(field.name, False, True, table, column, convert)
+    elif isinstance(field, models.JSONField):
+        convert = lambda value, reading: _json(value)  # noqa: E731
+    return _Column(field.name, False, False, table, column, convert)
 
 
 @cache
-def _fields(model: type[models.Model]) -> list[tuple[str, str, Convert | None]]:
-    """The model's HTCDS fields: name, column attribute, and how its value is read."""
+def _sheet_names() -> frozenset[str]:
+    """Every field a row of the template layout can show, in any of its options (extended, with the case dates)."""
+    return frozenset(f.name for f in sheet_fields(True)) | frozenset(CASE_DATES)
+
+
+@cache
+def _fields(model: type[models.Model], sheet: bool) -> list[tuple[str, _Column]]:
+    """The model's HTCDS fields (those a sheet row can show, for `sheet`): column attribute and how it is read."""
     cat = load()
-    return [(f.name, f.attname, _converter(f)) for f in model._meta.concrete_fields if f.name in cat]
+    wanted = _sheet_names() if sheet else cat
+    return [(f.attname, _column(f)) for f in model._meta.concrete_fields if f.name in cat and f.name in wanted]
 
 
 PAD = 250
 
 
 @lru_cache(maxsize=256)
-def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int) -> str:
+def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int, sheet: bool) -> str:
     """The query of `_rows` for `n` ids: Django writes it once per size, not once per chunk (preparing a thousand
     ids through the lookup machinery cost more than running the query)."""
-    qs = model._default_manager.using(using).filter(**{f"{key}__in": range(n)}).order_by("id")
-    sql, params = qs.values_list("uid", *lead, *(a for _, a, _ in _fields(model))).query.sql_with_params()
+    # In `key` order, then id: SQLite then walks the index on `key`. In id order alone it scanned the whole table
+    # for each chunk (an export of 100,000 cases read each list's table a hundred times). Each case's rows stay in
+    # id order, which is all a bundle needs.
+    qs = model._default_manager.using(using).filter(**{f"{key}__in": range(n)}).order_by(*{key: None, "id": None})
+    sqlite = connections[using].vendor == "sqlite"
+    # SQLite's driver makes a date of a date column in Python, for each value (a bundle holds the ISO text the
+    # column holds): the column is read as text there.
+    columns = [Cast(a, output_field=models.TextField()) if sqlite and c.is_date and not c.sealed else a
+               for a, c in _fields(model, sheet)]  # fmt: skip
+    uid = "uid" if sqlite else Cast("uid", output_field=models.TextField())
+    sql, params = qs.values_list(uid, *lead, *columns).query.sql_with_params()
     if list(params) != list(range(n)):
         raise RuntimeError(f"unexpected parameters in {sql}")
     if n == 1 and connections[using].vendor == "postgresql":
@@ -138,40 +166,69 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
 
 
 def _rows(
-    model: type[models.Model], using: str, lead: tuple[str, ...], key: str, ids: list[int]
+    model: type[models.Model], using: str, lead: tuple[str, ...], key: str, ids: list[int], sheet: bool
 ) -> list[tuple[Any, ...]]:
-    """(uid, *lead, *HTCDS field values as read) of the rows of `model` whose `key` is one of `ids`, in id order.
-    One query, run on the connection's cursor: the values come as the driver gives them, for `_fields` to convert."""
+    """(uid, *lead, *HTCDS field values as read) of the rows of `model` whose `key` is one of `ids`, in `key` then
+    id order.
+    One query, run on the connection's cursor: the values come as the driver gives them, for `_records` to convert."""
     if not ids:
         return []
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_sql(model, using, lead, key, 1), [ids])
+            cursor.execute(_sql(model, using, lead, key, 1, sheet), [ids])
         else:
             # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
             padded = ids + ids[-1:] * (-len(ids) % PAD)
-            cursor.execute(_sql(model, using, lead, key, len(padded)), padded)
+            cursor.execute(_sql(model, using, lead, key, len(padded), sheet), padded)
         return list(cursor.fetchall())
 
 
+def _converted(values: tuple[Any, ...], memo: dict[Any, Any], convert: Callable[[Any, _Reading], Any],
+               reading: _Reading) -> list[Any]:  # fmt: skip
+    """A column's values converted, each distinct value once (most repeat: dates, code lists, lookups)."""
+    if len(memo) > MEMO_MAX:
+        memo.clear()
+    for value in set(values).difference(memo):
+        memo[value] = None if value is None or value == "" else convert(value, reading)
+    return list(map(memo.__getitem__, values))
+
+
 def _records(
-    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading
-) -> Iterator[dict[str, Any]]:
-    """Each row as the record a bundle holds: the HTCDS fields after the first `skip` columns, empty ones left out."""
-    fields = [(i + skip, name, convert) for i, (name, _, convert) in enumerate(_fields(model))]
-    for row in rows:
-        uid = _uid_text(row[0])
-        out: dict[str, Any] = {}
-        for i, name, convert in fields:
-            raw = row[i]
-            if raw is None or raw == "":
-                continue
-            value = raw if convert is None else convert(raw, uid, reading)
-            if value is None or value == "" or value == []:
-                continue
-            out[name] = value
-        yield out
+    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading, sheet: bool
+) -> list[dict[str, Any]]:
+    """Each row as the record a bundle holds: the HTCDS fields after the first `skip` columns, empty ones left out.
+    Converted a column at a time (the per-cell work is a dict lookup, or the opening of a sealed value)."""
+    if not rows:
+        return []
+    fields = _fields(model, sheet)
+    columns = list(zip(*rows, strict=True))
+    uids = _uid_texts(columns[0])
+    opener = reading.opener
+    opener.prefetch(columns[skip + j] for j, (_, c) in enumerate(fields) if c.sealed)
+    names: list[str] = []
+    values: list[Any] = []
+    for j, (_, col) in enumerate(fields):
+        raw = columns[skip + j]
+        if all(v is None or v == "" for v in raw):
+            continue  # empty in every row (many fields are): nothing to convert, nor to leave out of each record
+        if col.sealed:
+            texts = opener.open_column(col.table, col.column, raw, uids)
+            if col.is_date:
+                texts = [date.fromisoformat(t).isoformat() if t else t for t in texts]
+            values.append(texts)
+        elif col.convert is not None:
+            memo = reading.memos.setdefault((model, col.name), {})
+            values.append(_converted(raw, memo, col.convert, reading))
+        else:
+            values.append(raw)
+        names.append(col.name)
+    if not names:
+        return [{} for _ in rows]
+    return [
+        {n: v for n, v in zip(names, row, strict=True) if v is not None and v != ""}
+        for row in zip(*values, strict=True)
+    ]
 
 
 def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
@@ -192,9 +249,9 @@ def _bundles(
 ) -> Iterator[dict[str, Any]]:
     using = cases.db
     ids = list(cases.order_by("id").values_list("id", flat=True))
-    names = _Names()
+    names, memos = _Names(), dict[tuple[Any, str], dict[Any, Any]]()
     for start in range(0, len(ids), CHUNK):
-        yield from _chunk(ids[start : start + CHUNK], wanted, using, sheet, names)
+        yield from _chunk(ids[start : start + CHUNK], wanted, using, sheet, _Reading(names, memos))
 
 
 def _shown(parts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -210,13 +267,13 @@ def _shown(parts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 def _chunk(
-    chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str, sheet: bool, names: _Names
+    chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str, sheet: bool, reading: _Reading
 ) -> Iterator[dict[str, Any]]:
-    # The keys opened for this chunk are dropped with it: an export holds no more of them than a page does.
-    reading = _Reading(names)
-    parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk)
-    person_rows = _rows(Person, using, ("id",), "id", sorted({p[2] for p in parts}))
-    uids = {row[1]: _uid_text(row[0]) for row in person_rows}
+    # `reading`'s opener is this chunk's: the keys it opens are dropped with the chunk, so an export holds no more
+    # of them than a page does.
+    parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk, sheet)
+    person_rows = _rows(Person, using, ("id",), "id", sorted({p[2] for p in parts}), sheet)
+    uids = dict(zip((row[1] for row in person_rows), _uid_texts([row[0] for row in person_rows]), strict=True))
     people: dict[int, list[int]] = {}  # case -> its participants' persons, in order
     for row in parts:
         people.setdefault(row[1], []).append(row[2])
@@ -225,29 +282,28 @@ def _chunk(
         shown = {row[2] for row in parts}
         person_rows = [row for row in person_rows if row[1] in shown]
         parts = [row for row in parts if row[3] in VICTIM_ROLES]  # a case without a victim shows no participant
-    reading.opener.prefetch(person_rows)
     persons = {
         row[1]: {"id": uids[row[1]], **rec}
-        for row, rec in zip(person_rows, _records(Person, person_rows, 2, reading), strict=True)
+        for row, rec in zip(person_rows, _records(Person, person_rows, 2, reading, sheet), strict=True)
     }
     by_case: dict[int, list[tuple[int, dict[str, Any]]]] = {}
-    for row, rec in zip(parts, _records(CaseParticipant, parts, 4, reading), strict=True):
+    for row, rec in zip(parts, _records(CaseParticipant, parts, 4, reading, sheet), strict=True):
         by_case.setdefault(row[1], []).append((row[2], {"person": uids[row[2]], "role": row[3], **rec}))
     lists: dict[int, dict[str, list[tuple[int | None, dict[str, Any]]]]] = {}
     for key, model in wanted:
         # (uid, case, the person or None, the column a list adds to its records, or the id again)
         person = "person_id" if any(f.name == "person" for f in model._meta.concrete_fields) else "id"
         extra = {"referrals": "direction", "assessments": "answers"}.get(key, "id")
-        rows = _rows(model, using, ("case_id", person, extra), "case_id", chunk)
-        for row, rec in zip(rows, _records(model, rows, 4, reading), strict=True):
+        rows = _rows(model, using, ("case_id", person, extra), "case_id", chunk, sheet)
+        for row, rec in zip(rows, _records(model, rows, 4, reading, sheet), strict=True):
             if key == "referrals":
                 rec = {"direction": row[3], **rec}
             elif key == "assessments":
-                rec["answers"] = _json(row[3], "", None)
+                rec["answers"] = None if row[3] is None or row[3] == "[]" else json.loads(row[3])
             lists.setdefault(row[1], {}).setdefault(key, []).append((row[2] if person != "id" else None, rec))
     tasks = {} if sheet else tasks_by_case(chunk)  # a sheet row has no place for tasks; a bundle carries them
-    case_rows = _rows(Case, using, ("id", "number"), "id", chunk)
-    for row, rec in zip(case_rows, _records(Case, case_rows, 3, reading), strict=True):
+    case_rows = _rows(Case, using, ("id", "number"), "id", chunk, sheet)
+    for row, rec in zip(case_rows, _records(Case, case_rows, 3, reading, sheet), strict=True):
         case_people = dict.fromkeys(people.get(row[1], ()))
         yield _bundle(row[2], rec, by_case.get(row[1], []), [persons[p] for p in case_people if p in persons],
                       {p: uids[p] for p in case_people}, lists.get(row[1], {}), tasks.get(row[1]))  # fmt: skip
