@@ -4,7 +4,7 @@
    the reason it is not a tenant table, and a table where it may be NULL holds instance-wide rows too (named);
 2. every foreign key between tenant tables stays inside one organisation, checked row by row on a generated pair
    of organisations that also referred a case to each other; the two keys that cross by design are named;
-3. the audit chain can be kept per organisation: each organisation's events verify on their own
+3. the audit chain is kept per organisation: each organisation's events and head verify on their own
    (`phare.audit.log.verify_organisation`), and a change to one organisation's events shows in its chain only.
 """
 
@@ -36,7 +36,6 @@ NOT_TENANT = {
     "accounts.recoverycode": "a user's recovery codes, read by user at sign-in",
     "accounts.enrolmentcode": "a user's enrolment code, read by user at sign-in",
     "accounts.signinattempt": "throttling before anyone is known",
-    "audit.audithead": "the head of the instance-wide chain (one row)",
     "dashboards.servicepartnership": "joins two organisations by design: kept on the coordinator",
     "api.apitoken": "a user's token, read by its digest before the organisation is known",
     "helplines.reportattempt": "throttling of the public report form, before anyone is known",
@@ -46,6 +45,8 @@ INSTANCE_ROWS = {
     "accounts.user": "an instance operator belongs to no organisation",
     "accounts.organisationkey": "the instance keys (audit chain, TOTP secrets) belong to no organisation",
     "audit.auditevent": "instance events (sign-in failures, operators' actions) belong to no organisation",
+    "audit.audithead": "the heads of the instance's own chain and of a log written as one chain before chains per "
+    "organisation",
     "jobs.job": "instance jobs (sweeps) belong to no organisation",
 }
 # Foreign keys that cross organisations by design: a referral joins two tenants.
@@ -165,4 +166,8 @@ def test_it_verifies_each_organisations_audit_chain_on_its_own(
     gone = AuditEvent.objects.filter(organisation=a).order_by("id")[1]
     AuditEvent.objects.filter(pk=gone.pk).delete()
     verdict = audit.verify_organisation(a.pk)
-    assert not verdict.ok and "own chain is broken" in verdict.reason and audit.verify_organisation(b.pk).ok
+    assert not verdict.ok and f"the chain org:{a.pk} is broken" in verdict.reason and audit.verify_organisation(b.pk).ok
+    # A cut-off tail is caught by the organisation's own head, without the rest of the log.
+    AuditEvent.objects.filter(organisation=b).order_by("-id")[:1].get().delete()
+    verdict = audit.verify_organisation(b.pk)
+    assert not verdict.ok and "truncated" in verdict.reason
