@@ -141,7 +141,10 @@ def record(
 def _locked_head(chain: str, org_id: int | None, key: bytes) -> AuditHead:
     """The chain's head, locked until the transaction ends: two events of one chain must not share a predecessor.
     One statement in the common case (the row lock is taken and the latest committed head read together)."""
-    head = AuditHead.objects.select_for_update().filter(chain=chain).first()
+    heads = AuditHead.objects.select_for_update().filter(chain=chain)
+    # Named by its organisation too: on a database sharded by organisation the query goes to that one node.
+    heads = heads.filter(organisation_id__isnull=True) if org_id is None else heads.filter(organisation_id=org_id)
+    head = heads.first()
     if head is not None:
         return head
     # The chain's first event since the log had chains per organisation: nothing to lock yet, so serialise the
@@ -149,7 +152,7 @@ def _locked_head(chain: str, org_id: int | None, key: bytes) -> AuditHead:
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(4242, %s)", [org_id or 0])
-        head = AuditHead.objects.select_for_update().filter(chain=chain).first()
+        head = heads.first()
         if head is not None:
             return head
     # An organisation's chain may have begun inside the single chain (events numbered before its head existed).
