@@ -36,6 +36,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -44,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PHARE = str(BIN / "phare")
-DB = "phare_bench"
+DB = "phare_bench"  # --db
 PG = "postgresql://postgres@127.0.0.1:5432"
 APP_ROLE = "phare_app"
 APP_PASSWORD = "bench-" + secrets.token_urlsafe(12)
@@ -166,11 +167,74 @@ def pg_run(command: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"phare {' '.join(command[:2])} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc), processes gone since counting nothing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """gunicorn's master and workers: every process of the server's session."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) == server.pid:  # pgid
+                    out.append(int(entry.name))
+    return out
+
+
+def backend_pids() -> list[int]:
+    return [r[0] for r in pg(f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB}' AND pid <> pg_backend_pid()")]
+
+
+class Sampler(threading.Thread):
+    """What the database sessions of the server are doing, sampled every 0.2 s during a run: running a statement,
+    waiting for a lock (the audit chain's head), or idle inside a transaction (Python working while the
+    transaction, and any lock it took, stays open)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.samples: list[dict[str, int]] = []
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
+            while not self.stop.wait(0.2):
+                rows = conn.execute(
+                    "SELECT state, wait_event_type FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'", [DB]).fetchall()  # fmt: skip
+                self.samples.append({
+                    "lock_wait": sum(1 for st, w in rows if st == "active" and w == "Lock"),
+                    "running": sum(1 for st, w in rows if st == "active" and w != "Lock"),
+                    "idle_in_transaction": sum(1 for st, _ in rows if st == "idle in transaction"),
+                })  # fmt: skip
+
+    def summary(self) -> dict[str, Any]:
+        n = len(self.samples) or 1
+        return {"samples": len(self.samples),
+                **{f"mean_{k}": round(sum(s[k] for s in self.samples) / n, 2)
+                   for k in ("running", "lock_wait", "idle_in_transaction")}}  # fmt: skip
+
+
 def locust_run(args: argparse.Namespace, env: dict[str, str], conf: Path, tmp: Path, name: str, low: float,
-               high: float, timings: dict[str, float]) -> tuple[dict[str, Any], int]:  # fmt: skip
+               high: float, timings: dict[str, float],
+               server: subprocess.Popen[bytes]) -> tuple[dict[str, Any], int]:  # fmt: skip
     """One locust run with think times between `low` and `high` seconds: its figures, and the writes acknowledged."""
     times_path = tmp / f"times-{name}.json"
     lenv = {**env, "PHARE_LOAD_CONF": str(conf), "PHARE_LOAD_TIMES": str(times_path), "PHARE_LOAD_THINK": f"{low},{high}"}
+    sampler = Sampler()
+    sampler.start()
+    web_pids = server_pids(server)
+    db_before = backend_pids()
+    cpu_before = cpu_seconds(web_pids) + cpu_seconds(db_before)
     t = time.monotonic()
     loc = subprocess.run(
         [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(args.users),
@@ -179,6 +243,12 @@ def locust_run(args: argparse.Namespace, env: dict[str, str], conf: Path, tmp: P
         env=lenv, cwd=ROOT, timeout=args.duration + 300, capture_output=True, text=True,
     )  # fmt: skip
     seconds = timings[f"load_{name}_s"] = round(time.monotonic() - t, 1)
+    sampler.stop.set()
+    sampler.join()
+    # Backends that closed during the run are missed; those opened during it count from zero.
+    web_cpu = cpu_seconds(web_pids)
+    db_cpu = cpu_seconds(sorted(set(db_before) | set(backend_pids())))
+    cpu = web_cpu + db_cpu - cpu_before
     print(loc.stdout[-6000:] + loc.stderr[-6000:], flush=True)
     times: list[list[Any]] = json.loads(times_path.read_text())
     by_name: dict[str, list[float]] = {}
@@ -197,12 +267,20 @@ def locust_run(args: argparse.Namespace, env: dict[str, str], conf: Path, tmp: P
         "logins": sum(1 for r in times if r[0] == "login:mfa" and r[2]),
         "errors": sum(1 for r in times if not r[2]),
         "requests_per_s": round(len(measured) / seconds, 1) if seconds else None,
+        "audited_writes_per_s": None,
+        "server_cpu_s": round(cpu, 1),
+        "server_cpu_ms_per_request": round(1000 * cpu / len(times), 1) if times else None,
+        "db_sessions": sampler.summary(),
         "reads": percentiles([r[1] for r in times if r[0].startswith("read:")]),
         "writes": percentiles([r[1] for r in times if r[0].startswith("write:")]),
         "by_name": {k: percentiles(v) for k, v in sorted(by_name.items())},
         "failures": failures,
     }
     return run, sum(1 for r in times if r[0].startswith("write:") and r[2])
+
+
+def audit_events() -> int:
+    return int(pg("SELECT count(*) FROM audit_auditevent", DB)[0][0])
 
 
 def versions() -> dict[str, str]:
@@ -212,6 +290,7 @@ def versions() -> dict[str, str]:
 
 
 def main() -> None:
+    global DB
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=200_000)
     ap.add_argument("--duration", type=int, default=300, help="seconds of load")
@@ -222,9 +301,11 @@ def main() -> None:
     ap.add_argument("--profiles", default="working:2-8,saturation:0.5-1.5",
                     help="name:min-max think time in seconds, comma-separated; the first one is judged")  # fmt: skip
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
+    ap.add_argument("--db", default=DB, help="PostgreSQL database to create, use and drop")
     ap.add_argument("--setup-users", nargs=2, metavar=("OUT", "N"), help=argparse.SUPPRESS)
     ap.add_argument("--count-tokens", nargs=2, metavar=("OUT", "RUN"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    DB = args.db
     if args.setup_users:
         setup_users(Path(args.setup_users[0]), int(args.setup_users[1]), args.cases)
         return
@@ -272,7 +353,9 @@ def main() -> None:
             if i:
                 # A fresh set of sign-ins: TOTP codes are accepted once per 30-second period and user.
                 time.sleep(31)
-            runs[name], acked = locust_run(args, env, conf, tmp, name, float(low), float(high), timings)
+            before = audit_events()
+            runs[name], acked = locust_run(args, env, conf, tmp, name, float(low), float(high), timings, server)
+            runs[name]["audited_writes_per_s"] = round((audit_events() - before) / timings[f"load_{name}_s"], 1)
             acked_total += acked
         stop(server)
         server = None

@@ -24,9 +24,10 @@ The ORM filter in `phare.access` is the first line; this is the second, for the 
 * Owner sessions (migrations, management commands) set `phare.maintenance = on` when they connect: the
   owner is subject to the policies too (FORCE), and this is its explicit bypass; the app role cannot use it.
 
-Exempt: users (signing in happens before the tenant is known), the audit log (one chain across tenants,
-protected by its own trigger and grants), the wrapped key tables (useless without the master key, and
-needed to open records shared across tenants), and the job queue (one queue for every tenant: the worker
+Exempt: users (signing in happens before the tenant is known), the audit log and its chains' heads (an
+organisation's first event also writes to the instance's chain; protected by the log's trigger, grants and
+MACs), the wrapped key tables (useless without the master key, and needed to open records shared across
+tenants), and the job queue (one queue for every tenant: the worker
 claims a job before it knows whose it is; a job holds a description of work, and runs its handler acting
 for the job's organisation).
 """
@@ -42,7 +43,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-EXEMPT = frozenset({"accounts.user", "audit.auditevent", "accounts.organisationkey", "accounts.personkey", "jobs.job"})
+EXEMPT = frozenset({"accounts.user", "audit.auditevent", "audit.audithead", "accounts.organisationkey", "accounts.personkey",
+                    "jobs.job"})
 POLICY = "phare_tenant"
 SHARED_POLICY = "phare_shared"
 SHARE_WRITE = "phare_share"

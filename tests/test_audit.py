@@ -1,4 +1,5 @@
-"""The audit log: append-only, keyed hash chain with a MACed head; tampering is always detected."""
+"""The audit log: append-only, keyed hash chains (one per organisation, one for the instance) with MACed heads;
+tampering is always detected, in logs written as one chain before chains per organisation too."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phare.accounts.models import Organisation, Role, User
-from phare.audit.log import record, verify
+from phare.audit.log import INSTANCE, LEGACY, chain_of, record, verify
 from phare.audit.models import AuditEvent, AuditHead
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +44,35 @@ def _unlock() -> None:
             cur.execute("SELECT set_config('phare.audit_unlock', 'on', true)")
 
 
+def _legacy_log(n: int, org: Organisation | None = None) -> list[AuditEvent]:
+    """A log as written before chains per organisation: one chain across the instance (each event naming the one
+    before it in id order, organisations' events numbered inside it) and its head, `global`."""
+    from phare.audit.log import GENESIS, _content, _digest, _head_mac
+
+    prev, events, seq = GENESIS, [], 0
+    for i in range(n):
+        e = AuditEvent(organisation=org if i % 2 else None, action="case.update", target_type="cases.case",
+                       target_id=f"old-{i}", at=timezone.now(), detail={"i": i}, prev_hash=prev)  # fmt: skip
+        if e.organisation_id:
+            seq += 1
+            e.org_seq, e.org_prev_hash = seq, (events[-2].hash if seq > 1 else GENESIS)
+        e.hash = _digest(prev, _content(e))
+        e.save()
+        events.append(e)
+        prev = e.hash
+    AuditHead.objects.create(chain=LEGACY, last_id=events[-1].pk, last_hash=prev, count=n,
+                             mac=_head_mac(events[-1].pk, prev, n))  # fmt: skip
+    return events
+
+
 def test_it_verifies_an_intact_chain_and_refuses_records_outside_a_transaction() -> None:
-    _chain(5)
+    events = _chain(5)
     v = verify()
-    assert v.ok and v.checked == 5
-    head = AuditHead.objects.get(pk=1)
+    assert v.ok and v.checked == 6  # and the instance chain's note that the organisation's chain started
+    head = AuditHead.objects.get(chain=chain_of(events[0].organisation_id))
     assert head.count == 5 and head.last_id == AuditEvent.objects.order_by("-id").first().id  # type: ignore[union-attr]
+    assert head.organisation_id == events[0].organisation_id
+    assert [e.org_seq for e in events] == [1, 2, 3, 4, 5] and all(e.prev_hash == e.org_prev_hash for e in events)
     # outside a transaction (autocommit) record refuses to write
     with pytest.raises(RuntimeError):
         transaction.get_connection().in_atomic_block = False
@@ -118,23 +143,26 @@ def test_it_detects_1000_random_tamperings() -> None:
 
 def test_it_detects_truncating_the_tail_and_a_forged_head() -> None:
     events = _chain(6)
+    chain = chain_of(events[0].organisation_id)
     _unlock()
     AuditEvent.objects.filter(pk=events[-1].pk).delete()
     v = verify()
-    assert v.ok is False and "truncated" in v.reason
-    AuditHead.objects.filter(pk=1).update(last_id=events[-2].pk, last_hash=events[-2].hash, count=5)
+    assert v.ok is False and v.reason == f"the chain {chain} is shorter or longer than its head records (truncated)"
+    AuditHead.objects.filter(chain=chain).update(last_id=events[-2].pk, last_hash=events[-2].hash, count=5)
     v = verify()
     assert v.ok is False and v.reason == "the chain head was altered" and v.broken_at == events[-2].pk
     # A head deleted with events left: as broken as one altered.
-    AuditHead.objects.all().delete()
+    AuditHead.objects.filter(chain=chain).delete()
     v = verify()
-    assert (v.ok, v.checked, v.reason) == (False, 5, "the chain head is missing")
+    assert (v.ok, v.checked, v.reason) == (False, 6, f"the head of the chain {chain} is missing")
+    AuditHead.objects.all().delete()
+    assert verify().reason == f"the head of the chain {INSTANCE} is missing"
 
 
 def test_it_reports_the_first_broken_link_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     events = _chain(8)
     call_command("audit", "verify")
-    assert "intact: 8 events" in capsys.readouterr().out
+    assert "intact: 9 events" in capsys.readouterr().out
     _unlock()
     AuditEvent.objects.filter(pk=events[3].pk).update(actor_name="someone else")
     AuditEvent.objects.filter(pk=events[6].pk).update(action="edited too")
@@ -217,7 +245,7 @@ def test_it_catches_a_rollback_to_an_older_copy_with_an_anchor_kept_outside(tmp_
     """A database restored from an older copy (or rewritten with the key) has a consistent chain of its own:
     only an anchor kept outside the database shows that events were lost."""
     events = _chain(4)
-    older_head = AuditHead.objects.values("last_id", "last_hash", "count", "mac").get(pk=1)
+    older_head = AuditHead.objects.values("last_id", "last_hash", "count", "mac").get(chain=INSTANCE)
     with transaction.atomic():
         events.append(record("case.update", target_type="cases.case", target_id="late"))
     anchors = tmp_path / "anchors.jsonl"
@@ -225,7 +253,7 @@ def test_it_catches_a_rollback_to_an_older_copy_with_an_anchor_kept_outside(tmp_
     # The rollback: the last event and the head go back to what the older copy held.
     _unlock()
     AuditEvent.objects.filter(pk=events[-1].pk).delete()
-    AuditHead.objects.filter(pk=1).update(**older_head)
+    AuditHead.objects.filter(chain=INSTANCE).update(**older_head)
     assert verify().ok  # negative control: the chain alone cannot tell
     with pytest.raises(CommandError):
         call_command("audit", "verify", "--anchors", str(anchors))
@@ -273,34 +301,77 @@ def test_it_checks_each_organisations_own_chain(org: Any, other_org: Any, make_u
     with transaction.atomic():
         for actor in (a, b, a, a, b):
             record("case.update", actor=actor, target_type="cases.case", target_id="x")
-    seqs = [(e.organisation_id, e.org_seq) for e in AuditEvent.objects.order_by("id")]
+    seqs = [(e.organisation_id, e.org_seq) for e in AuditEvent.objects.exclude(organisation=None).order_by("id")]
     assert seqs == [(org.pk, 1), (other_org.pk, 1), (org.pk, 2), (org.pk, 3), (other_org.pk, 2)]
     first_b = AuditEvent.objects.filter(organisation=other_org).order_by("id").first()
     assert first_b is not None and first_b.org_prev_hash == "0" * 64
+    started = AuditEvent.objects.filter(organisation=None, action="audit.chain_started").order_by("id")
+    assert [(e.target_id, e.org_seq) for e in started] == [(str(org.pk), 1), (str(other_org.pk), 2)]
     assert verify().ok
     # A writer that numbered an organisation's events wrongly (even with the key: re-MACed here) is caught.
-    from phare.audit.log import _content, _digest, _head_mac
+    from phare.audit.log import _content, _digest
 
     _unlock()
-    events = list(AuditEvent.objects.order_by("id"))
-    prev = "0" * 64
-    for e in events:
-        if e.pk == events[3].pk:
-            e.org_seq = 5
-        e.prev_hash = prev
-        e.hash = _digest(prev, _content(e))
-        AuditEvent.objects.filter(pk=e.pk).update(org_seq=e.org_seq, prev_hash=e.prev_hash, hash=e.hash)
-        prev = e.hash
-    AuditHead.objects.filter(pk=1).update(last_hash=prev, mac=_head_mac(events[-1].pk, prev, len(events)))
+    events = list(AuditEvent.objects.filter(organisation=org).order_by("id"))
+    e = events[1]
+    e.org_seq = 5
+    AuditEvent.objects.filter(pk=e.pk).update(org_seq=5, hash=_digest(e.prev_hash, _content(e)))
     v = verify()
-    assert not v.ok and "own chain" in v.reason and v.broken_at == events[3].pk
+    assert not v.ok and v.reason == f"the chain org:{org.pk} is broken: event 5 follows its event 1"
+    assert v.broken_at == e.pk
+
+
+def test_it_keeps_the_chains_of_two_organisations_apart_and_catches_one_removed_whole(
+    org: Any, other_org: Any, make_user: Any
+) -> None:
+    from phare.audit import log
+
+    a, b = make_user(Role.SUPERVISOR, org), make_user(Role.SUPERVISOR, other_org)
+    with transaction.atomic():
+        for actor in (a, b, a):
+            record("case.update", actor=actor, target_type="cases.case", target_id="x")
+    # Each organisation's events name only its own: b's first event starts from nothing, not from a's.
+    a1, b1, a2 = AuditEvent.objects.exclude(organisation=None).order_by("id")
+    assert (b1.prev_hash, a2.prev_hash) == (log.GENESIS, a1.hash)
+    assert verify().ok
+    # Organisation b's whole chain and its head taken out (b holds no case): each remaining chain is whole, but
+    # the instance chain says b's chain was started.
+    _unlock()
+    AuditEvent.objects.filter(organisation=other_org).delete()
+    AuditHead.objects.filter(chain=chain_of(other_org.pk)).delete()
+    v = verify()
+    assert not v.ok and v.reason == f"the instance chain does not name exactly the organisations' chains " \
+                                    f"['org:{other_org.pk}']"  # fmt: skip
+    # Negative control: each organisation's chain, checked on its own, is whole (b's is simply not there).
+    assert log.verify_organisation(org.pk).ok and log.verify_organisation(other_org.pk).ok
+
+
+def test_it_verifies_a_log_begun_as_one_chain_and_continued_per_organisation(org: Any, make_user: Any) -> None:
+    old = _legacy_log(7, org)  # the organisation's events numbered 1 to 3 inside the single chain
+    assert verify().ok
+    worker = make_user(Role.SUPERVISOR, org)
+    with transaction.atomic():
+        new = [record("case.update", actor=worker, target_type="cases.case", target_id=str(i)) for i in range(3)]
+        new.append(record("signin.failed", target_type="accounts.user", target_id="nobody"))
+    # The organisation's chain goes on from the number the single chain gave it; the instance's starts anew (its
+    # first event says the organisation's chain goes on outside the single chain).
+    assert [e.org_seq for e in new] == [4, 5, 6, 2] and new[0].org_prev_hash == old[-2].hash
+    assert verify().ok and verify().checked == 7 + 1 + 4
+    # The single chain's last event (of no organisation) taken out: only that chain's head, kept as it was, shows it.
+    _unlock()
+    AuditEvent.objects.filter(pk=old[-1].pk).delete()
+    assert verify().reason == "the chain is shorter or longer than its head records (truncated)"
+    # One taken out of its middle: the next event names it.
+    AuditEvent.objects.filter(pk=old[-3].pk).delete()
+    v = verify()
+    assert (v.reason, v.broken_at) == ("link to the previous event is broken (deleted, inserted or reordered rows)",
+                                       old[-2].pk)  # fmt: skip
 
 
 def test_it_binds_each_event_to_the_previous_hash(monkeypatch: pytest.MonkeyPatch) -> None:
     """Swap two events and re-link every prev_hash, without the key: the MAC covers the previous hash, so the
     swapped events no longer verify. (If the MAC left the previous hash out, the re-linked chain would pass.)"""
-    with transaction.atomic():  # events of no organisation: only the instance chain binds them
-        events = [record("case.update", target_type="cases.case", target_id=str(i), detail={"i": i}) for i in range(4)]
+    events = _legacy_log(4)  # events of no organisation in a log written as one chain: only the link binds them
     assert {e.org_seq for e in events} == {0}
     _unlock()
     fields = ("organisation_id", "actor_id", "actor_name", "action", "target_type", "target_id", "ip", "at",
@@ -324,30 +395,43 @@ def test_it_calls_an_empty_instance_intact() -> None:
 
 
 def test_it_checks_anchors_against_an_intact_log_and_names_each_kind_of_loss() -> None:
-    from phare.audit.log import GENESIS, anchor, verify_anchors
+    from phare.audit.log import anchor, verify_anchors
 
     empty = anchor()
-    assert sorted(empty) == ["at", "count", "last_hash", "last_id"]
-    assert (empty["last_id"], empty["last_hash"], empty["count"]) == (0, GENESIS, 0)
+    assert sorted(empty) == ["at", "heads"] and empty["heads"] == {}
     events = _chain(4)
+    chain = chain_of(events[0].organisation_id)
     first = anchor()
-    head = AuditHead.objects.get(pk=1)
-    assert (first["last_id"], first["last_hash"], first["count"]) == (head.last_id, head.last_hash, head.count)
-    assert (first["last_id"], first["last_hash"], first["count"]) == (events[-1].id, events[-1].hash, 4)
+    head = AuditHead.objects.get(chain=chain)
+    assert first["heads"][chain] == {"last_id": head.last_id, "last_hash": head.last_hash, "count": head.count}
+    assert first["heads"][chain] == {"last_id": events[-1].id, "last_hash": events[-1].hash, "count": 4}
+    assert sorted(first["heads"]) == sorted([INSTANCE, chain])
     with transaction.atomic():
         record("case.update", target_type="cases.case", target_id="late")
     later = anchor()
     # An intact log holds every anchor taken (an anchor of the empty log says nothing and is passed over).
     v = verify_anchors([empty, first, later])
-    assert v.ok is True and v.checked == 5 and v.broken_at is None
+    assert v.ok is True and v.checked == 6 and v.broken_at is None
     # The anchored event is there but with another hash: the chain was rewritten by someone with the key.
-    rewritten = {**first, "last_hash": "f" * 64}
+    rewritten = {**first, "heads": {**first["heads"], chain: {**first["heads"][chain], "last_hash": "f" * 64}}}
     v = verify_anchors([empty, rewritten, later])
-    assert (v.ok, v.checked, v.broken_at) == (False, 5, first["last_id"])
-    assert v.reason == f"the log no longer holds the head anchored at {first['at']} (rolled back or rewritten)"
-    # The anchored event and hash are there, but the log holds fewer events than when it was anchored.
-    v = verify_anchors([{**later, "count": later["count"] + 1}])
-    assert (v.ok, v.broken_at) == (False, later["last_id"])
+    assert (v.ok, v.checked, v.broken_at) == (False, 6, events[-1].id)
+    assert (
+        v.reason == f"the log no longer holds the head of {chain} anchored at {first['at']} (rolled back or rewritten)"
+    )
+    # The anchored event and hash are there, but the chain holds fewer events than when it was anchored.
+    longer = {**later, "heads": {**later["heads"], chain: {**later["heads"][chain], "count": 5}}}
+    v = verify_anchors([longer])
+    assert (v.ok, v.broken_at) == (False, events[-1].id)
+
+
+def test_it_checks_an_anchor_taken_of_a_log_written_as_one_chain() -> None:
+    from phare.audit.log import verify_anchors
+
+    events = _legacy_log(4)
+    old = {"at": "2026-01-01T00:00:00+00:00", "last_id": events[-1].pk, "last_hash": events[-1].hash, "count": 4}
+    assert verify_anchors([old]).ok
+    assert not verify_anchors([{**old, "count": 5}]).ok
 
 
 def test_it_verifies_a_detail_whose_keys_come_back_in_another_order() -> None:

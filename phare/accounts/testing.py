@@ -53,7 +53,7 @@ def tenant_models() -> list[type[Any]]:
     for model in apps.get_models():
         meta = model._meta
         tenant = "organisation_id" in {f.attname for f in meta.concrete_fields}
-        skip = meta.label_lower in {"accounts.user", "audit.auditevent", "accounts.organisationkey"}
+        skip = meta.label_lower in {"accounts.user", "audit.auditevent", "audit.audithead", "accounts.organisationkey"}
         if meta.managed and not meta.proxy and tenant and not skip:
             out.append(model)
     return out

@@ -1,10 +1,17 @@
 """Writing and checking the audit log.
 
-Each event's hash is an HMAC (keyed with the instance audit key, wrapped by the master key outside the
-database) over its content and the previous event's hash, so editing, deleting or reordering any row breaks
-the chain at that row, and someone holding only the database cannot recompute a forged chain. A MACed head
-row records the last link and the count, so truncating the tail is caught too. On PostgreSQL a trigger refuses
-UPDATE and DELETE on the table (migration audit 0002).
+The log is a set of chains, one per organisation and one for the instance's own events (sign-in failures,
+operators' actions), so that organisations never wait on each other's audit writes and each organisation's log
+can be kept and checked on its own (docs/scale.md). Each event's hash is an HMAC (keyed with the instance audit
+key, wrapped by the master key outside the database) over its content, its number in its chain and the previous
+event's hash, so editing, deleting or reordering any row breaks its chain at that row, and someone holding only
+the database cannot recompute a forged chain. A MACed head row per chain records its last link and its length,
+so truncating a tail is caught too; the instance chain records the start of every organisation's chain, so
+removing a whole organisation's chain with its head is caught as well. On PostgreSQL a trigger refuses UPDATE and
+DELETE on the table (migration audit 0003).
+
+Logs written before chains per organisation hold one chain across the instance (each event naming the event
+before it in id order): its head stays as it was (chain "global") and still covers those events.
 
 `record` must be called inside the transaction of the action it records: if the audit write fails, the action
 is rolled back with it.
@@ -26,6 +33,9 @@ from django.utils import timezone
 from phare.audit.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+INSTANCE = "instance"  # the chain of events without an organisation
+LEGACY = "global"  # the head of the single chain of a log written before chains per organisation
+CHAIN_STARTED = "audit.chain_started"
 
 
 def _key() -> bytes:
@@ -39,8 +49,14 @@ def _digest(prev: str, fields: dict[str, Any], key: bytes | None = None) -> str:
     return hmac.new(key or _key(), (prev + payload).encode(), hashlib.sha256).hexdigest()
 
 
-def _head_mac(last_id: int, last_hash: str, count: int, key: bytes | None = None) -> str:
-    return hmac.new(key or _key(), f"head|{last_id}|{last_hash}|{count}".encode(), hashlib.sha256).hexdigest()
+def _head_mac(last_id: int, last_hash: str, count: int, key: bytes | None = None, chain: str = LEGACY) -> str:
+    # The chain's name is under the MAC: one chain's head cannot stand in for another's.
+    label = "head" if chain == LEGACY else f"head|{chain}"
+    return hmac.new(key or _key(), f"{label}|{last_id}|{last_hash}|{count}".encode(), hashlib.sha256).hexdigest()
+
+
+def chain_of(organisation_id: int | None) -> str:
+    return INSTANCE if organisation_id is None else f"org:{organisation_id}"
 
 
 def _content(e: AuditEvent) -> dict[str, Any]:
@@ -94,21 +110,9 @@ def record(
     if actor is None and user is not None and user.is_authenticated:
         actor = user
         organisation = organisation or getattr(actor, "organisation", None)
-    key = _key()
-    # Serialise writers on the chain's tail: two concurrent events must not share a predecessor.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(4242)")
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     org_id = getattr(organisation, "pk", organisation)
-    org_seq, org_prev = 0, ""
-    if org_id is not None:
-        org_last = (AuditEvent.objects.filter(organisation_id=org_id, org_seq__gt=0).order_by("-id")
-                    .values_list("org_seq", "hash").first())  # fmt: skip
-        org_seq, org_prev = (org_last[0] + 1, org_last[1]) if org_last else (1, GENESIS)
     event = AuditEvent(
-        organisation=organisation,
+        organisation_id=org_id,
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
         actor_name=(getattr(actor, "username", "") or "")[:150],
         action=action,
@@ -117,21 +121,51 @@ def record(
         ip=client_ip(request)[:64],
         at=timezone.now(),
         detail=detail or {},
-        prev_hash=last or GENESIS,
-        org_seq=org_seq,
-        org_prev_hash=org_prev,
     )
+    key = _key()
+    chain = chain_of(org_id)
+    # Everything above runs before the chain's lock; from here to the commit, writers of this chain (only this
+    # one: other organisations have their own) wait. Callers record last in their transaction for that reason.
+    head = _locked_head(chain, org_id, key)
+    event.org_seq, event.org_prev_hash = head.count + 1, head.last_hash
+    event.prev_hash = head.last_hash
     event.hash = _digest(event.prev_hash, _content(event), key)
     event.save()
-    count = (head.count if head else 0) + 1
-    values = {"last_id": event.pk, "last_hash": event.hash, "count": count,
-              "mac": _head_mac(event.pk, event.hash, count, key)}  # fmt: skip
-    # The head row is already locked above: one UPDATE, not update_or_create's savepoint and second read.
-    if head is None:
-        AuditHead.objects.create(pk=1, **values)
-    else:
-        AuditHead.objects.filter(pk=1).update(**values)
+    AuditHead.objects.filter(pk=head.pk).update(
+        last_id=event.pk, last_hash=event.hash, count=event.org_seq,
+        mac=_head_mac(event.pk, event.hash, event.org_seq, key, chain),
+    )  # fmt: skip
     return event
+
+
+def _locked_head(chain: str, org_id: int | None, key: bytes) -> AuditHead:
+    """The chain's head, locked until the transaction ends: two events of one chain must not share a predecessor.
+    One statement in the common case (the row lock is taken and the latest committed head read together)."""
+    heads = AuditHead.objects.select_for_update().filter(chain=chain)
+    # Named by its organisation too: on a database sharded by organisation the query goes to that one node.
+    heads = heads.filter(organisation_id__isnull=True) if org_id is None else heads.filter(organisation_id=org_id)
+    head = heads.first()
+    if head is not None:
+        return head
+    # The chain's first event since the log had chains per organisation: nothing to lock yet, so serialise the
+    # head's creation (SQLite runs one writer at a time anyway).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(4242, %s)", [org_id or 0])
+        head = heads.first()
+        if head is not None:
+            return head
+    # An organisation's chain may have begun inside the single chain (events numbered before its head existed).
+    last = (AuditEvent.objects.filter(organisation_id__isnull=org_id is None, org_seq__gt=0)
+            .filter(**({} if org_id is None else {"organisation_id": org_id})).order_by("-org_seq")
+            .values_list("id", "org_seq", "hash").first())  # fmt: skip
+    last_id, count, last_hash = last or (0, 0, GENESIS)
+    head = AuditHead.objects.create(chain=chain, organisation_id=org_id, last_id=last_id, last_hash=last_hash,
+                                    count=count, mac=_head_mac(last_id, last_hash, count, key, chain))  # fmt: skip
+    if org_id is not None:
+        # The instance chain names every organisation's chain: a whole chain removed with its head is missed.
+        record(CHAIN_STARTED, organisation=None, target_type="accounts.organisation", target_id=str(org_id))
+    return head
 
 
 @dataclass
@@ -143,40 +177,62 @@ class Verdict:
 
 
 def verify() -> Verdict:
-    """Walk the chain in id order; report the first event whose link or content does not match, or that breaks
-    its organisation's own sequence; then check that the chain ends where the head says it does, and that a
-    log with no events is not standing in for a wiped one."""
+    """Walk the log in id order; report the first event whose content does not match its MAC, whose link to its
+    predecessor is broken, or that breaks its chain's numbering; then check that each chain ends where its head
+    says it does, that the instance chain names every organisation's chain, and that a log with no events is not
+    standing in for a wiped one."""
     key = _key()
-    prev = GENESIS
-    n = 0
-    last_id = 0
-    orgs: dict[int, tuple[int, str]] = {}  # organisation -> (its last sequence number, its last event's hash)
+    heads = {h.chain: h for h in AuditHead.objects.all()}
+    legacy = heads.pop(LEGACY, None)
+    legacy_end = legacy.last_id if legacy is not None else 0
+    prev, legacy_n, n = GENESIS, 0, 0
+    chains: dict[str, tuple[int, str, int]] = {}  # chain -> (its last number, its last hash, its last event's id)
+    started: dict[str, int] = {}  # organisation chain -> how many times the instance chain says it started
     for e in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         n += 1
-        if e.prev_hash != prev:
+        if e.id <= legacy_end:  # the single chain of an older log: each event names the one before it
+            linked = e.prev_hash == prev
+            prev, legacy_n = e.hash, legacy_n + 1
+        else:  # each event names its own chain's previous event
+            linked = e.org_seq > 0 and e.prev_hash == e.org_prev_hash
+        if not linked:
             return Verdict(False, n, e.id, "link to the previous event is broken (deleted, inserted or reordered rows)")
-        if not hmac.compare_digest(_digest(prev, _content(e), key), e.hash):
+        if not hmac.compare_digest(_digest(e.prev_hash, _content(e), key), e.hash):
             return Verdict(False, n, e.id, "content does not match its hash (edited row)")
         if e.org_seq:
-            seq, org_prev = orgs.get(e.organisation_id or 0, (0, GENESIS))
-            if e.organisation_id is None or e.org_seq != seq + 1 or e.org_prev_hash != org_prev:
-                return Verdict(False, n, e.id, f"organisation {e.organisation_id}'s own chain is broken: event "
-                                               f"{e.org_seq} follows its event {seq}")  # fmt: skip
-            orgs[e.organisation_id] = (e.org_seq, e.hash)
-        prev = e.hash
-        last_id = e.id
-    head = AuditHead.objects.filter(pk=1).first()
-    if head is None:
-        if n:
-            return Verdict(False, n, None, "the chain head is missing")
+            chain = chain_of(e.organisation_id)
+            seq, last, _ = chains.get(chain, (0, GENESIS, 0))
+            if e.org_seq != seq + 1 or e.org_prev_hash != last:
+                return Verdict(
+                    False, n, e.id, f"the chain {chain} is broken: event {e.org_seq} follows its event {seq}"
+                )
+            chains[chain] = (e.org_seq, e.hash, e.id)
+            if e.action == CHAIN_STARTED and e.organisation_id is None:
+                named = f"org:{e.target_id}"
+                started[named] = started.get(named, 0) + 1
+    if legacy is not None:
+        if not hmac.compare_digest(_head_mac(legacy.last_id, legacy.last_hash, legacy.count, key), legacy.mac):
+            return Verdict(False, n, legacy.last_id, "the chain head was altered")
+        if legacy.last_hash != prev or legacy.count != legacy_n:
+            return Verdict(False, n, legacy.last_id, "the chain is shorter or longer than its head records (truncated)")
+    for chain, (_, _, last_id) in chains.items():
+        if chain not in heads and last_id > legacy_end:
+            return Verdict(False, n, None, f"the head of the chain {chain} is missing")
+    for chain, head in heads.items():
+        if not hmac.compare_digest(_head_mac(head.last_id, head.last_hash, head.count, key, chain), head.mac):
+            return Verdict(False, n, head.last_id, "the chain head was altered")
+        if (head.count, head.last_hash, head.last_id) != chains.get(chain, (0, GENESIS, 0)):
+            return Verdict(False, n, head.last_id, f"the chain {chain} is shorter or longer than its head records "
+                                                   f"(truncated)")  # fmt: skip
+    unnamed = sorted(c for c in heads if c != INSTANCE and started.get(c) != 1)
+    if unnamed or set(started) - set(heads):
+        return Verdict(False, n, None, f"the instance chain does not name exactly the organisations' chains "
+                                       f"{unnamed or sorted(set(started) - set(heads))}")  # fmt: skip
+    if not n and legacy is None and not heads:
         held = _held_records()
         if held:
             return Verdict(False, 0, None, f"the log is empty, but the database holds {held}: the log was wiped")
         return Verdict(True, 0)
-    if not hmac.compare_digest(_head_mac(head.last_id, head.last_hash, head.count, key), head.mac):
-        return Verdict(False, n, head.last_id, "the chain head was altered")
-    if head.last_id != last_id or head.last_hash != prev or head.count != n:
-        return Verdict(False, n, head.last_id, "the chain is shorter or longer than its head records (truncated)")
     silent = _organisations_with_cases_but_no_events()
     if silent:
         return Verdict(False, n, None, f"organisations {silent} hold cases but have no audit event")
@@ -184,12 +240,14 @@ def verify() -> Verdict:
 
 
 def verify_organisation(org_id: int) -> Verdict:
-    """Check one organisation's own chain reading only its events, as a shard holding that organisation alone would:
-    each event's MAC over its content and the predecessor it names, and its place in the organisation's sequence
-    (numbers 1, 2, ... each naming the hash of the one before). A tail cut off after the organisation's last event is
-    caught only by the global head (`verify`); docs/scale.md says what a shard needs for it."""
+    """Check one organisation's own chain reading only its events and its head, as a shard holding that
+    organisation alone would: each event's MAC over its content and the predecessor it names, its place in the
+    organisation's sequence (numbers 1, 2, ... each naming the hash of the one before), and the MACed head that
+    records where the chain ends (a cut-off tail). Events numbered inside the single chain of an older log name
+    their predecessor in that chain, which only `verify` can check."""
     key = _key()
-    seq, org_prev = 0, GENESIS
+    chain = chain_of(org_id)
+    seq, org_prev, last_id = 0, GENESIS, 0
     n = 0
     events = AuditEvent.objects.filter(organisation_id=org_id, org_seq__gt=0).order_by("org_seq", "id")
     for e in events.iterator(chunk_size=2000):
@@ -197,9 +255,19 @@ def verify_organisation(org_id: int) -> Verdict:
         if not hmac.compare_digest(_digest(e.prev_hash, _content(e), key), e.hash):
             return Verdict(False, n, e.id, "content does not match its hash (edited row)")
         if e.org_seq != seq + 1 or e.org_prev_hash != org_prev:
-            return Verdict(False, n, e.id, f"organisation {org_id}'s own chain is broken: event {e.org_seq} follows "
-                                           f"its event {seq}")  # fmt: skip
-        seq, org_prev = e.org_seq, e.hash
+            return Verdict(False, n, e.id, f"the chain {chain} is broken: event {e.org_seq} follows its event {seq}")
+        seq, org_prev, last_id = e.org_seq, e.hash, e.id
+    head = AuditHead.objects.filter(chain=chain).first()
+    if head is None:
+        legacy_end = AuditHead.objects.filter(chain=LEGACY).values_list("last_id", flat=True).first() or 0
+        if last_id > legacy_end:
+            return Verdict(False, n, None, f"the head of the chain {chain} is missing")
+        return Verdict(True, n)
+    if not hmac.compare_digest(_head_mac(head.last_id, head.last_hash, head.count, key, chain), head.mac):
+        return Verdict(False, n, head.last_id, "the chain head was altered")
+    if (head.count, head.last_hash, head.last_id) != (seq, org_prev, last_id):
+        return Verdict(False, n, head.last_id, f"the chain {chain} is shorter or longer than its head records "
+                                               f"(truncated)")  # fmt: skip
     return Verdict(True, n)
 
 
@@ -208,7 +276,11 @@ def _held_records() -> str:
     from django.apps import apps
 
     counts = []
-    for label, noun in (("accounts.Organisation", "organisations"), ("accounts.User", "users"), ("cases.Case", "cases")):
+    for label, noun in (
+        ("accounts.Organisation", "organisations"),
+        ("accounts.User", "users"),
+        ("cases.Case", "cases"),
+    ):
         found = apps.get_model(label)._default_manager.count()
         if found:
             counts.append(f"{found} {noun}")
@@ -227,23 +299,35 @@ def _organisations_with_cases_but_no_events() -> list[int]:
 
 
 def anchor() -> dict[str, Any]:
-    """The chain head as a line to keep outside the database (`phare audit anchor`): a database restored from
+    """Every chain's head as a line to keep outside the database (`phare audit anchor`): a database restored from
     an older copy, or rewritten by someone who holds the audit key, still verifies on its own, but no longer
     contains every anchor taken since."""
-    head = AuditHead.objects.filter(pk=1).first()
-    if head is None:
-        return {"at": timezone.now().isoformat(), "last_id": 0, "last_hash": GENESIS, "count": 0}
-    return {"at": timezone.now().isoformat(), "last_id": head.last_id, "last_hash": head.last_hash, "count": head.count}
+    heads = {h.chain: {"last_id": h.last_id, "last_hash": h.last_hash, "count": h.count}
+             for h in AuditHead.objects.order_by("chain")}  # fmt: skip
+    return {"at": timezone.now().isoformat(), "heads": heads}
+
+
+def _chain_length(chain: str, last_id: int) -> int:
+    if chain == LEGACY:
+        return AuditEvent.objects.filter(id__lte=last_id).count()
+    events = AuditEvent.objects.filter(org_seq__gt=0)
+    if chain == INSTANCE:
+        return events.filter(organisation_id__isnull=True).count()
+    return events.filter(organisation_id=int(chain.removeprefix("org:"))).count()
 
 
 def verify_anchors(anchors: list[dict[str, Any]]) -> Verdict:
-    """Every anchored head must still be in the chain: the same event with the same hash, and no fewer events."""
+    """Every anchored head must still be in its chain: the same event with the same hash, and no fewer events.
+    (An anchor taken before chains per organisation names the single chain's head alone.)"""
     count = AuditEvent.objects.count()
     for a in anchors:
-        if not a.get("last_id"):
-            continue
-        found = AuditEvent.objects.filter(pk=a["last_id"]).values_list("hash", flat=True).first()
-        if found != a["last_hash"] or count < int(a["count"]):
-            return Verdict(False, count, int(a["last_id"]),
-                           f"the log no longer holds the head anchored at {a.get('at')} (rolled back or rewritten)")  # fmt: skip
+        heads = a.get("heads", {LEGACY: a})
+        for chain, h in sorted(heads.items()):
+            if not h.get("last_id"):
+                continue
+            found = AuditEvent.objects.filter(pk=h["last_id"]).values_list("hash", flat=True).first()
+            if found != h["last_hash"] or _chain_length(chain, int(h["last_id"])) < int(h["count"]):
+                return Verdict(False, count, int(h["last_id"]),
+                               f"the log no longer holds the head of {chain} anchored at {a.get('at')} "
+                               f"(rolled back or rewritten)")  # fmt: skip
     return Verdict(True, count)

@@ -31,8 +31,12 @@ class AuditEvent(models.Model):
 
 
 class AuditHead(models.Model):
-    """The chain's last link and length, MACed: deleting events from the end of the chain is detected too."""
+    """A chain's last link and length, MACed: deleting events from the end of a chain is detected too. One row per
+    chain: `org:<id>` for an organisation's events, `instance` for events of no organisation, and `global` for the
+    single chain of a log written before chains per organisation (no longer written)."""
 
+    chain = models.CharField(max_length=40, unique=True)
+    organisation = models.ForeignKey("accounts.Organisation", models.PROTECT, null=True, related_name="+")
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)

@@ -42,6 +42,7 @@ ACTIONS: dict[str, Promise] = {
     "user.language_set": _("changed their language"),
     "organisation.security_changed": _("changed the organisation's security settings"),
     "audit.search": _("searched the audit log"),
+    "audit.chain_started": _("started an organisation's own audit chain"),
     "home.viewed": _("opened the home page"),
     "due.viewed": _("viewed everything due"),
     "case.list_viewed": _("viewed the case list"),
