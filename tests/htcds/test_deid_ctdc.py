@@ -120,7 +120,9 @@ def test_it_names_only_real_htcds_fields_as_the_source_of_a_column() -> None:
 
 
 def test_it_sets_the_type_of_sexual_exploitation_only_for_sexual_exploitation() -> None:
-    sexual = to_ctdc_row({"vic_TypeOfExploitation": ["SexualExploitation"], "vic_TypeOfSexExploitation": ["Pornography"]})
+    sexual = to_ctdc_row(
+        {"vic_TypeOfExploitation": ["SexualExploitation"], "vic_TypeOfSexExploitation": ["Pornography"]}
+    )
     assert sexual["isSexualExploit"] == "1"
     assert (sexual["typeOfSexPornography"], sexual["typeOfSexProstitution"]) == ("1", "0")
     # A type of sexual exploitation left over on a victim now recorded as forced labour only is not sent.
