@@ -68,7 +68,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "deid": (
         ["htcds/deid/*"],
         ["tests/htcds/test_deid_aggregates.py", "tests/htcds/test_deid_budget.py", "tests/htcds/test_deid_ctdc.py",
-         "tests/htcds/test_deid_ctdc_file.py", "tests/htcds/test_deid_domains.py", "tests/htcds/test_deid_kanon.py", "tests/htcds/test_deid_sample.py",
+         "tests/htcds/test_deid_ctdc_file.py", "tests/htcds/test_deid_ctdc_kanon.py", "tests/htcds/test_deid_domains.py", "tests/htcds/test_deid_kanon.py", "tests/htcds/test_deid_sample.py",
          "tests/htcds/test_deid_synth.py", "tests/test_sharing.py"],
     ),
 }  # fmt: skip
