@@ -40,7 +40,7 @@ def test_it_leaves_a_file_that_is_k_anonymous_already_as_it_is() -> None:
 
 
 def test_it_refuses_a_file_without_rows() -> None:
-    with pytest.raises(ValueError, match="^the file has no rows$"):
+    with pytest.raises(ValueError, match=r"^the file has no rows$"):
         anonymise_ctdc([], k=3)
 
 
