@@ -187,3 +187,27 @@ def test_it_refuses_a_table_of_columns_of_different_lengths() -> None:
     ragged = {"age": [20, 21, 22, 23], "gender": ["Female", "Male", "Female"]}
     with pytest.raises(ValueError, match="columns have different lengths"):
         k_anonymise(ragged, {"age": age_hierarchy()}, k=2)
+
+
+def test_it_names_each_ctdc_hierarchy_and_level_after_its_column() -> None:
+    # The k-anonymity report and the ARX-style tables name columns and levels with these names.
+    hierarchies = ctdc_hierarchies()
+    assert set(QIS) | {"majorityStatus", "isForcedLabour", "isSexualExploit", "isOtherExploit"} <= set(hierarchies)
+    shared = {"yearOfRegistration": "year", "citizenship": "country", "CountryOfExploitation": "country"}
+    assert all(h.name == shared.get(column, column) for column, h in hierarchies.items())
+    assert hierarchies["ageBroad"].level_names == ("ageBroad", "majorityStatus", "*")
+    assert age_hierarchy().level_names == ("age", "ageBroad", "majorityStatus", "*")
+    assert age_hierarchy().table([16, 30, 16]) == {0: ["16", "30"], 1: ["9--17", "30--38"], 2: ["Minor", "Adult"],
+                                                   3: ["*", "*"]}  # fmt: skip
+
+
+def test_it_says_which_value_is_not_an_age() -> None:
+    with pytest.raises(ValueError, match=r"^not an age: 'sixteen'$"):
+        age_band("sixteen")
+    with pytest.raises(ValueError, match=r"^not an age: \[16\]$"):
+        age_band([16])
+
+
+def test_it_lumps_rare_categories_from_a_frequency_table() -> None:
+    c = categorical_hierarchy({"a": 20, "b": 5, "c": 1}, thresholds=(2, 10))
+    assert [c(v, 1) for v in "abc"] == ["a", "b", "Other"] and [c(v, 2) for v in "abc"] == ["a", "Other", "Other"]
