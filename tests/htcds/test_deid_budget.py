@@ -53,3 +53,9 @@ def test_it_charges_a_pure_release_its_full_zcdp_cost() -> None:
     assert release_rho(1.0, 1e-6) == pytest.approx(zcdp_rho(1.0, 1e-6))
     with pytest.raises(ValueError, match="need epsilon > 0 and 0 < delta < 1"):
         zcdp_rho(1.0, 1.0)
+
+
+def test_it_says_what_a_zcdp_conversion_needs() -> None:
+    for epsilon, delta in ((0.0, 1e-6), (1.0, 0.0), (1.0, 1.0)):
+        with pytest.raises(ValueError, match=r"^need epsilon > 0 and 0 < delta < 1$"):
+            zcdp_rho(epsilon, delta)
