@@ -295,9 +295,10 @@ def order(tree: Path, work: Path, group: str, env: dict[str, str]) -> dict[str, 
     rerun or a run stopped early all check uniform random samples of the same draw."""
     path = work / f"{group}.order.json"
     subprocess.run([sys.executable, "-c", GENERATE], cwd=tree, env=env, check=True, capture_output=True)
-    if path.exists():
-        return cast(dict[str, list[str]], json.loads(path.read_text("utf-8")))
-    drawn = {module: random.Random(SEED).sample(sorted(data["exit_code_by_key"]), len(data["exit_code_by_key"]))
+    kept: dict[str, list[str]] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    # A module whose source changed has other mutants (mutmut numbers them anew): it gets a new draw.
+    drawn = {module: kept[module] if set(kept.get(module, ())) == set(data["exit_code_by_key"]) else
+             random.Random(SEED).sample(sorted(data["exit_code_by_key"]), len(data["exit_code_by_key"]))
              for module, data in metas(tree).items()}  # fmt: skip
     path.write_text(json.dumps(drawn), "utf-8")
     return drawn
@@ -355,10 +356,15 @@ def scores(tree: Path, sampled: dict[str, set[str]], fresh: dict[str, int]) -> d
     return per_module
 
 
-def refresh_tests(tree: Path, tests: list[str]) -> None:
-    """Bring the tree's tests, and its group's selection of them, up to date with the worktree's (for a rerun of
-    the survivors)."""
+def refresh_tests(tree: Path, modules: list[str], tests: list[str]) -> None:
+    """Bring the tree's tests, its group's selection of them and its modules' source up to date with the
+    worktree's (a new test may need a fix made to the code since; mutmut then makes that module's mutants
+    anew, and `order` draws them anew)."""
     shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
+    for pattern in modules:
+        for src in ROOT.glob(pattern):
+            if src.is_file():
+                shutil.copy2(src, tree / src.relative_to(ROOT))
     config = tree / "pyproject.toml"
     lines = [f"pytest_add_cli_args_test_selection = {json.dumps(tests)}"
              if x.startswith("pytest_add_cli_args_test_selection") else x
@@ -377,6 +383,8 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
     if not tree.exists():
         copy_tree(tree)
         configure(tree, modules, tests)
+    elif not collect:
+        refresh_tests(tree, modules, tests)
     data = work / f"{name}-data"
     data.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PHARE_DATA_DIR": str(data), "PHARE_SHARED": os.getenv("PHARE_SHARED", str(ROOT.parent / "shared")),
@@ -394,9 +402,8 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
                      group_seconds=round(log_path.stat().st_mtime - float((work / f"{name}.started").read_text())))  # fmt: skip
         return per_module
     if rerun:  # the survivors and the mutants no test reached, against the current tests
-        refresh_tests(tree, tests)
         names = sorted(k for keys in sampled.values() for k in keys
-                       if codes.get(k) in (0, 33) and k not in EQUIVALENT and k not in LEFT)  # fmt: skip
+                       if codes.get(k) in (0, 33, None) and k not in EQUIVALENT and k not in LEFT)  # fmt: skip
     else:
         (work / f"{name}.started").write_text(str(time.time()))
         names = sorted(k for keys in sampled.values() for k in keys if codes.get(k) is None)
