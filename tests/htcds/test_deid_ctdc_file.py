@@ -45,6 +45,8 @@ def test_it_names_row_column_and_fix_for_an_unknown_code(tmp_path: Path) -> None
     assert codes == {("unknown-country", n + 2, "citizenship"), ("not-a-flag", n + 2, "isSexualExploit")}
     country = next(p for p in file.problems if p.column == "citizenship")
     assert "ISO 3166-1 alpha-2" in str(country) and f"line {n + 2}" in str(country)
+    flag = next(p for p in file.problems if p.column == "isSexualExploit")
+    assert flag.fix == "write 1 (yes), 0 (no) or -99 (unknown)"
     assert as_missing(file) == 2 and file.rows[-1]["citizenship"] == MISSING
 
 
