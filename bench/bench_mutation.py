@@ -68,7 +68,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "deid": (
         ["htcds/deid/*"],
         ["tests/htcds/test_deid_aggregates.py", "tests/htcds/test_deid_budget.py", "tests/htcds/test_deid_ctdc.py",
-         "tests/htcds/test_deid_ctdc_file.py", "tests/htcds/test_deid_domains.py", "tests/htcds/test_deid_kanon.py", "tests/htcds/test_deid_sample.py",
+         "tests/htcds/test_deid_ctdc_file.py", "tests/htcds/test_deid_ctdc_kanon.py", "tests/htcds/test_deid_domains.py", "tests/htcds/test_deid_kanon.py", "tests/htcds/test_deid_sample.py",
          "tests/htcds/test_deid_synth.py", "tests/test_sharing.py"],
     ),
 }  # fmt: skip
@@ -231,6 +231,56 @@ m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths(); m.store_line
 """
 
 
+# mutmut checks each mutant in a fork of a process that imported the code before the mutant was set: a mutant of
+# a function that runs at import time (a table built once, a library feature switched on once) is never run by
+# the tests that check it, and survives whatever they assert. Which functions run at import time is found by
+# importing every mutated module with mutmut's trampoline recording the calls; the survivors among their mutants
+# are checked again in a fresh pytest process, where the mutant is set before anything is imported.
+IMPORT_TIME = """
+import importlib, json, os, sys
+import mutmut.mutation.trampoline as trampoline
+hits = set()
+trampoline.record_trampoline_hit = lambda name, caller=None: hits.add(name)
+trampoline.set_mutant_under_test("stats")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phare.settings")
+import django
+django.setup()
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(json.dumps(sorted(hits)))
+"""
+
+
+def import_time_functions(tree: Path, modules: list[str], env: dict[str, str]) -> set[str]:
+    names = [m.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for m in modules]
+    out = subprocess.run([sys.executable, "-c", IMPORT_TIME, *names], cwd=tree / "mutants", env=env,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def fresh_codes(work: Path, group: str) -> dict[str, int]:
+    path = work / f"{group}.fresh.json"
+    return cast(dict[str, int], json.loads(path.read_text("utf-8"))) if path.exists() else {}
+
+
+def fresh_check(tree: Path, work: Path, group: str, survivors: list[str], env: dict[str, str]) -> dict[str, int]:
+    """Run the group's tests in a fresh process against each survivor whose function runs at import time; the
+    exit codes (1: a test failed, 2: collection failed on the mutant) are kept in the work folder."""
+    path = work / f"{group}.fresh.json"
+    codes = fresh_codes(work, group)
+    at_import = import_time_functions(tree, list(metas(tree)), env)
+    for name in survivors:
+        if name.partition("__mutmut_")[0] not in at_import:
+            continue
+        _, tests = GROUPS[group]
+        run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:warnings", "-p", "no:cacheprovider",
+                              "--reuse-db", "-x", "-q", *tests], cwd=tree / "mutants",
+                             env={**env, "MUTANT_UNDER_TEST": name}, capture_output=True)  # fmt: skip
+        codes[name] = run.returncode
+        path.write_text(json.dumps(codes, indent=1), "utf-8")
+    return codes
+
+
 def metas(tree: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for meta in sorted((tree / "mutants").rglob("*.py.meta")):
@@ -245,9 +295,10 @@ def order(tree: Path, work: Path, group: str, env: dict[str, str]) -> dict[str, 
     rerun or a run stopped early all check uniform random samples of the same draw."""
     path = work / f"{group}.order.json"
     subprocess.run([sys.executable, "-c", GENERATE], cwd=tree, env=env, check=True, capture_output=True)
-    if path.exists():
-        return cast(dict[str, list[str]], json.loads(path.read_text("utf-8")))
-    drawn = {module: random.Random(SEED).sample(sorted(data["exit_code_by_key"]), len(data["exit_code_by_key"]))
+    kept: dict[str, list[str]] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    # A module whose source changed has other mutants (mutmut numbers them anew): it gets a new draw.
+    drawn = {module: kept[module] if set(kept.get(module, ())) == set(data["exit_code_by_key"]) else
+             random.Random(SEED).sample(sorted(data["exit_code_by_key"]), len(data["exit_code_by_key"]))
              for module, data in metas(tree).items()}  # fmt: skip
     path.write_text(json.dumps(drawn), "utf-8")
     return drawn
@@ -273,17 +324,21 @@ def ratio(done: int, of: int) -> float | None:
     return round(done / of, 3) if of else None
 
 
-def scores(tree: Path, sampled: dict[str, set[str]]) -> dict[str, dict[str, Any]]:
+def scores(tree: Path, sampled: dict[str, set[str]], fresh: dict[str, int]) -> dict[str, dict[str, Any]]:
     from mutmut.stats import status_by_exit_code  # mutmut's own reading of its exit codes
 
     per_module: dict[str, dict[str, Any]] = {}
     for module, data in metas(tree).items():
         counts: Counter[str] = Counter()
         survivors = []
+        killed_fresh = []
         for name, code in data.get("exit_code_by_key", {}).items():
             if name not in sampled.get(module, ()):
                 continue
             outcome = "not_checked" if code is None else str(status_by_exit_code[int(code)]).replace(" ", "_")
+            if outcome in ("survived", "no_tests") and fresh.get(name) in (1, 2, 3):
+                outcome = "killed"
+                killed_fresh.append(name)
             counts[outcome] += 1
             if outcome in ("survived", "no_tests"):
                 survivors.append(name)
@@ -296,14 +351,20 @@ def scores(tree: Path, sampled: dict[str, set[str]]) -> dict[str, dict[str, Any]
         per_module[module] = {"mutants": mutants, "checked": checked, **dict(counts),
                               "score": ratio(caught, checked),
                               "score_95": wilson(caught, checked) if checked < mutants else None,
-                              "survivors": sorted(survivors)}  # fmt: skip
+                              "survivors": sorted(survivors),
+                              "killed_in_a_fresh_process": sorted(killed_fresh)}  # fmt: skip
     return per_module
 
 
-def refresh_tests(tree: Path, tests: list[str]) -> None:
-    """Bring the tree's tests, and its group's selection of them, up to date with the worktree's (for a rerun of
-    the survivors)."""
+def refresh_tests(tree: Path, modules: list[str], tests: list[str]) -> None:
+    """Bring the tree's tests, its group's selection of them and its modules' source up to date with the
+    worktree's (a new test may need a fix made to the code since; mutmut then makes that module's mutants
+    anew, and `order` draws them anew)."""
     shutil.copytree(ROOT / "tests", tree / "tests", dirs_exist_ok=True)
+    for pattern in modules:
+        for src in ROOT.glob(pattern):
+            if src.is_file():
+                shutil.copy2(src, tree / src.relative_to(ROOT))
     config = tree / "pyproject.toml"
     lines = [f"pytest_add_cli_args_test_selection = {json.dumps(tests)}"
              if x.startswith("pytest_add_cli_args_test_selection") else x
@@ -322,6 +383,8 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
     if not tree.exists():
         copy_tree(tree)
         configure(tree, modules, tests)
+    elif not collect:
+        refresh_tests(tree, modules, tests)
     data = work / f"{name}-data"
     data.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PHARE_DATA_DIR": str(data), "PHARE_SHARED": os.getenv("PHARE_SHARED", str(ROOT.parent / "shared")),
@@ -331,17 +394,16 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
     sampled = in_sample(order(tree, work, name, env), cap)
     codes = {k: c for data in metas(tree).values() for k, c in data["exit_code_by_key"].items()}
     if collect:  # a run stopped before its end (deadline): score what it checked, timed from start to last write
-        log = work / f"{name}.log"
-        per_module = scores(tree, sampled)
+        log_path = work / f"{name}.log"
+        per_module = scores(tree, sampled, fresh_codes(work, name))
         for module, m in per_module.items():
             m.update(group=name, tests=tests, exit_status=None, sample_cap=cap,
                      finished=all(codes.get(k) is not None for k in sampled[module]),
-                     group_seconds=round(log.stat().st_mtime - float((work / f"{name}.started").read_text())))  # fmt: skip
+                     group_seconds=round(log_path.stat().st_mtime - float((work / f"{name}.started").read_text())))  # fmt: skip
         return per_module
     if rerun:  # the survivors and the mutants no test reached, against the current tests
-        refresh_tests(tree, tests)
         names = sorted(k for keys in sampled.values() for k in keys
-                       if codes.get(k) in (0, 33) and k not in EQUIVALENT and k not in LEFT)  # fmt: skip
+                       if codes.get(k) in (0, 33, None) and k not in EQUIVALENT and k not in LEFT)  # fmt: skip
     else:
         (work / f"{name}.started").write_text(str(time.time()))
         names = sorted(k for keys in sampled.values() for k in keys if codes.get(k) is None)
@@ -349,25 +411,25 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
     with (work / f"{name}.log").open("a", encoding="utf-8") as log:
         run = subprocess.run([str(mutmut), "run", "--max-children", str(children), *names], cwd=tree, env=env,
                              stdout=log, stderr=subprocess.STDOUT, text=True) if names else None  # fmt: skip
+    codes = {k: c for data in metas(tree).values() for k, c in data["exit_code_by_key"].items()}
+    fresh = fresh_check(tree, work, name, sorted(k for keys in sampled.values() for k in keys
+                                                 if codes.get(k) in (0, 33) and k not in EQUIVALENT), env)  # fmt: skip
     seconds = round(time.monotonic() - started)
-    per_module = scores(tree, sampled)
+    per_module = scores(tree, sampled, fresh)
     for m in per_module.values():
         m.update(group=name, tests=tests, exit_status=run.returncode if run else None, finished=True)
         m.update({"rerun_seconds": seconds} if rerun else {"group_seconds": seconds, "sample_cap": cap})
     return per_module
 
 
+NOT_COUNTS = ("group_seconds", "rerun_seconds", "exit_status", "sample_cap", "finished")
+
+
 def total_of(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total: Counter[str] = Counter()
     for m in modules.values():
         for k, v in m.items():
-            if isinstance(v, int) and not isinstance(v, bool) and k not in (
-                "group_seconds",
-                "rerun_seconds",
-                "exit_status",
-                "sample_cap",
-                "finished",
-            ):
+            if isinstance(v, int) and not isinstance(v, bool) and k not in NOT_COUNTS:
                 total[k] += v
     equivalent = sum(len(m.get("equivalent", {})) for m in modules.values())
     caught = total["killed"] + total["timeout"]

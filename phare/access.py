@@ -11,8 +11,8 @@ a row that does not exist and a row of another organisation, so that probing ids
   `phare.cases.access.visible_cases` adds it to what a case worker sees.
 * Fields: `field_shown(field, reads_personal)` is the one rule for what a role sees of a field, used by the
   pages, the API, exports and PDFs.
-* Records another organisation shared by referral (`SharedRecord`, made by `share()`): `shared_uids` /
-  `shared_case_ids` for a subquery, `readable` / `get_readable_or_404` for the read-only union; `scoped`
+* Records another organisation shared by referral (`SharedRecord`, made by `share()`): `shared_uids`
+  for a subquery, `readable` / `get_readable_or_404` for the read-only union; `scoped`
   (the writable set) never includes them.
 """
 
@@ -65,12 +65,6 @@ def reads_personal(user: Any) -> bool:
     return can(user, READ_PERSONAL)
 
 
-def shown_fields(user: Any, model: type[Model], names: Any) -> list[str]:
-    """`names` (fields of `model`) the user may see, in order."""
-    personal = reads_personal(user)
-    return [n for n in names if field_shown(model._meta.get_field(n), personal)]
-
-
 def _field_names(model: type[Model]) -> set[str]:
     return {f.name for f in model._meta.concrete_fields}
 
@@ -99,12 +93,6 @@ def shared_uids(user: Any, model: type[Model] | str) -> QuerySet[Any]:
     return SharedRecord.objects.filter(organisation_id=org_id, target_type=label, revoked_at__isnull=True).values(
         "target_uid"
     )
-
-
-def shared_case_ids(user: Any) -> QuerySet[Any]:
-    """Uids of cases shared with the user's organisation by referral (a subquery: `Case.objects.filter(
-    uid__in=shared_case_ids(user))`)."""
-    return shared_uids(user, "cases.case")
 
 
 def share(obj: Model, to_organisation: Any) -> None:
@@ -186,11 +174,6 @@ def get_readable_or_404(user: Any, model: type[M], **lookup: Any) -> M:
         return readable(user, model).get(**lookup)
     except (model.DoesNotExist, ValueError):  # type: ignore[attr-defined]
         raise Http404("Not found") from None
-
-
-def has_break_glass(user: Any, obj: Model) -> bool:
-    """Whether the user holds an active break-glass grant for this row."""
-    return active_grant(user, obj) is not None
 
 
 def active_grant(user: Any, obj: Model) -> Any:

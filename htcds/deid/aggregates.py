@@ -171,8 +171,6 @@ def dp_count_table(
     shape = tuple(len(dict.fromkeys(categories[a])) for a in attributes)
     if math.prod(shape) > MAX_CELLS:
         raise ValueError(f"a table of {math.prod(shape):,} cells is too large: choose at most one country attribute")
-    if ledger is not None:
-        ledger.spend(epsilon, 0.0, purpose)
     cols = to_columns(table, list(attributes))
     if n_rows(cols) == 0:
         raise ValueError("the table is empty")
@@ -189,6 +187,10 @@ def dp_count_table(
         cats.append(tuple(fixed))
     flat = np.ravel_multi_index(tuple(codes), shape)
     true_counts = np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(np.int64)
+
+    # Spent once the request is known to be answerable: a refused table costs nothing.
+    if ledger is not None:
+        ledger.spend(epsilon, 0.0, purpose)
 
     noisy, certified = noise.laplace(true_counts, 1.0 / epsilon)
     # The library's privacy map, not our arithmetic, certifies the epsilon.

@@ -81,3 +81,21 @@ def test_it_adds_noise_of_the_stated_scale() -> None:
         spread.append(int(table.values[0, 0]) - 1000)
     # Discrete Laplace at epsilon 0.5: variance 2 e^-eps / (1 - e^-eps)^2, about 7.9 (sd about 2.8).
     assert 1.5 < float(np.std(spread)) < 4.5
+
+
+def test_it_spends_no_budget_on_a_table_it_refuses() -> None:
+    ledger = PrivacyBudgetLedger("d", total_epsilon=1.0, total_delta=1e-6)
+    with pytest.raises(ValueError, match=r"^the table is empty$"):
+        dp_count_table([], ["sex", "age"], epsilon=0.5, categories=CATS, ledger=ledger)
+    strangers = [{"sex": s, "age": "adult"} for s in "ABCDEFG"]
+    # The error names the attribute and shows the first five values that are not categories.
+    with pytest.raises(ValueError, match=r"^sex: values outside the given categories: \['A', 'B', 'C', 'D', 'E'\]$"):
+        dp_count_table(strangers, ["sex", "age"], epsilon=0.5, categories=CATS, ledger=ledger)
+    assert ledger.spends == [] and ledger.spent_epsilon == 0
+
+
+def test_it_counts_blank_and_absent_values_as_one_unknown_category() -> None:
+    rows = [{"sex": None, "age": "adult"}, {"sex": "  ", "age": "adult"}, {"sex": "", "age": "adult"}]
+    table = dp_count_table(rows * 20, ["sex", "age"], epsilon=60, categories={"sex": ["F", None], "age": ["adult"]},
+                           totals=False)  # fmt: skip
+    assert table.categories == (("F", "(missing)"), ("adult",)) and table.values.tolist() == [[0], [60]]

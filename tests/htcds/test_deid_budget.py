@@ -21,7 +21,10 @@ def test_it_allows_spending_exactly_the_budget_in_thirds() -> None:
     for _ in range(3):
         ledger.spend(1 / 3)
     assert not ledger.can_spend(1e-6)
-    assert ledger.to_json()["spent_epsilon"] == pytest.approx(1.0)
+    report = ledger.to_json()
+    assert report["spent_epsilon"] == pytest.approx(1.0) and report["remaining_epsilon"] == pytest.approx(0.0)
+    # The ledger's JSON says whose budget it is and lists every spend.
+    assert report["population"] == "d" and report["spends"] == [s.__dict__ for s in ledger.spends]
 
 
 def test_it_composes_many_gaussian_releases_in_zcdp() -> None:
@@ -53,3 +56,9 @@ def test_it_charges_a_pure_release_its_full_zcdp_cost() -> None:
     assert release_rho(1.0, 1e-6) == pytest.approx(zcdp_rho(1.0, 1e-6))
     with pytest.raises(ValueError, match="need epsilon > 0 and 0 < delta < 1"):
         zcdp_rho(1.0, 1.0)
+
+
+def test_it_says_what_a_zcdp_conversion_needs() -> None:
+    for epsilon, delta in ((0.0, 1e-6), (1.0, 0.0), (1.0, 1.0)):
+        with pytest.raises(ValueError, match=r"^need epsilon > 0 and 0 < delta < 1$"):
+            zcdp_rho(epsilon, delta)

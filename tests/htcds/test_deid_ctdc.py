@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from htcds.catalogue import load
 from htcds.deid.ctdc import (
     CROSSWALK,
     CTDC_COLUMNS,
@@ -109,3 +110,22 @@ def test_it_keeps_one_row_per_person_and_counts_the_repeats() -> None:
     assert export.counts()["excluded_repeat_participation"] == 1 and len(export.rows) == 4
     assert [r["gender"] for r in export.rows[:2]] == ["Female", "Male"]  # p1's first record, not their later one
     assert len(to_ctdc_rows(records).rows) == 5  # without person_field every record is its own row
+
+
+def test_it_names_only_real_htcds_fields_as_the_source_of_a_column() -> None:
+    # The crosswalk is what a reviewer reads to trust the export: a misspelt source field would send them
+    # looking for a field that does not exist.
+    fields = {f.name for f in load().fields}
+    assert {name for entry in CROSSWALK for name in entry.htcds_fields} <= fields
+
+
+def test_it_sets_the_type_of_sexual_exploitation_only_for_sexual_exploitation() -> None:
+    sexual = to_ctdc_row(
+        {"vic_TypeOfExploitation": ["SexualExploitation"], "vic_TypeOfSexExploitation": ["Pornography"]}
+    )
+    assert sexual["isSexualExploit"] == "1"
+    assert (sexual["typeOfSexPornography"], sexual["typeOfSexProstitution"]) == ("1", "0")
+    # A type of sexual exploitation left over on a victim now recorded as forced labour only is not sent.
+    labour = to_ctdc_row({"vic_TypeOfExploitation": ["ForcedLabour"], "vic_TypeOfSexExploitation": ["Pornography"]})
+    assert labour["isSexualExploit"] == "0"
+    assert labour["typeOfSexPornography"] == labour["typeOfSexProstitution"] == "(missing)"

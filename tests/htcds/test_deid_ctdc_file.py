@@ -45,6 +45,8 @@ def test_it_names_row_column_and_fix_for_an_unknown_code(tmp_path: Path) -> None
     assert codes == {("unknown-country", n + 2, "citizenship"), ("not-a-flag", n + 2, "isSexualExploit")}
     country = next(p for p in file.problems if p.column == "citizenship")
     assert "ISO 3166-1 alpha-2" in str(country) and f"line {n + 2}" in str(country)
+    flag = next(p for p in file.problems if p.column == "isSexualExploit")
+    assert flag.fix == "write 1 (yes), 0 (no) or -99 (unknown)"
     assert as_missing(file) == 2 and file.rows[-1]["citizenship"] == MISSING
 
 
@@ -68,3 +70,21 @@ def test_it_never_fails_on_any_value(cells: list[tuple[str, str, str, str]]) -> 
         risk_report(family_table(file.rows, families), list(families), k=2)
         if len(file.rows) >= 2:
             anonymise_ctdc(file.rows, 2)
+
+
+def test_it_keeps_every_column_of_a_repeated_name_and_sums_up_the_file() -> None:
+    text = "gender,gender,gender,ageBroad,citizenship,myNote\nFemale,Male,Female,18--20,NG,x\nMale,Female,Male,banana,XX,y\n"
+    file = read_ctdc_text(text)
+    # A repeated header would otherwise overwrite the first column's values with the last one's.
+    assert file.columns == ["gender", "gender.1", "gender.2", "ageBroad", "citizenship", "myNote"]
+    assert [(r["gender"], r["gender.1"], r["gender.2"]) for r in file.rows] == [("Female", "Male", "Female"),
+                                                                              ("Male", "Female", "Male")]  # fmt: skip
+    assert [(p.code, p.row, p.column, p.value) for p in file.problems] == [
+        ("unknown-age-band", 3, "ageBroad", "banana"),
+        ("unknown-country", 3, "citizenship", "XX"),
+    ]
+    # The fix is what the person who sent the file reads: it names the codes to use.
+    assert file.problems[1].fix == "write an ISO 3166-1 alpha-2 code (e.g. NG), or 0, 00 or -99 if unknown"
+    assert "18--20" in file.problems[0].fix and "-99 if unknown" in file.problems[0].fix
+    summary = file.summary()
+    assert (summary["rows"], summary["columns"], summary["ctdc_columns"], summary["problems"]) == (2, 6, 3, 2)

@@ -187,3 +187,59 @@ def test_it_refuses_a_table_of_columns_of_different_lengths() -> None:
     ragged = {"age": [20, 21, 22, 23], "gender": ["Female", "Male", "Female"]}
     with pytest.raises(ValueError, match="columns have different lengths"):
         k_anonymise(ragged, {"age": age_hierarchy()}, k=2)
+
+
+def test_it_names_each_ctdc_hierarchy_and_level_after_its_column() -> None:
+    # The k-anonymity report and the ARX-style tables name columns and levels with these names.
+    hierarchies = ctdc_hierarchies()
+    flags = {"majorityStatus", "majorityStatusAtExploit", "majorityEntry", "isForcedLabour", "isSexualExploit",
+             "isOtherExploit", "isAbduction"}  # fmt: skip
+    assert set(hierarchies) == set(QIS) | flags
+    shared = {"yearOfRegistration": "year", "citizenship": "country", "CountryOfExploitation": "country"}
+    assert all(h.name == shared.get(column, column) for column, h in hierarchies.items())
+    assert hierarchies["ageBroad"].level_names == ("ageBroad", "majorityStatus", "*")
+    assert age_hierarchy().level_names == ("age", "ageBroad", "majorityStatus", "*")
+    assert age_hierarchy().table([16, 30, 16]) == {0: ["16", "30"], 1: ["9--17", "30--38"], 2: ["Minor", "Adult"],
+                                                   3: ["*", "*"]}  # fmt: skip
+
+
+def test_it_says_which_value_is_not_an_age() -> None:
+    with pytest.raises(ValueError, match=r"^not an age: 'sixteen'$"):
+        age_band("sixteen")
+    with pytest.raises(ValueError, match=r"^not an age: \[16\]$"):
+        age_band([16])
+
+
+def test_it_lumps_rare_categories_from_a_frequency_table() -> None:
+    c = categorical_hierarchy({"a": 20, "b": 5, "c": 1}, thresholds=(2, 10))
+    assert [c(v, 1) for v in "abc"] == ["a", "b", "Other"] and [c(v, 2) for v in "abc"] == ["a", "Other", "Other"]
+
+
+def test_it_generalises_every_quasi_identifier_when_nothing_less_is_k_anonymous() -> None:
+    # Two people who differ in everything: only the top of the lattice puts them in one class.
+    table = {"gender": ["Female", "Male"], "year": [2001, 2019]}
+    result = k_anonymise(table, {"gender": flat_hierarchy("gender"), "year": year_hierarchy()}, k=2,
+                         suppression_budget=0.0)  # fmt: skip
+    assert result.levels == {"gender": 1, "year": 3} and result.suppressed == 0
+    assert result.columns["gender"] == result.columns["year"] == ["*", "*"]
+    assert 1 < result.nodes_evaluated <= result.lattice_size == 8
+
+
+def test_it_prunes_the_search_with_the_precision_bound() -> None:
+    table = ctdc_like_table(2000, seed=3)
+    hierarchies = ctdc_hierarchies()
+    qis = {q: hierarchies[q] for q in QIS}
+    by_precision = k_anonymise(table, qis, k=5, suppression_budget=0.02)
+    # Discernibility has no such bound: every node below the optimum is tagged.
+    exhaustive = k_anonymise(table, qis, k=5, suppression_budget=0.02, metric="discernibility")
+    assert by_precision.nodes_evaluated < exhaustive.nodes_evaluated < exhaustive.lattice_size
+    assert by_precision.min_class_size >= 5 and by_precision.suppressed_share <= 0.02
+
+
+def test_it_reads_a_quasi_identifier_no_record_holds_as_missing_and_takes_k_of_one() -> None:
+    rows: list[dict[str, object]] = [{"gender": "Female"}, {"gender": "Female"}, {"gender": "Male"}]
+    report = risk_report(rows, ["gender", "age"], k=2)
+    assert report.records_at_risk == 1 and report.sample_uniques == 1
+    assert risk_report(rows, ["gender", "age"], k=1).records_at_risk == 0
+    with pytest.raises(ValueError, match=r"^k must be at least 1$"):
+        risk_report(rows, ["gender"], k=0)

@@ -21,3 +21,21 @@ def test_it_follows_the_published_marginals() -> None:
 def test_it_is_reproducible() -> None:
     assert ctdc_like_table(500, seed=1) == ctdc_like_table(500, seed=1)
     assert ctdc_like_table(500, seed=1) != ctdc_like_table(500, seed=2)
+
+
+def test_it_writes_flags_and_unknowns_the_way_ctdc_does() -> None:
+    # The benchmarks and the CTDC-layout fixtures read these columns as CTDC's own: "0"/"1" strings and
+    # "(missing)", one recruiter relation per person, means of control unknown exactly when "not specified".
+    table = ctdc_like_table(3_000, seed=5)
+    flags = [c for c in table if c.startswith(("is", "meansOfControl", "typeOf", "recruiterRelation"))]
+    assert all(type(v) is str and v in ("0", "1", "(missing)") for c in flags for v in table[c])
+    relations = [c for c in table if c.startswith("recruiterRelation")]
+    assert all([table[c][i] for c in relations].count("1") == 1 for i in range(3_000))
+    not_specified = table["meansOfControlNotSpecified"]
+    for c in (c for c in table if c.startswith("meansOfControl") and c != "meansOfControlNotSpecified"):
+        assert all((v == "(missing)") == (ns == "1") for v, ns in zip(table[c], not_specified, strict=True))
+    for c in ("majorityEntry", "majorityStatusAtExploit"):
+        values = list(zip(table[c], table["majorityStatus"], strict=True))
+        assert all(v in ("(missing)", m) for v, m in values)
+        assert 0 < sum(v == "(missing)" and m != "(missing)" for v, m in values) < 3_000
+    assert set(table["isOtherExploit"]) == {"0", "1"}

@@ -101,3 +101,18 @@ def test_it_computes_the_utility_report_by_hand() -> None:
     assert report.rare_combinations == 3 and report.rare_preserved == 3
     # Synthetic combinations: a 2, b 2, ab x1 x2 y2 -> 7, of which y2 is fabricated.
     assert report.synthetic_combinations == 7 and report.fabricated == 1
+    # The release note carries the report as JSON, distances by combination length.
+    assert report.to_json()["tvd"] == {"1": report.tvd[1], "2": report.tvd[2]}
+
+
+def test_it_allocates_exactly_the_records_asked_for_even_when_every_noisy_count_is_zero() -> None:
+    import numpy as np
+
+    from htcds.deid.synth import _allocate
+
+    rng = np.random.default_rng(3)
+    for probs in (np.zeros(4), np.array([-2.0, -1.0, 0.0]), np.array([0.2, 0.5, 0.3])):
+        counts = _allocate(10, probs, rng)
+        assert counts.sum() == 10 and (counts >= 0).all()
+    # Nothing known: the records spread evenly, each count within one of its share.
+    assert set(_allocate(10, np.zeros(4), rng).tolist()) <= {2, 3}
