@@ -19,7 +19,7 @@ from django.http import Http404
 from phare import access
 from phare.access import reads_personal
 from phare.accounts.models import RestrictedAccess, Role
-from phare.cases.access import can_manage, visible_cases
+from phare.cases.access import can_manage, on_cases, visible_cases
 from phare.cases.models import Case, CaseAssignment
 from phare.work.models import ApprovalRequest, CaseFlag, Handover, Notification, SavedSearch, ServiceRequest, Task
 
@@ -30,7 +30,7 @@ WORKING_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE)
 def _on_visible_cases(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
     if not reads_personal(user):
         return qs.none()
-    return qs.filter(case__in=visible_cases(user).values("id"))
+    return qs.filter(on_cases(visible_cases(user)))
 
 
 def visible_tasks(user: Any) -> QuerySet[Task]:
@@ -48,7 +48,7 @@ def get_task(user: Any, uid: Any) -> Task:
 def my_notifications(user: Any) -> QuerySet[Notification]:
     """The user's own notifications, less those about a case they can no longer open."""
     own = access.scoped(user, Notification).filter(recipient_id=getattr(user, "pk", None) or 0)
-    return own.filter(Q(case__isnull=True) | Q(case__in=visible_cases(user).values("id")))
+    return own.filter(Q(case__isnull=True) | on_cases(visible_cases(user)))
 
 
 def unread_count(user: Any) -> int:
@@ -78,7 +78,7 @@ def visible_handovers(user: Any) -> QuerySet[Handover]:
     if not reads_personal(user):
         return qs.none()
     me = getattr(user, "pk", None) or 0
-    return qs.filter(Q(to_user_id=me) | Q(from_user_id=me) | Q(case__in=visible_cases(user).values("id")))
+    return qs.filter(Q(to_user_id=me) | Q(from_user_id=me) | on_cases(visible_cases(user)))
 
 
 def get_handover(user: Any, uid: Any) -> Handover:
