@@ -25,7 +25,7 @@ from phare.cases.access import on_cases, sees_names, visible_cases
 from phare.cases.consents import expiring
 from phare.cases.forms import person_display
 from phare.cases.models import Case, CaseStatus, Consent, Direction, Referral, SupportPlan
-from phare.cases.views import COUNT_CAP
+from phare.cases.views import COUNT_CAP, LISTED_CASE_FIELDS, attach_people
 from phare.work.access import visible_approvals, visible_handovers, visible_tasks
 from phare.work.models import ApprovalRequest, Handover, ServiceRequest
 
@@ -90,7 +90,8 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
     cases = visible_cases(user)
     mine = cases.filter(cas_CaseOwner=user, cas_Status__in=OPEN)
     names = sees_names(user)
-    open_cases = list(mine.select_related("primary_person").order_by("-cas_OpenedDate", "-id")[:SHOWN])
+    open_cases = list(mine.select_related("primary_person").only(*LISTED_CASE_FIELDS).order_by("-cas_OpenedDate", "-id")[:SHOWN])
+    attach_people(user, open_cases)
     due, due_count, overdue_count = _due_list(user, mine, today)
     open_count = mine.order_by().values("id")[: COUNT_CAP + 1].count()
     waiting = visible_handovers(user).filter(to_user=user, state=Handover.State.PENDING)
