@@ -66,7 +66,8 @@ def fill(org_id: int, target: int) -> None:
             off = max_seq * k
             n = min(base, target - base * k)
             if connection.vendor == "postgresql":
-                uid, num = "gen_random_uuid()", f"to_char(\"cas_OpenedDate\", 'YYYY') || '-' || lpad((seq + {off})::text, 6, '0')"
+                uid, num = "gen_random_uuid()", (f"to_char(\"cas_OpenedDate\", 'YYYY') || '-' || "
+                                               f"CASE WHEN seq + {off} < 1000000 THEN lpad((seq + {off})::text, 6, '0') ELSE (seq + {off})::text END")
                 puid = "gen_random_uuid()"
             else:
                 uid = puid = "lower(hex(randomblob(16)))"
