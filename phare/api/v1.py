@@ -35,6 +35,7 @@ from phare.api.models import ApiToken
 from phare.audit import log as audit
 from phare.cases import actions
 from phare.cases.access import can_manage, can_write, visible_cases, visible_persons
+from phare.cases.filters import has_exploitation
 from phare.cases.models import (
     Assessment,
     Case,
@@ -656,7 +657,7 @@ def list_cases(
     elif owner:
         qs = qs.filter(cas_CaseOwner_id=int(owner))
     if _choice_filter("exploitation", "vic_TypeOfExploitation", exploitation):
-        qs = qs.filter(exploitation_summary__contains=f"|{exploitation}|")
+        qs = qs.filter(has_exploitation(str(exploitation)))
     if _choice_filter("trafficking", "vic_TraffickingStatus", trafficking):
         qs = qs.filter(trafficking_status=trafficking)
     if opened_from:

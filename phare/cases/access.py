@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from phare import access
@@ -52,6 +52,14 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     assigned = CaseAssignment.objects.filter(user_id=getattr(user, "pk", None) or 0).values("case_id")
     return qs.filter(Q(cas_CaseOwner_id=getattr(user, "pk", None)) | Q(id__in=assigned)
                      | access.restricted_open(user, Case))  # fmt: skip
+
+
+def on_cases(cases: QuerySet[Case], field: str = "case_id") -> Exists:
+    """A row whose case (`field`) is one of `cases`: the rows `case__in=cases` keeps, written EXISTS (... id =
+    the row's case). SQLite runs `IN (subquery)` by first listing every id the subquery gives (the whole
+    organisation's cases for a supervisor: 200 ms at 200,000 cases) and EXISTS by looking the row's case up by
+    its key; PostgreSQL plans both as the same semi-join."""
+    return Exists(cases.filter(pk=OuterRef(field)))
 
 
 def visible_persons(user: Any) -> QuerySet[Person]:

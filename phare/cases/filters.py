@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, QuerySet, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 
 from phare import access
 from phare.cases import actions
@@ -89,6 +91,14 @@ def withheld_matches(user: Any, form: cf.CaseFilterForm) -> list[int]:
     return list(dict.fromkeys(ids.order_by("person_id")[: WITHHELD_MAX * 4]))[:WITHHELD_MAX]
 
 
+def has_exploitation(kind: str) -> GreaterThan:
+    """Cases whose summary names this type of exploitation. Written STRPOS(...) > 0, not LIKE '%|kind|%':
+    under row-level security PostgreSQL estimates LIKE (not leakproof) without the column's statistics, at a few
+    rows out of 200,000, and then sorts every open case instead of reading the newest in index order until a
+    page is full (92 ms against 5 ms at 200,000 cases); a position test gets the planner's default third."""
+    return GreaterThan(StrIndex("exploitation_summary", Value(f"|{kind}|")), 0)
+
+
 def filter_cases(user: Any, form: cf.CaseFilterForm) -> QuerySet[Case]:
     """The cases the user may see that match the form (all of them if it is unbound or invalid)."""
     qs = visible_cases(user)
@@ -115,7 +125,7 @@ def filter_cases(user: Any, form: cf.CaseFilterForm) -> QuerySet[Case]:
     elif d["owner"]:
         qs = qs.filter(cas_CaseOwner_id=int(d["owner"]))
     if d["exploitation"]:
-        qs = qs.filter(exploitation_summary__contains=f"|{d['exploitation']}|")
+        qs = qs.filter(has_exploitation(d["exploitation"]))
     if d["trafficking"]:
         qs = qs.filter(trafficking_status=d["trafficking"])
     if d["opened_from"]:

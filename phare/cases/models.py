@@ -183,6 +183,11 @@ class Case(models.Model):
             models.Index(fields=["cas_CaseOwner", "cas_Status"], name="case_owner_status"),
             models.Index(fields=["organisation", "trafficking_status"], name="case_org_tstatus"),
             models.Index(fields=["organisation", "programme"], name="case_org_programme"),
+            # Follow-ups due (home pages, the case list's "overdue"): the few cases that have a date.
+            models.Index(fields=["organisation", "follow_up_date"], name="case_org_follow_up",
+                         condition=models.Q(follow_up_date__isnull=False)),
+            models.Index(fields=["cas_CaseOwner", "follow_up_date"], name="case_owner_follow_up",
+                         condition=models.Q(follow_up_date__isnull=False)),
         ]
 
     def __str__(self) -> str:

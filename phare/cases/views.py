@@ -107,6 +107,22 @@ def _chips(data: Any) -> list[tuple[Any, str, bool]]:
     return [(label, q, dict(p.split("=") for p in q.split("&") if not p.endswith("=")) == mine) for label, q in CHIPS]
 
 
+LISTED_CASE_FIELDS = ("number", "cas_Status", "cas_OpenedDate", "exploitation_summary", "trafficking_status", "restricted",
+                      "updated", "follow_up_date", "primary_person__uid")  # fmt: skip
+
+
+def attach_people(user: Any, cases: list[Case]) -> None:
+    """Give each case of a list its main person, with the name fields only: the people in one query, their keys in
+    one more. Names are sealed with a key per person, and opening them row by row (or loading the person with the
+    case, which opens every sealed field as it loads) would cost a query per person. The cases were read with
+    `primary_person__uid` only."""
+    keys.preload_person_keys(c.primary_person.uid for c in cases if c.primary_person)
+    person_ids = [c.primary_person_id for c in cases if c.primary_person_id]
+    people = access.scoped(user, Person).only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk(person_ids)
+    for c in cases:
+        c.primary_person = people.get(c.primary_person_id) if c.primary_person_id else None
+
+
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
     data = request.GET
@@ -122,20 +138,12 @@ def case_list(request: HttpRequest) -> HttpResponse:
     cases = list(
         qs.select_related("cas_CaseOwner", "primary_person")
         .order_by(*ordering(form))
-        .only("number", "cas_Status", "cas_OpenedDate", "exploitation_summary", "trafficking_status", "restricted",
-              "updated", "follow_up_date",
-              "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name",
-              "primary_person__uid")[start : start + PAGE_SIZE + 1]
+        .only(*LISTED_CASE_FIELDS, "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name")
+        [start : start + PAGE_SIZE + 1]
     )  # fmt: skip
     has_next = len(cases) > PAGE_SIZE
     cases = cases[:PAGE_SIZE]
-    # The page's people in one query, their keys in one more: names are sealed with a key per person, and
-    # opening them row by row would cost a query per person.
-    keys.preload_person_keys(c.primary_person.uid for c in cases if c.primary_person)
-    person_ids = [c.primary_person_id for c in cases if c.primary_person_id]
-    people = access.scoped(request.user, Person).only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk(person_ids)
-    for c in cases:
-        c.primary_person = people.get(c.primary_person_id) if c.primary_person_id else None
+    attach_people(request.user, cases)
     total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
     names = sees_names(request.user)
     due = next_due(request.user, [c.id for c in cases])

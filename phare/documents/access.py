@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from phare import access
-from phare.cases.access import visible_cases
+from phare.cases.access import on_cases, visible_cases
 from phare.cases.models import Case
 from phare.documents.models import Document
 
@@ -19,7 +19,7 @@ from phare.documents.models import Document
 def visible_documents(user: Any) -> QuerySet[Document]:
     if not access.reads_personal(user):
         return Document.objects.none()
-    return access.scoped(user, Document).filter(case__in=visible_cases(user))
+    return access.scoped(user, Document).filter(on_cases(visible_cases(user)))
 
 
 def get_document(user: Any, case: Case, uid: str) -> Document:

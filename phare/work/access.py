@@ -19,7 +19,7 @@ from django.http import Http404
 from phare import access
 from phare.access import reads_personal
 from phare.accounts.models import RestrictedAccess, Role
-from phare.cases.access import can_manage, visible_cases
+from phare.cases.access import can_manage, on_cases, visible_cases
 from phare.cases.models import Case, CaseAssignment
 from phare.work.models import ApprovalRequest, CaseFlag, Handover, Kind, Notification, SavedSearch, ServiceRequest, Task
 
@@ -30,7 +30,7 @@ WORKING_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE)
 def _on_visible_cases(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
     if not reads_personal(user):
         return qs.none()
-    return qs.filter(case__in=visible_cases(user).values("id"))
+    return qs.filter(on_cases(visible_cases(user)))
 
 
 def visible_tasks(user: Any) -> QuerySet[Task]:
@@ -50,7 +50,7 @@ def my_notifications(user: Any) -> QuerySet[Notification]:
     hand-over that is no longer theirs to read (declined or cancelled: its link would lead nowhere)."""
     own = access.scoped(user, Notification).filter(recipient_id=getattr(user, "pk", None) or 0)
     offers = ~Q(kind=Kind.HANDOVER_OFFERED) | Q(subject_uid__in=visible_handovers(user).values("uid"))
-    return own.filter(Q(case__isnull=True) | Q(case__in=visible_cases(user).values("id"))).filter(offers)
+    return own.filter(Q(case__isnull=True) | on_cases(visible_cases(user))).filter(offers)
 
 
 def unread_count(user: Any) -> int:
@@ -82,7 +82,7 @@ def visible_handovers(user: Any) -> QuerySet[Handover]:
         return qs.none()
     me = getattr(user, "pk", None) or 0
     offered = Q(to_user_id=me, state=Handover.State.PENDING)
-    return qs.filter(offered | Q(from_user_id=me) | Q(case__in=visible_cases(user).values("id")))
+    return qs.filter(offered | Q(from_user_id=me) | on_cases(visible_cases(user)))
 
 
 def get_handover(user: Any, uid: Any) -> Handover:

@@ -21,10 +21,11 @@ from phare.accounts.models import BreakGlassGrant, Role
 from phare.accounts.permissions import MANAGE_CASES, READ_AUDIT, REVIEW_BREAK_GLASS, can
 from phare.audit.log import record
 from phare.audit.models import AuditEvent
-from phare.cases.access import sees_names, visible_cases
+from phare.cases.access import on_cases, sees_names, visible_cases
 from phare.cases.consents import expiring
 from phare.cases.forms import person_display
 from phare.cases.models import Case, CaseStatus, Consent, Direction, Referral, SupportPlan
+from phare.cases.views import COUNT_CAP, LISTED_CASE_FIELDS, attach_people
 from phare.work.access import visible_approvals, visible_handovers, visible_tasks
 from phare.work.models import ApprovalRequest, Handover, ServiceRequest
 
@@ -54,9 +55,9 @@ def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[li
     horizon = today + timedelta(days=SOON)
     tasks = visible_tasks(user).filter(assignee=user, done_at__isnull=True, due__lte=horizon)
     follow = mine.filter(follow_up_date__isnull=False, follow_up_date__lte=horizon)
-    plans = (access.scoped(user, SupportPlan).filter(case__in=mine.values("id"), spl_ActualEndDate__isnull=True,
+    plans = (access.scoped(user, SupportPlan).filter(on_cases(mine), spl_ActualEndDate__isnull=True,
                                                      spl_PlannedEndDate__lte=today + timedelta(days=PLANS_SOON)))  # fmt: skip
-    consents = expiring(access.scoped(user, Consent).filter(case__in=mine.values("id")), today + timedelta(days=PLANS_SOON))
+    consents = expiring(access.scoped(user, Consent).filter(on_cases(mine)), today + timedelta(days=PLANS_SOON))
     counts = {"due": 0, "overdue": 0}
     found: dict[str, int] = {}
     for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate"),
@@ -89,16 +90,19 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
     cases = visible_cases(user)
     mine = cases.filter(cas_CaseOwner=user, cas_Status__in=OPEN)
     names = sees_names(user)
-    open_cases = list(mine.select_related("primary_person").order_by("-cas_OpenedDate", "-id")[:SHOWN])
+    open_cases = list(mine.select_related("primary_person").only(*LISTED_CASE_FIELDS).order_by("-cas_OpenedDate", "-id")[:SHOWN])
+    attach_people(user, open_cases)
     due, due_count, overdue_count = _due_list(user, mine, today)
+    open_count = mine.order_by().values("id")[: COUNT_CAP + 1].count()
     waiting = visible_handovers(user).filter(to_user=user, state=Handover.State.PENDING)
-    referrals = (access.scoped(user, Referral).filter(direction=Direction.INCOMING, case__in=mine.values("id"),
+    referrals = (access.scoped(user, Referral).filter(on_cases(mine), direction=Direction.INCOMING,
                                                       created__gte=timezone.now() - timedelta(days=14)))  # fmt: skip
-    services = access.scoped(user, ServiceRequest).filter(to_user=user, done_at__isnull=True,
-                                                          case__in=cases.values("id"))  # fmt: skip
+    services = access.scoped(user, ServiceRequest).filter(to_user=user, done_at__isnull=True).filter(
+                                                          on_cases(cases))  # fmt: skip
     return {
         "open_cases": [(c, person_display(c.primary_person, names)) for c in open_cases],
-        "open_count": mine.count(),
+        # Bounded like the case list's count: a worker with 500,000 open cases gets "1000+", not a count of them all.
+        "open_count": min(open_count, COUNT_CAP), "open_capped": open_count > COUNT_CAP,
         "due": due, "due_count": due_count, "overdue_count": overdue_count,
         "handovers_in": list(waiting.select_related("case", "by").order_by("created")[:SHOWN]),
         "handovers_in_count": waiting.count(),
