@@ -15,10 +15,10 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('follow_up_date__isnull', False)), fields=['organisation', 'follow_up_date'], name='case_org_follow_up'),
+            index=models.Index(condition=models.Q(('follow_up_date__isnull', False)), fields=['organisation', 'follow_up_date', 'cas_Status', 'cas_CaseOwner'], name='case_org_follow_up'),
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('follow_up_date__isnull', False)), fields=['cas_CaseOwner', 'follow_up_date'], name='case_owner_follow_up'),
+            index=models.Index(condition=models.Q(('follow_up_date__isnull', False)), fields=['cas_CaseOwner', 'follow_up_date', 'cas_Status', 'organisation'], name='case_owner_follow_up'),
         ),
     ]
