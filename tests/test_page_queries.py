@@ -74,6 +74,7 @@ def test_it_reads_the_lists_and_the_dashboards_in_queries_that_do_not_grow_with_
     clients = {role: client(t[role]) for role in PAGES}
     for role, urls in PAGES.items():  # sign-in, the dashboards' first count (stored as a snapshot)
         for url in urls:
+            cache.clear()  # nothing cached by an earlier test under the same organisation id
             clients[role].get(url)
     few = {(role, url): _queries(clients[role], url) for role, urls in PAGES.items() for url in urls}
     # Thirty cases, each with its task, follow-up, plan, consent and flag: more than a page of the case list (25),
@@ -118,3 +119,21 @@ def test_it_shows_a_case_in_the_same_queries_with_four_rows_of_each_kind_as_with
     assert four <= MAX_QUERIES
     html = cl.get(url).content.decode()
     assert all(f"Kin{i}" in html and f"Called the shelter {i}." in html for i in range(4))
+
+
+def test_it_says_a_count_past_the_cap_is_more_not_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    from phare.work.views import home
+
+    t = team()
+    worker = t[Role.CASE_WORKER]
+    _busy(worker, t["case"], 0)
+    _open_cases(worker, 2, 1)  # three open cases, each with a task overdue and three more things due this week
+    cl = client(worker)
+    exact = cl.get("/").content.decode()
+    assert '<span class="count">3</span>' in exact and '<span class="count">12</span>' in exact and "3 overdue" in exact
+    monkeypatch.setattr(home, "COUNT_CAP", 2)
+    capped = cl.get("/").content.decode()
+    # "My open cases" and each kind of "Due this week" stop counting at the cap and say so; the overdue are
+    # counted first.
+    assert '<span class="count">2+</span>' in capped and '<span class="count">8+</span>' in capped
+    assert "2+ overdue" in capped and '<span class="count">3</span>' not in capped

@@ -49,9 +49,9 @@ class Due:
     overdue: bool
 
 
-def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[list[Due], int, int]:
+def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[list[Due], int, int, bool]:
     """The user's tasks, follow-ups and plan ends due soon, soonest first (the first `shown`); with the number due
-    and overdue."""
+    and overdue, and whether a count stopped at COUNT_CAP (a worker with 70,000 follow-ups past their date)."""
     horizon = today + timedelta(days=SOON)
     tasks = visible_tasks(user).filter(assignee=user, done_at__isnull=True, due__lte=horizon)
     follow = mine.filter(follow_up_date__isnull=False, follow_up_date__lte=horizon)
@@ -60,11 +60,16 @@ def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[li
     consents = expiring(access.scoped(user, Consent).filter(on_cases(mine)), today + timedelta(days=PLANS_SOON))
     counts = {"due": 0, "overdue": 0}
     found: dict[str, int] = {}
+    capped = False
     for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate"),
                       (consents, "con_ExpiryDate")):  # fmt: skip
-        got = qs.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
-        counts["due"] += got["n"]
-        counts["overdue"] += got["late"]
+        # Counted among the oldest COUNT_CAP + 1 only, so that the overdue come first and the count stays exact
+        # below the cap.
+        oldest = qs.order_by(field, "id").values("id", field)[: COUNT_CAP + 1]
+        got = oldest.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
+        capped = capped or got["n"] > COUNT_CAP
+        counts["due"] += min(got["n"], COUNT_CAP)
+        counts["overdue"] += min(got["late"], COUNT_CAP)
         found[field] = got["n"]
     rows: list[Due] = []
     # Each list is read only when its count says it has rows: a page of queries saved on a quiet day.
@@ -83,7 +88,7 @@ def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[li
         rows.append(Due(k.con_ExpiryDate, _("Consent expires") if k.con_ExpiryDate >= today else _("Consent expired"),
                         k.case, reverse("cases:case", args=[k.case.number]) + "#consents", k.con_ExpiryDate < today))  # fmt: skip
     rows.sort(key=lambda d: (d.when, d.case.number))
-    return rows[:shown], counts["due"], counts["overdue"]
+    return rows[:shown], counts["due"], counts["overdue"], capped
 
 
 def _worker(user: Any, today: date) -> dict[str, Any]:
@@ -92,7 +97,7 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
     names = sees_names(user)
     open_cases = list(mine.select_related("primary_person").only(*LISTED_CASE_FIELDS).order_by("-cas_OpenedDate", "-id")[:SHOWN])
     attach_people(user, open_cases)
-    due, due_count, overdue_count = _due_list(user, mine, today)
+    due, due_count, overdue_count, due_capped = _due_list(user, mine, today)
     open_count = mine.order_by().values("id")[: COUNT_CAP + 1].count()
     waiting = visible_handovers(user).filter(to_user=user, state=Handover.State.PENDING)
     referrals = (access.scoped(user, Referral).filter(on_cases(mine), direction=Direction.INCOMING,
@@ -103,7 +108,7 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
         "open_cases": [(c, person_display(c.primary_person, names)) for c in open_cases],
         # Bounded like the case list's count: a worker with 500,000 open cases gets "1000+", not a count of them all.
         "open_count": min(open_count, COUNT_CAP), "open_capped": open_count > COUNT_CAP,
-        "due": due, "due_count": due_count, "overdue_count": overdue_count,
+        "due": due, "due_count": due_count, "overdue_count": overdue_count, "due_capped": due_capped,
         "handovers_in": list(waiting.select_related("case", "by").order_by("created")[:SHOWN]),
         "handovers_in_count": waiting.count(),
         "referrals": list(referrals.select_related("case").order_by("-created")[:SHOWN]),
@@ -195,8 +200,9 @@ def due_list(request: HttpRequest) -> HttpResponse:
     require_write(user)
     today = timezone.localdate()
     mine = visible_cases(user).filter(cas_CaseOwner=user, cas_Status__in=OPEN)
-    due, due_count, overdue_count = _due_list(user, mine, today, shown=DUE_SHOWN)
+    due, due_count, overdue_count, due_capped = _due_list(user, mine, today, shown=DUE_SHOWN)
     if due:  # task titles are free text about people: their reading is audited like the home page's
         record("due.viewed", actor=user, request=request, target_type="cases.case",
                detail={"cases": sorted({d.case.number for d in due})})  # fmt: skip
-    return render(request, "work/due.html", {"due": due, "due_count": due_count, "overdue_count": overdue_count})
+    return render(request, "work/due.html", {"due": due, "due_count": due_count, "overdue_count": overdue_count,
+                                             "due_capped": due_capped})  # fmt: skip
