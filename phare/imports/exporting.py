@@ -203,7 +203,7 @@ def _records(
         return []
     fields = _fields(model, sheet)
     columns = list(zip(*rows, strict=True))
-    uids = _uid_texts(columns[0])
+    uids: Sequence[str] = ()  # written out for the first sealed column that holds a value
     opener = reading.opener
     opener.prefetch(columns[skip + j] for j, (_, c) in enumerate(fields) if c.sealed)
     names: list[str] = []
@@ -213,6 +213,7 @@ def _records(
         if all(v is None or v == "" for v in raw):
             continue  # empty in every row (many fields are): nothing to convert, nor to leave out of each record
         if col.sealed:
+            uids = uids or _uid_texts(columns[0])
             texts = opener.open_column(col.table, col.column, raw, uids)
             if col.is_date:
                 texts = [date.fromisoformat(t).isoformat() if t else t for t in texts]
