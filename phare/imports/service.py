@@ -52,7 +52,9 @@ from phare.imports.records import cleared, fields_of, model_values
 from phare.work.bundle import TaskReader
 
 BATCH = 500  # rows per duplicate check
-WRITE_BATCH = 2000  # rows per transaction in skip-bad mode: each commit rewrites the index pages it touched
+WRITE_BATCH = 5000  # rows per transaction in skip-bad mode: each commit rewrites the index pages it touched
+# (blind indexes and uids are random keys: a batch touches most pages of their indexes), so fewer, larger batches
+# write less. 100,000 rows: commits took 4.5 s CPU at 2,000 rows a batch, 2.4 s at 5,000.
 Progress = Callable[[int], None]
 
 
