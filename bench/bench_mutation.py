@@ -391,7 +391,8 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
                              stdout=log, stderr=subprocess.STDOUT, text=True) if names else None  # fmt: skip
     codes = {k: c for data in metas(tree).values() for k, c in data["exit_code_by_key"].items()}
     fresh = fresh_check(tree, work, name, sorted(k for keys in sampled.values() for k in keys
-                                                 if codes.get(k) in (0, 33) and k not in EQUIVALENT), env)  # fmt: skip
+                                                 if codes.get(k) in (0, 33) and k not in EQUIVALENT and k not in LEFT),
+                        env)  # fmt: skip
     seconds = round(time.monotonic() - started)
     per_module = scores(tree, sampled, fresh)
     for m in per_module.values():
