@@ -256,6 +256,9 @@ def test_it_puts_the_quasi_identifiers_and_their_contributions_in_the_report_a_r
     rows: list[dict[str, object]] = [{"gender": "Female", "age": "18--20"}, {"gender": "Female", "age": "18--20"},
                                      {"gender": "Male", "age": "18--20"}]  # fmt: skip
     report = risk_report(rows, ["gender", "age"], k=2).to_json()
+    assert set(report) == {"quasi_identifiers", "contributions", "riskiest_quasi_identifier", "k_threshold",
+                           "n_records", "n_classes", "min_class_size", "is_k_anonymous", "records_at_risk",
+                           "share_at_risk", "sample_uniques", "l_diversity", "t_closeness"}  # fmt: skip
     assert report["quasi_identifiers"] == ["gender", "age"]
     contributions = {c["quasi_identifier"]: c["records_at_risk_without"] for c in report["contributions"]}
     assert contributions == {"gender": 0, "age": 1}
