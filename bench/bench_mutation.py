@@ -112,6 +112,7 @@ EQUIVALENT: dict[str, str] = {
     "htcds.deid._table.x_combine__mutmut_19": "a wider span keeps the combined key one-to-one",
     "htcds.deid.kanon.xǁ_Latticeǁ_group__mutmut_22": "np.arange of an int is int64 already",
     "htcds.deid.noise.x_described__mutmut_3": "importlib.metadata finds a distribution whatever the case of its name",
+    "phare.access.x_scoped__mutmut_8": _SIGNED_IN,
     "phare.access.x_get_readable_or_404__mutmut_5": _NOT_SHOWN,
     "phare.access.x_get_readable_or_404__mutmut_6": _NOT_SHOWN,
     "phare.access.x_active_grant__mutmut_17": "getattr without a default: every caller passes a signed-in User "
