@@ -59,7 +59,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "audit": (
         ["phare/audit/log.py"],
-        ["tests/test_audit.py", "tests/test_audited_verbs.py", "tests/test_read_audit.py", "tests/test_audit_page.py"],
+        ["tests/test_audit.py", "tests/test_audited_verbs.py", "tests/test_read_audit.py", "tests/test_audit_page.py",
+         "tests/test_sharding.py::test_it_verifies_each_organisations_audit_chain_on_its_own"],
     ),
     "crypto": (
         ["phare/crypto/*"],
