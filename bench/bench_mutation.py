@@ -386,7 +386,7 @@ def run_group(name: str, work: Path, children: int, cap: int | None, rerun: bool
     if rerun:  # the survivors and the mutants no test reached, against the current tests
         # An unchecked mutant runs even if judged already: a sample counts every mutant drawn.
         names = sorted(k for keys in sampled.values() for k in keys
-                       if codes.get(k) is None or codes.get(k) in (0, 33) and k not in EQUIVALENT and k not in LEFT)  # fmt: skip
+                       if codes.get(k) is None or (codes.get(k) in (0, 33) and k not in EQUIVALENT and k not in LEFT))  # fmt: skip
     else:
         (work / f"{name}.started").write_text(str(time.time()))
         names = sorted(k for keys in sampled.values() for k in keys if codes.get(k) is None)
