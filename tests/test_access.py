@@ -59,7 +59,8 @@ def test_it_shares_by_referral_read_only_and_never_a_restricted_record(two: dict
     me, them = two["me"], two["them"]
     theirs = two["their_case"]
     access.share(theirs, me.organisation)
-    assert access.readable(me, Case).filter(pk=theirs.pk).exists()
+    assert set(access.readable(me, Case)) == {two["my_case"], theirs}  # the shared record beside our own
+    assert access.get_readable_or_404(me, Case, uid=two["my_case"].uid) == two["my_case"]
     assert not access.scoped(me, Case).filter(pk=theirs.pk).exists()  # not writable
     Case.objects.filter(pk=theirs.pk).update(restricted=True)
     assert not access.readable(me, Case).filter(pk=theirs.pk).exists()
@@ -101,3 +102,12 @@ def test_it_counts_personal_tables_only_for_roles_that_may(two: dict[str, Any], 
     monkeypatch.setitem(permissions.MATRIX, Role.ANALYST, frozenset())
     assert not access.scoped_aggregate(user, Person).exists()
     assert not access.scoped_aggregate(user, Case).exists()
+
+
+def test_it_shares_with_an_organisation_named_by_its_id(two: dict[str, Any]) -> None:
+    me, theirs = two["me"], two["their_case"]
+    access.share(theirs, me.organisation_id)
+    assert access.get_readable_or_404(me, Case, uid=theirs.uid) == theirs
+    access.unshare(theirs, me.organisation_id)
+    with pytest.raises(Http404):
+        access.get_readable_or_404(me, Case, uid=theirs.uid)

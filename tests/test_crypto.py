@@ -294,3 +294,17 @@ def test_it_forgets_a_key_another_process_destroyed_at_the_next_request(client: 
     assert Person.objects.get(pk=person.pk).prs_FirstName == "Ada"  # negative control: the stale cache opens it
     client.get("/healthz")  # any request
     assert Person.objects.get(pk=person.pk).prs_FirstName is None
+
+
+def test_it_preloads_the_keys_of_the_people_on_a_page_in_one_query(django_assert_num_queries: Any) -> None:
+    org = _org()
+    people = [uuid.uuid4() for _ in range(3)]
+    for i, person in enumerate(people):
+        OrganisationNote.objects.create(organisation=org, subject=person, body=f"about {i}")
+    keys.reset_caches()
+    with django_assert_num_queries(1):
+        keys.preload_person_keys([*people, None])
+    # Every person's key is in memory now: reading their notes costs the one query for the notes alone.
+    with django_assert_num_queries(1):
+        assert [n.body for n in OrganisationNote.objects.filter(subject__in=people).order_by("pk")] == [
+            "about 0", "about 1", "about 2"]  # fmt: skip

@@ -259,6 +259,35 @@ def test_it_seals_a_large_upload_as_it_arrives(monkeypatch: pytest.MonkeyPatch, 
     assert MARKER.encode() in upload._tmp.read()
 
 
+def test_it_keeps_what_the_browser_said_of_an_upload_and_reads_it_only_from_the_start(settings: Any,
+                                                                                     tmp_path: Path) -> None:  # fmt: skip
+    from phare.crypto.uploads import SealedUploadHandler
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    handler = SealedUploadHandler()
+    handler.new_file("file", "cases.csv", "text/csv", 5, charset="latin-1", content_type_extra={"boundary": b"x"})
+    handler.receive_data_chunk("café\n".encode("latin-1"), 0)
+    upload = handler.file_complete(5)
+    # Django's upload API: the charset sent with the part is how a reader decodes it.
+    assert (upload.name, upload.content_type, upload.size) == ("cases.csv", "text/csv", 5)
+    assert (upload.charset, upload.content_type_extra) == ("latin-1", {"boundary": b"x"})
+    assert upload.read().decode(upload.charset) == "café\n"
+    with pytest.raises(io.UnsupportedOperation, match=r"^a sealed upload is read from the start$"):
+        upload.seek(2)
+    upload.close()
+
+
+def test_it_reads_a_sealed_text_file_in_the_encoding_asked_for(org: Any, disk: Any, settings: Any) -> None:
+    root = Path(settings.DATA_DIR) / "files"
+    root.mkdir(parents=True)
+    file = sealed.SealedFile(root / "rows.csv", org.pk, "import")
+    file.write_chunks(["café\n".encode("latin-1")])
+    with file.open("r", encoding="latin-1") as fh:
+        assert fh.read() == "café\n"
+    with file.open("r") as fh, pytest.raises(UnicodeDecodeError):  # UTF-8 unless told otherwise
+        fh.read()
+
+
 # -- rejected rows -------------------------------------------------------------------------------------------------
 
 
@@ -398,7 +427,7 @@ def test_it_seals_a_file_about_a_person_with_that_persons_key_alone(org: Any, di
     about.write_chunks([MARKER.encode()])
     assert disk() == [] and about.read_bytes() == MARKER.encode()
     # The same place read as the organisation's file, or as another person's, does not open.
-    with pytest.raises(sealed.SealedFileError):
+    with pytest.raises(sealed.SealedFileError, match=r"^a sealed file names an organisation key$"):
         sealed.SealedFile(about.path, org.pk, "document").read_bytes()
     with pytest.raises(sealed.SealedFileError):
         sealed.SealedFile(about.path, org.pk, "document", subject=uuid.uuid4()).read_bytes()

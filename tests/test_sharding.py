@@ -164,7 +164,9 @@ def test_it_verifies_each_organisations_audit_chain_on_its_own(
     # An edited event of `a` breaks a's chain, and b's still verifies on its own.
     event = AuditEvent.objects.filter(organisation=a).order_by("id")[2]
     AuditEvent.objects.filter(pk=event.pk).update(action="case.viewed.edited")
-    assert audit.verify_organisation(a.pk).broken_at == event.pk and audit.verify_organisation(b.pk).ok
+    edited = audit.verify_organisation(a.pk)
+    assert edited.broken_at == event.pk and edited.reason == "content does not match its hash (edited row)"
+    assert audit.verify_organisation(b.pk).ok
     AuditEvent.objects.filter(pk=event.pk).update(action=event.action)
     # A deleted event in the middle of a's chain is caught by a's chain alone.
     gone = AuditEvent.objects.filter(organisation=a).order_by("id")[1]

@@ -243,3 +243,22 @@ def test_it_reads_a_quasi_identifier_no_record_holds_as_missing_and_takes_k_of_o
     assert risk_report(rows, ["gender", "age"], k=1).records_at_risk == 0
     with pytest.raises(ValueError, match=r"^k must be at least 1$"):
         risk_report(rows, ["gender"], k=0)
+
+
+def test_it_refuses_a_suppression_budget_that_is_not_a_share() -> None:
+    table = {"gender": ["Female", "Male"]}
+    for budget in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=r"^the suppression budget is a share in \[0, 1\)$"):
+            k_anonymise(table, {"gender": flat_hierarchy("gender")}, k=2, suppression_budget=budget)
+
+
+def test_it_puts_the_quasi_identifiers_and_their_contributions_in_the_report_a_release_keeps() -> None:
+    rows: list[dict[str, object]] = [{"gender": "Female", "age": "18--20"}, {"gender": "Female", "age": "18--20"},
+                                     {"gender": "Male", "age": "18--20"}]  # fmt: skip
+    report = risk_report(rows, ["gender", "age"], k=2).to_json()
+    assert set(report) == {"quasi_identifiers", "contributions", "riskiest_quasi_identifier", "k_threshold",
+                           "n_records", "n_classes", "min_class_size", "is_k_anonymous", "records_at_risk",
+                           "share_at_risk", "sample_uniques", "l_diversity", "t_closeness"}  # fmt: skip
+    assert report["quasi_identifiers"] == ["gender", "age"]
+    contributions = {c["quasi_identifier"]: c["records_at_risk_without"] for c in report["contributions"]}
+    assert contributions == {"gender": 0, "age": 1}
