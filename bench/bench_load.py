@@ -83,7 +83,11 @@ def setup_users(out: Path, n: int, n_cases: int) -> None:
             users.append({"username": username, "password": password, "otpauth": mfa.enrol_demo_device(u)})
     rng = random.Random(1)
     total = Case.objects.filter(organisation=org).count()
-    ids = list(Case.objects.filter(organisation=org).values_list("id", flat=True).order_by("id"))
+    # Open cases only: a closed case refuses comments (read-only until reopened), and the loop writes one.
+    from phare.cases.models import CLOSED_STATUSES
+
+    open_cases = Case.objects.filter(organisation=org).exclude(cas_Status__in=CLOSED_STATUSES)
+    ids = list(open_cases.values_list("id", flat=True).order_by("id"))
     picked = rng.sample(ids, min(2000, len(ids)))
     cases = list(Case.objects.filter(id__in=picked).values_list("number", flat=True))
     names: list[str] = []

@@ -310,6 +310,8 @@ def test_it_scopes_every_query_of_tenant_data_to_one_organisation() -> None:
 
 
 def test_it_notices_a_call_site_that_drops_its_organisation_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor == "postgresql":
+        pytest.skip("the check reads the ORM's SQL, alike on both databases: its negative control runs on SQLite")
     from phare.cases.models import Case
 
     monkeypatch.setattr("phare.cases.filters.visible_cases", lambda user: Case.objects.all())

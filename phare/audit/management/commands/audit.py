@@ -1,5 +1,5 @@
 """`phare audit verify [--anchors FILE]`: walk the hash chain; print the first broken link and exit 1 if there is
-one. `phare audit anchor [--file FILE]`: the chain head, to keep outside the database."""
+one. `phare audit anchor [--file FILE]`: every chain's head, to keep outside the database."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from phare.audit.log import anchor, verify, verify_anchors
 class Command(BaseCommand):
     help = (
         "Audit log tools: `verify` checks the tamper-evident hash chain (and, with --anchors, that every anchored "
-        "head is still in it); `anchor` appends the current head to a file kept outside the database."
+        "head is still in it); `anchor` appends the current heads to a file kept outside the database."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
