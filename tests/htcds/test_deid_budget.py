@@ -62,3 +62,8 @@ def test_it_says_what_a_zcdp_conversion_needs() -> None:
     for epsilon, delta in ((0.0, 1e-6), (1.0, 0.0), (1.0, 1.0)):
         with pytest.raises(ValueError, match=r"^need epsilon > 0 and 0 < delta < 1$"):
             zcdp_rho(epsilon, delta)
+
+
+def test_it_says_what_a_ledger_needs() -> None:
+    with pytest.raises(ValueError, match=r"^total epsilon must be positive$"):
+        PrivacyBudgetLedger("d", total_epsilon=0.0)

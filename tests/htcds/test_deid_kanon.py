@@ -262,3 +262,17 @@ def test_it_puts_the_quasi_identifiers_and_their_contributions_in_the_report_a_r
     assert report["quasi_identifiers"] == ["gender", "age"]
     contributions = {c["quasi_identifier"]: c["records_at_risk_without"] for c in report["contributions"]}
     assert contributions == {"gender": 0, "age": 1}
+
+
+def test_it_measures_risk_against_k_11_unless_told_and_names_the_riskiest_quasi_identifier() -> None:
+    rows: list[dict[str, object]] = [{"gender": "Female", "age": "18--20"}] * 11 + [{"gender": "Male", "age": "18--20"}]
+    report = risk_report(rows, ["gender", "age"])
+    assert report.k_threshold == 11 and report.records_at_risk == 1
+    # One record at risk is enough to say which quasi-identifier puts it there.
+    assert report.riskiest_quasi_identifier == "gender"
+
+
+def test_it_names_the_year_levels_and_refuses_k_below_one() -> None:
+    assert year_hierarchy().level_names == ("year", "5-year period", "decade", "*")
+    with pytest.raises(ValueError, match=r"^k must be at least 1$"):
+        k_anonymise({"gender": ["Female"]}, {"gender": flat_hierarchy("gender")}, k=0)
