@@ -42,13 +42,17 @@ def can_manage(user: Any) -> bool:
     return can(user, MANAGE_CASES)
 
 
+def sees_every_case(user: Any) -> bool:
+    """Admins and supervisors see every case of their organisation, restricted ones too."""
+    return getattr(user, "role", None) in ALL_CASES_ROLES - {Role.ANALYST, Role.AUDITOR}
+
+
 def visible_cases(user: Any) -> QuerySet[Case]:
     qs = access.scoped(user, Case)
-    role = getattr(user, "role", None)
-    if role in ALL_CASES_ROLES:
-        if role in (Role.ANALYST, Role.AUDITOR):
-            return qs.filter(restricted=False)
+    if sees_every_case(user):
         return qs
+    if getattr(user, "role", None) in (Role.ANALYST, Role.AUDITOR):
+        return qs.filter(restricted=False)
     assigned = CaseAssignment.objects.filter(user_id=getattr(user, "pk", None) or 0).values("case_id")
     return qs.filter(Q(cas_CaseOwner_id=getattr(user, "pk", None)) | Q(id__in=assigned)
                      | access.restricted_open(user, Case))  # fmt: skip

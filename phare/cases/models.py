@@ -363,6 +363,12 @@ class Consent(models.Model):
     con_ExpiryDate = models.DateField(_("Date consent expires"), null=True, blank=True)
     withdrawn_reason = EncryptedTextField(_("Reason for withdrawal"), blank=True)
 
+    class Meta:
+        # The home page's "consents expiring" reads only the few consents that expire: without this index
+        # PostgreSQL under row-level security walked every consent of the organisation (40-55 ms).
+        indexes = [models.Index(fields=["organisation", "con_ExpiryDate"], name="consent_org_expiry",
+                                condition=models.Q(con_ExpiryDate__isnull=False))]  # fmt: skip
+
 
 class QuestionSet(models.Model):
     """The organisation's risk and vulnerability questions; defaults to the standard's examples."""

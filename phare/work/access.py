@@ -19,7 +19,7 @@ from django.http import Http404
 from phare import access
 from phare.access import reads_personal
 from phare.accounts.models import RestrictedAccess, Role
-from phare.cases.access import can_manage, on_cases, visible_cases
+from phare.cases.access import can_manage, on_cases, sees_every_case, visible_cases
 from phare.cases.models import Case, CaseAssignment
 from phare.work.models import ApprovalRequest, CaseFlag, Handover, Kind, Notification, SavedSearch, ServiceRequest, Task
 
@@ -30,6 +30,11 @@ WORKING_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.CASE_WORKER, Role.HELPLINE)
 def _on_visible_cases(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
     if not reads_personal(user):
         return qs.none()
+    if sees_every_case(user):
+        # Every case of the organisation is theirs to see, and `qs` is already scoped to it (a row's case is in
+        # its own organisation: tests/test_sharding.py): checking each row's case only cost PostgreSQL a scan of
+        # every case (60 ms at 200,000 for the supervisor's team card).
+        return qs
     return qs.filter(on_cases(visible_cases(user)))
 
 
