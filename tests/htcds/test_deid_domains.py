@@ -22,6 +22,10 @@ def test_it_gives_each_column_its_own_code_list() -> None:
     assert domains == {"yearOfRegistration": ("2019", "2020", MISSING), "citizenship": countries(),
                        "gender": GENDERS, "majorityStatus": MAJORITY, "isForcedLabour": FLAG}  # fmt: skip
     assert "NG" in domains["citizenship"] and ctdc_domain("CountryOfExploitation") == countries()
+    # CTDC's age bands and its data sources are code lists too: a flag's 0/1 would erase them.
+    assert ctdc_domain("ageBroad") == ("0--8", "9--17", "18--20", "21--23", "24--26", "27--29", "30--38", "39--47",
+                                       "48+", MISSING)  # fmt: skip
+    assert ctdc_domain("Datasource") != FLAG and "Case Management" in ctdc_domain("Datasource")
 
 
 def test_it_releases_a_value_outside_its_domain_as_missing_and_counts_it_for_the_internal_report() -> None:
