@@ -4,6 +4,8 @@ script) keeps its order, isolated from the Arabic text around it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -21,17 +23,13 @@ def _arabic_reader() -> User:
     return worker
 
 
-def _client(user: User) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
-def test_it_isolates_case_numbers_phones_and_typed_values_on_the_arabic_case_page_and_list() -> None:
+def test_it_isolates_case_numbers_phones_and_typed_values_on_the_arabic_case_page_and_list(
+    client_for: Callable[[Any], Client],
+) -> None:
     worker = _arabic_reader()
     case = make_case(worker, first="Amaka", person={"prs_MobilePhone": "+2348031234567",
                                                     "prs_Email": "amaka@example.org"})  # fmt: skip
-    c = _client(worker)
+    c = client_for(worker)
     page = c.get(f"/cases/{case.number}/").content.decode()
     assert 'dir="rtl"' in page and 'lang="ar"' in page
     assert f"<bdi>{case.number}</bdi>" in page
