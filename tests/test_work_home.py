@@ -10,6 +10,7 @@ import pytest
 from phare.accounts.models import Role
 from phare.cases import actions as case_actions
 from phare.work.actions import tasks as task_actions
+from tests.test_cases_helpers import make_case
 from tests.work_helpers import TODAY, YESTERDAY, client, team
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,31 @@ def test_it_lists_everything_due_beyond_the_home_pages_first_lines() -> None:
     assert "Secret errand" not in page and t["other_case"].number not in page
     assert AuditEvent.objects.filter(action="due.viewed", actor=worker).exists()
     assert client(t[Role.ANALYST]).get("/work/due/").status_code == 403
+
+
+def test_it_lists_as_owned_exactly_the_owned_cases_the_user_may_see_for_every_role() -> None:
+    """The home page's "my cases" leave out the visibility test for an owner (`owned_cases`): for every role,
+    active or disabled, they are the owned cases `visible_cases` gives, never a restricted case an analyst may
+    not see, nor another organisation's case that names the user as owner."""
+    from phare.accounts.models import User
+    from phare.cases.access import owned_cases, visible_cases
+    from phare.cases.models import Case
+
+    t = team()
+    elsewhere = team("beta")
+    for role in Role.values:
+        user: User = t[role]
+        plain, restricted, foreign = make_case(user), make_case(user), make_case(elsewhere[Role.CASE_WORKER])
+        Case.objects.filter(pk=restricted.pk).update(restricted=True)
+        # a row no page could write: another tenant's case naming this user as owner
+        Case.objects.filter(pk__in=[plain.pk, restricted.pk, foreign.pk]).update(cas_CaseOwner=user)
+        for active in (True, False):
+            User.objects.filter(pk=user.pk).update(is_active=active)
+            user.refresh_from_db()
+            owned = set(owned_cases(user).values_list("pk", flat=True))
+            seen = set(visible_cases(user).filter(cas_CaseOwner=user).values_list("pk", flat=True))
+            assert owned == seen, (role, active)
+            assert foreign.pk not in owned
+            if active:
+                assert plain.pk in owned, role
+                assert (restricted.pk in owned) == (role not in (Role.ANALYST, Role.AUDITOR)), role

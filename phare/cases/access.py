@@ -58,6 +58,17 @@ def visible_cases(user: Any) -> QuerySet[Case]:
                      | access.restricted_open(user, Case))  # fmt: skip
 
 
+def owned_cases(user: Any) -> QuerySet[Case]:
+    """The cases `user` owns, among those they may see. An owner sees their own case (the first clause of
+    `visible_cases` for every role that owns cases), so the rest of that test is left out: on PostgreSQL it was
+    half the time of a case worker's home page at 200,000 cases. Analysts and auditors, who see by another rule,
+    keep the whole test. tests/test_cases_access.py checks that these are exactly the owned cases
+    `visible_cases` gives, for every role."""
+    if getattr(user, "role", None) in (Role.ANALYST, Role.AUDITOR):
+        return visible_cases(user).filter(cas_CaseOwner_id=getattr(user, "pk", None))
+    return access.scoped(user, Case).filter(cas_CaseOwner_id=getattr(user, "pk", None))
+
+
 def on_cases(cases: QuerySet[Case], field: str = "case_id") -> Exists:
     """A row whose case (`field`) is one of `cases`: the rows `case__in=cases` keeps, written EXISTS (... id =
     the row's case). SQLite runs `IN (subquery)` by first listing every id the subquery gives (the whole

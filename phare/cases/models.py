@@ -301,8 +301,11 @@ class Referral(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = _where_set("ref", cas_ReferringOrganisation="referring", cas_ReferredOrganisation="referred",
-                             to_tenant="totenant", source_referral="source")  # fmt: skip
+        # The home page's new incoming referrals, newest first: without it PostgreSQL joined every referral of
+        # the worker's open cases to sort them (20 ms at 200,000 cases).
+        indexes = [*_where_set("ref", cas_ReferringOrganisation="referring", cas_ReferredOrganisation="referred",
+                               to_tenant="totenant", source_referral="source"),
+                   models.Index(fields=["organisation", "direction", "-created"], name="ref_org_direction_new")]  # fmt: skip
 
 
 class CaseComment(models.Model):

@@ -21,7 +21,7 @@ from phare.accounts.models import BreakGlassGrant, Role
 from phare.accounts.permissions import MANAGE_CASES, READ_AUDIT, REVIEW_BREAK_GLASS, can
 from phare.audit.log import record
 from phare.audit.models import AuditEvent
-from phare.cases.access import on_cases, sees_names, visible_cases
+from phare.cases.access import on_cases, owned_cases, sees_names, visible_cases
 from phare.cases.consents import expiring
 from phare.cases.forms import person_display
 from phare.cases.models import Case, CaseStatus, Consent, Direction, Referral, SupportPlan
@@ -93,7 +93,7 @@ def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[li
 
 def _worker(user: Any, today: date) -> dict[str, Any]:
     cases = visible_cases(user)
-    mine = cases.filter(cas_CaseOwner=user, cas_Status__in=OPEN)
+    mine = owned_cases(user).filter(cas_Status__in=OPEN)
     names = sees_names(user)
     open_cases = list(mine.select_related("primary_person").only(*LISTED_CASE_FIELDS).order_by("-cas_OpenedDate", "-id")[:SHOWN])
     attach_people(user, open_cases)
@@ -199,7 +199,7 @@ def due_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     require_write(user)
     today = timezone.localdate()
-    mine = visible_cases(user).filter(cas_CaseOwner=user, cas_Status__in=OPEN)
+    mine = owned_cases(user).filter(cas_Status__in=OPEN)
     due, due_count, overdue_count, due_capped = _due_list(user, mine, today, shown=DUE_SHOWN)
     if due:  # task titles are free text about people: their reading is audited like the home page's
         record("due.viewed", actor=user, request=request, target_type="cases.case",
