@@ -482,14 +482,16 @@ def test_it_changes_cases_and_records(api: Client, org: Any, worker: Any, case: 
     r = api.post(f"{base}/follow-up", {"follow_up_date": "2031-01-15"}, content_type="application/json", **auth)
     assert r.status_code == 200 and (r.json()["cas_Status"], r.json()["follow_up_date"]) == ("FollowUp", "2031-01-15")
     colleague = make_user(Role.CASE_WORKER, org)
-    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(colleague.pk)}, content_type="application/json", **auth)
+    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(colleague.pk), "reason": "Leave"},
+                 content_type="application/json", **auth)  # fmt: skip
     assert r.status_code == 200 and r.json()["cas_CaseOwner"] == str(colleague.pk)
     stranger = make_user(Role.CASE_WORKER, None)
-    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(stranger.pk)}, content_type="application/json", **auth)
+    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(stranger.pk), "reason": "Leave"},
+                 content_type="application/json", **auth)  # fmt: skip
     assert r.status_code == 422 and r.json()["detail"][0]["code"] == "unknown-reference"
     # A case worker may not reassign (as on the pages).
-    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(worker.pk)}, content_type="application/json",
-                 **bearer(token_for(colleague)))  # fmt: skip
+    r = api.post(f"{base}/reassign", {"cas_CaseOwner": str(worker.pk), "reason": "Leave"},
+                 content_type="application/json", **bearer(token_for(colleague)))  # fmt: skip
     assert r.status_code == 403
     event = case.events.get()
     r = api.patch(f"{base}/events/{event.uid}", {"hte_City": "Abuja"}, content_type="application/json", **auth)

@@ -257,3 +257,40 @@ def test_it_offers_an_emergency_reader_no_hand_over_share_or_approval_forms() ->
     assert f"/work/cases/{case.number}/hand-over/" in page and f"/work/cases/{case.number}/ask/close/" in page
     assert client(t[Role.CASE_WORKER]).get(f"/work/cases/{case.number}/hand-over/").status_code == 200
     approvals.request_approval(t[Role.CASE_WORKER], case, "close", {"status": "Closed", "reason": "Safe"})
+
+
+def test_it_hands_over_through_the_api_as_the_pages_do() -> None:
+    """The API's reassign is the safe hand-over: it asks for a reason, refuses a receiver whose role does not work
+    cases, tells both sides, and where the organisation asks for it leaves the owner in place until the receiver
+    accepts (202)."""
+    from django.test import Client
+
+    from phare.audit.models import AuditEvent
+    from tests.test_api import V1, bearer, token_for
+
+    t = team()
+    worker, colleague, boss, case = t[Role.CASE_WORKER], t["colleague"], t[Role.SUPERVISOR], t["case"]
+    api, auth, url = Client(), bearer(token_for(boss)), f"{V1}/cases/{case.uid}/reassign"
+
+    def post(body: dict[str, str]) -> object:
+        return api.post(url, body, content_type="application/json", **auth)
+
+    no_reason = post({"cas_CaseOwner": str(colleague.pk)})
+    blank = post({"cas_CaseOwner": str(colleague.pk), "reason": "  "})
+    analyst = post({"cas_CaseOwner": str(t[Role.ANALYST].pk), "reason": "Because"})
+    for r in (no_reason, blank, analyst):
+        assert r.status_code == 422, r.content  # type: ignore[attr-defined]
+    assert "Choose a colleague whose role works on cases" in analyst.content.decode()  # type: ignore[attr-defined]
+    assert case_of(t).cas_CaseOwner_id == worker.pk and not Handover.objects.exists()
+
+    WorkSettings.objects.create(organisation=t["org"], handover_acceptance=True)
+    r = post({"cas_CaseOwner": str(colleague.pk), "reason": "Speaks Tigrinya"})
+    assert r.status_code == 202 and r.json()["cas_CaseOwner"] == str(worker.pk)  # type: ignore[attr-defined]
+    h = Handover.objects.get(case=case)
+    assert h.state == Handover.State.PENDING and h.reason == "Speaks Tigrinya" and h.by_id == boss.pk
+    assert Notification.objects.filter(recipient=colleague, kind=Kind.HANDOVER_OFFERED).exists()
+    assert not AuditEvent.objects.filter(action="case.reassign").exists()
+    ho.accept_handover(colleague, h)
+    assert case_of(t).cas_CaseOwner_id == colleague.pk
+    assert Notification.objects.filter(recipient=worker, kind=Kind.HANDED_AWAY).exists()
+    assert CaseEvent.objects.get(case=case, kind="reassigned").note == "Speaks Tigrinya"

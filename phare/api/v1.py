@@ -384,6 +384,7 @@ class FollowUpIn(Schema):
 class ReassignIn(Schema):
     model_config = {"extra": "forbid", "strict": True}
     cas_CaseOwner: str = PField(max_length=20, description="id of a user of your organisation")
+    reason: str = PField(max_length=2000, description="why the case changes hands: the receiver reads it")
 
 
 class ReopenIn(Schema):
@@ -749,11 +750,17 @@ def follow_up_case(request: HttpRequest, case_id: UUID, payload: FollowUpIn) -> 
     return case_json(case, True)
 
 
-@api.post("/cases/{case_id}/reassign", response={200: CaseOut, **ERRORS}, exclude_none=True, tags=["cases"],
-          summary="Give the case to another case owner (supervisors and admins)")  # fmt: skip
+@api.post("/cases/{case_id}/reassign", response={200: CaseOut, 202: CaseOut, **ERRORS}, exclude_none=True,
+          tags=["cases"], summary="Hand the case over to another case owner (supervisors and admins)",
+          description="The safe hand-over of the pages: a reason, a receiver whose role works cases, both sides "
+                      "notified. Where the organisation asks receivers to accept, the answer is 202 and the case "
+                      "keeps its owner until the receiver accepts.")  # fmt: skip
 @transaction.atomic
-def reassign_case(request: HttpRequest, case_id: UUID, payload: ReassignIn) -> dict[str, Any]:
+def reassign_case(request: HttpRequest, case_id: UUID, payload: ReassignIn) -> Status[dict[str, Any]]:
     from django.contrib.auth import get_user_model
+
+    from phare.work.actions.handovers import hand_over
+    from phare.work.models import Handover
 
     user = need(request, "cases:write")
     need_write(user)
@@ -766,8 +773,11 @@ def reassign_case(request: HttpRequest, case_id: UUID, payload: ReassignIn) -> d
     if owner is None:
         raise Unprocessable([records.problem("unknown-reference", "cas_CaseOwner", "No such user in your organisation.",
                                              payload.cas_CaseOwner, "body.cas_CaseOwner")])  # fmt: skip
-    actions.reassign_case(user, case, owner, request=request)
-    return case_json(case, True)
+    # Through the hand-over, as the pages: a reason, the receiver's role checked, both sides told, and (where the
+    # organisation asks for it) nothing moves until the receiver accepts.
+    handover = hand_over(user, case, owner, payload.reason, request=request)
+    case.refresh_from_db()
+    return Status(202 if handover.state == Handover.State.PENDING else 200, case_json(case, True))
 
 
 def _update_record(request: HttpRequest, case_id: UUID, qs_of: Any, uid: UUID, entity: str, payload: Any,
