@@ -294,3 +294,37 @@ def test_it_hands_over_through_the_api_as_the_pages_do() -> None:
     assert case_of(t).cas_CaseOwner_id == colleague.pk
     assert Notification.objects.filter(recipient=worker, kind=Kind.HANDED_AWAY).exists()
     assert CaseEvent.objects.get(case=case, kind="reassigned").note == "Speaks Tigrinya"
+
+
+def test_it_moves_the_former_owners_open_tasks_with_the_case_unless_they_still_work_it() -> None:
+    """A task left with a former owner who can no longer open the case would go undone and count on the team
+    card as theirs: the open ones follow the case; done tasks keep who did them; a former owner who stays on the
+    case as an assigned worker keeps theirs."""
+    from phare.audit.models import AuditEvent
+    from phare.work.actions import tasks as task_actions
+    from phare.work.models import Task
+    from tests.work_helpers import TODAY, YESTERDAY
+
+    t = team()
+    worker, colleague, boss, case = t[Role.CASE_WORKER], t["colleague"], t[Role.SUPERVISOR], t["case"]
+    late = task_actions.create_task(worker, case, title="Call the lawyer", assignee=worker, due=YESTERDAY)
+    done = task_actions.create_task(worker, case, title="Book a room", assignee=worker, due=TODAY)
+    task_actions.complete_task(worker, done)
+    ho.hand_over(boss, case, colleague, "Worker on leave")
+    late.refresh_from_db()
+    done.refresh_from_db()
+    assert late.assignee_id == colleague.pk and done.assignee_id == worker.pk
+    assert AuditEvent.objects.get(action="handover.done").detail["tasks_moved"] == 1
+    team_card = client(boss).get("/").content.decode().split('id="team"')[1].split("</section>")[0]
+    assert f"<td>{colleague.username}</td><td class=\"num\">1</td>" in team_card
+    assert f"<td>{worker.username}</td>" not in team_card
+
+    # A former owner who stays on the case as an assigned worker keeps their task.
+    other = t["other_case"]
+    ho.add_worker(boss, other, worker)
+    ho.hand_over(boss, other, worker, "Covering")
+    mine = task_actions.create_task(worker, other, title="Write the report", assignee=worker, due=TODAY)
+    ho.hand_over(boss, case_of(t, "other_case"), t[Role.HELPLINE], "Speaks Tigrinya")
+    mine.refresh_from_db()
+    assert mine.assignee_id == worker.pk
+    assert Task.objects.get(pk=late.pk).assignee_id == colleague.pk

@@ -18,7 +18,7 @@ from phare.cases.models import Case
 from phare.work import gates
 from phare.work.access import WORKING_ROLES, may_work
 from phare.work.actions.notifications import notify
-from phare.work.models import Gated, Handover, Kind, Service, ServiceRequest, WorkSettings
+from phare.work.models import Gated, Handover, Kind, Service, ServiceRequest, Task, WorkSettings
 
 
 def _require_case(actor: Any, case: Case) -> None:
@@ -57,14 +57,21 @@ def _audit(action: str, actor: Any, h: Handover, request: HttpRequest | None, **
                  detail={"case": h.case.number, "to": h.to_user_id, **detail})  # fmt: skip
 
 
-def _transfer(actor: Any, h: Handover, request: HttpRequest | None) -> None:
+def _transfer(actor: Any, h: Handover, request: HttpRequest | None) -> int:
+    """Give the case to the receiver; returns how many of the previous owner's open tasks on it followed."""
     previous = h.case.cas_CaseOwner
     with gates.approved(h.case, Gated.REASSIGN):
         case_actions.reassign_case(actor, h.case, h.to_user, request=request, note=h.reason)
     notify(h.to_user, Kind.CASE_ASSIGNED, case=h.case, subject=h, actor=actor)
+    moved = 0
     if previous is not None and previous.pk != h.to_user_id:
         # No case on this one: the previous owner may no longer open it; the hand-over's page says where it went.
         notify(previous, Kind.HANDED_AWAY, subject=h, actor=actor)
+        if not may_work(previous, h.case):
+            # The work follows the case: a task left with someone who can no longer open the case would go undone,
+            # yet count on the supervisor's team card as theirs.
+            moved = Task.objects.filter(case=h.case, assignee=previous, done_at__isnull=True).update(assignee=h.to_user)
+    return moved
 
 
 def hand_over(actor: Any, case: Case, receiver: Any, reason: str, request: HttpRequest | None = None) -> Handover:
@@ -96,8 +103,8 @@ def hand_over(actor: Any, case: Case, receiver: Any, reason: str, request: HttpR
             notify(receiver, Kind.HANDOVER_OFFERED, subject=h, actor=actor)
             _audit("handover.offer", actor, h, request)
         else:
-            _transfer(actor, h, request)
-            _audit("handover.done", actor, h, request)
+            moved = _transfer(actor, h, request)
+            _audit("handover.done", actor, h, request, tasks_moved=moved)
     return h
 
 
@@ -122,10 +129,10 @@ def accept_handover(actor: Any, h: Handover, request: HttpRequest | None = None)
         h.state = Handover.State.ACCEPTED
         h.decided_at = timezone.now()
         h.save(update_fields=["state", "decided_at"])
-        _transfer(actor, h, request)
+        moved = _transfer(actor, h, request)
         if h.by_id and h.by_id != h.from_user_id:
             notify(h.by, Kind.HANDOVER_ACCEPTED, case=h.case, subject=h, actor=actor)
-        _audit("handover.accept", actor, h, request)
+        _audit("handover.accept", actor, h, request, tasks_moved=moved)
 
 
 def decline_handover(actor: Any, h: Handover, reason: str, request: HttpRequest | None = None) -> None:
