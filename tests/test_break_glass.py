@@ -188,3 +188,36 @@ def test_it_names_only_the_readers_own_active_grant_on_the_page_and_in_the_audit
     assert r.status_code == 200 and "emergency access" not in r.content.decode()
     viewed = AuditEvent.objects.filter(action="case.viewed", actor=boss).last()
     assert viewed is not None and "break_glass" not in viewed.detail
+
+
+def test_it_lets_an_emergency_reader_read_the_case_but_not_change_it(setting: dict[str, Any], client_for: Any) -> None:
+    """A break-glass grant reads one case for a few hours; it is not a way to work on it. The page offers no
+    change, and every way to change the case refuses: the pages, the API and the work verbs. The owner still
+    changes it."""
+    from phare.cases.actions import Invalid
+    from phare.work.actions import flags as flag_actions
+    from phare.work.actions import tasks as task_actions
+
+    worker, owner, case = setting["worker"], setting["owner"], setting["case"]
+    c = client_for(worker)
+    c.post(f"/cases/{case.number}/emergency/", {"reason": REASON, "hours": 1})
+    page = c.get(f"/cases/{case.number}/").content.decode()
+    assert "Hidden Person" in page
+    assert f"/cases/{case.number}/comments/add/" not in page and f"/work/cases/{case.number}/flags/" not in page
+    before = case.comments.count()
+    assert c.get(f"/cases/{case.number}/comments/add/").status_code == 403
+    assert c.post(f"/cases/{case.number}/comments/add/", {"cco_CaseComment": "Seen at night"}).status_code == 403
+    assert c.get(f"/cases/{case.number}/documents/add/").status_code == 403
+    api = Client().post(f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "Seen at night"},
+                        content_type="application/json", **bearer(token_for(worker)))  # fmt: skip
+    assert api.status_code == 403
+    with pytest.raises(Invalid):
+        task_actions.create_task(worker, case, title="Call back", assignee=worker, due=timezone.localdate())
+    with pytest.raises(Invalid):
+        flag_actions.flag_case(worker, case, "safety", "Threatened")
+    assert case.comments.count() == before and not case.tasks.exists() and not case.flags.exists()
+    # the owner, who works the case by right, still does
+    assert client_for(owner).post(f"/cases/{case.number}/comments/add/",
+                                  {"cco_CaseComment": "Safe now", "cco_CreatedDate": timezone.localdate().isoformat()}
+                                  ).status_code == 302  # fmt: skip
+    assert case.comments.count() == before + 1

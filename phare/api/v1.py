@@ -823,9 +823,14 @@ def _sub_get(request: HttpRequest, case_id: UUID, part: str, qs_of: Any, uid: UU
 
 
 def _for_write(request: HttpRequest, case_id: UUID) -> tuple[Any, Case]:
+    from phare.cases.access import EMERGENCY_READ_ONLY, opened_by_break_glass
+
     user = need(request, "cases:write")
     need_write(user)
-    return user, _case(user, case_id)
+    case = _case(user, case_id)
+    if opened_by_break_glass(user, case) is not None:
+        raise Denied(str(EMERGENCY_READ_ONLY))
+    return user, case
 
 
 def _participants(case: Case) -> QuerySet[CaseParticipant]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from phare import access
 from phare.accounts.models import Role
@@ -104,6 +105,21 @@ def opened_by_break_glass(user: Any, case: Case) -> Any:
     if CaseAssignment.objects.filter(case=case, user_id=getattr(user, "pk", None) or 0).exists():
         return None
     return access.active_grant(user, case)
+
+
+# A break-glass grant reads one case in an emergency, for a few hours, and is reviewed afterwards: it is not a way to
+# change the case. Who needs to work on it asks a supervisor for access.
+EMERGENCY_READ_ONLY = gettext_lazy("Emergency access lets you read this case, not change it: ask a supervisor for "
+                                   "access to work on it.")  # fmt: skip
+
+
+def require_case_write(user: Any, case: Case) -> None:
+    """Refuse a change to `case` by someone who opens it only through a break-glass grant (pages and the API call
+    this once they have the case; the work verbs too)."""
+    if opened_by_break_glass(user, case) is not None:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(str(EMERGENCY_READ_ONLY))
 
 
 def require_write(user: Any) -> None:

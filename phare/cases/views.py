@@ -35,6 +35,7 @@ from phare.cases.access import (
     can_write,
     get_case,
     opened_by_break_glass,
+    require_case_write,
     require_write,
     sees_names,
     visible_cases,
@@ -238,7 +239,8 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names, names)} for s in plans],
         "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
         "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"), names)} for a in assessments],
-        "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
+        "can_write": can_write(request.user) and names and opened_by_break_glass(request.user, case) is None,
+        "can_manage": can_manage(request.user),
         "status_label": CaseStatus(case.cas_Status).label,
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
@@ -583,7 +585,9 @@ def _editable_case(request: HttpRequest, number: str) -> Case:
     require_write(request.user)
     if not sees_names(request.user):
         raise Http404("Not found")
-    return get_case(request.user, number)
+    case = get_case(request.user, number)
+    require_case_write(request.user, case)
+    return case
 
 
 def _back(case: Case, anchor: str = "") -> HttpResponseRedirect:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from phare.audit import log as audit
-from phare.cases.access import can_write, visible_cases
+from phare.cases.access import EMERGENCY_READ_ONLY, can_write, opened_by_break_glass, visible_cases
 from phare.cases.actions import Invalid
 from phare.cases.models import Case
 from phare.work.models import CaseFlag, FlagKind, SavedSearch
@@ -24,6 +24,8 @@ LIST_PARAMS = ("status", "owner", "exploitation", "trafficking", "opened_from", 
 def _require_case(actor: Any, case: Case) -> None:
     if not can_write(actor) or not visible_cases(actor).filter(pk=case.pk).exists():
         raise Http404("Not found")
+    if opened_by_break_glass(actor, case) is not None:
+        raise Invalid({"__all__": [str(EMERGENCY_READ_ONLY)]})
 
 
 def flag_case(actor: Any, case: Case, kind: str, reason: str, request: HttpRequest | None = None) -> CaseFlag:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from phare.audit import log as audit
-from phare.cases.access import can_write, visible_cases
+from phare.cases.access import EMERGENCY_READ_ONLY, can_write, opened_by_break_glass, visible_cases
 from phare.cases.actions import Invalid
 from phare.cases.models import Case
 from phare.work.access import may_work
@@ -26,6 +26,8 @@ def _require_case(actor: Any, case: Case) -> None:
     """Not found, alike for a missing case and one the actor may not open; read-only roles may not write."""
     if not can_write(actor) or not visible_cases(actor).filter(pk=case.pk).exists():
         raise Http404("Not found")
+    if opened_by_break_glass(actor, case) is not None:
+        raise Invalid({"__all__": [str(EMERGENCY_READ_ONLY)]})
 
 
 def _check(case: Case, title: str, assignee: Any, due: Any) -> dict[str, list[str]]:
