@@ -708,9 +708,7 @@ def get_bundle(request: HttpRequest, case_id: UUID) -> dict[str, Any]:
 @api.post("/cases/{case_id}/close", response={200: CaseOut, **ERRORS}, exclude_none=True, tags=["cases"])
 @transaction.atomic
 def close_case(request: HttpRequest, case_id: UUID, payload: CloseIn) -> dict[str, Any]:
-    user = need(request, "cases:write")
-    need_write(user)
-    case = _case(user, case_id)
+    user, case = _for_write(request, case_id)
     closed = _date_or_none(payload.cas_ClosedDate, "cas_ClosedDate", "body.cas_ClosedDate")
     found = records.validate("case", {"cas_Status": payload.cas_Status, "cas_ReasonForCaseClosure": payload.cas_ReasonForCaseClosure,
                                       "cas_OpenedDate": case.cas_OpenedDate.isoformat(),
@@ -725,9 +723,7 @@ def close_case(request: HttpRequest, case_id: UUID, payload: CloseIn) -> dict[st
 @api.post("/cases/{case_id}/reopen", response={200: CaseOut, **ERRORS}, exclude_none=True, tags=["cases"])
 @transaction.atomic
 def reopen_case(request: HttpRequest, case_id: UUID, payload: ReopenIn) -> dict[str, Any]:
-    user = need(request, "cases:write")
-    need_write(user)
-    case = _case(user, case_id)
+    user, case = _for_write(request, case_id)
     actions.reopen_case(user, case, reason=payload.reason, request=request)
     return case_json(case, True)
 
@@ -736,9 +732,7 @@ def reopen_case(request: HttpRequest, case_id: UUID, payload: ReopenIn) -> dict[
           summary="Put an open case in follow-up, with the date it is due")  # fmt: skip
 @transaction.atomic
 def follow_up_case(request: HttpRequest, case_id: UUID, payload: FollowUpIn) -> dict[str, Any]:
-    user = need(request, "cases:write")
-    need_write(user)
-    case = _case(user, case_id)
+    user, case = _for_write(request, case_id)
     due = None
     if payload.follow_up_date is not None:
         try:
