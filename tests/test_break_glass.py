@@ -194,7 +194,12 @@ def test_it_lets_an_emergency_reader_read_the_case_but_not_change_it(setting: di
     """A break-glass grant reads one case for a few hours; it is not a way to work on it. The page offers no
     change, and every way to change the case refuses: the pages, the API and the work verbs. The owner still
     changes it."""
+    from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
+
     from phare.cases.actions import Invalid
+    from phare.referrals import actions as referral_actions
+    from phare.referrals import packages
     from phare.work.actions import flags as flag_actions
     from phare.work.actions import tasks as task_actions
 
@@ -208,6 +213,16 @@ def test_it_lets_an_emergency_reader_read_the_case_but_not_change_it(setting: di
     assert c.get(f"/cases/{case.number}/comments/add/").status_code == 403
     assert c.post(f"/cases/{case.number}/comments/add/", {"cco_CaseComment": "Seen at night"}).status_code == 403
     assert c.get(f"/cases/{case.number}/documents/add/").status_code == 403
+    # nor sent to another organisation or system: that is not reading it
+    refer, package = reverse("referrals:refer", args=[case.number]), reverse("referrals:package", args=[case.number])
+    assert refer not in page and package not in page
+    assert "to read it: to work on it, ask a supervisor for access" in page
+    assert c.get(refer).status_code == 403 and c.get(package).status_code == 403
+    with pytest.raises(PermissionDenied):
+        referral_actions.send(worker, case, setting["foreign"].organisation, services=["Shelter"])
+    with pytest.raises(PermissionDenied):
+        packages.pack(worker, case, None, services=["Shelter"])  # type: ignore[arg-type]  # refused before the partner
+    assert refer in client_for(owner).get(f"/cases/{case.number}/").content.decode()
     api = Client().post(f"{V1}/cases/{case.uid}/comments", {"cco_CaseComment": "Seen at night"},
                         content_type="application/json", **bearer(token_for(worker)))  # fmt: skip
     assert api.status_code == 403

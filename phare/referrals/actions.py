@@ -164,10 +164,12 @@ def send(actor: Any, case: Case, to: Organisation, *, services: Iterable[str], u
     """Refer `case` (one the actor may see) to `to`, with the chosen parts of its bundle. Refused without a live
     consent of the person for referral to that organisation."""
     _require(actor)
-    from phare.cases.access import visible_cases
+    from phare.cases.access import require_case_write, visible_cases
 
     if case.organisation_id != actor.organisation_id or not visible_cases(actor).filter(pk=case.pk).exists():
         raise Http404("Not found")
+    # An emergency grant reads the case; sending the person's data to another organisation is not reading it.
+    require_case_write(actor, case)
     if to.pk == case.organisation_id:
         raise Refused("referral-self")
     if not DirectoryListing.objects.filter(organisation=to, accepts_referrals=True).exists():

@@ -354,10 +354,11 @@ def pack(actor: Any, case: Case, partner: TrustedCard, *, services: list[str], c
     _require(actor)
     from django.http import Http404
 
-    from phare.cases.access import visible_cases
+    from phare.cases.access import require_case_write, visible_cases
 
     if case.organisation_id != actor.organisation_id or not visible_cases(actor).filter(pk=case.pk).exists():
         raise Http404("Not found")
+    require_case_write(actor, case)  # an emergency grant reads the case; it does not send it to another system
     if partner.organisation_id != actor.organisation_id or partner.revoked_at is not None:
         raise PackageRefused("partner-untrusted")
     try:

@@ -22,7 +22,7 @@ from htcds.catalogue import load
 from phare.accounts.models import Organisation
 from phare.accounts.permissions import MANAGE_USERS, READ_PERSONAL, REFER, can
 from phare.audit.log import record
-from phare.cases.access import get_case
+from phare.cases.access import get_case, require_case_write
 from phare.cases.forms import country_choices, display_value
 from phare.helplines.access import visible_services
 from phare.referrals import actions, parts
@@ -133,6 +133,7 @@ def refer(request: HttpRequest, number: str) -> HttpResponse:
     user: Any = request.user
     _require_refer(user)
     case = get_case(user, number)
+    require_case_write(user, case)
     form = ReferForm(user, request.POST or None, initial={"parts": list(parts.DEFAULT_PARTS)})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -279,6 +280,7 @@ def package_make(request: HttpRequest, number: str) -> HttpResponse:
     user: Any = request.user
     _require_refer(user)
     case = get_case(user, number)
+    require_case_write(user, case)
     form = PackForm(user, request.POST or None, initial={"parts": list(parts.DEFAULT_PARTS)})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data

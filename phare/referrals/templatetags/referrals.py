@@ -13,8 +13,10 @@ def referral_panel(context: Any, case: Any) -> dict[str, Any]:
     user = context["request"].user
     from phare.accounts.permissions import READ_PERSONAL, REFER, can
 
-    return {"case": case, "transfers": case_transfers(user, case), "can_refer": can(user, REFER) and can(user, READ_PERSONAL),
-            "request": context["request"]}
+    # An emergency (break-glass) reader is offered no referral: the page already asked whether they are one.
+    emergency = context.get("grant") is not None
+    return {"case": case, "transfers": case_transfers(user, case),
+            "can_refer": can(user, REFER) and can(user, READ_PERSONAL) and not emergency, "request": context["request"]}
 
 
 @register.simple_tag(takes_context=True)
