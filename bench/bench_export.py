@@ -3,8 +3,8 @@
 A fresh database (SQLite, and PostgreSQL with `--pg URL`, whose database is dropped and created again) gets
 `phare demo --cases N` (not timed). Then, for each format, a fresh process runs the export as `phare export` does
 (the acting user, the case list's scoping, the permission check, the audit event) and times `export_cases` alone,
-with the CPU time of the process and of its writing process (phare.imports.writing), their peak RSS and the RSS before the export (Django and the models loaded). The same process then
-reads its own file back and times the bare write of the same content: `csv.writer` of the same rows, openpyxl's
+with the CPU time of the process and of its writing process (phare.imports.writing), their peak RSS and the RSS
+before the export (Django and the models loaded). The same process then reads its own file back and times the bare write of the same content: `csv.writer` of the same rows, openpyxl's
 write-only workbook of the same cells, `json.dumps(indent=1)` of the same bundles: what the file costs without
 reading the database, opening sealed values and assembling the cases. Last, it times that reading alone (the
 bundles the export writes, read and dropped: `read_only_cpu_seconds`), the part of the ratio a writer cannot
