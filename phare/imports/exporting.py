@@ -205,7 +205,6 @@ def _records(
     columns = list(zip(*rows, strict=True))
     uids: Sequence[str] = ()  # written out for the first sealed column that holds a value
     opener = reading.opener
-    opener.prefetch(columns[skip + j] for j, (_, c) in enumerate(fields) if c.sealed)
     names: list[str] = []
     values: list[Any] = []
     for j, (_, col) in enumerate(fields):
