@@ -15,8 +15,10 @@ import contextlib
 import fcntl
 import gc
 import io
+import marshal
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -106,9 +108,9 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
             try:
                 it = iter(bundles)
                 while chunk := list(islice(it, CHUNK)):
-                    down.send(chunk)
+                    down.send_bytes(_packed(chunk))
                     sent += len(chunk)
-                down.send(None)
+                down.send_bytes(b"")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the child is gone: its status says why
             except BaseException:
@@ -137,6 +139,21 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
         status.close()
 
 
+def _packed(chunk: list[dict[str, Any]]) -> bytes:
+    # marshal: the bundles hold only what JSON holds (dicts, lists, texts, numbers), and it is a third faster than
+    # pickle for them, in the process that has the most to do. Pickle for anything else a bundle may come to hold.
+    try:
+        return b"m" + marshal.dumps(chunk)
+    except ValueError:
+        return b"p" + pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
+
+
+def _unpacked(message: bytes) -> list[dict[str, Any]]:
+    # (from the parent alone, through a pipe nothing else holds)
+    data = memoryview(message)[1:]
+    return marshal.loads(data) if message[:1] == b"m" else pickle.loads(data)  # type: ignore[no-any-return]
+
+
 def _receive(up: int, fh: IO[bytes], failed: list[str]) -> None:
     try:
         while data := os.read(up, PIPE_BYTES):
@@ -163,8 +180,8 @@ def _child(writer: Writer, down: Any, up: int, status: Any, parents: tuple[Any, 
 
     def received() -> Iterator[dict[str, Any]]:
         n = 0
-        while (chunk := down.recv()) is not None:
-            for bundle in chunk:
+        while message := down.recv_bytes():
+            for bundle in _unpacked(message):
                 yield bundle
                 n += 1
                 if n % COLLECT_EVERY == 0:
