@@ -261,14 +261,15 @@ def test_it_leaves_no_file_when_the_second_process_or_the_reading_fails(demo_cas
     assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
 
 
+class _Text(str):
+    pass
+
+
 def test_it_hands_the_child_any_bundle_whole() -> None:
     # Bundles travel by marshal (they hold what JSON holds), and by pickle when something else slipped in.
     from phare.imports import writing
 
-    class Text(str):
-        pass
-
     plain = [{"case": {"id": "2024-000001", "n": 3, "x": [1.5, True, None]}, "persons": []}]
-    odd = [{"case": {"id": Text("2024-000002"), "on": date(2024, 1, 2)}}]
+    odd = [{"case": {"id": _Text("2024-000002"), "on": date(2024, 1, 2)}}]
     assert writing._packed(plain)[:1] == b"m" and writing._unpacked(writing._packed(plain)) == plain
     assert writing._packed(odd)[:1] == b"p" and writing._unpacked(writing._packed(odd)) == odd
