@@ -88,16 +88,16 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
         _widen(fd)
     proc = ctx.Process(target=_child, args=(writer, down_read, up_write, status_write, (down, up, status), os.getpid()),
                        daemon=True, name="phare-export-writer")  # fmt: skip
-    try:
-        proc.start()
-    finally:
-        down_read.close()
-        status_write.close()
-        os.close(up_write)  # the child holds the only writing end: its end of the file is the pipe's
     failed: list[str] = []
     sent = 0
     finished = False
     try:
+        try:
+            proc.start()
+        finally:
+            down_read.close()
+            status_write.close()
+            os.close(up_write)  # the child holds the only writing end: its end of the file is the pipe's
         with out.open("wb") as fh:
             # The bytes are received and written beside the reading, by a thread: it waits on the pipe without the
             # interpreter's lock and takes it once per read of up to a pipe's buffer (a message per read would wait
@@ -131,10 +131,12 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
     except EOFError:
         raise WriteError(f"the process writing the export stopped (exit code {proc.exitcode})") from None
     finally:
-        proc.join(timeout=5 if finished else 0)  # (it exits once it has said its last word)
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
+        if proc.pid is not None:
+            proc.join(timeout=5 if finished else 0)  # (it exits once it has said its last word)
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+        down.close()
         os.close(up)
         status.close()
 
