@@ -122,6 +122,11 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 # (phare/imports/reading.py), when the machine has a second core.
 PHARE_IMPORT_READER_PROCESS = envbool("PHARE_IMPORT_READER_PROCESS", "True")
 PHARE_IMPORT_READER_MIN_BYTES = envint("PHARE_IMPORT_READER_MIN_BYTES", str(1 << 20))
+# An export (CSV or JSON) of at least PHARE_EXPORT_WRITER_MIN_CASES cases makes its file's text in a second process
+# while it reads the cases (phare/imports/writing.py), when the machine has a second core. The case list's own
+# exports (up to EXPORT_INLINE cases, while the person waits) stay in the web process.
+PHARE_EXPORT_WRITER_PROCESS = envbool("PHARE_EXPORT_WRITER_PROCESS", "True")
+PHARE_EXPORT_WRITER_MIN_CASES = envint("PHARE_EXPORT_WRITER_MIN_CASES", "10000")
 # What an imported file may hold before it is read (docs/import.md): a small XLSX can claim billions of cells.
 PHARE_IMPORT_MAX_MB = envint("PHARE_IMPORT_MAX_MB", "512")
 PHARE_IMPORT_MAX_ROWS = envint("PHARE_IMPORT_MAX_ROWS", "1000000")

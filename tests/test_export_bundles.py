@@ -191,3 +191,85 @@ def test_it_keeps_no_persons_key_once_their_chunk_is_read(demo_cases: models.Que
     assert sum("prs_FirstName" in p for b in bundles for p in b["persons"]) > OrganisationKey.objects.count()
     assert [kid for kid in keys._cache if kid.startswith("p")] == []
     assert keys.fingerprint.cache_info().currsize <= OrganisationKey.objects.count()  # the organisations' keys
+
+
+def _failing_writer(bundles: Any, path: Any) -> int:
+    for n, _ in enumerate(bundles):
+        if n == 20:
+            raise RuntimeError("the disk is full")
+    return 0
+
+
+def test_it_writes_the_same_files_in_a_second_process(demo_cases: models.QuerySet[Case], tmp_path: Path,
+                                                      settings: Any) -> None:  # fmt: skip
+    # The file a large export's child process makes (phare.imports.writing) is byte for byte the in-process one,
+    # to a path the user chose and to a file kept sealed.
+    from phare.crypto.sealed import SealedFile
+    from phare.imports import writing
+
+    org = demo_cases.first().organisation  # type: ignore[union-attr]
+    for name, write, read in (("csv", writers.write_csv, sheet_bundles), ("json", writers.write_json, case_bundles)):
+        assert write(read(demo_cases), tmp_path / f"here.{name}") == 40
+        assert writing.write(write, read(demo_cases), tmp_path / f"child.{name}") == 40
+        assert (tmp_path / f"child.{name}").read_bytes() == (tmp_path / f"here.{name}").read_bytes()
+        sealed = SealedFile(tmp_path / f"sealed.{name}", org.pk, "export")
+        assert writing.write(write, read(demo_cases), sealed) == 40
+        assert sealed.read_bytes() == (tmp_path / f"here.{name}").read_bytes()
+        assert not sealed.read_bytes().startswith(b"htcds")  # (it is sealed: the bytes on disk are not the text)
+        assert (tmp_path / f"here.{name}").read_bytes()[:20] not in (tmp_path / f"sealed.{name}").read_bytes()
+    # export_cases takes that road for a large export, and records it as ever.
+    from phare.accounts.models import User
+    from phare.audit.models import AuditEvent
+    from phare.imports import actions
+
+    settings.PHARE_EXPORT_WRITER_MIN_CASES = 1
+    used: list[int] = []
+    real = writing.write
+
+    def spy(*args: Any) -> int:
+        used.append(1)
+        return real(*args)
+
+    actor = next(u for u in User.objects.filter(organisation=org, is_active=True) if actions.may_export(u))
+    before = AuditEvent.objects.filter(action="export.cases").count()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(writing, "write", spy)
+        assert actions.export_cases(actor, demo_cases, "csv", tmp_path / "page.csv") == 40
+    assert used and (tmp_path / "page.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert AuditEvent.objects.filter(action="export.cases").count() == before + 1
+
+
+def test_it_leaves_no_file_when_the_second_process_or_the_reading_fails(demo_cases: models.QuerySet[Case],
+                                                                         tmp_path: Path) -> None:  # fmt: skip
+    import multiprocessing
+
+    from phare.crypto.sealed import SealedFile
+    from phare.imports import writing
+
+    org = demo_cases.first().organisation  # type: ignore[union-attr]
+    out = SealedFile(tmp_path / "fails.csv", org.pk, "export")
+    with pytest.raises(writing.WriteError, match="the disk is full"):
+        writing.write(_failing_writer, sheet_bundles(demo_cases), out)
+    assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
+    # A token moved to another row stops the reading (in this process): the child is stopped, nothing is kept.
+    a, b = (p.person for p in CaseParticipant.objects.filter(case__in=demo_cases).select_related("person")[:2])
+    with connection.cursor() as cur:
+        cur.execute('SELECT "prs_FirstName" FROM cases_person WHERE id = %s', [a.pk])
+        cur.execute('UPDATE cases_person SET "prs_FirstName" = %s WHERE id = %s', [cur.fetchone()[0], b.pk])
+    with pytest.raises(TamperedValueError):
+        writing.write(writers.write_json, case_bundles(demo_cases), out)
+    assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
+
+
+class _Text(str):
+    pass
+
+
+def test_it_hands_the_child_any_bundle_whole() -> None:
+    # Bundles travel by marshal (they hold what JSON holds), and by pickle when something else slipped in.
+    from phare.imports import writing
+
+    plain = [{"case": {"id": "2024-000001", "n": 3, "x": [1.5, True, None]}, "persons": []}]
+    odd = [{"case": {"id": _Text("2024-000002"), "on": date(2024, 1, 2)}}]
+    assert writing._packed(plain)[:1] == b"m" and writing._unpacked(writing._packed(plain)) == plain
+    assert writing._packed(odd)[:1] == b"p" and writing._unpacked(writing._packed(odd)) == odd

@@ -257,6 +257,7 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | Sealed
     names the format, the count and the filters. A failed export leaves no file behind. `out` is the path a
     command-line user chose, or a file Phare keeps sealed (`export_file`); either way, an XLSX sheet is assembled
     in memory, never in a temporary file in clear."""
+    from phare.imports import writing
     from phare.imports.exporting import case_bundles, sheet_bundles
 
     if not may_export(actor):
@@ -278,6 +279,10 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | Sealed
             if fmt == "xlsx":
                 with memory_file("sheet.xml") as sheet:
                     n = writers.write_xlsx(bundles, out, sheet_file=sheet)
+            elif writing.use_writer_process(cases.count()):
+                # The text is made in a second process while this one reads (phare.imports.writing); XLSX is
+                # not: openpyxl's own work is most of its time, and the sheet it assembles stays in this process.
+                n = writing.write(writer, bundles, out)
             else:
                 n = writer(bundles, out)
         with transaction.atomic():

@@ -141,7 +141,8 @@ PAD = 250
 
 
 @lru_cache(maxsize=256)
-def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int, sheet: bool) -> str:
+def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int, sheet: bool,
+         bare: bool = False) -> str:  # fmt: skip
     """The query of `_rows` for `n` ids: Django writes it once per size, not once per chunk (preparing a thousand
     ids through the lookup machinery cost more than running the query)."""
     # In `key` order, then id: SQLite then walks the index on `key`. In id order alone it scanned the whole table
@@ -152,7 +153,7 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
     # SQLite's driver makes a date of a date column in Python, for each value (a bundle holds the ISO text the
     # column holds): the column is read as text there.
     columns = [Cast(a, output_field=models.TextField()) if sqlite and c.is_date and not c.sealed else a
-               for a, c in _fields(model, sheet)]  # fmt: skip
+               for a, c in ([] if bare else _fields(model, sheet))]  # fmt: skip
     uid = "uid" if sqlite else Cast("uid", output_field=models.TextField())
     sql, params = qs.values_list(uid, *lead, *columns).query.sql_with_params()
     if list(params) != list(range(n)):
@@ -166,7 +167,8 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
 
 
 def _rows(
-    model: type[models.Model], using: str, lead: tuple[str, ...], key: str, ids: list[int], sheet: bool
+    model: type[models.Model], using: str, lead: tuple[str, ...], key: str, ids: list[int], sheet: bool,
+    bare: bool = False,
 ) -> list[tuple[Any, ...]]:
     """(uid, *lead, *HTCDS field values as read) of the rows of `model` whose `key` is one of `ids`, in `key` then
     id order.
@@ -176,11 +178,11 @@ def _rows(
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_sql(model, using, lead, key, 1, sheet), [ids])
+            cursor.execute(_sql(model, using, lead, key, 1, sheet, bare), [ids])
         else:
             # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
             padded = ids + ids[-1:] * (-len(ids) % PAD)
-            cursor.execute(_sql(model, using, lead, key, len(padded), sheet), padded)
+            cursor.execute(_sql(model, using, lead, key, len(padded), sheet, bare), padded)
         return list(cursor.fetchall())
 
 
@@ -205,7 +207,6 @@ def _records(
     columns = list(zip(*rows, strict=True))
     uids: Sequence[str] = ()  # written out for the first sealed column that holds a value
     opener = reading.opener
-    opener.prefetch(columns[skip + j] for j, (_, c) in enumerate(fields) if c.sealed)
     names: list[str] = []
     values: list[Any] = []
     for j, (_, col) in enumerate(fields):
@@ -273,16 +274,23 @@ def _chunk(
     # `reading`'s opener is this chunk's: the keys it opens are dropped with the chunk, so an export holds no more
     # of them than a page does.
     parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk, sheet)
-    person_rows = _rows(Person, using, ("id",), "id", sorted({p[2] for p in parts}), sheet)
-    uids = dict(zip((row[1] for row in person_rows), _uid_texts([row[0] for row in person_rows]), strict=True))
+    everyone = sorted({p[2] for p in parts})
     people: dict[int, list[int]] = {}  # case -> its participants' persons, in order
     for row in parts:
         people.setdefault(row[1], []).append(row[2])
+    others: list[tuple[Any, ...]] = []
     if sheet:
         parts = _shown(parts)
         shown = {row[2] for row in parts}
-        person_rows = [row for row in person_rows if row[1] in shown]
+        person_rows = _rows(Person, using, ("id",), "id", sorted(shown), sheet)
+        # The case's other participants only by their uid: a record of theirs (a consent) names them, and so is not
+        # the shown person's.
+        others = _rows(Person, using, ("id",), "id", [p for p in everyone if p not in shown], sheet, bare=True)
         parts = [row for row in parts if row[3] in VICTIM_ROLES]  # a case without a victim shows no participant
+    else:
+        person_rows = _rows(Person, using, ("id",), "id", everyone, sheet)
+    named = person_rows + others
+    uids = dict(zip((row[1] for row in named), _uid_texts([row[0] for row in named]), strict=True))
     persons = {
         row[1]: {"id": uids[row[1]], **rec}
         for row, rec in zip(person_rows, _records(Person, person_rows, 2, reading, sheet), strict=True)
