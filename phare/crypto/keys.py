@@ -236,7 +236,20 @@ def _active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
                 )
         except IntegrityError:
             row = OrganisationKey.objects.get(organisation=org_id, purpose=purpose, active=True)
-    return row.pk, org_key_by_id(row.pk)
+    return row.pk, _org_row_key(row.pk, row.wrapped, row.organisation_id, row.purpose, row.master_kid)
+
+
+def _org_row_key(pk: int, wrapped: str, org_id: int | None, purpose: str, master_kid: str) -> bytes:
+    """The clear key of an organisation key row already read. Every request reads the audit key and most the
+    data key: reading the row again by id and unwrapping it each time cost a query and an AES-GCM open. The
+    cache names the row by id and wrapped bytes (and the master key that wrapped them), so a row rewrapped by a
+    rotation, or a rolled-back row whose id is reused, never matches an older entry."""
+    name = f"w{pk}.{master_kid}.{wrapped}"
+    key = _cached(name)
+    if key is None:
+        key = _unwrap_org_row(pk, wrapped, org_id, purpose, master_kid)
+        _cache[name] = (key, 0.0)
+    return key
 
 
 def instance_key(purpose: str) -> bytes:
