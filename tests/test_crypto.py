@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, transaction
 
 from phare.accounts.models import Organisation, OrganisationKey, OrganisationNote, PersonKey, User
@@ -308,3 +309,20 @@ def test_it_preloads_the_keys_of_the_people_on_a_page_in_one_query(django_assert
     with django_assert_num_queries(1):
         assert [n.body for n in OrganisationNote.objects.filter(subject__in=people).order_by("pk")] == [
             "about 0", "about 1", "about 2"]  # fmt: skip
+
+
+def test_the_active_key_is_read_in_one_query_and_follows_its_row(django_assert_num_queries: Any) -> None:
+    # The audit key is read on every request: one query, no second read by id. The clear key is remembered by
+    # the row's id and wrapped bytes, so a row that changes (rewrapped, or a rolled-back id reused) is unwrapped
+    # anew, and a row wrapped by another master key is refused as before.
+    org = _org()
+    pk, key = keys.active_org_key(org.pk, "data")
+    assert keys.org_key_by_id(pk) == key
+    with django_assert_num_queries(1):
+        assert keys.active_org_key(org.pk, "data") == (pk, key)
+    other = AESGCM.generate_key(256)
+    OrganisationKey.objects.filter(pk=pk).update(wrapped=keys.wrap_org_key(other, org.pk, "data", keys.master()[1]))
+    assert keys.active_org_key(org.pk, "data") == (pk, other)
+    OrganisationKey.objects.filter(pk=pk).update(master_kid="elsewhere")
+    with pytest.raises(keys.CryptoKeyError):
+        keys.active_org_key(org.pk, "data")

@@ -99,7 +99,7 @@ def test_what_the_templates_would_render_differently_goes_to_them(monkeypatch: A
         callable_value = forms.ChoiceField(choices=[(len, "v")])
 
     for field in Odd():
-        with pytest.raises(renderers._Fallback):
+        with pytest.raises(renderers._UseTemplatesError):
             renderers.render_select(field.field.widget.get_context(field.html_name, field.value(), {})["widget"])
         stock, fast = both(field)
         assert fast == stock
@@ -122,7 +122,7 @@ def test_a_custom_option_template_goes_to_the_templates() -> None:
         x = forms.ChoiceField(choices=[("a", "a")], widget=Custom)
 
     field = F()["x"]
-    with pytest.raises(renderers._Fallback):
+    with pytest.raises(renderers._UseTemplatesError):
         renderers.render_select(field.field.widget.get_context("x", None, {})["widget"])
     stock, fast = both(field)
     assert fast == stock

@@ -21,7 +21,7 @@ SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
 
 
-class _Fallback(Exception):
+class _UseTemplatesError(Exception):
     """A value whose rendering the templates may do differently (numbers and dates are localised, callables
     called, safe strings kept): render with the templates."""
 
@@ -32,14 +32,14 @@ def _text(value: Any) -> str:
         return conditional_escape(value)
     if isinstance(value, Promise) and not callable(value):
         return conditional_escape(str(value))
-    raise _Fallback
+    raise _UseTemplatesError
 
 
 def _formatted(value: Any) -> str:
     """`{{ value|stringformat:'s' }}`."""
     if isinstance(value, SafeData | tuple) or callable(value):
-        raise _Fallback
-    return escape("%s" % value)
+        raise _UseTemplatesError
+    return escape(str(value))  # what "%s" % value gives, tuples aside
 
 
 def _attrs(attrs: dict[str, Any]) -> str:
@@ -60,7 +60,7 @@ def render_select(widget: dict[str, Any]) -> str:
             out.append(f'\n  <optgroup label="{_text(group_name)}">')
         for option in group_choices:
             if option["template_name"] != OPTION:
-                raise _Fallback
+                raise _UseTemplatesError
             out.append(f'\n  <option value="{_formatted(option["value"])}"{_attrs(option["attrs"])}>'
                        f"{_text(option['label'])}</option>\n")  # fmt: skip
         if group_name:
@@ -74,6 +74,6 @@ class Renderer(DjangoTemplates):
         if template_name == SELECT and request is None:
             try:
                 return render_select(context["widget"])
-            except _Fallback:
+            except _UseTemplatesError:
                 pass
         return str(super().render(template_name, context, request))
