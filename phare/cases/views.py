@@ -88,6 +88,18 @@ class Row:
     types: str
     next_due: Any = None
     flags: list[str] | None = None
+    # Looked up here rather than in the template, where they were a third of the time a row took to draw.
+    status: Any = ""
+    owner: str = ""
+
+
+# What `case.get_cas_Status_display()` shows (it builds this mapping on every call).
+STATUS_LABELS: dict[str, Any] = dict(Case._meta.get_field("cas_Status").flatchoices)
+
+
+def _owner_name(case: Case) -> str:
+    owner = case.cas_CaseOwner
+    return (owner.get_full_name() or owner.username) if owner is not None else ""
 
 
 # The list's quick filters: (label, query); the chip whose query the list's own matches is marked current.
@@ -152,7 +164,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     hidden = withheld_matches(request.user, form)
     withheld = [match_token(request, pid) for pid in hidden] if can_write(request.user) else []
     rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types),
-                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None), flagged.get(c.id, []))
+                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None), flagged.get(c.id, []),
+                STATUS_LABELS.get(c.cas_Status, c.cas_Status), _owner_name(c))
             for c in cases]  # fmt: skip
     params = data.copy()
     params.pop("page", None)
