@@ -143,3 +143,29 @@ def test_each_row_shows_the_status_and_owner_the_case_has(lang: str) -> None:
         }
     assert {n: (s, o) for n, (s, o) in rows.items()} == expected
     assert expected[cases[1].number][0] != expected[cases[0].number][0]
+
+
+def test_it_counts_the_cases_only_when_the_page_does_not_tell(django_assert_num_queries: object) -> None:
+    # A last page read whole says how many there are (start + rows): no count query. Any other page counts.
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org = make_org()
+    sup = make_user(org, Role.SUPERVISOR)
+    for i in range(30):
+        make_case(sup, first=f"Person{i}", opened=date(2024, 1, 1 + i % 28))
+    cl = _client(sup)
+
+    def shown(url: str) -> tuple[str, bool]:
+        with CaptureQueriesContext(connection) as ctx:
+            html = cl.get(url).content.decode()
+        counted = any(re.search(r"SELECT COUNT\(\*\) FROM \(SELECT", q["sql"]) for q in ctx.captured_queries)
+        return re.search(r'<p class="muted">([^<]*)</p>', html).group(1).strip(), counted  # type: ignore[union-attr]
+
+    assert shown("/cases/") == ("30 cases", True)
+    assert shown("/cases/?page=2") == ("30 cases", False)
+    assert shown("/cases/?page=9") == ("30 cases", True)  # past the end: nothing read, so counted
+    assert shown("/cases/?q=Person7") == ("1 case", False)
+    assert shown("/cases/?q=Nobody") == ("0 cases", False)

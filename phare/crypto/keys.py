@@ -355,7 +355,7 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
     expires = time.monotonic() + PERSON_KEY_TTL
     for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows.exclude(wrapped="").values_list(*columns):
         if wk_pk not in org_keys:
-            org_keys[wk_pk] = _unwrap_org_row(wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master)
+            org_keys[wk_pk] = _org_row_key(wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master)
         key = _open(org_keys[wk_pk], wrapped, _person_aad(str(subject)))
         _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
