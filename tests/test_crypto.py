@@ -311,6 +311,26 @@ def test_it_preloads_the_keys_of_the_people_on_a_page_in_one_query(django_assert
             "about 0", "about 1", "about 2"]  # fmt: skip
 
 
+def test_it_preloads_the_keys_named_by_a_query_within_that_one_query(django_assert_num_queries: Any) -> None:
+    # The case page names its people by a query (the case's participants): it becomes the key query's subquery.
+    org = _org()
+    people = [uuid.uuid4() for _ in range(3)]
+    for i, person in enumerate(people):
+        OrganisationNote.objects.create(organisation=org, subject=person, body=f"about {i}")
+    OrganisationNote.objects.create(organisation=_org("elsewhere"), subject=uuid.uuid4(), body="not named")
+    keys.reset_caches()
+    with django_assert_num_queries(1):
+        keys.preload_person_keys(OrganisationNote.objects.filter(organisation=org).values_list("subject", flat=True))
+    with django_assert_num_queries(1):
+        assert sorted(n.body for n in OrganisationNote.objects.filter(subject__in=people)) == [
+            "about 0", "about 1", "about 2"]  # fmt: skip
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:  # the key left out is read when its note is
+        assert OrganisationNote.objects.exclude(organisation=org).get().body == "not named"
+    assert len(ctx.captured_queries) > 1
+
+
 def test_the_active_key_is_read_in_one_query_and_follows_its_row(django_assert_num_queries: Any) -> None:
     # The audit key is read on every request: one query, no second read by id. The clear key is remembered by
     # the row's id and wrapped bytes, so a row that changes (rewrapped, or a rolled-back id reused) is unwrapped

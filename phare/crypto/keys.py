@@ -343,11 +343,17 @@ def create_person_keys(org_id: int, subjects: list[Any], ready: dict[str, tuple[
 def preload_person_keys(subjects: Iterable[Any]) -> None:
     """Fetch and unwrap the keys of these people in one query, before a page reads their sealed fields:
     otherwise each person on a list costs a query of its own the first time their fields are opened."""
+    from django.db.models import QuerySet
+
     from phare.accounts.models import PersonKey
 
-    wanted = {str(s) for s in subjects if s}
-    if not wanted:
-        return
+    if isinstance(subjects, QuerySet):
+        # A query of subjects (a case's participants) goes into the key query as a subquery: one query, not two.
+        wanted: Any = subjects
+    else:
+        wanted = {str(s) for s in subjects if s}
+        if not wanted:
+            return
     rows = PersonKey.objects.filter(subject__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
     columns = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped", "wrapping_key__organisation_id",
                "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
