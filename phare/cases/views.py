@@ -123,14 +123,25 @@ LISTED_CASE_FIELDS = ("number", "cas_Status", "cas_OpenedDate", "exploitation_su
                       "updated", "follow_up_date", "primary_person__uid")  # fmt: skip
 
 
+# The case list reads the main person's id only: joining the people table to read their uids made PostgreSQL
+# join every person of the organisation and sort every case before skipping to a deep page (14 ms against 3 ms at
+# 5,000 cases, under row-level security), where without it the cases come in index order until the page is full.
+LIST_PAGE_FIELDS = (*(f for f in LISTED_CASE_FIELDS if f != "primary_person__uid"), "primary_person")
+
+
 def attach_people(user: Any, cases: list[Case]) -> None:
     """Give each case of a list its main person, with the name fields only: the people in one query, their keys in
     one more. Names are sealed with a key per person, and opening them row by row (or loading the person with the
-    case, which opens every sealed field as it loads) would cost a query per person. The cases were read with
-    `primary_person__uid` only."""
-    keys.preload_person_keys(c.primary_person.uid for c in cases if c.primary_person)
+    case, which opens every sealed field as it loads) would cost a query per person. The cases need only have
+    `primary_person_id`."""
     person_ids = [c.primary_person_id for c in cases if c.primary_person_id]
-    people = access.scoped(user, Person).only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk(person_ids)
+    if not person_ids:
+        for c in cases:
+            c.primary_person = None
+        return
+    people_qs = access.scoped(user, Person).filter(id__in=person_ids)
+    keys.preload_person_keys(people_qs.values_list("uid", flat=True))
+    people = people_qs.only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk()
     for c in cases:
         c.primary_person = people.get(c.primary_person_id) if c.primary_person_id else None
 
@@ -148,9 +159,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         page = 1
     start = (page - 1) * PAGE_SIZE
     cases = list(
-        qs.select_related("cas_CaseOwner", "primary_person")
+        qs.select_related("cas_CaseOwner")
         .order_by(*ordering(form))
-        .only(*LISTED_CASE_FIELDS, "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name")
+        .only(*LIST_PAGE_FIELDS, "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name")
         [start : start + PAGE_SIZE + 1]
     )  # fmt: skip
     has_next = len(cases) > PAGE_SIZE
