@@ -188,3 +188,16 @@ def test_it_names_only_the_readers_own_active_grant_on_the_page_and_in_the_audit
     assert r.status_code == 200 and "emergency access" not in r.content.decode()
     viewed = AuditEvent.objects.filter(action="case.viewed", actor=boss).last()
     assert viewed is not None and "break_glass" not in viewed.detail
+
+
+def test_an_emergency_reader_is_offered_no_hand_over_on_the_case_page(setting: dict[str, Any], client_for: Any) -> None:
+    # The case page's work panel reuses the page's own answer about the grant (one ask, not two): the emergency
+    # reader gets no hand-over link, the owner on the same page does.
+    worker, owner, case = setting["worker"], setting["owner"], setting["case"]
+    c = client_for(worker)
+    assert c.post(f"/cases/{case.number}/emergency/", {"reason": REASON, "hours": 1}).status_code == 302
+    hand_over = f"/work/cases/{case.number}/hand-over/"
+    emergency_page = c.get(f"/cases/{case.number}/").content.decode()
+    owner_page = client_for(owner).get(f"/cases/{case.number}/").content.decode()
+    assert 'id="break-glass"' in emergency_page and hand_over not in emergency_page
+    assert hand_over in owner_page

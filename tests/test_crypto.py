@@ -346,3 +346,18 @@ def test_the_active_key_is_read_in_one_query_and_follows_its_row(django_assert_n
     OrganisationKey.objects.filter(pk=pk).update(master_kid="elsewhere")
     with pytest.raises(keys.CryptoKeyError):
         keys.active_org_key(org.pk, "data")
+
+
+def test_a_person_key_not_in_memory_is_read_with_its_wrapping_key_in_one_query(django_assert_num_queries: Any) -> None:
+    org = _org()
+    subject = uuid.uuid4()
+    note = OrganisationNote.objects.create(organisation=org, subject=subject, body="about them")
+    pk, key = keys.person_key_for(org.pk, subject)
+    keys.reset_caches()
+    with django_assert_num_queries(1):
+        assert keys.person_key_by_id(pk) == key
+    assert OrganisationNote.objects.get(pk=note.pk).body == "about them"
+    keys.shred_person(subject)
+    keys.reset_caches()
+    with pytest.raises(keys.KeyDestroyedError):
+        keys.person_key_by_id(pk)

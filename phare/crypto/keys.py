@@ -444,10 +444,13 @@ def person_key_by_id(pk: int, fp: str = "") -> bytes:
             return key
     from phare.accounts.models import PersonKey
 
-    row = PersonKey.objects.filter(pk=pk).first()
-    if row is None or row.destroyed_at is not None or not row.wrapped or row.wrapping_key_id is None:
+    # With its wrapping key, as the preloads read it: one query, not a second one for the organisation key.
+    row = PersonKey.objects.select_related("wrapping_key").filter(pk=pk).first()
+    if row is None or row.destroyed_at is not None or not row.wrapped or row.wrapping_key is None:
         raise KeyDestroyedError(f"person key {pk} was destroyed")
-    key = _open(org_key_by_id(row.wrapping_key_id), row.wrapped, _person_aad(str(row.subject)))
+    wk = row.wrapping_key
+    wrap_key = _org_row_key(wk.pk, wk.wrapped, wk.organisation_id, wk.purpose, wk.master_kid)
+    key = _open(wrap_key, row.wrapped, _person_aad(str(row.subject)))
     if fp and fingerprint(key) != fp:
         raise KeyDestroyedError(f"person key {pk} is not the key this value was sealed with")
     _cache[f"p{pk}.{fingerprint(key)}"] = (key, time.monotonic() + PERSON_KEY_TTL)
