@@ -27,6 +27,7 @@ import pstats
 import random
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+import phare  # noqa: E402
 from phare.accounts.models import Organisation, User  # noqa: E402
 from phare.accounts.testing import login_with_mfa  # noqa: E402
 from phare.cases.access import visible_cases  # noqa: E402
@@ -229,7 +231,11 @@ def main() -> None:
         if args.print_profile:
             print(prof["_text"])
         result["profile"] = {k: v for k, v in prof.items() if not k.startswith("_")}
-    db_key = f"{connection.vendor}{'+rls' if os.getenv('PHARE_DB_ROLE') else ''}"
+    db_key = f"{connection.vendor}{'+rls' if os.getenv('PHARE_DB_ROLE') else ''}, {result['cases_visible']} cases"
+    # The tree the pages came from: run with PYTHONPATH=<a checkout of another commit> for a before figure.
+    tree = Path(phare.__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    result["code"] = {"tree": str(tree), "commit": head.stdout.strip()}
     out = Path(args.out)
     doc: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
     doc.setdefault("benchmark", "profile_requests")

@@ -266,7 +266,7 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
         "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"), names)} for a in assessments],
         "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
-        "status_label": CaseStatus(case.cas_Status).label,
+        "status_label": CaseStatus(case.cas_Status).label, "owner": _owner_name(case),
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
