@@ -97,11 +97,6 @@ class Row:
 STATUS_LABELS: dict[str, Any] = dict(Case._meta.get_field("cas_Status").flatchoices)
 
 
-def _owner_name(case: Case) -> str:
-    owner = case.cas_CaseOwner
-    return (owner.get_full_name() or owner.username) if owner is not None else ""
-
-
 # The list's quick filters: (label, query); the chip whose query the list's own matches is marked current.
 CHIPS = [(gettext_lazy("My open"), "owner=me&status=open"), (gettext_lazy("Overdue"), "attention=overdue"),
          (gettext_lazy("Waiting for approval"), "attention=approval"), (gettext_lazy("Flagged"), "attention=flagged"),
@@ -179,7 +174,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     withheld = [match_token(request, pid) for pid in hidden] if can_write(request.user) else []
     rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types),
                 min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None), flagged.get(c.id, []),
-                STATUS_LABELS.get(c.cas_Status, c.cas_Status), _owner_name(c))
+                STATUS_LABELS.get(c.cas_Status, c.cas_Status), c.owner_name)
             for c in cases]  # fmt: skip
     params = data.copy()
     params.pop("page", None)
@@ -266,7 +261,7 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
         "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"), names)} for a in assessments],
         "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
-        "status_label": CaseStatus(case.cas_Status).label, "owner": _owner_name(case),
+        "status_label": CaseStatus(case.cas_Status).label, "owner": case.owner_name,
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
