@@ -91,6 +91,9 @@ TEMPLATES = [
     }
 ]
 
+# Django's renderer, with selects written in Python (the case list's owner filter lists every user).
+FORM_RENDERER = "phare.core.renderers.Renderer"
+
 DATABASE_URL = os.getenv("DATABASE_URL", f"sqlite:///{DATA_DIR / 'phare.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

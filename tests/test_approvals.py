@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from phare.accounts.models import Role
@@ -269,3 +271,17 @@ def test_it_carries_out_an_approved_referral_and_reassignment_and_refuses_them_t
     assert case_of(t).cas_CaseOwner_id == helpline.pk
     assert AuditEvent.objects.get(action="case.reassign").actor_id == worker.pk
     assert Notification.objects.filter(recipient=helpline, kind=Kind.CASE_ASSIGNED, case=case).exists()
+
+
+def test_the_case_page_offers_a_request_for_each_gated_action_read_at_once(django_assert_num_queries: object) -> None:
+    t = team()
+    worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
+    assert gates.required_of(t["org"].pk) == frozenset()
+    _gate(t, approve_close=True, approve_referral=True)
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        assert gates.required_of(t["org"].pk) == {Gated.CLOSE, Gated.REFERRAL}
+    assert gates.required(t["org"].pk, Gated.CLOSE) and not gates.required(t["org"].pk, Gated.SUPPORT_PLAN)
+    page = client(worker).get(f"/cases/{case.number}/").content.decode()
+    asks = set(re.findall(rf'href="/work/cases/{case.number}/ask/(\w+)/"', page))
+    assert asks == {Gated.CLOSE.value, Gated.REFERRAL.value}
+    assert "/ask/" not in client(boss).get(f"/cases/{case.number}/").content.decode()  # a supervisor decides alone

@@ -236,3 +236,16 @@ def test_it_lets_an_emergency_reader_read_the_case_but_not_change_it(setting: di
                                   {"cco_CaseComment": "Safe now", "cco_CreatedDate": timezone.localdate().isoformat()}
                                   ).status_code == 302  # fmt: skip
     assert case.comments.count() == before + 1
+
+
+def test_an_emergency_reader_is_offered_no_hand_over_on_the_case_page(setting: dict[str, Any], client_for: Any) -> None:
+    # The case page's work panel reuses the page's own answer about the grant (one ask, not two): the emergency
+    # reader gets no hand-over link, the owner on the same page does.
+    worker, owner, case = setting["worker"], setting["owner"], setting["case"]
+    c = client_for(worker)
+    assert c.post(f"/cases/{case.number}/emergency/", {"reason": REASON, "hours": 1}).status_code == 302
+    hand_over = f"/work/cases/{case.number}/hand-over/"
+    emergency_page = c.get(f"/cases/{case.number}/").content.decode()
+    owner_page = client_for(owner).get(f"/cases/{case.number}/").content.decode()
+    assert 'id="break-glass"' in emergency_page and hand_over not in emergency_page
+    assert hand_over in owner_page

@@ -189,3 +189,18 @@ def test_it_keeps_the_age_band_at_registration_with_the_birth_date() -> None:
     erase_person(admin, part.person, reason="request 42")
     part.refresh_from_db()
     assert part.age_band_at_registration == ""
+
+
+def test_a_case_write_names_its_organisation_in_the_audit_without_reading_the_organisation() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org = make_org("audited")
+    worker = make_user(org)
+    case = Case.objects.get(pk=make_case(worker).pk)  # as a page reads it: the organisation not loaded
+    worker = type(worker).objects.get(pk=worker.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        comment = actions.add_comment(worker, case, "Called the shelter.")
+    assert not [q for q in ctx.captured_queries if 'FROM "accounts_organisation"' in q["sql"]]
+    event = AuditEvent.objects.get(action="case.comment.add", target_id=str(comment.uid))
+    assert event.organisation_id == org.pk and event.detail["case"] == case.number

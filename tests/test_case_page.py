@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -173,3 +176,19 @@ def test_it_shows_htcds_messages_next_to_fields_in_the_users_language() -> None:
         sentence = translation.gettext(CODES["future-date"])
     assert sentence != CODES["future-date"] and sentence in r.content.decode()
     assert "is in the future" not in r.content.decode()
+
+
+def test_a_case_without_an_owner_says_so(client_for: Any) -> None:
+    # The owner's name is looked up in the view: an ownerless case (SET_NULL) shows a dash, where the template's
+    # `default:case.cas_CaseOwner.username` broke the page.
+    org = make_org("ownerless")
+    sup = make_user(org, Role.SUPERVISOR)
+    case = make_case(sup)
+    Case.objects.filter(pk=case.pk).update(cas_CaseOwner=None)
+    r = client_for(sup).get(f"/cases/{case.number}/")
+    assert r.status_code == 200
+    assert re.search(r"<dt>Case Owner</dt><dd>—</dd>", r.content.decode())
+    sup.first_name, sup.last_name = "Ada", "<Obi>"
+    sup.save()
+    Case.objects.filter(pk=case.pk).update(cas_CaseOwner=sup)
+    assert "<dt>Case Owner</dt><dd>Ada &lt;Obi&gt;</dd>" in client_for(sup).get(f"/cases/{case.number}/").content.decode()

@@ -108,3 +108,64 @@ def test_it_answers_htmx_with_the_rows_only() -> None:
 
 def test_it_needs_a_sign_in() -> None:
     assert Client().get("/cases/").status_code == 302
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_each_row_shows_the_status_and_owner_the_case_has(lang: str) -> None:
+    # The row's status and owner are looked up in the view: the same words as the case's own display and the
+    # owner's full name, or their username without one, or nothing without an owner.
+    import re
+
+    from django.utils import translation
+
+    from phare.cases.models import Case, CaseStatus
+
+    org = make_org()
+    sup = make_user(org, Role.SUPERVISOR)
+    named = make_user(org, Role.CASE_WORKER, "named")
+    named.first_name, named.last_name = "Ngozi", "<Eze>"
+    named.save()
+    bare = make_user(org, Role.CASE_WORKER, "bare")
+    cases = [make_case(named), make_case(bare, first="Bola"), make_case(sup, first="Chidi")]
+    Case.objects.filter(pk=cases[1].pk).update(cas_Status=CaseStatus.FOLLOW_UP)
+    Case.objects.filter(pk=cases[2].pk).update(cas_CaseOwner=None)
+    c = _client(sup)
+    c.cookies["django_language"] = lang
+    html = c.get("/cases/?status=").content.decode()
+    rows = {m[0]: m[1:] for m in re.findall(
+        r'href="/cases/([\d-]+)/".*?<span class="status s-\w+">([^<]*)</span>.*?data-label="[^"]*">([^<]*)</td>\n'
+        r'<td data-label="[^"]*">(?:<span|<time|—)', html, re.S)}  # fmt: skip
+    with translation.override(lang):
+        expected = {
+            cases[0].number: (str(Case.objects.get(pk=cases[0].pk).get_cas_Status_display()), "Ngozi &lt;Eze&gt;"),
+            cases[1].number: (str(Case.objects.get(pk=cases[1].pk).get_cas_Status_display()), "bare"),
+            cases[2].number: (str(Case.objects.get(pk=cases[2].pk).get_cas_Status_display()), ""),
+        }
+    assert {n: (s, o) for n, (s, o) in rows.items()} == expected
+    assert expected[cases[1].number][0] != expected[cases[0].number][0]
+
+
+def test_it_counts_the_cases_only_when_the_page_does_not_tell(django_assert_num_queries: object) -> None:
+    # A last page read whole says how many there are (start + rows): no count query. Any other page counts.
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org = make_org()
+    sup = make_user(org, Role.SUPERVISOR)
+    for i in range(30):
+        make_case(sup, first=f"Person{i}", opened=date(2024, 1, 1 + i % 28))
+    cl = _client(sup)
+
+    def shown(url: str) -> tuple[str, bool]:
+        with CaptureQueriesContext(connection) as ctx:
+            html = cl.get(url).content.decode()
+        counted = any(re.search(r"SELECT COUNT\(\*\) FROM \(SELECT", q["sql"]) for q in ctx.captured_queries)
+        return re.search(r'<p class="muted">([^<]*)</p>', html).group(1).strip(), counted  # type: ignore[union-attr]
+
+    assert shown("/cases/") == ("30 cases", True)
+    assert shown("/cases/?page=2") == ("30 cases", False)
+    assert shown("/cases/?page=9") == ("30 cases", True)  # past the end: nothing read, so counted
+    assert shown("/cases/?q=Person7") == ("1 case", False)
+    assert shown("/cases/?q=Nobody") == ("0 cases", False)

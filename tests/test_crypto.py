@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, transaction
 
 from phare.accounts.models import Organisation, OrganisationKey, OrganisationNote, PersonKey, User
@@ -308,3 +309,55 @@ def test_it_preloads_the_keys_of_the_people_on_a_page_in_one_query(django_assert
     with django_assert_num_queries(1):
         assert [n.body for n in OrganisationNote.objects.filter(subject__in=people).order_by("pk")] == [
             "about 0", "about 1", "about 2"]  # fmt: skip
+
+
+def test_it_preloads_the_keys_named_by_a_query_within_that_one_query(django_assert_num_queries: Any) -> None:
+    # The case page names its people by a query (the case's participants): it becomes the key query's subquery.
+    org = _org()
+    people = [uuid.uuid4() for _ in range(3)]
+    for i, person in enumerate(people):
+        OrganisationNote.objects.create(organisation=org, subject=person, body=f"about {i}")
+    OrganisationNote.objects.create(organisation=_org("elsewhere"), subject=uuid.uuid4(), body="not named")
+    keys.reset_caches()
+    with django_assert_num_queries(1):
+        keys.preload_person_keys(OrganisationNote.objects.filter(organisation=org).values_list("subject", flat=True))
+    with django_assert_num_queries(1):
+        assert sorted(n.body for n in OrganisationNote.objects.filter(subject__in=people)) == [
+            "about 0", "about 1", "about 2"]  # fmt: skip
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:  # the key left out is read when its note is
+        assert OrganisationNote.objects.exclude(organisation=org).get().body == "not named"
+    assert len(ctx.captured_queries) > 1
+
+
+def test_the_active_key_is_read_in_one_query_and_follows_its_row(django_assert_num_queries: Any) -> None:
+    # The audit key is read on every request: one query, no second read by id. The clear key is remembered by
+    # the row's id and wrapped bytes, so a row that changes (rewrapped, or a rolled-back id reused) is unwrapped
+    # anew, and a row wrapped by another master key is refused as before.
+    org = _org()
+    pk, key = keys.active_org_key(org.pk, "data")
+    assert keys.org_key_by_id(pk) == key
+    with django_assert_num_queries(1):
+        assert keys.active_org_key(org.pk, "data") == (pk, key)
+    other = AESGCM.generate_key(256)
+    OrganisationKey.objects.filter(pk=pk).update(wrapped=keys.wrap_org_key(other, org.pk, "data", keys.master()[1]))
+    assert keys.active_org_key(org.pk, "data") == (pk, other)
+    OrganisationKey.objects.filter(pk=pk).update(master_kid="elsewhere")
+    with pytest.raises(keys.CryptoKeyError):
+        keys.active_org_key(org.pk, "data")
+
+
+def test_a_person_key_not_in_memory_is_read_with_its_wrapping_key_in_one_query(django_assert_num_queries: Any) -> None:
+    org = _org()
+    subject = uuid.uuid4()
+    note = OrganisationNote.objects.create(organisation=org, subject=subject, body="about them")
+    pk, key = keys.person_key_for(org.pk, subject)
+    keys.reset_caches()
+    with django_assert_num_queries(1):
+        assert keys.person_key_by_id(pk) == key
+    assert OrganisationNote.objects.get(pk=note.pk).body == "about them"
+    keys.shred_person(subject)
+    keys.reset_caches()
+    with pytest.raises(keys.KeyDestroyedError):
+        keys.person_key_by_id(pk)

@@ -101,6 +101,21 @@ def test_it_formats_dates_and_times_with_the_active_language() -> None:
     assert day(None) == "" and moment(None) == "" and moment(OPENED) == ""
 
 
+def test_a_day_formatted_once_follows_the_language_and_the_settings(settings: object) -> None:
+    # `day` remembers what it wrote, per language: switching language, or a format setting, is never answered
+    # from another's memory.
+    seen = []
+    for lang in ("en", "fr", "ar", "en", "fr"):
+        with translation.override(lang):
+            seen.append(str(day(datetime(2026, 3, 4, 23, 0, tzinfo=UTC))))
+            assert seen[-1] == f'<time datetime="2026-03-04">{shown_day(OPENED)}</time>'
+    assert seen[0] == seen[3] != seen[1] == seen[4] != seen[2]
+    with translation.override(None):  # no language: the DATE_FORMAT setting
+        before = str(day(OPENED))
+        settings.DATE_FORMAT = "Y/m/d"  # type: ignore[attr-defined]
+        assert before != str(day(OPENED)) == '<time datetime="2026-03-04">2026/03/04</time>'
+
+
 def test_it_never_ends_a_sentence_with_two_full_stops() -> None:
     assert one_stop("Figures as of March 4, 2026, 9:05 a.m..") == "Figures as of March 4, 2026, 9:05 a.m."
     assert one_stop("Wait... then go.") == "Wait... then go."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from phare.accounts.models import Role
 from phare.audit.models import AuditEvent
@@ -58,6 +59,19 @@ def test_it_hides_a_notification_about_a_case_the_reader_can_no_longer_open(monk
     assert work_access.unread_count(colleague) == 1
     assert case.number in client(colleague).get("/work/notifications/").content.decode()
     assert worker  # the owner still sees the case
+
+
+def test_the_bell_counts_with_one_plain_query_when_nothing_is_unread(django_assert_num_queries: object) -> None:
+    t = team()
+    worker, boss, other = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["colleague"]
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        assert work_access.unread_count(worker) == 0
+    task_actions.create_task(boss, t["case"], title="Visit", assignee=worker, due=TODAY)
+    assert work_access.unread_count(worker) == 1
+    assert work_access.unread_count(other) == 0  # someone else's unread notification is not theirs
+    Notification.objects.filter(recipient=worker).update(read_at=timezone.now())
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        assert work_access.unread_count(worker) == 0
 
 
 def test_it_mails_only_a_link_and_the_case_number(settings: object) -> None:

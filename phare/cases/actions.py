@@ -182,7 +182,8 @@ def _audit(
 ) -> None:
     if case is not None:
         detail["case"] = case.number
-    audit.record(action, actor=actor, organisation=getattr(target, "organisation", None) if case is None else case.organisation,
+    # The organisation by id: the chain needs only that, and reading the row cost every write a query.
+    audit.record(action, actor=actor, organisation=getattr(target, "organisation_id", None) if case is None else case.organisation_id,
                  target=target, request=request, detail=detail)  # fmt: skip
 
 

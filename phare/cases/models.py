@@ -200,6 +200,12 @@ class Case(models.Model):
         return self.cas_Status in CLOSED_STATUSES
 
     @property
+    def owner_name(self) -> str:
+        """The owner's full name, or their username without one; empty for a case without an owner (SET_NULL)."""
+        owner = self.cas_CaseOwner
+        return (owner.get_full_name() or owner.username) if owner is not None else ""
+
+    @property
     def exploitation_types(self) -> list[str]:
         return [t for t in self.exploitation_summary.split("|") if t]
 

@@ -181,8 +181,7 @@ def case_pdf(ctx: dict[str, Any], reader: Any) -> bytes:
 
 
 def _owner(case: Any) -> str:
-    owner = case.cas_CaseOwner
-    return (owner.get_full_name() or owner.username) if owner else "—"
+    return str(case.owner_name) or "—"
 
 
 def _who(user: Any) -> str:

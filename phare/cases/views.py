@@ -89,6 +89,13 @@ class Row:
     types: str
     next_due: Any = None
     flags: list[str] | None = None
+    # Looked up here rather than in the template, where they were a third of the time a row took to draw.
+    status: Any = ""
+    owner: str = ""
+
+
+# What `case.get_cas_Status_display()` shows (it builds this mapping on every call).
+STATUS_LABELS: dict[str, Any] = dict(Case._meta.get_field("cas_Status").flatchoices)
 
 
 # The list's quick filters: (label, query); the chip whose query the list's own matches is marked current.
@@ -112,14 +119,25 @@ LISTED_CASE_FIELDS = ("number", "cas_Status", "cas_OpenedDate", "exploitation_su
                       "updated", "follow_up_date", "primary_person__uid")  # fmt: skip
 
 
+# The case list reads the main person's id only: joining the people table to read their uids made PostgreSQL
+# join every person of the organisation and sort every case before skipping to a deep page (14 ms against 3 ms at
+# 5,000 cases, under row-level security), where without it the cases come in index order until the page is full.
+LIST_PAGE_FIELDS = (*(f for f in LISTED_CASE_FIELDS if f != "primary_person__uid"), "primary_person")
+
+
 def attach_people(user: Any, cases: list[Case]) -> None:
     """Give each case of a list its main person, with the name fields only: the people in one query, their keys in
     one more. Names are sealed with a key per person, and opening them row by row (or loading the person with the
-    case, which opens every sealed field as it loads) would cost a query per person. The cases were read with
-    `primary_person__uid` only."""
-    keys.preload_person_keys(c.primary_person.uid for c in cases if c.primary_person)
+    case, which opens every sealed field as it loads) would cost a query per person. The cases need only have
+    `primary_person_id`."""
     person_ids = [c.primary_person_id for c in cases if c.primary_person_id]
-    people = access.scoped(user, Person).only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk(person_ids)
+    if not person_ids:
+        for c in cases:
+            c.primary_person = None
+        return
+    people_qs = access.scoped(user, Person).filter(id__in=person_ids)
+    keys.preload_person_keys(people_qs.values_list("uid", flat=True))
+    people = people_qs.only("uid", "organisation_id", "prs_FirstName", "prs_SecondName").in_bulk()
     for c in cases:
         c.primary_person = people.get(c.primary_person_id) if c.primary_person_id else None
 
@@ -137,15 +155,18 @@ def case_list(request: HttpRequest) -> HttpResponse:
         page = 1
     start = (page - 1) * PAGE_SIZE
     cases = list(
-        qs.select_related("cas_CaseOwner", "primary_person")
+        qs.select_related("cas_CaseOwner")
         .order_by(*ordering(form))
-        .only(*LISTED_CASE_FIELDS, "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name")
+        .only(*LIST_PAGE_FIELDS, "cas_CaseOwner__username", "cas_CaseOwner__first_name", "cas_CaseOwner__last_name")
         [start : start + PAGE_SIZE + 1]
     )  # fmt: skip
     has_next = len(cases) > PAGE_SIZE
     cases = cases[:PAGE_SIZE]
     attach_people(request.user, cases)
-    total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    if not has_next and (cases or page == 1):
+        total = start + len(cases)  # the last page was read whole: nothing left to count (a search, mostly)
+    else:
+        total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
     names = sees_names(request.user)
     due = next_due(request.user, [c.id for c in cases])
     flagged = open_flags(request.user, [c.id for c in cases])
@@ -153,7 +174,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     hidden = withheld_matches(request.user, form)
     withheld = [match_token(request, pid) for pid in hidden] if can_write(request.user) else []
     rows = [Row(c, cf.person_display(c.primary_person, names), cf.display_value("vic_TypeOfExploitation", c.exploitation_types),
-                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None), flagged.get(c.id, []))
+                min((d for d in (due.get(c.id), c.follow_up_date) if d), default=None), flagged.get(c.id, []),
+                STATUS_LABELS.get(c.cas_Status, c.cas_Status), c.owner_name)
             for c in cases]  # fmt: skip
     params = data.copy()
     params.pop("page", None)
@@ -239,14 +261,15 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names, names)} for s in plans],
         "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
         "assessments": [{"a": a, "fields": _record_fields(a, ("asm_Level", "asm_Date"), names)} for a in assessments],
-        "can_write": can_write(request.user) and names and opened_by_break_glass(request.user, case) is None,
-        "can_manage": can_manage(request.user),
-        "status_label": CaseStatus(case.cas_Status).label,
+        "can_write": can_write(request.user) and names, "can_manage": can_manage(request.user),
+        "status_label": CaseStatus(case.cas_Status).label, "owner": case.owner_name,
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
     grant = opened_by_break_glass(request.user, case)
     ctx["grant"] = grant
+    # An emergency grant reads the case: its reader is offered no change (the views refuse one too).
+    ctx["can_write"] = ctx["can_write"] and grant is None
     header = _header(case, participants, consents, names)
     # The list's "next due" (`case_list`): the earliest of an open task the reader sees and the follow-up date.
     header["next_due"] = min((d for d in (next_due(request.user, [case.id]).get(case.id), case.follow_up_date) if d),

@@ -236,7 +236,20 @@ def _active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
                 )
         except IntegrityError:
             row = OrganisationKey.objects.get(organisation=org_id, purpose=purpose, active=True)
-    return row.pk, org_key_by_id(row.pk)
+    return row.pk, _org_row_key(row.pk, row.wrapped, row.organisation_id, row.purpose, row.master_kid)
+
+
+def _org_row_key(pk: int, wrapped: str, org_id: int | None, purpose: str, master_kid: str) -> bytes:
+    """The clear key of an organisation key row already read. Every request reads the audit key and most the
+    data key: reading the row again by id and unwrapping it each time cost a query and an AES-GCM open. The
+    cache names the row by id and wrapped bytes (and the master key that wrapped them), so a row rewrapped by a
+    rotation, or a rolled-back row whose id is reused, never matches an older entry."""
+    name = f"w{pk}.{master_kid}.{wrapped}"
+    key = _cached(name)
+    if key is None:
+        key = _unwrap_org_row(pk, wrapped, org_id, purpose, master_kid)
+        _cache[name] = (key, 0.0)
+    return key
 
 
 def instance_key(purpose: str) -> bytes:
@@ -330,11 +343,17 @@ def create_person_keys(org_id: int, subjects: list[Any], ready: dict[str, tuple[
 def preload_person_keys(subjects: Iterable[Any]) -> None:
     """Fetch and unwrap the keys of these people in one query, before a page reads their sealed fields:
     otherwise each person on a list costs a query of its own the first time their fields are opened."""
+    from django.db.models import QuerySet
+
     from phare.accounts.models import PersonKey
 
-    wanted = {str(s) for s in subjects if s}
-    if not wanted:
-        return
+    if isinstance(subjects, QuerySet):
+        # A query of subjects (a case's participants) goes into the key query as a subquery: one query, not two.
+        wanted: Any = subjects
+    else:
+        wanted = {str(s) for s in subjects if s}
+        if not wanted:
+            return
     rows = PersonKey.objects.filter(subject__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
     columns = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped", "wrapping_key__organisation_id",
                "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
@@ -342,7 +361,7 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
     expires = time.monotonic() + PERSON_KEY_TTL
     for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows.exclude(wrapped="").values_list(*columns):
         if wk_pk not in org_keys:
-            org_keys[wk_pk] = _unwrap_org_row(wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master)
+            org_keys[wk_pk] = _org_row_key(wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master)
         key = _open(org_keys[wk_pk], wrapped, _person_aad(str(subject)))
         _cache[f"p{pk}.{fingerprint(key)}"] = (key, expires)
 
@@ -460,10 +479,13 @@ def person_key_by_id(pk: int, fp: str = "") -> bytes:
             return key
     from phare.accounts.models import PersonKey
 
-    row = PersonKey.objects.filter(pk=pk).first()
-    if row is None or row.destroyed_at is not None or not row.wrapped or row.wrapping_key_id is None:
+    # With its wrapping key, as the preloads read it: one query, not a second one for the organisation key.
+    row = PersonKey.objects.select_related("wrapping_key").filter(pk=pk).first()
+    if row is None or row.destroyed_at is not None or not row.wrapped or row.wrapping_key is None:
         raise KeyDestroyedError(f"person key {pk} was destroyed")
-    key = _open(org_key_by_id(row.wrapping_key_id), row.wrapped, _person_aad(str(row.subject)))
+    wk = row.wrapping_key
+    wrap_key = _org_row_key(wk.pk, wk.wrapped, wk.organisation_id, wk.purpose, wk.master_kid)
+    key = _open(wrap_key, row.wrapped, _person_aad(str(row.subject)))
     if fp and fingerprint(key) != fp:
         raise KeyDestroyedError(f"person key {pk} is not the key this value was sealed with")
     _cache[f"p{pk}.{fingerprint(key)}"] = (key, time.monotonic() + PERSON_KEY_TTL)

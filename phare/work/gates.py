@@ -26,10 +26,15 @@ class NeedsApproval(Invalid):
 
 
 def required(organisation_id: int, gated: str) -> bool:
-    from phare.work.models import WorkSettings
+    return gated in required_of(organisation_id)
+
+
+def required_of(organisation_id: int) -> frozenset[str]:
+    """Every gated action of the organisation, in one read (the case page offers a request for each)."""
+    from phare.work.models import Gated, WorkSettings
 
     ws = WorkSettings.objects.filter(organisation_id=organisation_id).first()
-    return ws is not None and ws.needs_approval(gated)
+    return frozenset(g.value for g in Gated if ws is not None and ws.needs_approval(g.value))
 
 
 def decides_alone(actor: Any) -> bool:

@@ -4,13 +4,17 @@ stamp, each inside <time datetime="…"> so that machines and tests keep the ISO
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from phare.core.locale import one_stop, shown_day
 
@@ -24,7 +28,19 @@ def day(value: Any) -> SafeString | str:
         value = value.date()
     if not isinstance(value, date):
         return ""
+    return _day(value, get_language())
+
+
+# A list page shows three days a row, mostly the same few: each formatted once per language. Formats come from
+# settings and locale files, which only tests change at run time (`setting_changed` empties the memory).
+@functools.lru_cache(maxsize=4096)
+def _day(value: date, language: str | None) -> SafeString:
     return format_html('<time datetime="{}">{}</time>', value.isoformat(), shown_day(value))
+
+
+@receiver(setting_changed)
+def _formats_changed(**kwargs: Any) -> None:
+    _day.cache_clear()
 
 
 @register.filter(expects_localtime=True)
