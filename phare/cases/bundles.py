@@ -148,7 +148,8 @@ class BundleWriter:
             if computed is None:
                 index.extend(actions.index_rows(person, self.indexes, build=bulk.new))
             else:
-                index.extend(bulk.new(PersonIndex, organisation_id=oid, person=person, kind=k, digest=d)
+                pid = person.pk
+                index.extend(bulk.new(PersonIndex, organisation_id=oid, person_id=pid, kind=k, digest=d)
                              for k, d in computed)  # fmt: skip
         bulk.insert(index)
         from htcds.catalogue import TASKS_KEY
@@ -158,36 +159,40 @@ class BundleWriter:
         rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
                                                                  SupportPlan, Consent, Assessment, CaseEvent, Task)}  # fmt: skip
         now = timezone.now()
+        # From here on the cases and people have their ids: rows name them by id (bulk.new's quicker path; no
+        # related instance is cached on rows nobody reads back).
         for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
-            owner = case.cas_CaseOwner
+            cid, owner = case.pk, case.cas_CaseOwner_id
 
-            def person_of(rec: dict[str, Any], i: int = i) -> Person | None:
-                return pmap.get((i, str(rec.get("person", ""))))
+            def person_of(rec: dict[str, Any], i: int = i) -> int | None:
+                who = pmap.get((i, str(rec.get("person", ""))))
+                return None if who is None else who.pk
 
             for p in b.get("participants") or ():
-                who = person_of(p)
+                who = pmap.get((i, str(p.get("person"))))
                 if who is None:
                     continue
                 ctx = self._data(CaseParticipant, p)
                 self._lookups(p, LOOKUP_FIELDS, ctx)
                 rows[CaseParticipant].append(bulk.new(CaseParticipant,
-                    organisation_id=oid, case=case, person=who, role=p.get("role", "Victim"),
+                    organisation_id=oid, case_id=cid, person_id=who.pk, role=p.get("role", "Victim"),
                     age_band_at_registration=band_on(who.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
             for r in b.get("referrals") or ():
                 data = self._data(Referral, r)
                 self._lookups(r, REFERRAL_LOOKUPS, data)
-                rows[Referral].append(bulk.new(Referral, organisation_id=oid, case=case, direction=r.get("direction", "Incoming"), **data))
+                rows[Referral].append(bulk.new(Referral, organisation_id=oid, case_id=cid, direction=r.get("direction", "Incoming"), **data))
             for m in b.get("comments") or ():
                 data = self._data(CaseComment, m)
                 data.setdefault("cco_CreatedDate", case.cas_OpenedDate)
-                rows[CaseComment].append(bulk.new(CaseComment, organisation_id=oid, case=case, author=owner, **data))
+                rows[CaseComment].append(bulk.new(CaseComment, organisation_id=oid, case_id=cid, author_id=owner, **data))
             for model, key in ((TraffickingEvent, "events"), (SupportPlan, "support_plans"), (Consent, "consents")):
                 for rec in b.get(key) or ():
-                    rows[model].append(bulk.new(model, organisation_id=oid, case=case, person=person_of(rec), **self._data(model, rec)))
+                    rows[model].append(bulk.new(model, organisation_id=oid, case_id=cid, person_id=person_of(rec),
+                                                **self._data(model, rec)))  # fmt: skip
             for a in b.get("assessments") or ():
                 data = self._data(Assessment, a)
                 data.setdefault("asm_Level", "Individual")
-                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case=case, person=person_of(a),
+                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case_id=cid, person_id=person_of(a),
                                                    answers=a.get("answers") or [], **data))  # fmt: skip
             if b.get(TASKS_KEY):  # Phare's own records, under the extension key
                 if self.tasks is None:
@@ -196,10 +201,10 @@ class BundleWriter:
             if self.extras is not None:
                 for extra in self.extras(case):
                     rows[type(extra)].append(extra)
-            rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case=case, kind="opened", at=now, actor=owner,
+            rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case_id=cid, kind="opened", at=now, actor_id=owner,
                                              detail={"owner": case.cas_CaseOwner_id, **self.event_detail}))  # fmt: skip
             if case.cas_ClosedDate:
-                rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case=case, kind="closed", at=now, actor=owner,
+                rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case_id=cid, kind="closed", at=now, actor_id=owner,
                                                  detail={"to": case.cas_Status, **self.event_detail}))  # fmt: skip
         for batch in rows.values():
             bulk.insert(batch)
