@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Model
@@ -34,7 +35,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto import blind_indexer, keys
-from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson
+from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson, preseal_person
 
 CLOSED = ("Closed", "ClosedReferred")
 LOOKUP_FIELDS = ("vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
@@ -49,6 +50,18 @@ PRECOMPUTED_INDEX = "_index"
 PRESEALED = "_presealed"
 
 Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
+
+
+def prepare_person(record: dict[str, Any], values: dict[str, Any], indexer: Callable[[str, str], str],
+                   wrap: tuple[int, bytes]) -> list[tuple[tuple[str, str], str]]:  # fmt: skip
+    """Ahead of the writer, away from the database (a forked process given the organisation's blind-index function
+    and active data key): a new person's blind-index rows and sealed fields, from the person's model `values`, kept
+    on their bundle `record` for the writer. Returns ((kind, value), digest) of the index rows."""
+    who = SimpleNamespace(**{f: values.get(f) for f in actions.PERSON_INDEX_FIELDS})
+    mine = [(kv, indexer(*kv)) for kv in actions.person_index_values(who)]
+    record[PRECOMPUTED_INDEX] = [(kv[0], digest) for kv, digest in mine]
+    record[PRESEALED] = preseal_person(Person, wrap, values)
+    return mine
 
 
 class BlindIndexes(dict[tuple[str, str], str]):
