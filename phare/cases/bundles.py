@@ -172,23 +172,22 @@ class BundleWriter:
         rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
                                                                  SupportPlan, Consent, Assessment, CaseEvent, Task)}  # fmt: skip
         now = timezone.now()
-        # From here on the cases and people have their ids: rows name them by id (bulk.new's quicker path; no
-        # related instance is cached on rows nobody reads back).
+        # From here on the cases have their ids: rows name them by id (bulk.new's quicker path). A row's person
+        # stays an instance: the row's encrypted fields are sealed with that person's key, found through it.
         for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
             cid, owner = case.pk, case.cas_CaseOwner_id
 
-            def person_of(rec: dict[str, Any], i: int = i) -> int | None:
-                who = pmap.get((i, str(rec.get("person", ""))))
-                return None if who is None else who.pk
+            def person_of(rec: dict[str, Any], i: int = i) -> Person | None:
+                return pmap.get((i, str(rec.get("person", ""))))
 
             for p in b.get("participants") or ():
-                who = pmap.get((i, str(p.get("person"))))
+                who = person_of(p)
                 if who is None:
                     continue
                 ctx = self._data(CaseParticipant, p)
                 self._lookups(p, LOOKUP_FIELDS, ctx)
                 rows[CaseParticipant].append(bulk.new(CaseParticipant,
-                    organisation_id=oid, case_id=cid, person_id=who.pk, role=p.get("role", "Victim"),
+                    organisation_id=oid, case_id=cid, person=who, role=p.get("role", "Victim"),
                     age_band_at_registration=band_on(who.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
             for r in b.get("referrals") or ():
                 data = self._data(Referral, r)
@@ -200,12 +199,12 @@ class BundleWriter:
                 rows[CaseComment].append(bulk.new(CaseComment, organisation_id=oid, case_id=cid, author_id=owner, **data))
             for model, key in ((TraffickingEvent, "events"), (SupportPlan, "support_plans"), (Consent, "consents")):
                 for rec in b.get(key) or ():
-                    rows[model].append(bulk.new(model, organisation_id=oid, case_id=cid, person_id=person_of(rec),
+                    rows[model].append(bulk.new(model, organisation_id=oid, case_id=cid, person=person_of(rec),
                                                 **self._data(model, rec)))  # fmt: skip
             for a in b.get("assessments") or ():
                 data = self._data(Assessment, a)
                 data.setdefault("asm_Level", "Individual")
-                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case_id=cid, person_id=person_of(a),
+                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case_id=cid, person=person_of(a),
                                                    answers=a.get("answers") or [], **data))  # fmt: skip
             if b.get(TASKS_KEY):  # Phare's own records, under the extension key
                 if self.tasks is None:
