@@ -149,3 +149,23 @@ def test_the_written_out_row_gives_what_the_field_getters_give() -> None:
                     assert type(got) is type(want), f.name  # each getter stamps its own batch
                 else:
                     assert got == want and type(got) is type(want), f.name
+
+
+def test_rows_given_as_values_are_written_as_the_same_instances_would_be() -> None:
+    from phare.cases.models import PersonIndex
+
+    org = make_org()
+    person = Person.objects.create(organisation=org, prs_FirstName="Ada")
+    values = [(org.pk, person.pk, "name", "d1"), (org.pk, person.pk, "phone", "d2")]
+    with transaction.atomic():
+        bulk.insert([bulk.new(PersonIndex, organisation_id=o, person_id=p, kind=k, digest=d) for o, p, k, d in values])
+        bulk.insert_values(PersonIndex, ("organisation_id", "person_id", "kind", "digest"), values)
+        with pytest.raises(ValueError, match="a value for each"):
+            bulk.insert_values(PersonIndex, ("organisation_id", "person_id", "kind"), [v[:3] for v in values])
+        with pytest.raises(ValueError, match="needs preparing"):  # its uid is made per row, its dates prepared
+            columns = [f.attname for f in CaseParticipant._meta.concrete_fields if not f.primary_key]
+            bulk.insert_values(CaseParticipant, columns, [tuple(range(len(columns)))])
+    with connection.cursor() as cur:
+        cur.execute("SELECT organisation_id, person_id, kind, digest FROM cases_personindex ORDER BY id")
+        written = [tuple(r) for r in cur.fetchall()]
+    assert written == values + values

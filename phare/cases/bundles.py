@@ -155,16 +155,14 @@ class BundleWriter:
             case.exploitation_summary = ("|" + "|".join(types) + "|") if types else ""
             case.trafficking_status = tstatus
         bulk.insert(cases, with_ids=True)
-        index: list[PersonIndex] = []
+        index: list[tuple[int, int, str, str]] = []
         for person, p in zip(persons, person_recs, strict=True):
             computed = p.get(PRECOMPUTED_INDEX)
-            if computed is None:
-                index.extend(actions.index_rows(person, self.indexes, build=bulk.new))
-            else:
-                pid = person.pk
-                index.extend(bulk.new(PersonIndex, organisation_id=oid, person_id=pid, kind=k, digest=d)
-                             for k, d in computed)  # fmt: skip
-        bulk.insert(index)
+            if computed is None:  # as actions.index_rows computes them
+                computed = [(k, self.indexes[(k, v)]) for k, v in actions.person_index_values(person)]
+            pid = person.pk
+            index.extend((oid, pid, k, d) for k, d in computed)
+        bulk.insert_values(PersonIndex, ("organisation_id", "person_id", "kind", "digest"), index)
         from htcds.catalogue import TASKS_KEY
         from phare.work.bundle import TaskReader
         from phare.work.models import Task
