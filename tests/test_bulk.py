@@ -147,8 +147,9 @@ def test_the_written_out_row_gives_what_the_field_getters_give() -> None:
                     assert got.rsplit(":", 1)[0] == want.rsplit(":", 1)[0], f.name
                 elif getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
                     assert type(got) is type(want), f.name  # each getter stamps its own batch
-                else:
-                    assert got == want and type(got) is type(want), f.name
+                else:  # PostgreSQL's JSON adapter compares by identity: compare what it wraps
+                    assert getattr(got, "obj", got) == getattr(want, "obj", want), f.name
+                    assert type(got) is type(want), f.name
 
 
 def test_rows_given_as_values_are_written_as_the_same_instances_would_be() -> None:

@@ -581,7 +581,7 @@ def _write_batch(batch: list[tuple[RowResult, dict[str, Any], str]], organisatio
         # (organisation, seq) constraint and its whole batch rolls back.
         start = (Case.objects.filter(organisation=organisation).aggregate(m=Max("seq"))["m"] or 0) + 1
         created = writer.write([bundle for _, bundle, _ in new], start)
-        bulk.insert([bulk.new(ImportedRecord, organisation=organisation, source=source, source_key=res.key, case=case,
+        bulk.insert([bulk.new(ImportedRecord, organisation_id=organisation.pk, source=source, source_key=res.key, case_id=case.pk,
                               content_hash=h) for (res, _, h), case in zip(new, created, strict=True)])  # fmt: skip
     for res, bundle, h in batch:
         if res.outcome != "updated":
