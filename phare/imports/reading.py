@@ -23,9 +23,10 @@ from phare.cases import forked
 CHUNK = 250  # rows per message from the reading process
 AHEAD_ROWS = 6000  # how far the reader may run ahead of the writer: more than one write batch, so both keep busy
 # (row, key, bundle, problems as report dicts, rejected?, content hash, first person's values or None,
-#  lookup fields named, ((kind, value), digest) of its people's blind indexes)
+#  lookup fields named, ((kind, value), digest) of its people's blind indexes, the first person's marks for the
+#  check of the same person twice in the file)
 Prepared = tuple[int, str, dict[str, Any], list[dict[str, Any]], bool, str, dict[str, Any] | None, list[str],
-                 list[tuple[tuple[str, str], str]]]  # fmt: skip
+                 list[tuple[tuple[str, str], str]], list[tuple[str, ...]]]  # fmt: skip
 Indexer = Callable[[str, str], str]
 
 
@@ -50,7 +51,7 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
     sealed fields (phare.crypto.fields.PresealedPerson), so the writer only has to insert them."""
     from phare.cases.bundles import PRECOMPUTED_INDEX, PRESEALED, prepare_person
     from phare.cases.models import Person
-    from phare.imports.records import content_hash, model_values, skipped_fields
+    from phare.imports.records import content_hash, model_values, person_marks, skipped_fields
 
     for row, key, bundle, problems in checked_rows(source):
         persons = bundle.get("persons")
@@ -76,7 +77,7 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
                     if keys.duplicates:
                         digests.extend(mine)
             skipped_fields(bundle, skipped, persons=False)  # the persons' went in above
-        yield row, key, bundle, dicts, bad, h, probe, skipped, digests
+        yield row, key, bundle, dicts, bad, h, probe, skipped, digests, person_marks(probe) if probe else []
 
 
 def use_reader_process(source: Source) -> bool:

@@ -300,15 +300,10 @@ def default_source_name(path: Path, source: Source) -> str:
     return (f"{path.name} [{sheet}]" if sheet else path.name)[:SOURCE_LENGTH]
 
 
-def same_person_in_file(probe: dict[str, Any], row: int, seen: dict[tuple[str, ...], int]) -> dict[str, Any] | None:
+def same_person_in_file(marks: list[tuple[str, ...]], row: int, seen: dict[tuple[str, ...], int]) -> dict[str, Any] | None:
     """A warning when the row's person was on an earlier row of the file: the same phone, e-mail, or names (in any
-    script) with the same birth date. Records the row's own marks in `seen`."""
-    marks: list[tuple[str, ...]] = [("phone", str(probe[f])) for f in ("prs_MobilePhone", "prs_HomePhone") if probe.get(f)]
-    if probe.get("prs_Email"):
-        marks.append(("email", str(probe["prs_Email"]).strip().lower()))
-    names = actions.name_tokens(*(str(probe.get(f) or "") for f in ("prs_FirstName", "prs_MiddleName", "prs_SecondName")))
-    if names and probe.get("prs_Birthdate"):
-        marks.append(("name", " ".join(sorted(names)), str(probe["prs_Birthdate"])))
+    script) with the same birth date (`marks`: records.person_marks, which the reader computes). Records the row's
+    own marks in `seen`."""
     earlier = next((seen[m] for m in marks if m in seen), None)
     for m in marks:
         seen.setdefault(m, row)
@@ -482,7 +477,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         reader_keys = (reading.Keys(writer.indexes.index, keys.active_org_key(organisation.pk, "data"), bool(before))
                        if reading.use_reader_process(source) and not dry_run else None)  # fmt: skip
         prepared = reading.rows(source, reader_keys, known)
-        for n, (row, key, bundle, problems, bad, h, probe, skipped, digests) in enumerate(prepared, start=1):
+        for n, (row, key, bundle, problems, bad, h, probe, skipped, digests, marks) in enumerate(prepared, start=1):
             memo.update(digests)
             res = RowResult(row, key, "created", problems)
             named = (bundle.get("case") or {}).get("cas_CaseOwner")
@@ -512,7 +507,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
                 if len(probes) == BATCH:
                     _flag_duplicates(organisation.pk, probes, index, before)
             if not bad and probe:  # the same person twice in this file
-                twin = same_person_in_file(probe, row, seen_people)
+                twin = same_person_in_file(marks, row, seen_people)
                 if twin is not None:
                     res.problems.append(twin)
             known[key] = h
