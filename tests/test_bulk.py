@@ -115,3 +115,58 @@ def test_it_uses_values_sealed_in_advance_only_when_they_still_match() -> None:
     assert first_token.endswith(pre.sealed["prs_FirstName"][1])  # the body sealed in advance
     assert not second_token.endswith(pre.sealed["prs_SecondName"][1])  # changed since: sealed again
     assert PersonKey.objects.get(subject=pre.uid).wrapped == pre.wrapped
+
+
+def test_the_written_out_row_gives_what_the_field_getters_give() -> None:
+    """Each value's common case is written out inline in the row function; every value, common or not, must come
+    out as its field's getter (the reference, as `save()` prepares it) gives it."""
+    from phare.cases.models import PersonIndex, Referral
+    from phare.crypto.fields import Opened
+
+    org = make_org()
+    worker = make_user(org)
+    person = bulk.new(Person, organisation=org, prs_FirstName="Ada", prs_SecondName=Opened("Lovelace"),
+                      prs_Birthdate=date(1990, 1, 2), prs_Citizenship=["NG"], prs_MiddleName="")  # fmt: skip
+    kept = bulk.new(Person, organisation_id=org.pk, prs_FirstName="", prs_Citizenship=[])
+    case = bulk.new(Case, organisation_id=org.pk, number="X-9", seq=9, cas_OpenedDate=date(2024, 5, 1),
+                    cas_CaseOwner=worker, primary_person=person, exploitation_summary="|ForcedLabour|")  # fmt: skip
+    referral = bulk.new(Referral, organisation_id=org.pk, case=case, direction="Incoming")
+    index = bulk.new(PersonIndex, organisation_id=org.pk, person_id=7, kind="name", digest="abc")
+    case.number = Opened("X-9")  # a value of a class the written-out case does not take: the getter's path
+    with transaction.atomic(), keys.bulk_scope():
+        keys.create_person_keys(org.pk, [person.uid, kept.uid])
+        person.pk, kept.pk, case.pk = 10**6, 10**6 + 1, 10**6  # the related rows' ids, known by now
+        for obj in (person, kept, case, referral, index):
+            fields = [f for f in type(obj)._meta.concrete_fields]
+            row = bulk._row_function(fields, connection)(obj)
+            reference = tuple(bulk._getter(f, connection)(obj) for f in fields)
+            assert len(row) == len(reference)
+            for f, got, want in zip(fields, row, reference, strict=True):
+                if f.name in {"prs_FirstName", "prs_SecondName", "prs_Birthdate"} and want:
+                    # Sealed afresh each time (a new nonce): the same key, row and value all the same.
+                    assert got.rsplit(":", 1)[0] == want.rsplit(":", 1)[0], f.name
+                elif getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
+                    assert type(got) is type(want), f.name  # each getter stamps its own batch
+                else:  # PostgreSQL's JSON adapter compares by identity: compare what it wraps
+                    assert getattr(got, "obj", got) == getattr(want, "obj", want), f.name
+                    assert type(got) is type(want), f.name
+
+
+def test_rows_given_as_values_are_written_as_the_same_instances_would_be() -> None:
+    from phare.cases.models import PersonIndex
+
+    org = make_org()
+    person = Person.objects.create(organisation=org, prs_FirstName="Ada")
+    values = [(org.pk, person.pk, "name", "d1"), (org.pk, person.pk, "phone", "d2")]
+    with transaction.atomic():
+        bulk.insert([bulk.new(PersonIndex, organisation_id=o, person_id=p, kind=k, digest=d) for o, p, k, d in values])
+        bulk.insert_values(PersonIndex, ("organisation_id", "person_id", "kind", "digest"), values)
+        with pytest.raises(ValueError, match="a value for each"):
+            bulk.insert_values(PersonIndex, ("organisation_id", "person_id", "kind"), [v[:3] for v in values])
+        with pytest.raises(ValueError, match="needs preparing"):  # its uid is made per row, its dates prepared
+            columns = [f.attname for f in CaseParticipant._meta.concrete_fields if not f.primary_key]
+            bulk.insert_values(CaseParticipant, columns, [tuple(range(len(columns)))])
+    with connection.cursor() as cur:
+        cur.execute("SELECT organisation_id, person_id, kind, digest FROM cases_personindex ORDER BY id")
+        written = [tuple(r) for r in cur.fetchall()]
+    assert written == values + values

@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -268,12 +269,40 @@ def _getter(field: Field[Any, Any], connection: Any) -> Callable[[Model], Any]:
     return lambda obj: prep(pre_save(obj, True), connection)
 
 
-def _row_function(getters: list[Callable[[Model], Any]]) -> Callable[[Model], tuple[Any, ...]]:
-    """`lambda obj: (getters[0](obj), getters[1](obj), ...)` written out: a generator over the getters cost a
-    tenth of a bulk write (some 160 values a row)."""
-    names = {f"g{i}": g for i, g in enumerate(getters)}
-    body = ", ".join(f"{name}(obj)" for name in names)
-    row: Callable[[Model], tuple[Any, ...]] = eval(f"lambda obj: ({body},)", names)  # only the names g0, g1, ...
+def _inline(field: Field[Any, Any], connection: Any) -> tuple[str, Any] | None:
+    """For the common case of `field`: an expression over `v` (its value in the instance's __dict__) giving what
+    its getter gives, else calling the getter (`G(obj)`), and the constant it names as `K`. A getter call per
+    value was most of building a row (some 160 values a row). None: always call the getter."""
+    if isinstance(field, ForeignKey):
+        return "v if v is not None else G(obj)", None
+    if isinstance(field, EncryptedTextField):
+        return "K if v is None or v == '' else G(obj)", None if field.null else ""
+    if type(field) is UUIDField:
+        return ("v" if connection.features.has_native_uuid_field else "v.hex") + " if v.__class__ is K else G(obj)", uuid.UUID
+    if type(field) is JSONField and connection.vendor == "sqlite":  # as get_json: an empty list is "[]"
+        return "'[]' if v.__class__ is K and not v else G(obj)", list
+    if type(field) in _PLAIN_FIELDS:
+        return "v if v.__class__ in K else G(obj)", frozenset(_PLAIN_VALUES)
+    return None
+
+
+def _row_function(fields: Sequence[Field[Any, Any]], connection: Any) -> Callable[[Model], tuple[Any, ...]]:
+    """`lambda obj: (getter0(obj), getter1(obj), ...)` with each field's common case written out inline: the
+    getters alone stay the reference (tests/test_bulk.py compares the two)."""
+    names: dict[str, Any] = {}
+    lines = ["def row(obj):", "    d = obj.__dict__"]
+    for i, f in enumerate(fields):
+        names[f"G{i}"] = _getter(f, connection)
+        inline = _inline(f, connection)
+        if inline is None:
+            lines.append(f"    c{i} = G{i}(obj)")
+            continue
+        expr, names[f"K{i}"] = inline
+        lines.append(f"    v = d.get({str(f.attname)!r})")
+        lines.append(f"    c{i} = " + expr.replace("G(", f"G{i}(").replace("K", f"K{i}"))
+    lines.append(f"    return ({', '.join(f'c{i}' for i in range(len(fields)))},)")
+    exec("\n".join(lines), names)  # the text holds only attnames (quoted by repr) and the names above
+    row: Callable[[Model], tuple[Any, ...]] = names["row"]
     return row
 
 
@@ -293,28 +322,56 @@ def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     """INSERT `objs` (all of one model) inside the caller's transaction; with `with_ids`, set their pk first."""
     if not objs:
         return
-    connection = connections[DEFAULT_DB_ALIAS]  # the object itself: each use of the `connection` proxy costs
-    if not connection.in_atomic_block:
-        raise RuntimeError("bulk.insert must run inside the transaction of the bulk write")
+    connection = _connection()
     model = type(objs[0])
-    meta = model._meta
-    pk = meta.pk
+    pk = model._meta.pk
     assert pk is not None
-    fields = [f for f in meta.concrete_fields if f is not pk]
+    fields = [f for f in model._meta.concrete_fields if f is not pk]
     if with_ids:
         for obj, pk_value in zip(objs, _reserve_ids(connection, model, len(objs)), strict=True):
             obj.pk = pk_value
         fields = [pk, *fields]
-    qn = connection.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) VALUES ({placeholders})"
-    row = _row_function([_getter(f, connection) for f in fields])
-    with _cursor(connection) as cur:
-        for start in range(0, len(objs), CHUNK):
-            cur.executemany(sql, [row(obj) for obj in objs[start : start + CHUNK]])
+    row = _row_function(fields, connection)
+    _execute(connection, model, fields, (row(obj) for obj in objs))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def insert_values(model: type[Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT rows given as tuples of values for `columns` (the attnames of every field of the model but its id),
+    inside the caller's transaction: for a table whose every field takes its Python value as it is (text, numbers,
+    foreign key ids: the 5 blind-index rows a person has), what `insert` writes for such instances, without
+    building 100,000 of them (tests/test_bulk.py compares the two)."""
+    if not rows:
+        return
+    connection = _connection()
+    by_attname = {f.attname: f for f in model._meta.concrete_fields if f is not model._meta.pk}
+    if sorted(columns) != sorted(by_attname):
+        raise ValueError(f"{model.__name__} rows need a value for each of {sorted(by_attname)}")
+    fields = [by_attname[c] for c in columns]
+    for f in fields:
+        if not (isinstance(f, ForeignKey) or type(f) in _PLAIN_FIELDS) or (f.has_default() and callable(f.default)):
+            raise ValueError(f"{model.__name__}.{f.name} needs preparing: write the rows with insert()")
+    _execute(connection, model, fields, rows)
+
+
+def _connection() -> Any:
+    connection = connections[DEFAULT_DB_ALIAS]  # the object itself: each use of the `connection` proxy costs
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk.insert must run inside the transaction of the bulk write")
+    return connection
+
+
+def _execute(connection: Any, model: type[Model], fields: Sequence[Field[Any, Any]], rows: Iterable[tuple[Any, ...]]) -> None:
+    """One prepared INSERT for `fields`, run over the rows CHUNK at a time."""
+    qn = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) VALUES ({placeholders})"
+    it = iter(rows)
+    with _cursor(connection) as cur:
+        while chunk := list(itertools.islice(it, CHUNK)):
+            cur.executemany(sql, chunk)
 
 
 def refresh_statistics(models: Sequence[type[Model]]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Model
@@ -34,7 +35,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto import blind_indexer, keys
-from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson
+from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson, preseal_person
 
 CLOSED = ("Closed", "ClosedReferred")
 LOOKUP_FIELDS = ("vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
@@ -49,6 +50,18 @@ PRECOMPUTED_INDEX = "_index"
 PRESEALED = "_presealed"
 
 Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
+
+
+def prepare_person(record: dict[str, Any], values: dict[str, Any], indexer: Callable[[str, str], str],
+                   wrap: tuple[int, bytes]) -> list[tuple[tuple[str, str], str]]:  # fmt: skip
+    """Ahead of the writer, away from the database (a forked process given the organisation's blind-index function
+    and active data key): a new person's blind-index rows and sealed fields, from the person's model `values`, kept
+    on their bundle `record` for the writer. Returns ((kind, value), digest) of the index rows."""
+    who = SimpleNamespace(**{f: values.get(f) for f in actions.PERSON_INDEX_FIELDS})
+    mine = [(kv, indexer(*kv)) for kv in actions.person_index_values(who)]
+    record[PRECOMPUTED_INDEX] = [(kv[0], digest) for kv, digest in mine]
+    record[PRESEALED] = preseal_person(Person, wrap, values)
+    return mine
 
 
 class BlindIndexes(dict[tuple[str, str], str]):
@@ -142,15 +155,14 @@ class BundleWriter:
             case.exploitation_summary = ("|" + "|".join(types) + "|") if types else ""
             case.trafficking_status = tstatus
         bulk.insert(cases, with_ids=True)
-        index: list[PersonIndex] = []
+        index: list[tuple[int, int, str, str]] = []
         for person, p in zip(persons, person_recs, strict=True):
             computed = p.get(PRECOMPUTED_INDEX)
-            if computed is None:
-                index.extend(actions.index_rows(person, self.indexes, build=bulk.new))
-            else:
-                index.extend(bulk.new(PersonIndex, organisation_id=oid, person=person, kind=k, digest=d)
-                             for k, d in computed)  # fmt: skip
-        bulk.insert(index)
+            if computed is None:  # as actions.index_rows computes them
+                computed = [(k, self.indexes[(k, v)]) for k, v in actions.person_index_values(person)]
+            pid = person.pk
+            index.extend((oid, pid, k, d) for k, d in computed)
+        bulk.insert_values(PersonIndex, ("organisation_id", "person_id", "kind", "digest"), index)
         from htcds.catalogue import TASKS_KEY
         from phare.work.bundle import TaskReader
         from phare.work.models import Task
@@ -158,8 +170,10 @@ class BundleWriter:
         rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
                                                                  SupportPlan, Consent, Assessment, CaseEvent, Task)}  # fmt: skip
         now = timezone.now()
+        # From here on the cases have their ids: rows name them by id (bulk.new's quicker path). A row's person
+        # stays an instance: the row's encrypted fields are sealed with that person's key, found through it.
         for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
-            owner = case.cas_CaseOwner
+            cid, owner = case.pk, case.cas_CaseOwner_id
 
             def person_of(rec: dict[str, Any], i: int = i) -> Person | None:
                 return pmap.get((i, str(rec.get("person", ""))))
@@ -171,23 +185,24 @@ class BundleWriter:
                 ctx = self._data(CaseParticipant, p)
                 self._lookups(p, LOOKUP_FIELDS, ctx)
                 rows[CaseParticipant].append(bulk.new(CaseParticipant,
-                    organisation_id=oid, case=case, person=who, role=p.get("role", "Victim"),
+                    organisation_id=oid, case_id=cid, person=who, role=p.get("role", "Victim"),
                     age_band_at_registration=band_on(who.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
             for r in b.get("referrals") or ():
                 data = self._data(Referral, r)
                 self._lookups(r, REFERRAL_LOOKUPS, data)
-                rows[Referral].append(bulk.new(Referral, organisation_id=oid, case=case, direction=r.get("direction", "Incoming"), **data))
+                rows[Referral].append(bulk.new(Referral, organisation_id=oid, case_id=cid, direction=r.get("direction", "Incoming"), **data))
             for m in b.get("comments") or ():
                 data = self._data(CaseComment, m)
                 data.setdefault("cco_CreatedDate", case.cas_OpenedDate)
-                rows[CaseComment].append(bulk.new(CaseComment, organisation_id=oid, case=case, author=owner, **data))
+                rows[CaseComment].append(bulk.new(CaseComment, organisation_id=oid, case_id=cid, author_id=owner, **data))
             for model, key in ((TraffickingEvent, "events"), (SupportPlan, "support_plans"), (Consent, "consents")):
                 for rec in b.get(key) or ():
-                    rows[model].append(bulk.new(model, organisation_id=oid, case=case, person=person_of(rec), **self._data(model, rec)))
+                    rows[model].append(bulk.new(model, organisation_id=oid, case_id=cid, person=person_of(rec),
+                                                **self._data(model, rec)))  # fmt: skip
             for a in b.get("assessments") or ():
                 data = self._data(Assessment, a)
                 data.setdefault("asm_Level", "Individual")
-                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case=case, person=person_of(a),
+                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case_id=cid, person=person_of(a),
                                                    answers=a.get("answers") or [], **data))  # fmt: skip
             if b.get(TASKS_KEY):  # Phare's own records, under the extension key
                 if self.tasks is None:
@@ -196,10 +211,10 @@ class BundleWriter:
             if self.extras is not None:
                 for extra in self.extras(case):
                     rows[type(extra)].append(extra)
-            rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case=case, kind="opened", at=now, actor=owner,
+            rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case_id=cid, kind="opened", at=now, actor_id=owner,
                                              detail={"owner": case.cas_CaseOwner_id, **self.event_detail}))  # fmt: skip
             if case.cas_ClosedDate:
-                rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case=case, kind="closed", at=now, actor=owner,
+                rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case_id=cid, kind="closed", at=now, actor_id=owner,
                                                  detail={"to": case.cas_Status, **self.event_detail}))  # fmt: skip
         for batch in rows.values():
             bulk.insert(batch)

@@ -12,7 +12,7 @@ for the whole run.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,8 +24,8 @@ from django.utils import timezone
 from htcds.generate import generate_bundles
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
-from phare.cases import bulk
-from phare.cases.bundles import BundleWriter
+from phare.cases import bulk, forked
+from phare.cases.bundles import BundleWriter, prepare_person
 from phare.cases.models import (
     Assessment,
     Case,
@@ -44,6 +44,7 @@ from phare.crypto import keys
 DEMO_PASSWORD = "phare-demo-password"
 LATEST = date(2018, 12, 31)  # last registration date in the CTDC-based generator
 BATCH = 2000
+FORK_MIN = 5000  # cases from which generating in a second process pays for starting it
 DATE_FIELDS = {f.name for m in (Person, Case, Referral, CaseComment, TraffickingEvent, SupportPlan, Consent, Assessment)
                for f in m._meta.concrete_fields if f.get_internal_type() == "DateField" or f.name == "prs_Birthdate"}  # fmt: skip
 # An organisation's own programmes (not HTCDS): the dashboards filter by them.
@@ -94,8 +95,10 @@ def _clean(rec: dict[str, Any], allowed: set[str], to_date: Callable[[Any], Any]
     return {k: (to_date(v) if k in DATE_FIELDS else v) for k, v in rec.items() if k in allowed}
 
 
-def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: Callable[[int], None] | None = None) -> DemoResult:
-    """Create (or top up) the demo organisation with `n` more synthetic cases."""
+def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: Callable[[int], None] | None = None,
+                fork: bool | None = None) -> DemoResult:  # fmt: skip
+    """Create (or top up) the demo organisation with `n` more synthetic cases. The cases are generated, and their
+    people's fields sealed, in a second process while this one writes (`fork`; by default from FORK_MIN cases)."""
     today = timezone.localdate()
     days = (today - LATEST).days
     to_date = _shift(days)
@@ -109,7 +112,9 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
         writer = _writer(org, owners, directory, to_date, rng, today)
         made = 0
         batch: list[dict[str, Any]] = []
-        for bundle in generate_bundles(n, seed=seed, today=LATEST):  # shifted by `days`: nothing after today
+        if fork is None:
+            fork = n >= FORK_MIN and forked.available()
+        for bundle in _generated(n, seed, writer, fork):
             batch.append(bundle)
             if len(batch) == BATCH:
                 writer.write(batch, start + made)
@@ -126,6 +131,22 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
         audit.record("demo.generate", actor=None, organisation=org, target=org,
                      detail={"cases_created": made, "cases_total": total, "seed": seed})  # fmt: skip
     return DemoResult(org, users, made, total)
+
+
+def _generated(n: int, seed: int, writer: BundleWriter, fork: bool) -> Iterator[dict[str, Any]]:
+    """The demo's bundles, their people prepared for the writer as an import's reader prepares a file's (index rows
+    and sealed fields: phare.cases.bundles.prepare_person); with `fork`, in a forked process (phare.cases.forked),
+    which is given the organisation's keys before it starts."""
+    wrap = keys.active_org_key(writer.organisation_id, "data")
+    indexer = writer.indexes.index
+
+    def produce() -> Iterator[dict[str, Any]]:
+        for bundle in generate_bundles(n, seed=seed, today=LATEST):  # shifted by `days`: nothing after today
+            for person in bundle.get("persons") or ():
+                prepare_person(person, writer.clean(Person, person), indexer, wrap)
+            yield bundle
+
+    return forked.items(produce, name="phare-demo-generator") if fork else produce()
 
 
 def _org_for(name: str | None, org: Organisation, directory: dict[str, ExternalOrganisation]) -> ExternalOrganisation | None:

@@ -2,22 +2,15 @@
 will need from it (the duplicate-check probe, the blind-index digests of its people, the lookups it names).
 
 On a machine with more than one core, a file of some size is read in a forked child process while the parent
-writes: the two halves then overlap instead of taking turns. The child never touches the database (it inherits
-the organisation's blind-index key from the parent, fetched before the fork), sends its rows in chunks through
-a bounded queue (so it runs at most AHEAD_ROWS rows ahead, and memory stays flat), and exits as soon as its
-parent is gone, even after `kill -9`. Without a child the same generator runs in the parent.
+writes (phare.cases.forked): the two halves then overlap instead of taking turns. The child never touches the
+database (it inherits the organisation's blind-index key and data key from the parent, fetched before the fork)
+and runs at most AHEAD_ROWS rows ahead. Without a child the same generator runs in the parent.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import queue
-import threading
-import time
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -25,13 +18,15 @@ from django.conf import settings
 from htcds.sources import Source, checked_rows, report_dict
 from htcds.sources.base import TabularSource
 from htcds.validation import ERROR
+from phare.cases import forked
 
 CHUNK = 250  # rows per message from the reading process
 AHEAD_ROWS = 6000  # how far the reader may run ahead of the writer: more than one write batch, so both keep busy
 # (row, key, bundle, problems as report dicts, rejected?, content hash, first person's values or None,
-#  lookup fields named, ((kind, value), digest) of its people's blind indexes)
+#  lookup fields named, ((kind, value), digest) of its people's blind indexes, the first person's marks for the
+#  check of the same person twice in the file)
 Prepared = tuple[int, str, dict[str, Any], list[dict[str, Any]], bool, str, dict[str, Any] | None, list[str],
-                 list[tuple[tuple[str, str], str]]]  # fmt: skip
+                 list[tuple[tuple[str, str], str]], list[tuple[str, ...]]]  # fmt: skip
 Indexer = Callable[[str, str], str]
 
 
@@ -45,20 +40,18 @@ class Keys:
     duplicates: bool = True  # whether anyone is there to be a duplicate of: else no probes to send back
 
 
-class ReadError(Exception):
-    """The process reading the file failed or vanished; nothing of this import is kept (the caller's transaction
-    rolls back what the current batch wrote)."""
+# The process reading the file failed or vanished; nothing of this import is kept (the caller's transaction rolls
+# back what the current batch wrote).
+ReadError = forked.ForkedError
 
 
 def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> Iterator[Prepared]:
     """Each row with everything the writer needs from it; with `keys`, the people of rows whose key is not
     `known` (the rows to be written as new) also get their blind-index rows, their person key and their
     sealed fields (phare.crypto.fields.PresealedPerson), so the writer only has to insert them."""
-    from phare.cases.actions import PERSON_INDEX_FIELDS, person_index_values
-    from phare.cases.bundles import PRECOMPUTED_INDEX, PRESEALED
+    from phare.cases.bundles import PRECOMPUTED_INDEX, PRESEALED, prepare_person
     from phare.cases.models import Person
-    from phare.crypto.fields import preseal_person
-    from phare.imports.records import content_hash, model_values, skipped_fields
+    from phare.imports.records import content_hash, model_values, person_marks, skipped_fields
 
     for row, key, bundle, problems in checked_rows(source):
         persons = bundle.get("persons")
@@ -80,21 +73,16 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
                 if n == 0:  # for the duplicate checks: with the people recorded, and within the file
                     probe = values
                 if keys is not None and key not in known:
-                    who = SimpleNamespace(**{f: values.get(f) for f in PERSON_INDEX_FIELDS})
-                    mine = [(kv, keys.indexer(*kv)) for kv in person_index_values(who)]
-                    person[PRECOMPUTED_INDEX] = [(kv[0], digest) for kv, digest in mine]
-                    person[PRESEALED] = preseal_person(Person, keys.wrap, values)
+                    mine = prepare_person(person, values, keys.indexer, keys.wrap)
                     if keys.duplicates:
                         digests.extend(mine)
             skipped_fields(bundle, skipped, persons=False)  # the persons' went in above
-        yield row, key, bundle, dicts, bad, h, probe, skipped, digests
+        yield row, key, bundle, dicts, bad, h, probe, skipped, digests, person_marks(probe) if probe else []
 
 
 def use_reader_process(source: Source) -> bool:
     """A child reads when there is a second core, fork is available, and the file is big enough to pay for it."""
-    if not getattr(settings, "PHARE_IMPORT_READER_PROCESS", True) or (os.cpu_count() or 1) < 2:
-        return False
-    if "fork" not in multiprocessing.get_all_start_methods() or source.path is None:
+    if not forked.available() or source.path is None:
         return False
     try:
         size = source.path.stat().st_size
@@ -109,60 +97,26 @@ def rows(source: Source, keys: Keys | None, known: Container[str]) -> Iterator[P
     if keys is None:
         yield from prepare(source, None)  # the writer's memo computes each digest when it first needs it
         return
-    ctx = multiprocessing.get_context("fork")
-    q: Any = ctx.Queue(maxsize=max(2, AHEAD_ROWS // CHUNK))
-    proc = ctx.Process(target=_child, args=(source, keys, known, q, os.getpid()), daemon=True, name="phare-import-reader")
-    proc.start()
-    if isinstance(source, TabularSource):
-        source.opened = None  # the child reads the sheet its layout was detected on: here it only holds memory
-    try:
-        while True:
-            try:
-                kind, *payload = q.get(timeout=1.0)
-            except queue.Empty:
-                if proc.is_alive():
-                    continue
-                try:  # its last message may have arrived as it exited
-                    kind, *payload = q.get(timeout=1.0)
-                except queue.Empty:
-                    raise ReadError(f"the process reading the file stopped (exit code {proc.exitcode})") from None
-            if kind == "rows":
-                source.columns.update(payload[1])
-                yield from payload[0]
-            elif kind == "end":
-                source.problems[:] = payload[0]
-                source.columns.update(payload[1])
-                return
-            else:
-                raise ReadError(f"reading the file failed: {payload[0]}")
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        q.close()
+    data_rows: set[int] = set()
 
-
-def _child(source: Source, keys: Keys, known: Container[str], q: Any, parent: int) -> None:
-    # A writer killed with -9 cannot stop its reader: the reader stops itself once its parent is gone, whether it
-    # is reading, waiting for room in the queue or flushing its last chunk.
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-    try:
-        chunk: list[Prepared] = []
-        data_rows: set[int] = set()
+    def produce() -> Iterator[Prepared]:  # in the child
         for item in prepare(source, keys, known):
-            chunk.append(item)
             data_rows.add(item[0])
-            if len(chunk) == CHUNK:
-                q.put(("rows", chunk, source.columns))  # the columns read: a re-import clears the fields they emptied
-                chunk = []
-        if chunk:
-            q.put(("rows", chunk, source.columns))
-        # The rows' own problems went with them: only the file's are left to send.
-        q.put(("end", [p for p in source.problems if p.row not in data_rows], source.columns))
-    except Exception as exc:
-        q.put(("error", f"{type(exc).__name__}: {exc}"))
+            yield item
+
+    def end() -> tuple[list[Any], dict[str, str]]:  # the rows' own problems went with them: only the file's are left
+        return [p for p in source.problems if p.row not in data_rows], source.columns
+
+    def ended(payload: tuple[list[Any], dict[str, str]]) -> None:
+        source.problems[:] = payload[0]
+        source.columns.update(payload[1])
+
+    # The columns read go with each chunk: a re-import clears the fields they emptied.
+    read = forked.items(produce, name="phare-import-reader", chunk=CHUNK, ahead=AHEAD_ROWS,
+                        state=lambda: source.columns, on_state=source.columns.update, end=end, on_end=ended)  # fmt: skip
+    first = next(read, None)  # the child has forked: the sheet it reads need not be held here too
+    if isinstance(source, TabularSource):
+        source.opened = None
+    if first is not None:
+        yield first
+        yield from read

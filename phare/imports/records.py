@@ -12,6 +12,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from htcds.catalogue import Kind, load
+from phare.cases.actions import name_tokens
 from phare.cases.models import (
     Assessment,
     CaseComment,
@@ -22,6 +23,18 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
+
+
+def person_marks(probe: dict[str, Any]) -> list[tuple[str, ...]]:
+    """What makes a file's person the same as one on an earlier row: a phone, an e-mail, or names (in any script)
+    with the birth date; from the person's model values."""
+    marks: list[tuple[str, ...]] = [("phone", str(probe[f])) for f in ("prs_MobilePhone", "prs_HomePhone") if probe.get(f)]
+    if probe.get("prs_Email"):
+        marks.append(("email", str(probe["prs_Email"]).strip().lower()))
+    names = name_tokens(*(str(probe.get(f) or "") for f in ("prs_FirstName", "prs_MiddleName", "prs_SecondName")))
+    if names and probe.get("prs_Birthdate"):
+        marks.append(("name", " ".join(sorted(names)), str(probe["prs_Birthdate"])))
+    return marks
 
 
 def content_hash(bundle: dict[str, Any]) -> str:
