@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from phare.accounts.models import Organisation
 from phare.audit import log as audit
-from phare.cases.access import visible_cases
+from phare.cases.access import owned_cases
 from phare.cases.consents import expiring
 from phare.cases.models import CLOSED_STATUSES, Consent
 from phare.jobs import queue
@@ -66,7 +66,7 @@ def consent_notices(org: Organisation, today: Any) -> int:
 def digest_lines(user: Any, today: Any) -> tuple[int, int, list[str]]:
     """A user's overdue tasks and follow-ups, through the access layer, and the case numbers they concern."""
     tasks = visible_tasks(user).filter(assignee=user, done_at__isnull=True, due__lt=today)
-    follow = visible_cases(user).filter(cas_CaseOwner=user, follow_up_date__lt=today).exclude(cas_Status__in=CLOSED_STATUSES)
+    follow = owned_cases(user).filter(follow_up_date__lt=today).exclude(cas_Status__in=CLOSED_STATUSES)
     numbers = sorted(set(tasks.values_list("case__number", flat=True)[:50]) | set(follow.values_list("number", flat=True)[:50]))
     return tasks.count(), follow.count(), numbers
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from phare.audit import log as audit
-from phare.cases.access import EMERGENCY_READ_ONLY, can_write, opened_by_break_glass, visible_cases
 from phare.cases.actions import Invalid
 from phare.cases.models import Case
+from phare.work.actions import require_case_work
 from phare.work.models import CaseFlag, FlagKind, SavedSearch
 
 # The case list's own parameters: a saved search keeps these and nothing else. Not the search box (`q`): a
@@ -21,15 +21,8 @@ from phare.work.models import CaseFlag, FlagKind, SavedSearch
 LIST_PARAMS = ("status", "owner", "exploitation", "trafficking", "opened_from", "opened_to", "attention", "sort")
 
 
-def _require_case(actor: Any, case: Case) -> None:
-    if not can_write(actor) or not visible_cases(actor).filter(pk=case.pk).exists():
-        raise Http404("Not found")
-    if opened_by_break_glass(actor, case) is not None:
-        raise Invalid({"__all__": [str(EMERGENCY_READ_ONLY)]})
-
-
 def flag_case(actor: Any, case: Case, kind: str, reason: str, request: HttpRequest | None = None) -> CaseFlag:
-    _require_case(actor, case)
+    require_case_work(actor, case)
     problems: dict[str, list[str]] = {}
     if kind not in FlagKind.values:
         problems["kind"] = [_("Choose a flag.")]
@@ -46,7 +39,7 @@ def flag_case(actor: Any, case: Case, kind: str, reason: str, request: HttpReque
 
 
 def clear_flag(actor: Any, flag: CaseFlag, request: HttpRequest | None = None) -> None:
-    _require_case(actor, flag.case)
+    require_case_work(actor, flag.case)
     if flag.cleared_at is not None:
         raise Invalid({"__all__": [_("This flag was already cleared.")]})
     with transaction.atomic():

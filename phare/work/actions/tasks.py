@@ -7,27 +7,19 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from phare.audit import log as audit
-from phare.cases.access import EMERGENCY_READ_ONLY, can_write, opened_by_break_glass, visible_cases
 from phare.cases.actions import Invalid
 from phare.cases.models import Case
 from phare.work.access import may_work
+from phare.work.actions import require_case_work
 from phare.work.actions.notifications import notify
 from phare.work.models import Kind, Task
 
 TITLE_MAX = 200
-
-
-def _require_case(actor: Any, case: Case) -> None:
-    """Not found, alike for a missing case and one the actor may not open; read-only roles may not write."""
-    if not can_write(actor) or not visible_cases(actor).filter(pk=case.pk).exists():
-        raise Http404("Not found")
-    if opened_by_break_glass(actor, case) is not None:
-        raise Invalid({"__all__": [str(EMERGENCY_READ_ONLY)]})
 
 
 def _check(case: Case, title: str, assignee: Any, due: Any) -> dict[str, list[str]]:
@@ -52,7 +44,7 @@ def _audit(action: str, actor: Any, task: Task, request: HttpRequest | None, **d
 
 def create_task(actor: Any, case: Case, *, title: str, assignee: Any, due: Any, notes: str = "",
                 request: HttpRequest | None = None) -> Task:  # fmt: skip
-    _require_case(actor, case)
+    require_case_work(actor, case)
     problems = _check(case, title, assignee, due)
     if problems:
         raise Invalid(problems)
@@ -67,7 +59,7 @@ def create_task(actor: Any, case: Case, *, title: str, assignee: Any, due: Any, 
 
 def update_task(actor: Any, task: Task, *, title: str, assignee: Any, due: Any, notes: str = "",
                 request: HttpRequest | None = None) -> list[str]:  # fmt: skip
-    _require_case(actor, task.case)
+    require_case_work(actor, task.case)
     problems = _check(task.case, title, assignee, due)
     if problems:
         raise Invalid(problems)
@@ -89,7 +81,7 @@ def update_task(actor: Any, task: Task, *, title: str, assignee: Any, due: Any, 
 
 
 def complete_task(actor: Any, task: Task, request: HttpRequest | None = None) -> None:
-    _require_case(actor, task.case)
+    require_case_work(actor, task.case)
     if task.is_done:
         raise Invalid({"task": [_("This task is already done.")]})
     with transaction.atomic():
@@ -100,7 +92,7 @@ def complete_task(actor: Any, task: Task, request: HttpRequest | None = None) ->
 
 
 def reopen_task(actor: Any, task: Task, request: HttpRequest | None = None) -> None:
-    _require_case(actor, task.case)
+    require_case_work(actor, task.case)
     if not task.is_done:
         raise Invalid({"task": [_("This task is not done.")]})
     with transaction.atomic():
