@@ -170,3 +170,111 @@ def test_rows_given_as_values_are_written_as_the_same_instances_would_be() -> No
         cur.execute("SELECT organisation_id, person_id, kind, digest FROM cases_personindex ORDER BY id")
         written = [tuple(r) for r in cur.fetchall()]
     assert written == values + values
+
+
+def _sealed_column(model: type, column: str, pk: int) -> str:
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT "{column}" FROM {model._meta.db_table} WHERE id = %s', [pk])  # type: ignore[attr-defined]
+        return str(cur.fetchone()[0])
+
+
+def test_it_uses_other_records_values_sealed_in_advance_only_for_their_own_row_subject_and_key() -> None:
+    """A reading process also seals a bundle's other records ahead of the writer (prepare_records): a comment or a
+    closing reason with the organisation's data key, an event about a new person with that person's key. The
+    writer takes such a value only for the row, person and key it was sealed for, and the value must read back."""
+    from phare.cases.bundles import PRESEALED, VALUES, BundleWriter, prepare_person, prepare_records
+    from phare.cases.models import CaseComment, TraffickingEvent
+    from phare.crypto import blind_indexer
+    from phare.crypto.fields import PresealedRow
+
+    org = make_org()
+    worker = make_user(org)
+    names = {m: {f.name for f in m._meta.concrete_fields} for m in (Case, Person, CaseParticipant, CaseComment, TraffickingEvent)}
+
+    def clean(model: type, rec: dict) -> dict:  # type: ignore[type-arg]
+        return {k: v for k, v in rec.items() if k in names[model]}
+
+    def bundle(street: str) -> dict:  # type: ignore[type-arg]
+        return {"case": {"cas_Status": "Closed", "cas_ReasonForCaseClosure": "Moved away"},
+                "persons": [{"id": "p1", "prs_FirstName": "Amina"}, {"id": "p2", "prs_FirstName": "Grace"}],
+                "participants": [{"person": "p1", "role": "Victim"}, {"person": "p2", "role": "Victim"}],
+                "comments": [{"cco_CaseComment": "Called twice"}],
+                "events": [{"person": "p1", "hte_Description": "Recruited online", "hte_Street": street},
+                           {"person": "p2", "hte_Description": "Met at a market"},
+                           {"hte_Description": "Nobody named"}]}  # fmt: skip
+
+    wrap = keys.active_org_key(org.pk, "data")
+    bundles = [bundle("Harbour Road"), bundle("Station Road")]
+    for b in bundles:
+        for p in b["persons"]:
+            prepare_person(p, clean(Person, p), blind_indexer(org.pk), wrap)
+        prepare_records(b, clean, wrap)
+    first = bundles[0]
+    pre_event, pre_other, pre_nobody = (e[PRESEALED] for e in first["events"])
+    assert isinstance(pre_event, PresealedRow) and pre_event.subject == first["persons"][0][PRESEALED].uid_text
+    assert pre_nobody.subject is None and first["comments"][0][PRESEALED].subject is None
+    # Changed since: a value that differs, and an event now about the other person (another key).
+    first["events"][0][VALUES]["hte_Street"] = "Harbour Lane"
+    first["events"][1]["person"] = "p1"
+    import uuid
+
+    def decorate(case: Case, b: dict) -> None:  # type: ignore[type-arg]
+        if case.seq == 2:  # a row given another uid after its values were sealed: they are sealed again
+            case.uid = uuid.uuid4()
+
+    writer = BundleWriter(org.pk, clean, lambda seq, rec: worker, date(2026, 1, 5), decorate=decorate)
+    with transaction.atomic(), keys.bulk_scope():
+        cases = writer.write(bundles, 1)
+    keys.reset_caches()
+    events = list(TraffickingEvent.objects.filter(case=cases[0]).order_by("id"))
+    assert [(e.hte_Description, e.hte_Street) for e in events] == [
+        ("Recruited online", "Harbour Lane"), ("Met at a market", None), ("Nobody named", None)]
+    assert events[0].uid == pre_event.uid  # the row's uid is the one the values were sealed for
+    assert _sealed_column(TraffickingEvent, "hte_Description", events[0].pk).endswith(pre_event.sealed["hte_Description"][1])
+    assert not _sealed_column(TraffickingEvent, "hte_Street", events[0].pk).endswith(pre_event.sealed["hte_Street"][1])
+    moved = _sealed_column(TraffickingEvent, "hte_Description", events[1].pk)
+    assert not moved.endswith(pre_other.sealed["hte_Description"][1])  # sealed again, with its new person's key
+    assert moved.split(":")[1] == _sealed_column(TraffickingEvent, "hte_Description", events[0].pk).split(":")[1]
+    assert _sealed_column(TraffickingEvent, "hte_Description", events[2].pk).split(":")[1].startswith("o")
+    comment = CaseComment.objects.get(case=cases[0])
+    assert comment.cco_CaseComment == "Called twice"
+    assert _sealed_column(CaseComment, "cco_CaseComment", comment.pk).endswith(first["comments"][0][PRESEALED].sealed["cco_CaseComment"][1])
+    closed = Case.objects.get(pk=cases[0].pk)
+    assert closed.cas_ReasonForCaseClosure == "Moved away" and closed.uid == first["case"][PRESEALED].uid
+    renamed = Case.objects.get(pk=cases[1].pk)
+    assert renamed.cas_ReasonForCaseClosure == "Moved away" and renamed.uid != bundles[1]["case"][PRESEALED].uid
+    second = TraffickingEvent.objects.filter(case=cases[1]).order_by("id").first()
+    assert second is not None and (second.hte_Description, second.hte_Street) == ("Recruited online", "Station Road")
+
+
+def test_it_dumps_a_json_value_shared_by_rows_once_and_each_other_value_on_its_own() -> None:
+    from phare.cases.models import CaseEvent
+
+    org = make_org()
+    worker = make_user(org)
+    case = make_case(worker)
+    before = CaseEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    shared, other = {"owner": worker.pk, "demo": True}, {"owner": worker.pk, "demo": False}
+    details = [shared, other, shared, {"to": "Closed"}, [1, 2], [1, 2]]
+    events = [bulk.new(CaseEvent, organisation_id=org.pk, case_id=case.pk, kind="opened", at=case.created, actor_id=worker.pk, detail=d)
+              for d in details]  # fmt: skip
+    with transaction.atomic():
+        bulk.insert(events)
+    stored = CaseEvent.objects.filter(id__gt=before).order_by("id").values_list("detail", flat=True)
+    assert list(stored) == details
+
+
+def test_it_loads_with_a_larger_sqlite_cache_and_gives_it_back(settings: object) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite page cache")
+
+    def size() -> int:
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA cache_size")
+            return int(cur.fetchone()[0])
+
+    settings.PHARE_BULK_CACHE_MB = 300  # type: ignore[attr-defined]
+    before = size()
+    with bulk.larger_cache():
+        assert size() == -300 * 1024
+    assert size() == before

@@ -120,6 +120,32 @@ def test_it_refuses_index_rows_a_file_brings_along(org: Any, tmp_path: Path, rea
     assert not PersonIndex.objects.filter(digest="0" * 32).exists()
 
 
+@pytest.mark.parametrize("in_child", [False, True])
+def test_it_refuses_field_values_a_file_brings_along_as_if_computed_by_the_reader(
+    org: Any, tmp_path: Path, reader_pids: Path, settings: Any, in_child: bool
+) -> None:
+    """Only the reader computes a record's values for the writer (phare.cases.bundles.VALUES): a file that brings
+    them along, to slip a field past its checks, is rejected and writes nothing it names."""
+    from phare.cases.models import Case, Person
+
+    settings.PHARE_IMPORT_READER_PROCESS = in_child
+    _run(write_csv(tmp_path / "three.csv", list(big_template_rows(3))))
+    out = tmp_path / "out.json"
+    call_command("export", "json", "--org", "test-ngo", "--out", str(out), stdout=io.StringIO())
+    data = json.loads(out.read_text("utf-8"))
+    for i, b in enumerate(data["bundles"]):
+        b["case"]["id"] = f"F{i}"
+        b["case"]["_values"] = {"cas_Status": "Closed", "number": "FORGED-1"}
+        b["persons"][0]["_values"] = {"prs_FirstName": "Forged"}
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(data), "utf-8")
+    report = _run(path, "--mode", "skip-bad")
+    assert (report["created"], report["rejected"]) == (0, 3)
+    assert {(p["code"], p["field"]) for r in report["rows"] for p in r["problems"]} == {("unknown-field", "_values")}
+    assert not Case.objects.filter(number="FORGED-1").exists()
+    assert "Forged" not in {p.prs_FirstName for p in Person.objects.all()}
+
+
 def _state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     AutoField,
@@ -50,8 +51,7 @@ from django.db.models import (
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from phare.crypto import keys
-from phare.crypto.fields import PRESEALED_ATTR, EncryptedTextField
+from phare.crypto.fields import PRESEALED_ATTR, EncryptedTextField, presealed_token
 
 CHUNK = 2000
 # Fields whose Python value of these types is already what the database driver takes: no preparation call.
@@ -188,10 +188,8 @@ def _getter(field: Field[Any, Any], connection: Any) -> Callable[[Model], Any]:
             value = d.get(attname)
             if value is None or value == "":
                 return empty
-            pre = d.get(PRESEALED_ATTR)
-            if pre is not None and d.get("uid") is pre.uid:
-                key_pk, key = keys.person_key_for(d["organisation_id"], pre.uid_text)
-                token = pre.token(attname, value, key_pk, key)
+            if PRESEALED_ATTR in d:
+                token = presealed_token(obj, attname, value)
                 if token is not None:
                     return token
             return prep(pre_save(obj, True), connection)
@@ -247,12 +245,21 @@ def _getter(field: Field[Any, Any], connection: Any) -> Callable[[Model], Any]:
         # JSON as text; PostgreSQL's adapter is kept).
         empty_json: dict[type, str] = {list: "[]", dict: "{}"} if connection.vendor == "sqlite" else {}
 
+        # A value shared by many rows (the lifecycle events' detail) is dumped once: the memo keeps each value,
+        # so its id stays its own for the insert's life.
+        dumped: dict[int, tuple[Any, Any]] = {}
+
         def get_json(obj: Model) -> Any:
             value = obj.__dict__.get(attname)
             if value.__class__ in (dict, list):
                 if not value and value.__class__ in empty_json:
                     return empty_json[value.__class__]
-                return adapt_json(value, encoder)
+                done = dumped.get(id(value))
+                if done is not None and done[0] is value:
+                    return done[1]
+                out = adapt_json(value, encoder)
+                dumped[id(value)] = (value, out)
+                return out
             return prep(pre_save(obj, True), connection)
 
         return get_json
@@ -384,6 +391,28 @@ def refresh_statistics(models: Sequence[type[Model]]) -> None:
             cur.execute("ANALYZE " + ", ".join(qn(m._meta.db_table) for m in models))
         elif connection.vendor == "sqlite":
             cur.execute("PRAGMA optimize")
+
+
+@contextlib.contextmanager
+def larger_cache() -> Iterator[None]:
+    """On SQLite, a page cache of PHARE_BULK_CACHE_MB for a bulk load, the connection's own again after it. A load
+    writes rows with random keys (uids, blind-index digests) into every index page; with the usual cache the pages
+    it changed were spilled and written again and again. The cache grows only as pages are read."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    size = int(getattr(settings, "PHARE_BULK_CACHE_MB", 0)) * 1024
+    if connection.vendor != "sqlite" or size <= 0:
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        before = int(cur.fetchone()[0])
+        if -size < before:  # negative sizes are KiB: a larger cache only
+            cur.execute(f"PRAGMA cache_size = {-size}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {before}")
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto import blind_indexer, keys
-from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson, preseal_person
+from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson, PresealedRow, preseal_person, preseal_row
 
 CLOSED = ("Closed", "ClosedReferred")
 LOOKUP_FIELDS = ("vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
@@ -46,8 +46,17 @@ _STRUCTURAL = frozenset({"id", "person", "role", "direction", "answers", "author
 # A person record may carry its blind-index rows, (kind, digest) as actions.index_rows would compute them, under
 # this key: an import's reading process computes them while the writer works on the batch before.
 PRECOMPUTED_INDEX = "_index"
-# ... and its key and sealed fields (a phare.crypto.fields.PresealedPerson), under this one.
+# ... and its key and sealed fields (a phare.crypto.fields.PresealedPerson), under this one; another record of
+# the bundle, its uid and sealed fields (a PresealedRow).
 PRESEALED = "_presealed"
+# ... and, any record, its model's field values as the writer's `clean` gives them (a Values), under this one.
+VALUES = "_values"
+# Keys only a preparing process may set: a reader drops them from what a file holds.
+PREPARED_KEYS = (PRECOMPUTED_INDEX, PRESEALED, VALUES)
+# The bundle's records other than its people, by bundle key (the case is one record, the others lists).
+RECORDS: tuple[tuple[str, type[Model]], ...] = (
+    ("case", Case), ("participants", CaseParticipant), ("referrals", Referral), ("comments", CaseComment),
+    ("events", TraffickingEvent), ("support_plans", SupportPlan), ("consents", Consent), ("assessments", Assessment))  # fmt: skip
 
 Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
 
@@ -55,13 +64,80 @@ Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
 def prepare_person(record: dict[str, Any], values: dict[str, Any], indexer: Callable[[str, str], str],
                    wrap: tuple[int, bytes]) -> list[tuple[tuple[str, str], str]]:  # fmt: skip
     """Ahead of the writer, away from the database (a forked process given the organisation's blind-index function
-    and active data key): a new person's blind-index rows and sealed fields, from the person's model `values`, kept
-    on their bundle `record` for the writer. Returns ((kind, value), digest) of the index rows."""
+    and active data key): a new person's blind-index rows and sealed fields, from the person's model `values` (what
+    the writer's `clean` gives), kept on their bundle `record` for the writer with those values. Returns ((kind, value), digest) of the index rows."""
     who = SimpleNamespace(**{f: values.get(f) for f in actions.PERSON_INDEX_FIELDS})
     mine = [(kv, indexer(*kv)) for kv in actions.person_index_values(who)]
     record[PRECOMPUTED_INDEX] = [(kv[0], digest) for kv, digest in mine]
     record[PRESEALED] = preseal_person(Person, wrap, values)
+    record[VALUES] = Values({k: v for k, v in values.items() if k not in _STRUCTURAL})
     return mine
+
+
+class Values(dict[str, Any]):
+    """A record's field values computed ahead of the writer (a type of its own: a dict read from a file is never
+    taken for one)."""
+
+
+def record_values(clean: Clean, model: type[Model], rec: dict[str, Any]) -> dict[str, Any]:
+    """What the writer gives `model` for a bundle record: its `clean` values, less the keys that are structure."""
+    data = clean(model, rec)
+    for k in _STRUCTURAL.intersection(data):
+        del data[k]
+    return data
+
+
+def prepare_records(bundle: dict[str, Any], clean: Clean, wrap: tuple[int, bytes]) -> None:
+    """Ahead of the writer, after `prepare_person` for the bundle's people: each other record's field values
+    (`record_values`), and the uid and sealed fields of a record with a personal value (a comment, a closing
+    reason, an event's description), sealed as the writer would: with the new key of the person the record names,
+    else with the organisation's data key `wrap`. The writer checks each sealed value against the row it writes
+    (phare.crypto.fields.presealed_token)."""
+    people: dict[str, Any] = {}
+    for n, p in enumerate(bundle.get("persons") or ()):
+        if isinstance(p, dict) and isinstance(p.get(PRESEALED), PresealedPerson):
+            people[str(p.get("id", n))] = p[PRESEALED]
+    for key, model in RECORDS:
+        recs = bundle.get(key)
+        for rec in ([recs] if key == "case" else recs) if isinstance(recs, (dict, list)) else ():
+            if not isinstance(rec, dict):
+                continue
+            values = Values(record_values(clean, model, rec))
+            rec[VALUES] = values
+            if "uid" in values:
+                continue  # the writer keeps the record's own uid: nothing can be sealed for it in advance
+            # As the writer finds a row's person (person_of) and the key that seals it (encryption_subject).
+            person = people.get(str(rec.get("person", ""))) if _has_person(model) else None
+            if person is not None:
+                pre = preseal_row(model, person.uid_text, person.key, values)
+            elif _has_person(model) and rec.get("person") not in (None, ""):
+                continue  # a person the bundle does not hold new: the writer seals it
+            else:
+                pre = preseal_row(model, None, wrap[1], values)
+            if pre is not None:
+                rec[PRESEALED] = pre
+
+
+def _has_person(model: type[Model]) -> bool:
+    return any(f.name == "person" for f in model._meta.concrete_fields)
+
+
+def _pre(rec: dict[str, Any], values: dict[str, Any]) -> PresealedRow | None:
+    """The record's PresealedRow, its uid put among the row's `values`."""
+    pre = rec.get(PRESEALED)
+    if isinstance(pre, PresealedRow) and "uid" not in values:
+        values["uid"] = pre.uid
+        return pre
+    return None
+
+
+def _new(model: type[Model], rec: dict[str, Any], **values: Any) -> Any:
+    """bulk.new(model, **values), with what was sealed in advance for the record (preseal_records)."""
+    pre = _pre(rec, values)
+    obj = bulk.new(model, **values)
+    if pre is not None:
+        obj.__dict__[PRESEALED_ATTR] = pre
+    return obj
 
 
 class BlindIndexes(dict[tuple[str, str], str]):
@@ -100,10 +176,10 @@ class BundleWriter:
                 data[k] = self.lookup(rec[k])
 
     def _data(self, model: type[Model], rec: dict[str, Any]) -> dict[str, Any]:
-        data = self.clean(model, rec)
-        for k in _STRUCTURAL.intersection(data):
-            del data[k]
-        return data
+        ready = rec.get(VALUES)
+        if ready.__class__ is Values:  # computed ahead (prepare_records); a copy, since the writer adds to it
+            return dict(ready)
+        return record_values(self.clean, model, rec)
 
     def write(self, bundles: list[dict[str, Any]], first_seq: int) -> list[Case]:
         """Insert the bundles' rows, numbering the cases from `first_seq`; returns the cases, in order."""
@@ -120,7 +196,7 @@ class BundleWriter:
             seq = first_seq + i
             status = c.get("cas_Status") or "Active"
             closed = (cd.get("cas_ClosedDate") or self.today) if status in CLOSED else None
-            case = bulk.new(Case, organisation_id=oid, number=f"{opened.year}-{seq:06d}", seq=seq, cas_Status=status,
+            case = _new(Case, c, organisation_id=oid, number=f"{opened.year}-{seq:06d}", seq=seq, cas_Status=status,
                         cas_ReasonForCaseClosure=c.get("cas_ReasonForCaseClosure", "") if closed else "",
                         cas_CaseOwner=self.owner_of(seq, c), cas_OpenedDate=opened, cas_ClosedDate=closed)  # fmt: skip
             if self.decorate is not None:
@@ -170,6 +246,7 @@ class BundleWriter:
         rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
                                                                  SupportPlan, Consent, Assessment, CaseEvent, Task)}  # fmt: skip
         now = timezone.now()
+        details: dict[Any, dict[str, Any]] = {}  # one detail per owner or status, shared by its events: dumped once
         # From here on the cases have their ids: rows name them by id (bulk.new's quicker path). A row's person
         # stays an instance: the row's encrypted fields are sealed with that person's key, found through it.
         for i, (b, case) in enumerate(zip(bundles, cases, strict=True)):
@@ -184,25 +261,25 @@ class BundleWriter:
                     continue
                 ctx = self._data(CaseParticipant, p)
                 self._lookups(p, LOOKUP_FIELDS, ctx)
-                rows[CaseParticipant].append(bulk.new(CaseParticipant,
+                rows[CaseParticipant].append(_new(CaseParticipant, p,
                     organisation_id=oid, case_id=cid, person=who, role=p.get("role", "Victim"),
                     age_band_at_registration=band_on(who.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
             for r in b.get("referrals") or ():
                 data = self._data(Referral, r)
                 self._lookups(r, REFERRAL_LOOKUPS, data)
-                rows[Referral].append(bulk.new(Referral, organisation_id=oid, case_id=cid, direction=r.get("direction", "Incoming"), **data))
+                rows[Referral].append(_new(Referral, r, organisation_id=oid, case_id=cid, direction=r.get("direction", "Incoming"), **data))
             for m in b.get("comments") or ():
                 data = self._data(CaseComment, m)
                 data.setdefault("cco_CreatedDate", case.cas_OpenedDate)
-                rows[CaseComment].append(bulk.new(CaseComment, organisation_id=oid, case_id=cid, author_id=owner, **data))
+                rows[CaseComment].append(_new(CaseComment, m, organisation_id=oid, case_id=cid, author_id=owner, **data))
             for model, key in ((TraffickingEvent, "events"), (SupportPlan, "support_plans"), (Consent, "consents")):
                 for rec in b.get(key) or ():
-                    rows[model].append(bulk.new(model, organisation_id=oid, case_id=cid, person=person_of(rec),
+                    rows[model].append(_new(model, rec, organisation_id=oid, case_id=cid, person=person_of(rec),
                                                 **self._data(model, rec)))  # fmt: skip
             for a in b.get("assessments") or ():
                 data = self._data(Assessment, a)
                 data.setdefault("asm_Level", "Individual")
-                rows[Assessment].append(bulk.new(Assessment, organisation_id=oid, case_id=cid, person=person_of(a),
+                rows[Assessment].append(_new(Assessment, a, organisation_id=oid, case_id=cid, person=person_of(a),
                                                    answers=a.get("answers") or [], **data))  # fmt: skip
             if b.get(TASKS_KEY):  # Phare's own records, under the extension key
                 if self.tasks is None:
@@ -212,10 +289,10 @@ class BundleWriter:
                 for extra in self.extras(case):
                     rows[type(extra)].append(extra)
             rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case_id=cid, kind="opened", at=now, actor_id=owner,
-                                             detail={"owner": case.cas_CaseOwner_id, **self.event_detail}))  # fmt: skip
+                                             detail=details.setdefault(owner, {"owner": owner, **self.event_detail})))  # fmt: skip
             if case.cas_ClosedDate:
                 rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case_id=cid, kind="closed", at=now, actor_id=owner,
-                                                 detail={"to": case.cas_Status, **self.event_detail}))  # fmt: skip
+                                                 detail=details.setdefault(("to", case.cas_Status), {"to": case.cas_Status, **self.event_detail})))  # fmt: skip
         for batch in rows.values():
             bulk.insert(batch)
         return cases

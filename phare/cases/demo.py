@@ -25,7 +25,7 @@ from htcds.generate import generate_bundles
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
 from phare.cases import bulk, forked
-from phare.cases.bundles import BundleWriter, prepare_person
+from phare.cases.bundles import BundleWriter, prepare_person, prepare_records
 from phare.cases.models import (
     Assessment,
     Case,
@@ -102,7 +102,7 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
     today = timezone.localdate()
     days = (today - LATEST).days
     to_date = _shift(days)
-    with bulk.relaxed_gc(), transaction.atomic(), keys.bulk_scope():
+    with bulk.relaxed_gc(), bulk.larger_cache(), transaction.atomic(), keys.bulk_scope():
         org, users = ensure_org(slug)
         owners = [users[Role.CASE_WORKER], users[Role.SUPERVISOR], users[Role.HELPLINE], users[Role.CASE_WORKER]]
         start = (Case.objects.filter(organisation=org).aggregate(m=Max("seq"))["m"] or 0) + 1
@@ -135,7 +135,8 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
 
 def _generated(n: int, seed: int, writer: BundleWriter, fork: bool) -> Iterator[dict[str, Any]]:
     """The demo's bundles, their people prepared for the writer as an import's reader prepares a file's (index rows
-    and sealed fields: phare.cases.bundles.prepare_person); with `fork`, in a forked process (phare.cases.forked),
+    and sealed fields: phare.cases.bundles.prepare_person), and their other records' values computed and
+    personal values sealed (prepare_records); with `fork`, in a forked process (phare.cases.forked),
     which is given the organisation's keys before it starts."""
     wrap = keys.active_org_key(writer.organisation_id, "data")
     indexer = writer.indexes.index
@@ -144,6 +145,7 @@ def _generated(n: int, seed: int, writer: BundleWriter, fork: bool) -> Iterator[
         for bundle in generate_bundles(n, seed=seed, today=LATEST):  # shifted by `days`: nothing after today
             for person in bundle.get("persons") or ():
                 prepare_person(person, writer.clean(Person, person), indexer, wrap)
+            prepare_records(bundle, writer.clean, wrap)
             yield bundle
 
     return forked.items(produce, name="phare-demo-generator") if fork else produce()

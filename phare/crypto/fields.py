@@ -288,6 +288,45 @@ class PresealedPerson(NamedTuple):  # a tuple: it crosses a pipe 100,000 times i
         return f"{PREFIX}:p{key_pk}.{self.fp}:{self.uid_text}:{hit[1]}"
 
 
+class PresealedRow(NamedTuple):
+    """Another new row's uid and sealed fields, prepared ahead of the writer as a PresealedPerson is: with the new
+    key of the person the row is about (`subject`, their uid), or with the organisation's data key (`subject`
+    None). The writer uses a value only if the row it writes still has this uid, this subject and this key, and
+    the value is the one sealed; it seals afresh anything else."""
+
+    uid: uuid.UUID
+    uid_text: str
+    subject: str | None
+    key: bytes  # in clear, as in PresealedPerson
+    fp: str
+    sealed: dict[str, tuple[Any, str]]
+
+    def token(self, attname: str, value: Any, subject: str | None, key_pk: int, key: bytes) -> str | None:
+        hit = self.sealed.get(attname)
+        if hit is None or hit[0] != value or subject != self.subject or key != self.key:
+            return None
+        return f"{PREFIX}:{'o' if subject is None else 'p'}{key_pk}.{self.fp}:{self.uid_text}:{hit[1]}"
+
+
+def presealed_token(obj: Any, attname: str, value: Any) -> str | None:
+    """The token of `value` for field `attname` of a bulk-built row, from what was sealed for it in advance
+    (PRESEALED_ATTR), completed with the row id of its key; None: seal it now."""
+    d = obj.__dict__
+    pre = d.get(PRESEALED_ATTR)
+    if pre is None or d.get("uid") is not pre.uid:
+        return None
+    org_id = d["organisation_id"]
+    if isinstance(pre, PresealedPerson):
+        key_pk, key = keys.person_key_for(org_id, pre.uid_text)
+        return pre.token(attname, value, key_pk, key)
+    if not isinstance(pre, PresealedRow):
+        return None
+    found = encryption_subject(obj)
+    subject = None if found is None else str(found)
+    key_pk, key = keys.active_org_key(org_id, "data") if subject is None else keys.person_key_for(org_id, subject)
+    return pre.token(attname, value, subject, key_pk, key)
+
+
 @functools.cache
 def _sealed_fields(model: type[models.Model]) -> tuple[EncryptedTextField, ...]:
     return tuple(f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField))
@@ -309,3 +348,18 @@ def preseal_person(model: type[models.Model], wrap: tuple[int, bytes], values: d
         sealed[f.attname] = (value, keys.seal_bytes(key, f._plain(value).encode(), _aad(table, str(f.column), uid_text)))
     return PresealedPerson(uid, uid_text, key, keys.wrap_person_key(wrap_key, key, uid_text), wrap_pk,
                            keys.fingerprint(key), sealed)  # fmt: skip
+
+
+def preseal_row(model: type[models.Model], subject: str | None, key: bytes, values: dict[str, Any]) -> PresealedRow | None:
+    """A new row's uid and its sealed fields with these values, sealed with `key`: the key of the person whose
+    uid is `subject`, or the organisation's data key (`subject` None). None when it has nothing to seal."""
+    fields = [(f, values.get(f.attname)) for f in _sealed_fields(model)]
+    fields = [(f, v) for f, v in fields if v is not None and v != ""]
+    if not fields:
+        return None
+    uid = uuid.uuid4()
+    uid_text = str(uid)
+    table = model._meta.db_table
+    sealed = {f.attname: (v, keys.seal_bytes(key, f._plain(v).encode(), _aad(table, str(f.column), uid_text)))
+              for f, v in fields}  # fmt: skip
+    return PresealedRow(uid, uid_text, subject, key, keys.fingerprint(key), sealed)

@@ -48,19 +48,20 @@ ReadError = forked.ForkedError
 def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> Iterator[Prepared]:
     """Each row with everything the writer needs from it; with `keys`, the people of rows whose key is not
     `known` (the rows to be written as new) also get their blind-index rows, their person key and their
-    sealed fields (phare.crypto.fields.PresealedPerson), so the writer only has to insert them."""
-    from phare.cases.bundles import PRECOMPUTED_INDEX, PRESEALED, prepare_person
+    sealed fields (phare.crypto.fields.PresealedPerson), and every record its field values and sealed values
+    (phare.cases.bundles.prepare_records), so the writer only has to insert them."""
+    from phare.cases.bundles import PREPARED_KEYS, RECORDS, prepare_person, prepare_records
     from phare.cases.models import Person
     from phare.imports.records import content_hash, model_values, person_marks, skipped_fields
 
     for row, key, bundle, problems in checked_rows(source):
-        persons = bundle.get("persons")
-        for person in persons if isinstance(persons, list) else ():  # not a list: the row's problem already
-            if not isinstance(person, dict):
-                continue
-            # Only this reader may say what a person's index rows and sealed values are.
-            person.pop(PRECOMPUTED_INDEX, None)
-            person.pop(PRESEALED, None)
+        for name in ("persons", *(k for k, _ in RECORDS)):
+            recs = bundle.get(name)
+            for rec in ([recs] if isinstance(recs, dict) else recs) if isinstance(recs, (dict, list)) else ():
+                if isinstance(rec, dict):  # not a dict: the row's problem already
+                    # Only this reader may say what a record's values, index rows and sealed values are.
+                    for k in PREPARED_KEYS:
+                        rec.pop(k, None)
         dicts = [report_dict(p, source) for p in problems]
         bad = any(p.severity == ERROR for p in problems)
         h = content_hash(bundle)
@@ -76,8 +77,17 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
                     mine = prepare_person(person, values, keys.indexer, keys.wrap)
                     if keys.duplicates:
                         digests.extend(mine)
+            if keys is not None and key not in known:
+                prepare_records(bundle, writer_values, keys.wrap)
             skipped_fields(bundle, skipped, persons=False)  # the persons' went in above
         yield row, key, bundle, dicts, bad, h, probe, skipped, digests, person_marks(probe) if probe else []
+
+
+def writer_values(model: type[Any], record: dict[str, Any]) -> dict[str, Any]:
+    """What the import's writer computes for a record (phare.imports.service.run_import's BundleWriter)."""
+    from phare.imports.records import model_values
+
+    return model_values(model, record, [])
 
 
 def use_reader_process(source: Source) -> bool:

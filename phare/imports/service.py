@@ -433,7 +433,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
     rejected_raw: list[tuple[int, str, list[dict[str, Any]]]] = []
     owners = owner_index(organisation)
     directory = Directory(organisation, actor, organisations, add_organisations, dry_run)
-    writer = BundleWriter(organisation.pk, lambda model, rec: model_values(model, rec, []),
+    writer = BundleWriter(organisation.pk, reading.writer_values,
                           lambda _seq, case: owners.get(owner_key(case.get("cas_CaseOwner"))) or actor,
                           timezone.localdate(), lookup=directory.find)  # fmt: skip
     memo = writer.indexes  # the duplicate check's digests are the new people's index rows: computed once
@@ -525,7 +525,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         flush()
 
     # Local phone numbers in the file are the organisation's country's.
-    with bulk.relaxed_gc(), codelists.phone_region(organisation.org_ShippingCountry):
+    with bulk.relaxed_gc(), bulk.larger_cache(), codelists.phone_region(organisation.org_ShippingCountry):
         if dry_run or mode != "atomic":
             read()
         else:
