@@ -31,7 +31,7 @@ from phare.cases.models import (
 from phare.crypto import keys
 from phare.crypto.fields import TamperedValueError
 from phare.imports import exporting
-from phare.imports.exporting import case_bundles, sheet_bundles
+from phare.imports.exporting import case_bundles, sheet_bundles, template_rows
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -151,7 +151,7 @@ def test_it_reads_the_same_bundles_as_the_model_instances_did(demo_cases: models
 def test_it_writes_the_same_files_as_before(demo_cases: models.QuerySet[Case], tmp_path: Path) -> None:
     # A sheet reads only what its rows show: the same rows, in every layout.
     for options in ({}, {"labels": True}, {"extended": True}, {"include_ids": False}, {"native": True}):
-        new = list(writers.sheet_rows(sheet_bundles(demo_cases), **options))
+        new = list(writers.sheet_rows(sheet_bundles(demo_cases, extended="extended" in options), **options))
         assert new == list(writers.sheet_rows(_reference(demo_cases), **options)) and len(new) == 42
     for name, write, read in (("csv", writers.write_csv, sheet_bundles), ("json", writers.write_json, case_bundles),
                               ("xlsx", writers.write_xlsx, sheet_bundles)):  # fmt: skip
@@ -159,6 +159,10 @@ def test_it_writes_the_same_files_as_before(demo_cases: models.QuerySet[Case], t
         write(_reference(demo_cases), tmp_path / f"old.{name}")
         if name != "xlsx":  # an XLSX holds its time of writing: compare its cells
             assert (tmp_path / f"new.{name}").read_bytes() == (tmp_path / f"old.{name}").read_bytes()
+    # A CSV export's rows, built from the columns without bundles: the same rows, the same file.
+    assert list(template_rows(demo_cases)) == list(writers.sheet_rows(_reference(demo_cases)))[2:]
+    assert writers.write_csv_rows(template_rows(demo_cases), tmp_path / "rows.csv") == 40
+    assert (tmp_path / "rows.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
     from openpyxl import load_workbook
 
     cells = [
@@ -226,9 +230,9 @@ def test_it_writes_the_same_files_in_a_second_process(demo_cases: models.QuerySe
     used: list[int] = []
     real = writing.write
 
-    def spy(*args: Any) -> int:
+    def spy(*args: Any, **kwargs: Any) -> int:
         used.append(1)
-        return real(*args)
+        return real(*args, **kwargs)
 
     actor = next(u for u in User.objects.filter(organisation=org, is_active=True) if actions.may_export(u))
     before = AuditEvent.objects.filter(action="export.cases").count()

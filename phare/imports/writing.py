@@ -77,9 +77,11 @@ class _Sink:
         return io.TextIOWrapper(binary, encoding=encoding or "utf-8", errors=errors, newline=newline)
 
 
-def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedFile) -> int:
+def write(writer: Writer, bundles: Iterable[Any], out: Path | SealedFile, per_message: int = CHUNK,
+          cases: Callable[[Any], int] | None = None) -> int:  # fmt: skip
     """`writer(bundles, out)`, with the writer run in a child process; returns what it returns (how many cases). The
-    file is exactly the one `writer` writes in-process."""
+    file is exactly the one `writer` writes in-process. `bundles` are sent `per_message` at a time; each is a case,
+    or holds `cases(item)` of them (phare.imports.exporting.TemplateChunk)."""
     ctx = multiprocessing.get_context("fork")
     down_read, down = ctx.Pipe(duplex=False)  # bundles to the child
     status, status_write = ctx.Pipe(duplex=False)  # the child's last word: how many it wrote, or its error
@@ -107,9 +109,9 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
             receiver.start()
             try:
                 it = iter(bundles)
-                while chunk := list(islice(it, CHUNK)):
+                while chunk := list(islice(it, per_message)):
                     down.send_bytes(_packed(chunk))
-                    sent += len(chunk)
+                    sent += len(chunk) if cases is None else sum(map(cases, chunk))
                 down.send_bytes(b"")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the child is gone: its status says why
@@ -141,7 +143,7 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
         status.close()
 
 
-def _packed(chunk: list[dict[str, Any]]) -> bytes:
+def _packed(chunk: list[Any]) -> bytes:
     # marshal: the bundles hold only what JSON holds (dicts, lists, texts, numbers), and it is a third faster than
     # pickle for them, in the process that has the most to do. Pickle for anything else a bundle may come to hold.
     try:
@@ -150,7 +152,7 @@ def _packed(chunk: list[dict[str, Any]]) -> bytes:
         return b"p" + pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
 
 
-def _unpacked(message: bytes) -> list[dict[str, Any]]:
+def _unpacked(message: bytes) -> list[Any]:
     # (from the parent alone, through a pipe nothing else holds)
     data = memoryview(message)[1:]
     return marshal.loads(data) if message[:1] == b"m" else pickle.loads(data)  # type: ignore[no-any-return]
@@ -180,7 +182,7 @@ def _child(writer: Writer, down: Any, up: int, status: Any, parents: tuple[Any, 
 
     threading.Thread(target=watch, daemon=True).start()
 
-    def received() -> Iterator[dict[str, Any]]:
+    def received() -> Iterator[Any]:
         n = 0
         while message := down.recv_bytes():
             for bundle in _unpacked(message):
