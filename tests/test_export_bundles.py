@@ -161,7 +161,7 @@ def test_it_writes_the_same_files_as_before(demo_cases: models.QuerySet[Case], t
             assert (tmp_path / f"new.{name}").read_bytes() == (tmp_path / f"old.{name}").read_bytes()
     # A CSV export's rows, built from the columns without bundles: the same rows, the same file.
     assert list(template_rows(demo_cases)) == list(writers.sheet_rows(_reference(demo_cases)))[2:]
-    assert writers.write_csv_rows(template_rows(demo_cases), tmp_path / "rows.csv") == 40
+    assert exporting.write_template_csv(exporting.template_chunks(demo_cases), tmp_path / "rows.csv") == 40
     assert (tmp_path / "rows.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
     from openpyxl import load_workbook
 
@@ -185,6 +185,26 @@ def test_it_refuses_a_token_moved_to_another_persons_row(demo_cases: models.Quer
         list(_reference(demo_cases))
 
 
+
+def _move_a_victims_name(cases: models.QuerySet[Case]) -> None:
+    """A victim's sealed first name copied onto another victim's row (both persons a sheet row shows)."""
+    victims = CaseParticipant.objects.filter(case__in=cases, role="Victim").select_related("person").order_by("id")
+    a, b = (p.person for p in victims[:2])
+    with connection.cursor() as cur:
+        cur.execute('SELECT "prs_FirstName" FROM cases_person WHERE id = %s', [a.pk])
+        token = cur.fetchone()[0]
+        assert token.startswith("v1:")
+        cur.execute('UPDATE cases_person SET "prs_FirstName" = %s WHERE id = %s', [token, b.pk])
+
+
+def test_a_sheet_refuses_a_token_moved_to_another_victims_row(demo_cases: models.QuerySet[Case]) -> None:
+    _move_a_victims_name(demo_cases)
+    with pytest.raises(TamperedValueError):
+        list(sheet_bundles(demo_cases))
+    with pytest.raises(TamperedValueError):
+        list(template_rows(demo_cases))
+
+
 def test_it_keeps_no_persons_key_once_their_chunk_is_read(demo_cases: models.QuerySet[Case]) -> None:
     # An export unwraps every person's key; each is dropped with its chunk of cases, not kept in the process's
     # cache (nor the fingerprints' memo, keyed by the key itself) for minutes after.
@@ -192,6 +212,7 @@ def test_it_keeps_no_persons_key_once_their_chunk_is_read(demo_cases: models.Que
 
     keys.reset_caches()
     bundles = list(case_bundles(demo_cases)) + list(sheet_bundles(demo_cases))
+    assert len(list(template_rows(demo_cases))) == 40  # (whose keys cross to the writing process by chunk)
     assert sum("prs_FirstName" in p for b in bundles for p in b["persons"]) > OrganisationKey.objects.count()
     assert [kid for kid in keys._cache if kid.startswith("p")] == []
     assert keys.fingerprint.cache_info().currsize <= OrganisationKey.objects.count()  # the organisations' keys
@@ -262,6 +283,12 @@ def test_it_leaves_no_file_when_the_second_process_or_the_reading_fails(demo_cas
         cur.execute('UPDATE cases_person SET "prs_FirstName" = %s WHERE id = %s', [cur.fetchone()[0], b.pk])
     with pytest.raises(TamperedValueError):
         writing.write(writers.write_json, case_bundles(demo_cases), out)
+    # A CSV's values are opened in the writing process, with the keys this one gives it: the same refusal.
+    _move_a_victims_name(demo_cases)
+    with pytest.raises(TamperedValueError):
+        writing.write(exporting.write_template_csv, map(tuple, exporting.template_chunks(demo_cases)), out,
+                      per_message=1, cases=exporting.template_chunk_cases)  # fmt: skip
+    assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
     assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
 
 

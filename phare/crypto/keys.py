@@ -46,13 +46,13 @@ def b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-_URLSAFE = bytes.maketrans(b"-_", b"+/")
+URLSAFE = bytes.maketrans(b"-_", b"+/")  # urlsafe base64 to the standard alphabet
 
 
 def b64d(text: str) -> bytes:
     # binascii in strict mode: half the time of base64.urlsafe_b64decode (an export decodes a million tokens), and
     # it refuses any character outside the alphabet where urlsafe_b64decode skipped it.
-    data = text.encode("ascii").translate(_URLSAFE)
+    data = text.encode("ascii").translate(URLSAFE)
     return binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
 
 

@@ -284,7 +284,7 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | Sealed
                     n = writing.write(exporting.write_template_csv, chunks, out, per_message=1,
                                       cases=exporting.template_chunk_cases)  # fmt: skip
                 else:
-                    n = writers.write_csv_rows(exporting.template_rows(cases), out)
+                    n = exporting.write_template_csv(exporting.template_chunks(cases), out)
             else:
                 bundles = _collecting(exporting.case_bundles(cases))
                 if writing.use_writer_process(cases.count()):

@@ -14,14 +14,13 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from functools import cache, lru_cache
-from itertools import chain
 from typing import Any, Literal, NamedTuple
 
 from django.db import connections, models
 from django.db.models.functions import Cast
 
 from htcds.catalogue import TASKS_KEY, VICTIM_ROLES, Field, load
-from htcds.sources.export import Openable, row_fields, sheet_value, write_csv_rows
+from htcds.sources.export import Openable, row_fields, sheet_value, write_csv_columns
 from htcds.sources.layout import CASE_DATES, sheet_fields
 from phare.cases.models import (
     Assessment,
@@ -204,11 +203,13 @@ def _converted(values: tuple[Any, ...], memo: dict[Any, Any], convert: Callable[
 
 
 def _columns(
-    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading, view: View
+    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading, view: View,
+    sealed: list[_Column] | None = None,
 ) -> tuple[list[str], list[list[Any]]]:
     """The HTCDS fields after the first `skip` columns of `rows` that hold a value in some row, and their values
     as a record holds them (None or "" for none). Converted a column at a time (the per-cell work is a dict lookup,
-    or the opening of a sealed value)."""
+    or the opening of a sealed value). Given `sealed`, the sealed columns are left as read (to be opened by
+    `_open_sealed`), and their descriptions added to it."""
     if not rows:
         return [], []
     fields = _fields(model, view)
@@ -222,7 +223,10 @@ def _columns(
         raw = columns[skip + j]
         if raw.count(None) + raw.count("") == n:
             continue  # empty in every row (many fields are): nothing to convert, nor to leave out of each record
-        if col.sealed:
+        if col.sealed and sealed is not None:
+            sealed.append(col)
+            values.append(list(raw))
+        elif col.sealed:
             uids = uids or _uid_texts(columns[0])
             texts = opener.open_column(col.table, col.column, raw, uids)
             if col.is_date:
@@ -365,20 +369,24 @@ _CASE, _PERSON, _VICTIM, _CONSENT, _INCOMING, _OUTGOING = range(6)
 
 
 class TemplateChunk(NamedTuple):
-    """A chunk of cases as read for a CSV export, before its rows are made (`template_chunk_rows`): plain lists, so
-    that it crosses to the writing process (phare.imports.writing) as cheaply as the rows would, and that process
-    makes them (a third of the CPU time of a CSV export) while this one reads the next chunk."""
+    """A chunk of cases as read for a CSV export, before its sealed values are opened and its rows made
+    (`template_chunk_rows`): plain lists, so that it crosses to the writing process (phare.imports.writing) as
+    cheaply as the rows would, and that process opens and makes them (half the CPU time of a CSV export) while
+    this one reads the next chunk. This one (which alone reads the database) gives it the keys the chunk's values
+    name, and nothing else: each value is still checked to be sealed for the row it was read from."""
 
-    at: list[list[int]]  # for each record (_CASE ... _OUTGOING), its row in `held` for each case, -1 for none
-    held: list[dict[str, list[Any]]]  # for each record, field -> the values of its rows (then a None, for -1)
+    at: list[list[int]]  # for each record (_CASE ... _OUTGOING), its row for each case, -1 for none
+    held: list[dict[str, list[Any]]]  # for each record to _INCOMING (the outgoing one reads the same rows), field
+    # -> the values of its rows as read
+    sealed: list[tuple[int, str, str, str, bool]]  # (record, field, table, column, is a date) of each sealed column
+    uids: list[list[str]]  # for each record holding sealed columns, the uid of each row as read, else []
+    keys: dict[str, bytes | None]  # the keys the sealed values name (TokenOpener.keys_for)
     numbers: list[str]  # each case's number
-    person_uids: list[str | None]  # the uid of the person each case's row shows
-
 
 
 def template_chunk_cases(chunk: Sequence[Any]) -> int:
     """How many cases a chunk holds, of a TemplateChunk or the plain tuple of one (marshal sends tuples only)."""
-    return len(chunk[2])
+    return len(chunk[5])
 
 
 def template_rows(cases: models.QuerySet[Case]) -> Iterator[list[Any]]:
@@ -400,10 +408,9 @@ def template_chunks(cases: models.QuerySet[Case]) -> Iterator[TemplateChunk]:
 
 
 def write_template_csv(chunks: Iterable[Sequence[Any]], path: Openable) -> int:
-    """`write_csv_rows` of the rows of `chunks` (TemplateChunks, or their plain tuples); returns how many (a writer
-    for phare.imports.writing)."""
-    made = map(template_chunk_rows, map(TemplateChunk._make, chunks))
-    return write_csv_rows(chain.from_iterable(made), path)
+    """The CSV file of the rows of `chunks` (TemplateChunks, or their plain tuples), as `write_csv` writes them;
+    returns how many (a writer for phare.imports.writing)."""
+    return write_csv_columns(map(_template_chunk_columns, map(TemplateChunk._make, chunks)), path)
 
 
 @cache
@@ -462,21 +469,38 @@ def _template_chunk(chunk: list[int], using: str, reading: _Reading) -> Template
         [outgoing_at.get(c, -1) for c in order],
     ]
     held: list[dict[str, list[Any]]] = []
-    for model, rows, skip in ((Case, case_rows, 3), (Person, person_rows, 2), (CaseParticipant, victim_rows, 4),
-                              (Consent, consents, 4), (Referral, referrals, 4)):  # fmt: skip
-        names, values = _columns(model, rows, skip, reading, view)
-        held.append({name: [*column, None] for name, column in zip(names, values, strict=True)})
-    held.append(held[_INCOMING])  # the outgoing referral: from the same rows
-    person_uids = _uid_texts([row[0] for row in person_rows])
-    return TemplateChunk(at, held, [row[2] for row in case_rows],
-                         [person_uids[person_at[shown[c]]] if c in shown else None for c in order])  # fmt: skip
+    sealed: list[tuple[int, str, str, str, bool]] = []
+    uids: list[list[str]] = []
+    for source, (model, rows, skip) in enumerate(((Case, case_rows, 3), (Person, person_rows, 2),
+                                                  (CaseParticipant, victim_rows, 4), (Consent, consents, 4),
+                                                  (Referral, referrals, 4))):  # fmt: skip
+        raw: list[_Column] = []
+        names, values = _columns(model, rows, skip, reading, view, raw)
+        held.append(dict(zip(names, values, strict=True)))
+        sealed += [(source, c.name, c.table, c.column, c.is_date) for c in raw]
+        uids.append([row[0] for row in rows] if raw or source == _PERSON else [])
+    known = reading.opener.keys_for(held[source][name] for source, name, *_ in sealed)
+    return TemplateChunk(at, held, sealed, uids, known, [row[2] for row in case_rows])
 
 
 def template_chunk_rows(chunk: TemplateChunk) -> list[list[Any]]:
-    """The rows of a chunk's cases, made a column at a time: each field's value is the last record's that holds
-    one, as `sheet_rows` merges a bundle's records, then written as `sheet_rows` writes it."""
-    at, held = chunk.at, chunk.held
-    n = len(chunk.numbers)
+    """The rows of a chunk's cases."""
+    return list(map(list, zip(*_template_chunk_columns(chunk), strict=True)))
+
+
+def _template_chunk_columns(chunk: TemplateChunk) -> list[list[Any]]:
+    """The columns of the rows of a chunk's cases, made a column at a time: each field's value is the last
+    record's that holds one, as `sheet_rows` merges a bundle's records, then written as `sheet_rows` writes it."""
+    at, held, n = chunk.at, chunk.held, len(chunk.numbers)
+    opener = TokenOpener.with_keys(chunk.keys)
+    uids = [_uid_texts(u) for u in chunk.uids]
+    for source, name, table, db_column, is_date in chunk.sealed:
+        texts = opener.open_column(table, db_column, held[source][name], uids[source])
+        if is_date:
+            texts = [date.fromisoformat(t).isoformat() if t else t for t in texts]
+        held[source][name] = texts
+    held = [{name: [*values, None] for name, values in record.items()} for record in held]
+    held.append(held[_INCOMING])  # the outgoing referral: from the same rows
     columns: list[list[Any]] = []
     for field, holders in _template_layout():
         merged: list[Any] | None = None
@@ -502,8 +526,9 @@ def template_chunk_rows(chunk: TemplateChunk) -> list[list[Any]]:
             merged = list(map(written.__getitem__, map(id, merged)))
         columns.append(merged)
     columns.append(chunk.numbers)
-    columns.append(chunk.person_uids)
-    return list(map(list, zip(*columns, strict=True)))
+    person_uids = [*uids[_PERSON], None]
+    columns.append(list(map(person_uids.__getitem__, at[_PERSON])))
+    return columns
 
 
 _TEXT_TYPES = frozenset({str, type(None)})

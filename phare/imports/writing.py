@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from phare.crypto.fields import TamperedValueError
 from phare.crypto.sealed import SealedFile
 
 CHUNK = 250  # bundles per message to the writing process
@@ -124,6 +125,8 @@ def write(writer: Writer, bundles: Iterable[Any], out: Path | SealedFile, per_me
             word = status.recv() if status.poll(5) else ("error", "the process writing the export stopped")
             if failed:
                 raise WriteError(f"writing the export failed: {failed[0]}")
+            if word[0] == "tampered":
+                raise TamperedValueError(word[1])  # as the reading raises it: a value sealed for another row
             if word[0] != "done":
                 raise WriteError(f"writing the export failed: {word[1]}")
             if word[1] != sent:
@@ -195,6 +198,9 @@ def _child(writer: Writer, down: Any, up: int, status: Any, parents: tuple[Any, 
         n = writer(received(), _Sink(up))
         os.close(up)
         status.send(("done", n))
+    except TamperedValueError as exc:  # (a writer that opens sealed values: phare.imports.exporting)
+        with contextlib.suppress(OSError):
+            status.send(("tampered", str(exc)))
     except BaseException as exc:  # reported to the parent, which raises it
         with contextlib.suppress(OSError):  # (the parent is gone)
             status.send(("error", f"{type(exc).__name__}: {exc}"))
