@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import binascii
 import functools
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -167,6 +168,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
 
 _TOKEN = PREFIX + ":"
 _PERSON_TOKEN = PREFIX + ":p"
+_KIDS = re.compile(f"^{re.escape(_TOKEN)}([^:\n]*):", re.M)  # the key id of each token, one a line
 
 
 class TokenOpener:
@@ -194,7 +196,9 @@ class TokenOpener:
         unwrapped at once (one query), None for a destroyed one. A key id that names no key is left out."""
         kids: set[str] = set()
         for values in columns:
-            kids.update(v[3 : v.find(":", 3)] for v in values if v and v.startswith(_TOKEN))
+            # One search of the column's values joined by newlines, not a look at each (a token holds no newline;
+            # a value written before encryption that holds a line like a token's start only adds a key id).
+            kids.update(_KIDS.findall("\n".join(filter(None, values))))
         person_keys = {kid[1:].partition(".")[0] for kid in kids if kid.startswith("p")}
         loaded = keys.preload_person_keys_by_id((int(pk) for pk in person_keys if pk.isdigit()), remember=False)
         out: dict[str, bytes | None] = {}

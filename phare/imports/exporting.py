@@ -182,14 +182,32 @@ def _rows(
     if not ids:
         return []
     connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(_sql(model, using, lead, key, 1, view, bare), [ids])
-        else:
-            # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
-            padded = ids + ids[-1:] * (-len(ids) % PAD)
-            cursor.execute(_sql(model, using, lead, key, len(padded), view, bare), padded)
-        return list(cursor.fetchall())
+            return list(cursor.fetchall())
+    # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
+    padded = ids + ids[-1:] * (-len(ids) % PAD)
+    # On sqlite3's own cursor, with the query in its placeholder style once per size: Django's cursor rewrote
+    # the query of a thousand placeholders for each chunk and table.
+    sql = _qmark_sql(model, using, lead, key, len(padded), view, bare)
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, padded)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+@lru_cache(maxsize=256)
+def _qmark_sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int, view: View,
+               bare: bool) -> str:  # fmt: skip
+    """`_sql` as Django's SQLite cursor would run it (its placeholders as sqlite3's)."""
+    from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+
+    return FORMAT_QMARK_REGEX.sub("?", _sql(model, using, lead, key, n, view, bare)).replace("%%", "%")
 
 
 def _converted(values: tuple[Any, ...], memo: dict[Any, Any], convert: Callable[[Any, _Reading], Any],
