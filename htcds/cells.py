@@ -53,9 +53,9 @@ def csv_column(values: list[Any]) -> list[Any]:
     try:
         joined = "\n".join(filter(None, values))
     except TypeError:  # (not texts alone)
-        return [neutralise(v) for v in values]
+        joined = "'"
     if joined[:1] in _FIRST or any(start in joined for start in _LINE_STARTS):
-        return [neutralise(v) for v in values]
+        return ["'" + v if isinstance(v, str) and v[:1] in _FIRST and formula_like(v) else v for v in values]
     return values
 
 

@@ -15,7 +15,7 @@ import json
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -243,7 +243,18 @@ def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None =
 
 
 # What an export writes: HTCDS JSON bundles (every record of a case), or the official template's layout.
-EXPORT_FORMATS = {"json": writers.write_json, "csv": writers.write_csv, "xlsx": writers.write_xlsx}
+def _write_csv(chunks: Iterable[Any], out: Any) -> int:
+    """A CSV export's writer: of the chunks phare.imports.exporting.template_chunks reads, not of bundles."""
+    from phare.imports.exporting import write_template_csv
+
+    return write_template_csv(chunks, out)
+
+
+EXPORT_FORMATS: dict[str, Callable[..., int]] = {
+    "json": writers.write_json,
+    "csv": _write_csv,
+    "xlsx": writers.write_xlsx,
+}
 
 
 def may_export(actor: Any) -> bool:
@@ -279,12 +290,12 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | Sealed
             elif fmt == "csv":
                 # The same rows, made from the columns as read, without bundles (tests/test_export_bundles.py).
                 if writing.use_writer_process(cases.count()):
-                    # This process reads and opens each chunk of cases; the second makes its rows and their text.
+                    # This process reads each chunk of cases and unwraps the keys its values name; the second opens
+                    # them and makes the rows and their text.
                     chunks = map(tuple, exporting.template_chunks(cases))
-                    n = writing.write(exporting.write_template_csv, chunks, out, per_message=1,
-                                      cases=exporting.template_chunk_cases)  # fmt: skip
+                    n = writing.write(writer, chunks, out, per_message=1, cases=exporting.template_chunk_cases)
                 else:
-                    n = exporting.write_template_csv(exporting.template_chunks(cases), out)
+                    n = writer(exporting.template_chunks(cases), out)
             else:
                 bundles = _collecting(exporting.case_bundles(cases))
                 if writing.use_writer_process(cases.count()):
