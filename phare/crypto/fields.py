@@ -200,7 +200,7 @@ class TokenOpener:
             # a value written before encryption that holds a line like a token's start only adds a key id).
             kids.update(_KIDS.findall("\n".join(filter(None, values))))
         person_keys = {kid[1:].partition(".")[0] for kid in kids if kid.startswith("p")}
-        loaded = keys.preload_person_keys_by_id((int(pk) for pk in person_keys if pk.isdigit()), remember=False)
+        loaded = keys.preload_person_keys_by_id(map(int, filter(str.isdigit, person_keys)), remember=False)
         out: dict[str, bytes | None] = {}
         for kid in kids:
             key: bytes | None = loaded.get(kid)
