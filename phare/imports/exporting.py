@@ -228,8 +228,8 @@ def _columns(
 ) -> tuple[list[str], list[list[Any]]]:
     """The HTCDS fields after the first `skip` columns of `rows` that hold a value in some row, and their values
     as a record holds them (None or "" for none). Converted a column at a time (the per-cell work is a dict lookup,
-    or the opening of a sealed value). Given `sealed`, the sealed columns are left as read (to be opened by
-    `_open_sealed`), and their descriptions added to it."""
+    or the opening of a sealed value). Given `sealed`, the sealed columns are left as read (the writing process
+    opens them: `_template_chunk_columns`), and their descriptions added to it."""
     if not rows:
         return [], []
     fields = _fields(model, view)
@@ -283,9 +283,9 @@ def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
 def sheet_bundles(cases: models.QuerySet[Case], extended: bool = False) -> Iterator[dict[str, Any]]:
     """The cases of `cases` as bundles holding what a row of the template layout shows
     (htcds.sources.export.flatten_bundle, `sheet_rows` with `extended` or not): the case, the participant and
-    person the row shows, consents and referrals, with the fields that layout has. Nothing else is read or opened
-    (the template's own layout has 38 of the 62 fields: a third fewer sealed values to open); the rows written from
-    these equal those from full bundles."""
+    person the row shows, consents and referrals, with the fields that layout has (the template's own has 38 of
+    the extended layout's 62). Nothing else is read or opened; the rows written from these equal those from full
+    bundles."""
     view: View = "extended" if extended else "template"
     return _bundles(cases, [(k, m) for k, m in _LISTS if k in SHEET_LISTS], view)
 
@@ -419,7 +419,8 @@ def template_rows(cases: models.QuerySet[Case]) -> Iterator[list[Any]]:
 
 
 def template_chunks(cases: models.QuerySet[Case]) -> Iterator[TemplateChunk]:
-    """`template_rows`, CHUNK cases at a time, read and opened but not yet made rows."""
+    """`template_rows`, CHUNK cases at a time: read, with the keys their sealed values name, but not yet opened nor
+    made rows (`write_template_csv` does that, in the writing process of a large export)."""
     using = cases.db
     ids = list(cases.order_by("id").values_list("id", flat=True))
     names, memos = _Names(), dict[tuple[Any, str], dict[Any, Any]]()
