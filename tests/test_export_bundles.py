@@ -31,7 +31,7 @@ from phare.cases.models import (
 from phare.crypto import keys
 from phare.crypto.fields import TamperedValueError
 from phare.imports import exporting
-from phare.imports.exporting import case_bundles, sheet_bundles
+from phare.imports.exporting import case_bundles, sheet_bundles, template_rows
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -151,7 +151,7 @@ def test_it_reads_the_same_bundles_as_the_model_instances_did(demo_cases: models
 def test_it_writes_the_same_files_as_before(demo_cases: models.QuerySet[Case], tmp_path: Path) -> None:
     # A sheet reads only what its rows show: the same rows, in every layout.
     for options in ({}, {"labels": True}, {"extended": True}, {"include_ids": False}, {"native": True}):
-        new = list(writers.sheet_rows(sheet_bundles(demo_cases), **options))
+        new = list(writers.sheet_rows(sheet_bundles(demo_cases, extended="extended" in options), **options))
         assert new == list(writers.sheet_rows(_reference(demo_cases), **options)) and len(new) == 42
     for name, write, read in (("csv", writers.write_csv, sheet_bundles), ("json", writers.write_json, case_bundles),
                               ("xlsx", writers.write_xlsx, sheet_bundles)):  # fmt: skip
@@ -159,6 +159,10 @@ def test_it_writes_the_same_files_as_before(demo_cases: models.QuerySet[Case], t
         write(_reference(demo_cases), tmp_path / f"old.{name}")
         if name != "xlsx":  # an XLSX holds its time of writing: compare its cells
             assert (tmp_path / f"new.{name}").read_bytes() == (tmp_path / f"old.{name}").read_bytes()
+    # A CSV export's rows, built from the columns without bundles: the same rows, the same file.
+    assert list(template_rows(demo_cases)) == list(writers.sheet_rows(_reference(demo_cases)))[2:]
+    assert exporting.write_template_csv(exporting.template_chunks(demo_cases), tmp_path / "rows.csv") == 40
+    assert (tmp_path / "rows.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
     from openpyxl import load_workbook
 
     cells = [
@@ -181,6 +185,27 @@ def test_it_refuses_a_token_moved_to_another_persons_row(demo_cases: models.Quer
         list(_reference(demo_cases))
 
 
+
+def _move_a_victims_name(cases: models.QuerySet[Case]) -> None:
+    """A victim's sealed first name copied onto another victim's row (both persons a sheet row shows)."""
+    # By id alone: reading a person whose value an earlier step of the test moved would stop here.
+    victims = CaseParticipant.objects.filter(case__in=cases, role="Victim").order_by("-id")
+    a, b = victims.values_list("person_id", flat=True)[:2]
+    with connection.cursor() as cur:
+        cur.execute('SELECT "prs_FirstName" FROM cases_person WHERE id = %s', [a])
+        token = cur.fetchone()[0]
+        assert token.startswith("v1:")
+        cur.execute('UPDATE cases_person SET "prs_FirstName" = %s WHERE id = %s', [token, b])
+
+
+def test_a_sheet_refuses_a_token_moved_to_another_victims_row(demo_cases: models.QuerySet[Case]) -> None:
+    _move_a_victims_name(demo_cases)
+    with pytest.raises(TamperedValueError):
+        list(sheet_bundles(demo_cases))
+    with pytest.raises(TamperedValueError):
+        list(template_rows(demo_cases))
+
+
 def test_it_keeps_no_persons_key_once_their_chunk_is_read(demo_cases: models.QuerySet[Case]) -> None:
     # An export unwraps every person's key; each is dropped with its chunk of cases, not kept in the process's
     # cache (nor the fingerprints' memo, keyed by the key itself) for minutes after.
@@ -188,6 +213,7 @@ def test_it_keeps_no_persons_key_once_their_chunk_is_read(demo_cases: models.Que
 
     keys.reset_caches()
     bundles = list(case_bundles(demo_cases)) + list(sheet_bundles(demo_cases))
+    assert len(list(template_rows(demo_cases))) == 40  # (whose keys cross to the writing process by chunk)
     assert sum("prs_FirstName" in p for b in bundles for p in b["persons"]) > OrganisationKey.objects.count()
     assert [kid for kid in keys._cache if kid.startswith("p")] == []
     assert keys.fingerprint.cache_info().currsize <= OrganisationKey.objects.count()  # the organisations' keys
@@ -226,9 +252,9 @@ def test_it_writes_the_same_files_in_a_second_process(demo_cases: models.QuerySe
     used: list[int] = []
     real = writing.write
 
-    def spy(*args: Any) -> int:
+    def spy(*args: Any, **kwargs: Any) -> int:
         used.append(1)
-        return real(*args)
+        return real(*args, **kwargs)
 
     actor = next(u for u in User.objects.filter(organisation=org, is_active=True) if actions.may_export(u))
     before = AuditEvent.objects.filter(action="export.cases").count()
@@ -258,6 +284,12 @@ def test_it_leaves_no_file_when_the_second_process_or_the_reading_fails(demo_cas
         cur.execute('UPDATE cases_person SET "prs_FirstName" = %s WHERE id = %s', [cur.fetchone()[0], b.pk])
     with pytest.raises(TamperedValueError):
         writing.write(writers.write_json, case_bundles(demo_cases), out)
+    # A CSV's values are opened in the writing process, with the keys this one gives it: the same refusal.
+    _move_a_victims_name(demo_cases)
+    with pytest.raises(TamperedValueError):
+        writing.write(exporting.write_template_csv, map(tuple, exporting.template_chunks(demo_cases)), out,
+                      per_message=1, cases=exporting.template_chunk_cases)  # fmt: skip
+    assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
     assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
 
 

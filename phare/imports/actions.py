@@ -15,7 +15,7 @@ import json
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -243,7 +243,18 @@ def save_mapping(actor: Any, name: str, body: str, request: HttpRequest | None =
 
 
 # What an export writes: HTCDS JSON bundles (every record of a case), or the official template's layout.
-EXPORT_FORMATS = {"json": writers.write_json, "csv": writers.write_csv, "xlsx": writers.write_xlsx}
+def _write_csv(chunks: Iterable[Any], out: Any) -> int:
+    """A CSV export's writer: of the chunks phare.imports.exporting.template_chunks reads, not of bundles."""
+    from phare.imports.exporting import write_template_csv
+
+    return write_template_csv(chunks, out)
+
+
+EXPORT_FORMATS: dict[str, Callable[..., int]] = {
+    "json": writers.write_json,
+    "csv": _write_csv,
+    "xlsx": writers.write_xlsx,
+}
 
 
 def may_export(actor: Any) -> bool:
@@ -257,15 +268,12 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | Sealed
     names the format, the count and the filters. A failed export leaves no file behind. `out` is the path a
     command-line user chose, or a file Phare keeps sealed (`export_file`); either way, an XLSX sheet is assembled
     in memory, never in a temporary file in clear."""
-    from phare.imports import writing
-    from phare.imports.exporting import case_bundles, sheet_bundles
+    from phare.imports import exporting, writing
 
     if not may_export(actor):
         raise PermissionDenied
     writer = EXPORT_FORMATS[fmt]
     described = _described(filters or {})
-    # A sheet row holds the case, its victim, consent and referrals: nothing else is read for it.
-    bundles = case_bundles(cases) if fmt == "json" else sheet_bundles(cases)
     try:
         # Read outside a transaction: on SQLite each one takes the write lock (IMMEDIATE), and 100,000 cases take
         # most of a minute to write out. The event follows once the file is whole; if it cannot be recorded, the
@@ -274,17 +282,29 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | Sealed
         # millions of short-lived objects, freed by reference counting, and each collection walked them all (a
         # quarter of the time of a CSV export). The few cycles (the json module's encoder makes some per bundle)
         # are collected every EXPORT_COLLECT_EVERY cases, so memory stays flat.
-        bundles = _collecting(bundles)
         with bulk.relaxed_gc():
             if fmt == "xlsx":
+                # A sheet row holds the case, its victim, consent and referrals: nothing else is read for it.
                 with memory_file("sheet.xml") as sheet:
-                    n = writers.write_xlsx(bundles, out, sheet_file=sheet)
-            elif writing.use_writer_process(cases.count()):
-                # The text is made in a second process while this one reads (phare.imports.writing); XLSX is
-                # not: openpyxl's own work is most of its time, and the sheet it assembles stays in this process.
-                n = writing.write(writer, bundles, out)
+                    n = writers.write_xlsx(_collecting(exporting.sheet_bundles(cases)), out, sheet_file=sheet)
+            elif fmt == "csv":
+                # The same rows, made from the columns as read, without bundles (tests/test_export_bundles.py).
+                if writing.use_writer_process(cases.count()):
+                    # This process reads each chunk of cases and unwraps the keys its values name; the second opens
+                    # them and makes the rows and their text.
+                    chunks = map(tuple, exporting.template_chunks(cases))
+                    n = writing.write(writer, chunks, out, per_message=1, cases=exporting.template_chunk_cases)
+                else:
+                    n = writer(exporting.template_chunks(cases), out)
             else:
-                n = writer(bundles, out)
+                bundles = _collecting(exporting.case_bundles(cases))
+                if writing.use_writer_process(cases.count()):
+                    # The text is made in a second process while this one reads (phare.imports.writing); XLSX is
+                    # not: openpyxl's own work is most of its time, and the sheet it assembles stays in this
+                    # process.
+                    n = writing.write(writer, bundles, out)
+                else:
+                    n = writer(bundles, out)
         with transaction.atomic():
             audit.record("export.cases", actor=actor, organisation=actor.organisation, target_type="export",
                          target_id=fmt, request=request,
@@ -298,7 +318,7 @@ def export_cases(actor: Any, cases: QuerySet[Case], fmt: str, out: Path | Sealed
 EXPORT_COLLECT_EVERY = 5000
 
 
-def _collecting(bundles: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _collecting(bundles: Iterator[Any]) -> Iterator[Any]:
     for n, bundle in enumerate(bundles, 1):
         yield bundle
         if n % EXPORT_COLLECT_EVERY == 0:

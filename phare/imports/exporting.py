@@ -11,15 +11,16 @@ checks it. The bundles are equal, key for key and in the same order, to those th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from functools import cache, lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from django.db import connections, models
 from django.db.models.functions import Cast
 
-from htcds.catalogue import TASKS_KEY, VICTIM_ROLES, load
+from htcds.catalogue import TASKS_KEY, VICTIM_ROLES, Field, load
+from htcds.sources.export import Openable, row_fields, sheet_value, write_csv_columns
 from htcds.sources.layout import CASE_DATES, sheet_fields
 from phare.cases.models import (
     Assessment,
@@ -33,6 +34,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto.fields import EncryptedDateField, EncryptedTextField, TokenOpener
+from phare.crypto.keys import id_array
 from phare.work.bundle import tasks_by_case
 
 CHUNK = 1000
@@ -123,17 +125,22 @@ def _column(field: models.Field[Any, Any]) -> _Column:
     return _Column(field.name, False, False, table, column, convert)
 
 
-@cache
-def _sheet_names() -> frozenset[str]:
-    """Every field a row of the template layout can show, in any of its options (extended, with the case dates)."""
-    return frozenset(f.name for f in sheet_fields(True)) | frozenset(CASE_DATES)
+# What a reading holds of each record: every HTCDS field (a JSON bundle), or those a row of the template layout
+# shows, in its extended option or in the template's own (`write_csv` and `write_xlsx` as an export calls them).
+View = Literal["all", "extended", "template"]
 
 
 @cache
-def _fields(model: type[models.Model], sheet: bool) -> list[tuple[str, _Column]]:
-    """The model's HTCDS fields (those a sheet row can show, for `sheet`): column attribute and how it is read."""
+def _sheet_names(extended: bool) -> frozenset[str]:
+    """Every field a row of the template layout can show (in its extended option, or not), with the case dates."""
+    return frozenset(f.name for f in sheet_fields(extended)) | frozenset(CASE_DATES)
+
+
+@cache
+def _fields(model: type[models.Model], view: View) -> list[tuple[str, _Column]]:
+    """The model's HTCDS fields (those `view` holds): column attribute and how it is read."""
     cat = load()
-    wanted = _sheet_names() if sheet else cat
+    wanted = cat if view == "all" else _sheet_names(view == "extended")
     return [(f.attname, _column(f)) for f in model._meta.concrete_fields if f.name in cat and f.name in wanted]
 
 
@@ -141,7 +148,7 @@ PAD = 250
 
 
 @lru_cache(maxsize=256)
-def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int, sheet: bool,
+def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int, view: View,
          bare: bool = False) -> str:  # fmt: skip
     """The query of `_rows` for `n` ids: Django writes it once per size, not once per chunk (preparing a thousand
     ids through the lookup machinery cost more than running the query)."""
@@ -153,21 +160,22 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
     # SQLite's driver makes a date of a date column in Python, for each value (a bundle holds the ISO text the
     # column holds): the column is read as text there.
     columns = [Cast(a, output_field=models.TextField()) if sqlite and c.is_date and not c.sealed else a
-               for a, c in ([] if bare else _fields(model, sheet))]  # fmt: skip
+               for a, c in ([] if bare else _fields(model, view))]  # fmt: skip
     uid = "uid" if sqlite else Cast("uid", output_field=models.TextField())
     sql, params = qs.values_list(uid, *lead, *columns).query.sql_with_params()
     if list(params) != list(range(n)):
         raise RuntimeError(f"unexpected parameters in {sql}")
     if n == 1 and connections[using].vendor == "postgresql":
         # One array parameter: psycopg's client-side binding formats each of a thousand parameters in Python.
+        # Given as the array's text (`id_array`): as a list, psycopg looked at each of its thousand numbers too.
         if sql.count(" IN (%s)") != 1:
             raise RuntimeError(f"unexpected query {sql}")
-        sql = sql.replace(" IN (%s)", " = ANY(%s)")
+        sql = sql.replace(" IN (%s)", " = ANY(%s::bigint[])")
     return str(sql)
 
 
 def _rows(
-    model: type[models.Model], using: str, lead: tuple[str, ...], key: str, ids: list[int], sheet: bool,
+    model: type[models.Model], using: str, lead: tuple[str, ...], key: str, ids: list[int], view: View,
     bare: bool = False,
 ) -> list[tuple[Any, ...]]:
     """(uid, *lead, *HTCDS field values as read) of the rows of `model` whose `key` is one of `ids`, in `key` then
@@ -176,14 +184,32 @@ def _rows(
     if not ids:
         return []
     connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_sql(model, using, lead, key, 1, sheet, bare), [ids])
-        else:
-            # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
-            padded = ids + ids[-1:] * (-len(ids) % PAD)
-            cursor.execute(_sql(model, using, lead, key, len(padded), sheet, bare), padded)
-        return list(cursor.fetchall())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_sql(model, using, lead, key, 1, view, bare), [id_array(ids)])
+            return list(cursor.fetchall())
+    # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
+    padded = ids + ids[-1:] * (-len(ids) % PAD)
+    # On sqlite3's own cursor, with the query in its placeholder style once per size: Django's cursor rewrote
+    # the query of a thousand placeholders for each chunk and table.
+    sql = _qmark_sql(model, using, lead, key, len(padded), view, bare)
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, padded)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+@lru_cache(maxsize=256)
+def _qmark_sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str, n: int, view: View,
+               bare: bool) -> str:  # fmt: skip
+    """`_sql` as Django's SQLite cursor would run it (its placeholders as sqlite3's)."""
+    from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+
+    return FORMAT_QMARK_REGEX.sub("?", _sql(model, using, lead, key, n, view, bare)).replace("%%", "%")
 
 
 def _converted(values: tuple[Any, ...], memo: dict[Any, Any], convert: Callable[[Any, _Reading], Any],
@@ -196,24 +222,31 @@ def _converted(values: tuple[Any, ...], memo: dict[Any, Any], convert: Callable[
     return list(map(memo.__getitem__, values))
 
 
-def _records(
-    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading, sheet: bool
-) -> list[dict[str, Any]]:
-    """Each row as the record a bundle holds: the HTCDS fields after the first `skip` columns, empty ones left out.
-    Converted a column at a time (the per-cell work is a dict lookup, or the opening of a sealed value)."""
+def _columns(
+    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading, view: View,
+    sealed: list[_Column] | None = None,
+) -> tuple[list[str], list[list[Any]]]:
+    """The HTCDS fields after the first `skip` columns of `rows` that hold a value in some row, and their values
+    as a record holds them (None or "" for none). Converted a column at a time (the per-cell work is a dict lookup,
+    or the opening of a sealed value). Given `sealed`, the sealed columns are left as read (the writing process
+    opens them: `_template_chunk_columns`), and their descriptions added to it."""
     if not rows:
-        return []
-    fields = _fields(model, sheet)
+        return [], []
+    fields = _fields(model, view)
     columns = list(zip(*rows, strict=True))
     uids: Sequence[str] = ()  # written out for the first sealed column that holds a value
     opener = reading.opener
     names: list[str] = []
-    values: list[Any] = []
+    values: list[list[Any]] = []
+    n = len(rows)
     for j, (_, col) in enumerate(fields):
         raw = columns[skip + j]
-        if all(v is None or v == "" for v in raw):
+        if raw.count(None) + raw.count("") == n:
             continue  # empty in every row (many fields are): nothing to convert, nor to leave out of each record
-        if col.sealed:
+        if col.sealed and sealed is not None:
+            sealed.append(col)
+            values.append(list(raw))
+        elif col.sealed:
             uids = uids or _uid_texts(columns[0])
             texts = opener.open_column(col.table, col.column, raw, uids)
             if col.is_date:
@@ -223,8 +256,16 @@ def _records(
             memo = reading.memos.setdefault((model, col.name), {})
             values.append(_converted(raw, memo, col.convert, reading))
         else:
-            values.append(raw)
+            values.append(list(raw))
         names.append(col.name)
+    return names, values
+
+
+def _records(
+    model: type[models.Model], rows: list[tuple[Any, ...]], skip: int, reading: _Reading, view: View
+) -> list[dict[str, Any]]:
+    """Each row as the record a bundle holds: the HTCDS fields after the first `skip` columns, empty ones left out."""
+    names, values = _columns(model, rows, skip, reading, view)
     if not names:
         return [{} for _ in rows]
     return [
@@ -236,24 +277,27 @@ def _records(
 def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
     """The cases of `cases` as bundles, in case order; read CHUNK cases at a time (one query per table and chunk,
     not per case). `cases` decides what leaves: callers scope it through phare.access (`visible_cases`)."""
-    return _bundles(cases, _LISTS, sheet=False)
+    return _bundles(cases, _LISTS, "all")
 
 
-def sheet_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
+def sheet_bundles(cases: models.QuerySet[Case], extended: bool = False) -> Iterator[dict[str, Any]]:
     """The cases of `cases` as bundles holding what a row of the template layout shows
-    (htcds.sources.export.flatten_bundle): the case, the participant and person the row shows, consents and
-    referrals. Nothing else is read or opened; the rows written from these equal those from full bundles."""
-    return _bundles(cases, [(k, m) for k, m in _LISTS if k in SHEET_LISTS], sheet=True)
+    (htcds.sources.export.flatten_bundle, `sheet_rows` with `extended` or not): the case, the participant and
+    person the row shows, consents and referrals, with the fields that layout has (the template's own has 38 of
+    the extended layout's 62). Nothing else is read or opened; the rows written from these equal those from full
+    bundles."""
+    view: View = "extended" if extended else "template"
+    return _bundles(cases, [(k, m) for k, m in _LISTS if k in SHEET_LISTS], view)
 
 
 def _bundles(
-    cases: models.QuerySet[Case], wanted: Sequence[tuple[str, type[models.Model]]], sheet: bool
+    cases: models.QuerySet[Case], wanted: Sequence[tuple[str, type[models.Model]]], view: View
 ) -> Iterator[dict[str, Any]]:
     using = cases.db
     ids = list(cases.order_by("id").values_list("id", flat=True))
     names, memos = _Names(), dict[tuple[Any, str], dict[Any, Any]]()
     for start in range(0, len(ids), CHUNK):
-        yield from _chunk(ids[start : start + CHUNK], wanted, using, sheet, _Reading(names, memos))
+        yield from _chunk(ids[start : start + CHUNK], wanted, using, view, _Reading(names, memos))
 
 
 def _shown(parts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -269,11 +313,12 @@ def _shown(parts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 def _chunk(
-    chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str, sheet: bool, reading: _Reading
+    chunk: list[int], wanted: Sequence[tuple[str, type[models.Model]]], using: str, view: View, reading: _Reading
 ) -> Iterator[dict[str, Any]]:
+    sheet = view != "all"
     # `reading`'s opener is this chunk's: the keys it opens are dropped with the chunk, so an export holds no more
     # of them than a page does.
-    parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk, sheet)
+    parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk, view)
     everyone = sorted({p[2] for p in parts})
     people: dict[int, list[int]] = {}  # case -> its participants' persons, in order
     for row in parts:
@@ -282,37 +327,37 @@ def _chunk(
     if sheet:
         parts = _shown(parts)
         shown = {row[2] for row in parts}
-        person_rows = _rows(Person, using, ("id",), "id", sorted(shown), sheet)
+        person_rows = _rows(Person, using, ("id",), "id", sorted(shown), view)
         # The case's other participants only by their uid: a record of theirs (a consent) names them, and so is not
         # the shown person's.
-        others = _rows(Person, using, ("id",), "id", [p for p in everyone if p not in shown], sheet, bare=True)
+        others = _rows(Person, using, ("id",), "id", [p for p in everyone if p not in shown], view, bare=True)
         parts = [row for row in parts if row[3] in VICTIM_ROLES]  # a case without a victim shows no participant
     else:
-        person_rows = _rows(Person, using, ("id",), "id", everyone, sheet)
+        person_rows = _rows(Person, using, ("id",), "id", everyone, view)
     named = person_rows + others
     uids = dict(zip((row[1] for row in named), _uid_texts([row[0] for row in named]), strict=True))
     persons = {
         row[1]: {"id": uids[row[1]], **rec}
-        for row, rec in zip(person_rows, _records(Person, person_rows, 2, reading, sheet), strict=True)
+        for row, rec in zip(person_rows, _records(Person, person_rows, 2, reading, view), strict=True)
     }
     by_case: dict[int, list[tuple[int, dict[str, Any]]]] = {}
-    for row, rec in zip(parts, _records(CaseParticipant, parts, 4, reading, sheet), strict=True):
+    for row, rec in zip(parts, _records(CaseParticipant, parts, 4, reading, view), strict=True):
         by_case.setdefault(row[1], []).append((row[2], {"person": uids[row[2]], "role": row[3], **rec}))
     lists: dict[int, dict[str, list[tuple[int | None, dict[str, Any]]]]] = {}
     for key, model in wanted:
         # (uid, case, the person or None, the column a list adds to its records, or the id again)
         person = "person_id" if any(f.name == "person" for f in model._meta.concrete_fields) else "id"
         extra = {"referrals": "direction", "assessments": "answers"}.get(key, "id")
-        rows = _rows(model, using, ("case_id", person, extra), "case_id", chunk, sheet)
-        for row, rec in zip(rows, _records(model, rows, 4, reading, sheet), strict=True):
+        rows = _rows(model, using, ("case_id", person, extra), "case_id", chunk, view)
+        for row, rec in zip(rows, _records(model, rows, 4, reading, view), strict=True):
             if key == "referrals":
                 rec = {"direction": row[3], **rec}
             elif key == "assessments":
                 rec["answers"] = None if row[3] is None or row[3] == "[]" else json.loads(row[3])
             lists.setdefault(row[1], {}).setdefault(key, []).append((row[2] if person != "id" else None, rec))
     tasks = {} if sheet else tasks_by_case(chunk)  # a sheet row has no place for tasks; a bundle carries them
-    case_rows = _rows(Case, using, ("id", "number"), "id", chunk, sheet)
-    for row, rec in zip(case_rows, _records(Case, case_rows, 3, reading, sheet), strict=True):
+    case_rows = _rows(Case, using, ("id", "number"), "id", chunk, view)
+    for row, rec in zip(case_rows, _records(Case, case_rows, 3, reading, view), strict=True):
         case_people = dict.fromkeys(people.get(row[1], ()))
         yield _bundle(row[2], rec, by_case.get(row[1], []), [persons[p] for p in case_people if p in persons],
                       {p: uids[p] for p in case_people}, lists.get(row[1], {}), tasks.get(row[1]))  # fmt: skip
@@ -335,3 +380,176 @@ def _bundle(number: str, case: dict[str, Any], participants: list[tuple[int, dic
     if tasks:
         bundle[TASKS_KEY] = tasks  # Phare's own records, under the extension key
     return bundle
+
+
+# The records a row of the template layout merges, in the order a later one's value wins
+# (htcds.sources.export._row_records): the case, its person, their victim participation, their first consent, the
+# first incoming and the first outgoing referral.
+_CASE, _PERSON, _VICTIM, _CONSENT, _INCOMING, _OUTGOING = range(6)
+
+
+class TemplateChunk(NamedTuple):
+    """A chunk of cases as read for a CSV export, before its sealed values are opened and its rows made
+    (`template_chunk_rows`): plain lists, so that it crosses to the writing process (phare.imports.writing) as
+    cheaply as the rows would, and that process opens and makes them (half the CPU time of a CSV export) while
+    this one reads the next chunk. This one (which alone reads the database) gives it the keys the chunk's values
+    name, and nothing else: each value is still checked to be sealed for the row it was read from."""
+
+    at: list[list[int]]  # for each record (_CASE ... _OUTGOING), its row for each case, -1 for none
+    held: list[dict[str, list[Any]]]  # for each record to _INCOMING (the outgoing one reads the same rows), field
+    # -> the values of its rows as read
+    sealed: list[tuple[int, str, str, str, bool]]  # (record, field, table, column, is a date) of each sealed column
+    uids: list[list[str]]  # for each record holding sealed columns, the uid of each row as read, else []
+    keys: dict[str, bytes | None]  # the keys the sealed values name (TokenOpener.keys_for)
+    numbers: list[str]  # each case's number
+
+
+def template_chunk_cases(chunk: Sequence[Any]) -> int:
+    """How many cases a chunk holds, of a TemplateChunk or the plain tuple of one (marshal sends tuples only)."""
+    return len(chunk[5])
+
+
+def template_rows(cases: models.QuerySet[Case]) -> Iterator[list[Any]]:
+    """The rows `htcds.sources.export.sheet_rows(sheet_bundles(cases))` yields after its two header rows (its
+    default options: the template's fields, value names, the case number and record uid): what `phare export`
+    writes as CSV, built from the columns as read, without a bundle or a record per row. The same rows are read
+    and opened, with the same checks, as for `sheet_bundles`; tests/test_export_bundles.py compares both."""
+    for chunk in template_chunks(cases):
+        yield from template_chunk_rows(chunk)
+
+
+def template_chunks(cases: models.QuerySet[Case]) -> Iterator[TemplateChunk]:
+    """`template_rows`, CHUNK cases at a time: read, with the keys their sealed values name, but not yet opened nor
+    made rows (`write_template_csv` does that, in the writing process of a large export)."""
+    using = cases.db
+    ids = list(cases.order_by("id").values_list("id", flat=True))
+    names, memos = _Names(), dict[tuple[Any, str], dict[Any, Any]]()
+    for start in range(0, len(ids), CHUNK):
+        yield _template_chunk(ids[start : start + CHUNK], using, _Reading(names, memos))
+
+
+def write_template_csv(chunks: Iterable[Sequence[Any]], path: Openable) -> int:
+    """The CSV file of the rows of `chunks` (TemplateChunks, or their plain tuples), as `write_csv` writes them;
+    returns how many (a writer for phare.imports.writing)."""
+    return write_csv_columns(map(_template_chunk_columns, map(TemplateChunk._make, chunks)), path)
+
+
+@cache
+def _template_layout() -> list[tuple[Field, list[tuple[int, str]]]]:
+    """Each field of the template's row (htcds.sources.export.sheet_rows' default fields), with the records that
+    can hold it, as (record, field name), in merging order."""
+    models_of = ((_CASE, Case), (_PERSON, Person), (_VICTIM, CaseParticipant), (_CONSENT, Consent),
+                 (_INCOMING, Referral), (_OUTGOING, Referral))  # fmt: skip
+    held = [(source, {c.name for _, c in _fields(model, "template")}) for source, model in models_of]
+    return [(f, [(source, f.name) for source, names in held if f.name in names]) for f in row_fields()]
+
+
+def _template_chunk(chunk: list[int], using: str, reading: _Reading) -> TemplateChunk:
+    view: View = "template"
+    parts = _rows(CaseParticipant, using, ("case_id", "person_id", "role"), "case_id", chunk, view)
+    first: dict[int, int] = {}  # case -> its first participant's row in `parts`
+    victim: dict[int, int] = {}  # case -> its first victim's row
+    people: dict[int, set[int]] = {}  # case -> its participants' persons
+    for i, row in enumerate(parts):
+        first.setdefault(row[1], i)
+        if row[3] in VICTIM_ROLES:
+            victim.setdefault(row[1], i)
+        people.setdefault(row[1], set()).add(row[2])
+    # A case shows its first victim's person; one without a victim, its first participant's (flatten_bundle).
+    shown = {case: parts[victim.get(case, i)][2] for case, i in first.items()}
+    person_rows = _rows(Person, using, ("id",), "id", sorted(set(shown.values())), view)
+    person_at = {row[1]: i for i, row in enumerate(person_rows)}
+    victim_at = {i: j for j, i in enumerate(sorted(victim.values()))}
+    victim_rows = [parts[i] for i in victim_at]
+    consents = _rows(Consent, using, ("case_id", "person_id", "id"), "case_id", chunk, view)
+    referrals = _rows(Referral, using, ("case_id", "direction", "id"), "case_id", chunk, view)
+    case_rows = _rows(Case, using, ("id", "number"), "id", chunk, view)
+    # The first consent that is the shown victim's or names no participant of the case; with no victim, the first
+    # that names no participant.
+    consent_at: dict[int, int] = {}
+    for j, row in enumerate(consents):
+        case, person = row[1], row[2]
+        if case in consent_at:
+            continue
+        if person is None or person not in people.get(case, ()) or (case in victim and person == shown[case]):
+            consent_at[case] = j
+    incoming_at: dict[int, int] = {}
+    outgoing_at: dict[int, int] = {}
+    for j, row in enumerate(referrals):
+        if row[2] == "Incoming":
+            incoming_at.setdefault(row[1], j)
+        elif row[2] == "Outgoing":
+            outgoing_at.setdefault(row[1], j)
+    order = [row[1] for row in case_rows]
+    at = [
+        list(range(len(case_rows))),
+        [person_at[shown[c]] if c in shown else -1 for c in order],
+        [victim_at[victim[c]] if c in victim else -1 for c in order],
+        [consent_at.get(c, -1) for c in order],
+        [incoming_at.get(c, -1) for c in order],
+        [outgoing_at.get(c, -1) for c in order],
+    ]
+    held: list[dict[str, list[Any]]] = []
+    sealed: list[tuple[int, str, str, str, bool]] = []
+    uids: list[list[str]] = []
+    for source, (model, rows, skip) in enumerate(((Case, case_rows, 3), (Person, person_rows, 2),
+                                                  (CaseParticipant, victim_rows, 4), (Consent, consents, 4),
+                                                  (Referral, referrals, 4))):  # fmt: skip
+        raw: list[_Column] = []
+        names, values = _columns(model, rows, skip, reading, view, raw)
+        held.append(dict(zip(names, values, strict=True)))
+        sealed += [(source, c.name, c.table, c.column, c.is_date) for c in raw]
+        uids.append([row[0] for row in rows] if raw or source == _PERSON else [])
+    known = reading.opener.keys_for(held[source][name] for source, name, *_ in sealed)
+    return TemplateChunk(at, held, sealed, uids, known, [row[2] for row in case_rows])
+
+
+def template_chunk_rows(chunk: TemplateChunk) -> list[list[Any]]:
+    """The rows of a chunk's cases."""
+    return list(map(list, zip(*_template_chunk_columns(chunk), strict=True)))
+
+
+def _template_chunk_columns(chunk: TemplateChunk) -> list[list[Any]]:
+    """The columns of the rows of a chunk's cases, made a column at a time: each field's value is the last
+    record's that holds one, as `sheet_rows` merges a bundle's records, then written as `sheet_rows` writes it."""
+    at, held, n = chunk.at, chunk.held, len(chunk.numbers)
+    opener = TokenOpener.with_keys(chunk.keys)
+    uids = [_uid_texts(u) for u in chunk.uids]
+    for source, name, table, db_column, is_date in chunk.sealed:
+        texts = opener.open_column(table, db_column, held[source][name], uids[source])
+        if is_date:
+            texts = [date.fromisoformat(t).isoformat() if t else t for t in texts]
+        held[source][name] = texts
+    held = [{name: [*values, None] for name, values in record.items()} for record in held]
+    held.append(held[_INCOMING])  # the outgoing referral: from the same rows
+    columns: list[list[Any]] = []
+    for field, holders in _template_layout():
+        merged: list[Any] | None = None
+        for source, name in holders:
+            column = held[source].get(name)
+            if column is None:
+                continue  # empty in every row of the chunk
+            values = list(map(column.__getitem__, at[source]))
+            if merged is None:
+                merged = values
+            else:  # a later record's value wins where it has one
+                merged = [b if b is not None and b != "" else a for a, b in zip(merged, values, strict=True)]
+        if merged is None:
+            columns.append([None] * n)
+            continue
+        if "" in merged:
+            merged = [None if v == "" else v for v in merged]
+        if not set(map(type, merged)) <= _TEXT_TYPES:
+            # A code list's values (a list) or a yes/no: converted once per distinct object (the lists of a column
+            # are shared by the rows holding the same text, `_converted`), all of them alive in `merged`.
+            distinct = dict(zip(map(id, merged), merged, strict=True))
+            written = {key: sheet_value(field, value) for key, value in distinct.items()}
+            merged = list(map(written.__getitem__, map(id, merged)))
+        columns.append(merged)
+    columns.append(chunk.numbers)
+    person_uids = [*uids[_PERSON], None]
+    columns.append(list(map(person_uids.__getitem__, at[_PERSON])))
+    return columns
+
+
+_TEXT_TYPES = frozenset({str, type(None)})

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from phare.crypto.fields import TamperedValueError
 from phare.crypto.sealed import SealedFile
 
 CHUNK = 250  # bundles per message to the writing process
@@ -77,9 +78,11 @@ class _Sink:
         return io.TextIOWrapper(binary, encoding=encoding or "utf-8", errors=errors, newline=newline)
 
 
-def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedFile) -> int:
+def write(writer: Writer, bundles: Iterable[Any], out: Path | SealedFile, per_message: int = CHUNK,
+          cases: Callable[[Any], int] | None = None) -> int:  # fmt: skip
     """`writer(bundles, out)`, with the writer run in a child process; returns what it returns (how many cases). The
-    file is exactly the one `writer` writes in-process."""
+    file is exactly the one `writer` writes in-process. `bundles` are sent `per_message` at a time; each is a case,
+    or holds `cases(item)` of them (phare.imports.exporting.TemplateChunk)."""
     ctx = multiprocessing.get_context("fork")
     down_read, down = ctx.Pipe(duplex=False)  # bundles to the child
     status, status_write = ctx.Pipe(duplex=False)  # the child's last word: how many it wrote, or its error
@@ -107,9 +110,9 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
             receiver.start()
             try:
                 it = iter(bundles)
-                while chunk := list(islice(it, CHUNK)):
+                while chunk := list(islice(it, per_message)):
                     down.send_bytes(_packed(chunk))
-                    sent += len(chunk)
+                    sent += len(chunk) if cases is None else sum(map(cases, chunk))
                 down.send_bytes(b"")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the child is gone: its status says why
@@ -122,6 +125,8 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
             word = status.recv() if status.poll(5) else ("error", "the process writing the export stopped")
             if failed:
                 raise WriteError(f"writing the export failed: {failed[0]}")
+            if word[0] == "tampered":
+                raise TamperedValueError(word[1])  # as the reading raises it: a value sealed for another row
             if word[0] != "done":
                 raise WriteError(f"writing the export failed: {word[1]}")
             if word[1] != sent:
@@ -141,7 +146,7 @@ def write(writer: Writer, bundles: Iterable[dict[str, Any]], out: Path | SealedF
         status.close()
 
 
-def _packed(chunk: list[dict[str, Any]]) -> bytes:
+def _packed(chunk: list[Any]) -> bytes:
     # marshal: the bundles hold only what JSON holds (dicts, lists, texts, numbers), and it is a third faster than
     # pickle for them, in the process that has the most to do. Pickle for anything else a bundle may come to hold.
     try:
@@ -150,7 +155,7 @@ def _packed(chunk: list[dict[str, Any]]) -> bytes:
         return b"p" + pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
 
 
-def _unpacked(message: bytes) -> list[dict[str, Any]]:
+def _unpacked(message: bytes) -> list[Any]:
     # (from the parent alone, through a pipe nothing else holds)
     data = memoryview(message)[1:]
     return marshal.loads(data) if message[:1] == b"m" else pickle.loads(data)  # type: ignore[no-any-return]
@@ -180,7 +185,7 @@ def _child(writer: Writer, down: Any, up: int, status: Any, parents: tuple[Any, 
 
     threading.Thread(target=watch, daemon=True).start()
 
-    def received() -> Iterator[dict[str, Any]]:
+    def received() -> Iterator[Any]:
         n = 0
         while message := down.recv_bytes():
             for bundle in _unpacked(message):
@@ -193,6 +198,9 @@ def _child(writer: Writer, down: Any, up: int, status: Any, parents: tuple[Any, 
         n = writer(received(), _Sink(up))
         os.close(up)
         status.send(("done", n))
+    except TamperedValueError as exc:  # (a writer that opens sealed values: phare.imports.exporting)
+        with contextlib.suppress(OSError):
+            status.send(("tampered", str(exc)))
     except BaseException as exc:  # reported to the parent, which raises it
         with contextlib.suppress(OSError):  # (the parent is gone)
             status.send(("error", f"{type(exc).__name__}: {exc}"))

@@ -72,6 +72,31 @@ def test_it_reads_back_exactly_what_it_neutralised(text: str) -> None:
     assert not live(out)
 
 
+@given(st.lists(st.one_of(st.none(), st.text(), st.sampled_from([LINK, DDE, PHONE, "-5", "'=x", "a\n=b"]))))
+def test_it_neutralises_a_column_as_it_neutralises_each_row(values: list[Any]) -> None:
+    # A CSV export's rows are written a column at a time (htcds.sources.export.write_csv_columns): each text is
+    # what `csv_row` makes of it, None an empty cell as csv.writer writes it.
+    column = cells.csv_column(values)
+    assert ["" if v is None else v for v in column] == [cells.csv_row([v])[0] for v in values]
+    assert cells.csv_column([7, LINK, None]) == [7, "'" + LINK, None]
+
+
+def test_it_writes_an_export_made_a_column_at_a_time_without_formulas(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from htcds.sources.export import sheet_rows, write_csv_columns
+
+    bundles = _bundles(tmp_path)
+    rows = list(sheet_rows(bundles))[2:]
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    write_csv(bundles, tmp_path / "rows.csv")
+    assert write_csv_columns([columns], tmp_path / "columns.csv") == len(rows)
+    assert (tmp_path / "columns.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
+    assert live_csv_cells(tmp_path / "columns.csv") == []
+    switch_off(monkeypatch)  # negative control
+    write_csv_columns([columns], tmp_path / "columns.csv")
+    assert LINK in live_csv_cells(tmp_path / "columns.csv")
+
+
 def _bundles(tmp_path: Path) -> list[dict[str, Any]]:
     """Cases as the template reader gives them, their people's names and phones as an attacker would type them."""
     source = write_rows_csv(tmp_path / "in.csv", list(big_template_rows(4)))
