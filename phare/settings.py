@@ -70,6 +70,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "phare.urls"
 WSGI_APPLICATION = "phare.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# Django's backend, reading a session's user and organisation in one query. A session names the backend that
+# signed it in: sessions of Django's own ModelBackend (before this one) were signed out once, at that deploy.
+AUTHENTICATION_BACKENDS = ["phare.accounts.backends.Backend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
