@@ -43,6 +43,7 @@ from phare.cases.access import (
 )
 from phare.cases.consents import holds
 from phare.cases.filters import filter_cases, filter_form, ordering, withheld_matches
+from phare.cases.rows import list_rows
 from phare.cases.models import (
     AccessRequest,
     Assessment,
@@ -179,11 +180,12 @@ def case_list(request: HttpRequest) -> HttpResponse:
             for c in cases]  # fmt: skip
     params = data.copy()
     params.pop("page", None)
+    today = timezone.localdate()
     ctx = {
-        "form": form, "rows": rows, "page": page, "has_next": has_next, "has_prev": page > 1,
+        "form": form, "rows": rows, "rows_html": list_rows(rows, today), "page": page, "has_next": has_next, "has_prev": page > 1,
         "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP, "query": params.urlencode(),
         "pages": max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
-        "today": timezone.localdate(), "chips": _chips(data), "sort_query": _without(params, "sort"),
+        "today": today, "chips": _chips(data), "sort_query": _without(params, "sort"),
         "searches": list(my_searches(request.user)), "save_query": _without(params, "page"),
         "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
         "export_params": [(k, v) for k, values in params.lists() for v in values],
