@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ def rows() -> list[Row]:
     def case(number: str, status: str, restricted: bool, opened: date | None, updated: datetime) -> Case:
         return Case(number=number, cas_Status=status, restricted=restricted, cas_OpenedDate=opened, updated=updated)
 
-    late = datetime(2026, 3, 3, 23, 30, tzinfo=dt_timezone.utc)  # a later day east of UTC
+    late = datetime(2026, 3, 3, 23, 30, tzinfo=UTC)  # a later day east of UTC
     return [
         Row(case("2026-000001", "Active", False, date(2026, 1, 2), late), "Ama Owusu", "Forced labour",
             TODAY - timedelta(days=1), ["Safety concern", gettext_lazy("Restricted")], STATUS_LABELS["Active"], "Kofi Mensah"),

@@ -43,7 +43,6 @@ from phare.cases.access import (
 )
 from phare.cases.consents import holds
 from phare.cases.filters import filter_cases, filter_form, ordering, withheld_matches
-from phare.cases.rows import list_rows
 from phare.cases.models import (
     AccessRequest,
     Assessment,
@@ -60,6 +59,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
+from phare.cases.rows import list_rows
 from phare.crypto import keys
 from phare.imports.actions import may_export
 from phare.work.access import my_searches, next_due, open_flags

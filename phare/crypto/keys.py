@@ -29,7 +29,10 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+
+from phare.core.prepared import Prepared
 
 PERSON_KEY_TTL = 60.0
 
@@ -220,22 +223,36 @@ def active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
     return found
 
 
+def _active_key_query(org_id: int | None, purpose: str) -> QuerySet[Any]:
+    from phare.accounts.models import OrganisationKey
+
+    return (OrganisationKey.objects.filter(organisation=org_id, purpose=purpose, active=True).order_by("pk")
+            .values_list("pk", "wrapped", "organisation_id", "purpose", "master_kid")[:1])  # fmt: skip
+
+
+# Read on every request (the audit key) and most (the data key): an organisation's and the instance's.
+_ACTIVE_KEY = Prepared(_active_key_query, int, str)
+_ACTIVE_INSTANCE_KEY = Prepared(lambda purpose: _active_key_query(None, purpose), str)
+
+
 def _active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
     from phare.accounts.models import OrganisationKey
 
-    row = OrganisationKey.objects.filter(organisation=org_id, purpose=purpose, active=True).first()
-    if row is None:
-        mkid, mkey = master()
-        try:
-            with transaction.atomic():
-                row = OrganisationKey.objects.create(
-                    organisation_id=org_id,
-                    purpose=purpose,
-                    master_kid=mkid,
-                    wrapped=wrap_org_key(AESGCM.generate_key(256), org_id, purpose, mkey),
-                )
-        except IntegrityError:
-            row = OrganisationKey.objects.get(organisation=org_id, purpose=purpose, active=True)
+    found = _ACTIVE_INSTANCE_KEY.rows(purpose) if org_id is None else _ACTIVE_KEY.rows(org_id, purpose)
+    if found:
+        pk, wrapped, row_org_id, row_purpose, master_kid = found[0]
+        return pk, _org_row_key(pk, wrapped, row_org_id, row_purpose, master_kid)
+    mkid, mkey = master()
+    try:
+        with transaction.atomic():
+            row = OrganisationKey.objects.create(
+                organisation_id=org_id,
+                purpose=purpose,
+                master_kid=mkid,
+                wrapped=wrap_org_key(AESGCM.generate_key(256), org_id, purpose, mkey),
+            )
+    except IntegrityError:
+        row = OrganisationKey.objects.get(organisation=org_id, purpose=purpose, active=True)
     return row.pk, _org_row_key(row.pk, row.wrapped, row.organisation_id, row.purpose, row.master_kid)
 
 
@@ -440,6 +457,16 @@ def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict
 _shred_mark: Any = None  # the latest key destruction this process has seen
 
 
+def _latest_shred_query() -> QuerySet[Any]:
+    from phare.accounts.models import PersonKey
+
+    # The latest destruction, as MAX() would give it, read through the destroyed_at index.
+    return PersonKey.objects.filter(destroyed_at__isnull=False).order_by("-destroyed_at").values_list("destroyed_at")[:1]
+
+
+_LATEST_SHRED = Prepared(_latest_shred_query)
+
+
 def forget_shredded() -> None:
     """Drop from this process's cache the person keys other processes destroyed since the last call.
 
@@ -447,12 +474,11 @@ def forget_shredded() -> None:
     per request or job (one indexed query), so an erasure takes effect everywhere at the next request instead
     of after PERSON_KEY_TTL."""
     global _shred_mark
-    from django.db.models import Max
-
     from phare.accounts.models import PersonKey
 
     destroyed = PersonKey.objects.filter(destroyed_at__isnull=False)
-    latest = destroyed.aggregate(m=Max("destroyed_at"))["m"]
+    found = _LATEST_SHRED.rows()
+    latest = found[0][0] if found else None
     seen = _shred_mark
     if latest is None or (seen is not None and latest <= seen):
         return

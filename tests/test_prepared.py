@@ -1,0 +1,89 @@
+"""phare.core.prepared: a query built once runs the SQL, and gives the rows, the ORM gives for the same values."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from phare.accounts.models import PersonKey, Role
+from phare.audit import log
+from phare.cases import filters
+from phare.core.prepared import Prepared
+from phare.crypto import keys
+from phare.referrals.templatetags import referrals
+from phare.work import access as work_access
+from phare.work.models import Notification
+from tests.test_cases_helpers import make_case, make_org, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def same(p: Prepared, *args: Any) -> list[tuple[Any, ...]]:
+    """The prepared query against the ORM's own, for `args`: the same SQL and parameters, the same rows."""
+    reference = p.build(*args)
+    assert p.sql(*args) == (lambda s, q: (s, list(q)))(*reference.query.sql_with_params())
+    rows = p.rows(*args)
+    assert rows == [tuple(r) for r in reference]
+    return rows
+
+
+def test_the_queries_of_every_request_are_the_orms() -> None:
+    org, other = make_org("alpha"), make_org("beta")
+    worker = make_user(org, Role.CASE_WORKER)
+    supervisor = make_user(org, Role.SUPERVISOR, username="Zed")
+    stranger = make_user(other, Role.CASE_WORKER)
+    make_case(worker)
+    make_case(supervisor, first="Efua")
+    Notification.objects.create(organisation=org, recipient=worker, kind="task.assigned")
+    # Run twice: the first run builds the query, the second reuses it with other values.
+    for o, u in ((org, worker), (org, supervisor), (other, stranger), (other, worker)):
+        owners = same(filters._OWNERS, o.pk)
+        if u.organisation_id == o.pk:
+            assert owners == list(filters.org_users(u).values_list("id", "username", "first_name", "last_name"))
+        same(work_access._ANY_UNREAD, o.pk, u.pk)
+        same(referrals._WAITING, o.pk)
+        for purpose in ("data", "index"):
+            same(keys._ACTIVE_KEY, o.pk, purpose)
+        same(keys._ACTIVE_INSTANCE_KEY, "audit")
+        with transaction.atomic():
+            same(log._ORG_HEAD, log.chain_of(o.pk), o.pk)
+            same(log._INSTANCE_HEAD, log.INSTANCE)
+    assert work_access.unread_count(worker) == 1 and work_access.unread_count(supervisor) == 0
+    assert {r[1] for r in filters._OWNERS.rows(org.pk)} == {"Zed", "alpha-case_worker"}
+
+
+def test_the_latest_erasure_is_read_as_the_orm_reads_it() -> None:
+    org = make_org("alpha")
+    make_case(make_user(org, Role.CASE_WORKER))
+    assert same(keys._LATEST_SHRED) == []
+    when = timezone.now() - timedelta(minutes=3)
+    first = PersonKey.objects.order_by("pk").values_list("pk", flat=True)[0]
+    PersonKey.objects.filter(pk=first).update(destroyed_at=when)
+    [(latest,)] = same(keys._LATEST_SHRED)
+    assert latest == when == PersonKey.objects.aggregate(m=Max("destroyed_at"))["m"] and latest.tzinfo is not None
+
+
+def test_the_audit_heads_row_makes_the_head_the_orm_reads() -> None:
+    org = make_org("alpha")
+    make_case(make_user(org, Role.CASE_WORKER))
+    with transaction.atomic():
+        head = log._locked_head(log.chain_of(org.pk), org.pk, log._key())
+        orm = log.AuditHead.objects.get(chain=log.chain_of(org.pk))
+    assert [getattr(head, f) for f in log.HEAD_FIELDS] == [getattr(orm, f) for f in log.HEAD_FIELDS]
+    assert log.verify().ok
+
+
+def test_it_refuses_a_value_the_sql_does_not_carry_once() -> None:
+    twice = Prepared(lambda n: Notification.objects.filter(recipient_id=n, organisation_id=n).values_list("pk"), int)
+    with pytest.raises(ValueError):
+        twice.rows(1)
+    dropped = Prepared(lambda n: Notification.objects.filter(recipient_id=1).values_list("pk"), int)
+    with pytest.raises(ValueError):
+        dropped.rows(1)
+    with pytest.raises(TypeError):
+        Prepared(lambda n: Notification.objects.filter(recipient_id=n).values_list("pk"), int).rows("1")
