@@ -6,13 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from phare.accounts.models import PersonKey, Role
 from phare.audit import log
 from phare.cases import filters
+from phare.cases.models import CaseParticipant
 from phare.core.prepared import Prepared
 from phare.crypto import keys
 from phare.referrals.templatetags import referrals
@@ -87,3 +89,18 @@ def test_it_refuses_a_value_the_sql_does_not_carry_once() -> None:
         dropped.rows(1)
     with pytest.raises(TypeError):
         Prepared(lambda n: Notification.objects.filter(recipient_id=n).values_list("pk"), int).rows("1")
+
+
+def test_a_case_pages_people_keys_are_those_the_orm_reads() -> None:
+    org = make_org("alpha")
+    worker = make_user(org, Role.CASE_WORKER)
+    cases = [make_case(worker), make_case(worker, first="Efua")]
+    for case in cases:
+        rows = same(keys._CASE_PERSON_KEYS, case.pk)
+        subjects = CaseParticipant.objects.filter(case=case).values_list("person__uid", flat=True)
+        assert rows == list(keys._person_keys_query(subjects)) and len(rows) == len(subjects) >= 1
+    keys.reset_caches()
+    keys.preload_case_person_keys(cases[1].pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert cases[1].primary_person is not None and cases[1].primary_person.prs_FirstName == "Efua"
+    assert not [q for q in ctx.captured_queries if "accounts_personkey" in q["sql"]]  # the key was there already

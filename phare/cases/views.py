@@ -233,7 +233,7 @@ def _context_names(p: CaseParticipant) -> tuple[str, ...]:
 def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     """Everything the case page (and its printed version) shows this reader, each value through the field rule."""
     names = sees_names(request.user)
-    keys.preload_person_keys(CaseParticipant.objects.filter(case=case).values_list("person__uid", flat=True))
+    keys.preload_case_person_keys(case.pk)
     participants = list(
         CaseParticipant.objects.filter(case=case)
         .select_related("person", "vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")

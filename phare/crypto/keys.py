@@ -360,10 +360,6 @@ def create_person_keys(org_id: int, subjects: list[Any], ready: dict[str, tuple[
 def preload_person_keys(subjects: Iterable[Any]) -> None:
     """Fetch and unwrap the keys of these people in one query, before a page reads their sealed fields:
     otherwise each person on a list costs a query of its own the first time their fields are opened."""
-    from django.db.models import QuerySet
-
-    from phare.accounts.models import PersonKey
-
     if isinstance(subjects, QuerySet):
         # A query of subjects (a case's participants) goes into the key query as a subquery: one query, not two.
         wanted: Any = subjects
@@ -371,12 +367,39 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         wanted = {str(s) for s in subjects if s}
         if not wanted:
             return
+    _remember_person_keys(_person_keys_query(wanted))
+
+
+PERSON_KEY_COLUMNS = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped",
+                      "wrapping_key__organisation_id", "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
+
+
+def _person_keys_query(wanted: Any) -> QuerySet[Any]:
+    from phare.accounts.models import PersonKey
+
     rows = PersonKey.objects.filter(subject__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
-    columns = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped", "wrapping_key__organisation_id",
-               "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
+    return rows.exclude(wrapped="").values_list(*PERSON_KEY_COLUMNS)
+
+
+def _case_person_keys_query(case_id: int) -> QuerySet[Any]:
+    from phare.cases.models import CaseParticipant
+
+    return _person_keys_query(CaseParticipant.objects.filter(case_id=case_id).values_list("person__uid", flat=True))
+
+
+# A case page's people: `preload_person_keys` of the case's participants, the same query for every case.
+_CASE_PERSON_KEYS = Prepared(_case_person_keys_query, int)
+
+
+def preload_case_person_keys(case_id: int) -> None:
+    """`preload_person_keys` for the people of one case."""
+    _remember_person_keys(_CASE_PERSON_KEYS.rows(case_id))
+
+
+def _remember_person_keys(rows: Iterable[tuple[Any, ...]]) -> None:
     org_keys: dict[int, bytes] = {}
     expires = time.monotonic() + PERSON_KEY_TTL
-    for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows.exclude(wrapped="").values_list(*columns):
+    for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows:
         if wk_pk not in org_keys:
             org_keys[wk_pk] = _org_row_key(wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master)
         key = _open(org_keys[wk_pk], wrapped, _person_aad(str(subject)))
