@@ -98,9 +98,38 @@ def test_a_case_pages_people_keys_are_those_the_orm_reads() -> None:
     for case in cases:
         rows = same(keys._CASE_PERSON_KEYS, case.pk)
         subjects = CaseParticipant.objects.filter(case=case).values_list("person__uid", flat=True)
-        assert rows == list(keys._person_keys_query(subjects)) and len(rows) == len(subjects) >= 1
+        assert rows == list(keys.person_keys_query(subjects)) and len(rows) == len(subjects) >= 1
     keys.reset_caches()
     keys.preload_case_person_keys(cases[1].pk)
     with CaptureQueriesContext(connection) as ctx:
         assert cases[1].primary_person is not None and cases[1].primary_person.prs_FirstName == "Efua"
     assert not [q for q in ctx.captured_queries if "accounts_personkey" in q["sql"]]  # the key was there already
+
+
+def test_a_list_pages_people_are_those_the_orm_reads() -> None:
+    from phare import access
+    from phare.cases import views
+    from phare.cases.models import Case, Person
+
+    org, other = make_org("alpha"), make_org("beta")
+    worker = make_user(org, Role.CASE_WORKER)
+    made = [make_case(worker, first=f"Ama{i}") for i in range(3)]
+    make_case(make_user(other, Role.CASE_WORKER), first="Stranger")
+    ids = [c.primary_person_id for c in made]
+    stranger = Person.objects.get(organisation=other).pk
+    for wanted in (ids[:1], ids, [*ids, stranger]):
+        padded = wanted + wanted[-1:] * (views.PAGE_SIZE - len(wanted))
+        # The ORM writes a repeated id once; the prepared query keeps its PAGE_SIZE places: the same rows.
+        for p in (views._PAGE_PEOPLE, views._PAGE_PERSON_KEYS):
+            assert sorted(p.rows(org.pk, *padded)) == sorted(tuple(r) for r in p.build(org.pk, *wanted))
+            assert len(p.rows(org.pk, *padded)) == len(ids if stranger in wanted else wanted)
+    for page in (made, made[:1], [*made, made[0]]):
+        keys.reset_caches()
+        cases = list(Case.objects.filter(pk__in=[c.pk for c in page]).only("primary_person").order_by("pk"))
+        views.attach_people(worker, cases)
+        reference = access.scoped(worker, Person).filter(id__in=[c.primary_person_id for c in cases]).in_bulk()
+        assert [(c.primary_person.pk, c.primary_person.uid, c.primary_person.prs_FirstName, c.primary_person.prs_SecondName)
+                for c in cases] == [(reference[c.primary_person_id].pk, reference[c.primary_person_id].uid,
+                                     reference[c.primary_person_id].prs_FirstName,
+                                     reference[c.primary_person_id].prs_SecondName) for c in cases]  # fmt: skip
+    assert {c.primary_person.prs_FirstName for c in cases} == {"Ama0", "Ama1", "Ama2"}

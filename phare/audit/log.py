@@ -139,7 +139,7 @@ def record(
     return event
 
 
-HEAD_FIELDS = ["id", "chain", "organisation_id", "last_id", "last_hash", "count", "mac"]
+HEAD_FIELDS = [f.attname for f in AuditHead._meta.concrete_fields]  # in the model's order, as from_db takes them
 
 
 def _head_query(chain: str, org_id: int | None) -> QuerySet[Any]:

@@ -367,36 +367,36 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         wanted = {str(s) for s in subjects if s}
         if not wanted:
             return
-    _remember_person_keys(_person_keys_query(wanted))
+    remember_person_keys(person_keys_query(wanted))
 
 
 PERSON_KEY_COLUMNS = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped",
                       "wrapping_key__organisation_id", "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
 
 
-def _person_keys_query(wanted: Any) -> QuerySet[Any]:
+def person_keys_query(wanted: Any) -> QuerySet[Any]:
     from phare.accounts.models import PersonKey
 
     rows = PersonKey.objects.filter(subject__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
     return rows.exclude(wrapped="").values_list(*PERSON_KEY_COLUMNS)
 
 
-def _case_person_keys_query(case_id: int) -> QuerySet[Any]:
+def _caseperson_keys_query(case_id: int) -> QuerySet[Any]:
     from phare.cases.models import CaseParticipant
 
-    return _person_keys_query(CaseParticipant.objects.filter(case_id=case_id).values_list("person__uid", flat=True))
+    return person_keys_query(CaseParticipant.objects.filter(case_id=case_id).values_list("person__uid", flat=True))
 
 
 # A case page's people: `preload_person_keys` of the case's participants, the same query for every case.
-_CASE_PERSON_KEYS = Prepared(_case_person_keys_query, int)
+_CASE_PERSON_KEYS = Prepared(_caseperson_keys_query, int)
 
 
 def preload_case_person_keys(case_id: int) -> None:
     """`preload_person_keys` for the people of one case."""
-    _remember_person_keys(_CASE_PERSON_KEYS.rows(case_id))
+    remember_person_keys(_CASE_PERSON_KEYS.rows(case_id))
 
 
-def _remember_person_keys(rows: Iterable[tuple[Any, ...]]) -> None:
+def remember_person_keys(rows: Iterable[tuple[Any, ...]]) -> None:
     org_keys: dict[int, bytes] = {}
     expires = time.monotonic() + PERSON_KEY_TTL
     for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows:
