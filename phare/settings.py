@@ -70,6 +70,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "phare.urls"
 WSGI_APPLICATION = "phare.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# Django's backend, reading a session's user and organisation in one query. A session names the backend that
+# signed it in: sessions of Django's own ModelBackend (before this one) were signed out once, at that deploy.
+AUTHENTICATION_BACKENDS = ["phare.accounts.backends.Backend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -195,6 +198,8 @@ PHARE_ENROLMENT_CODE_HOURS = envint("PHARE_ENROLMENT_CODE_HOURS", "72")
 # How long dashboards may show counts older than the data while the worker recounts (seconds).
 PHARE_DASHBOARD_STALE_SECONDS = envint("PHARE_DASHBOARD_STALE_SECONDS", "900")
 SESSION_COOKIE_AGE = 12 * 3600
+# Django's database sessions (the same table and rows), each read with a query built once per process.
+SESSION_ENGINE = "phare.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

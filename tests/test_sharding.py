@@ -249,7 +249,8 @@ class QueryLog:
         site = "?"
         for frame in reversed(traceback.extract_stack()[:-1]):
             path = frame.filename.replace("\\", "/")
-            if "/phare/" in path and "/site-packages/" not in path:
+            # A prepared query (phare.core.prepared) runs on behalf of its caller, as the ORM does.
+            if "/phare/" in path and "/site-packages/" not in path and not path.endswith("/phare/core/prepared.py"):
                 site = path.rsplit("/phare/", 1)[1].removesuffix(".py").replace("/", ".") + ":" + frame.name
                 break
         self.seen.append((site, sql))

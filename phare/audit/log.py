@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from phare.audit.models import AuditEvent, AuditHead
+from phare.core.prepared import Prepared
 
 GENESIS = "0" * 64
 INSTANCE = "instance"  # the chain of events without an organisation
@@ -138,17 +139,33 @@ def record(
     return event
 
 
+HEAD_FIELDS = [f.attname for f in AuditHead._meta.concrete_fields]  # in the model's order, as from_db takes them
+
+
+def _heads(chain: str, org_id: int | None) -> QuerySet[AuditHead]:
+    heads = AuditHead.objects.select_for_update().filter(chain=chain)
+    # Named by its organisation too: on a database sharded by organisation the query goes to that one node.
+    return heads.filter(organisation_id__isnull=True) if org_id is None else heads.filter(organisation_id=org_id)
+
+
+def _head_query(chain: str, org_id: int | None) -> QuerySet[Any]:
+    return _heads(chain, org_id).order_by("pk").values_list(*HEAD_FIELDS)[:1]
+
+
+# Every audited request locks its chain's head: the same statement each time, built once.
+_ORG_HEAD = Prepared(_head_query, str, int)
+_INSTANCE_HEAD = Prepared(lambda chain: _head_query(chain, None), str)
+
+
 def _locked_head(chain: str, org_id: int | None, key: bytes) -> AuditHead:
     """The chain's head, locked until the transaction ends: two events of one chain must not share a predecessor.
     One statement in the common case (the row lock is taken and the latest committed head read together)."""
-    heads = AuditHead.objects.select_for_update().filter(chain=chain)
-    # Named by its organisation too: on a database sharded by organisation the query goes to that one node.
-    heads = heads.filter(organisation_id__isnull=True) if org_id is None else heads.filter(organisation_id=org_id)
-    head = heads.first()
-    if head is not None:
-        return head
+    found = _INSTANCE_HEAD.rows(chain) if org_id is None else _ORG_HEAD.rows(chain, org_id)
+    if found:
+        return AuditHead.from_db(connection.alias, HEAD_FIELDS, found[0])
     # The chain's first event since the log had chains per organisation: nothing to lock yet, so serialise the
     # head's creation (SQLite runs one writer at a time anyway).
+    heads = _heads(chain, org_id)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(4242, %s)", [org_id or 0])

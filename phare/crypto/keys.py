@@ -29,7 +29,10 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+
+from phare.core.prepared import Prepared
 
 PERSON_KEY_TTL = 60.0
 
@@ -220,22 +223,36 @@ def active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
     return found
 
 
+def _active_key_query(org_id: int | None, purpose: str) -> QuerySet[Any]:
+    from phare.accounts.models import OrganisationKey
+
+    return (OrganisationKey.objects.filter(organisation=org_id, purpose=purpose, active=True).order_by("pk")
+            .values_list("pk", "wrapped", "organisation_id", "purpose", "master_kid")[:1])  # fmt: skip
+
+
+# Read on every request (the audit key) and most (the data key): an organisation's and the instance's.
+_ACTIVE_KEY = Prepared(_active_key_query, int, str)
+_ACTIVE_INSTANCE_KEY = Prepared(lambda purpose: _active_key_query(None, purpose), str)
+
+
 def _active_org_key(org_id: int | None, purpose: str) -> tuple[int, bytes]:
     from phare.accounts.models import OrganisationKey
 
-    row = OrganisationKey.objects.filter(organisation=org_id, purpose=purpose, active=True).first()
-    if row is None:
-        mkid, mkey = master()
-        try:
-            with transaction.atomic():
-                row = OrganisationKey.objects.create(
-                    organisation_id=org_id,
-                    purpose=purpose,
-                    master_kid=mkid,
-                    wrapped=wrap_org_key(AESGCM.generate_key(256), org_id, purpose, mkey),
-                )
-        except IntegrityError:
-            row = OrganisationKey.objects.get(organisation=org_id, purpose=purpose, active=True)
+    found = _ACTIVE_INSTANCE_KEY.rows(purpose) if org_id is None else _ACTIVE_KEY.rows(org_id, purpose)
+    if found:
+        pk, wrapped, row_org_id, row_purpose, master_kid = found[0]
+        return pk, _org_row_key(pk, wrapped, row_org_id, row_purpose, master_kid)
+    mkid, mkey = master()
+    try:
+        with transaction.atomic():
+            row = OrganisationKey.objects.create(
+                organisation_id=org_id,
+                purpose=purpose,
+                master_kid=mkid,
+                wrapped=wrap_org_key(AESGCM.generate_key(256), org_id, purpose, mkey),
+            )
+    except IntegrityError:
+        row = OrganisationKey.objects.get(organisation=org_id, purpose=purpose, active=True)
     return row.pk, _org_row_key(row.pk, row.wrapped, row.organisation_id, row.purpose, row.master_kid)
 
 
@@ -343,10 +360,6 @@ def create_person_keys(org_id: int, subjects: list[Any], ready: dict[str, tuple[
 def preload_person_keys(subjects: Iterable[Any]) -> None:
     """Fetch and unwrap the keys of these people in one query, before a page reads their sealed fields:
     otherwise each person on a list costs a query of its own the first time their fields are opened."""
-    from django.db.models import QuerySet
-
-    from phare.accounts.models import PersonKey
-
     if isinstance(subjects, QuerySet):
         # A query of subjects (a case's participants) goes into the key query as a subquery: one query, not two.
         wanted: Any = subjects
@@ -354,12 +367,39 @@ def preload_person_keys(subjects: Iterable[Any]) -> None:
         wanted = {str(s) for s in subjects if s}
         if not wanted:
             return
+    remember_person_keys(person_keys_query(wanted))
+
+
+PERSON_KEY_COLUMNS = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped",
+                      "wrapping_key__organisation_id", "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
+
+
+def person_keys_query(wanted: Any) -> QuerySet[Any]:
+    from phare.accounts.models import PersonKey
+
     rows = PersonKey.objects.filter(subject__in=wanted, destroyed_at__isnull=True, wrapping_key__isnull=False)
-    columns = ("pk", "subject", "wrapped", "wrapping_key_id", "wrapping_key__wrapped", "wrapping_key__organisation_id",
-               "wrapping_key__purpose", "wrapping_key__master_kid")  # fmt: skip
+    return rows.exclude(wrapped="").values_list(*PERSON_KEY_COLUMNS)
+
+
+def _caseperson_keys_query(case_id: int) -> QuerySet[Any]:
+    from phare.cases.models import CaseParticipant
+
+    return person_keys_query(CaseParticipant.objects.filter(case_id=case_id).values_list("person__uid", flat=True))
+
+
+# A case page's people: `preload_person_keys` of the case's participants, the same query for every case.
+_CASE_PERSON_KEYS = Prepared(_caseperson_keys_query, int)
+
+
+def preload_case_person_keys(case_id: int) -> None:
+    """`preload_person_keys` for the people of one case."""
+    remember_person_keys(_CASE_PERSON_KEYS.rows(case_id))
+
+
+def remember_person_keys(rows: Iterable[tuple[Any, ...]]) -> None:
     org_keys: dict[int, bytes] = {}
     expires = time.monotonic() + PERSON_KEY_TTL
-    for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows.exclude(wrapped="").values_list(*columns):
+    for pk, subject, wrapped, wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master in rows:
         if wk_pk not in org_keys:
             org_keys[wk_pk] = _org_row_key(wk_pk, wk_wrapped, wk_org, wk_purpose, wk_master)
         key = _open(org_keys[wk_pk], wrapped, _person_aad(str(subject)))
@@ -446,6 +486,16 @@ def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict
 _shred_mark: Any = None  # the latest key destruction this process has seen
 
 
+def _latest_shred_query() -> QuerySet[Any]:
+    from phare.accounts.models import PersonKey
+
+    # The latest destruction, as MAX() would give it, read through the destroyed_at index.
+    return PersonKey.objects.filter(destroyed_at__isnull=False).order_by("-destroyed_at").values_list("destroyed_at")[:1]
+
+
+_LATEST_SHRED = Prepared(_latest_shred_query)
+
+
 def forget_shredded() -> None:
     """Drop from this process's cache the person keys other processes destroyed since the last call.
 
@@ -453,12 +503,11 @@ def forget_shredded() -> None:
     per request or job (one indexed query), so an erasure takes effect everywhere at the next request instead
     of after PERSON_KEY_TTL."""
     global _shred_mark
-    from django.db.models import Max
-
     from phare.accounts.models import PersonKey
 
     destroyed = PersonKey.objects.filter(destroyed_at__isnull=False)
-    latest = destroyed.aggregate(m=Max("destroyed_at"))["m"]
+    found = _LATEST_SHRED.rows()
+    latest = found[0][0] if found else None
     seen = _shred_mark
     if latest is None or (seen is not None and latest <= seen):
         return

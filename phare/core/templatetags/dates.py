@@ -24,11 +24,16 @@ register = template.Library()
 @register.filter(expects_localtime=True)
 def day(value: Any) -> SafeString | str:
     """A date, or the local day of a datetime: "March 4, 2026", "4 mars 2026", "4 مارس، 2026"."""
+    return day_in(value, get_language())
+
+
+def day_in(value: Any, language: str | None) -> SafeString | str:
+    """`day` in `language`, the active one, for a caller that writes many days at once."""
     if isinstance(value, datetime):
         value = value.date()
     if not isinstance(value, date):
         return ""
-    return _day(value, get_language())
+    return _day(value, language)
 
 
 # A list page shows three days a row, mostly the same few: each formatted once per language. Formats come from

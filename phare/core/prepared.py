@@ -1,0 +1,70 @@
+"""Queries of a fixed shape whose SQL the ORM builds once per process; each run binds only its values.
+
+Django builds a query's SQL anew every time (about 0.25 ms for a small one, against 0.01 ms for SQLite to run
+it), and every request ran the same few with new values: the menu's counts, the key and the audit chain's head,
+the check for erased keys. `Prepared` builds its query once with stand-in values, finds where they went in the
+parameters, and from then on runs that SQL with the real values, through the same connection (so row-level
+security and the query log see it like any other), converting the rows as the ORM would (a datetime read from
+SQLite comes back aware). tests/test_prepared.py compares each with the query the ORM builds for the same values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+
+# Stand-ins no caller passes: integers past any id, strings no column holds.
+_INT_BASE = 2_147_000_001  # inside a 32-bit integer column: larger values are dropped from a query as out of range
+_STR_MARK = "\x00phare-prepared-{}\x00"
+
+
+class Prepared:
+    """`build(*args)` is a queryset (values_list) whose shape does not depend on the values of `args`, each an
+    int or a str as `kinds` says; `rows(*args)` is what `list(build(*args))` would give."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], *kinds: type) -> None:
+        self.build, self.kinds = build, kinds
+        self._made: dict[str, tuple[str, list[Any], list[int | None], Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    def stand_ins(self) -> list[Any]:
+        return [_INT_BASE + i if kind is int else _STR_MARK.format(i) for i, kind in enumerate(self.kinds)]
+
+    def _make(self, alias: str) -> tuple[str, list[Any], list[int | None], Any, Any]:
+        stand_ins = self.stand_ins()
+        qs = self.build(*stand_ins).using(alias)
+        compiler = qs.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        slots: list[int | None] = []
+        for p in params:
+            found = [i for i, s in enumerate(stand_ins) if type(p) is type(s) and p == s]
+            slots.append(found[0] if found else None)
+        if sorted(s for s in slots if s is not None) != list(range(len(stand_ins))):
+            raise ValueError(f"each value of a prepared query must be one parameter of its SQL: {sql}")
+        fields = [s[0] for s in compiler.select[: compiler.col_count]]
+        converters = compiler.get_converters(fields)
+        return sql, list(params), slots, compiler, converters
+
+    def sql(self, *args: Any, using: str = "default") -> tuple[str, list[Any]]:
+        made = self._made.get(connections[using].vendor)
+        if made is None:
+            with self._lock:
+                made = self._made.setdefault(connections[using].vendor, self._make(using))
+        sql, params, slots, _compiler, _converters = made
+        return sql, [p if slot is None else args[slot] for p, slot in zip(params, slots, strict=True)]
+
+    def rows(self, *args: Any, using: str = "default") -> list[tuple[Any, ...]]:
+        if len(args) != len(self.kinds) or any(not isinstance(a, k) for a, k in zip(args, self.kinds, strict=True)):
+            raise TypeError(f"prepared query given {args!r}, expects {self.kinds!r}")
+        sql, params = self.sql(*args, using=using)
+        with connections[using].cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        _sql, _params, _slots, compiler, converters = self._made[connections[using].vendor]
+        if converters and rows:
+            return [tuple(r) for r in compiler.apply_converters(rows, converters)]
+        return [tuple(r) for r in rows]

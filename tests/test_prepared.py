@@ -1,0 +1,135 @@
+"""phare.core.prepared: a query built once runs the SQL, and gives the rows, the ORM gives for the same values."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Max
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from phare.accounts.models import PersonKey, Role
+from phare.audit import log
+from phare.cases import filters
+from phare.cases.models import CaseParticipant
+from phare.core.prepared import Prepared
+from phare.crypto import keys
+from phare.referrals.templatetags import referrals
+from phare.work import access as work_access
+from phare.work.models import Notification
+from tests.test_cases_helpers import make_case, make_org, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def same(p: Prepared, *args: Any) -> list[tuple[Any, ...]]:
+    """The prepared query against the ORM's own, for `args`: the same SQL and parameters, the same rows."""
+    reference = p.build(*args)
+    assert p.sql(*args) == (lambda s, q: (s, list(q)))(*reference.query.sql_with_params())
+    rows = p.rows(*args)
+    assert rows == [tuple(r) for r in reference]
+    return rows
+
+
+def test_the_queries_of_every_request_are_the_orms() -> None:
+    org, other = make_org("alpha"), make_org("beta")
+    worker = make_user(org, Role.CASE_WORKER)
+    supervisor = make_user(org, Role.SUPERVISOR, username="Zed")
+    stranger = make_user(other, Role.CASE_WORKER)
+    make_case(worker)
+    make_case(supervisor, first="Efua")
+    Notification.objects.create(organisation=org, recipient=worker, kind="task.assigned")
+    # Run twice: the first run builds the query, the second reuses it with other values.
+    for o, u in ((org, worker), (org, supervisor), (other, stranger), (other, worker)):
+        owners = same(filters._OWNERS, o.pk)
+        if u.organisation_id == o.pk:
+            assert owners == list(filters.org_users(u).values_list("id", "username", "first_name", "last_name"))
+        same(work_access._ANY_UNREAD, o.pk, u.pk)
+        same(referrals._WAITING, o.pk)
+        for purpose in ("data", "index"):
+            same(keys._ACTIVE_KEY, o.pk, purpose)
+        same(keys._ACTIVE_INSTANCE_KEY, "audit")
+        with transaction.atomic():
+            same(log._ORG_HEAD, log.chain_of(o.pk), o.pk)
+            same(log._INSTANCE_HEAD, log.INSTANCE)
+    assert work_access.unread_count(worker) == 1 and work_access.unread_count(supervisor) == 0
+    assert {r[1] for r in filters._OWNERS.rows(org.pk)} == {"Zed", "alpha-case_worker"}
+
+
+def test_the_latest_erasure_is_read_as_the_orm_reads_it() -> None:
+    org = make_org("alpha")
+    make_case(make_user(org, Role.CASE_WORKER))
+    assert same(keys._LATEST_SHRED) == []
+    when = timezone.now() - timedelta(minutes=3)
+    first = PersonKey.objects.order_by("pk").values_list("pk", flat=True)[0]
+    PersonKey.objects.filter(pk=first).update(destroyed_at=when)
+    [(latest,)] = same(keys._LATEST_SHRED)
+    assert latest == when == PersonKey.objects.aggregate(m=Max("destroyed_at"))["m"] and latest.tzinfo is not None
+
+
+def test_the_audit_heads_row_makes_the_head_the_orm_reads() -> None:
+    org = make_org("alpha")
+    make_case(make_user(org, Role.CASE_WORKER))
+    with transaction.atomic():
+        head = log._locked_head(log.chain_of(org.pk), org.pk, log._key())
+        orm = log.AuditHead.objects.get(chain=log.chain_of(org.pk))
+    assert [getattr(head, f) for f in log.HEAD_FIELDS] == [getattr(orm, f) for f in log.HEAD_FIELDS]
+    assert log.verify().ok
+
+
+def test_it_refuses_a_value_the_sql_does_not_carry_once() -> None:
+    twice = Prepared(lambda n: Notification.objects.filter(recipient_id=n, organisation_id=n).values_list("pk"), int)
+    with pytest.raises(ValueError):
+        twice.rows(1)
+    dropped = Prepared(lambda n: Notification.objects.filter(recipient_id=1).values_list("pk"), int)
+    with pytest.raises(ValueError):
+        dropped.rows(1)
+    with pytest.raises(TypeError):
+        Prepared(lambda n: Notification.objects.filter(recipient_id=n).values_list("pk"), int).rows("1")
+
+
+def test_a_case_pages_people_keys_are_those_the_orm_reads() -> None:
+    org = make_org("alpha")
+    worker = make_user(org, Role.CASE_WORKER)
+    cases = [make_case(worker), make_case(worker, first="Efua")]
+    for case in cases:
+        rows = same(keys._CASE_PERSON_KEYS, case.pk)
+        subjects = CaseParticipant.objects.filter(case=case).values_list("person__uid", flat=True)
+        assert rows == list(keys.person_keys_query(subjects)) and len(rows) == len(subjects) >= 1
+    keys.reset_caches()
+    keys.preload_case_person_keys(cases[1].pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert cases[1].primary_person is not None and cases[1].primary_person.prs_FirstName == "Efua"
+    assert not [q for q in ctx.captured_queries if "accounts_personkey" in q["sql"]]  # the key was there already
+
+
+def test_a_list_pages_people_are_those_the_orm_reads() -> None:
+    from phare import access
+    from phare.cases import views
+    from phare.cases.models import Case, Person
+
+    org, other = make_org("alpha"), make_org("beta")
+    worker = make_user(org, Role.CASE_WORKER)
+    made = [make_case(worker, first=f"Ama{i}") for i in range(3)]
+    make_case(make_user(other, Role.CASE_WORKER), first="Stranger")
+    ids = [c.primary_person_id for c in made]
+    stranger = Person.objects.get(organisation=other).pk
+    for wanted in (ids[:1], ids, [*ids, stranger]):
+        padded = wanted + wanted[-1:] * (views.PAGE_SIZE - len(wanted))
+        # The ORM writes a repeated id once; the prepared query keeps its PAGE_SIZE places: the same rows.
+        for p in (views._PAGE_PEOPLE, views._PAGE_PERSON_KEYS):
+            assert sorted(p.rows(org.pk, *padded)) == sorted(tuple(r) for r in p.build(org.pk, *wanted))
+            assert len(p.rows(org.pk, *padded)) == len(ids if stranger in wanted else wanted)
+    for page in (made, made[:1], [*made, made[0]]):
+        keys.reset_caches()
+        cases = list(Case.objects.filter(pk__in=[c.pk for c in page]).only("primary_person").order_by("pk"))
+        views.attach_people(worker, cases)
+        reference = access.scoped(worker, Person).filter(id__in=[c.primary_person_id for c in cases]).in_bulk()
+        assert [(c.primary_person.pk, c.primary_person.uid, c.primary_person.prs_FirstName, c.primary_person.prs_SecondName)
+                for c in cases] == [(reference[c.primary_person_id].pk, reference[c.primary_person_id].uid,
+                                     reference[c.primary_person_id].prs_FirstName,
+                                     reference[c.primary_person_id].prs_SecondName) for c in cases]  # fmt: skip
+    assert {c.primary_person.prs_FirstName for c in cases} == {"Ama0", "Ama1", "Ama2"}
