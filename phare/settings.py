@@ -124,8 +124,6 @@ PHARE_JOB_KEEP_DAYS = envint("PHARE_JOB_KEEP_DAYS", "30")
 PHARE_DOCUMENT_MAX_MB = envint("PHARE_DOCUMENT_MAX_MB", "20")
 # An upload too large for memory is sealed as it arrives, never kept in clear in a temporary file.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler", "phare.crypto.uploads.SealedUploadHandler"]
-# On SQLite, the page cache (MB) of a bulk load (`phare demo`, `phare import`): phare.cases.bulk.larger_cache.
-PHARE_BULK_CACHE_MB = envint("PHARE_BULK_CACHE_MB", "512")
 # An import of a file of at least PHARE_IMPORT_READER_MIN_BYTES reads it in a second process while it writes
 # (phare/imports/reading.py), when the machine has a second core.
 PHARE_IMPORT_READER_PROCESS = envbool("PHARE_IMPORT_READER_PROCESS", "True")

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     AutoField,
@@ -340,6 +339,9 @@ def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
         fields = [pk, *fields]
     row = _row_function(fields, connection)
     _execute(connection, model, fields, (row(obj) for obj in objs))
+    # The row function's namespace holds the function itself (exec), a cycle that the collector, off during a
+    # bulk load (relaxed_gc), would never free, with its getters' memos (the JSON values of every row) in it.
+    row.__globals__.clear()
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -391,28 +393,6 @@ def refresh_statistics(models: Sequence[type[Model]]) -> None:
             cur.execute("ANALYZE " + ", ".join(qn(m._meta.db_table) for m in models))
         elif connection.vendor == "sqlite":
             cur.execute("PRAGMA optimize")
-
-
-@contextlib.contextmanager
-def larger_cache() -> Iterator[None]:
-    """On SQLite, a page cache of PHARE_BULK_CACHE_MB for a bulk load, the connection's own again after it. A load
-    writes rows with random keys (uids, blind-index digests) into every index page; with the usual cache the pages
-    it changed were spilled and written again and again. The cache grows only as pages are read."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    size = int(getattr(settings, "PHARE_BULK_CACHE_MB", 0)) * 1024
-    if connection.vendor != "sqlite" or size <= 0:
-        yield
-        return
-    with connection.cursor() as cur:
-        cur.execute("PRAGMA cache_size")
-        before = int(cur.fetchone()[0])
-        if -size < before:  # negative sizes are KiB: a larger cache only
-            cur.execute(f"PRAGMA cache_size = {-size}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute(f"PRAGMA cache_size = {before}")
 
 
 @contextlib.contextmanager

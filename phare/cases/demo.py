@@ -102,7 +102,7 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
     today = timezone.localdate()
     days = (today - LATEST).days
     to_date = _shift(days)
-    with bulk.relaxed_gc(), bulk.larger_cache(), transaction.atomic(), keys.bulk_scope():
+    with bulk.relaxed_gc(), transaction.atomic(), keys.bulk_scope():
         org, users = ensure_org(slug)
         owners = [users[Role.CASE_WORKER], users[Role.SUPERVISOR], users[Role.HELPLINE], users[Role.CASE_WORKER]]
         start = (Case.objects.filter(organisation=org).aggregate(m=Max("seq"))["m"] or 0) + 1

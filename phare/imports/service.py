@@ -525,7 +525,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         flush()
 
     # Local phone numbers in the file are the organisation's country's.
-    with bulk.relaxed_gc(), bulk.larger_cache(), codelists.phone_region(organisation.org_ShippingCountry):
+    with bulk.relaxed_gc(), codelists.phone_region(organisation.org_ShippingCountry):
         if dry_run or mode != "atomic":
             read()
         else:
