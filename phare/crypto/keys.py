@@ -432,14 +432,8 @@ def _person_keys_sql(using: str, n: int) -> tuple[str, tuple[Any, ...]]:
         # One array parameter: psycopg's client-side binding formats each of a thousand parameters in Python.
         if sql.count(" IN (%s)") != 1:
             raise RuntimeError(f"unexpected query {sql}")
-        sql = sql.replace(" IN (%s)", " = ANY(%s::bigint[])")
+        sql = sql.replace(" IN (%s)", " = ANY(%s)")
     return str(sql), tuple(params[n:])
-
-
-def id_array(ids: Iterable[int]) -> str:
-    """Row ids as the text of a PostgreSQL array, for a query's `= ANY(%s::bigint[])`: psycopg formats a list
-    of a thousand numbers number by number, in Python; this is one join. Only ints: nothing else can be in it."""
-    return "{" + ",".join(map(str, map(int, ids))) + "}"
 
 
 def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict[str, bytes]:
@@ -459,7 +453,7 @@ def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             sql, tail = _person_keys_sql(using, 1)
-            cursor.execute(sql, [id_array(wanted), *tail])
+            cursor.execute(sql, [wanted, *tail])
         else:
             # Padded to a multiple of ID_PAD with the last id (which changes nothing): a few sizes, each written once.
             padded = wanted + wanted[-1:] * (-len(wanted) % ID_PAD)

@@ -34,7 +34,6 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto.fields import EncryptedDateField, EncryptedTextField, TokenOpener
-from phare.crypto.keys import id_array
 from phare.work.bundle import tasks_by_case
 
 CHUNK = 1000
@@ -167,10 +166,9 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
         raise RuntimeError(f"unexpected parameters in {sql}")
     if n == 1 and connections[using].vendor == "postgresql":
         # One array parameter: psycopg's client-side binding formats each of a thousand parameters in Python.
-        # Given as the array's text (`id_array`): as a list, psycopg looked at each of its thousand numbers too.
         if sql.count(" IN (%s)") != 1:
             raise RuntimeError(f"unexpected query {sql}")
-        sql = sql.replace(" IN (%s)", " = ANY(%s::bigint[])")
+        sql = sql.replace(" IN (%s)", " = ANY(%s)")
     return str(sql)
 
 
@@ -186,7 +184,7 @@ def _rows(
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_sql(model, using, lead, key, 1, view, bare), [id_array(ids)])
+            cursor.execute(_sql(model, using, lead, key, 1, view, bare), [ids])
             return list(cursor.fetchall())
     # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
     padded = ids + ids[-1:] * (-len(ids) % PAD)
