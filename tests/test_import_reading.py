@@ -98,6 +98,20 @@ def test_it_stops_the_import_when_the_reader_fails(org: Any, tmp_path: Path, rea
     assert Case.objects.count() == 0
 
 
+def _forged_export(tmp_path: Path, forge: Any) -> Path:
+    """Three cases imported and exported as JSON, each bundle then changed by `forge` and given a new source id."""
+    _run(write_csv(tmp_path / "three.csv", list(big_template_rows(3))))
+    out = tmp_path / "out.json"
+    call_command("export", "json", "--org", "test-ngo", "--out", str(out), stdout=io.StringIO())
+    data = json.loads(out.read_text("utf-8"))
+    for i, b in enumerate(data["bundles"]):
+        b["case"]["id"] = f"F{i}"
+        forge(b)
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(data), "utf-8")
+    return path
+
+
 @pytest.mark.parametrize("in_child", [False, True])
 def test_it_refuses_index_rows_a_file_brings_along(org: Any, tmp_path: Path, reader_pids: Path, settings: Any,
                                                    in_child: bool) -> None:  # fmt: skip
@@ -105,16 +119,11 @@ def test_it_refuses_index_rows_a_file_brings_along(org: Any, tmp_path: Path, rea
     from phare.cases.models import PersonIndex
 
     settings.PHARE_IMPORT_READER_PROCESS = in_child
-    _run(write_csv(tmp_path / "three.csv", list(big_template_rows(3))))
-    out = tmp_path / "out.json"
-    call_command("export", "json", "--org", "test-ngo", "--out", str(out), stdout=io.StringIO())
-    data = json.loads(out.read_text("utf-8"))
-    for i, b in enumerate(data["bundles"]):
-        b["case"]["id"] = f"F{i}"
+
+    def forge(b: dict[str, Any]) -> None:
         b["persons"][0]["_index"] = [["name", "0" * 32]]
-    path = tmp_path / "forged.json"
-    path.write_text(json.dumps(data), "utf-8")
-    report = _run(path, "--mode", "skip-bad")
+
+    report = _run(_forged_export(tmp_path, forge), "--mode", "skip-bad")
     assert (report["created"], report["rejected"]) == (0, 3)
     assert {(p["code"], p["field"]) for r in report["rows"] for p in r["problems"]} == {("unknown-field", "_index")}
     assert not PersonIndex.objects.filter(digest="0" * 32).exists()
@@ -129,17 +138,12 @@ def test_it_refuses_field_values_a_file_brings_along_as_if_computed_by_the_reade
     from phare.cases.models import Case, Person
 
     settings.PHARE_IMPORT_READER_PROCESS = in_child
-    _run(write_csv(tmp_path / "three.csv", list(big_template_rows(3))))
-    out = tmp_path / "out.json"
-    call_command("export", "json", "--org", "test-ngo", "--out", str(out), stdout=io.StringIO())
-    data = json.loads(out.read_text("utf-8"))
-    for i, b in enumerate(data["bundles"]):
-        b["case"]["id"] = f"F{i}"
+
+    def forge(b: dict[str, Any]) -> None:
         b["case"]["_values"] = {"cas_Status": "Closed", "number": "FORGED-1"}
         b["persons"][0]["_values"] = {"prs_FirstName": "Forged"}
-    path = tmp_path / "forged.json"
-    path.write_text(json.dumps(data), "utf-8")
-    report = _run(path, "--mode", "skip-bad")
+
+    report = _run(_forged_export(tmp_path, forge), "--mode", "skip-bad")
     assert (report["created"], report["rejected"]) == (0, 3)
     assert {(p["code"], p["field"]) for r in report["rows"] for p in r["problems"]} == {("unknown-field", "_values")}
     assert not Case.objects.filter(number="FORGED-1").exists()

@@ -35,7 +35,14 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.crypto import blind_indexer, keys
-from phare.crypto.fields import PRESEALED_ATTR, PresealedPerson, PresealedRow, preseal_person, preseal_row
+from phare.crypto.fields import (
+    PRESEALED_ATTR,
+    PresealedPerson,
+    PresealedRow,
+    has_person,
+    preseal_person,
+    preseal_row,
+)
 
 CLOSED = ("Closed", "ClosedReferred")
 LOOKUP_FIELDS = ("vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
@@ -107,19 +114,16 @@ def prepare_records(bundle: dict[str, Any], clean: Clean, wrap: tuple[int, bytes
             if "uid" in values:
                 continue  # the writer keeps the record's own uid: nothing can be sealed for it in advance
             # As the writer finds a row's person (person_of) and the key that seals it (encryption_subject).
-            person = people.get(str(rec.get("person", ""))) if _has_person(model) else None
+            about_person = has_person(model._meta)
+            person = people.get(str(rec.get("person", ""))) if about_person else None
             if person is not None:
                 pre = preseal_row(model, person.uid_text, person.key, values)
-            elif _has_person(model) and rec.get("person") not in (None, ""):
+            elif about_person and rec.get("person") not in (None, ""):
                 continue  # a person the bundle does not hold new: the writer seals it
             else:
                 pre = preseal_row(model, None, wrap[1], values)
             if pre is not None:
                 rec[PRESEALED] = pre
-
-
-def _has_person(model: type[Model]) -> bool:
-    return any(f.name == "person" for f in model._meta.concrete_fields)
 
 
 def _pre(rec: dict[str, Any], values: dict[str, Any]) -> PresealedRow | None:

@@ -62,7 +62,8 @@ def _aad(table: str, column: str, uid: str) -> bytes:
 
 
 @functools.cache
-def _has_person(meta: Any) -> bool:
+def has_person(meta: Any) -> bool:
+    """Whether rows of this model are about a person (a `person` field): their values are sealed with that key."""
     return any(f.name == "person" for f in meta.get_fields())
 
 
@@ -72,7 +73,7 @@ def encryption_subject(instance: Any) -> Any:
     if callable(hook):
         return hook()
     meta = instance._meta
-    if _has_person(meta) and getattr(instance, "person_id", None) is not None:
+    if has_person(meta) and getattr(instance, "person_id", None) is not None:
         return instance.person.uid
     if meta.model_name == "person":
         return instance.uid
