@@ -113,3 +113,20 @@ def test_it_refuses_an_empty_title_and_a_missing_date_on_the_form() -> None:
     assert r.status_code == 200 and not Task.objects.exists()
 
 
+
+
+def test_it_counts_a_long_task_list_up_to_the_cap_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from phare.work.views import tasks as task_views
+
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    # A small cap stands for the real one (1,000): the count stops one past it and the page says "+".
+    monkeypatch.setattr(task_views, "COUNT_CAP", 3)
+    monkeypatch.setattr(task_views, "SHOWN", 2)
+    Task.objects.bulk_create([Task(organisation=case.organisation, case=case, assignee=worker, title=f"Call {i}",
+                                   due=TODAY) for i in range(5)])  # fmt: skip
+    html = client(worker).get("/work/tasks/").content.decode()
+    assert '<span class="count">3+</span>' in html and "Showing the first 2 of 3+." in html
+    Task.objects.filter(pk__in=Task.objects.filter(case=case).order_by("-id").values("id")[:2]).delete()  # at the cap
+    html = client(worker).get("/work/tasks/").content.decode()
+    assert '<span class="count">3</span>' in html and "Showing the first 2 of 3." in html
