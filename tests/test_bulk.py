@@ -267,3 +267,26 @@ def test_it_dumps_a_json_value_shared_by_rows_once_and_each_other_value_on_its_o
     # Nothing keeps a row's values once its insert is done (a bulk load runs with the cycle collector off).
     del events
     assert sys.getrefcount(shared) == held
+
+
+def _indexes(table: str) -> set[tuple[str, str]]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", [table])
+        return set(cur.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL keeps its indexes during a bulk load")
+def test_it_builds_secondary_indexes_again_after_a_large_load_and_keeps_them_when_it_fails() -> None:
+    before = _indexes("cases_case")
+    unique = {(n, s) for n, s in before if s is None or "UNIQUE" in s}  # the uid and number constraints
+    assert unique and before - unique
+    with transaction.atomic():
+        with bulk.deferred_indexes([Case], incoming=10, existing=1):
+            assert _indexes("cases_case") == unique  # the constraints stay during the load
+        assert _indexes("cases_case") == before  # the same definitions, built again
+    with pytest.raises(ZeroDivisionError), transaction.atomic(), bulk.deferred_indexes([Case], incoming=10, existing=1):
+        assert _indexes("cases_case") == unique
+        1 / 0  # noqa: B018  a load that fails half-way
+    assert _indexes("cases_case") == before  # rolled back with the load
+    with transaction.atomic(), bulk.deferred_indexes([Case], incoming=10, existing=10):
+        assert _indexes("cases_case") == before  # a load no larger than what is there keeps them

@@ -396,6 +396,32 @@ def refresh_statistics(models: Sequence[type[Model]]) -> None:
 
 
 @contextlib.contextmanager
+def deferred_indexes(models: Sequence[type[Model]], *, incoming: int, existing: int) -> Iterator[None]:
+    """On SQLite, inside the caller's transaction, when the load brings more rows than the tables hold: their
+    secondary indexes are dropped for the load and built again at its end from their own stored definitions.
+    Building an index from sorted rows is much cheaper than inserting millions of random keys one by one into a
+    tree larger than the page cache. The load still runs in one transaction, so other connections see the
+    indexes throughout (they read the last commit), and a failed load rolls back the drops with the rows. Unique
+    indexes stay: they are the constraints the load must meet row by row. PostgreSQL keeps its indexes (DDL
+    there locks every reader of the table out until the commit)."""
+    connection = _connection()
+    if connection.vendor != "sqlite" or incoming <= existing:
+        yield
+        return
+    tables = [m._meta.db_table for m in models]
+    with connection.cursor() as cur:
+        cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+                    f"({', '.join(['%s'] * len(tables))}) ORDER BY name", tables)  # fmt: skip
+        indexes = [(name, sql) for name, sql in cur.fetchall() if not sql.lstrip().upper().startswith("CREATE UNIQUE")]
+        for name, _ in indexes:
+            cur.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    yield  # an exception here leaves the indexes to the caller's rollback
+    with connection.cursor() as cur:
+        for _, sql in indexes:
+            cur.execute(sql)
+
+
+@contextlib.contextmanager
 def relaxed_gc() -> Iterator[None]:
     """No cycle collection during a bulk load: it allocates millions of objects, few of them in cycles (freed by
     reference counting as each batch is written), and every collection walked what was alive. A 100,000-row
