@@ -23,6 +23,7 @@ class Command(BaseCommand):
         "Create or top up the demo organisation with one user per role and N synthetic cases (CTDC-like); "
         "`phare demo code USER` prints a demo user's current second-factor code."
     )
+    requires_system_checks: list[str] = []  # as `phare import`: the URL checks import every view, 1.3 s a run
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", nargs="?", choices=["code"], help="code: print a demo user's current code")
