@@ -48,6 +48,7 @@ from phare.cases.models import (
     AccessRequest,
     Assessment,
     Case,
+    CaseComment,
     CaseEvent,
     CaseParticipant,
     CaseStatus,
@@ -61,9 +62,10 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.cases.rows import list_rows
-from phare.core.prepared import Prepared
+from phare.core.prepared import Prepared, PreparedObjects
 from phare.crypto import keys
 from phare.imports.actions import may_export
+from phare.ops.models import LegalHold
 from phare.work.access import my_searches, next_due, open_flags
 
 PAGE_SIZE = 25
@@ -258,29 +260,56 @@ def _context_names(p: CaseParticipant) -> tuple[str, ...]:
     return tuple(cf.PERPETRATOR_FIELDS) if p.role == "Perpetrator" else ()
 
 
+# A case page's own records, each query built once per process (phare.core.prepared): the same SQL as the
+# case's related managers (`case.referrals`, ...) build, compared in tests/test_prepared.py.
+_CASE_PARTICIPANTS = PreparedObjects(
+    lambda case_id: CaseParticipant.objects.filter(case_id=case_id)
+    .select_related("person", "vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
+    .order_by("id"), int)  # fmt: skip
+_CASE_REFERRALS = PreparedObjects(
+    lambda case_id: Referral.objects.filter(case_id=case_id)
+    .select_related("cas_ReferringOrganisation", "cas_ReferredOrganisation").order_by("id"), int)  # fmt: skip
+_CASE_COMMENTS = PreparedObjects(
+    lambda case_id: CaseComment.objects.filter(case_id=case_id).select_related("author")
+    .order_by("-cco_CreatedDate", "-id"), int)  # fmt: skip
+_CASE_EVENTS = PreparedObjects(
+    lambda case_id: TraffickingEvent.objects.filter(case_id=case_id).order_by("hte_Date", "id"), int)
+_CASE_LIFECYCLE = PreparedObjects(
+    lambda case_id: CaseEvent.objects.filter(case_id=case_id).select_related("actor").order_by("at", "id"), int)
+_CASE_PLANS = PreparedObjects(
+    lambda case_id: SupportPlan.objects.filter(case_id=case_id).order_by("-spl_StartDate", "-id"), int)
+_CASE_CONSENTS = PreparedObjects(lambda case_id: Consent.objects.filter(case_id=case_id).order_by("-id"), int)
+_CASE_ASSESSMENTS = PreparedObjects(
+    lambda case_id: Assessment.objects.filter(case_id=case_id).order_by("-asm_Date", "-id"), int)
+_CASE_ON_HOLD = Prepared(
+    lambda case_id: LegalHold.objects.filter(case_id=case_id, released_at__isnull=True).values_list("pk")[:1], int)
+
+
+def _of_case(prepared: PreparedObjects, case: Case) -> list[Any]:
+    """The records of `case` that `prepared` reads, each knowing its case as a related manager's would."""
+    found = prepared.objects(case.pk)
+    for obj in found:
+        obj._meta.get_field("case").set_cached_value(obj, case)
+    return found
+
+
 def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     """Everything the case page (and its printed version) shows this reader, each value through the field rule."""
     names = sees_names(request.user)
     keys.preload_case_person_keys(case.pk)
-    participants = list(
-        CaseParticipant.objects.filter(case=case)
-        .select_related("person", "vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
-        .order_by("id")
-    )
+    participants = _of_case(_CASE_PARTICIPANTS, case)
     people = [
         {"p": p, "name": cf.person_display(p.person, names), "fields": _record_fields(p.person, cf.PERSON_SHOWN, names),
          "context": _record_fields(p, _context_names(p), names)} for p in participants
     ]  # fmt: skip
-    referrals = list(
-        case.referrals.select_related("cas_ReferringOrganisation", "cas_ReferredOrganisation").order_by("id")
-    )
-    comments = list(case.comments.select_related("author").order_by("-cco_CreatedDate", "-id"))
-    events = list(case.events.order_by("hte_Date", "id"))
-    lifecycle = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id"))
+    referrals = _of_case(_CASE_REFERRALS, case)
+    comments = _of_case(_CASE_COMMENTS, case)
+    events = _of_case(_CASE_EVENTS, case)
+    lifecycle = _of_case(_CASE_LIFECYCLE, case)
     timeline = _timeline(comments, lifecycle, names)
-    plans = list(case.support_plans.order_by("-spl_StartDate", "-id"))
-    consents = list(case.consents.order_by("-id"))
-    assessments = list(case.assessments.order_by("-asm_Date", "-id"))
+    plans = _of_case(_CASE_PLANS, case)
+    consents = _of_case(_CASE_CONSENTS, case)
+    assessments = _of_case(_CASE_ASSESSMENTS, case)
     ctx = {
         "case": case, "names": names, "people": people,
         "closure_reason": _shown_text(case, "cas_ReasonForCaseClosure", names),
@@ -306,7 +335,7 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
                              default=None)  # fmt: skip
     ctx["header"] = header
     ctx["today"] = timezone.localdate()
-    ctx["on_hold"] = case.legal_holds.filter(released_at__isnull=True).exists()
+    ctx["on_hold"] = bool(_CASE_ON_HOLD.rows(case.pk))
     ctx["documents"] = _documents(request.user, case) if names else None
     ctx["participants"] = participants
     ctx["print_url"] = reverse("cases:print", args=[case.number])
