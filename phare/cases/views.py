@@ -61,7 +61,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
-from phare.cases.rows import list_rows
+from phare.cases.rows import field_list, list_rows, timeline_items
 from phare.core.prepared import Prepared, PreparedObjects
 from phare.crypto import keys
 from phare.imports.actions import may_export
@@ -302,6 +302,8 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         {"p": p, "name": cf.person_display(p.person, names), "fields": _record_fields(p.person, cf.PERSON_SHOWN, names),
          "context": _record_fields(p, _context_names(p), names)} for p in participants
     ]  # fmt: skip
+    for x in people:
+        x["dl"], x["context_dl"] = field_list(x["fields"]), field_list(x["context"])
     referrals = _of_case(_CASE_REFERRALS, case)
     comments = _of_case(_CASE_COMMENTS, case)
     events = _of_case(_CASE_EVENTS, case)
@@ -315,7 +317,7 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "closure_reason": _shown_text(case, "cas_ReasonForCaseClosure", names),
         "referrals": [{"r": r, "fields": _record_fields(r, cf.IncomingReferralForm.field_names if r.direction == "Incoming"
                                                         else cf.OutgoingReferralForm.field_names, names)} for r in referrals],
-        "timeline": timeline,
+        "timeline": timeline, "timeline_html": timeline_items(timeline),
         "events": [{"e": e, "fields": _record_fields(e, cf.EventForm.field_names, names)} for e in events],
         "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names, names)} for s in plans],
         "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
@@ -325,6 +327,9 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
+    for key in ("referrals", "events", "plans", "consents", "assessments"):
+        for x in ctx[key]:
+            x["dl"] = field_list(x["fields"])
     grant = opened_by_break_glass(request.user, case)
     ctx["grant"] = grant
     # An emergency grant reads the case: its reader is offered no change (the views refuse one too).
