@@ -196,3 +196,47 @@ def test_it_refuses_a_prepared_queryset_of_objects_that_is_not_plain() -> None:
         PreparedObjects(lambda n: Case.objects.filter(pk=n).prefetch_related("comments"), int).objects(1)
     with pytest.raises(TypeError):
         PreparedObjects(lambda n: Case.objects.filter(pk=n), int).objects("1")
+
+
+def test_it_opens_a_case_for_a_reader_of_every_case_as_the_orm_does() -> None:
+    from django.http import Http404
+
+    from phare.cases import access as case_access
+    from phare.cases import views
+    from phare.documents.access import visible_documents
+
+    org, other = make_org("alpha"), make_org("beta")
+    worker = make_user(org, Role.CASE_WORKER)
+    readers = [make_user(org, Role.SUPERVISOR, username="sup"), make_user(org, Role.ADMIN, username="adm")]
+    mine, theirs = make_case(worker), make_case(make_user(other, Role.SUPERVISOR, username="far"))
+    for reader in readers + readers:
+        assert case_access.every_case_org(reader) == org.pk
+        for number in (mine.number, theirs.number, "2020-999999", "x'; --"):
+            orm = case_access._case_of_number(case_access.visible_cases(reader), number)
+            assert case_access._EVERY_CASE_BY_NUMBER.sql(org.pk, number) == (
+                lambda s, q: (s, list(q)))(*orm.query.sql_with_params())  # fmt: skip
+            with CaptureQueriesContext(connection) as got:
+                try:
+                    found: Any = case_access.get_case(reader, number)
+                except Http404:
+                    found = None
+            with CaptureQueriesContext(connection) as ref:
+                try:
+                    expected: Any = case_access.visible_cases(reader).select_related(
+                        "cas_CaseOwner", "primary_person").get(number=number)  # fmt: skip
+                except Exception:
+                    expected = None
+            assert [q["sql"] for q in got.captured_queries] == [q["sql"] for q in ref.captured_queries]
+            assert (found is None) == (expected is None) == (number != mine.number)
+            if found is not None:
+                assert _fields(found) == _fields(expected) and found.primary_person.prs_FirstName == "Amaka"
+        for case in (mine, theirs):
+            orm_docs = views._case_documents(visible_documents(reader), case.pk)
+            assert views._EVERY_CASE_DOCUMENTS.sql(org.pk, org.pk, case.pk) == (
+                lambda s, q: (s, list(q)))(*orm_docs.query.sql_with_params())  # fmt: skip
+            assert views._documents(reader, case) == list(orm_docs)
+    # Who does not see every case goes the ORM's way, and still gets 404 for a case not theirs.
+    assert case_access.every_case_org(make_user(org, Role.CASE_WORKER, username="other")) is None
+    with pytest.raises(Http404):
+        case_access.get_case(make_user(org, Role.CASE_WORKER, username="other2"), mine.number)
+    assert case_access.get_case(worker, mine.number) == mine
