@@ -240,3 +240,25 @@ def test_it_opens_a_case_for_a_reader_of_every_case_as_the_orm_does() -> None:
     with pytest.raises(Http404):
         case_access.get_case(make_user(org, Role.CASE_WORKER, username="other2"), mine.number)
     assert case_access.get_case(worker, mine.number) == mine
+
+
+def test_a_case_pages_referrals_are_those_the_orm_reads() -> None:
+    from phare.referrals import actions as referrals
+    from phare.referrals import views as referral_views
+    from tests.referral_helpers import org, rich_case, user
+
+    a, b = org("shelter-a", "Shelter A"), org("legal-b", "Legal Aid B")
+    ua, ub = user(a), user(b)
+    case = rich_case(ua)
+    referrals.record_consent(ua, case, b)
+    t = referrals.send(ua, case, b, services=["Legal"], chosen=["referral", "contact", "needs", "identity"])
+    opened = referrals.accept(ub, t)
+    seen = 0
+    for reader, c in ((ua, case), (ub, opened), (ua, opened), (ub, case)) * 2:
+        orm = referral_views._transfers_of(reader.organisation_id, c, reader.organisation_id, c)
+        assert referral_views._CASE_TRANSFERS.sql(reader.organisation_id, c.pk, reader.organisation_id, c.pk) == (
+            lambda s, q: (s, list(q)))(*orm.query.sql_with_params())  # fmt: skip
+        got = referral_views.case_transfers(reader, c)
+        assert [_fields(x) for x in got] == [_fields(x) for x in orm]
+        seen += len(got)
+    assert seen == 4  # the sender's case and the receiver's, each to its own organisation
