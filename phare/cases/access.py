@@ -117,7 +117,8 @@ def get_case(user: Any, number: str) -> Case:
     if org_id is not None and isinstance(number, str):
         found = _EVERY_CASE_BY_NUMBER.objects(org_id, number)
         if len(found) == 1:
-            return found[0]
+            case: Case = found[0]
+            return case
         if found:
             raise Case.MultipleObjectsReturned(f"{len(found)} cases of one number")
         raise Http404("Not found")

@@ -330,7 +330,8 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
     for key in ("referrals", "events", "plans", "consents", "assessments"):
-        for x in ctx[key]:
+        records: Any = ctx[key]
+        for x in records:
             x["dl"] = field_list(x["fields"])
     grant = opened_by_break_glass(request.user, case)
     ctx["grant"] = grant
@@ -436,7 +437,7 @@ def _documents(user: Any, case: Case) -> list[Any]:
     else:
         docs = list(_case_documents(visible_documents(user), case.pk))
     for d in docs:
-        d.about = cf.person_display(d.person, True) if d.person else ""  # type: ignore[attr-defined]
+        d.about = cf.person_display(d.person, True) if d.person else ""
     return docs
 
 

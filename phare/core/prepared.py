@@ -91,12 +91,12 @@ class PreparedObjects(Prepared):
         self._check(args)
         sql, params = self.sql(*args, using=using)
         vendor = connections[using].vendor
-        built = self._built[vendor]
+        built: Any = self._built[vendor]
         compiler = copy.copy(self._made[vendor][3])
         compiler.connection = connections[using]  # this thread's, not the one of the thread that built it
         compiler.as_sql = lambda *_a, **_k: (sql, params)  # what execute_sql runs: the SQL built once
         query = copy.copy(built.query)
-        query.get_compiler = lambda *_a, **_k: compiler  # type: ignore[method-assign]
+        query.get_compiler = lambda *_a, **_k: compiler
         if built._prefetch_related_lookups or built._known_related_objects or built._fields is not None:
             raise ValueError("a prepared queryset of objects is a plain one: no prefetch, no values()")
         return list(QuerySet(model=built.model, query=query, using=using))
