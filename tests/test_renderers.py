@@ -216,3 +216,25 @@ def test_it_keeps_no_more_selects_than_its_bound(monkeypatch: Any) -> None:
     for i in range(10):
         str(cf.CaseFilterForm(QueryDict(f"owner={i}"), owners=OWNERS)["owner"])
     assert len(cf.RememberedSelect.memo) <= 3
+
+
+def test_the_case_filters_choices_are_the_ones_django_would_normalise() -> None:
+    from django.utils.choices import normalize_choices
+
+    from htcds.catalogue import load
+
+    form = cf.CaseFilterForm(QueryDict("owner=8&exploitation=ForcedLabour"), owners=OWNERS)
+    expected = {
+        "owner": [("", gettext_lazy("Anyone")), ("me", gettext_lazy("Me")), *OWNERS],
+        "exploitation": [("", gettext_lazy("Any")), *((c.name, c.label) for c in load()["vic_TypeOfExploitation"].choices)],
+        "trafficking": [("", gettext_lazy("Any")), *((c.name, c.label) for c in load()["vic_TraffickingStatus"].choices)],
+    }  # fmt: skip
+    for lang in ("en", "fr"):
+        with translation.override(lang):
+            for name, pairs in expected.items():
+                field = form.fields[name]
+                want = [(v, str(translation.gettext(str(label)))) for v, label in normalize_choices(pairs)]
+                assert [(v, str(label)) for v, label in field.choices] == want
+                assert [(v, str(label)) for v, label in field.widget.choices] == want
+    assert form.is_valid() and form.cleaned_data["owner"] == "8" and form.cleaned_data["exploitation"] == "ForcedLabour"
+    assert not cf.CaseFilterForm(QueryDict("owner=99"), owners=OWNERS).is_valid()

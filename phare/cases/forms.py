@@ -3,6 +3,7 @@ multi-selects as checkbox lists, country and language pickers, and the validator
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pycountry
 from django import forms
 from django.forms.renderers import get_default_renderer
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -439,6 +441,24 @@ class AssessmentForm(HTCDSForm):
 ANSWER_LABELS = {"Yes": _("Yes"), "No": _("No"), "Unknown": _("Unknown"), "NotApplicable": _("Not applicable")}
 
 
+class Normalized(BaseChoiceIterator):
+    """Choices already in the form Django normalises them to, (value, label) pairs of text: a field takes them as
+    they are, where a list was walked again on each assignment (for the field, then for its widget), on every
+    list page for the owner select's every user."""
+
+    def __init__(self, pairs: list[tuple[Any, Any]]) -> None:
+        self.pairs = pairs
+
+    def __iter__(self) -> Any:
+        return iter(self.pairs)
+
+
+@functools.cache
+def _catalogue_choices(name: str) -> Normalized:
+    """A catalogue field's choices with "Any" first (lazy labels: they follow the active language)."""
+    return Normalized([("", _("Any")), *((c.name, _(c.label)) for c in load()[name].choices)])
+
+
 class RememberedSelect(forms.Select):
     """A select whose markup is kept, per process, for each set of choices (`choices_key`, which names them: set
     by the form), language, name, value and attributes. The case list's filters draw the same few selects on every
@@ -493,11 +513,10 @@ class CaseFilterForm(forms.Form):
 
     def __init__(self, *args: Any, owners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cat = load()
         fields: Any = self.fields
-        fields["owner"].choices = [("", _("Anyone")), ("me", _("Me")), *(owners or [])]
-        fields["exploitation"].choices = [("", _("Any")), *((c.name, _(c.label)) for c in cat["vic_TypeOfExploitation"].choices)]
-        fields["trafficking"].choices = [("", _("Any")), *((c.name, _(c.label)) for c in cat["vic_TraffickingStatus"].choices)]
+        fields["owner"].choices = Normalized([("", _("Anyone")), ("me", _("Me")), *((v, label) for v, label in owners or ())])
+        fields["exploitation"].choices = _catalogue_choices("vic_TypeOfExploitation")
+        fields["trafficking"].choices = _catalogue_choices("vic_TraffickingStatus")
         # What names each select's choices: the class's own lists and the catalogue's (the same for the process),
         # and the organisation's users for the owner.
         for name in ("status", "exploitation", "trafficking", "attention", "sort"):
