@@ -81,3 +81,30 @@ def test_it_writes_a_records_fields_the_template_drew() -> None:
             with translation.override(language):
                 assert field_list(fields) == reference.render(Context({"fields": fields}))
     assert '<bdi dir="ltr">+2348031234567</bdi>' in field_list(cases[1])
+
+
+# The filter fields' loop of cases/list.html before phare.cases.rows.
+FILTERS = (
+    '{% for field in form %}<div class="field"><label for="{{ field.id_for_label }}">{{ field.label }}</label>'
+    '{{ field }}{% if field.errors %}<span class="error">{{ field.errors|join:" " }}</span>{% endif %}</div>'
+    "{% endfor %}"
+)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+def test_it_writes_the_case_filters_the_template_drew(language: str) -> None:
+    from django.http import QueryDict
+
+    from phare.cases.forms import CaseFilterForm
+    from phare.cases.rows import filter_fields
+
+    reference = engines["django"].engine.from_string(FILTERS)
+    owners = [("7", "Amina <Okafor>"), ("8", 'Jo "JJ" O\'Neil & co')]
+    queries = ["", "status=Active&owner=8&sort=-updated&q=Ama%20%3Cb%3E",
+               "status=bogus&owner=nobody&opened_from=2024-02-30&opened_to=x&attention=never"]  # fmt: skip
+    with translation.override(language):
+        for query in queries:
+            form = CaseFilterForm(QueryDict(query) if query else None, owners=owners)
+            got = filter_fields(form)
+            assert got == reference.render(Context({"form": form}))
+    assert got.count('class="error"') >= 4 and "&lt;Okafor&gt;" in got

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import join as join_filter
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.formats import localize
@@ -160,4 +161,15 @@ def timeline_items(timeline: Sequence[dict[str, Any]]) -> SafeString:
             else:
                 add(f": {_text(text)}")
         add("</div>\n</li>")
+    return mark_safe("".join(out))  # every value above went through conditional_escape
+
+
+def filter_fields(form: Any) -> SafeString:
+    """The case list's filter fields, each with its label and errors: what the loop of `cases/list.html` drew."""
+    out: list[str] = []
+    for field in form:
+        errors = field.errors
+        shown = f'<span class="error">{join_filter(errors, " ", autoescape=True)}</span>' if errors else ""
+        out.append(f'<div class="field"><label for="{_text(field.id_for_label)}">{_text(field.label)}</label>'
+                   f"{conditional_escape(field)}{shown}</div>")  # fmt: skip
     return mark_safe("".join(out))  # every value above went through conditional_escape

@@ -63,7 +63,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
-from phare.cases.rows import field_list, list_rows, timeline_items
+from phare.cases.rows import field_list, filter_fields, list_rows, timeline_items
 from phare.core.prepared import Prepared, PreparedObjects
 from phare.crypto import keys
 from phare.imports.actions import may_export
@@ -224,6 +224,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "withheld": withheld, "withheld_count": len(hidden),
     }  # fmt: skip
     template = "cases/_list_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
+    if template == "cases/list.html":
+        ctx["filter_fields"] = filter_fields(form)  # the fields, labels and errors, written by phare.cases.rows
     response = render(request, template, ctx)
     if names:
         # A list that shows names is a read of those people: one event per page view, naming the cases shown
