@@ -133,3 +133,132 @@ def test_a_list_pages_people_are_those_the_orm_reads() -> None:
                                      reference[c.primary_person_id].prs_FirstName,
                                      reference[c.primary_person_id].prs_SecondName) for c in cases]  # fmt: skip
     assert {c.primary_person.prs_FirstName for c in cases} == {"Ama0", "Ama1", "Ama2"}
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """An instance's loaded values and, under their field names, those of the related objects it carries."""
+    out = {k: v for k, v in obj.__dict__.items() if k != "_state"}
+    for name, related in obj._state.fields_cache.items():
+        out[name] = None if related is None else _fields(related)
+    return out
+
+
+def test_it_reads_a_case_pages_records_as_the_related_managers_do() -> None:
+    from phare.cases import actions, views
+    from phare.ops.models import LegalHold
+
+    org, other = make_org("alpha"), make_org("beta")
+    worker = make_user(org, Role.CASE_WORKER)
+    full, bare = make_case(worker), make_case(worker, first="Efua")
+    stranger = make_case(make_user(other, Role.CASE_WORKER), first="Stranger")
+    actions.add_participant(worker, full, role="Perpetrator", person_data={"prs_FirstName": "Zed"})
+    for i in range(2):
+        actions.add_comment(worker, full, f"Interview {i} at the shelter.")
+        actions.add_event(worker, full, {"hte_Type": "Exploitation", "hte_Country": "NG", "hte_City": "Lagos"})
+        actions.add_support_plan(worker, full, {"spl_Type": "Health", "spl_Objectives": f"Medical care {i}"})
+        actions.record_consent(worker, full, {"con_Consent": True, "con_Purpose": ["CaseManagement"]})
+        actions.record_assessment(worker, full, {"asm_Level": "Individual"}, [{"question": "ind_age", "answer": "No"}])
+    directory = actions.add_external_organisation(worker, {"org_Name": "Shelter", "org_ShippingCountry": "NG"})
+    actions.send_referral(worker, full, {"cas_ReferredOrganisation": directory})
+    actions.receive_referral(worker, full, {"cas_ReferringOrganisation": directory})
+    LegalHold.objects.create(organisation=org, case=full, reason="Court order", placed_by=worker)
+    references = {
+        views._CASE_PARTICIPANTS: lambda c: CaseParticipant.objects.filter(case=c).select_related(
+            "person", "vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation").order_by("id"),
+        views._CASE_REFERRALS: lambda c: c.referrals.select_related(
+            "cas_ReferringOrganisation", "cas_ReferredOrganisation").order_by("id"),
+        views._CASE_COMMENTS: lambda c: c.comments.select_related("author").order_by("-cco_CreatedDate", "-id"),
+        views._CASE_EVENTS: lambda c: c.events.order_by("hte_Date", "id"),
+        views._CASE_LIFECYCLE: lambda c: c.lifecycle.select_related("actor").order_by("at", "id"),
+        views._CASE_PLANS: lambda c: c.support_plans.order_by("-spl_StartDate", "-id"),
+        views._CASE_CONSENTS: lambda c: c.consents.order_by("-id"),
+        views._CASE_ASSESSMENTS: lambda c: c.assessments.order_by("-asm_Date", "-id"),
+    }  # fmt: skip
+    seen = 0
+    for case in (full, bare, stranger, full):  # the second run of each reuses the SQL built by the first
+        for prepared, reference in references.items():
+            orm = reference(case)
+            assert prepared.sql(case.pk) == (lambda s, q: (s, list(q)))(*orm.query.sql_with_params())
+            found = views._of_case(prepared, case)
+            # Each knows its case, as the related managers' objects do (the participants' reference does not).
+            assert all(o.case is case for o in found)
+            assert [_fields(o) | {"case": None} for o in found] == [_fields(o) | {"case": None} for o in orm]
+            seen += len(found)
+        assert bool(views._CASE_ON_HOLD.rows(case.pk)) == case.legal_holds.filter(released_at__isnull=True).exists()
+    assert seen > 40 and views._CASE_ON_HOLD.rows(full.pk)
+
+
+def test_it_refuses_a_prepared_queryset_of_objects_that_is_not_plain() -> None:
+    from phare.cases.models import Case
+    from phare.core.prepared import PreparedObjects
+
+    with pytest.raises(ValueError):
+        PreparedObjects(lambda n: Case.objects.filter(pk=n).prefetch_related("comments"), int).objects(1)
+    with pytest.raises(TypeError):
+        PreparedObjects(lambda n: Case.objects.filter(pk=n), int).objects("1")
+
+
+def test_it_opens_a_case_for_a_reader_of_every_case_as_the_orm_does() -> None:
+    from django.http import Http404
+
+    from phare.cases import access as case_access
+    from phare.cases import views
+    from phare.documents.access import visible_documents
+
+    org, other = make_org("alpha"), make_org("beta")
+    worker = make_user(org, Role.CASE_WORKER)
+    readers = [make_user(org, Role.SUPERVISOR, username="sup"), make_user(org, Role.ADMIN, username="adm")]
+    mine, theirs = make_case(worker), make_case(make_user(other, Role.SUPERVISOR, username="far"))
+    for reader in readers + readers:
+        assert case_access.every_case_org(reader) == org.pk
+        for number in (mine.number, theirs.number, "2020-999999", "x'; --"):
+            orm = case_access._case_of_number(case_access.visible_cases(reader), number)
+            assert case_access._EVERY_CASE_BY_NUMBER.sql(org.pk, number) == (
+                lambda s, q: (s, list(q)))(*orm.query.sql_with_params())  # fmt: skip
+            with CaptureQueriesContext(connection) as got:
+                try:
+                    found: Any = case_access.get_case(reader, number)
+                except Http404:
+                    found = None
+            with CaptureQueriesContext(connection) as ref:
+                try:
+                    expected: Any = case_access.visible_cases(reader).select_related(
+                        "cas_CaseOwner", "primary_person").get(number=number)  # fmt: skip
+                except Exception:
+                    expected = None
+            assert [q["sql"] for q in got.captured_queries] == [q["sql"] for q in ref.captured_queries]
+            assert (found is None) == (expected is None) == (number != mine.number)
+            if found is not None:
+                assert _fields(found) == _fields(expected) and found.primary_person.prs_FirstName == "Amaka"
+        for case in (mine, theirs):
+            orm_docs = views._case_documents(visible_documents(reader), case.pk)
+            assert views._EVERY_CASE_DOCUMENTS.sql(org.pk, org.pk, case.pk) == (
+                lambda s, q: (s, list(q)))(*orm_docs.query.sql_with_params())  # fmt: skip
+            assert views._documents(reader, case) == list(orm_docs)
+    # Who does not see every case goes the ORM's way, and still gets 404 for a case not theirs.
+    assert case_access.every_case_org(make_user(org, Role.CASE_WORKER, username="other")) is None
+    with pytest.raises(Http404):
+        case_access.get_case(make_user(org, Role.CASE_WORKER, username="other2"), mine.number)
+    assert case_access.get_case(worker, mine.number) == mine
+
+
+def test_a_case_pages_referrals_are_those_the_orm_reads() -> None:
+    from phare.referrals import actions as referrals
+    from phare.referrals import views as referral_views
+    from tests.referral_helpers import org, rich_case, user
+
+    a, b = org("shelter-a", "Shelter A"), org("legal-b", "Legal Aid B")
+    ua, ub = user(a), user(b)
+    case = rich_case(ua)
+    referrals.record_consent(ua, case, b)
+    t = referrals.send(ua, case, b, services=["Legal"], chosen=["referral", "contact", "needs", "identity"])
+    opened = referrals.accept(ub, t)
+    seen = 0
+    for reader, c in ((ua, case), (ub, opened), (ua, opened), (ub, case)) * 2:
+        orm = referral_views._transfers_of(reader.organisation_id, c, reader.organisation_id, c)
+        assert referral_views._CASE_TRANSFERS.sql(reader.organisation_id, c.pk, reader.organisation_id, c.pk) == (
+            lambda s, q: (s, list(q)))(*orm.query.sql_with_params())  # fmt: skip
+        got = referral_views.case_transfers(reader, c)
+        assert [_fields(x) for x in got] == [_fields(x) for x in orm]
+        seen += len(got)
+    assert seen == 4  # the sender's case and the receiver's, each to its own organisation

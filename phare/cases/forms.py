@@ -3,12 +3,15 @@ multi-selects as checkbox lists, country and language pickers, and the validator
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from typing import Any
 
 import pycountry
 from django import forms
+from django.forms.renderers import get_default_renderer
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -438,32 +441,87 @@ class AssessmentForm(HTCDSForm):
 ANSWER_LABELS = {"Yes": _("Yes"), "No": _("No"), "Unknown": _("Unknown"), "NotApplicable": _("Not applicable")}
 
 
+class Normalized(BaseChoiceIterator):
+    """Choices already in the form Django normalises them to, (value, label) pairs of text: a field takes them as
+    they are, where a list was walked again on each assignment (for the field, then for its widget), on every
+    list page for the owner select's every user."""
+
+    def __init__(self, pairs: list[tuple[Any, Any]]) -> None:
+        self.pairs = pairs
+
+    def __iter__(self) -> Any:
+        return iter(self.pairs)
+
+
+@functools.cache
+def _catalogue_choices(name: str) -> Normalized:
+    """A catalogue field's choices with "Any" first (lazy labels: they follow the active language)."""
+    return Normalized([("", _("Any")), *((c.name, _(c.label)) for c in load()[name].choices)])
+
+
+class RememberedSelect(forms.Select):
+    """A select whose markup is kept, per process, for each set of choices (`choices_key`, which names them: set
+    by the form), language, name, value and attributes. The case list's filters draw the same few selects on every
+    list page, one of them listing every user of the organisation; the selected value is a filter (a status, an
+    owner's id, a sort), never what was searched for. tests/test_renderers.py compares with a fresh drawing."""
+
+    memo: dict[Any, Any] = {}
+    MEMO_MAX = 512  # distinct (organisation's owners, language, value) drawings kept; all dropped past it
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices_key: Any = None
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
+        key: Any = None
+        if self.choices_key is not None and (renderer is None or renderer is get_default_renderer()):
+            key = (self.choices_key, get_language(), name, value, tuple((attrs or {}).items()),
+                   tuple(self.attrs.items()), self.is_required, self.allow_multiple_selected)  # fmt: skip
+            try:
+                hash(key)
+            except TypeError:
+                key = None
+        if key is not None and (found := self.memo.get(key)) is not None:
+            return found
+        html = super().render(name, value, attrs, renderer)
+        if key is not None:
+            if len(self.memo) >= self.MEMO_MAX:
+                self.memo.clear()
+            self.memo[key] = html
+        return html
+
+
 class CaseFilterForm(forms.Form):
     q = forms.CharField(label=_("Case number or name"), required=False, max_length=200)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
         choices=[("", _("Any")), ("open", _("Open (Active or Follow Up)")), *CaseStatus.choices],
+        widget=RememberedSelect,
     )
-    owner = forms.ChoiceField(label=_("Case Owner"), required=False)
-    exploitation = forms.ChoiceField(label=_("Type of Exploitation"), required=False)
-    trafficking = forms.ChoiceField(label=_("Trafficking Status"), required=False)
+    owner = forms.ChoiceField(label=_("Case Owner"), required=False, widget=RememberedSelect)
+    exploitation = forms.ChoiceField(label=_("Type of Exploitation"), required=False, widget=RememberedSelect)
+    trafficking = forms.ChoiceField(label=_("Trafficking Status"), required=False, widget=RememberedSelect)
     opened_from = forms.DateField(label=_("Opened from"), required=False, widget=DateInput())
     opened_to = forms.DateField(label=_("Opened until"), required=False, widget=DateInput())
-    attention = forms.ChoiceField(label=_("Needs attention"), required=False,
+    attention = forms.ChoiceField(label=_("Needs attention"), required=False, widget=RememberedSelect,
                                   choices=[("", _("Any")), ("overdue", _("Overdue")),
                                            ("approval", _("Waiting for approval")), ("flagged", _("Flagged"))])  # fmt: skip
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, widget=RememberedSelect, choices=[
         ("", _("Newest first")), ("opened", _("Oldest first")), ("number", _("Case number")),
         ("-number", _("Case number, last first")), ("-updated", _("Last activity")), ("status", _("Status"))])
 
     def __init__(self, *args: Any, owners: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cat = load()
         fields: Any = self.fields
-        fields["owner"].choices = [("", _("Anyone")), ("me", _("Me")), *(owners or [])]
-        fields["exploitation"].choices = [("", _("Any")), *((c.name, _(c.label)) for c in cat["vic_TypeOfExploitation"].choices)]
-        fields["trafficking"].choices = [("", _("Any")), *((c.name, _(c.label)) for c in cat["vic_TraffickingStatus"].choices)]
+        fields["owner"].choices = Normalized([("", _("Anyone")), ("me", _("Me")), *((v, label) for v, label in owners or ())])
+        fields["exploitation"].choices = _catalogue_choices("vic_TypeOfExploitation")
+        fields["trafficking"].choices = _catalogue_choices("vic_TraffickingStatus")
+        # What names each select's choices: the class's own lists and the catalogue's (the same for the process),
+        # and the organisation's users for the owner.
+        for name in ("status", "exploitation", "trafficking", "attention", "sort"):
+            fields[name].widget.choices_key = (name,)
+        fields["owner"].widget.choices_key = ("owner", tuple(map(tuple, owners or ())))
 
 
 class MatchProbeForm(forms.Form):

@@ -34,7 +34,9 @@ from phare.cases import forms as cf
 from phare.cases.access import (
     can_manage,
     can_write,
+    every_case_org,
     get_case,
+    on_cases,
     opened_by_break_glass,
     require_case_write,
     require_write,
@@ -48,6 +50,7 @@ from phare.cases.models import (
     AccessRequest,
     Assessment,
     Case,
+    CaseComment,
     CaseEvent,
     CaseParticipant,
     CaseStatus,
@@ -60,10 +63,11 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
-from phare.cases.rows import list_rows
-from phare.core.prepared import Prepared
+from phare.cases.rows import field_list, filter_fields, list_rows, timeline_items
+from phare.core.prepared import Prepared, PreparedObjects
 from phare.crypto import keys
 from phare.imports.actions import may_export
+from phare.ops.models import LegalHold
 from phare.work.access import my_searches, next_due, open_flags
 
 PAGE_SIZE = 25
@@ -220,6 +224,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "withheld": withheld, "withheld_count": len(hidden),
     }  # fmt: skip
     template = "cases/_list_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
+    if template == "cases/list.html":
+        ctx["filter_fields"] = filter_fields(form)  # the fields, labels and errors, written by phare.cases.rows
     response = render(request, template, ctx)
     if names:
         # A list that shows names is a read of those people: one event per page view, naming the cases shown
@@ -258,35 +264,64 @@ def _context_names(p: CaseParticipant) -> tuple[str, ...]:
     return tuple(cf.PERPETRATOR_FIELDS) if p.role == "Perpetrator" else ()
 
 
+# A case page's own records, each query built once per process (phare.core.prepared): the same SQL as the
+# case's related managers (`case.referrals`, ...) build, compared in tests/test_prepared.py.
+_CASE_PARTICIPANTS = PreparedObjects(
+    lambda case_id: CaseParticipant.objects.filter(case_id=case_id)
+    .select_related("person", "vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
+    .order_by("id"), int)  # fmt: skip
+_CASE_REFERRALS = PreparedObjects(
+    lambda case_id: Referral.objects.filter(case_id=case_id)
+    .select_related("cas_ReferringOrganisation", "cas_ReferredOrganisation").order_by("id"), int)  # fmt: skip
+_CASE_COMMENTS = PreparedObjects(
+    lambda case_id: CaseComment.objects.filter(case_id=case_id).select_related("author")
+    .order_by("-cco_CreatedDate", "-id"), int)  # fmt: skip
+_CASE_EVENTS = PreparedObjects(
+    lambda case_id: TraffickingEvent.objects.filter(case_id=case_id).order_by("hte_Date", "id"), int)
+_CASE_LIFECYCLE = PreparedObjects(
+    lambda case_id: CaseEvent.objects.filter(case_id=case_id).select_related("actor").order_by("at", "id"), int)
+_CASE_PLANS = PreparedObjects(
+    lambda case_id: SupportPlan.objects.filter(case_id=case_id).order_by("-spl_StartDate", "-id"), int)
+_CASE_CONSENTS = PreparedObjects(lambda case_id: Consent.objects.filter(case_id=case_id).order_by("-id"), int)
+_CASE_ASSESSMENTS = PreparedObjects(
+    lambda case_id: Assessment.objects.filter(case_id=case_id).order_by("-asm_Date", "-id"), int)
+_CASE_ON_HOLD = Prepared(
+    lambda case_id: LegalHold.objects.filter(case_id=case_id, released_at__isnull=True).values_list("pk")[:1], int)
+
+
+def _of_case(prepared: PreparedObjects, case: Case) -> list[Any]:
+    """The records of `case` that `prepared` reads, each knowing its case as a related manager's would."""
+    found = prepared.objects(case.pk)
+    for obj in found:
+        obj._meta.get_field("case").set_cached_value(obj, case)
+    return found
+
+
 def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     """Everything the case page (and its printed version) shows this reader, each value through the field rule."""
     names = sees_names(request.user)
     keys.preload_case_person_keys(case.pk)
-    participants = list(
-        CaseParticipant.objects.filter(case=case)
-        .select_related("person", "vic_LocationOfRecruitment", "vic_LocationOfExploitation", "per_Organisation")
-        .order_by("id")
-    )
+    participants = _of_case(_CASE_PARTICIPANTS, case)
     people = [
         {"p": p, "name": cf.person_display(p.person, names), "fields": _record_fields(p.person, cf.PERSON_SHOWN, names),
          "context": _record_fields(p, _context_names(p), names)} for p in participants
     ]  # fmt: skip
-    referrals = list(
-        case.referrals.select_related("cas_ReferringOrganisation", "cas_ReferredOrganisation").order_by("id")
-    )
-    comments = list(case.comments.select_related("author").order_by("-cco_CreatedDate", "-id"))
-    events = list(case.events.order_by("hte_Date", "id"))
-    lifecycle = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id"))
+    for x in people:
+        x["dl"], x["context_dl"] = field_list(x["fields"]), field_list(x["context"])
+    referrals = _of_case(_CASE_REFERRALS, case)
+    comments = _of_case(_CASE_COMMENTS, case)
+    events = _of_case(_CASE_EVENTS, case)
+    lifecycle = _of_case(_CASE_LIFECYCLE, case)
     timeline = _timeline(comments, lifecycle, names)
-    plans = list(case.support_plans.order_by("-spl_StartDate", "-id"))
-    consents = list(case.consents.order_by("-id"))
-    assessments = list(case.assessments.order_by("-asm_Date", "-id"))
+    plans = _of_case(_CASE_PLANS, case)
+    consents = _of_case(_CASE_CONSENTS, case)
+    assessments = _of_case(_CASE_ASSESSMENTS, case)
     ctx = {
         "case": case, "names": names, "people": people,
         "closure_reason": _shown_text(case, "cas_ReasonForCaseClosure", names),
         "referrals": [{"r": r, "fields": _record_fields(r, cf.IncomingReferralForm.field_names if r.direction == "Incoming"
                                                         else cf.OutgoingReferralForm.field_names, names)} for r in referrals],
-        "timeline": timeline,
+        "timeline": timeline, "timeline_html": timeline_items(timeline),
         "events": [{"e": e, "fields": _record_fields(e, cf.EventForm.field_names, names)} for e in events],
         "plans": [{"s": s, "fields": _record_fields(s, cf.SupportPlanForm.field_names, names)} for s in plans],
         "consents": [{"c": c, "fields": _record_fields(c, ("con_Consent", "con_Purpose", "con_Date", "con_HowInformed", "con_ExpiryDate", "con_WithdrawnDate"), names)} for c in consents],
@@ -296,6 +331,10 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "exploitation": cf.display_value("vic_TypeOfExploitation", case.exploitation_types),
         "trafficking": cf.display_value("vic_TraffickingStatus", case.trafficking_status),
     }  # fmt: skip
+    for key in ("referrals", "events", "plans", "consents", "assessments"):
+        records: Any = ctx[key]
+        for x in records:
+            x["dl"] = field_list(x["fields"])
     grant = opened_by_break_glass(request.user, case)
     ctx["grant"] = grant
     # An emergency grant reads the case: its reader is offered no change (the views refuse one too).
@@ -306,7 +345,7 @@ def case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
                              default=None)  # fmt: skip
     ctx["header"] = header
     ctx["today"] = timezone.localdate()
-    ctx["on_hold"] = case.legal_holds.filter(released_at__isnull=True).exists()
+    ctx["on_hold"] = bool(_CASE_ON_HOLD.rows(case.pk))
     ctx["documents"] = _documents(request.user, case) if names else None
     ctx["participants"] = participants
     ctx["print_url"] = reverse("cases:print", args=[case.number])
@@ -374,12 +413,33 @@ def _timeline(comments: list[Any], lifecycle: list[CaseEvent], names: bool) -> l
     return out
 
 
+def _case_documents(docs: QuerySet[Any], case_id: int) -> QuerySet[Any]:
+    return docs.filter(case_id=case_id).select_related("uploaded_by", "person").order_by("-uploaded_at")
+
+
+def _every_case_documents(org_id: int, cases_org_id: int, case_id: int) -> QuerySet[Any]:
+    """`visible_documents` of a reader who sees every case of the organisation (the same query, its two mentions of
+    the organisation given apart as a prepared query's values must be)."""
+    from phare.documents.models import Document
+
+    docs = Document._default_manager.all().filter(organisation_id=org_id)
+    return _case_documents(docs.filter(on_cases(Case._default_manager.all().filter(organisation_id=cases_org_id))),
+                           case_id)  # fmt: skip
+
+
+_EVERY_CASE_DOCUMENTS = PreparedObjects(_every_case_documents, int, int, int)
+
+
 def _documents(user: Any, case: Case) -> list[Any]:
     from phare.documents.access import visible_documents
 
-    docs = list(visible_documents(user).filter(case=case).select_related("uploaded_by", "person").order_by("-uploaded_at"))
+    org_id = every_case_org(user)
+    if org_id is not None and access.reads_personal(user):
+        docs = _EVERY_CASE_DOCUMENTS.objects(org_id, org_id, case.pk)
+    else:
+        docs = list(_case_documents(visible_documents(user), case.pk))
     for d in docs:
-        d.about = cf.person_display(d.person, True) if d.person else ""  # type: ignore[attr-defined]
+        d.about = cf.person_display(d.person, True) if d.person else ""
     return docs
 
 

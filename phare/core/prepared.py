@@ -10,6 +10,7 @@ SQLite comes back aware). tests/test_prepared.py compares each with the query th
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,7 @@ class Prepared:
     def __init__(self, build: Callable[..., QuerySet[Any]], *kinds: type) -> None:
         self.build, self.kinds = build, kinds
         self._made: dict[str, tuple[str, list[Any], list[int | None], Any, Any]] = {}
+        self._built: dict[str, QuerySet[Any]] = {}
         self._lock = threading.Lock()
 
     def stand_ins(self) -> list[Any]:
@@ -37,6 +39,7 @@ class Prepared:
     def _make(self, alias: str) -> tuple[str, list[Any], list[int | None], Any, Any]:
         stand_ins = self.stand_ins()
         qs = self.build(*stand_ins).using(alias)
+        self._built[connections[alias].vendor] = qs
         compiler = qs.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         slots: list[int | None] = []
@@ -46,7 +49,7 @@ class Prepared:
         if sorted(s for s in slots if s is not None) != list(range(len(stand_ins))):
             raise ValueError(f"each value of a prepared query must be one parameter of its SQL: {sql}")
         fields = [s[0] for s in compiler.select[: compiler.col_count]]
-        converters = compiler.get_converters(fields)
+        converters = compiler.get_converters(fields) if not self.objects_wanted else None
         return sql, list(params), slots, compiler, converters
 
     def sql(self, *args: Any, using: str = "default") -> tuple[str, list[Any]]:
@@ -57,9 +60,14 @@ class Prepared:
         sql, params, slots, _compiler, _converters = made
         return sql, [p if slot is None else args[slot] for p, slot in zip(params, slots, strict=True)]
 
-    def rows(self, *args: Any, using: str = "default") -> list[tuple[Any, ...]]:
+    objects_wanted = False
+
+    def _check(self, args: tuple[Any, ...]) -> None:
         if len(args) != len(self.kinds) or any(not isinstance(a, k) for a, k in zip(args, self.kinds, strict=True)):
             raise TypeError(f"prepared query given {args!r}, expects {self.kinds!r}")
+
+    def rows(self, *args: Any, using: str = "default") -> list[tuple[Any, ...]]:
+        self._check(args)
         sql, params = self.sql(*args, using=using)
         with connections[using].cursor() as cur:
             cur.execute(sql, params)
@@ -68,3 +76,27 @@ class Prepared:
         if converters and rows:
             return [tuple(r) for r in compiler.apply_converters(rows, converters)]
         return [tuple(r) for r in rows]
+
+
+class PreparedObjects(Prepared):
+    """`build(*args)` is a queryset of model instances (select_related allowed, no prefetch_related) whose shape
+    does not depend on the values of `args`; `objects(*args)` is what `list(build(*args))` would give.
+
+    The rows become instances through Django's own iterable, as a queryset's would (the related objects of
+    select_related included): only the compiler's SQL is swapped for the one built once, with the run's values."""
+
+    objects_wanted = True
+
+    def objects(self, *args: Any, using: str = "default") -> list[Any]:
+        self._check(args)
+        sql, params = self.sql(*args, using=using)
+        vendor = connections[using].vendor
+        built: Any = self._built[vendor]
+        compiler = copy.copy(self._made[vendor][3])
+        compiler.connection = connections[using]  # this thread's, not the one of the thread that built it
+        compiler.as_sql = lambda *_a, **_k: (sql, params)  # what execute_sql runs: the SQL built once
+        query = copy.copy(built.query)
+        query.get_compiler = lambda *_a, **_k: compiler
+        if built._prefetch_related_lookups or built._known_related_objects or built._fields is not None:
+            raise ValueError("a prepared queryset of objects is a plain one: no prefetch, no values()")
+        return list(QuerySet(model=built.model, query=query, using=using))

@@ -1,10 +1,12 @@
-"""The form renderer (settings.FORM_RENDERER): Django's, with the markup of a select written in Python.
+"""The form renderer (settings.FORM_RENDERER): Django's, with the markup of a select and of an input written in
+Python.
 
 Django draws every <option> through two template includes (select_option.html, attrs.html). The case list's
 filter form has a select of every user of the organisation, so on the busiest page those includes were a sixth
 of the server's time. `Renderer` writes the same bytes as Django's templates for the cases it knows (plain
 text or lazy labels, the stock option template) and hands anything else to the templates;
-tests/test_renderers.py compares the two outputs for every select of Phare's forms and for the edge cases.
+tests/test_renderers.py compares the two outputs for every select and input of Phare's forms and for the edge
+cases.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from django.utils.safestring import SafeData
 
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
+# Django's input widgets whose template is only `{% include "django/forms/widgets/input.html" %}`.
+INPUTS = frozenset(f"django/forms/widgets/{kind}.html" for kind in (
+    "input", "text", "date", "number", "email", "url", "password", "hidden", "datetime", "time", "search", "tel"))  # fmt: skip
 
 
 class _UseTemplatesError(Exception):
@@ -69,11 +74,18 @@ def render_select(widget: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def render_input(widget: dict[str, Any]) -> str:
+    """django/forms/widgets/input.html, as the renderer returns it."""
+    value = widget["value"]
+    shown = "" if value is None else f' value="{_formatted(value)}"'
+    return f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{shown}{_attrs(widget["attrs"])}>'
+
+
 class Renderer(DjangoTemplates):
     def render(self, template_name: str, context: dict[str, Any], request: HttpRequest | None = None) -> str:
-        if template_name == SELECT and request is None:
+        if request is None and (template_name == SELECT or template_name in INPUTS):
             try:
-                return render_select(context["widget"])
+                return render_select(context["widget"]) if template_name == SELECT else render_input(context["widget"])
             except _UseTemplatesError:
                 pass
         return str(super().render(template_name, context, request))

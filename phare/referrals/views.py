@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -24,6 +25,7 @@ from phare.accounts.permissions import MANAGE_USERS, READ_PERSONAL, REFER, can
 from phare.audit.log import record
 from phare.cases.access import get_case, require_case_write
 from phare.cases.forms import country_choices, display_value
+from phare.core.prepared import PreparedObjects
 from phare.helplines.access import visible_services
 from phare.referrals import actions, parts
 from phare.referrals.models import DirectoryListing, Status, Transfer, Urgency
@@ -199,15 +201,23 @@ def detail(request: HttpRequest, uid: str) -> HttpResponse:
     })  # fmt: skip
 
 
+def _transfers_of(org_id: Any, case: Any, receiver_id: Any, receiver_case: Any) -> QuerySet[Transfer]:
+    return (Transfer.objects.filter(Q(organisation_id=org_id, case=case) | Q(receiver_id=receiver_id, receiver_case=receiver_case))
+            .select_related("organisation", "receiver").order_by("-sent_at"))  # fmt: skip
+
+
+# Every case page's panel: built once (phare.core.prepared), the organisation and the case each given twice.
+_CASE_TRANSFERS = PreparedObjects(_transfers_of, int, int, int, int)
+
+
 def case_transfers(user: Any, case: Any) -> list[Transfer]:
     """The referrals sent from this case, or the one it was opened from (for the case page's panel)."""
-    from django.db.models import Q
-
     if not (can(user, REFER) and can(user, READ_PERSONAL)):
         return []
-    return list(Transfer.objects.filter(Q(organisation_id=user.organisation_id, case=case)
-                                        | Q(receiver_id=user.organisation_id, receiver_case=case))
-                .select_related("organisation", "receiver").order_by("-sent_at"))  # fmt: skip
+    org_id = user.organisation_id
+    if isinstance(org_id, int) and isinstance(case.pk, int):
+        return _CASE_TRANSFERS.objects(org_id, case.pk, org_id, case.pk)
+    return list(_transfers_of(org_id, case, org_id, case))
 
 
 # --- between systems: cards, partners, packages ---------------------------------------------------------------
