@@ -127,3 +127,27 @@ def test_generating_in_a_second_process_writes_what_generating_here_writes() -> 
     assert _written("here") == _written("there")
     # The writer never reads a person back (to seal a row's fields with their key, say): one query a row.
     assert not [q for q in queries if '"cases_person"."id" =' in q["sql"]]
+
+
+def test_it_names_every_table_a_demo_load_writes_for_its_indexes_and_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables whose indexes a large load rebuilds and whose planner statistics it refreshes are every table it
+    writes: one left out kept stale statistics (a list page's person-key query then scanned every key)."""
+    from phare.cases import bulk
+    from phare.cases.bundles import written_models
+    from phare.cases.demo import create_demo
+
+    seen: set[type] = set()
+    insert, insert_values = bulk.insert, bulk.insert_values
+
+    def spy(objs: Any, **kw: Any) -> None:
+        seen.update(type(o) for o in objs)
+        insert(objs, **kw)
+
+    def spy_values(model: Any, *a: Any) -> None:
+        seen.add(model)
+        insert_values(model, *a)
+
+    monkeypatch.setattr(bulk, "insert", spy)
+    monkeypatch.setattr(bulk, "insert_values", spy_values)
+    create_demo(30, slug="tables", seed=3, fork=False)
+    assert seen and seen <= set(written_models()), seen - set(written_models())

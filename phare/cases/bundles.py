@@ -68,6 +68,14 @@ RECORDS: tuple[tuple[str, type[Model]], ...] = (
 Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
 
 
+def written_models() -> list[type[Model]]:
+    """The tables a BundleWriter load writes (every organisation's rows: their indexes and statistics span all)."""
+    from phare.accounts.models import PersonKey
+    from phare.work.models import Task
+
+    return [Person, PersonIndex, PersonKey, *(m for _, m in RECORDS), CaseEvent, Task]
+
+
 def prepare_person(record: dict[str, Any], values: dict[str, Any], indexer: Callable[[str, str], str],
                    wrap: tuple[int, bytes]) -> list[tuple[tuple[str, str], str]]:  # fmt: skip
     """Ahead of the writer, away from the database (a forked process given the organisation's blind-index function

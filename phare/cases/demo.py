@@ -25,17 +25,15 @@ from htcds.generate import generate_bundles
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
 from phare.cases import bulk, forked
-from phare.cases.bundles import BundleWriter, prepare_person, prepare_records
+from phare.cases.bundles import BundleWriter, prepare_person, prepare_records, written_models
 from phare.cases.models import (
     Assessment,
     Case,
     CaseComment,
-    CaseEvent,
     CaseParticipant,
     Consent,
     ExternalOrganisation,
     Person,
-    PersonIndex,
     Referral,
     SupportPlan,
     TraffickingEvent,
@@ -115,7 +113,7 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
         batch: list[dict[str, Any]] = []
         if fork is None:
             fork = n >= FORK_MIN and forked.available()
-        with bulk.deferred_indexes(_written(), incoming=n, existing=Case.objects.count()):
+        with bulk.deferred_indexes(written_models(), incoming=n, existing=Case.objects.count()):
             for bundle in _generated(n, seed, writer, fork):
                 batch.append(bundle)
                 if len(batch) == BATCH:
@@ -128,20 +126,11 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
                 writer.write(batch, start + made)
                 made += len(batch)
         if made >= 1000:
-            bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])
+            bulk.refresh_statistics(written_models())
         total = Case.objects.filter(organisation=org).count()
         audit.record("demo.generate", actor=None, organisation=org, target=org,
                      detail={"cases_created": made, "cases_total": total, "seed": seed})  # fmt: skip
     return DemoResult(org, users, made, total)
-
-
-def _written() -> list[type[Model]]:
-    """The tables a demo load writes, every organisation's rows in them (their indexes span all)."""
-    from phare.accounts.models import PersonKey
-    from phare.work.models import Task
-
-    return [Person, PersonIndex, PersonKey, Case, CaseParticipant, Referral, CaseComment, TraffickingEvent, SupportPlan,
-            Consent, Assessment, CaseEvent, Task]
 
 
 def _generated(n: int, seed: int, writer: BundleWriter, fork: bool) -> Iterator[dict[str, Any]]:

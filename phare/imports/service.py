@@ -32,7 +32,7 @@ from htcds.sources.rejected import problems_text, write_rejected_rows
 from htcds.validation import ERROR
 from phare.audit import log as audit
 from phare.cases import actions, bulk
-from phare.cases.bundles import LOOKUP_FIELDS, REFERRAL_LOOKUPS, BundleWriter
+from phare.cases.bundles import LOOKUP_FIELDS, REFERRAL_LOOKUPS, BundleWriter, written_models
 from phare.cases.models import (
     CLOSED_STATUSES,
     Case,
@@ -40,7 +40,6 @@ from phare.cases.models import (
     Consent,
     ExternalOrganisation,
     Person,
-    PersonIndex,
     Referral,
     SupportPlan,
     TraffickingEvent,
@@ -556,7 +555,7 @@ def run_import(path: Path, organisation: Any, actor: Any, *, mapping: Mapping | 
         audit.record("import.run", actor=actor, organisation=organisation, target_type="import", target_id=name,
                      detail={"file": path.name, "mode": mode, **report.counts()})  # fmt: skip
     if created_total >= 1000:
-        bulk.refresh_statistics([Case, Person, CaseParticipant, PersonIndex])
+        bulk.refresh_statistics(written_models())
     if rejected_raw and error_csv is not None:
         # The rejected rows as typed, with what is wrong with each: the file to correct and upload again.
         wrong = {row: (key, [p for p in probs if p["severity"] == ERROR]) for row, key, probs in rejected_raw}
