@@ -203,6 +203,7 @@ def test_it_opens_a_case_for_a_reader_of_every_case_as_the_orm_does() -> None:
 
     from phare.cases import access as case_access
     from phare.cases import views
+    from phare.documents import access as doc_access
     from phare.documents.access import visible_documents
 
     org, other = make_org("alpha"), make_org("beta")
@@ -231,8 +232,8 @@ def test_it_opens_a_case_for_a_reader_of_every_case_as_the_orm_does() -> None:
             if found is not None:
                 assert _fields(found) == _fields(expected) and found.primary_person.prs_FirstName == "Amaka"
         for case in (mine, theirs):
-            orm_docs = views._case_documents(visible_documents(reader), case.pk)
-            assert views._EVERY_CASE_DOCUMENTS.sql(org.pk, org.pk, case.pk) == (
+            orm_docs = doc_access._case_documents(visible_documents(reader), case.pk)
+            assert doc_access._EVERY_CASE_DOCUMENTS.sql(org.pk, org.pk, case.pk) == (
                 lambda s, q: (s, list(q)))(*orm_docs.query.sql_with_params())  # fmt: skip
             assert views._documents(reader, case) == list(orm_docs)
     # Who does not see every case goes the ORM's way, and still gets 404 for a case not theirs.

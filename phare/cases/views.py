@@ -34,9 +34,7 @@ from phare.cases import forms as cf
 from phare.cases.access import (
     can_manage,
     can_write,
-    every_case_org,
     get_case,
-    on_cases,
     opened_by_break_glass,
     require_case_write,
     require_write,
@@ -413,31 +411,10 @@ def _timeline(comments: list[Any], lifecycle: list[CaseEvent], names: bool) -> l
     return out
 
 
-def _case_documents(docs: QuerySet[Any], case_id: int) -> QuerySet[Any]:
-    return docs.filter(case_id=case_id).select_related("uploaded_by", "person").order_by("-uploaded_at")
-
-
-def _every_case_documents(org_id: int, cases_org_id: int, case_id: int) -> QuerySet[Any]:
-    """`visible_documents` of a reader who sees every case of the organisation (the same query, its two mentions of
-    the organisation given apart as a prepared query's values must be)."""
-    from phare.documents.models import Document
-
-    docs = Document._default_manager.all().filter(organisation_id=org_id)
-    return _case_documents(docs.filter(on_cases(Case._default_manager.all().filter(organisation_id=cases_org_id))),
-                           case_id)  # fmt: skip
-
-
-_EVERY_CASE_DOCUMENTS = PreparedObjects(_every_case_documents, int, int, int)
-
-
 def _documents(user: Any, case: Case) -> list[Any]:
-    from phare.documents.access import visible_documents
+    from phare.documents.access import case_documents
 
-    org_id = every_case_org(user)
-    if org_id is not None and access.reads_personal(user):
-        docs = _EVERY_CASE_DOCUMENTS.objects(org_id, org_id, case.pk)
-    else:
-        docs = list(_case_documents(visible_documents(user), case.pk))
+    docs: list[Any] = case_documents(user, case.pk)
     for d in docs:
         d.about = cf.person_display(d.person, True) if d.person else ""
     return docs
