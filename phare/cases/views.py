@@ -72,6 +72,12 @@ PAGE_SIZE = 25
 COUNT_CAP = 1_000  # beyond this the list says "1000+": counting 200,000 filtered rows costs more than the page
 
 
+def capped_count(qs: QuerySet[Any]) -> tuple[int, bool]:
+    """How many rows `qs` holds, counted up to COUNT_CAP, and whether there are more (a list then says "1000+")."""
+    n = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
 def error_summary(forms_: list[Any]) -> dict[str, Any]:
     """The context of cases/_errors.html: the refused forms and how many problems they hold."""
     refused = [f for f in forms_ if f is not None and f.is_bound and f.errors]
@@ -195,9 +201,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
     cases = cases[:PAGE_SIZE]
     attach_people(request.user, cases)
     if not has_next and (cases or page == 1):
-        total = start + len(cases)  # the last page was read whole: nothing left to count (a search, mostly)
+        read = start + len(cases)  # the last page was read whole: nothing left to count (a search, mostly)
+        total, capped = min(read, COUNT_CAP), read > COUNT_CAP
     else:
-        total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+        total, capped = capped_count(qs)
     names = sees_names(request.user)
     due = next_due(request.user, [c.id for c in cases])
     flagged = open_flags(request.user, [c.id for c in cases])
@@ -213,8 +220,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     ctx = {
         "form": form, "rows": rows, "rows_html": list_rows(rows, today), "page": page, "has_next": has_next, "has_prev": page > 1,
-        "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP, "query": params.urlencode(),
-        "pages": max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
+        "total": total, "capped": capped, "query": params.urlencode(),
+        "pages": max(1, -(-total // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
         "today": today, "chips": _chips(data), "sort_query": _without(params, "sort"),
         "searches": list(my_searches(request.user)), "save_query": _without(params, "page"),
         "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
