@@ -11,6 +11,7 @@ from phare.cases.actions import Invalid
 from phare.cases.models import CaseAssignment, CaseEvent
 from phare.work.actions import handovers as ho
 from phare.work.models import Handover, Kind, Notification, ServiceRequest, WorkSettings
+from tests.page_helpers import shown
 from tests.work_helpers import case_of, client, team
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_it_waits_for_the_receiver_when_the_organisation_asks() -> None:
     assert note.case_id is None  # the receiver cannot open the case yet: the notification does not point at it
     c = client(colleague)
     home = c.get("/").content.decode()
-    assert case.number in home and "Ama" not in home  # the number to decide on, never the person
+    assert case.number in home and "Ama" not in shown(home)  # the number to decide on, never the person
     assert c.get(f"/cases/{case.number}/").status_code == 404
     assert "Moving to the legal team" in c.get(f"/work/hand-overs/{h.uid}/").content.decode()
     c.post(f"/work/hand-overs/{h.uid}/", {"do": "accept"})
@@ -195,7 +196,7 @@ def test_it_tells_the_previous_owner_where_their_case_went() -> None:
     assert c.get(f"/cases/{case.number}/").status_code == 404
     told = c.get(f"/work/hand-overs/{h.uid}/").content.decode()
     assert case.number in told and "Worker on leave" in told and colleague.username in told
-    assert "Ama" not in told and f'href="/cases/{case.number}/"' not in told
+    assert "Ama" not in shown(told) and f'href="/cases/{case.number}/"' not in told
     # a colleague who neither owned, received nor may open the case sees nothing of it
     assert client(t[Role.HELPLINE]).get(f"/work/hand-overs/{h.uid}/").status_code == 404
 

@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import translation
 
 from phare.sharing.models import Release
+from tests.page_helpers import shown
 from tests.test_sharing import make_cases
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_it_shows_the_risk_report_before_anything_leaves(org: Any, make_user: Ca
     client = client_for(make_user("analyst", org))
     page = client.get("/sharing/")
     assert page.status_code == 200
-    html = page.content.decode()
+    html = shown(page.content)
     assert "Release k-anonymised microdata" in html
     # a verdict in words first, then each figure with its label; never the report's own keys
     verdict = html.split('id="verdict"', 1)[1].split("</p>", 1)[0]
