@@ -263,3 +263,27 @@ def test_a_case_pages_referrals_are_those_the_orm_reads() -> None:
         assert [_fields(x) for x in got] == [_fields(x) for x in orm]
         seen += len(got)
     assert seen == 4  # the sender's case and the receiver's, each to its own organisation
+
+
+def test_it_reads_rows_by_an_id_array_as_the_orm_reads_them_by_a_list() -> None:
+    from phare.core.prepared import any_of_ids, id_array
+
+    org = make_org("arrays")
+    worker = make_user(org, Role.CASE_WORKER)
+    cases = [make_case(worker) for _ in range(3)]
+    wanted = [cases[2].pk, cases[0].pk, 10**12]  # in any order, one id no row has
+    qs = CaseParticipant.objects.filter(case_id__in=range(1)).values_list("case_id", flat=True).order_by("case_id")
+    sql, _params = qs.query.sql_with_params()
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(any_of_ids(sql), [id_array(wanted)])
+        else:
+            cur.execute(sql.replace(" IN (%s)", " IN (%s, %s, %s)"), wanted)
+        got = [r[0] for r in cur.fetchall()]
+    orm = list(CaseParticipant.objects.filter(case_id__in=wanted).order_by("case_id").values_list("case_id", flat=True))
+    assert got == orm and set(got) == {cases[0].pk, cases[2].pk}
+    assert id_array([3, 1]) == "{3,1}"
+    with pytest.raises(ValueError):
+        id_array(["1}, {2"])  # type: ignore[list-item]  # text never goes into the literal
+    with pytest.raises(RuntimeError):
+        any_of_ids("SELECT 1 WHERE a IN (%s) AND b IN (%s)")

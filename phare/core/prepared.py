@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import connections
@@ -100,3 +100,17 @@ class PreparedObjects(Prepared):
         if built._prefetch_related_lookups or built._known_related_objects or built._fields is not None:
             raise ValueError("a prepared queryset of objects is a plain one: no prefetch, no values()")
         return list(QuerySet(model=built.model, query=query, using=using))
+
+
+def any_of_ids(sql: str) -> str:
+    """A query of rows by many ids, `... IN (%s)` as Django writes it for a one-element list, made to take the ids
+    as one PostgreSQL array (`id_array`). psycopg binds parameters in Python: a list of a thousand ids cost it a
+    Python call per id (an eighth of a JSON export's reading), one text literal of them costs one."""
+    if sql.count(" IN (%s)") != 1:
+        raise RuntimeError(f"unexpected query {sql}")
+    return sql.replace(" IN (%s)", " = ANY(%s::bigint[])")
+
+
+def id_array(ids: Iterable[int]) -> str:
+    """The ids as a PostgreSQL array literal, for `any_of_ids` (each an int: never text from outside)."""
+    return "{" + ",".join(map(str, map(int, ids))) + "}"

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from phare.core.prepared import Prepared
+from phare.core.prepared import Prepared, any_of_ids, id_array
 
 PERSON_KEY_TTL = 60.0
 
@@ -429,10 +429,7 @@ def _person_keys_sql(using: str, n: int) -> tuple[str, tuple[Any, ...]]:
     if list(params[:n]) != list(range(n)) or any(isinstance(p, int) for p in params[n:]):
         raise RuntimeError(f"unexpected parameters in {sql}")
     if n == 1 and connections[using].vendor == "postgresql":
-        # One array parameter: psycopg's client-side binding formats each of a thousand parameters in Python.
-        if sql.count(" IN (%s)") != 1:
-            raise RuntimeError(f"unexpected query {sql}")
-        sql = sql.replace(" IN (%s)", " = ANY(%s)")
+        return any_of_ids(str(sql)), tuple(params[n:])  # the ids as one array parameter
     return str(sql), tuple(params[n:])
 
 
@@ -453,7 +450,7 @@ def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             sql, tail = _person_keys_sql(using, 1)
-            cursor.execute(sql, [wanted, *tail])
+            cursor.execute(sql, [id_array(wanted), *tail])
         else:
             # Padded to a multiple of ID_PAD with the last id (which changes nothing): a few sizes, each written once.
             padded = wanted + wanted[-1:] * (-len(wanted) % ID_PAD)

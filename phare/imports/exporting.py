@@ -33,6 +33,7 @@ from phare.cases.models import (
     SupportPlan,
     TraffickingEvent,
 )
+from phare.core.prepared import any_of_ids, id_array
 from phare.crypto.fields import EncryptedDateField, EncryptedTextField, TokenOpener
 from phare.work.bundle import tasks_by_case
 
@@ -165,10 +166,7 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
     if list(params) != list(range(n)):
         raise RuntimeError(f"unexpected parameters in {sql}")
     if n == 1 and connections[using].vendor == "postgresql":
-        # One array parameter: psycopg's client-side binding formats each of a thousand parameters in Python.
-        if sql.count(" IN (%s)") != 1:
-            raise RuntimeError(f"unexpected query {sql}")
-        sql = sql.replace(" IN (%s)", " = ANY(%s)")
+        return any_of_ids(str(sql))  # the ids as one array parameter
     return str(sql)
 
 
@@ -184,7 +182,7 @@ def _rows(
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_sql(model, using, lead, key, 1, view, bare), [ids])
+            cursor.execute(_sql(model, using, lead, key, 1, view, bare), [id_array(ids)])
             return list(cursor.fetchall())
     # Padded to a multiple of PAD with the last id (which changes nothing): a few sizes, each written once.
     padded = ids + ids[-1:] * (-len(ids) % PAD)
