@@ -266,7 +266,7 @@ def test_a_case_pages_referrals_are_those_the_orm_reads() -> None:
 
 
 def test_it_reads_rows_by_an_id_array_as_the_orm_reads_them_by_a_list() -> None:
-    from phare.core.prepared import any_of_ids, id_array
+    from phare.core.prepared import among_ids, any_of_ids, id_array
 
     org = make_org("arrays")
     worker = make_user(org, Role.CASE_WORKER)
@@ -282,6 +282,13 @@ def test_it_reads_rows_by_an_id_array_as_the_orm_reads_them_by_a_list() -> None:
         got = [r[0] for r in cur.fetchall()]
     orm = list(CaseParticipant.objects.filter(case_id__in=wanted).order_by("case_id").values_list("case_id", flat=True))
     assert got == orm and set(got) == {cases[0].pk, cases[2].pk}
+    # The same through the ORM: among_ids is `__in` on SQLite, one array parameter on PostgreSQL.
+    among = CaseParticipant.objects.filter(among_ids("case_id", wanted)).order_by("case_id")
+    assert list(among.values_list("case_id", flat=True)) == orm
+    assert list(CaseParticipant.objects.filter(among_ids("id", [])).values_list("id", flat=True)) == []
+    with CaptureQueriesContext(connection) as run:
+        list(among)
+    assert (" = ANY(" in run[0]["sql"]) == (connection.vendor == "postgresql")
     assert id_array([3, 1]) == "{3,1}"
     with pytest.raises(ValueError):
         id_array(["1}, {2"])  # type: ignore[list-item]  # text never goes into the literal

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import ForeignKey, IntegerField, Lookup, Q, QuerySet
 
 # Stand-ins no caller passes: integers past any id, strings no column holds.
 _INT_BASE = 2_147_000_001  # inside a 32-bit integer column: larger values are dropped from a query as out of range
@@ -114,3 +114,27 @@ def any_of_ids(sql: str) -> str:
 def id_array(ids: Iterable[int]) -> str:
     """The ids as a PostgreSQL array literal, for `any_of_ids` (each an int: never text from outside)."""
     return "{" + ",".join(map(str, map(int, ids))) + "}"
+
+
+
+class AnyOfIds(Lookup):
+    """`field__any_of_ids="{1,2}"`: the column is one of an array literal's ids (`id_array`), on PostgreSQL."""
+
+    lookup_name = "any_of_ids"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, self.rhs)
+
+
+ForeignKey.register_lookup(AnyOfIds)
+IntegerField.register_lookup(AnyOfIds)
+
+
+def among_ids(field: str, ids: Sequence[int], using: str = "default") -> Q:
+    """The ORM's `field__in=ids`, for thousands of ids: on PostgreSQL one array parameter (`id_array`) instead of
+    a parameter per id, each prepared by the lookup and bound by psycopg in Python."""
+    if connections[using].vendor != "postgresql":
+        return Q(**{f"{field}__in": ids})
+    return Q(**{f"{field}__any_of_ids": id_array(ids)})

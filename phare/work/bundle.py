@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from htcds.catalogue import TASK_TITLE_MAX
 from phare.accounts.models import Role
+from phare.core.prepared import among_ids
 from phare.work.models import Task
 
 
@@ -29,7 +30,7 @@ def task_entry(task: Task) -> dict[str, Any]:
 def tasks_by_case(case_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """The tasks of these cases as bundle entries, per case id, in the order they were set (one query)."""
     out: dict[int, list[dict[str, Any]]] = {}
-    for task in Task.objects.filter(case_id__in=list(case_ids)).select_related("assignee").order_by("id"):
+    for task in Task.objects.filter(among_ids("case_id", list(case_ids))).select_related("assignee").order_by("id"):
         out.setdefault(task.case_id, []).append(task_entry(task))
     return out
 
