@@ -173,13 +173,14 @@ def test_it_counts_the_cases_only_when_the_page_does_not_tell(django_assert_num_
 
 def test_it_counts_the_list_up_to_the_cap_on_a_last_page_read_whole_and_by_counting(monkeypatch: pytest.MonkeyPatch) -> None:
     from phare.cases import views
+    from phare.core import lists
 
     worker = make_user(make_org())
     for i in range(views.PAGE_SIZE + 2):
         make_case(worker, first=f"Name{i}")
-    monkeypatch.setattr(views, "COUNT_CAP", 3)  # a small cap stands for the real one (1,000)
+    monkeypatch.setattr(lists, "COUNT_CAP", 3)  # a small cap stands for the real one (1,000)
     c = _client(worker)
     assert "3 cases+" in c.get("/cases/").content.decode()  # more pages: a count that stops past the cap
     assert "3 cases+" in c.get("/cases/?page=2").content.decode()  # the last page, read whole: its rows counted
-    monkeypatch.setattr(views, "COUNT_CAP", 100)
+    monkeypatch.setattr(lists, "COUNT_CAP", 100)
     assert f"{views.PAGE_SIZE + 2} cases</p>" in c.get("/cases/").content.decode()  # under the cap: exact, no "+"

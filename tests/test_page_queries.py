@@ -124,7 +124,7 @@ def test_it_shows_a_case_in_the_same_queries_with_four_rows_of_each_kind_as_with
 
 
 def test_it_says_a_count_past_the_cap_is_more_not_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
-    from phare.work.views import home
+    from phare.core import lists
 
     t = team()
     worker = t[Role.CASE_WORKER]
@@ -133,7 +133,7 @@ def test_it_says_a_count_past_the_cap_is_more_not_a_number(monkeypatch: pytest.M
     cl = client(worker)
     exact = cl.get("/").content.decode()
     assert '<span class="count">3</span>' in exact and '<span class="count">12</span>' in exact and "3 overdue" in exact
-    monkeypatch.setattr(home, "COUNT_CAP", 2)
+    monkeypatch.setattr(lists, "COUNT_CAP", 2)
     capped = cl.get("/").content.decode()
     # "My open cases" and each kind of "Due this week" stop counting at the cap and say so; the overdue are
     # counted first.

@@ -116,13 +116,13 @@ def test_it_refuses_an_empty_title_and_a_missing_date_on_the_form() -> None:
 
 
 def test_it_counts_a_long_task_list_up_to_the_cap_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    from phare.cases import views as case_views
+    from phare.core import lists
     from phare.work.views import tasks as task_views
 
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
     # A small cap stands for the real one (1,000): the count stops one past it and the page says "+".
-    monkeypatch.setattr(case_views, "COUNT_CAP", 3)
+    monkeypatch.setattr(lists, "COUNT_CAP", 3)
     monkeypatch.setattr(task_views, "SHOWN", 2)
     Task.objects.bulk_create([Task(organisation=case.organisation, case=case, assignee=worker, title=f"Call {i}",
                                    due=TODAY) for i in range(5)])  # fmt: skip

@@ -62,6 +62,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.cases.rows import field_list, filter_fields, list_rows, timeline_items
+from phare.core.lists import capped, capped_count
 from phare.core.prepared import Prepared, PreparedObjects
 from phare.crypto import keys
 from phare.imports.actions import may_export
@@ -69,14 +70,6 @@ from phare.ops.models import LegalHold
 from phare.work.access import my_searches, next_due, open_flags
 
 PAGE_SIZE = 25
-COUNT_CAP = 1_000  # beyond this the list says "1000+": counting 200,000 filtered rows costs more than the page
-
-
-def capped_count(qs: QuerySet[Any]) -> tuple[int, bool]:
-    """How many rows `qs` holds, counted up to COUNT_CAP, and whether there are more (a list then says "1000+")."""
-    n = qs.order_by().values("id")[: COUNT_CAP + 1].count()
-    return min(n, COUNT_CAP), n > COUNT_CAP
-
 
 def error_summary(forms_: list[Any]) -> dict[str, Any]:
     """The context of cases/_errors.html: the refused forms and how many problems they hold."""
@@ -202,9 +195,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     attach_people(request.user, cases)
     if not has_next and (cases or page == 1):
         read = start + len(cases)  # the last page was read whole: nothing left to count (a search, mostly)
-        total, capped = min(read, COUNT_CAP), read > COUNT_CAP
+        total, more = capped(read)
     else:
-        total, capped = capped_count(qs)
+        total, more = capped_count(qs)
     names = sees_names(request.user)
     due = next_due(request.user, [c.id for c in cases])
     flagged = open_flags(request.user, [c.id for c in cases])
@@ -220,7 +213,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     ctx = {
         "form": form, "rows": rows, "rows_html": list_rows(rows, today), "page": page, "has_next": has_next, "has_prev": page > 1,
-        "total": total, "capped": capped, "query": params.urlencode(),
+        "total": total, "capped": more, "query": params.urlencode(),
         "pages": max(1, -(-total // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
         "today": today, "chips": _chips(data), "sort_query": _without(params, "sort"),
         "searches": list(my_searches(request.user)), "save_query": _without(params, "page"),

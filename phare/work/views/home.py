@@ -25,7 +25,8 @@ from phare.cases.access import on_cases, owned_cases, sees_names, visible_cases
 from phare.cases.consents import expiring
 from phare.cases.forms import person_display
 from phare.cases.models import Case, CaseStatus, Consent, Direction, Referral, SupportPlan
-from phare.cases.views import COUNT_CAP, LISTED_CASE_FIELDS, attach_people
+from phare.cases.views import LISTED_CASE_FIELDS, attach_people
+from phare.core import lists
 from phare.work.access import visible_approvals, visible_handovers, visible_tasks
 from phare.work.models import ApprovalRequest, Handover, ServiceRequest
 
@@ -51,7 +52,7 @@ class Due:
 
 def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[list[Due], int, int, bool]:
     """The user's tasks, follow-ups and plan ends due soon, soonest first (the first `shown`); with the number due
-    and overdue, and whether a count stopped at COUNT_CAP (a worker with 70,000 follow-ups past their date)."""
+    and overdue, and whether a count stopped at lists.COUNT_CAP (a worker with 70,000 follow-ups past their date)."""
     horizon = today + timedelta(days=SOON)
     tasks = visible_tasks(user).filter(assignee=user, done_at__isnull=True, due__lte=horizon)
     follow = mine.filter(follow_up_date__isnull=False, follow_up_date__lte=horizon)
@@ -65,11 +66,12 @@ def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[li
                       (consents, "con_ExpiryDate")):  # fmt: skip
         # Counted among the oldest COUNT_CAP + 1 only, so that the overdue come first and the count stays exact
         # below the cap.
-        oldest = qs.order_by(field, "id").values("id", field)[: COUNT_CAP + 1]
+        oldest = qs.order_by(field, "id").values("id", field)[: lists.COUNT_CAP + 1]
         got = oldest.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
-        capped = capped or got["n"] > COUNT_CAP
-        counts["due"] += min(got["n"], COUNT_CAP)
-        counts["overdue"] += min(got["late"], COUNT_CAP)
+        n, more = lists.capped(got["n"])
+        capped = capped or more
+        counts["due"] += n
+        counts["overdue"] += lists.capped(got["late"])[0]
         found[field] = got["n"]
     rows: list[Due] = []
     # Each list is read only when its count says it has rows: a page of queries saved on a quiet day.
@@ -98,7 +100,7 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
     open_cases = list(mine.select_related("primary_person").only(*LISTED_CASE_FIELDS).order_by("-cas_OpenedDate", "-id")[:SHOWN])
     attach_people(user, open_cases)
     due, due_count, overdue_count, due_capped = _due_list(user, mine, today)
-    open_count = mine.order_by().values("id")[: COUNT_CAP + 1].count()
+    open_count, open_capped = lists.capped_count(mine)
     waiting = visible_handovers(user).filter(to_user=user, state=Handover.State.PENDING)
     referrals = (access.scoped(user, Referral).filter(on_cases(mine), direction=Direction.INCOMING,
                                                       created__gte=timezone.now() - timedelta(days=14)))  # fmt: skip
@@ -107,7 +109,7 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
     return {
         "open_cases": [(c, person_display(c.primary_person, names)) for c in open_cases],
         # Bounded like the case list's count: a worker with 500,000 open cases gets "1000+", not a count of them all.
-        "open_count": min(open_count, COUNT_CAP), "open_capped": open_count > COUNT_CAP,
+        "open_count": open_count, "open_capped": open_capped,
         "due": due, "due_count": due_count, "overdue_count": overdue_count, "due_capped": due_capped,
         "handovers_in": list(waiting.select_related("case", "by").order_by("created")[:SHOWN]),
         "handovers_in_count": waiting.count(),

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from phare.audit.log import record
 from phare.cases.access import can_manage, get_case, require_write
 from phare.cases.actions import Invalid
-from phare.cases.views import capped_count
+from phare.core.lists import capped_count
 from phare.work.access import get_task, visible_tasks, workers_for
 from phare.work.actions import tasks as task_actions
 from phare.work.forms import TaskForm
