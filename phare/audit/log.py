@@ -19,22 +19,19 @@ is rolled back with it.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model, Q, QuerySet
-from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from phare.audit.models import AuditEvent, AuditHead
-from phare.core.prepared import Prepared
+from phare.core.prepared import Prepared, PreparedInsert, PreparedUpdate
 
 GENESIS = "0" * 64
 INSTANCE = "instance"  # the chain of events without an organisation
@@ -140,66 +137,18 @@ def record(
 
 
 # The chain's append, last in every audited transaction, as `event.save()` and `AuditHead.objects.filter(pk=...)
-# .update(...)` would run it: their SQL built once per database vendor, each run giving its values (as
-# phare.core.prepared does for reads; tests/test_audit_prepared.py compares both with the ORM's).
-_EVENT_FIELDS = [f for f in AuditEvent._meta.local_concrete_fields if f is not AuditEvent._meta.auto_field]
-_HEAD_MOVES = ("last_id", "last_hash", "count", "mac")
-_built: dict[str, Any] = {}
-_build_lock = threading.Lock()
-
-
-def _insert_compiler(event: AuditEvent) -> Any:
-    query = InsertQuery(AuditEvent)
-    query.insert_values(_EVENT_FIELDS, [event])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = AuditEvent._meta.db_returning_fields
-    return compiler
-
-
-def _update_sql(head_id: Any, *values: Any) -> tuple[str, list[Any]]:
-    query = UpdateQuery(AuditHead)
-    query.add_update_values(dict(zip(_HEAD_MOVES, values, strict=True)))
-    query.add_q(Q(pk=head_id))
-    sql, params = query.get_compiler(connection=connection).as_sql()
-    return sql, list(params)
-
-
-def _statements() -> tuple[str, Any, str, list[int]]:
-    """(the INSERT's SQL, its compiler, the UPDATE's SQL, where the UPDATE's values go among its parameters)."""
-    vendor = connection.vendor
-    made = _built.get(vendor)
-    if made is None:
-        with _build_lock:
-            stand_in = AuditEvent(at=timezone.now(), detail={})
-            [(insert_sql, _params)] = _insert_compiler(stand_in).as_sql()
-            marks: tuple[Any, ...] = (2_147_000_001, 2_147_000_002, "\x00phare-hash\x00", 2_147_000_003, "\x00phare-mac\x00")
-            update_sql, params = _update_sql(*marks)
-            slots = [marks.index(p) for p in params]
-            if sorted(slots) != list(range(len(marks))):
-                raise ValueError(f"each value of the head's update must be one parameter of its SQL: {update_sql}")
-            made = _built.setdefault(vendor, (insert_sql, _insert_compiler(stand_in), update_sql, slots))
-    return made  # type: ignore[no-any-return]
+# .update(...)` would run it, their SQL built once per database vendor (tests/test_audit_prepared.py compares both
+# with the ORM's).
+_EVENT_INSERT = PreparedInsert(AuditEvent)
+_HEAD_MOVE = PreparedUpdate(AuditHead, ("last_id", "last_hash", "count", "mac"), (int, str, int, str))
 
 
 def _insert_event(event: AuditEvent) -> None:
-    """`event.save()` for a new event: each value through its field's `pre_save` and `get_db_prep_save`, as the
-    ORM's INSERT computes it."""
-    insert_sql, compiler, _update, _slots = _statements()
-    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in _EVENT_FIELDS]
-    run = copy.copy(compiler)
-    run.connection = connection  # this thread's
-    run.as_sql = lambda *_a, **_k: [(insert_sql, params)]
-    returning = AuditEvent._meta.db_returning_fields
-    for value, field in zip(run.execute_sql(returning)[0], returning, strict=True):
-        setattr(event, field.attname, value)
-    event._state.adding, event._state.db = False, connection.alias
+    _EVENT_INSERT.insert(event, using=connection.alias)
 
 
 def _move_head(head_id: int, last_id: int, last_hash: str, count: int, mac: str) -> None:
-    _insert, _compiler, update_sql, slots = _statements()
-    values = (head_id, last_id, last_hash, count, mac)
-    with connection.cursor() as cur:
-        cur.execute(update_sql, [values[i] for i in slots])
+    _HEAD_MOVE.update(head_id, last_id, last_hash, count, mac, using=connection.alias)
 
 
 HEAD_FIELDS = [f.attname for f in AuditHead._meta.concrete_fields]  # in the model's order, as from_db takes them

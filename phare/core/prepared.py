@@ -6,6 +6,8 @@ the check for erased keys. `Prepared` builds its query once with stand-in values
 parameters, and from then on runs that SQL with the real values, through the same connection (so row-level
 security and the query log see it like any other), converting the rows as the ORM would (a datetime read from
 SQLite comes back aware). tests/test_prepared.py compares each with the query the ORM builds for the same values.
+`PreparedInsert` and `PreparedUpdate` do the same for the two writes of every audited request (the audit event and
+its chain's head: tests/test_audit_prepared.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import ForeignKey, IntegerField, Lookup, Q, QuerySet
+from django.db.models import ForeignKey, IntegerField, Lookup, Model, Q, QuerySet
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 # Stand-ins no caller passes: integers past any id, strings no column holds.
 _INT_BASE = 2_147_000_001  # inside a 32-bit integer column: larger values are dropped from a query as out of range
@@ -100,6 +103,87 @@ class PreparedObjects(Prepared):
         if built._prefetch_related_lookups or built._known_related_objects or built._fields is not None:
             raise ValueError("a prepared queryset of objects is a plain one: no prefetch, no values()")
         return list(QuerySet(model=built.model, query=query, using=using))
+
+
+
+class PreparedInsert:
+    """`obj.save()` for a new row of `model`, its INSERT built once per database vendor: each run computes the
+    row's values as the ORM's INSERT does (each field's `pre_save`, then `get_db_prep_save`) and sets what the
+    database returns (the id) on `obj`. For a row written by every audited request (phare.audit.log)."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.fields = [f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field]
+        self._made: dict[str, tuple[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _compiler(self, obj: Model, using: str) -> Any:
+        query = InsertQuery(self.model)
+        query.insert_values(self.fields, [obj])
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = self.model._meta.db_returning_fields
+        return compiler
+
+    def _make(self, using: str) -> tuple[str, Any]:
+        compiler = self._compiler(self.model(), using)
+        [(sql, _params)] = compiler.as_sql()
+        return sql, compiler
+
+    def sql(self, using: str = "default") -> str:
+        vendor = connections[using].vendor
+        made = self._made.get(vendor)
+        if made is None:
+            with self._lock:
+                made = self._made.setdefault(vendor, self._make(using))
+        return made[0]
+
+    def insert(self, obj: Model, using: str = "default") -> None:
+        connection = connections[using]
+        sql = self.sql(using)
+        params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.fields]
+        run = copy.copy(self._made[connection.vendor][1])
+        run.connection = connection  # this thread's, not the one of the thread that built it
+        run.as_sql = lambda *_a, **_k: [(sql, params)]  # what execute_sql runs: the SQL built once
+        returning = self.model._meta.db_returning_fields
+        for value, field in zip(run.execute_sql(returning)[0], returning, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding, obj._state.db = False, using
+
+
+class PreparedUpdate:
+    """`model.objects.filter(pk=pk).update(**dict(zip(fields, values)))`, its UPDATE built once per database vendor
+    (each of `kinds`, the values' types, given a stand-in no caller passes, to find where each value goes)."""
+
+    def __init__(self, model: type[Model], fields: Sequence[str], kinds: Sequence[type]) -> None:
+        self.model, self.fields, self.kinds = model, tuple(fields), (int, *kinds)  # the pk first
+        self._made: dict[str, tuple[str, list[int]]] = {}
+        self._lock = threading.Lock()
+
+    def _make(self, using: str) -> tuple[str, list[int]]:
+        marks = [_INT_BASE + i if kind is int else _STR_MARK.format(i) for i, kind in enumerate(self.kinds)]
+        query = UpdateQuery(self.model)
+        query.add_update_values(dict(zip(self.fields, marks[1:], strict=True)))
+        query.add_q(Q(pk=marks[0]))
+        sql, params = query.get_compiler(using=using).as_sql()
+        slots = [marks.index(p) if p in marks else -1 for p in params]
+        if sorted(slots) != list(range(len(marks))):
+            raise ValueError(f"each value of a prepared update must be one parameter of its SQL: {sql}")
+        return sql, slots
+
+    def sql(self, pk: int, *values: Any, using: str = "default") -> tuple[str, list[Any]]:
+        vendor = connections[using].vendor
+        made = self._made.get(vendor)
+        if made is None:
+            with self._lock:
+                made = self._made.setdefault(vendor, self._make(using))
+        sql, slots = made
+        given = (pk, *values)
+        return sql, [given[i] for i in slots]
+
+    def update(self, pk: int, *values: Any, using: str = "default") -> None:
+        sql, params = self.sql(pk, *values, using=using)
+        with connections[using].cursor() as cur:
+            cur.execute(sql, params)
 
 
 def any_of_ids(sql: str) -> str:
