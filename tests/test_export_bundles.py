@@ -219,6 +219,37 @@ def test_it_keeps_no_persons_key_once_their_chunk_is_read(demo_cases: models.Que
     assert keys.fingerprint.cache_info().currsize <= OrganisationKey.objects.count()  # the organisations' keys
 
 
+def test_it_gives_the_writing_process_person_keys_wrapped(demo_cases: models.QuerySet[Case]) -> None:
+    # A CSV chunk crosses with its people's keys as their rows hold them (unwrapped over there), never opened here;
+    # the values it opens are those of the in-process rows, an erased person's included.
+    from phare.crypto.fields import TokenOpener
+
+    chunks = list(exporting.template_chunks(demo_cases))
+    token_of_kid = next(v for v in chunks[0].held[1]["prs_FirstName"] if v and v.startswith("v1:p"))
+    kid, table_uid = token_of_kid.split(":")[1:3]
+    known, wrapped, wrapping = chunks[0].keys
+    assert wrapped and all(kid.startswith("p") for kid in wrapped)
+    assert not any(kid.startswith("p") and key is not None for kid, key in known.items())
+    erased = [kid for chunk in chunks for kid, key in chunk.keys[0].items() if key is None]
+    assert erased  # the erased person's key: none given, their values read as nothing
+    subject, text, wk_pk = wrapped[kid]
+    person = Person.objects.get(uid=table_uid)
+    opener = TokenOpener.with_keys(known, wrapped, wrapping)
+    assert opener.open_column("cases_person", "prs_FirstName", [token_of_kid], [table_uid]) == [person.prs_FirstName]
+    # A key that the fingerprint in the id does not name reads as destroyed, as person_key_by_id says it.
+    fp = kid.partition(".")[2]
+    other = kid.replace(fp, "0" * len(fp) if fp != "0" * len(fp) else "1" * len(fp))
+    opener = TokenOpener.with_keys({}, {other: (subject, text, wk_pk)}, wrapping)
+    assert opener.open_column("cases_person", "prs_FirstName", [token_of_kid.replace(kid, other)], [table_uid]) == [None]
+    # A wrapped key altered, a key not given, or its wrapping key missing: refused.
+    for given in ({kid: (subject, text[:-4] + ("AAAA" if text[-4:] != "AAAA" else "BBBB"), wk_pk)}, {}):
+        with pytest.raises(TamperedValueError):
+            TokenOpener.with_keys({}, given, wrapping).open_column("cases_person", "prs_FirstName", [token_of_kid],
+                                                                   [table_uid])  # fmt: skip
+    with pytest.raises(TamperedValueError):
+        TokenOpener.with_keys({}, wrapped, {}).open_column("cases_person", "prs_FirstName", [token_of_kid], [table_uid])
+
+
 def _failing_writer(bundles: Any, path: Any) -> int:
     for n, _ in enumerate(bundles):
         if n == 20:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import binascii
 import functools
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -169,7 +168,11 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
 
 _TOKEN = PREFIX + ":"
 _PERSON_TOKEN = PREFIX + ":p"
-_KIDS = re.compile(f"^{re.escape(_TOKEN)}([^:\n]*):", re.M)  # the key id of each token, one a line
+
+
+# What `TokenOpener.keys_for` gives `with_keys`: keys by key id (None: destroyed), person keys still wrapped by key id
+# (subject, wrapped key, id of the organisation key wrapping it), and those organisation keys by id.
+KeysGiven = tuple[dict[str, "bytes | None"], dict[str, tuple[str, str, int]], dict[int, bytes]]
 
 
 class TokenOpener:
@@ -181,39 +184,53 @@ class TokenOpener:
     def __init__(self) -> None:
         self._ciphers: dict[str, AESGCM | None] = {}
         self._closed = False  # (`with_keys`: no key is looked up)
+        self._wrapped: dict[str, tuple[str, str, int]] = {}
+        self._wrapping: dict[int, bytes | AESGCM] = {}
 
     @classmethod
-    def with_keys(cls, known: dict[str, bytes | None]) -> TokenOpener:
-        """An opener that knows only the keys of `known` (from `keys_for`; None: destroyed) and looks up no other:
-        for a process that must not use the database (an export's writing process, phare.imports.writing). A token
-        naming another key is refused as malformed."""
+    def with_keys(cls, known: dict[str, bytes | None], wrapped: dict[str, tuple[str, str, int]] | None = None,
+                  wrapping: dict[int, bytes] | None = None) -> TokenOpener:  # fmt: skip
+        """An opener that knows only the keys `keys_for` gave (`known`, None: destroyed; person keys still
+        `wrapped`, with the organisation keys `wrapping` them) and looks up no other: for a process that must not
+        use the database (an export's writing process, phare.imports.writing). A wrapped key is unwrapped when a
+        value first names it. A token naming another key is refused as malformed."""
         opener = cls()
         opener._ciphers = {kid: None if key is None else AESGCM(key) for kid, key in known.items()}
+        opener._wrapped = dict(wrapped or {})
+        opener._wrapping = dict(wrapping or {})
         opener._closed = True
         return opener
 
-    def keys_for(self, columns: Iterable[Iterable[Any]]) -> dict[str, bytes | None]:
-        """The keys the sealed values among `columns` name, for `with_keys` in another process: person keys
-        unwrapped at once (one query), None for a destroyed one. A key id that names no key is left out."""
+    def keys_for(self, columns: Iterable[Iterable[Any]]) -> KeysGiven:
+        """The keys the sealed values among `columns` name, for `with_keys(*given)` in another process: person keys
+        as their rows hold them, wrapped (one query; unwrapping them is left to the process that opens the values,
+        half the reading's key work), with the organisation keys wrapping them; other keys as they are, None for a
+        destroyed one. A key id that names no key is left out."""
         kids: set[str] = set()
+        start, n = _TOKEN, len(_TOKEN)
         for values in columns:
-            # One search of the column's values joined by newlines, not a look at each (a token holds no newline;
-            # a value written before encryption that holds a line like a token's start only adds a key id).
-            kids.update(_KIDS.findall("\n".join(filter(None, values))))
-        person_keys = {kid[1:].partition(".")[0] for kid in kids if kid.startswith("p")}
-        loaded = keys.preload_person_keys_by_id(map(int, filter(str.isdigit, person_keys)), remember=False)
-        out: dict[str, bytes | None] = {}
+            # The key id of each value that open_column takes for a token (one that names no key is refused there).
+            kids.update(v[n : v.find(":", n)] for v in values if v and v.startswith(start))
+        by_pk: dict[str, list[str]] = {}
         for kid in kids:
-            key: bytes | None = loaded.get(kid)
-            if key is None:
-                try:
-                    key = keys.key_by_kid(kid)
-                except keys.KeyDestroyedError:
-                    key = None
-                except (keys.CryptoKeyError, ValueError):
-                    continue  # (its tokens are refused where they are opened)
-            out[kid] = key
-        return out
+            if kid.startswith("p"):
+                by_pk.setdefault(kid[1:].partition(".")[0], []).append(kid)
+        wrapped: dict[str, tuple[str, str, int]] = {}
+        wrapping: dict[int, bytes] = {}
+        for pk, subject, key_text, wk_pk in keys.person_key_rows_by_id(map(int, filter(str.isdigit, by_pk))):
+            for kid in by_pk[str(pk)]:
+                wrapped[kid] = (subject, key_text, wk_pk)
+            if wk_pk not in wrapping:
+                wrapping[wk_pk] = keys.org_key_by_id(wk_pk)
+        known: dict[str, bytes | None] = {}
+        for kid in kids.difference(wrapped):
+            try:
+                known[kid] = keys.key_by_kid(kid)
+            except keys.KeyDestroyedError:
+                known[kid] = None
+            except (keys.CryptoKeyError, ValueError):
+                continue  # (its tokens are refused where they are opened)
+        return known, wrapped, wrapping
 
     def _cipher(self, kid: str) -> AESGCM | None:
         try:
@@ -221,13 +238,33 @@ class TokenOpener:
         except KeyError:
             pass
         if self._closed:
-            raise ValueError(f"no key {kid} was given")
-        try:
-            cipher: AESGCM | None = AESGCM(keys.key_by_kid(kid))
-        except keys.KeyDestroyedError:
-            cipher = None
+            cipher = self._unwrapped(kid)
+        else:
+            try:
+                cipher = AESGCM(keys.key_by_kid(kid))
+            except keys.KeyDestroyedError:
+                cipher = None
         self._ciphers[kid] = cipher
         return cipher
+
+    def _unwrapped(self, kid: str) -> AESGCM | None:
+        """The cipher of a person key given wrapped (`with_keys`); None, as `keys.person_key_by_id` says it, when
+        the row's key is not the one the id's fingerprint names (a row id used again after a rollback)."""
+        row = self._wrapped.get(kid)
+        if row is None:
+            raise ValueError(f"no key {kid} was given")
+        subject, wrapped, wk_pk = row
+        wrap = self._wrapping.get(wk_pk)
+        if wrap is None:
+            raise ValueError(f"the key wrapping {kid} was not given")
+        if not isinstance(wrap, AESGCM):
+            wrap = self._wrapping[wk_pk] = AESGCM(wrap)
+        try:
+            key = keys.open_person_key(subject, wrapped, wrap)
+        except InvalidTag as exc:
+            raise ValueError(f"person key {kid} failed authentication") from exc
+        # (the fingerprints' memo is left alone: it is keyed by the key itself, and would keep every person's)
+        return AESGCM(key) if keys.fingerprint.__wrapped__(key) == kid.partition(".")[2] else None
 
     def prefetch(self, columns: Iterable[Iterable[Any]]) -> None:
         """Unwrap at once the person keys the sealed values among `columns` name (one query), instead of one by

@@ -433,18 +433,14 @@ def _person_keys_sql(using: str, n: int) -> tuple[str, tuple[Any, ...]]:
     return str(sql), tuple(params[n:])
 
 
-def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict[str, bytes]:
-    """`preload_person_keys` for keys named by their row id, as sealed values name them (`p<id>.<fingerprint>`):
-    a reader of many rows (an export) unwraps each person's key once, in one query per batch. Returns them by key
-    id; `remember=False` keeps them out of the process's cache (an export of 100,000 people would hold each key
-    there for PERSON_KEY_TTL, when it needs it only for its batch). A destroyed key is left out:
-    `person_key_by_id` says so when a value names it."""
+def person_key_rows_by_id(pks: Iterable[int]) -> list[tuple[int, str, str, int]]:
+    """(id, subject as the database's text, wrapped key, id of the organisation key wrapping it) of each live person
+    key among `pks`, in one query: for `open_person_key`, here or in another process. A destroyed key is left out."""
     from django.db import connections
 
     wanted = sorted(set(pks))
-    loaded: dict[str, bytes] = {}
     if not wanted:
-        return loaded
+        return []
     using = "default"
     connection = connections[using]
     with connection.cursor() as cursor:
@@ -456,17 +452,31 @@ def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict
             padded = wanted + wanted[-1:] * (-len(wanted) % ID_PAD)
             sql, tail = _person_keys_sql(using, len(padded))
             cursor.execute(sql, [*padded, *tail])
-        rows = cursor.fetchall()
+        return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def open_person_key(subject: str, wrapped: str, wrap: AESGCM) -> bytes:
+    """A person key from its row (`person_key_rows_by_id`), with the cipher of the organisation key wrapping it."""
+    if len(subject) == 32:  # (SQLite's text of a uuid)
+        subject = f"{subject[:8]}-{subject[8:12]}-{subject[12:16]}-{subject[16:20]}-{subject[20:]}"
+    raw = b64d(wrapped)
+    return wrap.decrypt(raw[:12], raw[12:], _person_aad(subject))
+
+
+def preload_person_keys_by_id(pks: Iterable[int], remember: bool = True) -> dict[str, bytes]:
+    """`preload_person_keys` for keys named by their row id, as sealed values name them (`p<id>.<fingerprint>`):
+    a reader of many rows unwraps each person's key once, in one query per batch. Returns them by key id;
+    `remember=False` keeps them out of the process's cache (a reader of 100,000 people would hold each key there
+    for PERSON_KEY_TTL, when it needs it only for its batch). A destroyed key is left out: `person_key_by_id` says
+    so when a value names it."""
+    loaded: dict[str, bytes] = {}
     org_keys: dict[int, AESGCM] = {}
     expires = time.monotonic() + PERSON_KEY_TTL
-    for pk, subject, wrapped, wk_pk in rows:
+    for pk, subject, wrapped, wk_pk in person_key_rows_by_id(pks):
         cipher = org_keys.get(wk_pk)
         if cipher is None:
             cipher = org_keys[wk_pk] = AESGCM(org_key_by_id(wk_pk))
-        if len(subject) == 32:
-            subject = f"{subject[:8]}-{subject[8:12]}-{subject[12:16]}-{subject[16:20]}-{subject[20:]}"
-        raw = b64d(wrapped)
-        key = cipher.decrypt(raw[:12], raw[12:], _person_aad(subject))
+        key = open_person_key(subject, wrapped, cipher)
         kid = f"p{pk}.{fingerprint(key) if remember else fingerprint.__wrapped__(key)}"  # (nor in its memo)
         if remember:
             _cache[kid] = (key, expires)

@@ -34,7 +34,7 @@ from phare.cases.models import (
     TraffickingEvent,
 )
 from phare.core.prepared import any_of_ids, id_array
-from phare.crypto.fields import EncryptedDateField, EncryptedTextField, TokenOpener
+from phare.crypto.fields import EncryptedDateField, EncryptedTextField, KeysGiven, TokenOpener
 from phare.work.bundle import tasks_by_case
 
 CHUNK = 1000
@@ -389,14 +389,16 @@ class TemplateChunk(NamedTuple):
     (`template_chunk_rows`): plain lists, so that it crosses to the writing process (phare.imports.writing) as
     cheaply as the rows would, and that process opens and makes them (half the CPU time of a CSV export) while
     this one reads the next chunk. This one (which alone reads the database) gives it the keys the chunk's values
-    name, and nothing else: each value is still checked to be sealed for the row it was read from."""
+    name, and nothing else (a person's key as its row holds it, wrapped, with the organisation key that wraps it:
+    that process unwraps it, half the work the keys cost): each value is still checked to be sealed for the row it
+    was read from."""
 
     at: list[list[int]]  # for each record (_CASE ... _OUTGOING), its row for each case, -1 for none
     held: list[dict[str, list[Any]]]  # for each record to _INCOMING (the outgoing one reads the same rows), field
     # -> the values of its rows as read
     sealed: list[tuple[int, str, str, str, bool]]  # (record, field, table, column, is a date) of each sealed column
     uids: list[list[str]]  # for each record holding sealed columns, the uid of each row as read, else []
-    keys: dict[str, bytes | None]  # the keys the sealed values name (TokenOpener.keys_for)
+    keys: KeysGiven  # the keys the sealed values name, person keys still wrapped (TokenOpener.keys_for)
     numbers: list[str]  # each case's number
 
 
@@ -509,7 +511,7 @@ def _template_chunk_columns(chunk: TemplateChunk) -> list[list[Any]]:
     """The columns of the rows of a chunk's cases, made a column at a time: each field's value is the last
     record's that holds one, as `sheet_rows` merges a bundle's records, then written as `sheet_rows` writes it."""
     at, held, n = chunk.at, chunk.held, len(chunk.numbers)
-    opener = TokenOpener.with_keys(chunk.keys)
+    opener = TokenOpener.with_keys(*chunk.keys)
     uids = [_uid_texts(u) for u in chunk.uids]
     for source, name, table, db_column, is_date in chunk.sealed:
         texts = opener.open_column(table, db_column, held[source][name], uids[source])
