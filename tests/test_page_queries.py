@@ -130,12 +130,16 @@ def test_it_says_a_count_past_the_cap_is_more_not_a_number(monkeypatch: pytest.M
     worker = t[Role.CASE_WORKER]
     _busy(worker, t["case"], 0)
     _open_cases(worker, 2, 1)  # three open cases, each with a task overdue and three more things due this week
+    for case in Case.objects.filter(cas_CaseOwner=worker):  # and a referral received on each
+        case_actions.receive_referral(worker, case, {"cas_IncomingReferralDate": TODAY})
     cl = client(worker)
     exact = cl.get("/").content.decode()
     assert '<span class="count">3</span>' in exact and '<span class="count">12</span>' in exact and "3 overdue" in exact
+    assert 'New referrals and requests <span class="count">3</span>' in exact
     monkeypatch.setattr(lists, "COUNT_CAP", 2)
     capped = cl.get("/").content.decode()
-    # "My open cases" and each kind of "Due this week" stop counting at the cap and say so; the overdue are
-    # counted first.
+    # "My open cases", each kind of "Due this week" and the new referrals stop counting at the cap and say so; the
+    # overdue are counted first.
     assert '<span class="count">2+</span>' in capped and '<span class="count">8+</span>' in capped
     assert "2+ overdue" in capped and '<span class="count">3</span>' not in capped
+    assert 'New referrals and requests <span class="count">2+</span>' in capped

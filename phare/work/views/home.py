@@ -101,11 +101,13 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
     attach_people(user, open_cases)
     due, due_count, overdue_count, due_capped = _due_list(user, mine, today)
     open_count, open_capped = lists.capped_count(mine)
-    waiting = visible_handovers(user).filter(to_user=user, state=Handover.State.PENDING)
     referrals = (access.scoped(user, Referral).filter(on_cases(mine), direction=Direction.INCOMING,
                                                       created__gte=timezone.now() - timedelta(days=14)))  # fmt: skip
-    services = access.scoped(user, ServiceRequest).filter(to_user=user, done_at__isnull=True).filter(
-                                                          on_cases(cases))  # fmt: skip
+    services = access.scoped(user, ServiceRequest).filter(to_user=user, done_at__isnull=True).filter(on_cases(cases))
+    # Counted up to the cap as well: a busy helpline's workers receive hundreds of referrals a fortnight.
+    referrals_count, referrals_capped = lists.capped_count(referrals)
+    services_count, services_capped = lists.capped_count(services)
+    waiting = visible_handovers(user).filter(to_user=user, state=Handover.State.PENDING)
     return {
         "open_cases": [(c, person_display(c.primary_person, names)) for c in open_cases],
         # Bounded like the case list's count: a worker with 500,000 open cases gets "1000+", not a count of them all.
@@ -114,9 +116,9 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
         "handovers_in": list(waiting.select_related("case", "by").order_by("created")[:SHOWN]),
         "handovers_in_count": waiting.count(),
         "referrals": list(referrals.select_related("case").order_by("-created")[:SHOWN]),
-        "referrals_count": referrals.count(),
+        "referrals_count": referrals_count, "referrals_capped": referrals_capped,
         "services": list(services.select_related("case", "by").order_by("-created")[:SHOWN]),
-        "services_count": services.count(),
+        "services_count": services_count, "services_capped": services_capped,
     }  # fmt: skip
 
 
