@@ -49,6 +49,34 @@ def test_it_shows_a_supervisor_the_teams_overdue_work_approvals_and_grants() -> 
     assert "/work/approvals/" in html and "/accounts/break-glass/review/" in html
 
 
+def test_it_counts_each_workers_overdue_work_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from phare.core import lists
+
+    t = team()
+    worker, case, supervisor = t[Role.CASE_WORKER], t["case"], t[Role.SUPERVISOR]
+    for n in range(3):
+        task_actions.create_task(worker, case, title=f"Late {n}", assignee=worker, due=YESTERDAY - timedelta(days=n))
+    task_actions.create_task(worker, case, title="Not late", assignee=worker, due=TODAY)
+    case_actions.set_follow_up(worker, case, YESTERDAY)
+    done = task_actions.create_task(supervisor, case, title="Done", assignee=supervisor, due=YESTERDAY)
+    task_actions.complete_task(supervisor, done)
+    html = client(supervisor).get("/").content.decode()
+    row = f'<tr><td>{worker.username}</td><td class="num">3</td><td class="num">1</td></tr>'
+    assert row in html and f"<td>{supervisor.username}</td>" not in html  # (their only task is done)
+    monkeypatch.setattr(lists, "COUNT_CAP", 2)
+    html = client(supervisor).get("/").content.decode()
+    assert f'<tr><td>{worker.username}</td><td class="num">2+</td><td class="num">1</td></tr>' in html
+    # The count itself stops one past the cap: the worker's four tasks are not all read.
+    from django.contrib.auth import get_user_model
+    from django.db.models import OuterRef
+
+    from phare.work.models import Task
+
+    counted = get_user_model().objects.filter(pk=worker.pk).annotate(
+        n=lists.CappedCount(Task.objects.filter(assignee=OuterRef("pk")))).values_list("n", flat=True)  # fmt: skip
+    assert list(counted) == [3]
+
+
 def test_it_shows_analysts_auditors_and_admins_their_own_starting_points() -> None:
     t = team()
     task_actions.create_task(t[Role.CASE_WORKER], t["case"], title="MARKER", assignee=t[Role.CASE_WORKER], due=TODAY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet, Subquery
 
 COUNT_CAP = 1_000
 
@@ -18,3 +18,13 @@ def capped(n: int) -> tuple[int, bool]:
 def capped_count(qs: QuerySet[Any]) -> tuple[int, bool]:
     """How many rows `qs` holds, counted up to COUNT_CAP, and whether there are more (a list then says "1000+")."""
     return capped(qs.order_by().values("id")[: COUNT_CAP + 1].count())
+
+
+class CappedCount(Subquery):
+    """`capped_count` of `qs` for each row of an outer query (`qs` names that row with OuterRef): its rows counted
+    up to COUNT_CAP + 1, read through whatever index serves `qs`, so that `capped` of the value tells "more"."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) capped_rows)"
+
+    def __init__(self, qs: QuerySet[Any]) -> None:
+        super().__init__(qs.order_by().values("id")[: COUNT_CAP + 1], output_field=IntegerField())

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -123,21 +124,23 @@ def _worker(user: Any, today: date) -> dict[str, Any]:
 
 
 def _team(user: Any, today: date) -> dict[str, Any]:
-    tasks = visible_tasks(user).filter(done_at__isnull=True, due__lt=today)
-    by_worker: dict[int, dict[str, Any]] = {}
-    for row in tasks.values("assignee_id", "assignee__username").annotate(n=Count("id")):
-        by_worker.setdefault(row["assignee_id"], {"name": row["assignee__username"], "tasks": 0, "follow_ups": 0})
-        by_worker[row["assignee_id"]]["tasks"] = row["n"]
-    late = (visible_cases(user).filter(cas_Status__in=OPEN, follow_up_date__lt=today, cas_CaseOwner__isnull=False)
-            .values("cas_CaseOwner_id", "cas_CaseOwner__username").annotate(n=Count("id")))  # fmt: skip
-    for owner_id, owner_name, n in late.values_list("cas_CaseOwner_id", "cas_CaseOwner__username", "n"):
-        by_worker.setdefault(owner_id, {"name": owner_name, "tasks": 0, "follow_ups": 0})
-        by_worker[owner_id]["follow_ups"] = n
+    # Each member's overdue tasks and late follow-ups, counted up to the cap through their own index: a count of
+    # every overdue item of the organisation read them all (26,000 at a million cases in the benchmark's data).
+    tasks = visible_tasks(user).filter(assignee=OuterRef("pk"), done_at__isnull=True, due__lt=today)
+    late = visible_cases(user).filter(cas_CaseOwner=OuterRef("pk"), cas_Status__in=OPEN, follow_up_date__lt=today)
+    members = (access.scoped(user, get_user_model()).annotate(late_tasks=lists.CappedCount(tasks),
+               late_follow_ups=lists.CappedCount(late)).values_list("username", "late_tasks", "late_follow_ups"))  # fmt: skip
+    team = []
+    for name, n_tasks, n_late in members:
+        if n_tasks or n_late:
+            (n_tasks, tasks_capped), (n_late, late_capped) = lists.capped(n_tasks), lists.capped(n_late)
+            team.append({"name": name, "tasks": n_tasks, "tasks_capped": tasks_capped, "follow_ups": n_late,
+                         "follow_ups_capped": late_capped})  # fmt: skip
     queue = visible_approvals(user).filter(state=ApprovalRequest.State.PENDING)
     handovers = visible_handovers(user).filter(state=Handover.State.PENDING)
     grants = access.scoped(user, BreakGlassGrant).filter(reviewed_by__isnull=True)
     return {
-        "team": sorted(by_worker.values(), key=lambda w: (-(w["tasks"] + w["follow_ups"]), w["name"])),
+        "team": sorted(team, key=lambda w: (-(w["tasks"] + w["follow_ups"]), w["name"])),
         "approvals": list(queue.select_related("case", "requested_by").order_by("created")[:SHOWN]),
         "approvals_count": queue.count(),
         "handovers": list(handovers.select_related("case", "by", "to_user").order_by("created")[:SHOWN]),
