@@ -35,6 +35,26 @@ def test_it_creates_and_tops_up_the_demo_organisation() -> None:
     assert cases.filter(primary_person__isnull=True).count() == 0
 
 
+def test_it_dates_each_referral_on_its_own_day_not_the_days_it_ran() -> None:
+    # The home pages' "new referrals" are the last fortnight's: a demo whose every referral was made the day it ran
+    # showed them all as new.
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from phare.cases.models import Referral
+
+    call_command("demo", cases=200, seed=5, stdout=StringIO())
+    referrals = list(Referral.objects.filter(organisation__slug="demo"))
+    assert len(referrals) > 50
+    for r in referrals:
+        day = r.cas_IncomingReferralDate or r.cas_OutgoingReferralDate
+        if day is not None:
+            assert r.created == datetime(day.year, day.month, day.day, tzinfo=timezone.get_current_timezone()), r.pk
+    recent = [r for r in referrals if r.created >= timezone.now() - timedelta(days=14)]
+    assert 0 < len(recent) < len(referrals) / 4
+
+
 def test_it_follows_the_published_shares_roughly() -> None:
     call_command("demo", cases=400, stdout=StringIO(), seed=7)
     victims = CaseParticipant.objects.filter(role__in=("Victim", "PotentialVictim")).select_related("person")

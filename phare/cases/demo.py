@@ -18,7 +18,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Model
+from django.db.models import DateTimeField, F, Max, Model
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from htcds.generate import generate_bundles
@@ -101,6 +102,7 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
     today = timezone.localdate()
     days = (today - LATEST).days
     to_date = _shift(days)
+    began = timezone.now()
     with bulk.relaxed_gc(), transaction.atomic(), keys.bulk_scope():
         org, users = ensure_org(slug)
         owners = [users[Role.CASE_WORKER], users[Role.SUPERVISOR], users[Role.HELPLINE], users[Role.CASE_WORKER]]
@@ -125,6 +127,11 @@ def create_demo(n: int, slug: str = "demo", seed: int | None = None, progress: C
             if batch:
                 writer.write(batch, start + made)
                 made += len(batch)
+            # A referral was made on its date, not on the day the demo ran: the home pages' new referrals are then
+            # the last fortnight's, not every one the demo ever generated.
+            dated = Coalesce(Cast("cas_IncomingReferralDate", DateTimeField()),
+                             Cast("cas_OutgoingReferralDate", DateTimeField()), F("created"))  # fmt: skip
+            Referral.objects.filter(organisation=org, created__gte=began).update(created=dated)
         if made >= 1000:
             bulk.refresh_statistics(written_models())
         total = Case.objects.filter(organisation=org).count()
