@@ -131,3 +131,27 @@ def test_it_counts_a_long_task_list_up_to_the_cap_and_says_so(monkeypatch: pytes
     Task.objects.filter(pk__in=Task.objects.filter(case=case).order_by("-id").values("id")[:2]).delete()  # at the cap
     html = client(worker).get("/work/tasks/").content.decode()
     assert '<span class="count">3</span>' in html and "Showing the first 2 of 3." in html
+
+
+def test_it_links_each_task_as_reverse_does() -> None:
+    # The list writes each row's addresses from one reverse per page; a case number that is not plain (an import
+    # may keep its source's) still gets the quoted address reverse gives it.
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    from phare.cases.models import Case
+
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    other = case_actions.open_case(worker, person_data={"prs_FirstName": "Kofi"}, role="Victim", context={})
+    Case.objects.filter(pk=other.pk).update(number="2024 #7 é&")
+    other.refresh_from_db()
+    tasks = [task_actions.create_task(worker, c, title=f"Call {n}", assignee=worker, due=TODAY)
+             for n, c in enumerate((case, other))]  # fmt: skip
+    html = client(worker).get("/work/tasks/?when=open").content.decode()
+    for task in tasks:
+        assert f'<a href="{escape(reverse("cases:case", args=[task.case.number]))}"><bdi>' in html
+        assert f'<form method="post" action="{reverse("work:task_done", args=[task.uid])}" class="inline">' in html
+        assert f'<a href="{reverse("work:task_edit", args=[task.uid])}">' in html
+    assert '<input type="hidden" name="next" value="/work/tasks/?when=open">' in html
+    assert "/cases/2024%20%237%20%C3%A9&amp;/" in html
