@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -25,10 +25,23 @@ from django.utils.translation import get_language, gettext
 
 from phare.core.templatetags.dates import day_in
 
-# Case numbers of these characters come out of `reverse` as they go in (no quoting, no escaping needed): the
-# case's address is then the one reversed address with the number swapped, instead of a `reverse` per row.
+# Values of these characters (case numbers, uids) come out of `reverse` as they go in (no quoting, no escaping
+# needed): a row's address is then the one reversed address with the value swapped, instead of a `reverse` per row.
 PLAIN = re.compile(r"[A-Za-z0-9._~-]+")
 SENTINEL = "PHARE-ROW-NUMBER"
+
+
+def addresses(name: str) -> Callable[[Any], str]:
+    """`lambda value: reverse(name, args=[value])` for the rows of a page, the URL reversed once: a value that
+    `reverse` would not change is put in its place, any other is reversed for itself (quoted as reverse quotes it)."""
+    before, after = reverse(name, args=[SENTINEL]).split(SENTINEL)
+
+    def address(value: Any) -> str:
+        if isinstance(value, str) and PLAIN.fullmatch(value):
+            return before + value + after
+        return reverse(name, args=[value])
+
+    return address
 
 
 def _text(value: Any) -> str:
@@ -64,16 +77,13 @@ def list_rows(rows: Sequence[Any], today: date) -> SafeString:
     l_due, l_activity = esc(gettext("Next due")), esc(gettext("Last activity"))
     l_restricted, l_overdue = esc(gettext("Restricted")), esc(gettext("Overdue"))
     language = get_language()
-    before, after = reverse("cases:case", args=[SENTINEL]).split(SENTINEL)
+    case_address = addresses("cases:case")
     out: list[str] = []
     add = out.append
     for r in rows:
         c = r.case
         number = c.number
-        if isinstance(number, str) and PLAIN.fullmatch(number):
-            url = esc(before + number + after)
-        else:
-            url = esc(reverse("cases:case", args=[number]))
+        url = esc(case_address(number))
         add(f'<tr>\n<td data-label="{l_number}"><a href="{url}"><bdi>{_text(number)}</bdi></a>')
         if c.restricted:
             add(f' <span class="tag">{l_restricted}</span>')
