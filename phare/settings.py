@@ -195,6 +195,8 @@ PHARE_DEMO_ORG = "demo"
 PHARE_ENROLMENT_CODE_HOURS = envint("PHARE_ENROLMENT_CODE_HOURS", "72")
 # How long dashboards may show counts older than the data while the worker recounts (seconds).
 PHARE_DASHBOARD_STALE_SECONDS = envint("PHARE_DASHBOARD_STALE_SECONDS", "900")
+# Memory (MB) PostgreSQL may give each sort or hash while a dashboard is counted (its `work_mem`, for that only).
+PHARE_DASHBOARD_WORK_MEM_MB = envint("PHARE_DASHBOARD_WORK_MEM_MB", "32")
 SESSION_COOKIE_AGE = 12 * 3600
 # Django's database sessions (the same table and rows), each read with a query built once per process.
 SESSION_ENGINE = "phare.accounts.sessions"

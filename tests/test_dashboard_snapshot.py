@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, override_settings
 
 from phare.accounts.models import Organisation, Role, User
@@ -163,3 +163,30 @@ def test_it_gives_nothing_to_a_role_that_may_not_read_aggregates(worker: User, a
         queries.Filters(), date.today(),
     )
     assert result.raw.get("case_status", {}) == expected.get("case_status", {})
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's work_mem")
+@override_settings(PHARE_DASHBOARD_WORK_MEM_MB=48)
+def test_it_counts_with_the_dashboards_sort_memory_and_gives_it_back(
+    worker: User, analyst: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def work_mem() -> str:
+        with connection.cursor() as cur:
+            cur.execute("SELECT current_setting('work_mem')")
+            return str(cur.fetchone()[0])
+
+    make_case(worker, opened=date(2024, 1, 10))
+    before = work_mem()
+    seen: list[str] = []
+    counts = queries._counts
+
+    def watched(*args: Any) -> Any:
+        seen.append(work_mem())
+        return counts(*args)
+
+    monkeypatch.setattr(queries, "_counts", watched)
+    with transaction.atomic():
+        raw = queries.org_counts(analyst, analyst.organisation_id, queries.Filters())
+        # Given back when the counting ends, not when the request's transaction does.
+        assert work_mem() == before != "48MB"
+    assert seen == ["48MB"] and raw["case_status"] == {"Active": 1}

@@ -160,15 +160,18 @@ def _multi_counts(victims: QuerySet[Any]) -> list[tuple[str, str, int]]:
         *[f"m_{k}" for k in MULTI_FIELDS]
     )
     sql, params = inner.query.sql_with_params()
-    parts = []
-    for k in MULTI_FIELDS:
-        if connection.vendor == "postgresql":
-            parts.append(f"SELECT '{k}', j.v, COUNT(*) FROM t CROSS JOIN LATERAL "
-                         f"jsonb_array_elements_text(t.m_{k}::jsonb) AS j(v) GROUP BY j.v")  # fmt: skip
-        else:
-            parts.append(f"SELECT '{k}', j.value, COUNT(*) FROM t, json_each(t.m_{k}) j GROUP BY j.value")
+    if connection.vendor == "postgresql":
+        # One pass over the victims, each row's lists unnested side by side. A WITH read five times was written to a
+        # temporary file first and read back five times: 2.4 times as long at 100,000 victims.
+        lists = ", ".join(f"('{k}', t.m_{k}::jsonb)" for k in MULTI_FIELDS)
+        query = (f"SELECT f.k, j.v, COUNT(*) FROM ({sql}) t CROSS JOIN LATERAL (VALUES {lists}) AS f(k, a) "
+                 "CROSS JOIN LATERAL jsonb_array_elements_text(f.a) AS j(v) GROUP BY f.k, j.v")  # fmt: skip
+    else:
+        # (SQLite reads its WITH once per list, and that was faster than one pass through a CASE per list.)
+        parts = [f"SELECT '{k}', j.value, COUNT(*) FROM t, json_each(t.m_{k}) j GROUP BY j.value" for k in MULTI_FIELDS]
+        query = f"WITH t AS ({sql}) " + " UNION ALL ".join(parts)
     with connection.cursor() as cur:
-        cur.execute(f"WITH t AS ({sql}) " + " UNION ALL ".join(parts), params)
+        cur.execute(query, params)
         return [(str(a), str(b), int(c)) for a, b, c in cur.fetchall()]
 
 
@@ -292,6 +295,21 @@ def request_refresh(organisation_id: int, filters: Filters) -> None:
 
 
 def _compute(source: Callable[[type[Any]], QuerySet[Any]], organisation_id: int, filters: Filters, today: date) -> Raw:
+    if connection.vendor != "postgresql":
+        return _counts(source, organisation_id, filters, today)
+    # PostgreSQL's default 4 MB per sort made it group the victims by sorting them on disk (2.0 s at a million cases,
+    # 1.2 s in memory). Only the counting gets the memory: a setting local to a savepoint would last to the end of
+    # the request's transaction, so the one before is set back (a rollback sets it back by itself).
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)",
+                    [f"{settings.PHARE_DASHBOARD_WORK_MEM_MB}MB"])  # fmt: skip
+        before = cur.fetchone()[0]
+        raw = _counts(source, organisation_id, filters, today)
+        cur.execute("SELECT set_config('work_mem', %s, true)", [before])
+    return raw
+
+
+def _counts(source: Callable[[type[Any]], QuerySet[Any]], organisation_id: int, filters: Filters, today: date) -> Raw:
     raw: Raw = {}
     cases = source(Case).filter(filters.case_q())
     soon = today + timedelta(days=DUE_SOON_DAYS)
