@@ -116,6 +116,18 @@ def test_it_counts_the_operations_figures(alpha: dict[str, object]) -> None:
     assert dict(plan.summary)["90th percentile"] == "10 days"
 
 
+def test_it_counts_days_to_a_case_s_first_plan_that_has_a_start(alpha: dict[str, object]) -> None:
+    worker = alpha["worker"]
+    later = make_case(worker, opened=date(2024, 1, 1))  # type: ignore[arg-type]
+    for start in (date(2024, 2, 15), None, date(2024, 1, 4)):  # its first start: 3 days after opening
+        actions.add_support_plan(worker, later, {"spl_Type": "Health", "spl_StartDate": start})  # type: ignore[arg-type]
+    unstarted = make_case(worker, opened=date(2024, 1, 1))  # type: ignore[arg-type]
+    actions.add_support_plan(worker, unstarted, {"spl_Type": "Health", "spl_StartDate": None})  # type: ignore[arg-type]
+    plan = _figs(alpha["analyst"])["plan_days"]  # type: ignore[arg-type]
+    # The seed's two cases (0 and 10 days) and this one; the plan without a start counts for nobody.
+    assert _values(plan) == {"0-7": 2, "8-30": 1, "31-90": 0, "91-180": 0, "181+": 0}
+
+
 def test_it_counts_the_profile_of_people_assisted(alpha: dict[str, object]) -> None:
     f = _figs(alpha["analyst"])  # type: ignore[arg-type]
     assert _values(f["status"]) == {"PossibleVictimOfTrafficking": 2, "ActualVictimOfTrafficking": 1,
