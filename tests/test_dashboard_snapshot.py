@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
@@ -190,3 +191,76 @@ def test_it_counts_with_the_dashboards_sort_memory_and_gives_it_back(
         # Given back when the counting ends, not when the request's transaction does.
         assert work_mem() == before != "48MB"
     assert seen == ["48MB"] and raw["case_status"] == {"Active": 1}
+
+
+PENDING = "Counting the figures for these filters"
+
+
+def _slow_to_count(analyst: User, cl: Client, seconds: float = 10.0) -> None:
+    """The organisation's dashboard counted once, as if that count had taken `seconds`."""
+    cl.get("/dashboards/")
+    DashboardSnapshot.objects.filter(organisation=analyst.organisation).update(seconds=seconds)
+    cache.clear()
+
+
+def test_it_hands_new_filters_to_the_worker_when_counting_is_slow(
+    worker: User, analyst: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_case(worker, opened=date(2024, 1, 10))
+    cl = _client(analyst)
+    _slow_to_count(analyst, cl)
+    with monkeypatch.context() as m:
+        _refuse_counting(m)
+        html = cl.get("/dashboards/?status=open").content.decode()
+        assert PENDING in html and '<meta http-equiv="refresh" content="5">' in html
+        assert "<dt>Cases</dt>" not in html  # no figure at all, rather than zeros
+        cl.get("/dashboards/?status=open")  # a reload while the worker has not started: no second count queued
+    jobs = Job.objects.filter(kind=queries.REFRESH_JOB, organisation=analyst.organisation)
+    assert jobs.count() == 1 and jobs.get().payload["status"] == "open"
+    from phare.jobs import handlers  # noqa: F401  (registers the job kinds)
+
+    assert queue.drain() == 1
+    html = cl.get("/dashboards/?status=open").content.decode()
+    assert _cases_figure(html) == "1" and PENDING not in html and "http-equiv" not in html
+
+
+def test_it_counts_new_filters_at_once_when_counting_is_quick(worker: User, analyst: User) -> None:
+    make_case(worker, opened=date(2024, 1, 10))
+    cl = _client(analyst)
+    _slow_to_count(analyst, cl, seconds=0.5)
+    html = cl.get("/dashboards/?status=open").content.decode()
+    assert _cases_figure(html) == "1" and PENDING not in html
+    assert not Job.objects.filter(kind=queries.REFRESH_JOB).exists()
+
+
+def test_it_counts_for_itself_when_no_worker_takes_the_count(worker: User, analyst: User) -> None:
+    make_case(worker, opened=date(2024, 1, 10))
+    cl = _client(analyst)
+    _slow_to_count(analyst, cl)
+    assert PENDING in cl.get("/dashboards/?status=open").content.decode()
+    waited = timezone.now() - timedelta(seconds=queries.WORKER_GRACE_SECONDS + 1)
+    Job.objects.filter(kind=queries.REFRESH_JOB).update(created=waited)
+    html = cl.get("/dashboards/?status=open").content.decode()
+    assert _cases_figure(html) == "1" and PENDING not in html
+
+
+def test_it_waits_for_the_figures_of_a_download(worker: User, analyst: User) -> None:
+    make_case(worker, opened=date(2024, 1, 10))
+    cl = _client(analyst)
+    _slow_to_count(analyst, cl)
+    r = cl.get("/dashboards/figures/case_status.csv?status=open")
+    assert r.status_code == 200 and "Active,1" in r.content.decode().replace("\r", "")
+    assert not Job.objects.filter(kind=queries.REFRESH_JOB).exists()
+
+
+def test_it_judges_by_the_slowest_count_not_the_latest(worker: User, analyst: User) -> None:
+    make_case(worker, opened=date(2024, 1, 10))
+    cl = _client(analyst)
+    _slow_to_count(analyst, cl)
+    cl.get("/dashboards/?status=Closed")  # counted by the worker
+    from phare.jobs import handlers  # noqa: F401  (registers the job kinds)
+
+    assert queue.drain() == 1
+    DashboardSnapshot.objects.filter(key__contains="Closed").update(seconds=0.1)  # the latest count was quick
+    cache.clear()
+    assert PENDING in cl.get("/dashboards/?status=open").content.decode()

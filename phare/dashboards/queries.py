@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case as When_
-from django.db.models import CharField, Count, DateField, F, Func, Min, Q, QuerySet, Value, When
+from django.db.models import CharField, Count, DateField, F, Func, Max, Min, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -195,6 +195,7 @@ class Counted:
     raw: Raw
     as_of: datetime | None  # when a stored snapshot was counted; None when counted for this request
     refreshing: bool  # the figures may be behind: a recount is queued
+    pending: bool = False  # no figures yet: the worker is counting them (`raw` is empty)
 
 
 def data_mark(organisation_id: int) -> int:
@@ -217,14 +218,16 @@ def org_counts(user: Any, organisation_id: int, filters: Filters, today: date | 
     return org_counted(user, organisation_id, filters, today).raw
 
 
-def org_counted(user: Any, organisation_id: int, filters: Filters, today: date | None = None) -> Counted:
+def org_counted(user: Any, organisation_id: int, filters: Filters, today: date | None = None,
+                wait: bool = True) -> Counted:  # fmt: skip
     """Every dashboard count for one organisation.
 
     The user's own organisation is served from its stored snapshot when that is up to date; a snapshot made
     stale by a change (or by a new day, which moves the due dates) is still served while it is younger than
-    PHARE_DASHBOARD_STALE_SECONDS, and a recount is queued for the worker; otherwise it is counted now.
-    A partner's counts are always counted now (they are aggregates the operator may not store as the
-    partner), and everything is cached for a minute."""
+    PHARE_DASHBOARD_STALE_SECONDS, and a recount is queued for the worker; otherwise it is counted now, or, unless
+    the caller must `wait` for the figures (a download, a report), handed to the worker when counting this
+    organisation is slow (`_hand_to_worker`). A partner's counts are always counted now (they are aggregates the
+    operator may not store as the partner), and everything is cached for a minute."""
     today = today or date.today()
     digest = hashlib.sha256(f"{organisation_id}|{filters.key()}|{today}|{connection.vendor}".encode()).hexdigest()
     key = f"phare:dash:v2:{digest[:32]}"
@@ -241,7 +244,7 @@ def org_counted(user: Any, organisation_id: int, filters: Filters, today: date |
         cache.set(key, counted, CACHE_SECONDS)
         return counted
     if not _base(user, Case, organisation_id).query.is_empty():
-        counted = _from_snapshot(user, organisation_id, filters, today)
+        counted = _from_snapshot(user, organisation_id, filters, today, wait)
     else:
         counted = Counted({}, None, False)
     if not counted.refreshing:
@@ -249,7 +252,7 @@ def org_counted(user: Any, organisation_id: int, filters: Filters, today: date |
     return counted
 
 
-def _from_snapshot(user: Any, organisation_id: int, filters: Filters, today: date) -> Counted:
+def _from_snapshot(user: Any, organisation_id: int, filters: Filters, today: date, wait: bool = True) -> Counted:
     mark = data_mark(organisation_id)
     snap = DashboardSnapshot.objects.filter(organisation_id=organisation_id, key=filters.key()).first()
     if snap is not None and snap.mark == mark and snap.day == today:
@@ -257,8 +260,39 @@ def _from_snapshot(user: Any, organisation_id: int, filters: Filters, today: dat
     if snap is not None and timezone.now() - snap.computed_at < timedelta(seconds=stale_seconds()):
         request_refresh(organisation_id, filters)
         return Counted(snap.counts, snap.computed_at, True)
+    if not wait and _hand_to_worker(organisation_id, filters):
+        return Counted({}, None, True, pending=True)
     raw = refresh(organisation_id, filters, today, rows=lambda m: _base(user, m, organisation_id), mark=mark)
     return Counted(raw, None, False)
+
+
+# How long a count handed to the worker may wait for it before a page counts for itself (no worker is running).
+WORKER_GRACE_SECONDS = 60
+
+
+def _hand_to_worker(organisation_id: int, filters: Filters) -> bool:
+    """Whether the worker counts these figures while the page says so, instead of the person waiting for them:
+    when one of the organisation's counts of the last two days (the snapshots kept) took
+    PHARE_DASHBOARD_INLINE_SECONDS or longer (5 to 12 s at a million cases, long enough for a proxy to give up on
+    the page, with a web process held all that time). The slowest, not the latest: a narrow filter counts
+    quickly, and says nothing of the next one. A count queued longer ago than WORKER_GRACE_SECONDS and still not
+    taken means no worker runs: the page counts."""
+    from phare.jobs import queue
+    from phare.jobs.models import Job
+
+    snapshots = DashboardSnapshot.objects.filter(organisation_id=organisation_id)
+    took = snapshots.aggregate(slowest=Max("seconds"))["slowest"]
+    if took is None or took < settings.PHARE_DASHBOARD_INLINE_SECONDS:
+        return False
+    payload = filters.to_payload()
+    jobs = Job.objects.filter(kind=REFRESH_JOB, organisation_id=organisation_id, payload__key=payload["key"])
+    if jobs.filter(status=Job.Status.RUNNING).exists():
+        return True
+    queued = jobs.filter(status=Job.Status.QUEUED).order_by("created").values_list("created", flat=True).first()
+    if queued is None:
+        queue.enqueue(REFRESH_JOB, payload, organisation=organisation_id, max_attempts=1)
+        return True
+    return timezone.now() - queued < timedelta(seconds=WORKER_GRACE_SECONDS)
 
 
 def refresh(organisation_id: int, filters: Filters, today: date, rows: Callable[[type[Any]], QuerySet[Any]] | None = None,
@@ -403,16 +437,20 @@ def counts(user: Any, organisation_ids: list[int], filters: Filters, today: date
     return counted(user, organisation_ids, filters, today).raw
 
 
-def counted(user: Any, organisation_ids: list[int], filters: Filters, today: date | None = None) -> Counted:
+def counted(user: Any, organisation_ids: list[int], filters: Filters, today: date | None = None,
+            wait: bool = True) -> Counted:  # fmt: skip
     total: dict[str, Counter[str]] = {}
     as_of: datetime | None = None
-    refreshing = False
+    refreshing = pending = False
     for org_id in organisation_ids:
-        one = org_counted(user, org_id, filters, today)
+        one = org_counted(user, org_id, filters, today, wait)
         for fig, values in one.raw.items():
             total.setdefault(fig, Counter()).update(values)
         if one.as_of is not None:
             as_of = one.as_of if as_of is None else min(as_of, one.as_of)
         refreshing = refreshing or one.refreshing
+        pending = pending or one.pending
+    if pending:  # (a sum without one organisation's figures would be wrong, not partial)
+        return Counted({}, None, True, pending=True)
     return Counted({fig: dict(c) for fig, c in total.items()}, as_of, refreshing)
 

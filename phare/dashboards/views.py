@@ -121,8 +121,8 @@ def _filters(request: HttpRequest, operator: bool) -> tuple[FilterForm, Filters,
     return form, Filters(), False
 
 
-def _figures(user: Any, scope: Scope, filters: Filters) -> tuple[list[Figure], dict[str, Any]]:
-    result = counted(user, scope.organisation_ids, filters, timezone.localdate())
+def _figures(user: Any, scope: Scope, filters: Filters, wait: bool = True) -> tuple[list[Figure], dict[str, Any]]:
+    result = counted(user, scope.organisation_ids, filters, timezone.localdate(), wait=wait)
     raw = result.raw
     owner_names: dict[str, str] = {}
     if not scope.partners:
@@ -139,6 +139,7 @@ def _figures(user: Any, scope: Scope, filters: Filters) -> tuple[list[Figure], d
         "open": num(open_cases if not scope.k or open_cases >= scope.k or not open_cases else None, scope.k),
         "as_of": result.as_of,
         "refreshing": result.refreshing,
+        "pending": result.pending,
     }
     return figs, key
 
@@ -159,7 +160,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     operator = bool(partner_ids(request.user.organisation_id))  # type: ignore[union-attr]
     form, filters, partners = _filters(request, operator)
     scope = _scope(request.user, partners)
-    figs, key = _figures(request.user, scope, filters)
+    # The page does not wait for a slow count: the worker makes it and the page reloads (a download waits).
+    figs, key = _figures(request.user, scope, filters, wait=False)
     rtl = translation.get_language_bidi()
     sections = []
     for code, title in SECTIONS.items():
