@@ -264,3 +264,15 @@ def test_it_judges_by_the_slowest_count_not_the_latest(worker: User, analyst: Us
     DashboardSnapshot.objects.filter(key__contains="Closed").update(seconds=0.1)  # the latest count was quick
     cache.clear()
     assert PENDING in cl.get("/dashboards/?status=open").content.decode()
+
+
+def test_it_never_queues_more_than_a_few_counts_of_new_filters(worker: User, analyst: User) -> None:
+    make_case(worker, opened=date(2024, 1, 10))
+    cl = _client(analyst)
+    _slow_to_count(analyst, cl)
+    for month in range(1, queries.WORKER_COUNTS_MAX + 1):
+        assert PENDING in cl.get(f"/dashboards/?start=2024-{month:02}-01").content.decode()
+    # One filter more: counted for this page, as before, rather than queued behind the others.
+    html = cl.get("/dashboards/?start=2024-12-01").content.decode()
+    assert PENDING not in html and _cases_figure(html) == "0"
+    assert Job.objects.filter(kind=queries.REFRESH_JOB).count() == queries.WORKER_COUNTS_MAX

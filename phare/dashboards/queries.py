@@ -268,6 +268,10 @@ def _from_snapshot(user: Any, organisation_id: int, filters: Filters, today: dat
 
 # How long a count handed to the worker may wait for it before a page counts for itself (no worker is running).
 WORKER_GRACE_SECONDS = 60
+# The most counts of one organisation's new filters queued at once: past it, pages count for themselves, so that
+# someone trying filter after filter holds a web process each time, as before, and never fills the worker's queue
+# ahead of other work (an import, an export).
+WORKER_COUNTS_MAX = 3
 
 
 def _hand_to_worker(organisation_id: int, filters: Filters) -> bool:
@@ -285,11 +289,15 @@ def _hand_to_worker(organisation_id: int, filters: Filters) -> bool:
     if took is None or took < settings.PHARE_DASHBOARD_INLINE_SECONDS:
         return False
     payload = filters.to_payload()
-    jobs = Job.objects.filter(kind=REFRESH_JOB, organisation_id=organisation_id, payload__key=payload["key"])
-    if jobs.filter(status=Job.Status.RUNNING).exists():
+    waiting = Job.objects.filter(kind=REFRESH_JOB, organisation_id=organisation_id,
+                                 status__in=(Job.Status.QUEUED, Job.Status.RUNNING))  # fmt: skip
+    mine = waiting.filter(payload__key=payload["key"])
+    if mine.filter(status=Job.Status.RUNNING).exists():
         return True
-    queued = jobs.filter(status=Job.Status.QUEUED).order_by("created").values_list("created", flat=True).first()
+    queued = mine.order_by("created").values_list("created", flat=True).first()
     if queued is None:
+        if waiting.count() >= WORKER_COUNTS_MAX:
+            return False
         queue.enqueue(REFRESH_JOB, payload, organisation=organisation_id, max_attempts=1)
         return True
     return timezone.now() - queued < timedelta(seconds=WORKER_GRACE_SECONDS)
