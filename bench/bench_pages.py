@@ -225,6 +225,7 @@ def main() -> None:
     ap.add_argument("--fill", action="store_true")
     ap.add_argument("--org", default="demo")
     ap.add_argument("--tasks", type=int, default=20_000, help="with --fill: tasks on open cases for the home pages")
+    ap.add_argument("--label", default="", help="the run's key in pages.json (default: the number of cases)")
     args = ap.parse_args()
 
     from phare.accounts.models import Organisation, Role, User
@@ -314,6 +315,8 @@ def main() -> None:
         "database": connection.vendor,
         "cases": total,
         "tasks": tasks,
+        # (--fill copies cases onto the people already there: a run generated whole has a person per participant.)
+        "people": Person.objects.filter(organisation=org).count(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()} x{os.cpu_count()}",
         "target_p95_ms": 150,
@@ -334,7 +337,7 @@ def main() -> None:
     existing = json.loads(dest.read_text()) if dest.exists() else {}
     if "pages" in existing.get(connection.vendor, {}):  # the file's earlier layout: one run per database
         del existing[connection.vendor]
-    existing.setdefault(connection.vendor, {})[str(total)] = out
+    existing.setdefault(connection.vendor, {})[args.label or str(total)] = out
     dest.write_text(json.dumps(existing, indent=2) + "\n")
 
 

@@ -177,3 +177,19 @@ def test_it_lists_as_owned_exactly_the_owned_cases_the_user_may_see_for_every_ro
             if active:
                 assert plain.pk in owned, role
                 assert (restricted.pk in owned) == (role not in (Role.ANALYST, Role.AUDITOR)), role
+
+
+def test_it_counts_the_open_plans_of_open_cases_only_however_many_end_the_same_day() -> None:
+    t = team()
+    worker, case = t[Role.CASE_WORKER], t["case"]
+    day = TODAY - timedelta(days=2)
+    second = case_actions.open_case(worker, person_data={"prs_FirstName": "Second"}, role="Victim", context={})
+    closed = case_actions.open_case(worker, person_data={"prs_FirstName": "Closed"}, role="Victim", context={})
+    for c in (case, second, second, closed):
+        case_actions.add_support_plan(worker, c, {"spl_Type": "Health", "spl_PlannedEndDate": day})
+    case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_PlannedEndDate": day,
+                                                 "spl_ActualEndDate": day})  # fmt: skip
+    case_actions.close_case(worker, closed, reason="Returned home")
+    page = client(worker).get("/work/due/").content.decode()
+    # The three open plans of the two open cases: not the ended one, nor the closed case's.
+    assert page.count("Support plan ends") == 3 and "3 overdue" in page

