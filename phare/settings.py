@@ -197,8 +197,8 @@ PHARE_ENROLMENT_CODE_HOURS = envint("PHARE_ENROLMENT_CODE_HOURS", "72")
 PHARE_DASHBOARD_STALE_SECONDS = envint("PHARE_DASHBOARD_STALE_SECONDS", "900")
 # Memory (MB) PostgreSQL may give each sort or hash while a dashboard is counted (its `work_mem`, for that only).
 PHARE_DASHBOARD_WORK_MEM_MB = envint("PHARE_DASHBOARD_WORK_MEM_MB", "32")
-# A dashboard whose latest count took this long (seconds) or longer has new filters counted by the worker, the page
-# saying so and reloading itself, rather than held open while it counts.
+# An organisation one of whose dashboard counts of the last two days took this long (seconds) or longer has new
+# filters counted by the worker, the page saying so and reloading itself, rather than held open while it counts.
 PHARE_DASHBOARD_INLINE_SECONDS = envint("PHARE_DASHBOARD_INLINE_SECONDS", "2")
 SESSION_COOKIE_AGE = 12 * 3600
 # Django's database sessions (the same table and rows), each read with a query built once per process.
