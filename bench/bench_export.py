@@ -8,7 +8,9 @@ before the export (Django and the models loaded). The same process then reads it
 write-only workbook of the same cells, `json.dumps(indent=1)` of the same bundles: what the file costs without
 reading the database, opening sealed values and assembling the cases. Last, it times that reading alone (the
 bundles the export writes, read and dropped; for CSV the chunks its reading process hands to its writing process:
-`read_only_cpu_seconds`), the part of the ratio a writer cannot remove. Writes bench/results/export.json.
+`read_only_cpu_seconds`), the part of the ratio a writer cannot remove. CSV and JSON are measured in several such
+processes (`RUNS`): the figures are the run of median export time, against the median bare write (`median_run`),
+with every run's pair under `runs`. Writes bench/results/export.json.
 
     nice -n 10 python bench/bench_export.py --cases 20000 [--pg postgres://postgres@127.0.0.1:5432/phare_bench_export]
 """
@@ -22,6 +24,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +34,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TARGETS = {"csv": 5.0, "json": 3.0, "xlsx": 1.5}
+# Runs per format, each a fresh process: the bare CSV write takes half a second, and on this shared machine one
+# run's ratio ranged from 4.8 to 9.4 (2026-12-06); the XLSX export takes a minute and is far inside its target.
+RUNS = {"csv": 5, "json": 3, "xlsx": 1}
 
 
 def _rss_mb() -> float:
@@ -131,10 +137,28 @@ def database(env: dict[str, str], cases: int, reuse: bool) -> dict[str, Any]:
         out["demo_seconds"] = round(time.perf_counter() - start, 1)
     data = Path(env["PHARE_DATA_DIR"])
     for fmt in ("csv", "json", "xlsx"):
-        proc = subprocess.run([sys.executable, __file__, "--measure", fmt, str(data / f"export.{fmt}")], env=env,
-                              cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
-        out[fmt] = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(env["DATABASE_URL"].split(":")[0], fmt, json.dumps(out[fmt]), file=sys.stderr)
+        runs = []
+        for _ in range(RUNS[fmt]):
+            proc = subprocess.run([sys.executable, __file__, "--measure", fmt, str(data / f"export.{fmt}")], env=env,
+                                  cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(env["DATABASE_URL"].split(":")[0], fmt, json.dumps(runs[-1]), file=sys.stderr)
+        out[fmt] = median_run(runs)
+    return out
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs as one: the run of median export time, its time ratio the median export time over the median
+    bare write (each run's bare write is its own process's, right after its export), and every run's pair kept."""
+    if len(runs) == 1:
+        return runs[0]
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    out = dict(ordered[len(ordered) // 2])
+    bare = statistics.median(r["bare_write_seconds"] for r in runs)
+    bare_cpu = statistics.median(r["bare_write_cpu_seconds"] for r in runs)
+    out.update(bare_write_seconds=round(bare, 2), bare_write_cpu_seconds=round(bare_cpu, 2),
+               time_ratio=round(out["seconds"] / bare, 1), cpu_ratio=round(out["cpu_seconds"] / bare_cpu, 1),
+               runs=[{k: r[k] for k in ("seconds", "bare_write_seconds", "time_ratio")} for r in runs])  # fmt: skip
     return out
 
 
