@@ -195,7 +195,8 @@ PHARE_DEMO_ORG = "demo"
 PHARE_ENROLMENT_CODE_HOURS = envint("PHARE_ENROLMENT_CODE_HOURS", "72")
 # How long dashboards may show counts older than the data while the worker recounts (seconds).
 PHARE_DASHBOARD_STALE_SECONDS = envint("PHARE_DASHBOARD_STALE_SECONDS", "900")
-# Memory (MB) PostgreSQL may give each sort or hash while a dashboard is counted (its `work_mem`, for that only).
+# Memory (MB) PostgreSQL may give each sort or hash while a dashboard is counted (its `work_mem`, for that only;
+# the count also runs without JIT compilation: phare.dashboards.queries._compute).
 PHARE_DASHBOARD_WORK_MEM_MB = envint("PHARE_DASHBOARD_WORK_MEM_MB", "32")
 # An organisation one of whose dashboard counts of the last two days took this long (seconds) or longer has new
 # filters counted by the worker, the page saying so and reloading itself, rather than held open while it counts.
