@@ -251,6 +251,12 @@ def main() -> None:
             result[label] = {"rows": args.full, **full_import(path, data_dir, pg, dry)}
             print(label, json.dumps(result[label]), file=sys.stderr)
             if label == "full_import_sqlite_csv":
+                # What writing the same rows costs SQLite alone (bench/sqlite_floor.py), beside the import.
+                from bench.sqlite_floor import measured
+
+                floor = measured(data_dir / "bench.sqlite3")
+                result[label]["bare_sqlite_write"] = floor
+                result[label]["time_ratio_to_bare_sqlite_write"] = round(result[label]["seconds"] / floor["seconds"], 1)
                 result["export_sqlite"] = {"cases": result[label]["created"], **exports(data_dir)}
         result["target_full_import_seconds"] = 60
         result["target_full_import_sqlite_seconds"] = 15  # issue 23
