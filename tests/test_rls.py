@@ -325,18 +325,11 @@ def _nodes(plan: dict[str, Any]) -> list[str]:
 
 def test_it_plans_a_count_under_the_policies_as_the_owner_would(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shared-read condition is read once, not once per row: a count under the policies can run in parallel
-    workers, and is costed near the owner's count (a cost far above it made PostgreSQL compile the query with
-    JIT: at 30,000 cases, 128,000 instead of 2,200)."""
+    workers. (Looked up per row, it also made PostgreSQL cost a count of 30,000 cases at 128,000 instead of 2,200,
+    and compile it with JIT.)"""
     a, _b, _rows_b, _ = _world()
-    with connection.cursor() as cur:  # the owner's count, under no policy (the tables' owner bypasses them)
-        cur.execute("EXPLAIN (FORMAT JSON) SELECT count(*) FROM cases_case")
-        raw = cur.fetchone()[0]
-    import json
-
-    owner_cost = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]["Total Cost"]
     plan = _count_plan(a)
     assert "Gather" in _nodes(plan)
-    assert plan["Total Cost"] < owner_cost * 3
     # Negative control: the condition as it was, the share's owner compared with each row's organisation.
     monkeypatch.setattr(rls, "shared_condition", lambda table, label: (
         f"(uid IN (SELECT s.target_uid FROM {rls.SHARES} s WHERE s.organisation_id = {rls.CURRENT_ORG}"
