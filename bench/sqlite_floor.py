@@ -8,7 +8,8 @@ database, then, timed: inserts them into an empty file with the same schema and 
 synchronous NORMAL, its page cache), 2,000 rows per `executemany` (the writer's chunk), the tables interleaved in
 100 batches as the load interleaves them, with the tables' unique constraints in place and their other indexes
 built at the end (as `bulk.deferred_indexes` does), then commits. Foreign keys are not checked (the load checks
-them), so this is a lower bound. Prints one JSON object; bench_demo.py and bench_import.py record it beside their
+them), so this is a lower bound. The copy lives in a temporary directory removed at the end (its sealed values
+stay sealed: they are copied as stored). Prints one JSON object; bench_demo.py and bench_import.py record it beside their
 own time.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +31,8 @@ BATCHES = 100
 CHUNK = 2000
 
 
-def bare_write(source: Path, tables: tuple[str, ...] = TABLES, cache_mb: int = 64) -> dict[str, object]:
+def bare_write(source: Path, tables: tuple[str, ...] = TABLES) -> dict[str, object]:
+    cache_mb = int(os.environ.get("SQLITE_CACHE_MB", "64"))  # as phare.settings gives the application's connections
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     schema = dict(src.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
     indexes = [sql for (sql,) in src.execute(
@@ -74,10 +77,7 @@ def bare_write(source: Path, tables: tuple[str, ...] = TABLES, cache_mb: int = 6
 
 def measured(source: Path) -> dict[str, object]:
     """`bare_write(source)` in a fresh process (the rows it holds in memory stay out of the caller's peak)."""
-    import subprocess
-
-    out = subprocess.run([sys.executable, __file__, str(source)], check=True, capture_output=True, text=True,
-                         env=dict(os.environ))  # fmt: skip
+    out = subprocess.run([sys.executable, __file__, str(source)], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
