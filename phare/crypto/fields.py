@@ -355,6 +355,27 @@ class EncryptedDateField(EncryptedTextField):
 PRESEALED_ATTR = "_phare_presealed"
 
 
+def _uuid_of(number: int) -> uuid.UUID:
+    """uuid.UUID(int=number) without its checks (a number this process's preparing process took from a UUID)."""
+    u = _new_object(uuid.UUID)
+    _set(u, "int", number)
+    _set(u, "is_safe", _UNKNOWN)
+    return u
+
+
+_new_object, _set, _UNKNOWN, _new_tuple = object.__new__, object.__setattr__, uuid.SafeUUID.unknown, tuple.__new__
+
+
+def _presealed_person(uid: int, uid_text: str, key: bytes, wrapped: str, wrap_pk: int, fp: str,
+                      sealed: dict[str, tuple[Any, str]]) -> PresealedPerson:  # fmt: skip
+    return _new_tuple(PresealedPerson, (_uuid_of(uid), uid_text, key, wrapped, wrap_pk, fp, sealed))
+
+
+def _presealed_row(uid: int, uid_text: str, subject: str | None, key: bytes, fp: str,
+                   sealed: dict[str, tuple[Any, str]]) -> PresealedRow:  # fmt: skip
+    return _new_tuple(PresealedRow, (_uuid_of(uid), uid_text, subject, key, fp, sealed))
+
+
 class PresealedPerson(NamedTuple):  # a tuple: it crosses a pipe 100,000 times in a large import
     """A new person's key and sealed fields, prepared away from the database (an import's reading process, while
     the writer works on the batch before). Each token lacks only the row id of the key, known once the key's
@@ -367,6 +388,10 @@ class PresealedPerson(NamedTuple):  # a tuple: it crosses a pipe 100,000 times i
     wrap_pk: int
     fp: str
     sealed: dict[str, tuple[Any, str]]  # attname -> (the value sealed, the AES-GCM body)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Its uid crosses as a number: a UUID pickles at several times the cost of the rest of the tuple.
+        return _presealed_person, (self.uid.int, *self[1:])
 
     def token(self, attname: str, value: Any, key_pk: int, key: bytes) -> str | None:
         hit = self.sealed.get(attname)
@@ -387,6 +412,9 @@ class PresealedRow(NamedTuple):
     key: bytes  # in clear, as in PresealedPerson
     fp: str
     sealed: dict[str, tuple[Any, str]]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _presealed_row, (self.uid.int, *self[1:])  # as PresealedPerson's
 
     def token(self, attname: str, value: Any, subject: str | None, key_pk: int, key: bytes) -> str | None:
         hit = self.sealed.get(attname)
@@ -415,7 +443,7 @@ def presealed_token(obj: Any, attname: str, value: Any) -> str | None:
 
 
 @functools.cache
-def _sealed_fields(model: type[models.Model]) -> tuple[EncryptedTextField, ...]:
+def sealed_fields(model: type[models.Model]) -> tuple[EncryptedTextField, ...]:
     return tuple(f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField))
 
 
@@ -428,7 +456,7 @@ def preseal_person(model: type[models.Model], wrap: tuple[int, bytes], values: d
     wrap_pk, wrap_key = wrap
     table = model._meta.db_table
     sealed: dict[str, tuple[Any, str]] = {}
-    for f in _sealed_fields(model):
+    for f in sealed_fields(model):
         value = values.get(f.attname)
         if value is None or value == "":
             continue
@@ -440,7 +468,7 @@ def preseal_person(model: type[models.Model], wrap: tuple[int, bytes], values: d
 def preseal_row(model: type[models.Model], subject: str | None, key: bytes, values: dict[str, Any]) -> PresealedRow | None:
     """A new row's uid and its sealed fields with these values, sealed with `key`: the key of the person whose
     uid is `subject`, or the organisation's data key (`subject` None). None when it has nothing to seal."""
-    fields = [(f, values.get(f.attname)) for f in _sealed_fields(model)]
+    fields = [(f, values.get(f.attname)) for f in sealed_fields(model)]
     fields = [(f, v) for f, v in fields if v is not None and v != ""]
     if not fields:
         return None
