@@ -290,3 +290,99 @@ def test_it_builds_secondary_indexes_again_after_a_large_load_and_keeps_them_whe
     assert _indexes("cases_case") == before  # rolled back with the load
     with transaction.atomic(), bulk.deferred_indexes([Case], incoming=10, existing=10):
         assert _indexes("cases_case") == before  # a load no larger than what is there keeps them
+
+
+def _stored(model: type, org: object) -> list[dict[str, object]]:
+    """Every row of `model` in `org`, each field as it reads back (the case by its number, a person by name, a
+    directory row by name), in case order: what two loads of the same bundles must agree on."""
+    skip = {"id", "uid", "organisation", "created", "updated"}
+    out = []
+    for row in model.objects.filter(organisation=org).order_by("case__seq", "id"):  # type: ignore[attr-defined]
+        seen: dict[str, object] = {}
+        for f in model._meta.concrete_fields:  # type: ignore[attr-defined]
+            if f.name in skip:
+                continue
+            value = getattr(row, f.name)
+            if f.is_relation and value is not None:
+                value = (getattr(value, "number", None) or getattr(value, "org_Name", None)
+                         or getattr(value, "prs_FirstName", None) or getattr(value, "role", None))  # fmt: skip
+            seen[f.name] = value
+        out.append(seen)
+    return out
+
+
+def test_it_writes_rows_made_ahead_as_it_would_make_them_itself() -> None:
+    """The demo's generating processes make whole rows for a bundle's participants, referrals, comments, events,
+    plans, consents and assessments (prepare_records with bulk.Rows); the writer fills in ids and sealed values.
+    Every field reads back as when the writer makes the rows itself from the same values."""
+    import random
+
+    from htcds.generate import generate_bundles
+    from phare.cases import demo
+    from phare.cases.bundles import ROW, ROW_RECORDS, prepare_person, prepare_records
+
+    today = date(2026, 3, 2)
+    bundles = {}
+    orgs = {}
+    for slug, rows in (("ahead", bulk.Rows()), ("here", None)):
+        org, users = demo.ensure_org(slug)
+        owners = [users["case_worker"], users["supervisor"]]
+        writer = demo._writer(org, owners, {}, demo._shift(100), random.Random(3), today)
+        wrap = keys.active_org_key(org.pk, "data")
+        batch = list(generate_bundles(40, seed=9, today=demo.LATEST))
+        with transaction.atomic(), keys.bulk_scope():
+            for b in batch:
+                for p in b["persons"]:
+                    prepare_person(p, writer.clean(Person, p), writer.indexes.index, wrap)
+                prepare_records(b, writer.clean, wrap, rows)
+            writer.write(batch, 1)
+        bundles[slug], orgs[slug] = batch, org
+    made = sum(1 for b in bundles["ahead"] for k in ROW_RECORDS for r in b.get(k) or () if ROW in r)
+    assert made > 200 and not any(ROW in r for b in bundles["here"] for k in ROW_RECORDS for r in b.get(k) or ())
+    keys.reset_caches()
+    for model in ROW_RECORDS.values():
+        ahead, here = _stored(model, orgs["ahead"]), _stored(model, orgs["here"])
+        assert ahead == here and ahead, model.__name__
+
+
+def test_it_makes_a_row_again_when_its_person_is_not_the_one_it_was_sealed_for() -> None:
+    """A row made ahead carries values sealed with its person's key. If the writer finds the record about another
+    person (or a list under the row's key that no preparing process made), it makes the row itself and seals
+    afresh: a value is never stored under one person's row with another person's key."""
+    from phare.cases.bundles import PRESEALED, ROW, BundleWriter, PreparedRow, prepare_person, prepare_records
+    from phare.cases.models import TraffickingEvent
+    from phare.crypto import blind_indexer
+
+    org = make_org()
+    worker = make_user(org)
+    names = {m: {f.name for f in m._meta.concrete_fields} for m in (Case, Person, CaseParticipant, TraffickingEvent)}
+
+    def clean(model: type, rec: dict) -> dict:  # type: ignore[type-arg]
+        return {k: v for k, v in rec.items() if k in names[model]}
+
+    b = {"case": {"cas_Status": "Active"},
+         "persons": [{"id": "p1", "prs_FirstName": "Amina"}, {"id": "p2", "prs_FirstName": "Grace"}],
+         "participants": [{"person": "p1", "role": "Victim"}, {"person": "p2", "role": "Victim"}],
+         "events": [{"person": "p1", "hte_Description": "Recruited online"},
+                    {"person": "p2", "hte_Description": "Met at a market"},
+                    {"person": "p2", "hte_Description": "Crossed at night", "hte_Type": "Transit"}]}  # fmt: skip
+    wrap = keys.active_org_key(org.pk, "data")
+    for p in b["persons"]:
+        prepare_person(p, clean(Person, p), blind_indexer(org.pk), wrap)
+    prepare_records(b, clean, wrap, bulk.Rows())
+    assert all(isinstance(e[ROW], PreparedRow) for e in b["events"])
+    sealed_for_p2 = b["events"][1][PRESEALED]
+    b["events"][1]["person"] = "p1"  # now about the other person
+    forged = list(b["events"][2][ROW])  # a plain list: not a row made ahead, whatever it holds
+    forged[bulk.layout(TraffickingEvent)["hte_Type"]] = "Exploitation"
+    b["events"][2][ROW] = forged
+    writer = BundleWriter(org.pk, clean, lambda seq, rec: worker, date(2026, 1, 5))
+    with transaction.atomic(), keys.bulk_scope():
+        (case,) = writer.write([b], 1)
+    keys.reset_caches()
+    events = list(TraffickingEvent.objects.filter(case=case).order_by("id"))
+    assert [(e.hte_Description, e.person.prs_FirstName, e.hte_Type) for e in events] == [  # type: ignore[union-attr]
+        ("Recruited online", "Amina", ""), ("Met at a market", "Amina", ""), ("Crossed at night", "Grace", "Transit")]
+    key_of = {e.pk: _sealed_column(TraffickingEvent, "hte_Description", e.pk).split(":")[1] for e in events}
+    assert key_of[events[1].pk] == key_of[events[0].pk] != key_of[events[2].pk]  # sealed again with Amina's key
+    assert not _sealed_column(TraffickingEvent, "hte_Description", events[1].pk).endswith(sealed_for_p2.sealed["hte_Description"][1])

@@ -324,6 +324,78 @@ def _cursor(connection: Any) -> Any:
     return connection.cursor()
 
 
+def _fields(model: type[Model]) -> list[Field[Any, Any]]:
+    """The fields `insert` writes for rows whose id the database gives, in order."""
+    return [f for f in model._meta.concrete_fields if f is not model._meta.pk]
+
+
+def layout(model: type[Model]) -> dict[str, int]:
+    """Each field's place (by attname) in a row made by `Rows`."""
+    return {f.attname: i for i, f in enumerate(_fields(model))}
+
+
+class _Row:
+    """A row's values as a row function's getters read them (the attributes of an instance): for `Rows`, which
+    needs no instance of the model. It caches no related row, as a new instance caches none."""
+
+    _state = ModelState()
+
+
+class Rows:
+    """Rows as `insert` writes them (ids from the database), made from field values ahead of the writer, in a
+    process preparing a bulk load: the writer fills in the cells it alone knows (by `layout`: the ids of rows it
+    writes) and gives the rows to `insert_rows`. One row function per model, made again every 50,000 rows: its
+    getters' memos would otherwise keep every JSON value of the load alive."""
+
+    def __init__(self) -> None:
+        self._functions: dict[type[Model], Callable[[Any], tuple[Any, ...]]] = {}
+        self._made = 0
+
+    def __call__(self, model: type[Model], values: dict[str, Any]) -> tuple[Any, ...]:
+        """The row of a new `model` instance with these values (by attname), as `insert` would write it: what
+        `new(model, **values)` holds, without making the instance."""
+        self._made += 1
+        if self._made > 25 * CHUNK:
+            for row in self._functions.values():
+                row.__globals__.clear()  # as in insert: the function's own namespace is a cycle
+            self._functions.clear()
+            self._made = 1
+        if model not in self._functions:
+            self._functions[model] = _row_function(_fields(model), connections[DEFAULT_DB_ALIAS])
+        plain, _, constant, per_row = _spec(model)
+        if not plain.issuperset(values):  # a relation named by its object: as new() takes it
+            return self._functions[model](new(model, **values))
+        d = {**constant, **values}
+        for attname, make in per_row:
+            if attname not in values:
+                d[attname] = make()
+        obj = _Row()
+        obj.__dict__ = d
+        return self._functions[model](obj)
+
+
+def insert_rows(model: type[Model], rows: Sequence[Sequence[Any] | Model]) -> None:
+    """INSERT, in their order, rows made by `Rows` (the writer's cells filled in) and instances of `model` among
+    them, inside the caller's transaction."""
+    if not rows:
+        return
+    connection = _connection()
+    fields = _fields(model)
+    row: Callable[[Model], tuple[Any, ...]] | None = None
+
+    def cells(item: Sequence[Any] | Model) -> Sequence[Any]:
+        nonlocal row
+        if not isinstance(item, Model):
+            return item
+        if row is None:
+            row = _row_function(fields, connection)
+        return row(item)
+
+    _execute(connection, model, fields, (cells(item) for item in rows))
+    if row is not None:
+        row.__globals__.clear()  # as in insert
+
+
 def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     """INSERT `objs` (all of one model) inside the caller's transaction; with `with_ids`, set their pk first."""
     if not objs:
@@ -332,7 +404,7 @@ def insert(objs: Sequence[Model], *, with_ids: bool = False) -> None:
     model = type(objs[0])
     pk = model._meta.pk
     assert pk is not None
-    fields = [f for f in model._meta.concrete_fields if f is not pk]
+    fields = _fields(model)
     if with_ids:
         for obj, pk_value in zip(objs, _reserve_ids(connection, model, len(objs)), strict=True):
             obj.pk = pk_value
@@ -372,7 +444,7 @@ def _connection() -> Any:
     return connection
 
 
-def _execute(connection: Any, model: type[Model], fields: Sequence[Field[Any, Any]], rows: Iterable[tuple[Any, ...]]) -> None:
+def _execute(connection: Any, model: type[Model], fields: Sequence[Field[Any, Any]], rows: Iterable[Sequence[Any]]) -> None:
     """One prepared INSERT for `fields`, run over the rows CHUNK at a time."""
     qn = connection.ops.quote_name
     placeholders = ", ".join(["%s"] * len(fields))

@@ -9,6 +9,7 @@ audit event for the batch, naming the cases it created.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +43,7 @@ from phare.crypto.fields import (
     has_person,
     preseal_person,
     preseal_row,
+    sealed_fields,
 )
 
 CLOSED = ("Closed", "ClosedReferred")
@@ -58,14 +60,35 @@ PRECOMPUTED_INDEX = "_index"
 PRESEALED = "_presealed"
 # ... and, any record, its model's field values as the writer's `clean` gives them (a Values), under this one.
 VALUES = "_values"
+# ... or, a record of one of the ROW_RECORDS, its whole row as the writer inserts it (a PreparedRow).
+ROW = "_row"
 # Keys only a preparing process may set: a reader drops them from what a file holds.
-PREPARED_KEYS = (PRECOMPUTED_INDEX, PRESEALED, VALUES)
+PREPARED_KEYS = (PRECOMPUTED_INDEX, PRESEALED, VALUES, ROW)
 # The bundle's records other than its people, by bundle key (the case is one record, the others lists).
 RECORDS: tuple[tuple[str, type[Model]], ...] = (
     ("case", Case), ("participants", CaseParticipant), ("referrals", Referral), ("comments", CaseComment),
     ("events", TraffickingEvent), ("support_plans", SupportPlan), ("consents", Consent), ("assessments", Assessment))  # fmt: skip
 
 Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
+
+
+class PreparedRow(list[Any]):
+    """A record's row made ahead of the writer (bulk.Rows), less the cells only the writer knows (WRITER_CELLS,
+    lookups, and the values sealed in advance, put in with the row id of their key), followed by its PresealedRow
+    or None. A list of a type of its own, as Values: no list read from a file is taken for one, and it crosses
+    from the preparing process at less than half the cost of a named tuple."""
+
+
+# The records whose rows a preparing process makes whole, and the cells the writer fills in besides the
+# organisation, the case and their sealed values.
+ROW_RECORDS: dict[str, type[Model]] = {"participants": CaseParticipant, "referrals": Referral, "comments": CaseComment,
+                                       "events": TraffickingEvent, "support_plans": SupportPlan, "consents": Consent,
+                                       "assessments": Assessment}  # fmt: skip
+ROW_MODELS = frozenset(ROW_RECORDS.values())
+WRITER_CELLS: dict[type[Model], tuple[str, ...]] = {
+    CaseParticipant: ("person_id", "age_band_at_registration", *(f + "_id" for f in LOOKUP_FIELDS)),
+    Referral: tuple(f + "_id" for f in REFERRAL_LOOKUPS), CaseComment: ("author_id",), TraffickingEvent: ("person_id",),
+    SupportPlan: ("person_id",), Consent: ("person_id",), Assessment: ("person_id",)}  # fmt: skip
 
 
 def written_models() -> list[type[Model]]:
@@ -102,12 +125,13 @@ def record_values(clean: Clean, model: type[Model], rec: dict[str, Any]) -> dict
     return data
 
 
-def prepare_records(bundle: dict[str, Any], clean: Clean, wrap: tuple[int, bytes]) -> None:
+def prepare_records(bundle: dict[str, Any], clean: Clean, wrap: tuple[int, bytes], rows: bulk.Rows | None = None) -> None:
     """Ahead of the writer, after `prepare_person` for the bundle's people: each other record's field values
     (`record_values`), and the uid and sealed fields of a record with a personal value (a comment, a closing
     reason, an event's description), sealed as the writer would: with the new key of the person the record names,
     else with the organisation's data key `wrap`. The writer checks each sealed value against the row it writes
-    (phare.crypto.fields.presealed_token)."""
+    (phare.crypto.fields.presealed_token). With `rows`, a record of the ROW_RECORDS whose personal values are all
+    sealed in advance gets its whole row instead of its values (`_row_ahead`)."""
     people: dict[str, Any] = {}
     for n, p in enumerate(bundle.get("persons") or ()):
         if isinstance(p, dict) and isinstance(p.get(PRESEALED), PresealedPerson):
@@ -119,19 +143,64 @@ def prepare_records(bundle: dict[str, Any], clean: Clean, wrap: tuple[int, bytes
                 continue
             values = Values(record_values(clean, model, rec))
             rec[VALUES] = values
-            if "uid" in values:
-                continue  # the writer keeps the record's own uid: nothing can be sealed for it in advance
-            # As the writer finds a row's person (person_of) and the key that seals it (encryption_subject).
-            about_person = has_person(model._meta)
-            person = people.get(str(rec.get("person", ""))) if about_person else None
-            if person is not None:
-                pre = preseal_row(model, person.uid_text, person.key, values)
-            elif about_person and rec.get("person") not in (None, ""):
-                continue  # a person the bundle does not hold new: the writer seals it
-            else:
-                pre = preseal_row(model, None, wrap[1], values)
-            if pre is not None:
-                rec[PRESEALED] = pre
+            pre: PresealedRow | None = None
+            if "uid" not in values:  # else the writer keeps the record's own uid: nothing can be sealed for it now
+                # As the writer finds a row's person (person_of) and the key that seals it (encryption_subject).
+                about_person = has_person(model._meta)
+                person = people.get(str(rec.get("person", ""))) if about_person else None
+                if person is not None:
+                    pre = preseal_row(model, person.uid_text, person.key, values)
+                elif not about_person or rec.get("person") in (None, ""):
+                    pre = preseal_row(model, None, wrap[1], values)
+                # else a person the bundle does not hold new: the writer seals it
+                if pre is not None:
+                    rec[PRESEALED] = pre
+            if rows is not None and key in ROW_RECORDS:
+                row = _row_ahead(model, rec, values, pre, rows)
+                if row is not None:
+                    rec[ROW] = row
+                    del rec[VALUES]
+
+
+def _lookups_of(model: type[Model]) -> tuple[str, ...]:
+    return LOOKUP_FIELDS if model is CaseParticipant else REFERRAL_LOOKUPS if model is Referral else ()
+
+
+@functools.cache
+def _ahead(model: type[Model]) -> tuple[tuple[str, ...], frozenset[str], dict[str, Any]]:
+    """For `_row_ahead`: the model's sealed fields; the values the writer gives instead; its cells to fill in,
+    each given a stand-in id meanwhile (a foreign key left empty would be looked up for each row)."""
+    sealed = tuple(f.attname for f in sealed_fields(model))
+    lookups = _lookups_of(model)
+    fill = dict.fromkeys(("organisation_id", "case_id", *WRITER_CELLS[model]), 0)
+    fill.pop("age_band_at_registration", None)
+    return sealed, frozenset((*sealed, *lookups, *fill)), fill
+
+
+def _row_ahead(model: type[Model], rec: dict[str, Any], values: dict[str, Any], pre: PresealedRow | None,
+               rows: bulk.Rows) -> PreparedRow | None:  # fmt: skip
+    """The record's row as BundleWriter.write would insert it, less the cells it fills in (`_filled`); None when a
+    personal value is not sealed in advance, or the writer computes a value from the case (a comment's date)."""
+    sealed, skip, fill = _ahead(model)
+    for a in sealed:
+        if values.get(a) not in (None, "") and (pre is None or a not in pre.sealed):
+            return None
+    if model is CaseComment and values.get("cco_CreatedDate") is None:
+        return None
+    data = {k: v for k, v in values.items() if k not in skip}
+    data.update(fill)
+    if pre is not None:
+        data["uid"] = pre.uid
+    if model is CaseParticipant:
+        data["role"] = rec.get("role", "Victim")
+    elif model is Referral:
+        data["direction"] = rec.get("direction", "Incoming")
+    elif model is Assessment:
+        data.setdefault("asm_Level", "Individual")
+        data["answers"] = rec.get("answers") or []
+    cells = PreparedRow(rows(model, data))
+    cells.append(pre)
+    return cells
 
 
 def _pre(rec: dict[str, Any], values: dict[str, Any]) -> PresealedRow | None:
@@ -150,6 +219,11 @@ def _new(model: type[Model], rec: dict[str, Any], **values: Any) -> Any:
     if pre is not None:
         obj.__dict__[PRESEALED_ATTR] = pre
     return obj
+
+
+def _uid_text(person: Person) -> str:
+    pre = person.__dict__.get(PRESEALED_ATTR)
+    return pre.uid_text if isinstance(pre, PresealedPerson) and pre.uid is person.uid else str(person.uid)
 
 
 class BlindIndexes(dict[tuple[str, str], str]):
@@ -179,6 +253,7 @@ class BundleWriter:
     def __post_init__(self) -> None:
         self.indexes = BlindIndexes(self.organisation_id)
         self.tasks: Any = None  # a phare.work.bundle.TaskReader, made when a bundle first carries tasks
+        self._layouts: dict[type[Model], dict[str, int]] = {}
 
     def _lookups(self, rec: dict[str, Any], names: Iterable[str], data: dict[str, Any]) -> None:
         for k in names:
@@ -186,6 +261,43 @@ class BundleWriter:
             data.pop(k + "_id", None)
             if self.lookup is not None and rec.get(k):
                 data[k] = self.lookup(rec[k])
+
+    def _filled(self, model: type[Model], rec: dict[str, Any], case: Case, who: Person | None) -> list[Any] | None:
+        """The record's row made ahead (prepare_records), with the cells only the writer knows; None: make it here,
+        as when the person the writer finds for the record is not the one its values were sealed for."""
+        cells = rec.get(ROW)
+        if cells.__class__ is not PreparedRow:
+            return None
+        pre = cells.pop()
+        if pre is not None and pre.__class__ is not PresealedRow:
+            return None
+        at = self._layouts.get(model)
+        if at is None:
+            at = self._layouts[model] = bulk.layout(model)
+        if pre is not None:
+            # Sealed with the key of the person this row is about, as encryption_subject finds them, or else none.
+            subject = None if who is None else _uid_text(who)
+            oid = self.organisation_id
+            key_pk, key = keys.active_org_key(oid, "data") if subject is None else keys.person_key_for(oid, subject)
+            for attname, (value, _) in pre.sealed.items():
+                token = pre.token(attname, value, subject, key_pk, key)
+                if token is None:  # sealed for another person, or with another key
+                    return None
+                cells[at[attname]] = token
+        # Every cell of WRITER_CELLS is set here: the preparing process left stand-in ids in them.
+        cells[at["organisation_id"]] = self.organisation_id
+        cells[at["case_id"]] = case.pk
+        if "person_id" in at:
+            cells[at["person_id"]] = None if who is None else who.pk
+        if model is CaseParticipant:
+            assert who is not None
+            cells[at["age_band_at_registration"]] = band_on(who.prs_Birthdate, case.cas_OpenedDate)
+        elif model is CaseComment:
+            cells[at["author_id"]] = case.cas_CaseOwner_id
+        for k in _lookups_of(model):
+            found = self.lookup(rec[k]) if self.lookup is not None and rec.get(k) else None
+            cells[at[k + "_id"]] = None if found is None else found.pk
+        return cells
 
     def _data(self, model: type[Model], rec: dict[str, Any]) -> dict[str, Any]:
         ready = rec.get(VALUES)
@@ -255,8 +367,9 @@ class BundleWriter:
         from phare.work.bundle import TaskReader
         from phare.work.models import Task
 
-        rows: dict[type[Model], list[Model]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
-                                                                 SupportPlan, Consent, Assessment, CaseEvent, Task)}  # fmt: skip
+        # Instances, and for the ROW_RECORDS rows made ahead (their cells filled in) among them, in bundle order.
+        rows: dict[type[Model], list[Any]] = {m: [] for m in (CaseParticipant, Referral, CaseComment, TraffickingEvent,
+                                                               SupportPlan, Consent, Assessment, CaseEvent, Task)}  # fmt: skip
         now = timezone.now()
         details: dict[Any, dict[str, Any]] = {}  # one detail per owner or status, shared by its events: dumped once
         # From here on the cases have their ids: rows name them by id (bulk.new's quicker path). A row's person
@@ -271,24 +384,39 @@ class BundleWriter:
                 who = person_of(p)
                 if who is None:
                     continue
+                if (cells := self._filled(CaseParticipant, p, case, who)) is not None:
+                    rows[CaseParticipant].append(cells)
+                    continue
                 ctx = self._data(CaseParticipant, p)
                 self._lookups(p, LOOKUP_FIELDS, ctx)
                 rows[CaseParticipant].append(_new(CaseParticipant, p,
                     organisation_id=oid, case_id=cid, person=who, role=p.get("role", "Victim"),
                     age_band_at_registration=band_on(who.prs_Birthdate, case.cas_OpenedDate), **ctx))  # fmt: skip
             for r in b.get("referrals") or ():
+                if (cells := self._filled(Referral, r, case, None)) is not None:
+                    rows[Referral].append(cells)
+                    continue
                 data = self._data(Referral, r)
                 self._lookups(r, REFERRAL_LOOKUPS, data)
                 rows[Referral].append(_new(Referral, r, organisation_id=oid, case_id=cid, direction=r.get("direction", "Incoming"), **data))
             for m in b.get("comments") or ():
+                if (cells := self._filled(CaseComment, m, case, None)) is not None:
+                    rows[CaseComment].append(cells)
+                    continue
                 data = self._data(CaseComment, m)
                 data.setdefault("cco_CreatedDate", case.cas_OpenedDate)
                 rows[CaseComment].append(_new(CaseComment, m, organisation_id=oid, case_id=cid, author_id=owner, **data))
             for model, key in ((TraffickingEvent, "events"), (SupportPlan, "support_plans"), (Consent, "consents")):
                 for rec in b.get(key) or ():
+                    if (cells := self._filled(model, rec, case, person_of(rec))) is not None:
+                        rows[model].append(cells)
+                        continue
                     rows[model].append(_new(model, rec, organisation_id=oid, case_id=cid, person=person_of(rec),
                                                 **self._data(model, rec)))  # fmt: skip
             for a in b.get("assessments") or ():
+                if (cells := self._filled(Assessment, a, case, person_of(a))) is not None:
+                    rows[Assessment].append(cells)
+                    continue
                 data = self._data(Assessment, a)
                 data.setdefault("asm_Level", "Individual")
                 rows[Assessment].append(_new(Assessment, a, organisation_id=oid, case_id=cid, person=person_of(a),
@@ -305,6 +433,9 @@ class BundleWriter:
             if case.cas_ClosedDate:
                 rows[CaseEvent].append(bulk.new(CaseEvent, organisation_id=oid, case_id=cid, kind="closed", at=now, actor_id=owner,
                                                  detail=details.setdefault(("to", case.cas_Status), {"to": case.cas_Status, **self.event_detail})))  # fmt: skip
-        for batch in rows.values():
-            bulk.insert(batch)
+        for kind, batch in rows.items():
+            if kind in ROW_MODELS:
+                bulk.insert_rows(kind, batch)
+            else:
+                bulk.insert(batch)
         return cases

@@ -50,10 +50,12 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
     `known` (the rows to be written as new) also get their blind-index rows, their person key and their
     sealed fields (phare.crypto.fields.PresealedPerson), and every record its field values and sealed values
     (phare.cases.bundles.prepare_records), so the writer only has to insert them."""
+    from phare.cases import bulk
     from phare.cases.bundles import PREPARED_KEYS, RECORDS, prepare_person, prepare_records
     from phare.cases.models import Person
     from phare.imports.records import content_hash, model_values, person_marks, skipped_fields
 
+    rows = bulk.Rows()
     for row, key, bundle, problems in checked_rows(source):
         for name in ("persons", *(k for k, _ in RECORDS)):
             recs = bundle.get(name)
@@ -78,7 +80,7 @@ def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> It
                     if keys.duplicates:
                         digests.extend(mine)
             if keys is not None and key not in known:
-                prepare_records(bundle, writer_values, keys.wrap)
+                prepare_records(bundle, writer_values, keys.wrap, rows)
             skipped_fields(bundle, skipped, persons=False)  # the persons' went in above
         yield row, key, bundle, dicts, bad, h, probe, skipped, digests, person_marks(probe) if probe else []
 
