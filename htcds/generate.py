@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import random
 from bisect import bisect
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -34,6 +34,7 @@ from htcds.catalogue import Kind, load
 T = TypeVar("T")
 MISSING = "(missing)"
 HTCDS_VERSION = "2.0"
+BLOCK = 250  # bundles drawn from one seed of their own (generate_bundles)
 
 # CTDC's gender values mapped onto prs_Gender. The 2020 tables hold only Female and Male; the other entries
 # keep the mapping complete should a later release add them.
@@ -226,10 +227,12 @@ def _age(born: str, on: str) -> int:
     return int(on[:4]) - int(born[:4]) - (on[5:] < born[5:])
 
 
-def generate_bundles(n: int, seed: int = 0, today: date | None = None) -> Iterator[dict[str, Any]]:
+def generate_bundles(n: int, seed: int = 0, today: date | None = None,
+                     blocks: Callable[[int], bool] | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Yield `n` valid, realistic HTCDS 2.0 case bundles; the same seed gives the same bundles. `today`: the day the
     data is as of (default: today); no date that cannot be in the future (a closure, a comment, a consent...) is
-    after it."""
+    after it. The bundles come in blocks of BLOCK, each drawn from its own seed: `blocks` (block number -> whether
+    to yield it) leaves blocks out without drawing them, so that processes can share the work."""
     rng = random.Random(seed)
     rand = rng.random
     bits = rng.getrandbits
@@ -260,7 +263,14 @@ def generate_bundles(n: int, seed: int = 0, today: date | None = None) -> Iterat
     phone_plans = {c: _phone_plan(c) for pair in cx.values for c in pair if c != MISSING}
     domains = ("example.org", "example.net", "example.com")
 
+    skipping = False
     for i in range(n):
+        if i % BLOCK == 0:
+            skipping = blocks is not None and not blocks(i // BLOCK)
+            if not skipping:
+                rng.seed(f"{seed}:{i // BLOCK}")
+        if skipping:
+            continue
         year = years.pick(rand())
         opened = year_start[year] + int(rand() * 365)
         gender, band, forced, sexual = gae.pick(rand())

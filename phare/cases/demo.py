@@ -11,8 +11,11 @@ for the whole run.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -22,7 +25,7 @@ from django.db.models import DateTimeField, F, Max, Model
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from htcds.generate import generate_bundles
+from htcds.generate import BLOCK, generate_bundles
 from phare.accounts.models import Organisation, Role, User
 from phare.audit import log as audit
 from phare.cases import bulk, forked
@@ -44,7 +47,10 @@ from phare.crypto import keys
 DEMO_PASSWORD = "phare-demo-password"
 LATEST = date(2018, 12, 31)  # last registration date in the CTDC-based generator
 BATCH = 2000
-FORK_MIN = 5000  # cases from which generating in a second process pays for starting it
+FORK_MIN = 5000  # cases from which generating in other processes pays for starting them
+GENERATORS = 2
+SHARE = BLOCK  # bundles each generating process prepares in turn
+GENERATOR_NICENESS = 10
 DATE_FIELDS = {f.name for m in (Person, Case, Referral, CaseComment, TraffickingEvent, SupportPlan, Consent, Assessment)
                for f in m._meta.concrete_fields if f.get_internal_type() == "DateField" or f.name == "prs_Birthdate"}  # fmt: skip
 # An organisation's own programmes (not HTCDS): the dashboards filter by them.
@@ -148,20 +154,48 @@ def _write(writer: BundleWriter, batch: list[dict[str, Any]], first_seq: int) ->
 
 def _generated(n: int, seed: int, writer: BundleWriter, fork: bool) -> Iterator[dict[str, Any]]:
     """The demo's bundles, their people prepared for the writer as an import's reader prepares a file's (index rows
-    and sealed fields: phare.cases.bundles.prepare_person), and their other records' values computed and
-    personal values sealed (prepare_records); with `fork`, in a forked process (phare.cases.forked),
-    which is given the organisation's keys before it starts."""
+    and sealed fields: phare.cases.bundles.prepare_person), and their other records' rows made, personal values
+    sealed (prepare_records). With `fork`, in GENERATORS forked processes (phare.cases.forked), given the
+    organisation's keys before they start, each generating and preparing every other block of SHARE bundles at a
+    lower priority than this process: the writer is the one step that cannot be shared out, and one preparing
+    process could not keep up with it (at 200,000 cases one took 55 s of processor time, the writer 47 s before its
+    last indexes and commit), while two only take what the writer leaves of the processors."""
     wrap = keys.active_org_key(writer.organisation_id, "data")
     indexer = writer.indexes.index
 
-    def produce() -> Iterator[dict[str, Any]]:
-        for bundle in generate_bundles(n, seed=seed, today=LATEST):  # shifted by `days`: nothing after today
+    def produce(part: int = 0, parts: int = 1) -> Iterator[dict[str, Any]]:
+        if parts > 1:
+            os.nice(GENERATOR_NICENESS)  # in the child: when the writer needs a processor, it takes one
+        rows = bulk.Rows()
+        mine = (lambda block: block % parts == part) if parts > 1 else None
+        for bundle in generate_bundles(n, seed=seed, today=LATEST, blocks=mine):  # shifted by `days`
             for person in bundle.get("persons") or ():
                 prepare_person(person, writer.clean(Person, person), indexer, wrap)
-            prepare_records(bundle, writer.clean, wrap)
+            prepare_records(bundle, writer.clean, wrap, rows)
             yield bundle
 
-    return forked.items(produce, name="phare-demo-generator") if fork else produce()
+    if not fork:
+        return produce()
+    parts = [forked.items(functools.partial(produce, k, GENERATORS), name=f"phare-demo-generator-{k}",
+                          ahead=6000 // GENERATORS) for k in range(GENERATORS)]  # fmt: skip
+    return _interleaved(parts)
+
+
+def _interleaved(parts: list[Generator[dict[str, Any], None, None]]) -> Iterator[dict[str, Any]]:
+    """SHARE items of each part in turn, in the order `produce` numbers them, until a part runs short."""
+    try:
+        while True:
+            for part in parts:
+                share = list(itertools.islice(part, SHARE))
+                yield from share
+                if len(share) < SHARE:
+                    for other in parts:  # each has ended too: its process has sent its end
+                        for _ in other:
+                            raise forked.ForkedError("a demo generator went on after the last case")
+                    return
+    finally:
+        for part in parts:  # stops their processes when the writer stops early (an error)
+            part.close()
 
 
 def _org_for(name: str | None, org: Organisation, directory: dict[str, ExternalOrganisation]) -> ExternalOrganisation | None:

@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +35,7 @@ def available() -> bool:
 
 def items(produce: Callable[[], Iterator[Any]], *, name: str, chunk: int = 250, ahead: int = 6000,
           state: Callable[[], Any] = lambda: None, on_state: Callable[[Any], None] = lambda _: None,
-          end: Callable[[], Any] = lambda: None, on_end: Callable[[Any], None] = lambda _: None) -> Iterator[Any]:  # fmt: skip
+          end: Callable[[], Any] = lambda: None, on_end: Callable[[Any], None] = lambda _: None) -> Generator[Any, None, None]:  # fmt: skip
     """What `produce()` yields, produced in a forked child. With each chunk the child sends `state()`, given here to
     `on_state`; after the last item, `end()`, given to `on_end` before this generator returns."""
     ctx = multiprocessing.get_context("fork")

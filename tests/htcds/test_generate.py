@@ -63,6 +63,18 @@ def test_it_is_deterministic_for_a_seed() -> None:
     assert list(generate_bundles(50, seed=3)) != list(generate_bundles(50, seed=4))
 
 
+def test_it_leaves_out_whole_blocks_without_changing_the_others() -> None:
+    """Processes sharing out a demo each generate every other block: together they give what one process gives."""
+    from htcds.generate import BLOCK
+
+    n = 2 * BLOCK + 7
+    whole = list(generate_bundles(n, seed=5))
+    even = list(generate_bundles(n, seed=5, blocks=lambda b: b % 2 == 0))
+    odd = list(generate_bundles(n, seed=5, blocks=lambda b: b % 2 == 1))
+    assert len(even) == BLOCK + 7 and len(odd) == BLOCK
+    assert even == whole[:BLOCK] + whole[2 * BLOCK :] and odd == whole[BLOCK : 2 * BLOCK]
+
+
 def test_it_follows_the_ctdc_frequency_tables() -> None:
     freq = frequencies()["marginals"]
     bundles = many()

@@ -80,7 +80,7 @@ def test_it_imports_what_kobotoolbox_exports_from_the_generated_form(tmp_path: P
              "cas_IncomingReferralDetails": "Met at the bus station.", "cas_OutgoingReferralDetails": "Needs a lawyer.",
              "con_ExpiryDate": "2030-12-31"}  # a Phare extension of the consent (the extended form asks it)
     sent = [{name: flat[name] for _, name in fields if flat.get(name) is not None}
-            for flat in ({**extra, **flatten_bundle(b)} for b in generate_bundles(40, seed=3))]  # fmt: skip
+            for flat in ({**extra, **flatten_bundle(b)} for b in generate_bundles(60, seed=3))]  # fmt: skip
     not_sent = {name for _, name in fields} - set().union(*sent)
     assert not_sent <= {name for _, name in fields if cat[name].kind is Kind.LOOKUP or "Tier" in name}
 
