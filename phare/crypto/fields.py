@@ -356,7 +356,7 @@ PRESEALED_ATTR = "_phare_presealed"
 
 
 def _uuid_of(number: int) -> uuid.UUID:
-    """uuid.UUID(int=number) without its checks (a number this process's preparing process took from a UUID)."""
+    """uuid.UUID(int=number) without its checks: a presealed row's uid, sent by the preparing process as its number."""
     u = _new_object(uuid.UUID)
     _set(u, "int", number)
     _set(u, "is_safe", _UNKNOWN)

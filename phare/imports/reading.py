@@ -48,8 +48,9 @@ ReadError = forked.ForkedError
 def prepare(source: Source, keys: Keys | None, known: Container[str] = ()) -> Iterator[Prepared]:
     """Each row with everything the writer needs from it; with `keys`, the people of rows whose key is not
     `known` (the rows to be written as new) also get their blind-index rows, their person key and their
-    sealed fields (phare.crypto.fields.PresealedPerson), and every record its field values and sealed values
-    (phare.cases.bundles.prepare_records), so the writer only has to insert them."""
+    sealed fields (phare.crypto.fields.PresealedPerson), and every record its field values and sealed values, and
+    the records other than people and cases their whole rows (phare.cases.bundles.prepare_records, bulk.Rows), so
+    the writer only has to insert them."""
     from phare.cases import bulk
     from phare.cases.bundles import PREPARED_KEYS, RECORDS, prepare_person, prepare_records
     from phare.cases.models import Person
