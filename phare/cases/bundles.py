@@ -73,21 +73,20 @@ Clean = Callable[[type[Model], dict[str, Any]], dict[str, Any]]
 
 
 class PreparedRow(list[Any]):
-    """A record's row made ahead of the writer (bulk.Rows), less the cells only the writer knows (WRITER_CELLS,
-    lookups, and the values sealed in advance, put in with the row id of their key), followed by its PresealedRow
+    """A record's row made ahead of the writer (bulk.Rows), less the cells only the writer knows (ids: WRITER_IDS,
+    and the values sealed in advance, put in with the row id of their key), followed by its PresealedRow
     or None. A list of a type of its own, as Values: no list read from a file is taken for one, and it crosses
     from the preparing process at less than half the cost of a named tuple."""
 
 
-# The records whose rows a preparing process makes whole, and the cells the writer fills in besides the
-# organisation, the case and their sealed values.
+# The records whose rows a preparing process makes whole, and the ids the writer fills in besides the
+# organisation's, the case's and its lookups' (and, for a participant, the age band at registration).
 ROW_RECORDS: dict[str, type[Model]] = {"participants": CaseParticipant, "referrals": Referral, "comments": CaseComment,
                                        "events": TraffickingEvent, "support_plans": SupportPlan, "consents": Consent,
                                        "assessments": Assessment}  # fmt: skip
 ROW_MODELS = frozenset(ROW_RECORDS.values())
-WRITER_CELLS: dict[type[Model], tuple[str, ...]] = {
-    CaseParticipant: ("person_id", "age_band_at_registration", *(f + "_id" for f in LOOKUP_FIELDS)),
-    Referral: tuple(f + "_id" for f in REFERRAL_LOOKUPS), CaseComment: ("author_id",), TraffickingEvent: ("person_id",),
+WRITER_IDS: dict[type[Model], tuple[str, ...]] = {
+    CaseParticipant: ("person_id",), Referral: (), CaseComment: ("author_id",), TraffickingEvent: ("person_id",),
     SupportPlan: ("person_id",), Consent: ("person_id",), Assessment: ("person_id",)}  # fmt: skip
 
 
@@ -172,8 +171,7 @@ def _ahead(model: type[Model]) -> tuple[tuple[str, ...], frozenset[str], dict[st
     each given a stand-in id meanwhile (a foreign key left empty would be looked up for each row)."""
     sealed = tuple(f.attname for f in sealed_fields(model))
     lookups = _lookups_of(model)
-    fill = dict.fromkeys(("organisation_id", "case_id", *WRITER_CELLS[model]), 0)
-    fill.pop("age_band_at_registration", None)
+    fill = dict.fromkeys(("organisation_id", "case_id", *WRITER_IDS[model], *(k + "_id" for k in lookups)), 0)
     return sealed, frozenset((*sealed, *lookups, *fill)), fill
 
 
@@ -284,7 +282,8 @@ class BundleWriter:
                 if token is None:  # sealed for another person, or with another key
                     return None
                 cells[at[attname]] = token
-        # Every cell of WRITER_CELLS is set here: the preparing process left stand-in ids in them.
+        # Every id cell is set here (the organisation's, the case's, WRITER_IDS, the lookups'): the preparing process
+        # left stand-ins in them.
         cells[at["organisation_id"]] = self.organisation_id
         cells[at["case_id"]] = case.pk
         if "person_id" in at:
