@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from phare.accounts.models import PersonKey, Role
 from phare.audit import log
+from phare.cases import access as case_access
 from phare.cases import filters
 from phare.cases.models import CaseParticipant
 from phare.core.prepared import Prepared
@@ -294,3 +295,72 @@ def test_it_reads_rows_by_an_id_array_as_the_orm_reads_them_by_a_list() -> None:
         id_array(["1}, {2"])  # type: ignore[list-item]  # text never goes into the literal
     with pytest.raises(RuntimeError):
         any_of_ids("SELECT 1 WHERE a IN (%s) AND b IN (%s)")
+
+
+def _work_fields(objs: list[Any]) -> list[tuple[Any, ...]]:
+    """What the case page's work panel shows of each row, and of the users it names."""
+    return [(o.pk, type(o).__name__, *(getattr(getattr(o, f, None), "username", None)
+                                      for f in ("assignee", "requested_by", "decided_by", "set_by"))) for o in objs]  # fmt: skip
+
+
+def test_a_pages_work_is_what_the_orm_reads() -> None:
+    """The case list's next due dates and open flags, the case page's tasks, approval requests and flags, and the
+    saved searches: built once for a reader of every case (or any signed-in user, for the searches), the same SQL
+    and the same rows as the ORM's for the same values; others go the ORM's way and see only their cases' work."""
+    from phare.work.models import ApprovalRequest, CaseFlag, SavedSearch, Task
+
+    org, other = make_org("alpha"), make_org("beta")
+    worker, colleague = make_user(org, Role.CASE_WORKER), make_user(org, Role.CASE_WORKER, username="col")
+    readers = [make_user(org, Role.SUPERVISOR, username="sup"), make_user(org, Role.ADMIN, username="adm")]
+    far = make_user(other, Role.SUPERVISOR, username="far")
+    mine, theirs, foreign = make_case(worker), make_case(colleague, first="Efua"), make_case(far, first="Abena")
+    today = timezone.localdate()
+    for case, owner in ((mine, worker), (theirs, colleague), (foreign, far)):
+        for days in (9, 3):
+            Task.objects.create(organisation_id=case.organisation_id, case=case, title="Call", assignee=owner,
+                                due=today + timedelta(days=days))  # fmt: skip
+        Task.objects.create(organisation_id=case.organisation_id, case=case, title="Done", assignee=owner,
+                            due=today, done_at=timezone.now())  # fmt: skip
+        CaseFlag.objects.create(organisation_id=case.organisation_id, case=case, kind="medical", set_by=owner)
+        CaseFlag.objects.create(organisation_id=case.organisation_id, case=case, kind="safety", set_by=owner,
+                                cleared_at=timezone.now())  # fmt: skip
+        ApprovalRequest.objects.create(organisation_id=case.organisation_id, case=case, action="close",
+                                       payload={}, requested_by=owner)  # fmt: skip
+    ApprovalRequest.objects.create(organisation=org, case=mine, action="close", payload={}, requested_by=readers[0])
+    SavedSearch.objects.create(organisation=org, user=readers[0], name="Open", query="status=open")
+    SavedSearch.objects.create(organisation=org, user=worker, name="Mine", query="owner=me")
+    ids = [mine.pk, theirs.pk, foreign.pk]
+    distinct = ids + list(range(10**6, 10**6 + work_access.PAGE - len(ids)))  # the SQL the ORM writes: no repeats
+    for reader in readers + readers:  # twice: the first builds each query, the second reuses it
+        assert case_access.every_case_org(reader) == org.pk
+        due_orm = work_access._next_due(work_access.visible_tasks(reader), distinct)
+        assert work_access._EVERY_CASE_NEXT_DUE.sql(org.pk, *distinct) == (
+            lambda s, q: (s, list(q)))(*due_orm.query.sql_with_params())  # fmt: skip
+        flags_orm = work_access._open_flags(work_access.visible_flags(reader), distinct)
+        assert work_access._EVERY_CASE_OPEN_FLAGS.sql(org.pk, *distinct) == (
+            lambda s, q: (s, list(q)))(*flags_orm.query.sql_with_params())  # fmt: skip
+        assert work_access.next_due(reader, ids) == dict(due_orm) == {mine.pk: today + timedelta(days=3),
+                                                                     theirs.pk: today + timedelta(days=3)}  # fmt: skip
+        assert work_access.open_flags(reader, ids) == {mine.pk: ["Medical urgency"], theirs.pk: ["Medical urgency"]}
+        assert work_access.open_flags(reader, ids) == work_access.open_flags(reader, [*ids, 0] * 9)  # (the ORM's way)
+        for case in (mine, theirs, foreign):
+            orm = (work_access._case_tasks(work_access.visible_tasks(reader), case.pk),
+                   work_access._case_approvals(work_access.visible_approvals(reader), case.pk),
+                   work_access._case_flags(work_access.visible_flags(reader), case.pk))  # fmt: skip
+            for prepared, query in zip((work_access._EVERY_CASE_TASKS, work_access._EVERY_CASE_APPROVALS,
+                                        work_access._EVERY_CASE_FLAGS), orm, strict=True):  # fmt: skip
+                assert prepared.sql(org.pk, case.pk) == (lambda s, q: (s, list(q)))(*query.query.sql_with_params())
+            got = work_access.case_work(reader, case.pk)
+            assert [_work_fields(g) for g in got] == [_work_fields(list(q)) for q in orm]
+            assert [len(g) for g in got] == ([0, 0, 0] if case is foreign else [3, 2 if case is mine else 1, 1])
+        searches = work_access.saved_searches(reader)
+        assert [s.pk for s in searches] == [s.pk for s in work_access.my_searches(reader)]
+        assert [s.name for s in searches] == (["Open"] if reader is readers[0] else [])
+    # A case worker goes the ORM's way: their own cases' work, their own requests, their own searches.
+    assert case_access.every_case_org(worker) is None
+    assert work_access.next_due(worker, ids) == {mine.pk: today + timedelta(days=3)}
+    assert work_access.open_flags(worker, ids) == {mine.pk: ["Medical urgency"]}
+    tasks, approvals, flags = work_access.case_work(worker, mine.pk)
+    assert (len(tasks), [a.requested_by for a in approvals], len(flags)) == (3, [worker], 1)
+    assert work_access.case_work(worker, theirs.pk) == ([], [], [])
+    assert [s.name for s in work_access.saved_searches(worker)] == ["Mine"]

@@ -67,7 +67,7 @@ from phare.core.prepared import Prepared, PreparedObjects
 from phare.crypto import keys
 from phare.imports.actions import may_export
 from phare.ops.models import LegalHold
-from phare.work.access import my_searches, next_due, open_flags
+from phare.work.access import next_due, open_flags, saved_searches
 
 PAGE_SIZE = 25
 
@@ -216,7 +216,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "total": total, "capped": more, "query": params.urlencode(),
         "pages": max(1, -(-total // PAGE_SIZE)), "not_applied": form.is_bound and not form.is_valid(),
         "today": today, "chips": _chips(data), "sort_query": _without(params, "sort"),
-        "searches": list(my_searches(request.user)), "save_query": _without(params, "page"),
+        "searches": saved_searches(request.user), "save_query": _without(params, "page"),
         "names": names, "can_write": can_write(request.user), "can_export": may_export(request.user),
         "export_params": [(k, v) for k, values in params.lists() for v in values],
         "withheld": withheld, "withheld_count": len(hidden),

@@ -19,9 +19,9 @@ from django.http import Http404
 from phare import access
 from phare.access import reads_personal
 from phare.accounts.models import RestrictedAccess, Role
-from phare.cases.access import can_manage, on_cases, sees_every_case, visible_cases
+from phare.cases.access import can_manage, every_case_org, on_cases, sees_every_case, visible_cases
 from phare.cases.models import Case, CaseAssignment
-from phare.core.prepared import Prepared
+from phare.core.prepared import Prepared, PreparedObjects
 from phare.work.models import ApprovalRequest, CaseFlag, Handover, Kind, Notification, SavedSearch, ServiceRequest, Task
 
 # Roles that may be given a case's work: they write cases and read the person.
@@ -163,13 +163,48 @@ def attention_case_ids(user: Any, what: str) -> Any:
     return cases.none().values("id")
 
 
-def next_due(user: Any, case_ids: list[int]) -> dict[int, Any]:
-    """The earliest open task due date per case, among the tasks the user may see (one query for a page)."""
+# The case list's and the case page's reads of a page of cases (at most PAGE ids), for a reader who sees every
+# case of the organisation: built once per process (phare.core.prepared), the ids padded with the last one, which
+# changes no answer. tests/test_prepared.py compares them with the queries below them.
+PAGE = 25
+
+
+def _padded(case_ids: list[int]) -> list[int]:
+    return case_ids + case_ids[-1:] * (PAGE - len(case_ids))
+
+
+def _every_case_org(user: Any, case_ids: list[int]) -> int | None:
+    """The organisation whose prepared page reads answer for `user` (who reads every case and its work), else None."""
+    if not 0 < len(case_ids) <= PAGE or not all(isinstance(i, int) for i in case_ids):
+        return None
+    org_id = every_case_org(user)
+    return org_id if org_id is not None and reads_personal(user) else None
+
+
+def _next_due(tasks: QuerySet[Task], case_ids: Any) -> QuerySet[Any]:
     from django.db.models import Min
 
-    rows = (visible_tasks(user).filter(case_id__in=case_ids, done_at__isnull=True).values("case_id")
+    return (tasks.filter(case_id__in=case_ids, done_at__isnull=True).values("case_id")
             .annotate(d=Min("due")).values_list("case_id", "d"))  # fmt: skip
-    return dict(rows)
+
+
+def _open_flags(flags: QuerySet[CaseFlag], case_ids: Any) -> QuerySet[Any]:
+    return flags.filter(case_id__in=case_ids, cleared_at__isnull=True).order_by("kind").values_list(
+        "case_id", "kind").distinct()  # fmt: skip
+
+
+_EVERY_CASE_NEXT_DUE = Prepared(lambda org_id, *ids: _next_due(Task._default_manager.filter(organisation_id=org_id), ids),
+                                int, *[int] * PAGE)  # fmt: skip
+_EVERY_CASE_OPEN_FLAGS = Prepared(
+    lambda org_id, *ids: _open_flags(CaseFlag._default_manager.filter(organisation_id=org_id), ids), int, *[int] * PAGE)
+
+
+def next_due(user: Any, case_ids: list[int]) -> dict[int, Any]:
+    """The earliest open task due date per case, among the tasks the user may see (one query for a page)."""
+    org_id = _every_case_org(user, case_ids)
+    if org_id is not None:
+        return dict(_EVERY_CASE_NEXT_DUE.rows(org_id, *_padded(case_ids)))
+    return dict(_next_due(visible_tasks(user), case_ids))
 
 
 def visible_flags(user: Any) -> QuerySet[CaseFlag]:
@@ -188,12 +223,65 @@ def open_flags(user: Any, case_ids: list[int]) -> dict[int, list[str]]:
     """The open flags' labels per case, for a page of the case list (one query)."""
     from phare.work.models import FlagKind
 
+    org_id = _every_case_org(user, case_ids)
+    if org_id is not None:
+        rows = _EVERY_CASE_OPEN_FLAGS.rows(org_id, *_padded(case_ids))
+    else:
+        rows = list(_open_flags(visible_flags(user), case_ids))
     out: dict[int, list[str]] = {}
-    for case_id, kind in (visible_flags(user).filter(case_id__in=case_ids, cleared_at__isnull=True)
-                          .order_by("kind").values_list("case_id", "kind").distinct()):  # fmt: skip
+    for case_id, kind in rows:
         out.setdefault(case_id, []).append(str(FlagKind(kind).label) if kind in FlagKind.values else kind)
     return out
 
 
 def my_searches(user: Any) -> QuerySet[SavedSearch]:
     return access.scoped(user, SavedSearch).filter(user_id=getattr(user, "pk", None) or 0).order_by("name")
+
+
+_MY_SEARCHES = PreparedObjects(lambda org_id, user_id: SavedSearch._default_manager.filter(
+    organisation_id=org_id).filter(user_id=user_id).order_by("name"), int, int)  # fmt: skip
+
+
+def saved_searches(user: Any) -> list[SavedSearch]:
+    """`my_searches` as the case list shows them on every page: for a signed-in user of an organisation, the query
+    built once per process (phare.core.prepared)."""
+    org_id, user_id = getattr(user, "organisation_id", None), getattr(user, "pk", None)
+    if (access.ENFORCE_TENANT_FILTER and isinstance(org_id, int) and isinstance(user_id, int)
+            and getattr(user, "is_active", True)):  # fmt: skip
+        found: list[SavedSearch] = _MY_SEARCHES.objects(org_id, user_id)
+        return found
+    return list(my_searches(user))
+
+
+# The case page's work panel (phare.work.templatetags.work): a case's tasks, approval requests and open flags. For a
+# reader who sees every case and may decide requests, each query is built once per process (tests/test_prepared.py
+# compares them with the ORM's).
+def _case_tasks(tasks: QuerySet[Task], case_id: int) -> QuerySet[Task]:
+    return tasks.filter(case_id=case_id).select_related("assignee").order_by("done_at", "due", "id")[:50]
+
+
+def _case_approvals(approvals: QuerySet[ApprovalRequest], case_id: int) -> QuerySet[ApprovalRequest]:
+    return approvals.filter(case_id=case_id).select_related("requested_by", "decided_by").order_by("-created")[:20]
+
+
+def _case_flags(flags: QuerySet[CaseFlag], case_id: int) -> QuerySet[CaseFlag]:
+    return flags.filter(case_id=case_id, cleared_at__isnull=True).select_related("set_by").order_by("created")
+
+
+_EVERY_CASE_TASKS = PreparedObjects(
+    lambda org_id, case_id: _case_tasks(Task._default_manager.filter(organisation_id=org_id), case_id), int, int)
+_EVERY_CASE_APPROVALS = PreparedObjects(
+    lambda org_id, case_id: _case_approvals(ApprovalRequest._default_manager.filter(organisation_id=org_id), case_id),
+    int, int)  # fmt: skip
+_EVERY_CASE_FLAGS = PreparedObjects(
+    lambda org_id, case_id: _case_flags(CaseFlag._default_manager.filter(organisation_id=org_id), case_id), int, int)
+
+
+def case_work(user: Any, case_id: int) -> tuple[list[Task], list[ApprovalRequest], list[CaseFlag]]:
+    """The tasks (at most 50), approval requests (the latest 20) and open flags of one case that `user` may see."""
+    org_id = _every_case_org(user, [case_id])
+    if org_id is not None and can_manage(user):
+        return (_EVERY_CASE_TASKS.objects(org_id, case_id), _EVERY_CASE_APPROVALS.objects(org_id, case_id),
+                _EVERY_CASE_FLAGS.objects(org_id, case_id))  # fmt: skip
+    return (list(_case_tasks(visible_tasks(user), case_id)), list(_case_approvals(visible_approvals(user), case_id)),
+            list(_case_flags(visible_flags(user), case_id)))  # fmt: skip

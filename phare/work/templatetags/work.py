@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from phare.cases.access import can_write, opened_by_break_glass
 from phare.work import gates
-from phare.work.access import visible_approvals, visible_flags, visible_tasks
+from phare.work.access import case_work as case_work_of
 from phare.work.models import ApprovalRequest, FlagKind, Gated
 
 register = template.Library()
@@ -19,10 +19,7 @@ register = template.Library()
 @register.inclusion_tag("work/_case_work.html", takes_context=True)
 def case_work(context: Any, case: Any) -> dict[str, Any]:
     user = context["request"].user
-    tasks = list(visible_tasks(user).filter(case=case).select_related("assignee").order_by("done_at", "due", "id")[:50])
-    approvals = list(visible_approvals(user).filter(case=case).select_related("requested_by", "decided_by")
-                     .order_by("-created")[:20])  # fmt: skip
-    flags = list(visible_flags(user).filter(case=case, cleared_at__isnull=True).select_related("set_by").order_by("created"))
+    tasks, approvals, flags = case_work_of(user, case.pk)
     # An emergency (break-glass) reader is offered neither the hand-over page nor a request for approval.
     # The case page has already asked (`case_context`'s grant): for a case worker that is two queries saved.
     grant = context["grant"] if "grant" in context else opened_by_break_glass(user, case)
