@@ -356,8 +356,8 @@ CATALOGUE: list[Mutant] = [
      "tests": ["tests/test_crypto.py::test_it_never_sends_plaintext_through_update_or_filters"],
      "why": "plaintext never reaches SQL"},
     {"id": "crypto-binding-unchecked", "file": "phare/crypto/fields.py",
-     "find": "            if bound and bound != str(uid):",
-     "replace": "            if False:",
+     "find": "        if bound and bound != str(uid):",
+     "replace": "        if False:",
      "tests": ["tests/test_crypto.py::test_it_refuses_a_token_moved_to_another_row_or_column"],
      "why": "a value sealed for another row is refused when the row is read"},
     # --- row-level security (PostgreSQL) ---------------------------------------------------------------------
