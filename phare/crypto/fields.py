@@ -90,7 +90,7 @@ def _check_binding(sender: Any, instance: Any, **kwargs: Any) -> None:
     uid = values.get("uid")
     if uid is None:
         return
-    for field in _sealed_fields(type(instance)):
+    for field in _sealed_fields(sender):
         bound = getattr(values.get(field.attname), "bound_uid", "")
         if bound and bound != str(uid):
             raise TamperedValueError(f"{field.model._meta.label}.{field.name} holds a value sealed for another row")
