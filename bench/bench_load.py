@@ -8,8 +8,8 @@ case page, a comment (the write), with a think time between requests. Afterwards
 counted in the database against the acknowledged POSTs. Writes bench/results/load.json; the server is stopped
 and the database dropped in all cases.
 
-Production set-up, as docs/deploy.md says: `phare rls install` after the demo, and the server connects as the
-application role `phare_app` (row-level security applies to every request) with persistent connections
+Production set-up, as docs/deploy.md says: `phare rls install` after the demo, and the server connects as an
+application role (its own, `phare_bench_app`: row-level security applies to every request) with persistent connections
 (DB_CONN_MAX_AGE=60). `--workers 4` gunicorn processes (2 x cores) with the 4 threads each that `phare serve`
 configures, i.e. 16 requests in flight at most.
 
@@ -61,7 +61,9 @@ BIN = Path(sys.executable).parent
 PHARE = str(BIN / "phare")
 DB = "phare_bench"  # --db
 PG = "postgresql://postgres@127.0.0.1:5432"
-APP_ROLE = "phare_app"
+# A role of the benchmark's own: roles belong to the whole PostgreSQL server, and installing row-level security
+# with a password sets that role's password, which would lock out a Phare on the same server using `phare_app`.
+APP_ROLE = "phare_bench_app"
 APP_PASSWORD = "bench-" + secrets.token_urlsafe(12)
 
 
@@ -419,7 +421,8 @@ def prepare(label: str, tree: Path, db: str, port: int, args: argparse.Namespace
     subprocess.run([sys.executable, __file__, "--setup-users", str(conf), str(args.users), "--cases", str(args.cases)],
                    env=env, check=True, cwd=tree, timeout=900)  # fmt: skip
     timings["setup_users_s"] = round(time.monotonic() - t, 1)
-    done = subprocess.run([PHARE, "rls", "install", "--password", APP_PASSWORD], env=env, cwd=tree, timeout=600,
+    done = subprocess.run([PHARE, "rls", "install", "--password", APP_PASSWORD], env={**env, "PHARE_DB_ROLE": APP_ROLE},
+                          cwd=tree, timeout=600,
                           capture_output=True, text=True)  # fmt: skip
     if done.returncode:
         raise RuntimeError(f"{label}: rls install failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -688,7 +691,7 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--setup-users", str(conf), str(args.users)], env=env, check=True,
                        cwd=ROOT, timeout=900)  # fmt: skip
         timings["setup_users_s"] = round(time.monotonic() - t, 1)
-        pg_run(["rls", "install", "--password", APP_PASSWORD], env)
+        pg_run(["rls", "install", "--password", APP_PASSWORD], {**env, "PHARE_DB_ROLE": APP_ROLE})
         app_env = {**env, "DATABASE_URL": f"postgresql://{APP_ROLE}:{APP_PASSWORD}@127.0.0.1:5432/{DB}",
                    "DB_CONN_MAX_AGE": "60"}  # fmt: skip
         log = (tmp / "server.log").open("wb")
