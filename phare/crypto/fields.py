@@ -79,18 +79,13 @@ def encryption_subject(instance: Any) -> Any:
     return None
 
 
-@functools.cache
-def _sealed_fields(model: Any) -> tuple[Any, ...]:
-    # Looked up once per model: the check below runs for every row loaded (a list page loads a hundred).
-    return tuple(f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField))
-
-
 def _check_binding(sender: Any, instance: Any, **kwargs: Any) -> None:
     values = instance.__dict__
     uid = values.get("uid")
     if uid is None:
         return
-    for field in _sealed_fields(sender):
+    # (the model's sealed fields looked up once: this runs for every row loaded, a list page loads a hundred)
+    for field in sealed_fields(sender):
         bound = getattr(values.get(field.attname), "bound_uid", "")
         if bound and bound != str(uid):
             raise TamperedValueError(f"{field.model._meta.label}.{field.name} holds a value sealed for another row")

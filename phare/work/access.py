@@ -63,17 +63,27 @@ _ANY_UNREAD = Prepared(lambda org_id, user_id: Notification.objects.filter(
     organisation_id=org_id, recipient_id=user_id, read_at__isnull=True).order_by().values_list("pk")[:1], int, int)
 
 
+def _member(user: Any) -> tuple[int, int] | None:
+    """(organisation id, user id) of an active user of an organisation, with tenant filtering on: what the queries
+    built once per process for a user's own rows name. None for anyone else, who goes the ORM's way."""
+    org_id, user_id = getattr(user, "organisation_id", None), getattr(user, "pk", None)
+    if (access.ENFORCE_TENANT_FILTER and isinstance(org_id, int) and isinstance(user_id, int)
+            and getattr(user, "is_active", True)):  # fmt: skip
+        return org_id, user_id
+    return None
+
+
 def unread_count(user: Any) -> int:
     # The bell is on every page, and most of the time its reader has nothing unread at all: a plain look at their
     # own unread rows answers that. Only when there are some does the full query (its subqueries took longer to
     # build than any other query of a list page) count those they may still read.
-    org_id, user_id = getattr(user, "organisation_id", None), getattr(user, "pk", None)
-    if access.ENFORCE_TENANT_FILTER and isinstance(org_id, int) and isinstance(user_id, int) \
-            and getattr(user, "is_active", True):
+    member = _member(user)
+    if member is not None:
         # The query below for a user of an organisation, the same on every page: built once (phare.core.prepared).
-        if not _ANY_UNREAD.rows(org_id, user_id):
+        if not _ANY_UNREAD.rows(*member):
             return 0
-    elif not access.scoped(user, Notification).filter(recipient_id=user_id or 0, read_at__isnull=True).exists():
+    elif not access.scoped(user, Notification).filter(recipient_id=getattr(user, "pk", None) or 0,
+                                                      read_at__isnull=True).exists():  # fmt: skip
         return 0
     return my_notifications(user).filter(read_at__isnull=True).count()
 
@@ -245,10 +255,9 @@ _MY_SEARCHES = PreparedObjects(lambda org_id, user_id: SavedSearch._default_mana
 def saved_searches(user: Any) -> list[SavedSearch]:
     """`my_searches` as the case list shows them on every page: for a signed-in user of an organisation, the query
     built once per process (phare.core.prepared)."""
-    org_id, user_id = getattr(user, "organisation_id", None), getattr(user, "pk", None)
-    if (access.ENFORCE_TENANT_FILTER and isinstance(org_id, int) and isinstance(user_id, int)
-            and getattr(user, "is_active", True)):  # fmt: skip
-        found: list[SavedSearch] = _MY_SEARCHES.objects(org_id, user_id)
+    member = _member(user)
+    if member is not None:
+        found: list[SavedSearch] = _MY_SEARCHES.objects(*member)
         return found
     return list(my_searches(user))
 
