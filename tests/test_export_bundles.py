@@ -250,6 +250,30 @@ def test_it_gives_the_writing_process_person_keys_wrapped(demo_cases: models.Que
         TokenOpener.with_keys({}, wrapped, {}).open_column("cases_person", "prs_FirstName", [token_of_kid], [table_uid])
 
 
+def test_it_looks_up_each_wrapping_key_once_for_a_whole_export(demo_cases: models.QuerySet[Case]) -> None:
+    # The organisation keys wrapping person keys are kept from one chunk to the next (a query and an unwrap for
+    # every chunk were a twentieth of a CSV export's reading); a chunk is given the same keys either way.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from phare.crypto.fields import TokenOpener
+
+    chunk = next(iter(exporting.template_chunks(demo_cases)))
+    columns = [chunk.held[source][name] for source, name, *_ in chunk.sealed]
+    seen: dict[int, bytes] = {}
+    first = TokenOpener().keys_for(columns, seen)
+    assert first == TokenOpener().keys_for(columns) and first[2]
+    assert seen == first[2]
+    with CaptureQueriesContext(connection) as remembered:
+        assert TokenOpener().keys_for(columns, seen) == first
+    with CaptureQueriesContext(connection) as looked_up:
+        assert TokenOpener().keys_for(columns) == first
+    wrapping_rows = [q for q in looked_up.captured_queries if 'FROM "accounts_organisationkey"' in q["sql"]]
+    assert len(wrapping_rows) == len(first[2])
+    assert not any('FROM "accounts_organisationkey"' in q["sql"] for q in remembered.captured_queries)
+    assert len(remembered.captured_queries) == len(looked_up.captured_queries) - len(first[2])
+
+
 def _failing_writer(bundles: Any, path: Any) -> int:
     for n, _ in enumerate(bundles):
         if n == 20:

@@ -65,14 +65,17 @@ MEMO_MAX = 20_000
 
 class _Reading:
     """What converting rows needs: the chunk's opener (its keys are dropped with the chunk), and what the export
-    keeps from chunk to chunk: the lookups' names and each column's memo of converted values."""
+    keeps from chunk to chunk: the lookups' names, each column's memo of converted values and the organisation keys
+    wrapping person keys (`TokenOpener.keys_for`)."""
 
-    __slots__ = ("memos", "names", "opener")
+    __slots__ = ("memos", "names", "opener", "wrapping")
 
-    def __init__(self, names: _Names, memos: dict[tuple[Any, str], dict[Any, Any]]) -> None:
+    def __init__(self, names: _Names, memos: dict[tuple[Any, str], dict[Any, Any]],
+                 wrapping: dict[int, bytes] | None = None) -> None:  # fmt: skip
         self.opener = TokenOpener()
         self.names = names
         self.memos = memos
+        self.wrapping = {} if wrapping is None else wrapping
 
 
 def _uid_texts(values: Sequence[str]) -> Sequence[str]:
@@ -421,9 +424,9 @@ def template_chunks(cases: models.QuerySet[Case]) -> Iterator[TemplateChunk]:
     made rows (`write_template_csv` does that, in the writing process of a large export)."""
     using = cases.db
     ids = list(cases.order_by("id").values_list("id", flat=True))
-    names, memos = _Names(), dict[tuple[Any, str], dict[Any, Any]]()
+    names, memos, wrapping = _Names(), dict[tuple[Any, str], dict[Any, Any]](), dict[int, bytes]()
     for start in range(0, len(ids), CHUNK):
-        yield _template_chunk(ids[start : start + CHUNK], using, _Reading(names, memos))
+        yield _template_chunk(ids[start : start + CHUNK], using, _Reading(names, memos, wrapping))
 
 
 def write_template_csv(chunks: Iterable[Sequence[Any]], path: Openable) -> int:
@@ -498,7 +501,7 @@ def _template_chunk(chunk: list[int], using: str, reading: _Reading) -> Template
         held.append(dict(zip(names, values, strict=True)))
         sealed += [(source, c.name, c.table, c.column, c.is_date) for c in raw]
         uids.append([row[0] for row in rows] if raw or source == _PERSON else [])
-    known = reading.opener.keys_for(held[source][name] for source, name, *_ in sealed)
+    known = reading.opener.keys_for((held[source][name] for source, name, *_ in sealed), reading.wrapping)
     return TemplateChunk(at, held, sealed, uids, known, [row[2] for row in case_rows])
 
 

@@ -408,7 +408,7 @@ CATALOGUE: list[Mutant] = [
      "tests": [T_CELLS + "::test_it_writes_case_exports_without_formulas_and_reads_them_back"],
      "why": "a case export's CSV carries no formula"},
     {"id": "export-csv-columns-formulas", "file": "htcds/cells.py",
-     "find": "    if joined[:1] in _FIRST or any(start in joined for start in _LINE_STARTS):",
+     "find": "    if _LINE_START.search(joined):",
      "replace": "    if False:",
      "tests": [T_CELLS + "::test_it_writes_an_export_made_a_column_at_a_time_without_formulas"],
      "why": "a CSV export made a column at a time (phare export) carries no formula"},
