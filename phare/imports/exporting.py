@@ -17,6 +17,7 @@ from functools import cache, lru_cache
 from typing import Any, Literal, NamedTuple
 
 from django.db import connections, models
+from django.db.models import Value
 from django.db.models.functions import Cast
 
 from htcds.catalogue import TASKS_KEY, VICTIM_ROLES, Field, load
@@ -164,7 +165,12 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
     # column holds): the column is read as text there.
     columns = [Cast(a, output_field=models.TextField()) if sqlite and c.is_date and not c.sealed else a
                for a, c in ([] if bare else _fields(model, view))]  # fmt: skip
-    uid = "uid" if sqlite else Cast("uid", output_field=models.TextField())
+    # A row's uid opens its sealed values, and a person's is their record's id: any other row's is left unread
+    # (a text made for each row of a list, for nothing).
+    if model is Person or any(c.sealed for _, c in ([] if bare else _fields(model, view))):
+        uid: Any = "uid" if sqlite else Cast("uid", output_field=models.TextField())
+    else:
+        uid = Value(None, output_field=models.TextField())
     sql, params = qs.values_list(uid, *lead, *columns).query.sql_with_params()
     if list(params) != list(range(n)):
         raise RuntimeError(f"unexpected parameters in {sql}")
@@ -178,7 +184,7 @@ def _rows(
     bare: bool = False,
 ) -> list[tuple[Any, ...]]:
     """(uid, *lead, *HTCDS field values as read) of the rows of `model` whose `key` is one of `ids`, in `key` then
-    id order.
+    id order; the uid None where `_sql` leaves it unread.
     One query, run on the connection's cursor: the values come as the driver gives them, for `_records` to convert."""
     if not ids:
         return []
