@@ -279,6 +279,15 @@ def _records(
     ]
 
 
+def _case_ids(cases: models.QuerySet[Case]) -> list[int]:
+    """The ids of `cases`, in order: the queryset's own query (its scoping unchanged), its rows fetched at once
+    (Django's iterator fetched 100,000 ids a hundred at a time, a twentieth of a CSV export's reading)."""
+    sql, params = cases.order_by("id").values_list("id", flat=True).query.sql_with_params()
+    with connections[cases.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def case_bundles(cases: models.QuerySet[Case]) -> Iterator[dict[str, Any]]:
     """The cases of `cases` as bundles, in case order; read CHUNK cases at a time (one query per table and chunk,
     not per case). `cases` decides what leaves: callers scope it through phare.access (`visible_cases`)."""
@@ -299,7 +308,7 @@ def _bundles(
     cases: models.QuerySet[Case], wanted: Sequence[tuple[str, type[models.Model]]], view: View
 ) -> Iterator[dict[str, Any]]:
     using = cases.db
-    ids = list(cases.order_by("id").values_list("id", flat=True))
+    ids = _case_ids(cases)
     names, memos = _Names(), dict[tuple[Any, str], dict[Any, Any]]()
     for start in range(0, len(ids), CHUNK):
         yield from _chunk(ids[start : start + CHUNK], wanted, using, view, _Reading(names, memos))
@@ -429,7 +438,7 @@ def template_chunks(cases: models.QuerySet[Case]) -> Iterator[TemplateChunk]:
     """`template_rows`, CHUNK cases at a time: read, with the keys their sealed values name, but not yet opened nor
     made rows (`write_template_csv` does that, in the writing process of a large export)."""
     using = cases.db
-    ids = list(cases.order_by("id").values_list("id", flat=True))
+    ids = _case_ids(cases)
     names, memos, wrapping = _Names(), dict[tuple[Any, str], dict[Any, Any]](), dict[int, bytes]()
     for start in range(0, len(ids), CHUNK):
         yield _template_chunk(ids[start : start + CHUNK], using, _Reading(names, memos, wrapping))
