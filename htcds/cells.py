@@ -43,9 +43,9 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-# A line of a column's texts joined by newlines (one before the first) that starts as a cell needing a look does
-# (`_FIRST`): one pass of the regular expression engine, where a search for each of those starts was seven passes
-# and a sixth of a CSV export's writing process.
+# A cell that needs a look (`_FIRST`) at the start of a line of a column's texts joined by newlines, one before the
+# first: found in one pass, where a search for each starting character took seven passes of the column and a sixth
+# of a CSV export's writing process.
 _LINE_START = re.compile("\n[" + re.escape("".join(sorted(_FIRST))) + "]")
 
 
