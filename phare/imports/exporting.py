@@ -163,11 +163,12 @@ def _sql(model: type[models.Model], using: str, lead: tuple[str, ...], key: str,
     sqlite = connections[using].vendor == "sqlite"
     # SQLite's driver makes a date of a date column in Python, for each value (a bundle holds the ISO text the
     # column holds): the column is read as text there.
+    fields = [] if bare else _fields(model, view)
     columns = [Cast(a, output_field=models.TextField()) if sqlite and c.is_date and not c.sealed else a
-               for a, c in ([] if bare else _fields(model, view))]  # fmt: skip
+               for a, c in fields]  # fmt: skip
     # A row's uid opens its sealed values, and a person's is their record's id: any other row's is left unread
     # (a text made for each row of a list, for nothing).
-    if model is Person or any(c.sealed for _, c in ([] if bare else _fields(model, view))):
+    if model is Person or any(c.sealed for _, c in fields):
         uid: Any = "uid" if sqlite else Cast("uid", output_field=models.TextField())
     else:
         uid = Value(None, output_field=models.TextField())
