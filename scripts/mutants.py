@@ -1,8 +1,9 @@
 """`make mutants`: apply each mutant of the catalogue (tests/mutants/catalogue.py) in a scratch copy of the tree,
 run the tests that must notice it, and fail naming every mutant that survives.
 
-A mutant is killed when its tests fail (pytest exit status 1). Anything else is reported: a survivor (the tests
-pass with the guard gone), a stale entry (its `find` text is no longer in the file exactly once: the guard moved,
+A mutant is killed when one of its tests fails (pytest exit status 1 with a FAILED test; an error in a test's
+set-up, such as a fixture that cannot be found, says nothing of the guard). Anything else is reported: a survivor
+(the tests pass with the guard gone), a stale entry (its `find` text is no longer in the file exactly once: the guard moved,
 update the entry), or a broken mutant (the mutated file does not compile, or pytest could not run the tests).
 
     python scripts/mutants.py                 # every mutant, on SQLite and (for PostgreSQL-only guards) PostgreSQL
@@ -110,15 +111,24 @@ def run_one(m: Mutant, tree: Path, db: str, slot: int) -> dict[str, object]:
     killer = killer_of(m)
     try:
         status, tail = pytest([killer]) if killer else (0, [])
-        if status != 1:
+        if outcome_of(status, tail) != "killed":
             status, tail = pytest(m["tests"])
     except subprocess.TimeoutExpired:
         status, tail = -1, ["timed out after 900 s"]
     finally:
         path.write_text(original, "utf-8")
-    outcome = {1: "killed", 0: "survived"}.get(status, "broken")
+    outcome = outcome_of(status, tail)
     return {"id": m["id"], "db": db, "outcome": outcome, "seconds": round(time.monotonic() - started, 1),
             "detail": " | ".join(tail)}  # fmt: skip
+
+
+def outcome_of(status: int, tail: list[str]) -> str:
+    """killed, survived or broken, from pytest's exit status and the lines kept of its output (its first FAILED line,
+    from -rf, and its last lines): exit status 1 also means a test that errs before it runs (a fixture or a plugin
+    missing), which is no kill."""
+    if status == 1 and any(line.startswith("FAILED ") for line in tail):
+        return "killed"
+    return "survived" if status == 0 else "broken"
 
 
 _killers: dict[str, str] | None = None
@@ -218,7 +228,7 @@ def main() -> int:
     killed = sum(1 for r in results if r["outcome"] == "killed")
     print(f"\n{killed} of {len(results)} mutants killed")
     for r in bad:
-        print(f"  {r['outcome'].upper()}: {r['id']} ({r['db']}): {r['detail']}")  # type: ignore[union-attr]
+        print(f"  {str(r['outcome']).upper()}: {r['id']} ({r['db']}): {r['detail']}")
     if args.json:
         Path(args.json).write_text(json.dumps(sorted(results, key=lambda r: str(r["id"])), indent=1) + "\n", "utf-8")
     return 1 if bad else 0

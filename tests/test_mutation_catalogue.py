@@ -20,3 +20,21 @@ def test_it_names_each_mutant_once_and_only_tests_that_exist() -> None:
     assert len(ids) == len(set(ids))
     missing = {t.split("::")[0] for m in CATALOGUE for t in m["tests"] if not (ROOT / t.split("::")[0]).exists()}
     assert missing == set()
+
+
+def test_it_counts_only_a_failing_test_as_a_kill() -> None:
+    """A mutant run whose only trouble is a test that cannot start (a fixture of a plugin the run leaves out) is
+    reported broken, never killed: the kill must be a test of the guard failing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("phare_mutants", ROOT / "scripts" / "mutants.py")
+    assert spec is not None and spec.loader is not None
+    mutants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutants)
+    failed = ["FAILED tests/test_export_page.py::test_it_exports_no_other_organisations_case - assert 2 == 1",
+              "1 failed in 3.10s"]  # fmt: skip
+    errored = ["E       fixture 'anyio_backend' not found", "1 error in 0.52s"]
+    assert mutants.outcome_of(1, failed) == "killed"
+    assert mutants.outcome_of(1, errored) == "broken"
+    assert mutants.outcome_of(0, ["1 passed in 1.00s"]) == "survived"
+    assert mutants.outcome_of(2, ["Interrupted: 1 error during collection"]) == "broken"
