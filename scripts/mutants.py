@@ -3,8 +3,9 @@ run the tests that must notice it, and fail naming every mutant that survives.
 
 A mutant is killed when one of its tests fails (pytest exit status 1 with a FAILED test; an error in a test's
 set-up, such as a fixture that cannot be found, says nothing of the guard). Anything else is reported: a survivor
-(the tests pass with the guard gone), a stale entry (its `find` text is no longer in the file exactly once: the guard moved,
-update the entry), or a broken mutant (the mutated file does not compile, or pytest could not run the tests).
+(the tests pass with the guard gone), a stale entry (its `find` text is no longer in the file exactly once: the
+guard moved, update the entry), or a broken mutant (the mutated file does not compile, or pytest could not run the
+tests, or a test erred before it ran).
 
     python scripts/mutants.py                 # every mutant, on SQLite and (for PostgreSQL-only guards) PostgreSQL
     python scripts/mutants.py --only ID ...   # some of them
