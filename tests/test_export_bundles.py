@@ -148,6 +148,16 @@ def test_it_reads_the_same_bundles_as_the_model_instances_did(demo_cases: models
     assert _dumped(case_bundles(some)) == _dumped(_reference(some)) != []
 
 
+def test_it_exports_nothing_of_a_list_that_matches_nothing(demo_cases: models.QuerySet[Case]) -> None:
+    """A list no case can match (a name search a role may not run, a search that finds nobody) exports no case,
+    in every format, instead of failing: Django runs no query for it."""
+    for nothing in (demo_cases.none(), demo_cases.filter(id__in=[])):
+        assert list(case_bundles(nothing)) == []
+        assert list(sheet_bundles(nothing)) == []
+        assert list(exporting.template_chunks(nothing)) == []
+        assert list(template_rows(nothing)) == []
+
+
 def test_it_writes_the_same_files_as_before(demo_cases: models.QuerySet[Case], tmp_path: Path) -> None:
     # A sheet reads only what its rows show: the same rows, in every layout.
     for options in ({}, {"labels": True}, {"extended": True}, {"include_ids": False}, {"native": True}):

@@ -71,6 +71,13 @@ def test_it_exports_the_filtered_list_in_each_format(three: dict[str, Any], clie
     assert exports_root().is_dir() and not any(exports_root().rglob("*.*"))  # the file only lived while it was sent
 
 
+def test_it_exports_an_empty_file_of_a_search_that_finds_nobody(three: dict[str, Any], client_for: Any) -> None:
+    client = client_for(three["sup"])
+    found = _export(client, "csv", q="Zebedee")  # nobody is called that: the list holds no case
+    assert found.status_code == 200 and _csv_names(_body(found)) == []
+    assert json.loads(_body(_export(client, "json", q="Zebedee")))["bundles"] == []
+
+
 def test_it_records_who_exported_what_without_the_name_searched(three: dict[str, Any], client_for: Any) -> None:
     client = client_for(three["sup"])
     _body(_export(client, "csv", status="Closed"))
