@@ -15,7 +15,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
@@ -125,8 +125,13 @@ def suggest_choice(field: Field, value: str) -> str | None:
     return index[close[0]] if close else None
 
 
-def _today() -> str:
-    return date.today().isoformat()
+# The validator knows no time zone, so "in the future" means later than the latest calendar day anywhere (UTC+14): a
+# record dated today where it was written passes wherever and whenever it is checked.
+_LATEST_ZONE = timezone(timedelta(hours=14))
+
+
+def _today(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(_LATEST_ZONE).date().isoformat()
 
 
 _PAST_ONLY = {"prs_Birthdate", "cas_OpenedDate", "cas_IncomingReferralDate", "hte_Date", "con_Date", "cco_CreatedDate"}
@@ -134,7 +139,9 @@ _PAST_ONLY = {"prs_Birthdate", "cas_OpenedDate", "cas_IncomingReferralDate", "ht
 
 def _date_checker(field: Field) -> Checker:
     past_only = field.name in _PAST_ONLY
-    today = _today()
+    # Checkers live as long as the process, across midnights: the day is read again when a date passes the last one
+    # read. It only moves forward, so a date not after it is never in the future.
+    today = [_today()]
 
     def check(v: Any) -> Failure | None:
         if type(v) is not str or len(v) == 4:
@@ -151,8 +158,10 @@ def _date_checker(field: Field) -> Checker:
             date.fromisoformat(v)
         except ValueError:
             return "invalid-date", _impossible(v) or f"{v!r} is not a real calendar date.", None
-        if past_only and v > today:
-            return "future-date", f"{v} is in the future; {field.label} cannot be.", None
+        if past_only and v > today[0]:
+            today[0] = _today()
+            if v > today[0]:
+                return "future-date", f"{v} is in the future; {field.label} cannot be.", None
         return None
 
     return check

@@ -159,3 +159,29 @@ def test_it_refuses_control_characters_in_text_with_a_cleaned_suggestion() -> No
         ("invalid-character", "cas_ReferringOrganisation", "Police"),
     ]
     assert codes(validate_record("organisation", {"org_Name": "Shelter\x00"})) == ["invalid-character"]
+
+
+def test_it_calls_a_date_future_only_once_no_time_zone_has_reached_it() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo, available_timezones
+
+    from htcds import validation
+
+    zones = [ZoneInfo(z) for z in available_timezones()]
+    for instant in (datetime(2026, 12, 6, 23, 30, tzinfo=UTC), datetime(2026, 12, 7, 0, 30, tzinfo=UTC),
+                    datetime(2026, 12, 7, 10, 30, tzinfo=UTC), datetime(2026, 12, 7, 9, 30, tzinfo=UTC)):  # fmt: skip
+        latest = max(instant.astimezone(z).date().isoformat() for z in zones)
+        assert validation._today(instant) == latest
+
+
+def test_it_accepts_todays_date_in_a_process_that_ran_past_midnight(monkeypatch: Any) -> None:
+    from htcds import validation
+    from htcds.catalogue import load
+
+    day = ["2026-12-06"]
+    monkeypatch.setattr(validation, "_today", lambda now=None: day[0])
+    check = validation.compile_field(load()["cco_CreatedDate"])
+    assert check("2026-12-07")[0] == "future-date"  # type: ignore[index]
+    day[0] = "2026-12-07"  # the clock passed midnight after the checker was made
+    assert check("2026-12-07") is None
+    assert check("2026-12-08")[0] == "future-date"  # type: ignore[index]
