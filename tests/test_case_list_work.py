@@ -10,7 +10,7 @@ from phare.work.actions import approvals
 from phare.work.actions import tasks as task_actions
 from phare.work.models import Gated, WorkSettings
 from tests.page_helpers import shown
-from tests.work_helpers import YESTERDAY, client, team
+from tests.work_helpers import client, team, yesterday
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +18,16 @@ pytestmark = pytest.mark.django_db
 def test_it_starts_a_case_worker_on_their_open_cases_with_next_due_dates() -> None:
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
-    task_actions.create_task(worker, case, title="x", assignee=worker, due=YESTERDAY)
+    task_actions.create_task(worker, case, title="x", assignee=worker, due=yesterday())
     html = client(worker).get("/cases/").content.decode()
-    assert case.number in html and f'<time datetime="{YESTERDAY.isoformat()}">' in html and "Overdue" in html
+    assert case.number in html and f'<time datetime="{yesterday().isoformat()}">' in html and "Overdue" in html
     assert 'aria-current="page">My open' in html and "Page 1 of 1" in html
 
 
 def test_it_filters_overdue_and_waiting_for_approval_among_visible_cases_only() -> None:
     t = team()
     worker, boss, case, other = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"], t["other_case"]
-    task_actions.create_task(boss, other, title="x", assignee=t["colleague"], due=YESTERDAY)
+    task_actions.create_task(boss, other, title="x", assignee=t["colleague"], due=yesterday())
     assert other.number in client(boss).get("/cases/?attention=overdue").content.decode()
     assert case.number not in client(boss).get("/cases/?attention=overdue").content.decode()
     # the worker cannot open the colleague's case: the overdue filter does not bring it in
@@ -84,11 +84,11 @@ def test_it_shows_the_same_next_due_date_on_the_case_as_in_the_list() -> None:
     (it showed the follow-up date only, "—" for a case whose next step was a task), overdue said in words."""
     from datetime import timedelta
 
-    from tests.work_helpers import TODAY
+    from tests.work_helpers import today
 
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
-    soon = TODAY + timedelta(days=3)
+    soon = today() + timedelta(days=3)
     task_actions.create_task(worker, case, title="Ring the clinic", assignee=worker, due=soon)
     c = client(worker)
     page = c.get(f"/cases/{case.number}/").content.decode()
@@ -97,7 +97,7 @@ def test_it_shows_the_same_next_due_date_on_the_case_as_in_the_list() -> None:
     head = page.split('class="facts"')[1].split("</dl>")[0]
     assert shown in head.split("Next due")[1].split("</div>")[0]
     assert shown in listed
-    task_actions.create_task(worker, case, title="Send the form", assignee=worker, due=YESTERDAY)
+    task_actions.create_task(worker, case, title="Send the form", assignee=worker, due=yesterday())
     head = c.get(f"/cases/{case.number}/").content.decode().split('class="facts"')[1].split("</dl>")[0]
     assert "Overdue" in head.split("Next due")[1].split("</div>")[0]
 
@@ -109,12 +109,12 @@ def test_it_gives_an_active_case_a_follow_up_date_without_moving_it() -> None:
 
     from phare.audit.models import AuditEvent
     from phare.cases.models import CaseEvent, CaseStatus
-    from tests.work_helpers import TODAY, case_of
+    from tests.work_helpers import case_of, today
 
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
     c = client(worker)
-    soon = TODAY + timedelta(days=2)
+    soon = today() + timedelta(days=2)
     r = c.post(f"/cases/{case.number}/follow-up/", {"follow_up_date": soon.isoformat(), "keep_status": "on"})
     assert r.status_code == 302
     case = case_of(t)

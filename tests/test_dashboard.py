@@ -18,10 +18,10 @@ from phare.dashboards.figures import Figure, build, by_key
 from phare.dashboards.models import ServicePartnership
 from phare.dashboards.queries import Filters, counts
 from tests.test_cases_helpers import make_case, make_org, make_user
+from tests.work_helpers import today
 
 pytestmark = pytest.mark.django_db
 
-TODAY = date.today()
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +50,8 @@ def _seed(org: Organisation, tag: str = "") -> dict[str, object]:
                             "vic_RelationshipToTrafficker": "Familial", "vic_MethodOfRecruitment": ["AtWork"]})  # fmt: skip
     CaseParticipant.objects.filter(case=c1).update(vic_PlaceOfRecruitment=place_ng, vic_LocationOfExploitation=farm)
     actions.add_support_plan(worker, c1, {"spl_Type": "Health", "spl_StartDate": date(2024, 1, 20),
-                                          "spl_PlannedEndDate": TODAY - timedelta(days=3)})  # fmt: skip
-    actions.set_follow_up(worker, c1, TODAY - timedelta(days=1))
+                                          "spl_PlannedEndDate": today() - timedelta(days=3)})  # fmt: skip
+    actions.set_follow_up(worker, c1, today() - timedelta(days=1))
     c2 = make_case(worker, opened=date(2024, 2, 5), owner=boss,
                    person={"prs_Gender": "Masculine", "prs_Citizenship": ["NG", "GH"], "prs_Birthdate": date(1990, 2, 5)},
                    context={"vic_TraffickingStatus": "PossibleVictimOfTrafficking",
@@ -59,7 +59,7 @@ def _seed(org: Organisation, tag: str = "") -> dict[str, object]:
                             "vic_AgeWhenTrafficked": 25})  # fmt: skip
     CaseParticipant.objects.filter(case=c2).update(vic_PlaceOfRecruitment=place_ng)
     actions.add_support_plan(worker, c2, {"spl_Type": "Health", "spl_StartDate": date(2024, 2, 5),
-                                          "spl_PlannedEndDate": TODAY + timedelta(days=5)})  # fmt: skip
+                                          "spl_PlannedEndDate": today() + timedelta(days=5)})  # fmt: skip
     actions.close_case(worker, c2, reason="Returned home", closed=date(2024, 3, 1))
     c3 = make_case(worker, opened=date(2024, 2, 20), role="PotentialVictim",
                    person={"prs_Gender": "Feminine", "prs_Citizenship": ["FR"]},
@@ -74,7 +74,7 @@ def _seed(org: Organisation, tag: str = "") -> dict[str, object]:
 
 def _figs(user: User, filters: Filters | None = None, k: int | None = None) -> dict[str, Figure]:
     filters = filters or Filters()
-    raw = counts(user, [user.organisation_id], filters, TODAY)  # type: ignore[list-item]
+    raw = counts(user, [user.organisation_id], filters, today())  # type: ignore[list-item]
     names = {str(u.pk): u.username for u in User.objects.all()}
     return by_key(build(raw, filters, k=k, owner_names=names))
 
@@ -204,7 +204,7 @@ def test_it_shows_an_operator_its_partners_aggregated_with_small_cells_hidden() 
     assert r.status_code == 200
     html = r.content.decode()
     assert "&lt;11" in html
-    f = by_key(build(counts(analyst, [p1.pk, p2.pk], Filters(), TODAY), Filters(), k=11,
+    f = by_key(build(counts(analyst, [p1.pk, p2.pk], Filters(), today()), Filters(), k=11,
                      org_names={str(p1.pk): "P1", str(p2.pk): "P2"}))  # fmt: skip
     assert f["status"].totals[0].value == 15
     # 15 people: Possible 10 (hidden), Actual 5 (hidden), Not 0.

@@ -304,12 +304,12 @@ def test_it_moves_the_former_owners_open_tasks_with_the_case_unless_they_still_w
     from phare.audit.models import AuditEvent
     from phare.work.actions import tasks as task_actions
     from phare.work.models import Task
-    from tests.work_helpers import TODAY, YESTERDAY
+    from tests.work_helpers import today, yesterday
 
     t = team()
     worker, colleague, boss, case = t[Role.CASE_WORKER], t["colleague"], t[Role.SUPERVISOR], t["case"]
-    late = task_actions.create_task(worker, case, title="Call the lawyer", assignee=worker, due=YESTERDAY)
-    done = task_actions.create_task(worker, case, title="Book a room", assignee=worker, due=TODAY)
+    late = task_actions.create_task(worker, case, title="Call the lawyer", assignee=worker, due=yesterday())
+    done = task_actions.create_task(worker, case, title="Book a room", assignee=worker, due=today())
     task_actions.complete_task(worker, done)
     ho.hand_over(boss, case, colleague, "Worker on leave")
     late.refresh_from_db()
@@ -324,7 +324,7 @@ def test_it_moves_the_former_owners_open_tasks_with_the_case_unless_they_still_w
     other = t["other_case"]
     ho.add_worker(boss, other, worker)
     ho.hand_over(boss, other, worker, "Covering")
-    mine = task_actions.create_task(worker, other, title="Write the report", assignee=worker, due=TODAY)
+    mine = task_actions.create_task(worker, other, title="Write the report", assignee=worker, due=today())
     ho.hand_over(boss, case_of(t, "other_case"), t[Role.HELPLINE], "Speaks Tigrinya")
     mine.refresh_from_db()
     assert mine.assignee_id == worker.pk

@@ -13,7 +13,7 @@ from phare.cases import actions as case_actions
 from phare.work import access as work_access
 from phare.work.actions import tasks as task_actions
 from phare.work.models import Kind, Notification, WorkSettings
-from tests.work_helpers import TODAY, client, team
+from tests.work_helpers import client, team, today
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def test_it_rings_the_bell_lists_and_marks_read() -> None:
     t = team()
     worker, boss = t[Role.CASE_WORKER], t[Role.SUPERVISOR]
-    task_actions.create_task(boss, t["case"], title="Visit", assignee=worker, due=TODAY)
+    task_actions.create_task(boss, t["case"], title="Visit", assignee=worker, due=today())
     c = client(worker)
     home = c.get("/").content.decode()
     assert "Notifications" in home and "(1)" in home
@@ -37,7 +37,7 @@ def test_it_rings_the_bell_lists_and_marks_read() -> None:
 def test_it_does_not_notify_anyone_of_their_own_act() -> None:
     t = team()
     worker = t[Role.CASE_WORKER]
-    task_actions.create_task(worker, t["case"], title="Mine", assignee=worker, due=TODAY)
+    task_actions.create_task(worker, t["case"], title="Mine", assignee=worker, due=today())
     assert not Notification.objects.exists()
 
 
@@ -45,7 +45,7 @@ def test_it_hides_a_notification_about_a_case_the_reader_can_no_longer_open(monk
     t = team()
     boss, worker, colleague, case = t[Role.SUPERVISOR], t[Role.CASE_WORKER], t["colleague"], t["case"]
     case_actions.assign_worker(boss, case, colleague)
-    task_actions.create_task(boss, case, title="Help", assignee=colleague, due=TODAY)
+    task_actions.create_task(boss, case, title="Help", assignee=colleague, due=today())
     assert work_access.unread_count(colleague) == 1
     # the colleague is taken off the case: the notification about it goes with it
     from phare.cases.models import CaseAssignment
@@ -66,7 +66,7 @@ def test_the_bell_counts_with_one_plain_query_when_nothing_is_unread(django_asse
     worker, boss, other = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["colleague"]
     with django_assert_num_queries(1):  # type: ignore[operator]
         assert work_access.unread_count(worker) == 0
-    task_actions.create_task(boss, t["case"], title="Visit", assignee=worker, due=TODAY)
+    task_actions.create_task(boss, t["case"], title="Visit", assignee=worker, due=today())
     assert work_access.unread_count(worker) == 1
     assert work_access.unread_count(other) == 0  # someone else's unread notification is not theirs
     Notification.objects.filter(recipient=worker).update(read_at=timezone.now())
@@ -83,7 +83,7 @@ def test_it_mails_only_a_link_and_the_case_number(settings: object) -> None:
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        task_actions.create_task(boss, t["case"], title="Ama Owusu court date", assignee=worker, due=TODAY)
+        task_actions.create_task(boss, t["case"], title="Ama Owusu court date", assignee=worker, due=today())
     assert len(mail.outbox) == 1
     m = mail.outbox[0]
     text = m.subject + m.body
@@ -127,14 +127,14 @@ def test_it_mails_nothing_about_a_case_its_recipient_can_no_longer_open() -> Non
     boss.email = "boss@example.org"
     boss.save()
     still_mine = make_case(boss, first="Kofi", second="Mensah")
-    late = TODAY - timedelta(days=1)
+    late = today() - timedelta(days=1)
     task_actions.create_task(boss, case, title="Ring the lawyer", assignee=boss, due=late)
     task_actions.create_task(boss, still_mine, title="Ring the school", assignee=boss, due=late)
     User.objects.filter(pk=boss.pk).update(role=Role.CASE_WORKER)  # as the admin's user page saves it
     boss.refresh_from_db()
     WorkSettings.objects.create(organisation=t["org"], email_notifications=True)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        assert jobs.overdue_notices(t["org"], TODAY) == 2
+        assert jobs.overdue_notices(t["org"], today()) == 2
     sent = " ".join(m.subject + m.body for m in mail.outbox if "boss@example.org" in m.to)
     assert still_mine.number in sent  # negative control: the case still theirs is mailed
     assert case.number not in sent

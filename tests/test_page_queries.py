@@ -20,7 +20,7 @@ from phare.crypto import keys
 from phare.dashboards.models import DashboardSnapshot
 from phare.work.actions import flags
 from phare.work.actions import tasks as task_actions
-from tests.work_helpers import TODAY, YESTERDAY, client, team
+from tests.work_helpers import client, team, today, yesterday
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,12 @@ MAX_QUERIES = 44  # 45 until the session's user came with their organisation (ph
 def _busy(worker: Any, case: Case, n: int) -> None:
     """What the home page, the task list and the case list show about a case: a task overdue, a follow-up and a
     plan ending this week, a consent expiring, a flag."""
-    task_actions.create_task(worker, case, title=f"Call back {n}", assignee=worker, due=YESTERDAY)
-    case_actions.set_follow_up(worker, case, TODAY + timedelta(days=2))
-    case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": TODAY - timedelta(days=30),
-                                                 "spl_PlannedEndDate": TODAY + timedelta(days=3)})  # fmt: skip
+    task_actions.create_task(worker, case, title=f"Call back {n}", assignee=worker, due=yesterday())
+    case_actions.set_follow_up(worker, case, today() + timedelta(days=2))
+    case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": today() - timedelta(days=30),
+                                                 "spl_PlannedEndDate": today() + timedelta(days=3)})  # fmt: skip
     case_actions.record_consent(worker, case, {"con_Consent": True, "con_Purpose": ["CaseManagement"],
-                                               "con_ExpiryDate": TODAY + timedelta(days=5)})  # fmt: skip
+                                               "con_ExpiryDate": today() + timedelta(days=5)})  # fmt: skip
     flags.flag_case(worker, case, "safety", f"Seen near the shelter {n}")
 
 
@@ -107,7 +107,7 @@ def test_it_shows_a_case_in_the_same_queries_with_four_rows_of_each_kind_as_with
         case_actions.add_event(worker, case, {"hte_Type": "Exploitation", "hte_Country": "NG", "hte_City": "Lagos"})
         case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_Objectives": f"Care {i}"})
         case_actions.record_consent(worker, case, {"con_Consent": True, "con_Purpose": ["CaseManagement"]})
-        task_actions.create_task(worker, case, title=f"Task {i}", assignee=worker, due=TODAY)
+        task_actions.create_task(worker, case, title=f"Task {i}", assignee=worker, due=today())
         flags.flag_case(worker, case, "court", f"Hearing {i}")
 
     add_one(0)
@@ -131,7 +131,7 @@ def test_it_says_a_count_past_the_cap_is_more_not_a_number(monkeypatch: pytest.M
     _busy(worker, t["case"], 0)
     _open_cases(worker, 2, 1)  # three open cases, each with a task overdue and three more things due this week
     for case in Case.objects.filter(cas_CaseOwner=worker):  # and a referral received on each
-        case_actions.receive_referral(worker, case, {"cas_IncomingReferralDate": TODAY})
+        case_actions.receive_referral(worker, case, {"cas_IncomingReferralDate": today()})
     cl = client(worker)
     exact = cl.get("/").content.decode()
     assert '<span class="count">3</span>' in exact and '<span class="count">12</span>' in exact and "3 overdue" in exact

@@ -21,17 +21,17 @@ from phare.cases.models import Case
 from phare.work.actions import tasks as task_actions
 from phare.work.models import Task
 from tests.test_api import V1, bearer, token_for
-from tests.work_helpers import TODAY, YESTERDAY, team
+from tests.work_helpers import team, today, yesterday
 
 pytestmark = pytest.mark.django_db
 
 
 def _tasks(t: dict[str, Any]) -> tuple[Task, Task]:
     worker, case = t[Role.CASE_WORKER], t["case"]
-    first = task_actions.create_task(worker, case, title="Call the embassy", assignee=worker, due=YESTERDAY,
+    first = task_actions.create_task(worker, case, title="Call the embassy", assignee=worker, due=yesterday(),
                                      notes="Ask for Ms Obi")  # fmt: skip
     second = task_actions.create_task(t[Role.SUPERVISOR], case, title="Book an interpreter", assignee=t[Role.SUPERVISOR],
-                                      due=TODAY)  # fmt: skip
+                                      due=today())  # fmt: skip
     task_actions.complete_task(t[Role.SUPERVISOR], second)
     return first, second
 
@@ -47,10 +47,10 @@ def test_it_exports_the_tasks_in_the_bundle_and_the_bundle_stays_valid(tmp_path:
     bundles = {b["case"]["id"]: b for b in _export("alpha", tmp_path / "out.json")}
     tasks = bundles[t["case"].number]["x_phare_tasks"]
     assert tasks == [
-        {"id": str(first.uid), "title": "Call the embassy", "notes": "Ask for Ms Obi", "due": YESTERDAY.isoformat(),
+        {"id": str(first.uid), "title": "Call the embassy", "notes": "Ask for Ms Obi", "due": yesterday().isoformat(),
          "assignee": t[Role.CASE_WORKER].username},
-        {"id": str(second.uid), "title": "Book an interpreter", "due": TODAY.isoformat(),
-         "assignee": t[Role.SUPERVISOR].username, "done": TODAY.isoformat()},
+        {"id": str(second.uid), "title": "Book an interpreter", "due": today().isoformat(),
+         "assignee": t[Role.SUPERVISOR].username, "done": today().isoformat()},
     ]  # fmt: skip
     assert "x_phare_tasks" not in bundles[t["other_case"].number]
     for bundle in bundles.values():
@@ -78,7 +78,7 @@ def test_it_imports_the_tasks_of_an_export_for_someone_who_may_work_the_case(tmp
     assert json.loads(out.getvalue())["created"] == 2
     tasks = list(Task.objects.filter(organisation=other).select_related("case", "assignee").order_by("due"))
     assert [(x.title, x.notes or "", x.due, x.done_at is not None) for x in tasks] == [
-        ("Call the embassy", "Ask for Ms Obi", YESTERDAY, False), ("Book an interpreter", "", TODAY, True)]
+        ("Call the embassy", "Ask for Ms Obi", yesterday(), False), ("Book an interpreter", "", today(), True)]
     # The usernames belong to the first organisation: here the work goes to each case's owner.
     for x in tasks:
         assert x.assignee == x.case.cas_CaseOwner and x.assignee.organisation_id == other.pk
@@ -86,7 +86,7 @@ def test_it_imports_the_tasks_of_an_export_for_someone_who_may_work_the_case(tmp
     # Exported again, the tasks come back the same (ids and users are each organisation's own).
     again = _export("second-ngo", tmp_path / "again.json")
     titles = [(x["title"], x["due"], "done" in x) for b in again for x in b.get("x_phare_tasks", [])]
-    assert titles == [("Call the embassy", YESTERDAY.isoformat(), False), ("Book an interpreter", TODAY.isoformat(), True)]
+    assert titles == [("Call the embassy", yesterday().isoformat(), False), ("Book an interpreter", today().isoformat(), True)]
 
 
 def test_it_serves_the_tasks_in_the_api_bundle_only_with_the_tasks_scope() -> None:

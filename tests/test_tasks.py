@@ -12,7 +12,7 @@ from phare.cases.actions import Invalid
 from phare.work import access as work_access
 from phare.work.actions import tasks as task_actions
 from phare.work.models import Kind, Notification, Task
-from tests.work_helpers import TODAY, YESTERDAY, client, team
+from tests.work_helpers import client, team, today, yesterday
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 def test_it_creates_changes_completes_and_reopens_a_task_each_audited() -> None:
     t = team()
     worker, boss, case = t[Role.CASE_WORKER], t[Role.SUPERVISOR], t["case"]
-    task = task_actions.create_task(boss, case, title="Book the interpreter", assignee=worker, due=TODAY)
+    task = task_actions.create_task(boss, case, title="Book the interpreter", assignee=worker, due=today())
     assert Notification.objects.filter(recipient=worker, kind=Kind.TASK_ASSIGNED, case=case).count() == 1
-    task_actions.update_task(worker, task, title="Book the interpreter", assignee=worker, due=YESTERDAY, notes="Twi")
+    task_actions.update_task(worker, task, title="Book the interpreter", assignee=worker, due=yesterday(), notes="Twi")
     task_actions.complete_task(worker, task)
     task_actions.reopen_task(worker, task)
     actions = list(AuditEvent.objects.filter(target_id=str(task.uid)).values_list("action", flat=True))
@@ -36,11 +36,11 @@ def test_it_refuses_an_assignee_who_may_not_work_the_case() -> None:
     worker, case = t[Role.CASE_WORKER], t["case"]
     for who in (t["colleague"], t[Role.ANALYST], t[Role.AUDITOR]):  # cannot open it / never works cases
         with pytest.raises(Invalid) as exc:
-            task_actions.create_task(worker, case, title="Call", assignee=who, due=TODAY)
+            task_actions.create_task(worker, case, title="Call", assignee=who, due=today())
         assert "assignee" in exc.value.problems
     # once the colleague works the case beside its owner, they may be given its tasks
     case_actions.assign_worker(t[Role.SUPERVISOR], case, t["colleague"])
-    task_actions.create_task(worker, case, title="Call", assignee=t["colleague"], due=TODAY)
+    task_actions.create_task(worker, case, title="Call", assignee=t["colleague"], due=today())
 
 
 def test_it_answers_not_found_to_a_colleague_who_may_not_open_the_case() -> None:
@@ -48,7 +48,7 @@ def test_it_answers_not_found_to_a_colleague_who_may_not_open_the_case() -> None
     from django.http import Http404
 
     with pytest.raises(Http404):
-        task_actions.create_task(t["colleague"], t["case"], title="x", assignee=t["colleague"], due=TODAY)
+        task_actions.create_task(t["colleague"], t["case"], title="x", assignee=t["colleague"], due=today())
     r = client(t["colleague"]).get(f"/work/cases/{t['case'].number}/tasks/new/")
     assert r.status_code == 404
 
@@ -57,7 +57,7 @@ def test_it_never_shows_a_task_on_a_case_its_reader_may_not_open(monkeypatch: py
     t = team()
     boss, colleague, case = t[Role.SUPERVISOR], t["colleague"], t["case"]
     task = task_actions.create_task(boss, case, title="MARKER-visit the shelter", assignee=t[Role.CASE_WORKER],
-                                    due=YESTERDAY)  # fmt: skip
+                                    due=yesterday())  # fmt: skip
     # a colleague in the same organisation and role, who does not work this case
     c = client(colleague)
     pages = [c.get("/work/tasks/?who=me").content, c.get("/").content, c.get(f"/work/tasks/{task.uid}/").content]
@@ -76,7 +76,7 @@ def test_it_never_shows_a_task_on_a_case_its_reader_may_not_open(monkeypatch: py
 
 def test_it_gives_read_only_roles_no_task_at_all() -> None:
     t = team()
-    task_actions.create_task(t[Role.SUPERVISOR], t["case"], title="x", assignee=t[Role.CASE_WORKER], due=TODAY)
+    task_actions.create_task(t[Role.SUPERVISOR], t["case"], title="x", assignee=t[Role.CASE_WORKER], due=today())
     for role in (Role.ANALYST, Role.AUDITOR):
         assert not work_access.visible_tasks(t[role]).exists()
         assert client(t[role]).get("/work/tasks/").status_code == 403
@@ -87,7 +87,7 @@ def test_it_creates_and_completes_a_task_through_the_pages() -> None:
     worker, case = t[Role.CASE_WORKER], t["case"]
     c = client(worker)
     r = c.post(f"/work/cases/{case.number}/tasks/new/", {"title": "Court date letter", "assignee": worker.pk,
-                                                            "due": YESTERDAY.isoformat()})  # fmt: skip
+                                                            "due": yesterday().isoformat()})  # fmt: skip
     assert r.status_code == 302
     task = Task.objects.get(case=case)
     html = c.get("/work/tasks/").content.decode()
@@ -125,7 +125,7 @@ def test_it_counts_a_long_task_list_up_to_the_cap_and_says_so(monkeypatch: pytes
     monkeypatch.setattr(lists, "COUNT_CAP", 3)
     monkeypatch.setattr(task_views, "SHOWN", 2)
     Task.objects.bulk_create([Task(organisation=case.organisation, case=case, assignee=worker, title=f"Call {i}",
-                                   due=TODAY) for i in range(5)])  # fmt: skip
+                                   due=today()) for i in range(5)])  # fmt: skip
     html = client(worker).get("/work/tasks/").content.decode()
     assert '<span class="count">3+</span>' in html and "Showing the first 2 of 3+." in html
     Task.objects.filter(pk__in=Task.objects.filter(case=case).order_by("-id").values("id")[:2]).delete()  # at the cap
@@ -146,7 +146,7 @@ def test_it_links_each_task_as_reverse_does() -> None:
     other = case_actions.open_case(worker, person_data={"prs_FirstName": "Kofi"}, role="Victim", context={})
     Case.objects.filter(pk=other.pk).update(number="2024 #7 é&")
     other.refresh_from_db()
-    tasks = [task_actions.create_task(worker, c, title=f"Call {n}", assignee=worker, due=TODAY)
+    tasks = [task_actions.create_task(worker, c, title=f"Call {n}", assignee=worker, due=today())
              for n, c in enumerate((case, other))]  # fmt: skip
     html = client(worker).get("/work/tasks/?when=open").content.decode()
     for task in tasks:

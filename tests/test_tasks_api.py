@@ -10,7 +10,7 @@ from phare.audit.models import AuditEvent
 from phare.work.actions import tasks as task_actions
 from phare.work.models import Task
 from tests.test_api import V1, bearer, token_for
-from tests.work_helpers import TODAY, YESTERDAY, team
+from tests.work_helpers import team, today, yesterday
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,12 @@ def test_it_creates_lists_and_completes_tasks() -> None:
     auth = bearer(token_for(worker, ["tasks:read", "tasks:write", "cases:read"]))
     api = Client()
     r = api.post(f"{V1}/cases/{case.uid}/tasks", {"title": "Call the embassy", "assignee": worker.pk,
-                                                   "due": YESTERDAY.isoformat()}, content_type="application/json", **auth)  # fmt: skip
+                                                   "due": yesterday().isoformat()}, content_type="application/json", **auth)  # fmt: skip
     assert r.status_code == 201, r.content
     body = r.json()
     assert body["case_number"] == case.number and body["overdue"] is True
     r = api.post(f"{V1}/tasks", {"case_id": str(case.uid), "title": "Second", "assignee": worker.pk,
-                                 "due": TODAY.isoformat()}, content_type="application/json", **auth)  # fmt: skip
+                                 "due": today().isoformat()}, content_type="application/json", **auth)  # fmt: skip
     assert r.status_code == 201
     mine = api.get(f"{V1}/tasks", **auth).json()["items"]
     assert {i["title"] for i in mine} == {"Call the embassy", "Second"}
@@ -40,14 +40,14 @@ def test_it_creates_lists_and_completes_tasks() -> None:
 def test_it_answers_not_found_for_a_case_or_task_its_user_may_not_open() -> None:
     t = team()
     task = task_actions.create_task(t[Role.SUPERVISOR], t["case"], title="MARKER", assignee=t[Role.CASE_WORKER],
-                                    due=TODAY)  # fmt: skip
+                                    due=today())  # fmt: skip
     auth = bearer(token_for(t["colleague"], ["tasks:read", "tasks:write"]))
     api = Client()
     assert api.get(f"{V1}/cases/{t['case'].uid}/tasks", **auth).status_code == 404
     assert b"MARKER" not in api.get(f"{V1}/tasks?mine=false", **auth).content
     assert api.post(f"{V1}/tasks/{task.uid}/complete", **auth).status_code == 404
     r = api.post(f"{V1}/cases/{t['case'].uid}/tasks", {"title": "x", "assignee": t["colleague"].pk,
-                                                         "due": TODAY.isoformat()}, content_type="application/json", **auth)  # fmt: skip
+                                                         "due": today().isoformat()}, content_type="application/json", **auth)  # fmt: skip
     assert r.status_code == 404 and Task.objects.count() == 1
 
 
@@ -62,5 +62,5 @@ def test_it_refuses_an_assignee_who_may_not_work_the_case_with_a_clear_error() -
     t = team()
     auth = bearer(token_for(t[Role.CASE_WORKER], ["tasks:write"]))
     r = Client().post(f"{V1}/cases/{t['case'].uid}/tasks", {"title": "x", "assignee": t[Role.ANALYST].pk,
-                                                             "due": TODAY.isoformat()}, content_type="application/json", **auth)  # fmt: skip
+                                                             "due": today().isoformat()}, content_type="application/json", **auth)  # fmt: skip
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "assignee"

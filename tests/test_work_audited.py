@@ -29,7 +29,7 @@ from phare.work.models import (
     Task,
     WorkSettings,
 )
-from tests.work_helpers import TODAY, YESTERDAY, team
+from tests.work_helpers import team, today, yesterday
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ Ready = Callable[[], Any]
 
 
 def _task(w: dict[str, Any]) -> Task:
-    return tasks.create_task(w["boss"], w["case"], title="Ring the clinic", assignee=w["worker"], due=TODAY)
+    return tasks.create_task(w["boss"], w["case"], title="Ring the clinic", assignee=w["worker"], due=today())
 
 
 def _gated(w: dict[str, Any], **flags_: bool) -> None:
@@ -73,7 +73,7 @@ def _prepare_task(w: dict[str, Any]) -> Ready:
 
 def _prepare_task_update(w: dict[str, Any]) -> Ready:
     t = _task(w)
-    return lambda: (tasks.update_task(w["boss"], t, title="Ring the clinic again", assignee=w["worker"], due=TODAY), t)[1]
+    return lambda: (tasks.update_task(w["boss"], t, title="Ring the clinic again", assignee=w["worker"], due=today()), t)[1]
 
 
 def _prepare_task_done(w: dict[str, Any]) -> Ready:
@@ -169,8 +169,8 @@ def _prepare_settings(w: dict[str, Any]) -> Ready:
 
 
 def _prepare_overdue(w: dict[str, Any]) -> Ready:
-    tasks.create_task(w["boss"], w["case"], title="Ring the clinic", assignee=w["worker"], due=YESTERDAY)
-    return lambda: (jobs.overdue_notices(w["org"], TODAY), None)[1]
+    tasks.create_task(w["boss"], w["case"], title="Ring the clinic", assignee=w["worker"], due=yesterday())
+    return lambda: (jobs.overdue_notices(w["org"], today()), None)[1]
 
 
 # verb -> (its audit action, what makes it ready)
@@ -247,7 +247,7 @@ def test_it_fails_when_a_work_verb_writes_outside_its_audited_transaction(w: dic
     before = _snapshot()
 
     def careless() -> None:
-        Task.objects.create(organisation=w["org"], case=w["case"], title="x", assignee=w["worker"], due=TODAY)
+        Task.objects.create(organisation=w["org"], case=w["case"], title="x", assignee=w["worker"], due=today())
         audit_log.record("task.create", actor=w["boss"])
 
     monkeypatch.setattr(audit_log, "record", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("audit store down")))

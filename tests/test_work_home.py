@@ -12,7 +12,7 @@ from phare.cases import actions as case_actions
 from phare.work.actions import tasks as task_actions
 from tests.page_helpers import shown
 from tests.test_cases_helpers import make_case
-from tests.work_helpers import TODAY, YESTERDAY, client, team
+from tests.work_helpers import client, team, today, yesterday
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +20,11 @@ pytestmark = pytest.mark.django_db
 def test_it_shows_a_case_worker_their_cases_and_what_is_due_with_counts(django_assert_max_num_queries: object) -> None:
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
-    task_actions.create_task(worker, case, title="Call the lawyer", assignee=worker, due=YESTERDAY)
-    case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": TODAY - timedelta(days=30),
-                                                 "spl_PlannedEndDate": TODAY + timedelta(days=3)})  # fmt: skip
+    task_actions.create_task(worker, case, title="Call the lawyer", assignee=worker, due=yesterday())
+    case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": today() - timedelta(days=30),
+                                                 "spl_PlannedEndDate": today() + timedelta(days=3)})  # fmt: skip
     follow = case_actions.open_case(worker, person_data={"prs_FirstName": "Later"}, role="Victim", context={})
-    case_actions.set_follow_up(worker, follow, TODAY)
+    case_actions.set_follow_up(worker, follow, today())
     # signing the test client in (16), the page's lists and their counts (17), the open cases' people and their
     # keys (2), the bell, the audit event of the read (on PostgreSQL its lock, and the tenant set and reset), a
     # fresh process's keys: bounded, not per case (tests/test_page_queries.py holds that)
@@ -41,7 +41,7 @@ def test_it_shows_a_case_worker_their_cases_and_what_is_due_with_counts(django_a
 def test_it_shows_a_supervisor_the_teams_overdue_work_approvals_and_grants() -> None:
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
-    task_actions.create_task(worker, case, title="Late thing", assignee=worker, due=YESTERDAY)
+    task_actions.create_task(worker, case, title="Late thing", assignee=worker, due=yesterday())
     html = client(t[Role.SUPERVISOR]).get("/").content.decode()
     for section in ('id="team"', 'id="approvals"', 'id="handovers"', 'id="grants"'):
         assert section in html, section
@@ -55,10 +55,10 @@ def test_it_counts_each_workers_overdue_work_up_to_the_cap(monkeypatch: pytest.M
     t = team()
     worker, case, supervisor = t[Role.CASE_WORKER], t["case"], t[Role.SUPERVISOR]
     for n in range(3):
-        task_actions.create_task(worker, case, title=f"Late {n}", assignee=worker, due=YESTERDAY - timedelta(days=n))
-    task_actions.create_task(worker, case, title="Not late", assignee=worker, due=TODAY)
-    case_actions.set_follow_up(worker, case, YESTERDAY)
-    done = task_actions.create_task(supervisor, case, title="Done", assignee=supervisor, due=YESTERDAY)
+        task_actions.create_task(worker, case, title=f"Late {n}", assignee=worker, due=yesterday() - timedelta(days=n))
+    task_actions.create_task(worker, case, title="Not late", assignee=worker, due=today())
+    case_actions.set_follow_up(worker, case, yesterday())
+    done = task_actions.create_task(supervisor, case, title="Done", assignee=supervisor, due=yesterday())
     task_actions.complete_task(supervisor, done)
     html = client(supervisor).get("/").content.decode()
     row = f'<tr><td>{worker.username}</td><td class="num">3</td><td class="num">1</td></tr>'
@@ -79,7 +79,7 @@ def test_it_counts_each_workers_overdue_work_up_to_the_cap(monkeypatch: pytest.M
 
 def test_it_shows_analysts_auditors_and_admins_their_own_starting_points() -> None:
     t = team()
-    task_actions.create_task(t[Role.CASE_WORKER], t["case"], title="MARKER", assignee=t[Role.CASE_WORKER], due=TODAY)
+    task_actions.create_task(t[Role.CASE_WORKER], t["case"], title="MARKER", assignee=t[Role.CASE_WORKER], due=today())
     analyst = client(t[Role.ANALYST]).get("/").content.decode()
     assert "/dashboards/" in analyst and "/sharing/" in analyst and 'id="due"' not in analyst
     auditor = client(t[Role.AUDITOR]).get("/").content.decode()
@@ -137,10 +137,10 @@ def test_it_lists_everything_due_beyond_the_home_pages_first_lines() -> None:
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
     for i in range(SHOWN + 2):
-        case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": TODAY - timedelta(days=60),
-                                                     "spl_PlannedEndDate": TODAY - timedelta(days=i + 1)})  # fmt: skip
+        case_actions.add_support_plan(worker, case, {"spl_Type": "Health", "spl_StartDate": today() - timedelta(days=60),
+                                                     "spl_PlannedEndDate": today() - timedelta(days=i + 1)})  # fmt: skip
     colleague = t["colleague"]
-    task_actions.create_task(colleague, t["other_case"], title="Secret errand", assignee=colleague, due=YESTERDAY)
+    task_actions.create_task(colleague, t["other_case"], title="Secret errand", assignee=colleague, due=yesterday())
     c = client(worker)
     home = c.get("/").content.decode()
     assert 'href="/work/due/"' in home and home.count("Support plan ends") == SHOWN
@@ -182,7 +182,7 @@ def test_it_lists_as_owned_exactly_the_owned_cases_the_user_may_see_for_every_ro
 def test_it_counts_the_open_plans_of_open_cases_only_however_many_end_the_same_day() -> None:
     t = team()
     worker, case = t[Role.CASE_WORKER], t["case"]
-    day = TODAY - timedelta(days=2)
+    day = today() - timedelta(days=2)
     second = case_actions.open_case(worker, person_data={"prs_FirstName": "Second"}, role="Victim", context={})
     closed = case_actions.open_case(worker, person_data={"prs_FirstName": "Closed"}, role="Victim", context={})
     for c in (case, second, second, closed):

@@ -11,7 +11,7 @@ from phare import access, rls
 from phare.accounts.models import Role
 from phare.work.actions import tasks as task_actions
 from phare.work.models import ApprovalRequest, Handover, Notification, ServiceRequest, Task, WorkSettings
-from tests.work_helpers import TODAY, team
+from tests.work_helpers import team, today
 
 pytestmark = [
     pytest.mark.django_db,
@@ -35,7 +35,7 @@ def test_it_protects_every_work_table() -> None:
 def test_it_keeps_another_organisations_tasks_below_the_orm(monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = team("rls-wa"), team("rls-wb")
     task_actions.create_task(b[Role.SUPERVISOR], b["case"], title="RLSVICTIM task", assignee=b[Role.CASE_WORKER],
-                             due=TODAY)  # fmt: skip
+                             due=today())  # fmt: skip
     rls.install(ROLE)
     monkeypatch.setattr(access, "ENFORCE_TENANT_FILTER", False)
     reader = a[Role.SUPERVISOR]

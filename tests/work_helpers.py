@@ -6,13 +6,20 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.test import Client
+from django.utils import timezone
 
 from phare.accounts.models import Organisation, Role, User
 from phare.cases.models import Case
 from tests.test_cases_helpers import make_case, make_org, make_user
 
-TODAY = date.today()
-YESTERDAY = TODAY - timedelta(days=1)
+
+def today() -> date:
+    """Read at each use, never at import: the suite may run past midnight."""
+    return timezone.localdate()
+
+
+def yesterday() -> date:
+    return today() - timedelta(days=1)
 
 
 def client(user: User) -> Client:
