@@ -453,11 +453,19 @@ def generate_bundles(n: int, seed: int = 0, today: date | None = None,
             plans = []
             for j in range(1, k + 1):
                 start = min(opened + int(rand() * 60), as_of)
+                planned = start + 90 + int(rand() * 275)
                 plan: dict[str, Any] = {"id": f"s{j}", "person": "p1", "spl_Type": support.pick(rand()),
-                                        "spl_StartDate": day(start - _BASE),
-                                        "spl_PlannedEndDate": day(start + 90 + int(rand() * 275) - _BASE)}  # fmt: skip
+                                        "spl_StartDate": day(start - _BASE), "spl_PlannedEndDate": day(planned - _BASE)}  # fmt: skip
                 if st.startswith("Closed") and rand() < 0.6:
                     plan["spl_ActualEndDate"] = day(min(start + 30 + int(rand() * 400), as_of) - _BASE)
+                elif st[0] != "C" and planned < as_of - 60:
+                    # An open case's plan is renewed while the case stays open: due within weeks of `today` (a few
+                    # late, for the worklist), never the years an old case has been open. Derived, not drawn, so the
+                    # seeds' other values stay as they were.
+                    length = planned - start
+                    planned = as_of - 60 + planned % 240
+                    start = min(max(planned - length, opened), as_of)
+                    plan["spl_StartDate"], plan["spl_PlannedEndDate"] = day(start - _BASE), day(planned - _BASE)
                 plans.append(plan)
             bundle["support_plans"] = plans
 

@@ -127,6 +127,24 @@ def test_it_keeps_related_values_consistent() -> None:
         assert len(b.get("support_plans", [])) <= 2 and len(b.get("assessments", [])) <= 1
 
 
+def test_it_leaves_open_cases_weeks_of_overdue_plans_not_years() -> None:
+    """The demo's case worker opens their home to the plans due on their open cases: old open cases must not bring
+    plans a decade late, while a plan a few weeks late stays, for the worklist to show."""
+    from datetime import date
+
+    today = date(2026, 6, 1)
+    late: list[int] = []
+    for b in generate_bundles(4000, seed=11, today=today):
+        if b["case"]["cas_Status"].startswith("Closed"):
+            continue
+        for plan in b.get("support_plans", []):
+            assert b["case"]["cas_OpenedDate"] <= plan["spl_StartDate"] <= today.isoformat()
+            assert plan["spl_StartDate"] < plan["spl_PlannedEndDate"]
+            if "spl_ActualEndDate" not in plan and plan["spl_PlannedEndDate"] < today.isoformat():
+                late.append((today - date.fromisoformat(plan["spl_PlannedEndDate"])).days)
+    assert late and max(late) <= 60
+
+
 def test_it_makes_phone_numbers_valid_for_the_persons_country() -> None:
     checked = 0
     for b in many()[:1500]:
