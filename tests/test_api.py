@@ -290,6 +290,29 @@ def test_it_audits_reads_and_writes(api: Client, worker: Any, case: Case) -> Non
     assert r.status_code == 422 and AuditEvent.objects.count() == n
 
 
+def test_it_closes_a_case_on_the_day_the_pages_use_whatever_the_process_clock_says(
+    api: Client, worker: Any, monkeypatch: Any
+) -> None:
+    """The API dates a closure by the day the pages use (Django's current time zone), not by the process's clock:
+    the two agree today only because Django sets the process's zone to TIME_ZONE, and would part once a request
+    activates a zone of its own. Here they differ by a day, and a case opened today still closes today."""
+    from htcds import validation
+
+    ahead = date.today() + timedelta(days=1)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: ahead)
+    monkeypatch.setattr(validation, "_today", lambda now=None: ahead.isoformat())  # the latest zone is there too
+    try:
+        case = actions.open_case(worker, person_data={"prs_FirstName": "Ana"})
+        assert case.cas_OpenedDate == ahead
+        r = api.post(f"{V1}/cases/{case.uid}/close", {"cas_ReasonForCaseClosure": "Returned home safely."},
+                     content_type="application/json", **bearer(token_for(worker)))  # fmt: skip
+        assert r.status_code == 200, r.content
+        case.refresh_from_db()
+        assert case.cas_ClosedDate == ahead
+    finally:
+        validation._compiled.cache_clear()  # its checkers now hold tomorrow as the last day read
+
+
 # --- validation errors -----------------------------------------------------------------------------------
 
 

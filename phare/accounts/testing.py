@@ -67,6 +67,7 @@ def build_tenant_rows(org: Any, user: Any, marker: str) -> dict[type[Any], Any]:
     import uuid
 
     from django.db import models
+    from django.utils import timezone
 
     from phare.accounts.models import Organisation, PersonKey
     from phare.crypto.fields import EncryptedDateField, EncryptedTextField
@@ -84,7 +85,7 @@ def build_tenant_rows(org: Any, user: Any, marker: str) -> dict[type[Any], Any]:
         if isinstance(field, models.DateTimeField):
             return datetime.datetime.now(datetime.UTC)
         if isinstance(field, models.DateField):
-            return datetime.date.today()
+            return timezone.localdate()
         if isinstance(field, models.UUIDField):
             return uuid.uuid4()
         if isinstance(field, models.BooleanField):

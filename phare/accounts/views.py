@@ -626,7 +626,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
 
 
 def _day_start(d: date) -> datetime:
-    return timezone.make_aware(datetime(d.year, d.month, d.day))
+    return datetime(d.year, d.month, d.day, tzinfo=timezone.get_current_timezone())
 
 
 def can_break_glass(user: Any) -> bool:

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
 from ninja.errors import ValidationError
 from ninja.security import HttpBearer
@@ -712,7 +713,7 @@ def close_case(request: HttpRequest, case_id: UUID, payload: CloseIn) -> dict[st
     closed = _date_or_none(payload.cas_ClosedDate, "cas_ClosedDate", "body.cas_ClosedDate")
     found = records.validate("case", {"cas_Status": payload.cas_Status, "cas_ReasonForCaseClosure": payload.cas_ReasonForCaseClosure,
                                       "cas_OpenedDate": case.cas_OpenedDate.isoformat(),
-                                      "cas_ClosedDate": (closed or date.today()).isoformat()}, "body.")  # fmt: skip
+                                      "cas_ClosedDate": (closed or timezone.localdate()).isoformat()}, "body.")  # fmt: skip
     if found:
         raise Unprocessable(found)
     actions.close_case(user, case, reason=payload.cas_ReasonForCaseClosure, status=payload.cas_Status, closed=closed,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+from django.utils import timezone
 from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _
 from matplotlib import pyplot as plt
@@ -185,7 +185,7 @@ def pdf_bytes(title: str, subtitle: Sequence[str], key_figures: Sequence[tuple[s
     rtl = get_language_bidi()
     ha = "right" if rtl else "left"
     xa = 0.92 if rtl else 0.08
-    with PdfPages(buf, metadata={"Title": title, "Creator": "Phare", "CreationDate": datetime.now()}) as pdf:
+    with PdfPages(buf, metadata={"Title": title, "Creator": "Phare", "CreationDate": timezone.now()}) as pdf:
         cover = plt.figure(figsize=(8.27, 11.69))
         cover.text(xa, 0.9, _shape(title), fontsize=20, ha=ha, weight="bold")
         for i, line in enumerate(subtitle):

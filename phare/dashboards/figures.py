@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -128,8 +128,8 @@ def _by_count(values: Mapping[str, int], label: Callable[[str], str]) -> list[tu
 def _months(series: list[Mapping[str, int]], filters: Filters) -> list[str]:
     keys = sorted({m for s in series for m in s if m})
     if filters.start or filters.end:
-        first = (filters.start or date.fromisoformat((keys or [str(date.today())[:7]])[0] + "-01")).strftime("%Y-%m")
-        last = (filters.end or date.today()).strftime("%Y-%m")
+        first = (filters.start or date.fromisoformat((keys or [str(timezone.localdate())[:7]])[0] + "-01")).strftime("%Y-%m")
+        last = (filters.end or timezone.localdate()).strftime("%Y-%m")
     elif keys:
         first, last = keys[0], keys[-1]
     else:

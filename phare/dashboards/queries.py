@@ -228,7 +228,7 @@ def org_counted(user: Any, organisation_id: int, filters: Filters, today: date |
     the caller must `wait` for the figures (a download, a report), handed to the worker when counting this
     organisation is slow (`_hand_to_worker`). A partner's counts are always counted now (they are aggregates the
     operator may not store as the partner), and everything is cached for a minute."""
-    today = today or date.today()
+    today = today or timezone.localdate()
     digest = hashlib.sha256(f"{organisation_id}|{filters.key()}|{today}|{connection.vendor}".encode()).hexdigest()
     key = f"phare:dash:v2:{digest[:32]}"
     hit = cache.get(key)

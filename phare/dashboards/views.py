@@ -184,7 +184,7 @@ def figure_download(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
     fig = next((f for f in figs if f.key == key), None)
     if fig is None:
         raise Http404("No such figure")
-    name = f"phare-{key}-{date.today().isoformat()}"
+    name = f"phare-{key}-{timezone.localdate().isoformat()}"
     if fmt == "csv":
         resp = HttpResponse(exports.csv_bytes(fig), content_type="text/csv; charset=utf-8")
     elif fmt == "png":

@@ -10,7 +10,6 @@ import io
 import json
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -211,7 +211,7 @@ def export(request: HttpRequest) -> HttpResponseBase:
     actions.export_cases(request.user, cases, fmt, path, applied_filters(form), request=request)
     fh = path.open("rb")
     path.unlink()  # the open file stays readable; nothing is left on disk once the response is sent
-    response = FileResponse(fh, as_attachment=True, filename=f"cases-{date.today().isoformat()}.{fmt}")
+    response = FileResponse(fh, as_attachment=True, filename=f"cases-{timezone.localdate().isoformat()}.{fmt}")
     response["Cache-Control"] = "no-store"
     return response
 

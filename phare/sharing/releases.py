@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from htcds import cells
@@ -210,7 +211,7 @@ def _public_rows(export: ctdc.CTDCExport, columns: list[str], first_year: int) -
 
 def _declared(public: dict[str, tuple[str, ...]], first_year: int) -> dict[str, str]:
     """How each column's domain was fixed, for the outgoing report (all public)."""
-    return {c: (f"years {first_year}-{date.today().year}" if c == "yearOfRegistration"
+    return {c: (f"years {first_year}-{timezone.localdate().year}" if c == "yearOfRegistration"
                 else "ISO 3166-1 alpha-2 (UN M49 table)" if c in domains.COUNTRY_COLUMNS
                 else "CTDC codebook: " + ", ".join(v)) for c, v in public.items()}  # fmt: skip
 
