@@ -710,10 +710,11 @@ def get_bundle(request: HttpRequest, case_id: UUID) -> dict[str, Any]:
 @transaction.atomic
 def close_case(request: HttpRequest, case_id: UUID, payload: CloseIn) -> dict[str, Any]:
     user, case = _for_write(request, case_id)
-    closed = _date_or_none(payload.cas_ClosedDate, "cas_ClosedDate", "body.cas_ClosedDate")
+    # The day is read once: the date checked here is the date written.
+    closed = _date_or_none(payload.cas_ClosedDate, "cas_ClosedDate", "body.cas_ClosedDate") or timezone.localdate()
     found = records.validate("case", {"cas_Status": payload.cas_Status, "cas_ReasonForCaseClosure": payload.cas_ReasonForCaseClosure,
                                       "cas_OpenedDate": case.cas_OpenedDate.isoformat(),
-                                      "cas_ClosedDate": (closed or timezone.localdate()).isoformat()}, "body.")  # fmt: skip
+                                      "cas_ClosedDate": closed.isoformat()}, "body.")  # fmt: skip
     if found:
         raise Unprocessable(found)
     actions.close_case(user, case, reason=payload.cas_ReasonForCaseClosure, status=payload.cas_Status, closed=closed,
