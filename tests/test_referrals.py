@@ -205,3 +205,31 @@ def test_a_referral_without_contact_details_opens_under_a_pseudonym() -> None:
     new = actions.accept(ub, actions.send(ua, case, b, services=["Legal"], chosen=["needs"]))
     person = Person.objects.get(pk=new.primary_person_id)
     assert not person.prs_FirstName and person.alias.startswith("Referred by Shelter A")
+
+
+def test_it_shows_a_referral_only_to_colleagues_who_may_open_its_case_on_each_side() -> None:
+    from django.http import Http404
+
+    a, b, ua, ub, case = _world()
+    colleague_a = user(a, Role.CASE_WORKER, "shelter-a-colleague")
+    supervisor_a = user(a, Role.SUPERVISOR, "shelter-a-supervisor")
+    colleague_b = user(b, Role.CASE_WORKER, "legal-b-colleague")
+    actions.record_consent(ua, case, b)
+    t = actions.send(ua, case, b, services=["Legal"], details="Needs a lawyer this week")
+    # The sender's side: the case's own worker and a supervisor, not a colleague who is not on the case.
+    assert list(actions.sent(ua)) == [t] and list(actions.sent(supervisor_a)) == [t]
+    assert list(actions.sent(colleague_a)) == []
+    with pytest.raises(Http404):
+        actions.get_transfer(colleague_a, t.uid)
+    with pytest.raises(Http404):
+        actions.withdraw(colleague_a, t, "not mine to withdraw")
+    assert Transfer.objects.get(pk=t.pk).status == Status.RECEIVED
+    # The receiver's side: a pending referral is the organisation's intake, read by whoever may refer there ...
+    assert list(actions.inbox(colleague_b)) == [t] and actions.get_transfer(colleague_b, t.uid) == t
+    received = actions.accept(ub, actions.get_transfer(ub, t.uid))
+    # ... and once accepted, it is read with the case it became.
+    assert list(actions.inbox(ub)) == [t] and list(actions.inbox(colleague_b)) == []
+    with pytest.raises(Http404):
+        actions.report(colleague_b, Transfer.objects.get(pk=t.pk), Status.SERVICES_STARTED)
+    actions.report(ub, Transfer.objects.get(pk=t.pk), Status.SERVICES_STARTED)
+    assert Transfer.objects.get(pk=t.pk).status == Status.SERVICES_STARTED and received.cas_CaseOwner_id == ub.pk

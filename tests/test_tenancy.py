@@ -196,21 +196,25 @@ _ID_MODELS = {"case_id": "cases.case", "person_id": "cases.person", "participant
 _KINDS = ["events", "plans", "consents", "referrals-in", "referrals-out", "csv", "xlsx", "ctdc", "synthetic"]
 
 
-def _sweep(world: World) -> list[str]:
+def _sweep(world: World, numbers: dict[int, str] | None = None, own: str | None = None) -> list[str]:
     """Every route of the site, once for each victim record that fits its parameters: a request that names
     another organisation's case by its number, its records by their uid, its rows by their id. Checking every
-    route each run (instead of drawing a few at random) is what makes a missing filter impossible to miss."""
+    route each run (instead of drawing a few at random) is what makes a missing filter impossible to miss.
+    `numbers`: the victims' case number by organisation, and `own` the attacker's, when the victims are the
+    attacker's colleagues (tests/test_colleagues.py)."""
     objs = [o for objs in world.victims.values() for o in objs]
     by_label: dict[str, list[Any]] = {}
     for o in objs:
         by_label.setdefault(o._meta.label_lower, []).append(o)
-    numbers = dict(_unfiltered("cases.case").exclude(organisation=world.attacker_org)
-                   .values_list("organisation_id", "number"))  # fmt: skip
+    if numbers is None:
+        numbers = dict(_unfiltered("cases.case").exclude(organisation=world.attacker_org)
+                       .values_list("organisation_id", "number"))  # fmt: skip
     from phare.cases.views import RECORDS
 
     kind_models = {kind: spec[1]._meta.label_lower for kind, spec in RECORDS.items()}
     # The attacker's own case number with a victim's record uid: the case opens, the record must not.
-    own = _unfiltered("cases.case").filter(organisation=world.attacker_org).values_list("number", flat=True).first()
+    if own is None:
+        own = _unfiltered("cases.case").filter(organisation=world.attacker_org).values_list("number", flat=True).first()
     urls: list[str] = []
     for route, params in _all_routes():
         if not params:
@@ -256,15 +260,18 @@ SWEEP = {Role.ADMIN: True, Role.SUPERVISOR: True, Role.CASE_WORKER: False, Role.
 SWEEP_POSTGRESQL = {Role.ADMIN: True, Role.CASE_WORKER: False}
 
 
-def _run_http(world: World, roles: dict[str, bool], first_leak: bool = False) -> tuple[int, list[str]]:
+def _run_http(world: World, roles: dict[str, bool], first_leak: bool = False, urls: list[str] | None = None,
+              snapshot: Any = None, no_post: tuple[str, ...] = ()) -> tuple[int, list[str]]:  # fmt: skip
     """Request every URL of the sweep as each role (session for the pages, a token for the API), GET and, for
-    the roles marked so, POST; a leak is a victim's marker in a response or a victim row changed."""
+    the roles marked so, POST (except to URLs that hold one of `no_post`); a leak is a victim's marker in a
+    response or a victim row changed (`snapshot(world)`: by default every row of the other organisations)."""
     from phare.api import tokens
 
-    urls = _sweep(world)
+    urls = _sweep(world) if urls is None else urls
+    snapshot = snapshot or _victim_snapshot
     leaks: list[str] = []
     attempts = 0
-    before = _victim_snapshot(world)
+    before = snapshot(world)
     for role, posts in roles.items():
         user = world.users[role]
         client = login_with_mfa(Client(raise_request_exception=False), user)
@@ -273,13 +280,13 @@ def _run_http(world: World, roles: dict[str, bool], first_leak: bool = False) ->
             if first_leak and leaks:
                 return attempts, leaks
             extra = bearer if url.startswith("/api/") else {}
-            for post in (False, True) if posts else (False,):
+            for post in (False, True) if posts and not any(part in url for part in no_post) else (False,):
                 r = client.post(url, {"reason": "x" * 30, "hours": 1}, **extra) if post else client.get(url, **extra)
                 attempts += 1
                 body = b"".join(r.streaming_content) if getattr(r, "streaming", False) else r.content
                 if VICTIM.encode() in body:
                     leaks.append(f"{'POST' if post else 'GET'} {url} as {role}: {r.status_code}")
-    if _victim_snapshot(world) != before:
+    if snapshot(world) != before:
         leaks.append("victim rows changed")
     return attempts, leaks
 

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from phare.accounts.permissions import MANAGE_USERS, READ_PERSONAL, REFER, can
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
 from phare.cases import consents
+from phare.cases.access import on_cases, visible_cases
 from phare.cases.models import Case, CaseParticipant, Consent, ExternalOrganisation, Person, Referral
 from phare.imports.records import model_values
 from phare.referrals import notify, parts, transfer
@@ -210,6 +212,7 @@ def withdraw(actor: Any, t: Transfer, reason: str = "", request: HttpRequest | N
     _require(actor)
     if t.organisation_id != actor.organisation_id:
         raise Http404("Not found")
+    _require_visible(actor, t)
     with transaction.atomic():
         t = Transfer.objects.select_for_update().get(pk=t.pk)
         if t.status != Status.RECEIVED:
@@ -222,28 +225,46 @@ def withdraw(actor: Any, t: Transfer, reason: str = "", request: HttpRequest | N
 # --- receiving ---------------------------------------------------------------------------------------------
 
 
-def inbox(user: Any) -> QuerySet[Transfer]:
-    """Referrals sent to the user's organisation (none for a role that cannot receive them)."""
+def visible_transfers(user: Any) -> QuerySet[Transfer]:
+    """The referrals a member may read, and act on, of those their organisation sent or received (none for a role
+    that cannot refer): one they sent, when they may open its case, as with every other record of a case; one they
+    received, while it waits in the organisation's intake (or was declined or withdrawn there), and once accepted,
+    when they may open the case it became. A case worker who is not on a case reads neither its referrals' reasons
+    nor withdraws one (tests/test_colleagues.py)."""
+    return _transfers(user, sent=True, received=True)
+
+
+def _transfers(user: Any, sent: bool, received: bool) -> QuerySet[Transfer]:
     if not (can(user, REFER) and can(user, READ_PERSONAL)):
         return Transfer.objects.none()
-    return Transfer.objects.filter(receiver_id=user.organisation_id).select_related("organisation").order_by("-sent_at")
+    org_id = user.organisation_id
+    cases = visible_cases(user)
+    sent_here = Q(organisation_id=org_id) & on_cases(cases, "case_id")
+    received_here = Q(receiver_id=org_id) & (Q(receiver_case__isnull=True) | on_cases(cases, "receiver_case_id"))
+    # One side alone where a list wants one: its query then names that side's organisation column only.
+    return Transfer.objects.filter((sent_here | received_here) if sent and received else sent_here if sent else received_here)
+
+
+def _require_visible(actor: Any, t: Transfer) -> None:
+    if not visible_transfers(actor).filter(pk=t.pk).exists():
+        raise Http404("Not found")
+
+
+def inbox(user: Any) -> QuerySet[Transfer]:
+    """Referrals sent to the user's organisation that the user may read (`visible_transfers`)."""
+    return _transfers(user, sent=False, received=True).select_related("organisation").order_by("-sent_at")
 
 
 def sent(user: Any) -> QuerySet[Transfer]:
-    if not (can(user, REFER) and can(user, READ_PERSONAL)):
-        return Transfer.objects.none()
-    return (Transfer.objects.filter(organisation_id=user.organisation_id).select_related("receiver", "case")
-            .order_by("-sent_at"))  # fmt: skip
+    """Referrals the user's organisation sent, of the cases the user may open (`visible_transfers`)."""
+    return _transfers(user, sent=True, received=False).select_related("receiver", "case").order_by("-sent_at")
 
 
 def get_transfer(user: Any, uid: Any) -> Transfer:
-    """A transfer the user's organisation is party to (404 alike for missing and not ours)."""
-    from django.db.models import Q
-
+    """A transfer the user may read (404 alike for missing, not ours, and of a case the user may not open)."""
     try:
-        return (Transfer.objects.filter(Q(receiver_id=user.organisation_id) | Q(organisation_id=user.organisation_id))
-                .select_related("organisation", "receiver").get(uid=uid))  # fmt: skip
-    except (Transfer.DoesNotExist, ValueError, TypeError):
+        return visible_transfers(user).select_related("organisation", "receiver").get(uid=uid)
+    except (Transfer.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("Not found") from None
 
 
@@ -353,6 +374,7 @@ def report(actor: Any, t: Transfer, status: str, request: HttpRequest | None = N
     _require(actor, REFER)
     if t.receiver_id != actor.organisation_id:
         raise Http404("Not found")
+    _require_visible(actor, t)
     with transaction.atomic():
         t = Transfer.objects.select_for_update().get(pk=t.pk)
         if status not in _NEXT or t.status not in _NEXT[Status(status)]:

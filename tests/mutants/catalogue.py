@@ -28,6 +28,9 @@ class Mutant(TypedDict, total=False):
 T_TENANCY = "tests/test_tenancy.py::test_it_lets_no_access_layer_attempt_reach_another_organisation"
 T_ACCESS = "tests/test_access.py"
 T_SWEEP = "tests/test_tenancy.py::test_it_lets_no_request_to_any_url_read_or_change_another_organisations_rows"
+T_COLLEAGUES = "tests/test_colleagues.py::test_it_lets_no_colleague_without_the_case_read_or_change_it_through_any_url"
+T_REFERRAL_COLLEAGUES = ("tests/test_referrals.py::"
+                         "test_it_shows_a_referral_only_to_colleagues_who_may_open_its_case_on_each_side")
 T_BREAK_GLASS = "tests/test_break_glass.py"
 T_LOOKUP = "tests/test_case_new.py"
 T_FIELDS = "tests/test_field_rule.py"
@@ -892,6 +895,31 @@ CATALOGUE: list[Mutant] = [
      "replace": 'bundle["persons"] = [{"id": "p1", **_pick(person, allowed.get("person", set()) | {"prs_IdentityNumber"})}]',
      "tests": ["tests/test_referral_parts.py::test_no_field_outside_the_chosen_parts_reaches_the_receiver"],
      "why": "no field outside the chosen parts of the bundle reaches the receiver"},
+    {"id": "referral-sent-any-case", "file": "phare/referrals/actions.py",
+     "find": '    sent_here = Q(organisation_id=org_id) & on_cases(cases, "case_id")',
+     "replace": "    sent_here = Q(organisation_id=org_id)",
+     "tests": [T_REFERRAL_COLLEAGUES, T_COLLEAGUES],
+     "why": "a referral the organisation sent is read only by those who may open its case"},
+    {"id": "referral-accepted-any-case", "file": "phare/referrals/actions.py",
+     "find": '(Q(receiver_case__isnull=True) | on_cases(cases, "receiver_case_id"))',
+     "replace": "Q()",
+     "tests": [T_REFERRAL_COLLEAGUES],
+     "why": "an accepted referral is read only by those who may open the case it became"},
+    {"id": "referral-withdraw-any-case", "file": "phare/referrals/actions.py",
+     "find": "    _require_visible(actor, t)\n    with transaction.atomic():\n        t = Transfer.objects.select_for_update().get(pk=t.pk)\n        if t.status != Status.RECEIVED:",
+     "replace": "    with transaction.atomic():\n        t = Transfer.objects.select_for_update().get(pk=t.pk)\n        if t.status != Status.RECEIVED:",
+     "tests": [T_REFERRAL_COLLEAGUES],
+     "why": "only those who may open its case withdraw a referral"},
+    {"id": "referral-report-any-case", "file": "phare/referrals/actions.py",
+     "find": "    _require_visible(actor, t)\n    with transaction.atomic():\n        t = Transfer.objects.select_for_update().get(pk=t.pk)\n        if status not in _NEXT",
+     "replace": "    with transaction.atomic():\n        t = Transfer.objects.select_for_update().get(pk=t.pk)\n        if status not in _NEXT",
+     "tests": [T_REFERRAL_COLLEAGUES],
+     "why": "only those who may open the case a referral became report on it to its sender"},
+    {"id": "case-worker-sees-every-case", "file": "phare/cases/access.py",
+     "find": '    return getattr(user, "role", None) in ALL_CASES_ROLES - {Role.ANALYST, Role.AUDITOR}\n',
+     "replace": '    return getattr(user, "role", None) in ALL_CASES_ROLES - {Role.ANALYST, Role.AUDITOR} | {Role.CASE_WORKER}\n',
+     "tests": [T_COLLEAGUES],
+     "why": "a case worker reads only the cases they own or are assigned to"},
     {"id": "referral-without-consent", "file": "phare/referrals/actions.py",
      "find": 'raise Refused("referral-no-consent")',
      "replace": "pass",
