@@ -44,11 +44,14 @@ def _world() -> tuple[tenancy.World, dict[int, str], str]:
     users = {r: User.objects.create(username=f"alpha-{r}", organisation=org, role=r) for r in tenancy.ROLES}
     owner = User.objects.create(username="alpha-owner", organisation=org, role=Role.CASE_WORKER)
     rows = build_tenant_rows(org, owner, VICTIM)
-    # A contact on no case is the line's: every operator of the organisation reads it (phare.helplines.access).
+    # A helpline contact is the line's: every operator of the organisation reads it unless its case is restricted
+    # (phare.helplines.access), so its own values are not the marker; it is about the victim case, whose page it
+    # links to (and whose person it must not name).
     contact = next(obj for model, obj in rows.items() if model._meta.label_lower == "helplines.contact")
     for field in contact._meta.concrete_fields:
         if isinstance(field, EncryptedTextField):
             setattr(contact, field.name, f"LINE-{field.name}")
+    contact.case = rows[Case]
     contact.save()
     # A referral the organisation sent (to itself, as built, it would also be one it received, in its intake).
     sent = next(obj for model, obj in rows.items() if model._meta.label_lower == "referrals.transfer")
@@ -82,6 +85,8 @@ def test_it_lets_no_colleague_without_the_case_read_or_change_it_through_any_url
     world, numbers, own = _world()
     urls = tenancy._sweep(world, numbers, own)
     assert any(u.startswith("/cases/VCASE-0/") for u in urls) and any("/api/v1/cases/" in u for u in urls)
+    contact = world.victims[next(m for m in world.victims if m._meta.label_lower == "helplines.contact")][0]
+    assert f"/helpline/{contact.reference}/" in urls
     roles = SWEEP_POSTGRESQL if connection.vendor == "postgresql" else SWEEP
     attempts, leaks = tenancy._run_http(world, roles, urls=urls, snapshot=_case_rows, no_post=GRANTS)
     posted = sum(not any(part in url for part in GRANTS) for url in urls) * sum(roles.values())

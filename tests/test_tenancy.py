@@ -232,6 +232,9 @@ def _sweep(world: World, numbers: dict[int, str] | None = None, own: str | None 
             for name in params:
                 if name == "number":
                     values[name] = numbers.get(o.organisation_id, "VCASE-0")
+                elif name == "reference":  # a helpline contact's own reference (HL-...)
+                    fits = [x for x in by_label.get("helplines.contact", []) if x.organisation_id == o.organisation_id]
+                    values[name] = fits[0].reference if fits else "HL-0"
                 elif name in _ID_MODELS:
                     fits = [x for x in by_label.get(_ID_MODELS[name], []) if x.organisation_id == o.organisation_id]
                     values[name] = (fits[0].pk if name == "organisation_id" else fits[0].uid) if fits else uuid.uuid4()
