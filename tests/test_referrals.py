@@ -208,7 +208,10 @@ def test_a_referral_without_contact_details_opens_under_a_pseudonym() -> None:
 
 
 def test_it_shows_a_referral_only_to_colleagues_who_may_open_its_case_on_each_side() -> None:
+    from django.core.exceptions import PermissionDenied
     from django.http import Http404
+
+    from phare.accounts import breakglass
 
     a, b, ua, ub, case = _world()
     colleague_a = user(a, Role.CASE_WORKER, "shelter-a-colleague")
@@ -223,6 +226,11 @@ def test_it_shows_a_referral_only_to_colleagues_who_may_open_its_case_on_each_si
         actions.get_transfer(colleague_a, t.uid)
     with pytest.raises(Http404):
         actions.withdraw(colleague_a, t, "not mine to withdraw")
+    # An emergency (break-glass) reader of the case reads its referral, and changes nothing.
+    breakglass.grant(colleague_a, case, "The person called the night line in distress.", 1)
+    assert actions.get_transfer(colleague_a, t.uid) == t
+    with pytest.raises(PermissionDenied):
+        actions.withdraw(colleague_a, t, "read-only access")
     assert Transfer.objects.get(pk=t.pk).status == Status.RECEIVED
     # The receiver's side: a pending referral is the organisation's intake, read by whoever may refer there ...
     assert list(actions.inbox(colleague_b)) == [t] and actions.get_transfer(colleague_b, t.uid) == t

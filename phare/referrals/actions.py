@@ -29,7 +29,7 @@ from phare.accounts.permissions import MANAGE_USERS, READ_PERSONAL, REFER, can
 from phare.audit import log as audit
 from phare.cases import actions as case_actions
 from phare.cases import consents
-from phare.cases.access import on_cases, visible_cases
+from phare.cases.access import on_cases, require_case_write, visible_cases
 from phare.cases.models import Case, CaseParticipant, Consent, ExternalOrganisation, Person, Referral
 from phare.imports.records import model_values
 from phare.referrals import notify, parts, transfer
@@ -213,6 +213,7 @@ def withdraw(actor: Any, t: Transfer, reason: str = "", request: HttpRequest | N
     if t.organisation_id != actor.organisation_id:
         raise Http404("Not found")
     _require_visible(actor, t)
+    require_case_write(actor, t.case)  # an emergency reader reads the referral, and no more
     with transaction.atomic():
         t = Transfer.objects.select_for_update().get(pk=t.pk)
         if t.status != Status.RECEIVED:
@@ -375,6 +376,8 @@ def report(actor: Any, t: Transfer, status: str, request: HttpRequest | None = N
     if t.receiver_id != actor.organisation_id:
         raise Http404("Not found")
     _require_visible(actor, t)
+    if t.receiver_case is not None:
+        require_case_write(actor, t.receiver_case)
     with transaction.atomic():
         t = Transfer.objects.select_for_update().get(pk=t.pk)
         if status not in _NEXT or t.status not in _NEXT[Status(status)]:
