@@ -239,5 +239,9 @@ def test_it_shows_a_referral_only_to_colleagues_who_may_open_its_case_on_each_si
     assert list(actions.inbox(ub)) == [t] and list(actions.inbox(colleague_b)) == []
     with pytest.raises(Http404):
         actions.report(colleague_b, Transfer.objects.get(pk=t.pk), Status.SERVICES_STARTED)
+    breakglass.grant(colleague_b, received, "A hospital asks whether she is in our care tonight.", 1)
+    assert actions.get_transfer(colleague_b, t.uid) == t
+    with pytest.raises(PermissionDenied):
+        actions.report(colleague_b, Transfer.objects.get(pk=t.pk), Status.SERVICES_STARTED)
     actions.report(ub, Transfer.objects.get(pk=t.pk), Status.SERVICES_STARTED)
     assert Transfer.objects.get(pk=t.pk).status == Status.SERVICES_STARTED and received.cas_CaseOwner_id == ub.pk
