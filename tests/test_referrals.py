@@ -210,8 +210,10 @@ def test_a_referral_without_contact_details_opens_under_a_pseudonym() -> None:
 def test_it_shows_a_referral_only_to_colleagues_who_may_open_its_case_on_each_side() -> None:
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
+    from django.test import Client
 
     from phare.accounts import breakglass
+    from phare.accounts.testing import login_with_mfa
 
     a, b, ua, ub, case = _world()
     colleague_a = user(a, Role.CASE_WORKER, "shelter-a-colleague")
@@ -231,6 +233,10 @@ def test_it_shows_a_referral_only_to_colleagues_who_may_open_its_case_on_each_si
     assert actions.get_transfer(colleague_a, t.uid) == t
     with pytest.raises(PermissionDenied):
         actions.withdraw(colleague_a, t, "read-only access")
+    # ... and its page offers the emergency reader no withdrawal, as it does the case's own worker.
+    withdraw_form = b'value="withdraw"'
+    assert withdraw_form not in login_with_mfa(Client(), colleague_a).get(f"/referrals/{t.uid}/").content
+    assert withdraw_form in login_with_mfa(Client(), ua).get(f"/referrals/{t.uid}/").content
     assert Transfer.objects.get(pk=t.pk).status == Status.RECEIVED
     # The receiver's side: a pending referral is the organisation's intake, read by whoever may refer there ...
     assert list(actions.inbox(colleague_b)) == [t] and actions.get_transfer(colleague_b, t.uid) == t

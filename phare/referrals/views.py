@@ -23,7 +23,7 @@ from htcds.catalogue import load
 from phare.accounts.models import Organisation
 from phare.accounts.permissions import MANAGE_USERS, READ_PERSONAL, REFER, can
 from phare.audit.log import record
-from phare.cases.access import get_case, require_case_write
+from phare.cases.access import get_case, opened_by_break_glass, require_case_write
 from phare.cases.forms import country_choices, display_value
 from phare.core.prepared import PreparedObjects
 from phare.helplines.access import visible_services
@@ -188,16 +188,19 @@ def detail(request: HttpRequest, uid: str) -> HttpResponse:
         except actions.Refused as e:
             messages.error(request, e.message)
         return HttpResponseRedirect(reverse("referrals:detail", args=[t.uid]))
+    # An emergency (break-glass) reader of the case reads the referral and is offered no change to it.
+    own_case = t.receiver_case if receiving else t.case
+    read_only = own_case is not None and opened_by_break_glass(user, own_case) is not None
     shared = actions.shared_content(user, t) if receiving else {}
     if shared:
         record("referral.viewed", actor=user, request=request, target=t, detail={"referral": str(t.uid)})
     services = dict(actions.SERVICES)
     return render(request, "referrals/detail.html", {
-        "t": t, "receiving": receiving, "shared": _rows(shared), "pending": t.status == Status.RECEIVED,
+        "t": t, "receiving": receiving, "shared": _rows(shared), "pending": t.status == Status.RECEIVED and not read_only,
         "services": [str(services.get(s, s)) for s in t.services],
         "parts": [str(parts.BY_NAME[p].label) for p in t.parts if p in parts.BY_NAME],
         "history": [{"status": Status(h["status"]).label, "at": h["at"][:16].replace("T", " ")} for h in t.history],
-        "can_report": receiving and t.status in (Status.ACCEPTED, Status.SERVICES_STARTED),
+        "can_report": receiving and not read_only and t.status in (Status.ACCEPTED, Status.SERVICES_STARTED),
     })  # fmt: skip
 
 
